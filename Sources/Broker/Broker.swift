@@ -1,0 +1,44 @@
+public import Contracts
+
+/// A message broker: declares topology, publishes with confirmation and consumes with
+/// explicit acknowledgement.
+///
+/// Implementations recover by themselves: after a lost connection they reconnect with
+/// backoff, declare every topology declared so far again, and resume every consumer. Callers
+/// never rebuild anything.
+public protocol Broker: Sendable {
+    /// Declares exchanges, queues and bindings (idempotently) and remembers them, so that
+    /// they are declared again after every reconnection.
+    func declare(_ topology: Topology) async throws
+
+    /// Publishes `messages` pipelined and returns once the broker has confirmed every one of
+    /// them. Throws ``BrokerError/Code/publishFailed`` listing each message that was nacked or
+    /// unroutable (every other message of the batch was confirmed), or a transient error
+    /// (``BrokerError/isTransient``) when the outcome is unknown.
+    func publish(_ messages: [OutboundMessage]) async throws
+
+    /// Starts consuming `queue`, with at most `prefetch` unacknowledged deliveries in flight.
+    /// Deliveries must be acknowledged (or rejected) by the caller.
+    func consume(queue: String, prefetch: Int) async throws -> BrokerConsumer
+
+    /// Whether the broker is connected and every consumer is registered: what a readiness
+    /// probe reports.
+    func isReady() async -> Bool
+
+    /// Closes every connection; pending publishes fail with ``BrokerError/Code/shutdown``.
+    func shutdown() async
+}
+
+extension Broker {
+    /// Publishes one message and returns once the broker has confirmed it. Throws
+    /// ``BrokerError/Code/unroutable`` when no queue received it and ``BrokerError/Code/nacked``
+    /// when the broker refused it.
+    public func publish(_ message: OutboundMessage) async throws {
+        do {
+            try await publish([message])
+        } catch let error as BrokerError where error.code == .publishFailed && error.failures.count == 1 {
+            let failure = error.failures[0]
+            throw BrokerError(failure.code, failure.reason, messageID: failure.messageID)
+        }
+    }
+}

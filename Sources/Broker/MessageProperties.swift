@@ -1,0 +1,46 @@
+public import Foundation
+
+/// The AMQP `basic` properties of a message that Mercato uses.
+public struct MessageProperties: Hashable, Sendable {
+    /// MIME type of the body, e.g. `application/cloudevents+json`.
+    public var contentType: String?
+    /// Unique id of the message; Mercato uses the event id.
+    public var messageID: String?
+    /// Application message type; Mercato uses the event type.
+    public var type: String?
+    /// The publishing application.
+    public var appID: String?
+    /// When the message was published (AMQP timestamps have whole seconds).
+    public var timestamp: Date?
+    /// Correlates a reply or a retried message with its origin.
+    public var correlationID: String?
+    /// Per-message TTL in milliseconds, as text (AMQP `expiration`).
+    public var expiration: String?
+    /// Survives a broker restart when routed to a durable queue. Default `true`.
+    public var persistent: Bool
+    /// Application headers.
+    public var headers: [String: HeaderValue]
+
+    /// Creates properties; messages are persistent unless told otherwise.
+    public init(
+        contentType: String? = nil,
+        messageID: String? = nil,
+        type: String? = nil,
+        appID: String? = nil,
+        timestamp: Date? = nil,
+        correlationID: String? = nil,
+        expiration: String? = nil,
+        persistent: Bool = true,
+        headers: [String: HeaderValue] = [:]
+    ) {
+        self.contentType = contentType
+        self.messageID = messageID
+        self.type = type
+        self.appID = appID
+        self.timestamp = timestamp
+        self.correlationID = correlationID
+        self.expiration = expiration
+        self.persistent = persistent
+        self.headers = headers
+    }
+}

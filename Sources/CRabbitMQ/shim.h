@@ -1,0 +1,19 @@
+// rabbitmq-c moved its headers under rabbitmq-c/ in 0.12; Debian 12 ships 0.11 with flat
+// headers. Accept both so the package builds against either.
+#if __has_include(<rabbitmq-c/amqp.h>)
+#include <rabbitmq-c/amqp.h>
+#include <rabbitmq-c/tcp_socket.h>
+#else
+#include <amqp.h>
+#include <amqp_framing.h>
+#include <amqp_tcp_socket.h>
+#endif
+
+// amqp_login_with_properties is variadic, which Swift cannot call: this fixes the SASL
+// mechanism to PLAIN and its two arguments.
+static inline amqp_rpc_reply_t mercato_amqp_login_plain(
+    amqp_connection_state_t state, const char *vhost, int channel_max, int frame_max,
+    int heartbeat, const amqp_table_t *properties, const char *user, const char *password) {
+  return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat,
+                                    properties, AMQP_SASL_METHOD_PLAIN, user, password);
+}

@@ -1,0 +1,68 @@
+public import Foundation
+
+/// A CloudEvents 1.0 envelope in structured JSON mode (`application/cloudevents+json`).
+///
+/// The same envelope goes on the wire for every event; `data` is the typed payload. The
+/// distributed-tracing extension attribute `traceparent` carries the W3C trace context.
+public struct CloudEvent<Payload: EventPayload>: Codable, Sendable, Equatable {
+    /// Always `1.0`.
+    public var specversion: String
+    /// Unique per event; also the AMQP `message_id` and the consumers' inbox key.
+    public var id: String
+    /// The producing service, e.g. `/mercato/order-service`.
+    public var source: String
+    /// The event type, e.g. `order.created`.
+    public var type: String
+    /// When the event happened (RFC 3339).
+    public var time: Date
+    /// Content type of `data`: `application/json`.
+    public var datacontenttype: String
+    /// The entity the event is about, e.g. the order id.
+    public var subject: String?
+    /// W3C trace context of the operation that caused the event.
+    public var traceparent: String?
+    /// The payload.
+    public var data: Payload
+
+    /// Creates an envelope for `data`, with a fresh id unless one is given.
+    public init(
+        id: String = UUID().uuidString.lowercased(),
+        source: String,
+        time: Date = Date(),
+        subject: String? = nil,
+        traceparent: String? = nil,
+        data: Payload
+    ) {
+        self.specversion = "1.0"
+        self.id = id
+        self.source = source
+        self.type = Payload.eventType.name
+        self.time = time
+        self.datacontenttype = "application/json"
+        self.subject = subject
+        self.traceparent = traceparent
+        self.data = data
+    }
+
+    /// The CloudEvents structured-mode content type, also the AMQP `content_type`.
+    public static var contentType: String { "application/cloudevents+json" }
+}
+
+/// The attributes of an envelope without its payload, decoded first so a consumer can check
+/// `specversion` and `type` before it trusts `data`.
+public struct CloudEventHeader: Codable, Sendable, Equatable {
+    /// The CloudEvents version.
+    public var specversion: String
+    /// The event id.
+    public var id: String
+    /// The producing service.
+    public var source: String
+    /// The event type.
+    public var type: String
+    /// When the event happened.
+    public var time: Date
+    /// The subject, if any.
+    public var subject: String?
+    /// The trace context, if any.
+    public var traceparent: String?
+}

@@ -1,0 +1,35 @@
+/// The name of an event, which is also its AMQP routing key, and the exchange it is published to.
+///
+/// Services never spell these strings themselves: they use the constants below, so a rename is
+/// one change here and a compile error everywhere it matters.
+public struct EventType: Hashable, Sendable, CustomStringConvertible {
+    /// The CloudEvents `type`, the AMQP `type` property and the routing key, e.g. `order.created`.
+    public let name: String
+    /// The topic exchange the event is published to.
+    public let exchange: String
+
+    /// Creates an event type; the known ones are the static members.
+    public init(name: String, exchange: String) {
+        self.name = name
+        self.exchange = exchange
+    }
+
+    public var description: String { name }
+
+    /// An order was accepted by order-service.
+    public static let orderCreated = EventType(name: "order.created", exchange: ExchangeName.orders)
+    /// invoice-service issued the invoice of an order.
+    public static let invoiceCreated = EventType(name: "invoice.created", exchange: ExchangeName.invoices)
+    /// customer-service registered a customer.
+    public static let customerCreated = EventType(name: "customer.created", exchange: ExchangeName.customers)
+    /// A customer's details or `orders_count` changed.
+    public static let customerUpdated = EventType(name: "customer.updated", exchange: ExchangeName.customers)
+
+    /// Every event type Mercato publishes.
+    public static let all: [EventType] = [.orderCreated, .invoiceCreated, .customerCreated, .customerUpdated]
+
+    /// The known event type with this name, if any.
+    public static func named(_ name: String) -> EventType? {
+        all.first { $0.name == name }
+    }
+}

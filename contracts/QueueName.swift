@@ -1,0 +1,14 @@
+/// Names of the queues in Mercato's topology: `<consumer-service>.<what>`.
+public enum QueueName {
+    /// customer-service counts orders from `order.created`.
+    public static let customerOrderCreated = "customer-service.order-created"
+    /// invoice-service invoices orders from `order.created`.
+    public static let invoiceOrderCreated = "invoice-service.order-created"
+    /// order-service marks orders invoiced from `invoice.created`.
+    public static let orderInvoiceCreated = "order-service.invoice-created"
+    /// order-service keeps its customer replica from `customer.*`.
+    public static let orderCustomerEvents = "order-service.customer-events"
+
+    /// The dead-letter queue of `queue`.
+    public static func deadLetter(of queue: String) -> String { queue + ".dlq" }
+}

@@ -1,0 +1,57 @@
+extension Topology {
+    /// A consumer queue `queue` bound to `exchange` with `routingKeys`, with its dead-letter
+    /// queue `<queue>.dlq` behind ``ExchangeName/deadLetter``.
+    ///
+    /// Quorum queues get at-least-once dead-lettering (which RabbitMQ only honours together
+    /// with `overflow=reject-publish`), so a message moving to the `.dlq` cannot be lost
+    /// between the two queues.
+    public static func consumerQueue(
+        _ queue: String,
+        exchange: String,
+        routingKeys: [String],
+        queueType: QueueType
+    ) -> Topology {
+        let deadLetterQueue = QueueName.deadLetter(of: queue)
+        let quorum = queueType == .quorum
+        let arguments = Queue.Arguments(
+            queueType: queueType,
+            deadLetterExchange: ExchangeName.deadLetter,
+            deadLetterRoutingKey: queue,
+            overflow: quorum ? "reject-publish" : nil,
+            deadLetterStrategy: quorum ? "at-least-once" : nil
+        )
+        return Topology(
+            exchanges: [
+                Exchange(name: exchange, kind: .topic),
+                Exchange(name: ExchangeName.deadLetter, kind: .direct),
+            ],
+            queues: [
+                Queue(name: deadLetterQueue, arguments: Queue.Arguments(queueType: queueType)),
+                Queue(name: queue, arguments: arguments),
+            ],
+            bindings: routingKeys.map { Binding(exchange: exchange, queue: queue, routingKey: $0) } + [
+                Binding(exchange: ExchangeName.deadLetter, queue: deadLetterQueue, routingKey: queue)
+            ]
+        )
+    }
+
+    /// Everything Mercato's services publish to and consume from. Every service declares all
+    /// of it at start-up, so an event published before its consumer first ran is queued, not
+    /// dropped as unroutable.
+    public static func mercato(queueType: QueueType = .classic) -> Topology {
+        [
+            consumerQueue(
+                QueueName.customerOrderCreated, exchange: ExchangeName.orders,
+                routingKeys: [EventType.orderCreated.name], queueType: queueType),
+            consumerQueue(
+                QueueName.invoiceOrderCreated, exchange: ExchangeName.orders,
+                routingKeys: [EventType.orderCreated.name], queueType: queueType),
+            consumerQueue(
+                QueueName.orderInvoiceCreated, exchange: ExchangeName.invoices,
+                routingKeys: [EventType.invoiceCreated.name], queueType: queueType),
+            consumerQueue(
+                QueueName.orderCustomerEvents, exchange: ExchangeName.customers,
+                routingKeys: ["customer.*"], queueType: queueType),
+        ].reduce(Topology()) { $0.merging($1) }
+    }
+}
