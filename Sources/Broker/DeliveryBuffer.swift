@@ -29,6 +29,11 @@ final class DeliveryBuffer: Sendable {
 
     private let state = Mutex(State())
 
+    /// How many deliveries wait to be read.
+    var count: Int {
+        state.withLock { $0.deliveries.count - $0.head }
+    }
+
     /// Adds a delivery and wakes the waiting reader.
     func push(_ delivery: Delivery) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in

@@ -100,7 +100,9 @@ public final class IOThreadExecutor: SerialExecutor, @unchecked Sendable {
     ///
     /// The caller must be isolated to this executor (an actor that uses it), and only one
     /// caller may wait at a time: it is meant for the one socket a connection owns.
-    public func waitUntilReadable(_ fd: Int32, timeout: Duration) async -> Bool {
+    public func waitUntilReadable(
+        _ fd: Int32, timeout: Duration, isolation: isolated (any Actor)? = #isolation
+    ) async -> Bool {
         checkIsolated()
         precondition(waiter == nil, "only one waiter at a time")
         let deadline = ContinuousClock.now.advanced(by: timeout)
