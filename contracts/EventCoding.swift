@@ -10,7 +10,7 @@ public enum EventCoding {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(timestampStyle))
+            try container.encode(formatTimestamp(date))
         }
         return encoder
     }
@@ -36,10 +36,18 @@ public enum EventCoding {
         (try? timestampStyle.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 
-    /// Formats a date as an RFC 3339 UTC timestamp with milliseconds.
+    /// Formats a date as an RFC 3339 UTC timestamp with milliseconds, rounded to the nearest
+    /// millisecond (Foundation's style truncates, so `.456` read back as `.45599…` would
+    /// print as `.455`).
     public static func formatTimestamp(_ date: Date) -> String {
-        date.formatted(timestampStyle)
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        let whole = Date(timeIntervalSince1970: (milliseconds / 1000).rounded(.down))
+        let fraction = Int(milliseconds - (milliseconds / 1000).rounded(.down) * 1000)
+        let text = whole.formatted(secondsStyle)
+        let padded = String(fraction + 1000).dropFirst()
+        return text.dropLast() + "." + padded + "Z"
     }
 
     private static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let secondsStyle = Date.ISO8601FormatStyle()
 }

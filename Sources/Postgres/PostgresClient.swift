@@ -1,0 +1,216 @@
+import Foundation
+public import Logging
+import Synchronization
+
+/// A pool of PostgreSQL connections with parameterized queries, transactions, migrations
+/// and `LISTEN`/`NOTIFY`.
+///
+/// Connections are opened on demand up to ``Configuration/poolSize`` and checked before
+/// reuse, so after a database restart the pool replaces dead sessions by itself; a statement
+/// that was under way when the server went away fails with a transient error
+/// (``PostgresError/isTransient``) for the caller to retry.
+public final class PostgresClient: Sendable {
+    /// How transactions see each other's writes.
+    public enum IsolationLevel: String, Sendable {
+        case readCommitted = "READ COMMITTED"
+        case repeatableRead = "REPEATABLE READ"
+        case serializable = "SERIALIZABLE"
+    }
+
+    private struct Waiter {
+        let id: UInt64
+        /// Gets a connection, or `nil` meaning "a slot freed up: try opening one yourself".
+        let continuation: CheckedContinuation<PostgresConnection?, any Error>
+    }
+
+    private struct PoolState {
+        var idle: [PostgresConnection] = []
+        var open = 0
+        var waiters: [Waiter] = []
+        var nextWaiterID: UInt64 = 0
+        var isShutDown = false
+    }
+
+    private enum Acquisition {
+        case reuse(PostgresConnection)
+        case create
+        case wait
+    }
+
+    /// The configuration the client was created with.
+    public let configuration: Configuration
+    let logger: Logger
+    private let state = Mutex(PoolState())
+
+    /// Creates a client; connections open on first use.
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    // MARK: - Using connections
+
+    /// Runs `body` with a connection of the pool to itself.
+    public func withConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let connection = try await acquire()
+        do {
+            let result = try await body(connection)
+            await release(connection)
+            return result
+        } catch {
+            await release(connection)
+            throw error
+        }
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T: Sendable>(
+        isolation: IsolationLevel = .readCommitted, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await withConnection { connection in
+            try await connection.execute("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+            do {
+                let result = try await body(connection)
+                try await connection.execute("COMMIT")
+                return result
+            } catch {
+                // If the connection broke, the server rolls back by itself.
+                _ = try? await connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Runs one statement on a pooled connection and returns its rows.
+    @discardableResult
+    public func query(_ sql: String, _ bindings: any PostgresEncodable...) async throws -> PostgresRows {
+        try await withConnection { try await $0.query(sql, bindings) }
+    }
+
+    /// Runs one statement and returns how many rows it changed.
+    @discardableResult
+    public func execute(_ sql: String, _ bindings: any PostgresEncodable...) async throws -> Int {
+        try await withConnection { try await $0.query(sql, bindings).affectedRows }
+    }
+
+    /// Sends a notification on `channel` (delivered to listeners when the current
+    /// transaction, if any, commits).
+    public func notify(_ channel: String, payload: String = "") async throws {
+        try await query("SELECT pg_notify($1, $2)", channel, payload)
+    }
+
+    /// Whether the database answers `SELECT 1`: what a readiness probe reports.
+    public func isReady() async -> Bool {
+        (try? await query("SELECT 1")) != nil
+    }
+
+    /// Closes idle connections and refuses new work; connections in use close when returned.
+    public func shutdown() async {
+        let (idle, waiters) = state.withLock { state in
+            state.isShutDown = true
+            defer {
+                state.open -= state.idle.count
+                state.idle.removeAll()
+                state.waiters.removeAll()
+            }
+            return (state.idle, state.waiters)
+        }
+        for waiter in waiters { waiter.continuation.resume(throwing: PostgresError(.shutdown, "the client was shut down")) }
+        for connection in idle { await connection.close() }
+    }
+
+    // MARK: - The pool
+
+    private func acquire() async throws -> PostgresConnection {
+        let deadline = ContinuousClock.now + configuration.acquireTimeout
+        while true {
+            let next = try state.withLock { state throws(PostgresError) -> Acquisition in
+                if state.isShutDown { throw PostgresError(.shutdown, "the client was shut down") }
+                if let connection = state.idle.popLast() { return .reuse(connection) }
+                if state.open < configuration.poolSize {
+                    state.open += 1
+                    return .create
+                }
+                return .wait
+            }
+            switch next {
+            case .reuse(let connection):
+                if await connection.isReusable() { return connection }
+                await discard(connection)
+            case .create:
+                let connection = PostgresConnection(parameters: configuration.connectionParameters)
+                do {
+                    try await connection.open()
+                    return connection
+                } catch {
+                    await discard(connection)
+                    throw error
+                }
+            case .wait:
+                if let connection = try await waitForRelease(until: deadline) { return connection }
+            }
+        }
+    }
+
+    private func waitForRelease(until deadline: ContinuousClock.Instant) async throws -> PostgresConnection? {
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let timer = Task { [weak self] in
+            try await Task.sleep(until: deadline)
+            self?.timeOut(waiter: id)
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            let shutDown = state.withLock { state -> Bool in
+                guard !state.isShutDown else { return true }
+                state.waiters.append(Waiter(id: id, continuation: continuation))
+                return false
+            }
+            if shutDown { continuation.resume(throwing: PostgresError(.shutdown, "the client was shut down")) }
+        }
+    }
+
+    private func timeOut(waiter id: UInt64) {
+        let waiter = state.withLock { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(
+            throwing: PostgresError(.poolTimeout, "no database connection became free within \(configuration.acquireTimeout)"))
+    }
+
+    private func release(_ connection: PostgresConnection) async {
+        // A connection left inside a transaction (a caller that threw between BEGIN and
+        // COMMIT without rolling back) is rolled back before anyone else gets it.
+        if await connection.isInTransaction {
+            _ = try? await connection.execute("ROLLBACK")
+        }
+        guard await connection.isReusable() else {
+            await discard(connection)
+            return
+        }
+        let (waiter, closeIt) = state.withLock { state -> (Waiter?, Bool) in
+            if state.isShutDown {
+                state.open -= 1
+                return (nil, true)
+            }
+            if !state.waiters.isEmpty { return (state.waiters.removeFirst(), false) }
+            state.idle.append(connection)
+            return (nil, false)
+        }
+        if closeIt { await connection.close() }
+        waiter?.continuation.resume(returning: connection)
+    }
+
+    /// Closes a broken connection and lets a waiter open a fresh one in its place.
+    private func discard(_ connection: PostgresConnection) async {
+        await connection.close()
+        let waiter = state.withLock { state -> Waiter? in
+            state.open -= 1
+            return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
+        }
+        waiter?.continuation.resume(returning: nil)
+    }
+}

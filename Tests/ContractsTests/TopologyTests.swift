@@ -1,0 +1,56 @@
+import Contracts
+import Testing
+
+struct TopologyTests {
+    @Test(arguments: QueueType.allCases)
+    func everyConsumerQueueHasADeadLetterQueue(_ queueType: QueueType) {
+        let topology = Topology.mercato(queueType: queueType)
+        let consumerQueues = topology.queues.filter { !$0.name.hasSuffix(".dlq") }
+        #expect(Set(consumerQueues.map(\.name)) == [
+            QueueName.customerOrderCreated, QueueName.invoiceOrderCreated,
+            QueueName.orderInvoiceCreated, QueueName.orderCustomerEvents,
+        ])
+        for queue in consumerQueues {
+            #expect(queue.durable)
+            #expect(queue.arguments.queueType == queueType)
+            #expect(queue.arguments.deadLetterExchange == ExchangeName.deadLetter)
+            #expect(queue.arguments.deadLetterRoutingKey == queue.name)
+            let dlq = QueueName.deadLetter(of: queue.name)
+            #expect(topology.queues.contains { $0.name == dlq && $0.durable })
+            #expect(topology.bindings.contains(.init(exchange: ExchangeName.deadLetter, queue: dlq, routingKey: queue.name)))
+            if queueType == .quorum {
+                #expect(queue.arguments.deadLetterStrategy == "at-least-once")
+                #expect(queue.arguments.overflow == "reject-publish")
+            }
+        }
+    }
+
+    @Test func exchangesAreDeclaredOnceAndDurable() {
+        let topology = Topology.mercato()
+        let names = topology.exchanges.map(\.name)
+        #expect(names.count == Set(names).count)
+        #expect(Set(names) == [ExchangeName.orders, ExchangeName.customers, ExchangeName.invoices, ExchangeName.deadLetter])
+        #expect(topology.exchanges.allSatisfy { $0.durable })
+        #expect(topology.exchanges.first { $0.name == ExchangeName.deadLetter }?.kind == .direct)
+        #expect(topology.exchanges.filter { $0.name != ExchangeName.deadLetter }.allSatisfy { $0.kind == .topic })
+    }
+
+    @Test func everyEventTypeIsConsumedSomewhere() {
+        let topology = Topology.mercato()
+        for type in EventType.all {
+            #expect(topology.exchanges.contains { $0.name == type.exchange })
+            let consumed = topology.bindings.contains { binding in
+                binding.exchange == type.exchange
+                    && (binding.routingKey == type.name || binding.routingKey == type.name.split(separator: ".")[0] + ".*")
+            }
+            #expect(consumed, "\(type) reaches no queue")
+        }
+        #expect(EventType.named("order.created") == .orderCreated)
+        #expect(EventType.named("order.deleted") == nil)
+    }
+
+    @Test func mergingDoesNotRepeat() {
+        let a = Topology.consumerQueue("q", exchange: "x", routingKeys: ["k"], queueType: .classic)
+        #expect(a.merging(a) == a)
+    }
+}
