@@ -86,6 +86,8 @@ public struct Topology: Hashable, Sendable, Codable {
             public var messageTTL: Int?
             /// `x-delivery-limit` (quorum queues): deliveries before a message is dead-lettered.
             public var deliveryLimit: Int?
+            /// `x-max-length`: messages the queue holds at most.
+            public var maxLength: Int?
             /// `x-overflow`, e.g. `reject-publish`.
             public var overflow: String?
             /// `x-dead-letter-strategy` (quorum queues), e.g. `at-least-once`.
@@ -98,6 +100,7 @@ public struct Topology: Hashable, Sendable, Codable {
                 deadLetterRoutingKey: String? = nil,
                 messageTTL: Int? = nil,
                 deliveryLimit: Int? = nil,
+                maxLength: Int? = nil,
                 overflow: String? = nil,
                 deadLetterStrategy: String? = nil
             ) {
@@ -106,6 +109,7 @@ public struct Topology: Hashable, Sendable, Codable {
                 self.deadLetterRoutingKey = deadLetterRoutingKey
                 self.messageTTL = messageTTL
                 self.deliveryLimit = deliveryLimit
+                self.maxLength = maxLength
                 self.overflow = overflow
                 self.deadLetterStrategy = deadLetterStrategy
             }

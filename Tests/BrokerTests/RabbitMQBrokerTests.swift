@@ -72,6 +72,27 @@ struct RabbitMQBrokerTests {
         await broker.shutdown()
     }
 
+    @Test func nackedMessagesAreNamed() async throws {
+        // A full queue that rejects publishes makes the broker nack instead of ack.
+        let queue = uniqueName("full")
+        try await broker.declare(Topology(queues: [.init(name: queue, arguments: .init(maxLength: 1, overflow: "reject-publish"))]))
+        try await broker.publish(message("", queue, id: "fits"))
+        do {
+            try await broker.publish([message("", queue, id: "overflows")])
+            Issue.record("a publish to a full reject-publish queue was confirmed")
+        } catch let error as BrokerError {
+            #expect(error.code == .publishFailed)
+            #expect(error.failures.map(\.messageID) == ["overflows"])
+            #expect(error.failures.map(\.code) == [.nacked])
+        }
+        await #expect {
+            try await broker.publish(message("", queue, id: "single"))
+        } throws: { error in
+            (error as? BrokerError)?.code == .nacked && (error as? BrokerError)?.messageID == "single"
+        }
+        await broker.shutdown()
+    }
+
     @Test func refusesAConflictingDeclarationAndCarriesOn() async throws {
         let queue = uniqueName("conflict")
         try await broker.declare(Topology(queues: [.init(name: queue, arguments: .init(messageTTL: 60_000))]))

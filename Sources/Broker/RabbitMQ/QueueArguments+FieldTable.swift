@@ -9,6 +9,7 @@ extension Topology.Queue.Arguments {
         if let deadLetterRoutingKey { table["x-dead-letter-routing-key"] = .string(deadLetterRoutingKey) }
         if let messageTTL { table["x-message-ttl"] = .int(Int64(messageTTL)) }
         if let deliveryLimit { table["x-delivery-limit"] = .int(Int64(deliveryLimit)) }
+        if let maxLength { table["x-max-length"] = .int(Int64(maxLength)) }
         if let overflow { table["x-overflow"] = .string(overflow) }
         if let deadLetterStrategy { table["x-dead-letter-strategy"] = .string(deadLetterStrategy) }
         return table
