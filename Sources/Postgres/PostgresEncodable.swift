@@ -56,3 +56,15 @@ extension Data: PostgresEncodable {
 extension Optional: PostgresEncodable where Wrapped: PostgresEncodable {
     public var postgresText: String? { self?.postgresText }
 }
+
+extension Array: PostgresEncodable where Element: PostgresEncodable {
+    /// A one-dimensional array literal, `{"a","b",NULL}`, for `= ANY($1)` and `unnest($1)`.
+    /// Every element is quoted and escaped, so any text round-trips.
+    public var postgresText: String? {
+        let elements = map { element -> String in
+            guard let text = element.postgresText else { return "NULL" }
+            return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return "{" + elements.joined(separator: ",") + "}"
+    }
+}

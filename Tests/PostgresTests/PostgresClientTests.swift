@@ -78,6 +78,16 @@ struct PostgresClientTests {
         await client.shutdown()
     }
 
+    @Test func arraysBindAsParameters() async throws {
+        let values = ["plain", "with \"quotes\"", "back\\slash", "comma, brace}", "NULL", ""]
+        let rows = try await client.query("SELECT unnest($1::text[]) AS value", values)
+        #expect(try rows.map { try $0.decode(String.self, "value") } == values)
+        let ids = [UUID(), UUID()]
+        let matched = try await client.query("SELECT $2::uuid = ANY($1::uuid[]) AS found", ids, ids[1])
+        #expect(try matched[0].decode(Bool.self, "found"))
+        await client.shutdown()
+    }
+
     @Test func numericBeyondDecimalIsRefusedNotRounded() async throws {
         let huge = "123456789012345678901234567890123456789012.5"
         let row = try await client.query("SELECT $1::numeric AS n", huge)[0]

@@ -1,0 +1,57 @@
+public import Foundation
+
+/// Typed access to environment variables, with defaults and errors that name the variable.
+public struct EnvironmentReader: Sendable {
+    private let values: [String: String]
+
+    /// Reads `values`, by default the process environment.
+    public init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
+        self.values = values
+    }
+
+    /// The variable's value, or `fallback` when it is unset or empty.
+    public func string(_ name: String, default fallback: String) -> String {
+        guard let value = values[name], !value.isEmpty else { return fallback }
+        return value
+    }
+
+    /// The variable as an integer within `range`.
+    public func int(_ name: String, default fallback: Int, in range: ClosedRange<Int> = Int.min...Int.max) throws -> Int {
+        guard let text = values[name], !text.isEmpty else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(variable: name, message: "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(text.debugDescription)")
+        }
+        return value
+    }
+
+    /// The variable as a boolean (`true/false`, `1/0`, `yes/no`, `on/off`).
+    public func bool(_ name: String, default fallback: Bool) throws -> Bool {
+        guard let text = values[name]?.lowercased(), !text.isEmpty else { return fallback }
+        switch text {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError(variable: name, message: "expected true or false, got \(text.debugDescription)")
+        }
+    }
+
+    /// The variable as one of a `RawRepresentable` type's values.
+    public func value<T: RawRepresentable & CaseIterable>(_ name: String, default fallback: T) throws -> T where T.RawValue == String {
+        guard let text = values[name], !text.isEmpty else { return fallback }
+        guard let value = T(rawValue: text.lowercased()) else {
+            let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigurationError(variable: name, message: "expected one of \(allowed), got \(text.debugDescription)")
+        }
+        return value
+    }
+
+    /// The variable as an exact decimal within `range`.
+    public func decimal(_ name: String, default fallback: Decimal, in range: ClosedRange<Decimal>) throws -> Decimal {
+        guard let text = values[name], !text.isEmpty else { return fallback }
+        guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")),
+            text.allSatisfy({ $0.isNumber || $0 == "." }), range.contains(value)
+        else {
+            throw ConfigurationError(variable: name, message: "expected a decimal in \(range.lowerBound)...\(range.upperBound), got \(text.debugDescription)")
+        }
+        return value
+    }
+}

@@ -1,0 +1,56 @@
+public import Contracts
+public import Logging
+
+/// What every Mercato service reads from its environment. Each variable has a default that
+/// works against the local RabbitMQ and PostgreSQL of `scripts/run`.
+public struct ServiceConfiguration: Sendable {
+    /// The service's name: log label, AMQP `app_id`, CloudEvents `source`.
+    public var serviceName: String
+    /// `PORT`: the HTTP port.
+    public var port: Int
+    /// `AMQP_URL`: `amqp://user:pass@host:port/vhost`.
+    public var amqpURL: String
+    /// `DATABASE_URL`: `postgres://user@host:port/db`.
+    public var databaseURL: String
+    /// `LOG_LEVEL`: trace, debug, info, notice, warning, error, critical. Default info.
+    public var logLevel: Logger.Level
+    /// `LOG_FORMAT`: `json` (one object per line, for containers) or `text`. Default `text`.
+    public var logFormat: LogFormat
+    /// `QUEUE_TYPE`: `classic` on one node, `quorum` on a cluster. Default classic.
+    public var queueType: QueueType
+    /// `DATABASE_POOL_SIZE`: connections to PostgreSQL at most. Default 4.
+    public var databasePoolSize: Int
+    /// `CONSUMER_PREFETCH`: unacknowledged deliveries per consumer. Default 200.
+    public var consumerPrefetch: Int
+    /// `CONSUMER_BATCH_SIZE`: deliveries applied in one transaction at most. Default 100.
+    public var consumerBatchSize: Int
+    /// `MAX_BODY_BYTES`: largest accepted request body. Default 64 KiB.
+    public var maxBodyBytes: Int
+
+    /// How log lines are written.
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text, json
+    }
+
+    /// Reads the common variables; `defaultPort` and `defaultDatabase` are the service's own.
+    public init(serviceName: String, defaultPort: Int, defaultDatabase: String, environment: EnvironmentReader = EnvironmentReader()) throws {
+        self.serviceName = serviceName
+        self.port = try environment.int("PORT", default: defaultPort, in: 0...65535)
+        self.amqpURL = environment.string("AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672/%2F")
+        self.databaseURL = environment.string("DATABASE_URL", default: "postgres://mercato@127.0.0.1:5432/\(defaultDatabase)")
+        let level = environment.string("LOG_LEVEL", default: "info").lowercased()
+        guard let logLevel = Logger.Level(rawValue: level) else {
+            throw ConfigurationError(variable: "LOG_LEVEL", message: "expected trace, debug, info, notice, warning, error or critical, got \(level.debugDescription)")
+        }
+        self.logLevel = logLevel
+        self.logFormat = try environment.value("LOG_FORMAT", default: .text)
+        self.queueType = try environment.value("QUEUE_TYPE", default: .classic)
+        self.databasePoolSize = try environment.int("DATABASE_POOL_SIZE", default: 4, in: 1...100)
+        self.consumerPrefetch = try environment.int("CONSUMER_PREFETCH", default: 200, in: 1...65535)
+        self.consumerBatchSize = try environment.int("CONSUMER_BATCH_SIZE", default: 100, in: 1...1000)
+        self.maxBodyBytes = try environment.int("MAX_BODY_BYTES", default: 64 * 1024, in: 1024...(16 * 1024 * 1024))
+    }
+
+    /// The CloudEvents `source` of the service's events.
+    public var eventSource: String { "/mercato/\(serviceName)" }
+}

@@ -1,0 +1,232 @@
+public import Broker
+import Contracts
+import Foundation
+public import Logging
+import Postgres
+public import ServiceLifecycle
+
+/// Consumes one queue: checks each delivery's envelope, applies events in batches through an
+/// ``EventHandler`` (one transaction per batch, inbox included), and acknowledges only after
+/// the handler returned, i.e. after the commit.
+///
+/// Nothing is lost and nothing loops:
+/// - a malformed delivery (not JSON, no `message_id`, wrong content type, unknown type) goes
+///   straight to the queue's `.dlq`, with the reason in `x-mercato-error`;
+/// - if a batch fails, its events are applied one by one, so one bad event cannot hold back
+///   the others; an event the handler calls poison is dead-lettered at once;
+/// - an unavailable database is waited out with backoff, without dead-lettering anything;
+/// - any other failure is retried `maxAttempts` times with backoff, then dead-lettered.
+public struct EventConsumer: Service {
+    /// How the consumer batches and retries.
+    public struct Configuration: Sendable {
+        /// Unacknowledged deliveries held at most. Default 200.
+        public var prefetch = 200
+        /// Events applied in one transaction at most. Default 100.
+        public var batchSize = 100
+        /// Attempts at an event that keeps failing (not for an unavailable database) before
+        /// it is dead-lettered. Default 5.
+        public var maxAttempts = 5
+        /// First retry delay; doubles per attempt up to `maximumRetryDelay`. Default 100 ms.
+        public var initialRetryDelay: Duration = .milliseconds(100)
+        /// Longest retry delay. Default 5 s.
+        public var maximumRetryDelay: Duration = .seconds(5)
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The queue consumed.
+    public let queue: String
+    private let handler: any EventHandler
+    private let broker: any Broker
+    private let readiness: Readiness
+    private let serviceName: String
+    private let configuration: Configuration
+    private let logger: Logger
+
+    /// Creates a consumer of `queue`; it starts once the database and the broker are ready.
+    public init(
+        queue: String, handler: any EventHandler, broker: any Broker, readiness: Readiness, serviceName: String,
+        configuration: Configuration = .init(), logger: Logger
+    ) {
+        self.queue = queue
+        self.handler = handler
+        self.broker = broker
+        self.readiness = readiness
+        self.serviceName = serviceName
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "amqp.queue"] = "\(queue)"
+        self.logger = logger
+        readiness.require(Readiness.consumer(queue))
+    }
+
+    public func run() async throws {
+        await readiness.wait(for: [Readiness.database, Readiness.broker])
+        guard !Task.isCancelled, !Task.isShuttingDownGracefully else { return }
+        let consumer = try await broker.consume(queue: queue, prefetch: configuration.prefetch)
+        readiness.markUp(Readiness.consumer(queue))
+        logger.info("consuming")
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let batch = await consumer.next(max: configuration.batchSize)
+                if batch.isEmpty { break }
+                do {
+                    try await process(batch)
+                } catch {
+                    // Cancelled mid-batch (shutting down): what was not acknowledged is
+                    // redelivered to whoever consumes next.
+                    break
+                }
+            }
+        }
+        await consumer.cancel()
+        logger.info("stopped consuming")
+    }
+
+    /// Applies and settles one batch of deliveries.
+    func process(_ deliveries: [Delivery]) async throws {
+        var events: [IncomingEvent] = []
+        var deadLetters: [(Delivery, String, Int)] = []
+        var deliveryOf: [String: Delivery] = [:]
+        for delivery in deliveries {
+            switch Self.validate(delivery, accepting: handler.eventTypes) {
+            case .success(let event):
+                events.append(event)
+                deliveryOf[event.id] = delivery
+            case .failure(let poison):
+                logger.warning("dead-lettering a malformed message", metadata: ["error.message": "\(poison.reason)"])
+                deadLetters.append((delivery, poison.reason, 1))
+            }
+        }
+        if !events.isEmpty {
+            do {
+                try await applyWaitingOutOutages(events)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                if events.count > 1 {
+                    logger.info("batch failed; applying its events one by one", metadata: ["error.message": "\(error)", "batch.size": "\(events.count)"])
+                }
+                for event in events {
+                    if let (reason, attempts) = try await applyAlone(event) {
+                        deadLetters.append((deliveryOf[event.id]!, reason, attempts))
+                    }
+                }
+            }
+        }
+        for (delivery, reason, attempts) in deadLetters {
+            try await deadLetter(delivery, reason: reason, attempts: attempts)
+        }
+        do {
+            try await deliveries.last?.ack(multiple: true)
+        } catch {
+            // The connection went; the broker redelivers and the inbox absorbs the repeats.
+            logger.debug("acknowledgement failed", metadata: ["error.message": "\(error)"])
+        }
+    }
+
+    /// One event on its own, retried; returns why and after how many attempts it must be
+    /// dead-lettered, or `nil` once applied.
+    private func applyAlone(_ event: IncomingEvent) async throws -> (String, Int)? {
+        var attempt = 1
+        while true {
+            do {
+                try await applyWaitingOutOutages([event])
+                return nil
+            } catch let poison as PoisonMessage {
+                logger.warning("dead-lettering a poison event", metadata: ["event.id": "\(event.id)", "error.message": "\(poison.reason)"])
+                return (poison.reason, attempt)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                guard attempt < configuration.maxAttempts else {
+                    logger.error(
+                        "event failed every attempt; dead-lettering it",
+                        metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempts": "\(attempt)"])
+                    return ("failed \(attempt) times: \(error)", attempt)
+                }
+                try await Task.sleep(for: retryDelay(attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    /// Applies `events`, waiting as long as it takes while the database is unavailable.
+    private func applyWaitingOutOutages(_ events: [IncomingEvent]) async throws {
+        var outage = 0
+        while true {
+            do {
+                try await handler.apply(events)
+                return
+            } catch let error as PostgresError where error.isTransient {
+                if outage == 0 { logger.warning("database unavailable; waiting", metadata: ["error.message": "\(error)"]) }
+                try await Task.sleep(for: retryDelay(outage + 1))
+                outage += 1
+            }
+        }
+    }
+
+    private func retryDelay(_ attempt: Int) -> Duration {
+        min(configuration.initialRetryDelay * (1 << min(attempt - 1, 16)), configuration.maximumRetryDelay)
+    }
+
+    /// Publishes `delivery` to its queue's dead-letter queue with why, then it may be
+    /// acknowledged. Retries until the broker confirms: a dead letter is never dropped.
+    private func deadLetter(_ delivery: Delivery, reason: String, attempts: Int) async throws {
+        var properties = delivery.properties
+        properties.persistent = true
+        properties.headers["x-mercato-error"] = .string(String(reason.prefix(1000)))
+        properties.headers["x-mercato-service"] = .string(serviceName)
+        properties.headers["x-mercato-queue"] = .string(queue)
+        properties.headers["x-mercato-attempts"] = .int(Int64(attempts))
+        properties.headers["x-mercato-failed-at"] = .string(EventCoding.formatTimestamp(Date()))
+        properties.headers["x-original-exchange"] = .string(delivery.exchange)
+        properties.headers["x-original-routing-key"] = .string(delivery.routingKey)
+        let message = OutboundMessage(exchange: ExchangeName.deadLetter, routingKey: queue, properties: properties, body: delivery.body)
+        var attempt = 1
+        while true {
+            do {
+                try await broker.publish(message)
+                return
+            } catch {
+                logger.warning("could not dead-letter a message; retrying", metadata: ["error.message": "\(error)"])
+                try await Task.sleep(for: retryDelay(attempt))
+                attempt += 1
+            }
+        }
+    }
+
+    /// The envelope checks that decide whether a delivery is an event at all.
+    static func validate(_ delivery: Delivery, accepting types: Set<String>) -> Result<IncomingEvent, PoisonMessage> {
+        let contentType = delivery.properties.contentType?.lowercased() ?? ""
+        guard contentType.hasPrefix(CloudEvent<OrderCreated>.contentType) || contentType.hasPrefix("application/json") else {
+            return .failure(PoisonMessage("content type \(contentType.isEmpty ? "missing" : contentType) is not \(CloudEvent<OrderCreated>.contentType)"))
+        }
+        guard let messageID = delivery.properties.messageID, !messageID.isEmpty else {
+            return .failure(PoisonMessage("message_id is missing: the event cannot be deduplicated"))
+        }
+        let header: CloudEventHeader
+        do {
+            header = try headerDecoder.decode(CloudEventHeader.self, from: delivery.body)
+        } catch {
+            return .failure(PoisonMessage("not a CloudEvents envelope: \(IncomingEvent.describe(error))"))
+        }
+        guard header.specversion == "1.0" else {
+            return .failure(PoisonMessage("unsupported CloudEvents specversion \(header.specversion)"))
+        }
+        guard header.id == messageID else {
+            return .failure(PoisonMessage("message_id \(messageID) differs from the event id \(header.id)"))
+        }
+        guard types.contains(header.type) else {
+            return .failure(PoisonMessage("unexpected event type \(header.type) on this queue"))
+        }
+        return .success(
+            IncomingEvent(
+                id: header.id, type: header.type, source: header.source, time: header.time,
+                traceparent: header.traceparent ?? delivery.properties.headers["traceparent"]?.stringValue,
+                redelivered: delivery.redelivered, body: delivery.body))
+    }
+
+    private static let headerDecoder = EventCoding.makeDecoder()
+}

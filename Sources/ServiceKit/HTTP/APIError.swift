@@ -1,0 +1,69 @@
+import Contracts
+import Foundation
+public import Hummingbird
+
+/// An error answered to an HTTP client as
+/// `{"error": {"code": "...", "message": "...", "field": "..."}}`.
+public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
+    /// The HTTP status.
+    public var status: HTTPResponse.Status
+    /// A stable, machine-readable code, e.g. `validation_failed`.
+    public var code: String
+    /// What went wrong, for humans.
+    public var message: String
+    /// The offending request field, e.g. `items[0].quantity`, when there is one.
+    public var field: String?
+
+    /// Creates an error.
+    public init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    /// 400: the body is not JSON, or not the JSON value expected.
+    public static func malformedJSON(_ message: String) -> APIError {
+        APIError(status: .badRequest, code: "malformed_json", message: message)
+    }
+
+    /// 400: a query parameter or path segment is unusable.
+    public static func badParameter(_ field: String, _ message: String) -> APIError {
+        APIError(status: .badRequest, code: "invalid_parameter", message: message, field: field)
+    }
+
+    /// 422: a field is missing or its value is not acceptable.
+    public static func invalid(_ field: String, _ message: String) -> APIError {
+        APIError(status: .unprocessableContent, code: "validation_failed", message: message, field: field)
+    }
+
+    /// 404: no such resource.
+    public static func notFound(_ what: String) -> APIError {
+        APIError(status: .notFound, code: "not_found", message: "\(what) not found")
+    }
+
+    /// 409: the request conflicts with what exists.
+    public static func conflict(_ code: String, _ message: String, field: String? = nil) -> APIError {
+        APIError(status: .conflict, code: code, message: message, field: field)
+    }
+
+    /// 503: a dependency is unavailable; retrying later may succeed.
+    public static func unavailable(_ message: String) -> APIError {
+        APIError(status: .serviceUnavailable, code: "service_unavailable", message: message)
+    }
+
+    struct Body: Encodable {
+        struct Details: Encodable {
+            var code: String
+            var message: String
+            var field: String?
+        }
+        var error: Details
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try JSONResponse.make(Body(error: .init(code: code, message: message, field: field)), status: status)
+        if status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
+        return response
+    }
+}

@@ -1,0 +1,46 @@
+public import Logging
+public import Postgres
+public import ServiceLifecycle
+
+/// Owns the PostgreSQL client for the service's lifetime: applies the migrations (retrying
+/// with backoff until the database answers), runs `afterMigrations` (seeding), marks the
+/// database ready, and closes the pool at shutdown, after the services that use it.
+public struct DatabaseService: Service {
+    private let client: PostgresClient
+    private let migrations: [PostgresMigration]
+    private let readiness: Readiness
+    private let logger: Logger
+    private let afterMigrations: @Sendable (PostgresClient) async throws -> Void
+
+    /// Creates the service.
+    public init(
+        client: PostgresClient, migrations: [PostgresMigration], readiness: Readiness, logger: Logger,
+        afterMigrations: @escaping @Sendable (PostgresClient) async throws -> Void = { _ in }
+    ) {
+        self.client = client
+        self.migrations = migrations
+        self.readiness = readiness
+        self.logger = logger
+        self.afterMigrations = afterMigrations
+        readiness.require(Readiness.database)
+    }
+
+    public func run() async throws {
+        var delay = Duration.milliseconds(250)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await client.migrate(migrations, logger: logger)
+                try await afterMigrations(client)
+                readiness.markUp(Readiness.database)
+                logger.info("database ready")
+                break
+            } catch {
+                logger.warning("database not ready; retrying", metadata: ["error.message": "\(error)", "retry.delay": "\(delay)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+        try? await gracefulShutdown()
+        await client.shutdown()
+    }
+}

@@ -1,0 +1,139 @@
+public import Broker
+import Contracts
+import Foundation
+public import Hummingbird
+public import Logging
+public import Postgres
+import ServiceLifecycle
+
+/// The parts every Mercato service is made of, wired the same way in each: a PostgreSQL
+/// pool, a RabbitMQ broker, an outbox relay, event consumers and an HTTP server, run as one
+/// ServiceLifecycle group that stops gracefully on SIGTERM or SIGINT.
+public struct ServiceRuntime: Sendable {
+    /// The configuration read from the environment.
+    public let configuration: ServiceConfiguration
+    /// The service's logger.
+    public let logger: Logger
+    /// The service's database.
+    public let database: PostgresClient
+    /// The broker.
+    public let broker: any Broker
+    /// What is up so far.
+    public let readiness = Readiness()
+    /// The outbox in the service's database.
+    public let outbox: PostgresOutboxStore
+
+    /// Creates the clients; nothing connects until ``run(migrations:afterMigrations:consumers:routes:)``.
+    public init(configuration: ServiceConfiguration) throws {
+        self.configuration = configuration
+        var logger = Logger(label: configuration.serviceName)
+        logger.logLevel = configuration.logLevel
+        self.logger = logger
+
+        var databaseConfiguration = try PostgresClient.Configuration(url: configuration.databaseURL)
+        databaseConfiguration.poolSize = configuration.databasePoolSize
+        databaseConfiguration.applicationName = configuration.serviceName
+        self.database = PostgresClient(configuration: databaseConfiguration, logger: logger)
+        self.outbox = PostgresOutboxStore(client: database)
+
+        var brokerConfiguration = try RabbitMQBroker.Configuration(url: configuration.amqpURL)
+        brokerConfiguration.connectionName = configuration.serviceName
+        self.broker = RabbitMQBroker(configuration: brokerConfiguration, logger: logger)
+    }
+
+    /// Sets up the process's logging: JSON lines or readable text, at the configured level.
+    /// Call once, first thing in `main`.
+    public static func bootstrapLogging(_ configuration: ServiceConfiguration) {
+        let level = configuration.logLevel
+        switch configuration.logFormat {
+        case .json:
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardOutput(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }
+
+    /// A consumer of `queue` with the configured prefetch and batch size.
+    public func consumer(of queue: String, handler: any EventHandler) -> EventConsumer {
+        var consumerConfiguration = EventConsumer.Configuration()
+        consumerConfiguration.prefetch = configuration.consumerPrefetch
+        consumerConfiguration.batchSize = configuration.consumerBatchSize
+        return EventConsumer(
+            queue: queue, handler: handler, broker: broker, readiness: readiness, serviceName: configuration.serviceName,
+            configuration: consumerConfiguration, logger: logger)
+    }
+
+    /// Runs the service until SIGTERM or SIGINT.
+    ///
+    /// Start-up never fails for an unreachable dependency: the HTTP server answers at once
+    /// (live, but not ready), while the database and broker are retried in the background.
+    /// Shutdown goes in reverse: HTTP stops accepting and finishes its requests, consumers
+    /// finish their batch, the relay its publish, then the connections close.
+    public func run(
+        migrations: [PostgresMigration],
+        afterMigrations: @escaping @Sendable (PostgresClient) async throws -> Void = { _ in },
+        consumers: [EventConsumer],
+        routes: (Router<BasicRequestContext>) -> Void
+    ) async throws {
+        let router = Router()
+        router.add(middleware: APIErrorMiddleware())
+        HealthRoutes.add(to: router, readiness: readiness, database: database, broker: broker)
+        routes(router)
+
+        let outbox = self.outbox
+        let logger = self.logger
+        let housekeeping = Housekeeping(interval: .seconds(300)) {
+            do {
+                try await outbox.prune(publishedBefore: .seconds(3600), inboxAge: .seconds(7 * 24 * 3600))
+            } catch {
+                logger.debug("outbox pruning failed", metadata: ["error.message": "\(error)"])
+            }
+        }
+        let services: [any Service] =
+            [
+                DatabaseService(
+                    client: database, migrations: MessagingSchema.migrations + migrations, readiness: readiness, logger: logger,
+                    afterMigrations: afterMigrations),
+                BrokerService(broker: broker, topology: .mercato(queueType: configuration.queueType), readiness: readiness, logger: logger),
+                OutboxRelay(store: outbox, broker: broker, readiness: readiness, logger: logger, afterBatch: { await housekeeping.tick() }),
+            ] + consumers
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("0.0.0.0", port: configuration.port), serverName: configuration.serviceName),
+            services: services,
+            logger: logger)
+        logger.info(
+            "starting",
+            metadata: [
+                "http.port": "\(configuration.port)", "db.url": "\(PostgresClient.Configuration.redacted(configuration.databaseURL))",
+                "amqp.url": "\(RabbitMQBroker.Configuration.redacted(configuration.amqpURL))",
+            ])
+        try await app.runService()
+    }
+}
+
+/// Runs a chore at most once per interval, from a loop that calls ``tick()`` often.
+actor Housekeeping {
+    private let interval: Duration
+    private let chore: @Sendable () async -> Void
+    private var last = ContinuousClock.now
+
+    init(interval: Duration, chore: @escaping @Sendable () async -> Void) {
+        self.interval = interval
+        self.chore = chore
+    }
+
+    func tick() async {
+        guard ContinuousClock.now - last >= interval else { return }
+        last = .now
+        await chore()
+    }
+}

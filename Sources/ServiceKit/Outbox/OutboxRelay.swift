@@ -1,0 +1,113 @@
+public import Broker
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+
+/// Publishes the outbox: wakes when a transaction appends to it (and every
+/// `pollInterval` as a safety net), publishes batches with publisher confirms, and marks
+/// messages sent only after the broker's ack. While the broker is unreachable, messages wait
+/// in the outbox; HTTP requests never wait for the broker.
+public struct OutboxRelay: Service {
+    /// How the relay paces itself.
+    public struct Configuration: Sendable {
+        /// Messages per published batch. Default 500.
+        public var batchSize = 500
+        /// Longest sleep without a wake-up. Default 2 s.
+        public var pollInterval: Duration = .seconds(2)
+        /// Wait after a failure to reach the broker or the database. Default 1 s.
+        public var retryDelay: Duration = .seconds(1)
+
+        /// The defaults.
+        public init() {}
+    }
+
+    private let store: any OutboxStore
+    private let broker: any Broker
+    private let readiness: Readiness
+    private let configuration: Configuration
+    private let logger: Logger
+    private let afterBatch: @Sendable () async -> Void
+
+    /// Creates a relay. `afterBatch` runs after every pass over the outbox (housekeeping).
+    public init(
+        store: any OutboxStore, broker: any Broker, readiness: Readiness, configuration: Configuration = .init(), logger: Logger,
+        afterBatch: @escaping @Sendable () async -> Void = {}
+    ) {
+        self.store = store
+        self.broker = broker
+        self.readiness = readiness
+        self.configuration = configuration
+        self.logger = logger
+        self.afterBatch = afterBatch
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await self.readiness.wait(for: [Readiness.database])
+            let wake = WakeSignal()
+            let changes = store.changes()
+            let listening = Task {
+                for await _ in changes { wake.signal() }
+            }
+            defer { listening.cancel() }
+            while !Task.isCancelled {
+                let delay = await self.drain()
+                await afterBatch()
+                if let delay {
+                    try? await Task.sleep(for: delay)
+                } else {
+                    await wake.wait(timeout: configuration.pollInterval)
+                }
+            }
+        }
+    }
+
+    /// Publishes until the outbox has nothing due; returns a delay when it must back off.
+    private func drain() async -> Duration? {
+        let broker = self.broker
+        let logger = self.logger
+        while !Task.isCancelled {
+            do {
+                let brokerUnavailable = BrokerUnavailable()
+                let claimed = try await store.relay(limit: configuration.batchSize) { messages in
+                    let outcome = await Self.publish(messages, to: broker)
+                    if let failure = outcome.transientFailure {
+                        brokerUnavailable.flag.store(true, ordering: .relaxed)
+                        logger.warning(
+                            "outbox batch not confirmed; will retry",
+                            metadata: ["error.message": "\(failure)", "outbox.batch": "\(messages.count)"])
+                    }
+                    for (id, reason) in outcome.refused {
+                        logger.error(
+                            "broker refused an outbox message; backing off", metadata: ["event.id": "\(id)", "error.message": "\(reason)"])
+                    }
+                    return outcome
+                }
+                if brokerUnavailable.flag.load(ordering: .relaxed) { return configuration.retryDelay }
+                if claimed < configuration.batchSize { return nil }
+            } catch {
+                logger.warning("outbox relay failed; will retry", metadata: ["error.message": "\(error)"])
+                return configuration.retryDelay
+            }
+        }
+        return nil
+    }
+
+    /// Set by the publish callback when the broker could not be reached.
+    private final class BrokerUnavailable: Sendable {
+        let flag = Atomic<Bool>(false)
+    }
+
+    static func publish(_ messages: [OutboxMessage], to broker: any Broker) async -> PublishOutcome {
+        do {
+            try await broker.publish(messages.map(\.amqpMessage))
+            return PublishOutcome(confirmed: messages.map(\.id))
+        } catch let error as BrokerError where error.code == .publishFailed {
+            var refused: [String: String] = [:]
+            for failure in error.failures { refused[failure.messageID] = "\(failure.code): \(failure.reason)" }
+            return PublishOutcome(confirmed: messages.map(\.id).filter { refused[$0] == nil }, refused: refused)
+        } catch {
+            return PublishOutcome(confirmed: [], transientFailure: "\(error)")
+        }
+    }
+}
