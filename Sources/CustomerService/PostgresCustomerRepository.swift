@@ -1,0 +1,131 @@
+import Contracts
+public import Foundation
+public import Postgres
+public import ServiceKit
+
+/// customer-service's storage in PostgreSQL.
+public struct PostgresCustomerRepository: CustomerRepository {
+    private let client: PostgresClient
+    private let source: String
+    private let appID: String
+
+    /// Creates the repository; `source` and `appID` stamp the events it queues.
+    public init(client: PostgresClient, source: String, appID: String) {
+        self.client = client
+        self.source = source
+        self.appID = appID
+    }
+
+    private static let columns = "id, name, email, address, orders_count, version, created_at, updated_at"
+
+    public func create(_ new: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer {
+        let customer = Customer(
+            id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time, updatedAt: time)
+        let event = try OutboxMessage(
+            CloudEvent(source: source, time: time, subject: id.uuidString.lowercased(), traceparent: traceparent,
+                       data: CustomerCreated(customer: customer.snapshot)), appID: appID)
+        do {
+            try await client.transaction { connection in
+                try await insert(customer, on: connection)
+                try await Outbox.append([event], on: connection)
+            }
+        } catch let error as PostgresError where error.isUniqueViolation {
+            throw APIError.conflict("email_taken", "a customer with this e-mail address exists", field: "email")
+        }
+        return customer
+    }
+
+    private func insert(_ customer: Customer, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO customers (id, name, email, address, orders_count, version, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            """, customer.id, customer.name, customer.email, customer.address, customer.ordersCount, customer.version,
+            customer.createdAt, customer.updatedAt)
+    }
+
+    public func customer(id: UUID) async throws -> Customer? {
+        try await client.query("SELECT \(Self.columns) FROM customers WHERE id = $1", id).first.map(Self.decode)
+    }
+
+    public func customers(page: PageRequest) async throws -> [Customer] {
+        let rows: PostgresRows
+        if let after = page.after {
+            rows = try await client.query(
+                "SELECT \(Self.columns) FROM customers WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3",
+                after.createdAt, after.id, page.limit)
+        } else {
+            rows = try await client.query("SELECT \(Self.columns) FROM customers ORDER BY created_at, id LIMIT $1", page.limit)
+        }
+        return try rows.map(Self.decode)
+    }
+
+    public func countOrders(_ orders: [CountedOrder]) async throws {
+        let source = self.source
+        let appID = self.appID
+        try await client.transaction { connection in
+            let fresh = Set(try await Inbox.claim(orders.map(\.event), on: connection).map(\.id))
+            var counts: [UUID: Int] = [:]
+            var traceparents: [UUID: String] = [:]
+            for order in orders where fresh.contains(order.event.id) {
+                counts[order.customerID, default: 0] += 1
+                if let traceparent = order.traceparent { traceparents[order.customerID] = traceparent }
+            }
+            guard !counts.isEmpty else { return }
+            let ids = counts.keys.sorted { $0.uuidString < $1.uuidString }
+            // Lock in a fixed order so two consumers never deadlock on the same customers.
+            try await connection.query("SELECT id FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
+            let rows = try await connection.query(
+                """
+                UPDATE customers AS c
+                SET orders_count = c.orders_count + d.n, version = c.version + 1, updated_at = now()
+                FROM unnest($1::uuid[], $2::int[]) AS d(id, n)
+                WHERE c.id = d.id
+                RETURNING c.id, c.name, c.email, c.address, c.orders_count, c.version, c.created_at, c.updated_at
+                """, ids, ids.map { counts[$0]! })
+            let updated = try rows.map(Self.decode)
+            if updated.count < ids.count {
+                let missing = Set(ids).subtracting(updated.map(\.id))
+                throw PoisonMessage("order.created names unknown customer \(missing.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))")
+            }
+            let events = try updated.map { customer in
+                try OutboxMessage(
+                    CloudEvent(source: source, time: customer.updatedAt, subject: customer.id.uuidString.lowercased(),
+                               traceparent: traceparents[customer.id], data: CustomerUpdated(customer: customer.snapshot)),
+                    appID: appID)
+            }
+            try await Outbox.append(events, on: connection)
+        }
+    }
+
+    public func seedIfEmpty(_ customers: [NewCustomer], ids: [UUID], at time: Date) async throws -> Bool {
+        let source = self.source
+        let appID = self.appID
+        return try await client.transaction { connection in
+            // Replicas starting together: only the first seeds.
+            try await connection.query("SELECT pg_advisory_xact_lock(7263536)")
+            let count = try await connection.query("SELECT count(*) FROM customers")[0].decode(Int.self, at: 0)
+            guard count == 0 else { return false }
+            var events: [OutboxMessage] = []
+            for (new, id) in zip(customers, ids) {
+                let customer = Customer(
+                    id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time,
+                    updatedAt: time)
+                try await insert(customer, on: connection)
+                events.append(
+                    try OutboxMessage(
+                        CloudEvent(source: source, time: time, subject: id.uuidString.lowercased(), data: CustomerCreated(customer: customer.snapshot)),
+                        appID: appID))
+            }
+            try await Outbox.append(events, on: connection)
+            return true
+        }
+    }
+
+    private static func decode(_ row: PostgresRow) throws -> Customer {
+        Customer(
+            id: try row.decode(UUID.self, at: 0), name: try row.decode(String.self, at: 1), email: try row.decode(String.self, at: 2),
+            address: try row.decode(String.self, at: 3), ordersCount: try row.decode(Int.self, at: 4), version: try row.decode(Int.self, at: 5),
+            createdAt: try row.decode(Date.self, at: 6), updatedAt: try row.decode(Date.self, at: 7))
+    }
+}
