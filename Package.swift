@@ -79,6 +79,20 @@ let package = Package(
         ),
         .executableTarget(name: "customer-service", dependencies: ["CustomerService", "ServiceKit"], swiftSettings: swiftSettings),
 
+        .target(
+            name: "OrderService",
+            dependencies: ["ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "order-service", dependencies: ["OrderService", "ServiceKit"], swiftSettings: swiftSettings),
+
+        .target(
+            name: "InvoiceService",
+            dependencies: ["ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "invoice-service", dependencies: ["InvoiceService", "ServiceKit"], swiftSettings: swiftSettings),
+
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
         .testTarget(name: "IOThreadTests", dependencies: ["IOThread"], swiftSettings: swiftSettings),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),

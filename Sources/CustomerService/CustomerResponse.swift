@@ -8,6 +8,7 @@ struct CustomerResponse: Encodable, Sendable {
     var email: String
     var address: String
     var ordersCount: Int
+    var version: Int
     var createdAt: Date
     var updatedAt: Date
 
@@ -17,6 +18,7 @@ struct CustomerResponse: Encodable, Sendable {
         email = customer.email
         address = customer.address
         ordersCount = customer.ordersCount
+        version = customer.version
         createdAt = customer.createdAt
         updatedAt = customer.updatedAt
     }
@@ -24,6 +26,7 @@ struct CustomerResponse: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, name, email, address
         case ordersCount = "orders_count"
+        case version
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }

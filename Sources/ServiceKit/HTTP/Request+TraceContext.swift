@@ -4,6 +4,8 @@ import HTTPTypes
 extension HTTPField.Name {
     /// W3C trace context: `00-<trace id>-<parent id>-<flags>`.
     public static var traceparent: Self { Self("traceparent")! }
+    /// A client's key for retrying a request safely (`POST /orders`).
+    public static var idempotencyKey: Self { Self("Idempotency-Key")! }
 }
 
 extension Request {

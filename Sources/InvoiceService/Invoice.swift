@@ -1,0 +1,66 @@
+public import Contracts
+public import Foundation
+
+/// An invoice as invoice-service stores it.
+public struct Invoice: Sendable, Hashable {
+    /// The invoice's id.
+    public var id: UUID
+    /// `INV-<year>-<6 digits>`, gapless within a year.
+    public var number: String
+    /// The invoiced order, one invoice per order.
+    public var orderID: UUID
+    /// The billed customer.
+    public var customerID: UUID
+    /// The order's lines.
+    public var lines: [OrderLine]
+    /// Sum of the lines.
+    public var subtotal: Money
+    /// The rate applied.
+    public var taxRate: Decimal
+    /// `subtotal × taxRate`, rounded to cents (halves away from zero).
+    public var tax: Money
+    /// `subtotal + tax`.
+    public var total: Money
+    /// When it was issued.
+    public var issuedAt: Date
+
+    /// Creates an invoice.
+    public init(
+        id: UUID, number: String, orderID: UUID, customerID: UUID, lines: [OrderLine], subtotal: Money, taxRate: Decimal, tax: Money,
+        total: Money, issuedAt: Date
+    ) {
+        self.id = id
+        self.number = number
+        self.orderID = orderID
+        self.customerID = customerID
+        self.lines = lines
+        self.subtotal = subtotal
+        self.taxRate = taxRate
+        self.tax = tax
+        self.total = total
+        self.issuedAt = issuedAt
+    }
+
+    /// The invoice of `order`: lines copied, amounts computed exactly.
+    public init(for order: OrderCreated, id: UUID, number: String, taxRate: Decimal, issuedAt: Date) {
+        let subtotal = order.items.map(\.lineTotal).reduce(Money.zero, +)
+        let tax = (subtotal * taxRate).rounded(scale: 2)
+        self.init(
+            id: id, number: number, orderID: order.orderID, customerID: order.customerID, lines: order.items, subtotal: subtotal,
+            taxRate: taxRate, tax: tax, total: subtotal + tax, issuedAt: issuedAt)
+    }
+
+    /// `INV-2026-000042`.
+    public static func number(year: Int, sequence: Int) -> String {
+        let digits = String(sequence)
+        let padded = digits.count >= 6 ? digits : String(repeating: "0", count: 6 - digits.count) + digits
+        return "INV-\(year)-\(padded)"
+    }
+
+    /// The `invoice.created` payload.
+    public var created: InvoiceCreated {
+        InvoiceCreated(
+            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, lines: lines, subtotal: subtotal,
+            taxRate: taxRate, tax: tax, total: total, issuedAt: issuedAt)
+    }
+}

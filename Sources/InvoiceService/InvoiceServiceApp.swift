@@ -1,0 +1,19 @@
+import Contracts
+import ServiceKit
+
+/// invoice-service: one invoice per `order.created`, `invoice.created` through the outbox.
+public enum InvoiceServiceApp {
+    /// Runs the service with `configuration` until SIGTERM or SIGINT.
+    public static func run(_ configuration: InvoiceServiceConfiguration) async throws {
+        let runtime = try ServiceRuntime(configuration: configuration.service)
+        let repository = PostgresInvoiceRepository(
+            client: runtime.database, source: configuration.service.eventSource, appID: configuration.service.serviceName)
+        try await runtime.run(
+            migrations: InvoiceMigrations.all,
+            consumers: [
+                runtime.consumer(
+                    of: QueueName.invoiceOrderCreated, handler: OrderCreatedHandler(repository: repository, taxRate: configuration.taxRate))
+            ],
+            routes: { InvoiceRoutes(repository: repository).add(to: $0) })
+    }
+}

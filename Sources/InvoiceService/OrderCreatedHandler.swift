@@ -1,0 +1,32 @@
+import Contracts
+public import Foundation
+public import ServiceKit
+
+/// Invoices orders: `order.created` from `invoice-service.order-created` becomes exactly one
+/// invoice per order.
+public struct OrderCreatedHandler: EventHandler {
+    private let repository: any InvoiceRepository
+    private let taxRate: Decimal
+
+    /// Creates the handler over `repository`, taxing at `taxRate`.
+    public init(repository: any InvoiceRepository, taxRate: Decimal) {
+        self.repository = repository
+        self.taxRate = taxRate
+    }
+
+    public var eventTypes: Set<String> { [EventType.orderCreated.name] }
+
+    public func apply(_ events: [IncomingEvent]) async throws {
+        let orders = try events.map { event in
+            let envelope = try event.decode(OrderCreated.self)
+            let order = envelope.data
+            guard !order.items.isEmpty else { throw PoisonMessage("order \(order.orderID) has no items") }
+            let sum = order.items.map(\.lineTotal).reduce(Money.zero, +)
+            guard order.items.allSatisfy({ $0.lineTotal == $0.unitPrice * $0.quantity }), sum == order.total else {
+                throw PoisonMessage("order \(order.orderID) does not add up: its lines make \(sum), its total says \(order.total)")
+            }
+            return OrderToInvoice(event: event, order: order, traceparent: envelope.traceparent)
+        }
+        try await repository.invoice(orders, taxRate: taxRate, at: Date())
+    }
+}

@@ -1,0 +1,63 @@
+public import Contracts
+public import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Where order-service asks about a customer its replica does not hold yet.
+public protocol CustomerDirectory: Sendable {
+    /// The customer, `nil` if customer-service does not know them; throws if it cannot be
+    /// asked (down, slow).
+    func customer(id: UUID) async throws -> CustomerSnapshot?
+}
+
+/// customer-service's `GET /customers/{id}`, with a short timeout: a customer created a
+/// moment ago, whose `customer.created` has not reached the replica, can order at once.
+public struct HTTPCustomerDirectory: CustomerDirectory {
+    private let baseURL: URL
+    private let session: URLSession
+
+    /// Creates the directory for customer-service at `baseURL`.
+    public init(baseURL: URL, timeout: Duration) {
+        self.baseURL = baseURL
+        let configuration = URLSessionConfiguration.ephemeral
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        configuration.timeoutIntervalForRequest = seconds
+        configuration.timeoutIntervalForResource = seconds
+        self.session = URLSession(configuration: configuration)
+    }
+
+    private struct Response: Decodable {
+        var id: UUID
+        var name: String
+        var email: String
+        var address: String
+        var ordersCount: Int
+        var version: Int
+        var updatedAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, email, address, version
+            case ordersCount = "orders_count"
+            case updatedAt = "updated_at"
+        }
+    }
+
+    public func customer(id: UUID) async throws -> CustomerSnapshot? {
+        let url = baseURL.appendingPathComponent("customers").appendingPathComponent(id.uuidString.lowercased())
+        let (data, response) = try await session.data(from: url)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        switch status {
+        case 200:
+            let customer = try EventCoding.makeDecoder().decode(Response.self, from: data)
+            return CustomerSnapshot(
+                customerID: customer.id, name: customer.name, email: customer.email, address: customer.address,
+                ordersCount: customer.ordersCount, version: customer.version, updatedAt: customer.updatedAt)
+        case 404:
+            return nil
+        default:
+            throw URLError(.badServerResponse)
+        }
+    }
+}

@@ -1,0 +1,78 @@
+public import Contracts
+public import Foundation
+public import ServiceKit
+
+/// order-service's storage in memory, for unit tests.
+public actor MemoryOrderRepository: OrderRepository {
+    private var orders: [UUID: Order] = [:]
+    private var keys: [String: (UUID, String)] = [:]
+    private var customers: [UUID: CustomerSnapshot] = [:]
+    private var parked: [UUID: (UUID, String)] = [:]
+    private var inbox: Set<String> = []
+    /// The events queued by the repository.
+    public nonisolated let outbox = MemoryOutboxStore()
+
+    /// Creates an empty repository.
+    public init() {}
+
+    public func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
+        if let idempotency, let (id, request) = keys[idempotency.key] {
+            guard request == idempotency.request else { throw OrderRoutes.idempotencyConflict }
+            return PlacedOrder(order: orders[id]!, isReplay: true)
+        }
+        var order = order
+        if let (invoiceID, number) = parked.removeValue(forKey: order.id) {
+            order.status = .invoiced
+            order.invoiceID = invoiceID
+            order.invoiceNumber = number
+        }
+        orders[order.id] = order
+        if let idempotency { keys[idempotency.key] = (order.id, idempotency.request) }
+        outbox.append([try OutboxMessage(
+            CloudEvent(
+                source: "/mercato/order-service", time: order.createdAt, traceparent: traceparent,
+                data: OrderCreated(orderID: order.id, customerID: order.customerID, items: order.items, total: order.total, createdAt: order.createdAt)),
+            appID: "order-service")])
+        return PlacedOrder(order: order, isReplay: false)
+    }
+
+    public func order(idempotencyKey: String) async throws -> (Order, request: String)? {
+        keys[idempotencyKey].flatMap { id, request in orders[id].map { ($0, request) } }
+    }
+
+    public func order(id: UUID) async throws -> Order? { orders[id] }
+
+    public func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
+        let sorted = orders.values
+            .filter { customerID == nil || $0.customerID == customerID }
+            .sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
+        let start = page.after.map { after in
+            sorted.firstIndex { ($0.createdAt, $0.id.uuidString) > (after.createdAt, after.id.uuidString) } ?? sorted.count
+        } ?? 0
+        return Array(sorted[start...].prefix(page.limit))
+    }
+
+    public func customer(id: UUID) async throws -> CustomerSnapshot? { customers[id] }
+
+    public func saveCustomers(_ snapshots: [CustomerSnapshot], events: [IncomingEvent]) async throws {
+        let applicable = events.isEmpty ? snapshots : zip(events, snapshots).filter { inbox.insert($0.0.id).inserted }.map(\.1)
+        for customer in applicable where (customers[customer.customerID]?.version ?? .min) < customer.version {
+            customers[customer.customerID] = customer
+        }
+    }
+
+    public func markInvoiced(_ invoices: [InvoicedOrder]) async throws {
+        for invoice in invoices where inbox.insert(invoice.event.id).inserted {
+            guard var order = orders[invoice.orderID] else {
+                if parked[invoice.orderID] == nil { parked[invoice.orderID] = (invoice.invoiceID, invoice.invoiceNumber) }
+                continue
+            }
+            guard order.invoiceID == nil else { continue }
+            order.status = .invoiced
+            order.invoiceID = invoice.invoiceID
+            order.invoiceNumber = invoice.invoiceNumber
+            order.updatedAt = Date()
+            orders[order.id] = order
+        }
+    }
+}

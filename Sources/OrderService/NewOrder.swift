@@ -1,0 +1,78 @@
+public import Contracts
+public import Foundation
+import ServiceKit
+
+/// The body of `POST /orders`.
+public struct NewOrder: Codable, Sendable, Equatable {
+    /// Who orders.
+    public var customerID: UUID
+    /// What, at least one line.
+    public var items: [Item]
+
+    /// One requested line.
+    public struct Item: Codable, Sendable, Equatable {
+        /// 1–200 characters.
+        public var productName: String
+        /// 1–10,000.
+        public var quantity: Int
+        /// 0–1,000,000 with at most two decimals.
+        public var unitPrice: Money
+
+        /// Creates a line.
+        public init(productName: String, quantity: Int, unitPrice: Money) {
+            self.productName = productName
+            self.quantity = quantity
+            self.unitPrice = unitPrice
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case productName = "product_name"
+            case quantity
+            case unitPrice = "unit_price"
+        }
+    }
+
+    /// Creates a request.
+    public init(customerID: UUID, items: [Item]) {
+        self.customerID = customerID
+        self.items = items
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case customerID = "customer_id"
+        case items
+    }
+
+    /// Most lines one order may have.
+    public static let maxItems = 100
+
+    /// The checked request: trimmed names, and every rule a 422 names the field of.
+    public func validated() throws -> NewOrder {
+        guard !items.isEmpty else { throw APIError.invalid("items", "must contain at least one item") }
+        guard items.count <= Self.maxItems else { throw APIError.invalid("items", "must contain at most \(Self.maxItems) items") }
+        let checked = try items.enumerated().map { index, item in
+            let field = "items[\(index)]"
+            let name = try FieldValidation.text(item.productName, field: "\(field).product_name", maxLength: 200)
+            guard (1...10_000).contains(item.quantity) else {
+                throw APIError.invalid("\(field).quantity", "must be an integer from 1 to 10000")
+            }
+            guard item.unitPrice >= .zero else { throw APIError.invalid("\(field).unit_price", "must not be negative") }
+            guard item.unitPrice <= Money(1_000_000) else { throw APIError.invalid("\(field).unit_price", "must be at most 1000000") }
+            guard item.unitPrice.scale <= 2 else { throw APIError.invalid("\(field).unit_price", "must have at most two decimals") }
+            return Item(productName: name, quantity: item.quantity, unitPrice: item.unitPrice)
+        }
+        return NewOrder(customerID: customerID, items: checked)
+    }
+
+    /// The order's lines with their totals.
+    public var lines: [OrderLine] {
+        items.map { OrderLine(productName: $0.productName, quantity: $0.quantity, unitPrice: $0.unitPrice) }
+    }
+
+    /// The request in a canonical form, to tell a retried request from a different one under
+    /// the same `Idempotency-Key`.
+    public var canonicalJSON: String {
+        let encoder = EventCoding.makeEncoder()
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+}

@@ -1,0 +1,48 @@
+public import Contracts
+public import Foundation
+
+/// An order as order-service stores it.
+public struct Order: Sendable, Hashable {
+    /// Where an order is in its life.
+    public enum Status: String, Sendable, Codable {
+        /// Accepted; its invoice is on the way.
+        case created
+        /// invoice-service issued its invoice.
+        case invoiced
+    }
+
+    /// The order's id.
+    public var id: UUID
+    /// Who placed it.
+    public var customerID: UUID
+    /// Where it is.
+    public var status: Status
+    /// Its lines, in the order given.
+    public var items: [OrderLine]
+    /// Sum of the lines.
+    public var total: Money
+    /// Its invoice, once issued.
+    public var invoiceID: UUID?
+    /// Its invoice's number, once issued.
+    public var invoiceNumber: String?
+    /// When it was accepted.
+    public var createdAt: Date
+    /// When it last changed.
+    public var updatedAt: Date
+
+    /// Creates an order.
+    public init(
+        id: UUID, customerID: UUID, status: Status, items: [OrderLine], total: Money, invoiceID: UUID? = nil, invoiceNumber: String? = nil,
+        createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.customerID = customerID
+        self.status = status
+        self.items = items
+        self.total = total
+        self.invoiceID = invoiceID
+        self.invoiceNumber = invoiceNumber
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}

@@ -1,0 +1,80 @@
+public import Contracts
+public import Foundation
+public import ServiceKit
+
+/// order-service's storage. Every mutating call is atomic: the state change, the events it
+/// announces (outbox) and, for events it applies, their inbox entries commit together.
+public protocol OrderRepository: Sendable {
+    /// Stores `order` and queues its `order.created`, in one transaction. With an
+    /// idempotency key already used, returns the order stored under it instead (``PlacedOrder/isReplay``),
+    /// or throws a 409 if that order was placed with a different request.
+    func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder
+
+    /// The order stored under an idempotency key, with the request it was placed with.
+    func order(idempotencyKey: String) async throws -> (Order, request: String)?
+
+    /// The order, if it exists.
+    func order(id: UUID) async throws -> Order?
+
+    /// A page of orders, oldest first, optionally of one customer.
+    func orders(page: PageRequest, customerID: UUID?) async throws -> [Order]
+
+    /// The replica's copy of a customer.
+    func customer(id: UUID) async throws -> CustomerSnapshot?
+
+    /// Stores customer snapshots in the replica, each only if newer than what it holds;
+    /// `events` are the inbox entries of the events they came from (none for an HTTP lookup).
+    func saveCustomers(_ customers: [CustomerSnapshot], events: [IncomingEvent]) async throws
+
+    /// Moves orders to `invoiced`, once per event. An invoice for an order not stored (yet)
+    /// is kept and applied when the order arrives.
+    func markInvoiced(_ invoices: [InvoicedOrder]) async throws
+}
+
+/// An `Idempotency-Key` and the canonical request it came with.
+public struct IdempotencyKey: Sendable {
+    /// The client's key.
+    public var key: String
+    /// The canonical request body.
+    public var request: String
+
+    /// Creates the pair.
+    public init(key: String, request: String) {
+        self.key = key
+        self.request = request
+    }
+}
+
+/// The outcome of placing an order.
+public struct PlacedOrder: Sendable {
+    /// The order (the earlier one, for a replay).
+    public var order: Order
+    /// Whether an earlier request with the same idempotency key had placed it.
+    public var isReplay: Bool
+
+    /// Creates the outcome.
+    public init(order: Order, isReplay: Bool) {
+        self.order = order
+        self.isReplay = isReplay
+    }
+}
+
+/// One `invoice.created` to apply.
+public struct InvoicedOrder: Sendable {
+    /// The inbox entry.
+    public var event: IncomingEvent
+    /// The invoiced order.
+    public var orderID: UUID
+    /// The invoice.
+    public var invoiceID: UUID
+    /// Its number.
+    public var invoiceNumber: String
+
+    /// Creates the entry.
+    public init(event: IncomingEvent, orderID: UUID, invoiceID: UUID, invoiceNumber: String) {
+        self.event = event
+        self.orderID = orderID
+        self.invoiceID = invoiceID
+        self.invoiceNumber = invoiceNumber
+    }
+}

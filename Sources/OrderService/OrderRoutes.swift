@@ -1,0 +1,98 @@
+import Contracts
+import Foundation
+public import Hummingbird
+public import Logging
+import ServiceKit
+
+/// order-service's HTTP API: `POST /orders`, `GET /orders/{id}`, `GET /orders`.
+public struct OrderRoutes: Sendable {
+    private let repository: any OrderRepository
+    private let directory: any CustomerDirectory
+    private let maxBodyBytes: Int
+    private let logger: Logger
+
+    /// Creates the routes.
+    public init(repository: any OrderRepository, directory: any CustomerDirectory, maxBodyBytes: Int, logger: Logger) {
+        self.repository = repository
+        self.directory = directory
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    /// Adds the routes to `router`.
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        router.post("/orders") { request, _ in try await place(request) }
+        router.get("/orders/:id") { _, context in try await show(context.parameters.get("id") ?? "") }
+        router.get("/orders") { request, _ in try await list(request) }
+    }
+
+    static let idempotencyConflict = APIError.conflict(
+        "idempotency_key_reused", "this Idempotency-Key was used for a different request", field: "Idempotency-Key")
+
+    /// Places an order: one transaction (order, items, outbox), never a wait for the broker.
+    func place(_ request: Request) async throws -> Response {
+        let new = try await request.decodeJSON(NewOrder.self, limit: maxBodyBytes).validated()
+        var idempotency: IdempotencyKey?
+        if let key = request.headers[.idempotencyKey] {
+            guard (1...255).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                throw APIError.badParameter("Idempotency-Key", "Idempotency-Key must be 1-255 visible ASCII characters")
+            }
+            idempotency = IdempotencyKey(key: key, request: new.canonicalJSON)
+            // A retried request answers at once, without looking the customer up again.
+            if let (existing, original) = try await repository.order(idempotencyKey: key) {
+                guard original == new.canonicalJSON else { throw Self.idempotencyConflict }
+                return try await respond(existing, status: .created)
+            }
+        }
+        let customer = try await knownCustomer(new.customerID)
+        let lines = new.lines
+        let now = Date()
+        let order = Order(
+            id: UUID(), customerID: new.customerID, status: .created, items: lines, total: lines.map(\.lineTotal).reduce(.zero, +),
+            createdAt: now, updatedAt: now)
+        let placed = try await repository.place(order, idempotency: idempotency, traceparent: request.traceparent)
+        return try JSONResponse.make(OrderResponse(placed.order, customer: customer), status: .created)
+    }
+
+    /// The customer from the replica, else from customer-service (remembered in the
+    /// replica); a 422 if neither knows them.
+    private func knownCustomer(_ id: UUID) async throws -> CustomerSnapshot {
+        if let customer = try await repository.customer(id: id) { return customer }
+        let fetched: CustomerSnapshot?
+        do {
+            fetched = try await directory.customer(id: id)
+        } catch {
+            logger.warning("customer-service lookup failed", metadata: ["customer.id": "\(id)", "error.message": "\(error)"])
+            throw APIError.unavailable("customer \(id.uuidString.lowercased()) is not known yet and customer-service did not answer")
+        }
+        guard let customer = fetched else {
+            throw APIError.invalid("customer_id", "customer \(id.uuidString.lowercased()) does not exist")
+        }
+        try await repository.saveCustomers([customer], events: [])
+        return customer
+    }
+
+    func show(_ idText: String) async throws -> Response {
+        guard let id = UUID(uuidString: idText) else { throw APIError.badParameter("id", "id must be a UUID") }
+        guard let order = try await repository.order(id: id) else { throw APIError.notFound("order \(idText)") }
+        return try await respond(order, status: .ok)
+    }
+
+    private func respond(_ order: Order, status: HTTPResponse.Status) async throws -> Response {
+        let customer = try await repository.customer(id: order.customerID)
+        return try JSONResponse.make(OrderResponse(order, customer: customer), status: status)
+    }
+
+    func list(_ request: Request) async throws -> Response {
+        let page = try PageRequest(request)
+        var customerID: UUID?
+        if let text = request.uri.queryParameters.get("customer_id") {
+            guard let id = UUID(uuidString: text) else { throw APIError.badParameter("customer_id", "customer_id must be a UUID") }
+            customerID = id
+        }
+        let orders = try await repository.orders(page: page, customerID: customerID)
+        return try JSONResponse.make(Page(data: orders.map { OrderResponse($0, customer: nil) }, limit: page.limit) {
+            PageCursor(createdAt: $0.createdAt, id: $0.id)
+        })
+    }
+}

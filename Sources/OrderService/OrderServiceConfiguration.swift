@@ -1,0 +1,24 @@
+public import Foundation
+public import ServiceKit
+
+/// order-service's configuration: the common variables plus `CUSTOMER_SERVICE_URL`.
+public struct OrderServiceConfiguration: Sendable {
+    /// `PORT` (default 8080), `AMQP_URL`, `DATABASE_URL` (default database `orders`), ….
+    public var service: ServiceConfiguration
+    /// `CUSTOMER_SERVICE_URL`: asked about customers the replica lacks. Default
+    /// `http://127.0.0.1:8081`.
+    public var customerServiceURL: URL
+    /// `CUSTOMER_LOOKUP_TIMEOUT_MS`: how long to wait for it. Default 2000.
+    public var customerLookupTimeout: Duration
+
+    /// Reads the environment.
+    public init(environment: EnvironmentReader = EnvironmentReader()) throws {
+        service = try ServiceConfiguration(serviceName: "order-service", defaultPort: 8080, defaultDatabase: "orders", environment: environment)
+        let text = environment.string("CUSTOMER_SERVICE_URL", default: "http://127.0.0.1:8081")
+        guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+            throw ConfigurationError(variable: "CUSTOMER_SERVICE_URL", message: "expected an http(s) URL, got \(text.debugDescription)")
+        }
+        customerServiceURL = url
+        customerLookupTimeout = .milliseconds(try environment.int("CUSTOMER_LOOKUP_TIMEOUT_MS", default: 2000, in: 50...60_000))
+    }
+}

@@ -1,0 +1,188 @@
+public import Contracts
+public import Foundation
+public import Postgres
+public import ServiceKit
+
+/// order-service's storage in PostgreSQL.
+public struct PostgresOrderRepository: OrderRepository {
+    private let client: PostgresClient
+    private let source: String
+    private let appID: String
+
+    /// Creates the repository; `source` and `appID` stamp the events it queues.
+    public init(client: PostgresClient, source: String, appID: String) {
+        self.client = client
+        self.source = source
+        self.appID = appID
+    }
+
+    private static let orderColumns = "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at"
+
+    public func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
+        let event = try OutboxMessage(
+            CloudEvent(
+                source: source, time: order.createdAt, subject: order.id.uuidString.lowercased(), traceparent: traceparent,
+                data: OrderCreated(orderID: order.id, customerID: order.customerID, items: order.items, total: order.total, createdAt: order.createdAt)),
+            appID: appID)
+        do {
+            let stored = try await client.transaction { connection in
+                var order = order
+                try await connection.query(
+                    """
+                    INSERT INTO orders (id, customer_id, status, total, idempotency_key, idempotency_request, created_at, updated_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                    """, order.id, order.customerID, order.status.rawValue, order.total.amount, idempotency?.key, idempotency?.request,
+                    order.createdAt)
+                try await connection.query(
+                    """
+                    INSERT INTO order_items (order_id, position, product_name, quantity, unit_price, line_total)
+                    SELECT $1, * FROM unnest($2::int[], $3::text[], $4::int[], $5::numeric[], $6::numeric[])
+                    """, order.id, Array(order.items.indices), order.items.map(\.productName), order.items.map(\.quantity),
+                    order.items.map(\.unitPrice.amount), order.items.map(\.lineTotal.amount))
+                try await Outbox.append([event], on: connection)
+                // An invoice that arrived before its order (events out of order) applies now.
+                if let parked = try await connection.query(
+                    "DELETE FROM parked_invoices WHERE order_id = $1 RETURNING invoice_id, invoice_number", order.id
+                ).first {
+                    order.status = .invoiced
+                    order.invoiceID = try parked.decode(UUID.self, at: 0)
+                    order.invoiceNumber = try parked.decode(String.self, at: 1)
+                    try await connection.query(
+                        "UPDATE orders SET status = 'invoiced', invoice_id = $2, invoice_number = $3 WHERE id = $1",
+                        order.id, order.invoiceID, order.invoiceNumber)
+                }
+                return order
+            }
+            return PlacedOrder(order: stored, isReplay: false)
+        } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "orders_idempotency_key_key" {
+            // The same key raced us, or was used before: answer as for that request.
+            guard let idempotency, let (existing, request) = try await self.order(idempotencyKey: idempotency.key) else { throw error }
+            guard request == idempotency.request else { throw OrderRoutes.idempotencyConflict }
+            return PlacedOrder(order: existing, isReplay: true)
+        }
+    }
+
+    public func order(idempotencyKey: String) async throws -> (Order, request: String)? {
+        let rows = try await client.query(
+            "SELECT \(Self.orderColumns), idempotency_request FROM orders WHERE idempotency_key = $1", idempotencyKey)
+        guard let row = rows.first else { return nil }
+        let orders = try await withItems([row])
+        return (orders[0], try row.decode(String?.self, at: 8) ?? "")
+    }
+
+    public func order(id: UUID) async throws -> Order? {
+        let rows = try await client.query("SELECT \(Self.orderColumns) FROM orders WHERE id = $1", id)
+        return try await withItems(Array(rows)).first
+    }
+
+    public func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
+        var conditions: [String] = []
+        var bindings: [any PostgresEncodable] = []
+        if let customerID {
+            bindings.append(customerID)
+            conditions.append("customer_id = $\(bindings.count)")
+        }
+        if let after = page.after {
+            bindings.append(after.createdAt)
+            bindings.append(after.id)
+            conditions.append("(created_at, id) > ($\(bindings.count - 1), $\(bindings.count))")
+        }
+        bindings.append(page.limit)
+        let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let rows = try await client.withConnection { connection in
+            try await connection.query(
+                "SELECT \(Self.orderColumns) FROM orders \(condition) ORDER BY created_at, id LIMIT $\(bindings.count)", bindings)
+        }
+        return try await withItems(Array(rows))
+    }
+
+    /// Decodes order rows and loads their items with one more query.
+    private func withItems(_ rows: [PostgresRow]) async throws -> [Order] {
+        var orders = try rows.map { row in
+            Order(
+                id: try row.decode(UUID.self, at: 0), customerID: try row.decode(UUID.self, at: 1),
+                status: Order.Status(rawValue: try row.decode(String.self, at: 2)) ?? .created, items: [],
+                total: Money(try row.decode(Decimal.self, at: 3)), invoiceID: try row.decode(UUID?.self, at: 4),
+                invoiceNumber: try row.decode(String?.self, at: 5), createdAt: try row.decode(Date.self, at: 6),
+                updatedAt: try row.decode(Date.self, at: 7))
+        }
+        guard !orders.isEmpty else { return [] }
+        let items = try await client.query(
+            """
+            SELECT order_id, product_name, quantity, unit_price FROM order_items
+            WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, position
+            """, orders.map(\.id))
+        var lines: [UUID: [OrderLine]] = [:]
+        for row in items {
+            lines[try row.decode(UUID.self, at: 0), default: []].append(
+                OrderLine(
+                    productName: try row.decode(String.self, at: 1), quantity: try row.decode(Int.self, at: 2),
+                    unitPrice: Money(try row.decode(Decimal.self, at: 3))))
+        }
+        for index in orders.indices { orders[index].items = lines[orders[index].id] ?? [] }
+        return orders
+    }
+
+    public func customer(id: UUID) async throws -> CustomerSnapshot? {
+        try await client.query(
+            "SELECT id, name, email, address, orders_count, version, updated_at FROM customers WHERE id = $1", id
+        ).first.map { row in
+            CustomerSnapshot(
+                customerID: try row.decode(UUID.self, at: 0), name: try row.decode(String.self, at: 1), email: try row.decode(String.self, at: 2),
+                address: try row.decode(String.self, at: 3), ordersCount: try row.decode(Int.self, at: 4), version: try row.decode(Int.self, at: 5),
+                updatedAt: try row.decode(Date.self, at: 6))
+        }
+    }
+
+    public func saveCustomers(_ customers: [CustomerSnapshot], events: [IncomingEvent]) async throws {
+        try await client.transaction { connection in
+            let fresh = Set(try await Inbox.claim(events, on: connection).map(\.id))
+            // From events: only those not seen before. From an HTTP lookup: all.
+            let applicable = events.isEmpty ? customers : zip(events, customers).filter { fresh.contains($0.0.id) }.map(\.1)
+            // Of several versions of one customer in the batch, the newest is enough.
+            var newest: [UUID: CustomerSnapshot] = [:]
+            for customer in applicable where (newest[customer.customerID]?.version ?? .min) < customer.version {
+                newest[customer.customerID] = customer
+            }
+            guard !newest.isEmpty else { return }
+            let list = newest.values.sorted { $0.customerID.uuidString < $1.customerID.uuidString }
+            try await connection.query(
+                """
+                INSERT INTO customers (id, name, email, address, orders_count, version, updated_at)
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[])
+                ON CONFLICT (id) DO UPDATE SET
+                    name = excluded.name, email = excluded.email, address = excluded.address,
+                    orders_count = excluded.orders_count, version = excluded.version, updated_at = excluded.updated_at
+                WHERE customers.version < excluded.version
+                """, list.map(\.customerID), list.map(\.name), list.map(\.email), list.map(\.address), list.map(\.ordersCount),
+                list.map(\.version), list.map(\.updatedAt))
+        }
+    }
+
+    public func markInvoiced(_ invoices: [InvoicedOrder]) async throws {
+        try await client.transaction { connection in
+            let fresh = Set(try await Inbox.claim(invoices.map(\.event), on: connection).map(\.id))
+            let applicable = invoices.filter { fresh.contains($0.event.id) }
+            guard !applicable.isEmpty else { return }
+            let updated = try await connection.query(
+                """
+                UPDATE orders AS o
+                SET status = 'invoiced', invoice_id = d.invoice_id, invoice_number = d.invoice_number, updated_at = now()
+                FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS d(order_id, invoice_id, invoice_number)
+                WHERE o.id = d.order_id AND o.invoice_id IS NULL
+                RETURNING o.id
+                """, applicable.map(\.orderID), applicable.map(\.invoiceID), applicable.map(\.invoiceNumber))
+            let done = Set(try updated.map { try $0.decode(UUID.self, at: 0) })
+            let pending = applicable.filter { !done.contains($0.orderID) }
+            guard !pending.isEmpty else { return }
+            // Either already invoiced (nothing to do) or not stored yet: park the latter.
+            try await connection.query(
+                """
+                INSERT INTO parked_invoices (order_id, invoice_id, invoice_number)
+                SELECT d.* FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS d(order_id, invoice_id, invoice_number)
+                WHERE NOT EXISTS (SELECT 1 FROM orders WHERE id = d.order_id)
+                ON CONFLICT (order_id) DO NOTHING
+                """, pending.map(\.orderID), pending.map(\.invoiceID), pending.map(\.invoiceNumber))
+        }
+    }
+}
