@@ -76,7 +76,7 @@ public struct Money: Hashable, Sendable, Comparable, Codable, CustomStringConver
         if let text = try? container.decode(String.self) {
             guard let money = Money(text) else {
                 throw DecodingError.dataCorruptedError(
-                    in: container, debugDescription: "not a decimal amount: \(text.prefix(40))")
+                    in: container, debugDescription: "must be a decimal amount such as 19.99")
             }
             self = money
         } else {

@@ -30,6 +30,19 @@ public struct NewOrder: Codable, Sendable, Equatable {
             case quantity
             case unitPrice = "unit_price"
         }
+
+        /// Reads `quantity` as any JSON number first, so `1.5` or `1e30` is reported as this
+        /// field's error: JSONDecoder would call either "not valid JSON", naming nothing.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            productName = try container.decode(String.self, forKey: .productName)
+            let number = try container.decode(Decimal.self, forKey: .quantity)
+            guard number.isFinite, number == Money(number).rounded(scale: 0).amount, number.magnitude <= 1_000_000_000 else {
+                throw DecodingError.dataCorruptedError(forKey: .quantity, in: container, debugDescription: "must be an integer from 1 to 10000")
+            }
+            quantity = NSDecimalNumber(decimal: number).intValue
+            unitPrice = try container.decode(Money.self, forKey: .unitPrice)
+        }
     }
 
     /// Creates a request.
@@ -41,6 +54,16 @@ public struct NewOrder: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case customerID = "customer_id"
         case items
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let text = try container.decode(String.self, forKey: .customerID)
+        guard let id = UUID(uuidString: text) else {
+            throw DecodingError.dataCorruptedError(forKey: .customerID, in: container, debugDescription: "must be a UUID")
+        }
+        customerID = id
+        items = try container.decode([Item].self, forKey: .items)
     }
 
     /// Most lines one order may have.
