@@ -1,0 +1,383 @@
+import Broker
+import Contracts
+import Foundation
+import Logging
+import Postgres
+import Synchronization
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The three services running as separate processes against the test RabbitMQ and
+/// PostgreSQL, isolated from other tests by a vhost and databases of their own.
+final class MercatoSystem: Sendable {
+    enum Service: String, CaseIterable, Sendable {
+        case order = "order-service"
+        case customer = "customer-service"
+        case invoice = "invoice-service"
+
+        var database: String {
+            switch self {
+            case .order: "orders"
+            case .customer: "customers"
+            case .invoice: "invoices"
+            }
+        }
+    }
+
+    let name: String
+    let amqpURL: String
+    let ports: [Service: Int]
+    let databaseURLs: [Service: String]
+    let logDirectory: URL
+    /// A broker on the system's vhost, for publishing raw messages and reading dead letters.
+    let broker: RabbitMQBroker
+    private let databases: [Service: PostgresClient]
+    private let processes = Mutex<[Service: Process]>([:])
+    private let extraEnvironment: [String: String]
+
+    static let environment = ProcessInfo.processInfo.environment
+    static var isAvailable: Bool { environment["AMQP_URL"] != nil && environment["MERCATO_POSTGRES_URL"] != nil }
+
+    /// Where the service executables are: `scripts/test` exports it; otherwise the debug build.
+    static var binDirectory: URL {
+        if let path = environment["MERCATO_BIN_DIR"] { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug")
+    }
+
+    private init(
+        name: String, amqpURL: String, ports: [Service: Int], databaseURLs: [Service: String], logDirectory: URL, broker: RabbitMQBroker,
+        databases: [Service: PostgresClient], extraEnvironment: [String: String]
+    ) {
+        self.name = name
+        self.amqpURL = amqpURL
+        self.ports = ports
+        self.databaseURLs = databaseURLs
+        self.logDirectory = logDirectory
+        self.broker = broker
+        self.databases = databases
+        self.extraEnvironment = extraEnvironment
+    }
+
+    /// Creates a vhost and three databases, and starts the three services.
+    static func start(environment extra: [String: String] = [:]) async throws -> MercatoSystem {
+        let name = "sys_" + UUID().uuidString.prefix(8).lowercased()
+        let management = try Management()
+        try await management.createVirtualHost(name)
+        let base = Self.environment["AMQP_URL"]!
+        let amqpURL = base.replacingOccurrences(of: "/%2F", with: "/\(name)")
+
+        let postgresBase = Self.environment["MERCATO_POSTGRES_URL"]!
+        let admin = PostgresClient(configuration: try .init(url: postgresBase + "/postgres"), logger: quietLogger)
+        var databaseURLs: [Service: String] = [:]
+        var databases: [Service: PostgresClient] = [:]
+        for service in Service.allCases {
+            let database = "\(name)_\(service.database)"
+            try await admin.query("CREATE DATABASE \(database)")
+            databaseURLs[service] = "\(postgresBase)/\(database)"
+            databases[service] = PostgresClient(configuration: try .init(url: databaseURLs[service]!), logger: quietLogger)
+        }
+        await admin.shutdown()
+
+        var ports: [Service: Int] = [:]
+        for service in Service.allCases { ports[service] = try freePort() }
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-\(name)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+
+        var brokerConfiguration = try RabbitMQBroker.Configuration(url: amqpURL)
+        brokerConfiguration.connectionName = "system-tests"
+        brokerConfiguration.reconnectMaximumDelay = .seconds(1)
+        let broker = RabbitMQBroker(configuration: brokerConfiguration, logger: quietLogger)
+        try await broker.declare(.mercato())
+
+        let system = MercatoSystem(
+            name: name, amqpURL: amqpURL, ports: ports, databaseURLs: databaseURLs, logDirectory: logs, broker: broker, databases: databases,
+            extraEnvironment: extra)
+        for service in Service.allCases { try system.launch(service) }
+        for service in Service.allCases { try await system.waitUntilReady(service) }
+        return system
+    }
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "system-tests")
+        logger.logLevel = .error
+        return logger
+    }
+
+    // MARK: - Processes
+
+    func launch(_ service: Service) throws {
+        let process = Process()
+        process.executableURL = Self.binDirectory.appendingPathComponent(service.rawValue)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PORT"] = String(ports[service]!)
+        environment["AMQP_URL"] = amqpURL
+        environment["DATABASE_URL"] = databaseURLs[service]!
+        environment["CUSTOMER_SERVICE_URL"] = "http://127.0.0.1:\(ports[.customer]!)"
+        environment["LOG_LEVEL"] = "info"
+        for (key, value) in extraEnvironment { environment[key] = value }
+        process.environment = environment
+        let log = logDirectory.appendingPathComponent("\(service.rawValue).log")
+        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: log)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        processes.withLock { $0[service] = process }
+    }
+
+    /// Stops `service` gracefully (SIGTERM) and waits for it to exit.
+    func stop(_ service: Service) async {
+        guard let process = processes.withLock({ $0.removeValue(forKey: service) }) else { return }
+        process.terminate()
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+
+    /// Kills `service` with SIGKILL: no chance to finish anything.
+    func kill(_ service: Service) async {
+        guard let process = processes.withLock({ $0.removeValue(forKey: service) }) else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+
+    func restart(_ service: Service) async throws {
+        try launch(service)
+        try await waitUntilReady(service)
+    }
+
+    func waitUntilReady(_ service: Service, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let (status, _) = try? await request(service, "GET", "/health/ready"), status == 200 { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw SystemTestFailure("\(service.rawValue) not ready within \(timeout)\n" + tail(service))
+    }
+
+    /// The last lines of a service's log, for failure messages.
+    func tail(_ service: Service, lines: Int = 30) -> String {
+        let text = (try? String(contentsOf: logDirectory.appendingPathComponent("\(service.rawValue).log"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
+    /// Stops every service and closes the clients. The vhost and databases stay (the test
+    /// servers are thrown away whole).
+    func shutdown() async {
+        for service in Service.allCases { await stop(service) }
+        await broker.shutdown()
+        for client in databases.values { await client.shutdown() }
+    }
+
+    // MARK: - HTTP
+
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = 30
+        configuration.httpMaximumConnectionsPerHost = 64
+        return URLSession(configuration: configuration)
+    }()
+
+    /// Sends a request; returns the status and the decoded JSON body.
+    func request(
+        _ service: Service, _ method: String, _ path: String, json: Any? = nil, headers: [String: String] = [:]
+    ) async throws -> (Int, Any?) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports[service]!)\(path)")!)
+        request.httpMethod = method
+        if let json {
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await Self.session.data(for: request)
+        let status = (response as! HTTPURLResponse).statusCode
+        return (status, data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))
+    }
+
+    /// `POST /orders`; returns the status and the body.
+    func placeOrder(customer: String, items: [(String, Int, String)], headers: [String: String] = [:]) async throws -> (Int, [String: Any]) {
+        let body: [String: Any] = [
+            "customer_id": customer,
+            "items": items.map { ["product_name": $0.0, "quantity": $0.1, "unit_price": $0.2] },
+        ]
+        let (status, json) = try await request(.order, "POST", "/orders", json: body, headers: headers)
+        return (status, json as? [String: Any] ?? [:])
+    }
+
+    // MARK: - Database checks
+
+    func database(_ service: Service) -> PostgresClient { databases[service]! }
+
+    /// Waits until `condition` holds, checking every 200 ms.
+    func eventually(_ what: String, timeout: Duration = .seconds(90), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? await condition()) == true { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw SystemTestFailure("timed out waiting until \(what)\n" + Service.allCases.map { "--- \($0.rawValue)\n" + tail($0) }.joined(separator: "\n"))
+    }
+
+    /// The system's end-to-end invariants, true once every accepted order has been counted
+    /// and invoiced exactly once and every outbox is empty.
+    func invariants(expectedOrders: Int) async throws -> Invariants {
+        let orders = database(.order)
+        let customers = database(.customer)
+        let invoices = database(.invoice)
+        var result = Invariants()
+        let orderRows = try await orders.query("SELECT id, customer_id, status, invoice_id FROM orders")
+        result.orders = orderRows.count
+        result.invoicedOrders = try orderRows.filter { try $0.decode(String.self, "status") == "invoiced" }.count
+        var perCustomer: [UUID: Int] = [:]
+        for row in orderRows { perCustomer[try row.decode(UUID.self, "customer_id"), default: 0] += 1 }
+        let counts = try await customers.query("SELECT id, orders_count FROM customers")
+        result.countMismatches = try counts.filter { row in
+            try row.decode(Int.self, "orders_count") != perCustomer[try row.decode(UUID.self, "id"), default: 0]
+        }.count
+        let invoiceRows = try await invoices.query("SELECT order_id, number FROM invoices ORDER BY number")
+        result.invoices = invoiceRows.count
+        let invoicedOrderIDs = try invoiceRows.map { try $0.decode(UUID.self, "order_id") }
+        result.ordersWithOneInvoice = Set(invoicedOrderIDs).intersection(try orderRows.map { try $0.decode(UUID.self, "id") }).count
+        let numbers = try invoiceRows.map { try $0.decode(String.self, "number") }
+        let sequences = numbers.compactMap { Int($0.split(separator: "-").last ?? "") }.sorted()
+        result.numbersGapless = sequences == Array(1...max(1, sequences.count)).prefix(sequences.count).map { $0 }
+        result.numbersUnique = Set(numbers).count == numbers.count
+        result.unsentOutbox = 0
+        for client in [orders, customers, invoices] {
+            result.unsentOutbox += try await client.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0].decode(Int.self, at: 0)
+        }
+        result.expectedOrders = expectedOrders
+        return result
+    }
+
+    struct Invariants: CustomStringConvertible {
+        var expectedOrders = 0
+        var orders = 0
+        var invoicedOrders = 0
+        var invoices = 0
+        var ordersWithOneInvoice = 0
+        var countMismatches = 0
+        var numbersGapless = false
+        var numbersUnique = false
+        var unsentOutbox = 0
+
+        var settled: Bool {
+            orders == expectedOrders && invoicedOrders == orders && invoices == orders && ordersWithOneInvoice == orders
+                && countMismatches == 0 && numbersGapless && numbersUnique && unsentOutbox == 0
+        }
+
+        var description: String {
+            "orders \(orders)/\(expectedOrders), invoiced \(invoicedOrders), invoices \(invoices), orders with an invoice \(ordersWithOneInvoice), "
+                + "orders_count mismatches \(countMismatches), numbers gapless \(numbersGapless) unique \(numbersUnique), unsent outbox \(unsentOutbox)"
+        }
+    }
+
+    /// Waits for the system to settle with `expected` orders, then checks the invariants.
+    func expectSettled(orders expected: Int, timeout: Duration = .seconds(90)) async throws {
+        var last = Invariants()
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            last = try await invariants(expectedOrders: expected)
+            if last.settled { break }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(last.settled, "\(last)")
+        #expect(last.orders == expected)
+        #expect(last.countMismatches == 0)
+        #expect(last.invoices == last.orders)
+        #expect(last.numbersGapless && last.numbersUnique)
+        #expect(last.unsentOutbox == 0)
+    }
+
+    // MARK: - Dead letters
+
+    /// Reads (and acknowledges) what is in a queue's dead-letter queue.
+    func deadLetters(of queue: String, expecting count: Int, timeout: Duration = .seconds(30)) async throws -> [Delivery] {
+        let consumer = try await broker.consume(queue: QueueName.deadLetter(of: queue), prefetch: 100)
+        defer { Task { await consumer.cancel() } }
+        var received: [Delivery] = []
+        let deadline = ContinuousClock.now + timeout
+        while received.count < count, ContinuousClock.now < deadline {
+            let batch = await withTaskGroup(of: [Delivery].self) { group in
+                group.addTask { await consumer.next(max: 100) }
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    return []
+                }
+                let first = await group.next() ?? []
+                group.cancelAll()
+                return first
+            }
+            received += batch
+        }
+        for delivery in received { try? await delivery.ack() }
+        return received
+    }
+}
+
+struct SystemTestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw SystemTestFailure("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// The RabbitMQ management API of the test broker.
+struct Management {
+    let base: URL
+    let authorization: String
+
+    init() throws {
+        guard let text = MercatoSystem.environment["RABBITMQ_MANAGEMENT_URL"], let components = URLComponents(string: text),
+            let user = components.user, let password = components.password, let host = components.host, let port = components.port
+        else { throw SystemTestFailure("RABBITMQ_MANAGEMENT_URL is not set") }
+        base = URL(string: "http://\(host):\(port)")!
+        authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        self.user = user
+    }
+
+    let user: String
+
+    func send(_ method: String, _ path: String, json: Any? = nil) async throws -> (Int, Data) {
+        var request = URLRequest(url: URL(string: base.absoluteString + path)!)
+        request.httpMethod = method
+        request.setValue(authorization, forHTTPHeaderField: "Authorization")
+        if let json {
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await MercatoSystem.session.data(for: request)
+        return ((response as! HTTPURLResponse).statusCode, data)
+    }
+
+    func createVirtualHost(_ name: String) async throws {
+        let (created, _) = try await send("PUT", "/api/vhosts/\(name)", json: [:] as [String: String])
+        let (granted, _) = try await send("PUT", "/api/permissions/\(name)/\(user)", json: ["configure": ".*", "write": ".*", "read": ".*"])
+        guard (200..<300).contains(created), (200..<300).contains(granted) else {
+            throw SystemTestFailure("could not create vhost \(name): \(created) \(granted)")
+        }
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test only with the servers that `scripts/test` starts.
+    static var needsSystem: Self {
+        .enabled(if: MercatoSystem.isAvailable, "needs AMQP_URL and MERCATO_POSTGRES_URL: run scripts/test")
+    }
+}
