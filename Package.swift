@@ -101,6 +101,10 @@ let package = Package(
             dependencies: ["Broker", "Contracts", "Postgres", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "Broker", "Contracts", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "CustomerServiceTests", dependencies: ["CustomerService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "OrderServiceTests", dependencies: ["OrderService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "InvoiceServiceTests", dependencies: ["InvoiceService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )

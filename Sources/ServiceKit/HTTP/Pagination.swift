@@ -10,6 +10,12 @@ public struct PageRequest: Sendable, Equatable {
     /// Where the previous page ended, if this is not the first page.
     public var after: PageCursor?
 
+    /// Creates a page request.
+    public init(limit: Int = 20, after: PageCursor? = nil) {
+        self.limit = limit
+        self.after = after
+    }
+
     /// Reads `limit` and `after` from the query string; 400 naming the parameter if invalid.
     public init(_ request: Request) throws {
         let query = request.uri.queryParameters

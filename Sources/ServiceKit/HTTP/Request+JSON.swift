@@ -31,7 +31,7 @@ extension Request {
 
 extension APIError {
     /// Turns a decoding failure into 400 (not JSON, or not an object) or 422 (a field).
-    init(decoding error: DecodingError) {
+    public init(decoding error: DecodingError) {
         func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
             var text = ""
             for key in codingPath + (last.map { [$0] } ?? []) {

@@ -1,0 +1,65 @@
+import Contracts
+import Foundation
+@testable import InvoiceService
+import ServiceKit
+import Testing
+
+struct InvoiceServiceTests {
+    let repository = MemoryInvoiceRepository()
+
+    func order(_ lines: [(String, Int, String)], id: UUID = UUID()) -> OrderCreated {
+        let items = lines.map { OrderLine(productName: $0.0, quantity: $0.1, unitPrice: Money($0.2)!) }
+        return OrderCreated(orderID: id, customerID: UUID(), items: items, total: items.map(\.lineTotal).reduce(.zero, +), createdAt: Date())
+    }
+
+    func event(_ order: OrderCreated, id: String = UUID().uuidString) throws -> IncomingEvent {
+        try IncomingEvent(CloudEvent(id: id, source: "/tests", traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", data: order))
+    }
+
+    @Test(arguments: [
+        ("0.20", [("Beans", 2, "19.99"), ("Frother", 1, "4.50")], "44.48", "8.90", "53.38"),
+        ("0.20", [("Pen", 1, "0.625")], "0.625", "0.13", "0.755"),
+        ("0.075", [("Book", 3, "10.00")], "30.00", "2.25", "32.25"),
+        ("0.19", [("A", 1, "0.05")], "0.05", "0.01", "0.06"),
+        ("0", [("Free", 1, "0")], "0.00", "0.00", "0.00"),
+    ])
+    func computesExactAmounts(rate: String, lines: [(String, Int, String)], subtotal: String, tax: String, total: String) {
+        let invoice = Invoice(for: order(lines), id: UUID(), number: "INV-2026-000001", taxRate: Decimal(string: rate)!, issuedAt: Date())
+        #expect(invoice.subtotal == Money(subtotal))
+        #expect(invoice.tax == Money(tax))
+        #expect(invoice.total == Money(total))
+    }
+
+    @Test func numbersHaveTheYearAndSixDigits() {
+        #expect(Invoice.number(year: 2026, sequence: 42) == "INV-2026-000042")
+        #expect(Invoice.number(year: 2026, sequence: 1_234_567) == "INV-2026-1234567")
+    }
+
+    @Test func oneInvoicePerOrderWithGaplessNumbers() async throws {
+        let handler = OrderCreatedHandler(repository: repository, taxRate: Decimal(string: "0.20")!)
+        let first = order([("Tea", 1, "3.00")])
+        let second = order([("Coffee", 2, "2.50")])
+        let firstEvent = try event(first)
+        try await handler.apply([firstEvent, try event(second)])
+        try await handler.apply([firstEvent])  // redelivered
+        try await handler.apply([try event(first)])  // the same order under another event id
+        let a = try #require(try await repository.invoice(orderID: first.orderID))
+        let b = try #require(try await repository.invoice(orderID: second.orderID))
+        #expect([a.number, b.number].sorted() == ["INV-\(a.number.split(separator: "-")[1])-000001", "INV-\(a.number.split(separator: "-")[1])-000002"])
+        #expect(try await repository.invoices(page: PageRequest(limit: 10)).count == 2)
+        let events = repository.outbox.pending
+        #expect(events.map(\.eventType) == ["invoice.created", "invoice.created"])
+        let decoded = try EventCoding.makeDecoder().decode(CloudEvent<InvoiceCreated>.self, from: events[0].body)
+        #expect(decoded.traceparent == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        #expect(decoded.data.total == decoded.data.subtotal + decoded.data.tax)
+    }
+
+    @Test func anOrderThatDoesNotAddUpIsPoison() async throws {
+        let handler = OrderCreatedHandler(repository: repository, taxRate: 0)
+        var bad = order([("Tea", 1, "3.00")])
+        bad.total = Money("4.00")!
+        await #expect(throws: PoisonMessage.self) { try await handler.apply([try event(bad)]) }
+        await #expect(throws: PoisonMessage.self) { try await handler.apply([try event(order([]))]) }
+        #expect(repository.outbox.pending.isEmpty)
+    }
+}

@@ -1,0 +1,45 @@
+import Contracts
+import Foundation
+import Logging
+import ServiceKit
+import Testing
+
+struct ConfigurationTests {
+    @Test func defaultsWorkLocally() throws {
+        let configuration = try ServiceConfiguration(
+            serviceName: "order-service", defaultPort: 8080, defaultDatabase: "orders", environment: EnvironmentReader([:]))
+        #expect(configuration.port == 8080)
+        #expect(configuration.databaseURL == "postgres://mercato@127.0.0.1:5432/orders")
+        #expect(configuration.amqpURL.hasPrefix("amqp://"))
+        #expect(configuration.queueType == .classic)
+        #expect(configuration.logLevel == .info)
+    }
+
+    @Test func environmentOverrides() throws {
+        let configuration = try ServiceConfiguration(
+            serviceName: "x", defaultPort: 1, defaultDatabase: "x",
+            environment: EnvironmentReader(["PORT": "9000", "QUEUE_TYPE": "quorum", "LOG_LEVEL": "debug", "LOG_FORMAT": "json"]))
+        #expect(configuration.port == 9000)
+        #expect(configuration.queueType == .quorum)
+        #expect(configuration.logLevel == .debug)
+        #expect(configuration.logFormat == .json)
+    }
+
+    @Test(arguments: [("PORT", "eighty"), ("PORT", "70000"), ("QUEUE_TYPE", "stream"), ("LOG_LEVEL", "loud"), ("DATABASE_POOL_SIZE", "0")])
+    func badValuesNameTheVariable(_ variable: String, _ value: String) {
+        #expect {
+            try ServiceConfiguration(serviceName: "x", defaultPort: 1, defaultDatabase: "x", environment: EnvironmentReader([variable: value]))
+        } throws: { error in
+            (error as? ConfigurationError)?.variable == variable
+        }
+    }
+
+    @Test func decimalsAndBooleans() throws {
+        let reader = EnvironmentReader(["RATE": "0.075", "BAD": "abc", "ON": "yes", "OFF": "0", "NOPE": "maybe"])
+        #expect(try reader.decimal("RATE", default: 0, in: 0...1) == Decimal(string: "0.075"))
+        #expect(throws: ConfigurationError.self) { try reader.decimal("BAD", default: 0, in: 0...1) }
+        #expect(try reader.bool("ON", default: false))
+        #expect(try !reader.bool("OFF", default: true))
+        #expect(throws: ConfigurationError.self) { try reader.bool("NOPE", default: true) }
+    }
+}

@@ -1,0 +1,141 @@
+@testable import Broker
+import Contracts
+import Foundation
+import Logging
+@testable import ServiceKit
+import Synchronization
+import Testing
+
+/// Records what it applied; refuses what it is told to.
+final class RecordingHandler: EventHandler {
+    let applied = Mutex<[String]>([])
+    let calls = Mutex(0)
+    let poison: Set<String>
+    let failing: Set<String>
+
+    init(poison: Set<String> = [], failing: Set<String> = []) {
+        self.poison = poison
+        self.failing = failing
+    }
+
+    var eventTypes: Set<String> { [EventType.orderCreated.name] }
+
+    func apply(_ events: [IncomingEvent]) async throws {
+        calls.withLock { $0 += 1 }
+        if let bad = events.first(where: { poison.contains($0.id) }) { throw PoisonMessage("poisoned \(bad.id)") }
+        if events.contains(where: { failing.contains($0.id) }) { throw Failure() }
+        _ = try events.map { try $0.decode(OrderCreated.self) }
+        applied.withLock { $0 += events.map(\.id) }
+    }
+
+    struct Failure: Error {}
+}
+
+struct EventConsumerTests {
+    let broker = InMemoryBroker()
+    let queue = QueueName.invoiceOrderCreated
+
+    func orderCreated(id: String = UUID().uuidString) throws -> OutboundMessage {
+        let event = CloudEvent(
+            id: id, source: "/tests",
+            data: OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()))
+        return OutboundMessage(
+            exchange: ExchangeName.orders, routingKey: "order.created",
+            properties: MessageProperties(contentType: CloudEvent<OrderCreated>.contentType, messageID: id, type: "order.created"),
+            body: try EventCoding.makeEncoder().encode(event))
+    }
+
+    func consumer(_ handler: any EventHandler) -> EventConsumer {
+        var configuration = EventConsumer.Configuration()
+        configuration.maxAttempts = 3
+        configuration.initialRetryDelay = .milliseconds(1)
+        return EventConsumer(
+            queue: queue, handler: handler, broker: broker, readiness: Readiness(), serviceName: "tests", configuration: configuration,
+            logger: Logger(label: "tests"))
+    }
+
+    /// Consumes everything waiting in the queue as one batch.
+    func process(_ consumer: EventConsumer, expecting count: Int) async throws {
+        let deliveries = try await broker.consume(queue: queue, prefetch: 100)
+        let batch = try await nextDeliveries(deliveries, count: count)
+        try await consumer.process(batch)
+        await deliveries.cancel()
+    }
+
+    func nextDeliveries(_ consumer: BrokerConsumer, count: Int) async throws -> [Delivery] {
+        var received: [Delivery] = []
+        while received.count < count {
+            let batch = await consumer.next(max: count - received.count)
+            if batch.isEmpty { break }
+            received += batch
+        }
+        return received
+    }
+
+    @Test func appliesABatchAndAcknowledgesIt() async throws {
+        try await broker.declare(.mercato())
+        let messages = try (0..<5).map { _ in try orderCreated() }
+        try await broker.publish(messages)
+        let handler = RecordingHandler()
+        try await process(consumer(handler), expecting: 5)
+        #expect(handler.applied.withLock { $0 } == messages.map { $0.properties.messageID! })
+        #expect(handler.calls.withLock { $0 } == 1)
+        #expect(await broker.messageCount(queue: queue) == 0)
+        // Acknowledged: a new consumer gets nothing back.
+        let again = try await broker.consume(queue: queue, prefetch: 10)
+        #expect(again.buffer.count == 0)
+    }
+
+    @Test(arguments: [
+        ("not json", "application/cloudevents+json", "id-1", "not a CloudEvents envelope"),
+        (#"{"specversion":"1.0","id":"id-2","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "text/plain", "id-2", "content type"),
+        (#"{"specversion":"1.0","id":"id-3","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "", "message_id is missing"),
+        (#"{"specversion":"1.0","id":"id-4","source":"/x","type":"order.deleted","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-4", "unexpected event type"),
+        (#"{"specversion":"0.3","id":"id-5","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-5", "specversion"),
+        (#"{"specversion":"1.0","id":"id-6","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-6", "payload does not decode"),
+    ])
+    func malformedMessagesAreDeadLetteredWithTheReason(body: String, contentType: String, messageID: String, reason: String) async throws {
+        try await broker.declare(.mercato())
+        let good = try orderCreated()
+        let bad = OutboundMessage(
+            exchange: ExchangeName.orders, routingKey: "order.created",
+            properties: MessageProperties(contentType: contentType, messageID: messageID.isEmpty ? nil : messageID),
+            body: Data(body.utf8))
+        try await broker.publish([bad, good])
+        let handler = RecordingHandler()
+        try await process(consumer(handler), expecting: 2)
+        #expect(handler.applied.withLock { $0 } == [good.properties.messageID!])
+        let dead = await broker.messages(in: QueueName.deadLetter(of: queue))
+        #expect(dead.count == 1)
+        #expect(dead.first?.body == bad.body)
+        let error = dead.first?.properties.headers["x-mercato-error"]?.stringValue ?? ""
+        #expect(error.contains(reason), "\(error)")
+        #expect(dead.first?.properties.headers["x-mercato-service"]?.stringValue == "tests")
+        #expect(dead.first?.properties.headers["x-original-routing-key"]?.stringValue == "order.created")
+        #expect(await broker.messageCount(queue: queue) == 0)
+    }
+
+    @Test func aPoisonEventDoesNotHoldBackTheOthers() async throws {
+        try await broker.declare(.mercato())
+        let messages = try ["a", "b", "c", "d"].map { try orderCreated(id: $0) }
+        try await broker.publish(messages)
+        let handler = RecordingHandler(poison: ["b"])
+        try await process(consumer(handler), expecting: 4)
+        #expect(handler.applied.withLock { $0 } == ["a", "c", "d"])
+        let dead = await broker.messages(in: QueueName.deadLetter(of: queue))
+        #expect(dead.map(\.properties.messageID) == ["b"])
+        #expect(dead.first?.properties.headers["x-mercato-error"]?.stringValue == "poisoned b")
+    }
+
+    @Test func anEventThatKeepsFailingIsDeadLetteredAfterItsAttempts() async throws {
+        try await broker.declare(.mercato())
+        try await broker.publish([try orderCreated(id: "ok"), try orderCreated(id: "broken")])
+        let handler = RecordingHandler(failing: ["broken"])
+        try await process(consumer(handler), expecting: 2)
+        #expect(handler.applied.withLock { $0 } == ["ok"])
+        let dead = await broker.messages(in: QueueName.deadLetter(of: queue))
+        #expect(dead.map(\.properties.messageID) == ["broken"])
+        #expect(dead.first?.properties.headers["x-mercato-attempts"]?.intValue == 3)
+        #expect(dead.first?.properties.headers["x-mercato-error"]?.stringValue?.hasPrefix("failed 3 times") == true)
+    }
+}
