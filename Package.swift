@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, found through pkg-config.
@@ -92,6 +93,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "invoice-service", dependencies: ["InvoiceService", "ServiceKit"], swiftSettings: swiftSettings),
+
+        // The operator CLI: topology inspection, dead letters, load and benchmarks.
+        .executableTarget(
+            name: "mercato",
+            dependencies: [
+                "Broker", "Contracts", "Postgres",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
         .testTarget(name: "IOThreadTests", dependencies: ["IOThread"], swiftSettings: swiftSettings),

@@ -1,12 +1,45 @@
 public import Foundation
+import Synchronization
 
 /// Typed access to environment variables, with defaults and errors that name the variable.
 public struct EnvironmentReader: Sendable {
-    private let values: [String: String]
+    private let environment: [String: String]
+    private let recorder: Recorder?
 
     /// Reads `values`, by default the process environment.
     public init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
-        self.values = values
+        self.environment = values
+        self.recorder = nil
+    }
+
+    /// A reader that remembers every variable asked for: how tests check that what a
+    /// deployment sets is what the code reads.
+    public static func recording(_ values: [String: String] = [:]) -> (EnvironmentReader, read: @Sendable () -> Set<String>) {
+        let recorder = Recorder()
+        let reader = EnvironmentReader(environment: values, recorder: recorder)
+        return (reader, { recorder.names.withLock { $0 } })
+    }
+
+    private init(environment: [String: String], recorder: Recorder?) {
+        self.environment = environment
+        self.recorder = recorder
+    }
+
+    private final class Recorder: Sendable {
+        let names = Mutex<Set<String>>([])
+    }
+
+    private var values: RecordingLookup { RecordingLookup(environment: environment, recorder: recorder) }
+
+    /// Looks a variable up, noting the name when recording.
+    private struct RecordingLookup {
+        let environment: [String: String]
+        let recorder: Recorder?
+
+        subscript(name: String) -> String? {
+            recorder?.names.withLock { _ = $0.insert(name) }
+            return environment[name]
+        }
     }
 
     /// The variable's value, or `fallback` when it is unset or empty.

@@ -1,0 +1,125 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The RabbitMQ management HTTP API.
+struct ManagementClient: Sendable {
+    let base: URL
+    let authorization: String
+    let virtualHost: String
+
+    /// `url` is `http://user:password@host:port`; the credentials become Basic authentication.
+    init(url: String, virtualHost: String) throws {
+        guard var components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
+            throw ValidationFailure("--management-url must be http://user:password@host:port, got \(url)")
+        }
+        let user = components.user?.removingPercentEncoding ?? "guest"
+        let password = components.password?.removingPercentEncoding ?? "guest"
+        components.user = nil
+        components.password = nil
+        components.path = ""
+        guard let base = components.url else { throw ValidationFailure("--management-url is not a URL: \(url)") }
+        self.base = base
+        self.authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        self.virtualHost = virtualHost
+    }
+
+    var encodedVirtualHost: String {
+        virtualHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? virtualHost
+    }
+
+    func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        let (data, status) = try await send("GET", path)
+        guard status == 200 else {
+            throw ValidationFailure("GET \(path) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+        return try JSONDecoder().decode(T.self, from: data)
+    }
+
+    func send(_ method: String, _ path: String, json: Any? = nil) async throws -> (Data, Int) {
+        var request = URLRequest(url: URL(string: base.absoluteString + path)!)
+        request.httpMethod = method
+        request.timeoutInterval = 10
+        request.setValue(authorization, forHTTPHeaderField: "Authorization")
+        if let json {
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
+    }
+
+    struct Exchange: Decodable {
+        var name: String
+        var type: String
+        var durable: Bool
+    }
+
+    struct Queue: Decodable {
+        var name: String
+        var type: String?
+        var durable: Bool
+        var messages: Int?
+        var messagesReady: Int?
+        var messagesUnacknowledged: Int?
+        var consumers: Int?
+        var arguments: [String: JSONValue]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, type, durable, messages, consumers, arguments
+            case messagesReady = "messages_ready"
+            case messagesUnacknowledged = "messages_unacknowledged"
+        }
+    }
+
+    struct Binding: Decodable {
+        var source: String
+        var destination: String
+        var destinationType: String
+        var routingKey: String
+
+        enum CodingKeys: String, CodingKey {
+            case source, destination
+            case destinationType = "destination_type"
+            case routingKey = "routing_key"
+        }
+    }
+
+    func exchanges() async throws -> [Exchange] { try await get("/api/exchanges/\(encodedVirtualHost)", as: [Exchange].self) }
+    func queues() async throws -> [Queue] { try await get("/api/queues/\(encodedVirtualHost)", as: [Queue].self) }
+    func bindings() async throws -> [Binding] { try await get("/api/bindings/\(encodedVirtualHost)", as: [Binding].self) }
+}
+
+/// Any JSON value, for the free-form parts of management API answers.
+enum JSONValue: Decodable, CustomStringConvertible {
+    case string(String), number(Double), bool(Bool), object([String: JSONValue]), array([JSONValue]), null
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    var description: String {
+        switch self {
+        case .string(let value): value
+        case .number(let value): value == value.rounded() ? String(Int(value)) : String(value)
+        case .bool(let value): String(value)
+        case .object(let value): "{" + value.map { "\($0): \($1)" }.sorted().joined(separator: ", ") + "}"
+        case .array(let value): "[" + value.map(\.description).joined(separator: ", ") + "]"
+        case .null: "null"
+        }
+    }
+}
+
+/// A failure the command reports in one line and exits non-zero for.
+struct ValidationFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
