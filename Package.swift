@@ -117,6 +117,7 @@ let package = Package(
         .testTarget(name: "CustomerServiceTests", dependencies: ["CustomerService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "OrderServiceTests", dependencies: ["OrderService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "InvoiceServiceTests", dependencies: ["InvoiceService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "DeployTests", dependencies: ["OrderService", "CustomerService", "InvoiceService", "ServiceKit"], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
     ]
 )

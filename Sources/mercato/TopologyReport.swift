@@ -90,7 +90,8 @@ struct TopologyReport {
     private func table(_ header: [String], _ rows: [[String]]) -> [String] {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
-            "  " + cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            let padded = cells.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+            return String(("  " + padded.joined(separator: "  ")).reversed().drop { $0 == " " }.reversed())
         }
         return [line(header)] + rows.map(line)
     }

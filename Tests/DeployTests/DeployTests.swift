@@ -1,0 +1,188 @@
+import CustomerService
+import Foundation
+import InvoiceService
+import OrderService
+import ServiceKit
+import Testing
+
+/// The deployment files agree with the code: every variable they set is one a service reads,
+/// ports line up, credentials are not RabbitMQ's guest, and the production overlay is the
+/// replicated setup. scripts/test renders the files first (scripts/check-deploy).
+@Suite(.enabled(if: DeployFiles.rendered != nil, "needs MERCATO_DEPLOY_RENDERED: run scripts/test"))
+struct DeployTests {
+    /// What each service reads from its environment, found by letting it read a recording one.
+    static let variables: [String: Set<String>] = {
+        let (order, orderRead) = EnvironmentReader.recording()
+        _ = try? OrderServiceConfiguration(environment: order)
+        let (customer, customerRead) = EnvironmentReader.recording()
+        _ = try? CustomerServiceConfiguration(environment: customer)
+        let (invoice, invoiceRead) = EnvironmentReader.recording()
+        _ = try? InvoiceServiceConfiguration(environment: invoice)
+        return ["order-service": orderRead(), "customer-service": customerRead(), "invoice-service": invoiceRead()]
+    }()
+
+    static let defaults: [String: (port: Int, database: String)] = [
+        "order-service": (8080, "orders"), "customer-service": (8081, "customers"), "invoice-service": (8082, "invoices"),
+    ]
+
+    @Test func servicesReadTheDocumentedVariables() {
+        for (service, read) in Self.variables {
+            #expect(read.isSuperset(of: ["PORT", "AMQP_URL", "DATABASE_URL", "LOG_LEVEL", "QUEUE_TYPE"]), "\(service) reads \(read)")
+        }
+        #expect(Self.variables["order-service"]!.contains("CUSTOMER_SERVICE_URL"))
+        #expect(Self.variables["invoice-service"]!.contains("TAX_RATE"))
+        #expect(Self.variables["customer-service"]!.contains("SEED_CUSTOMERS"))
+    }
+
+    @Test func composeSetsOnlyWhatTheServicesRead() throws {
+        let compose = try DeployFiles.compose()
+        let services = try #require(compose["services"] as? [String: Any])
+        #expect(Set(services.keys) == ["rabbitmq", "postgres", "order-service", "customer-service", "invoice-service"])
+        let rabbit = try #require(services["rabbitmq"] as? [String: Any])
+        let rabbitEnvironment = try #require(rabbit["environment"] as? [String: String])
+        let user = try #require(rabbitEnvironment["RABBITMQ_DEFAULT_USER"])
+        let password = try #require(rabbitEnvironment["RABBITMQ_DEFAULT_PASS"])
+        #expect(user != "guest" && password != "guest")
+        #expect(rabbit["healthcheck"] != nil && (services["postgres"] as? [String: Any])?["healthcheck"] != nil)
+
+        for (name, defaults) in Self.defaults {
+            let service = try #require(services[name] as? [String: Any], "\(name)")
+            #expect(service["command"] as? [String] == [name])
+            let environment = try #require(service["environment"] as? [String: String])
+            let unknown = Set(environment.keys).subtracting(Self.variables[name]!)
+            #expect(unknown.isEmpty, "\(name) is given variables it never reads: \(unknown.sorted())")
+            let port = try #require(environment["PORT"].flatMap(Int.init))
+            #expect(port == defaults.port)
+            let published = (service["ports"] as? [[String: Any]])?.compactMap { $0["target"] as? Int } ?? []
+            #expect(published == [port], "\(name) publishes \(published)")
+            let healthcheck = ((service["healthcheck"] as? [String: Any])?["test"] as? [String])?.joined(separator: " ") ?? ""
+            #expect(healthcheck.contains("127.0.0.1:\(port)/health/ready"))
+            let database = try #require(URLComponents(string: environment["DATABASE_URL"] ?? ""))
+            #expect(database.host == "postgres" && database.path == "/\(defaults.database)")
+            let amqp = try #require(URLComponents(string: environment["AMQP_URL"] ?? ""))
+            #expect(amqp.host == "rabbitmq" && amqp.user == user && amqp.password == password)
+            let dependencies = try #require(service["depends_on"] as? [String: [String: String]])
+            #expect(dependencies["rabbitmq"]?["condition"] == "service_healthy")
+            #expect(dependencies["postgres"]?["condition"] == "service_healthy")
+        }
+        let order = try #require((services["order-service"] as? [String: Any])?["environment"] as? [String: String])
+        #expect(order["CUSTOMER_SERVICE_URL"] == "http://customer-service:8081")
+    }
+
+    @Test(arguments: ["dev", "prod"])
+    func kubernetesDeploymentsMatchTheServices(overlay: String) throws {
+        let documents = try DeployFiles.kubernetes(overlay)
+        func named(_ kind: String, _ name: String) -> [String: Any]? {
+            documents.first { $0["kind"] as? String == kind && ($0["metadata"] as? [String: Any])?["name"] as? String == name }
+        }
+        let configMap = try #require(documents.first { $0["kind"] as? String == "ConfigMap" })
+        let configuration = try #require(configMap["data"] as? [String: String])
+        let readByAnyone = Self.variables.values.reduce(Set<String>()) { $0.union($1) }
+        #expect(Set(configuration.keys).isSubset(of: readByAnyone), "\(configuration.keys)")
+
+        for (name, defaults) in Self.defaults {
+            let deployment = try #require(named("Deployment", name), "\(name)")
+            let pod = try #require(((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+            #expect((pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
+            let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+            #expect(container["command"] as? [String] == [name])
+            let environment = (container["env"] as? [[String: Any]]) ?? []
+            let names = Set(environment.compactMap { $0["name"] as? String })
+            let values = environment.compactMap { $0["value"] as? String }.joined(separator: " ")
+            // Every variable is read by the service or interpolated into one that is.
+            for variable in names where !Self.variables[name]!.contains(variable) {
+                #expect(values.contains("$(\(variable))"), "\(name): \(variable) is neither read nor used")
+            }
+            #expect(environment.first { $0["name"] as? String == "PORT" }?["value"] as? String == "\(defaults.port)")
+            #expect(values.contains("mercato-postgres-rw:5432/\(defaults.database)"))
+            #expect((container["ports"] as? [[String: Any]])?.first?["containerPort"] as? Int == defaults.port)
+            let readiness = (container["readinessProbe"] as? [String: Any])?["httpGet"] as? [String: Any]
+            let liveness = (container["livenessProbe"] as? [String: Any])?["httpGet"] as? [String: Any]
+            #expect(readiness?["path"] as? String == "/health/ready")
+            #expect(liveness?["path"] as? String == "/health/live")
+            let resources = try #require(container["resources"] as? [String: Any])
+            #expect(resources["requests"] != nil && resources["limits"] != nil)
+            let service = try #require(named("Service", name))
+            #expect(((service["spec"] as? [String: Any])?["ports"] as? [[String: Any]])?.first?["port"] as? Int == defaults.port)
+            #expect(named("HorizontalPodAutoscaler", name) != nil)
+            #expect(named("PodDisruptionBudget", name) != nil)
+        }
+
+        // The operators' resources: checked here for what Mercato relies on, because their CRD
+        // schemas are not available offline for kubernetes-validate.
+        let rabbit = try #require(named("RabbitmqCluster", "mercato-rabbitmq"))
+        let postgres = try #require(named("Cluster", "mercato-postgres"))
+        #expect(rabbit["apiVersion"] as? String == "rabbitmq.com/v1beta1")
+        #expect(postgres["apiVersion"] as? String == "postgresql.cnpg.io/v1")
+        let sql = (((postgres["spec"] as? [String: Any])?["bootstrap"] as? [String: Any])?["initdb"] as? [String: Any])?["postInitApplicationSQL"]
+            as? [String] ?? []
+        for database in ["orders", "customers", "invoices"] {
+            #expect(sql.contains { $0.contains("CREATE DATABASE \(database)") })
+        }
+        let replicas = (rabbit["spec"] as? [String: Any])?["replicas"] as? Int
+        let instances = (postgres["spec"] as? [String: Any])?["instances"] as? Int
+        if overlay == "prod" {
+            #expect(replicas == 3 && instances == 3)
+            #expect(configuration["QUEUE_TYPE"] == "quorum")
+        } else {
+            #expect(replicas == 1)
+            #expect(configuration["QUEUE_TYPE"] == "classic")
+        }
+    }
+
+    @Test func theImageBuildsAsCIDoes() throws {
+        let dockerfile = try String(contentsOf: DeployFiles.repository.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
+        #expect(dockerfile.contains("RUN scripts/install-deps --build-only"))
+        #expect(dockerfile.contains("RUN scripts/build-release"))
+        #expect(dockerfile.contains("USER 10001:10001"))
+        for binary in ["order-service", "customer-service", "invoice-service"] { #expect(dockerfile.contains("/\(binary)")) }
+        let test = try String(contentsOf: DeployFiles.repository.appendingPathComponent("scripts/test"), encoding: .utf8)
+        #expect(test.contains("\"$here/build-release\""))
+    }
+}
+
+/// The deployment files as data.
+enum DeployFiles {
+    static let rendered = ProcessInfo.processInfo.environment["MERCATO_DEPLOY_RENDERED"]
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `docker-compose config` (variables resolved), as JSON objects.
+    static func compose() throws -> [String: Any] {
+        let yaml = try run(["docker-compose", "-f", repository.appendingPathComponent("docker-compose.yml").path, "config"])
+        return try (yamlToJSON(yaml) as? [[String: Any]])?.first ?? [:]
+    }
+
+    /// The rendered manifests of an overlay, one object per document.
+    static func kubernetes(_ overlay: String) throws -> [[String: Any]] {
+        let yaml = try String(contentsOfFile: "\(rendered!)/k8s-\(overlay).yaml", encoding: .utf8)
+        return (try yamlToJSON(yaml) as? [[String: Any]]) ?? []
+    }
+
+    private static func yamlToJSON(_ yaml: String) throws -> Any {
+        let script = "import json, sys, yaml; print(json.dumps([d for d in yaml.safe_load_all(sys.stdin) if d is not None]))"
+        return try JSONSerialization.jsonObject(with: Data(try run(["python3", "-c", script], input: yaml).utf8))
+    }
+
+    private static func run(_ arguments: [String], input: String? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.currentDirectoryURL = repository
+        let output = Pipe()
+        let inputPipe = Pipe()
+        process.standardOutput = output
+        process.standardInput = inputPipe
+        try process.run()
+        if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
+        try inputPipe.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw DeployCheckFailure("\(arguments.joined(separator: " ")) exited with \(process.terminationStatus)") }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+struct DeployCheckFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
