@@ -21,6 +21,8 @@ public struct CloudEvent<Payload: EventPayload>: Codable, Sendable, Equatable {
     public var subject: String?
     /// W3C trace context of the operation that caused the event.
     public var traceparent: String?
+    /// Extension attribute: the version of `data`'s shape (``EventPayload/dataVersion``).
+    public var dataversion: String?
     /// The payload.
     public var data: Payload
 
@@ -41,6 +43,7 @@ public struct CloudEvent<Payload: EventPayload>: Codable, Sendable, Equatable {
         self.datacontenttype = "application/json"
         self.subject = subject
         self.traceparent = traceparent
+        self.dataversion = Payload.dataVersion
         self.data = data
     }
 
@@ -65,4 +68,6 @@ public struct CloudEventHeader: Codable, Sendable, Equatable {
     public var subject: String?
     /// The trace context, if any.
     public var traceparent: String?
+    /// The payload's version, if given.
+    public var dataversion: String?
 }

@@ -1,6 +1,7 @@
 extension Topology {
     /// A consumer queue `queue` bound to `exchange` with `routingKeys`, with its dead-letter
-    /// queue `<queue>.dlq` behind ``ExchangeName/deadLetter``.
+    /// queue `<queue>.dlq` behind ``ExchangeName/deadLetter`` and its delay queues
+    /// `<queue>.retry.<N>s` (see ``RetryPolicy``).
     ///
     /// Quorum queues get at-least-once dead-lettering (which RabbitMQ only honours together
     /// with `overflow=reject-publish`), so a message moving to the `.dlq` cannot be lost
@@ -20,6 +21,14 @@ extension Topology {
             overflow: quorum ? "reject-publish" : nil,
             deadLetterStrategy: quorum ? "at-least-once" : nil
         )
+        // Delay queues expire messages back into `queue` through the default exchange.
+        let delayQueues = RetryPolicy.delaysMilliseconds.map { delay in
+            Queue(
+                name: QueueName.retry(of: queue, delayMilliseconds: delay),
+                arguments: Queue.Arguments(
+                    queueType: queueType, deadLetterExchange: "", deadLetterRoutingKey: queue, messageTTL: delay,
+                    overflow: quorum ? "reject-publish" : nil, deadLetterStrategy: quorum ? "at-least-once" : nil))
+        }
         return Topology(
             exchanges: [
                 Exchange(name: exchange, kind: .topic),
@@ -28,7 +37,7 @@ extension Topology {
             queues: [
                 Queue(name: deadLetterQueue, arguments: Queue.Arguments(queueType: queueType)),
                 Queue(name: queue, arguments: arguments),
-            ],
+            ] + delayQueues,
             bindings: routingKeys.map { Binding(exchange: exchange, queue: queue, routingKey: $0) } + [
                 Binding(exchange: ExchangeName.deadLetter, queue: deadLetterQueue, routingKey: queue)
             ]

@@ -5,7 +5,7 @@ struct TopologyTests {
     @Test(arguments: QueueType.allCases)
     func everyConsumerQueueHasADeadLetterQueue(_ queueType: QueueType) {
         let topology = Topology.mercato(queueType: queueType)
-        let consumerQueues = topology.queues.filter { !$0.name.hasSuffix(".dlq") }
+        let consumerQueues = topology.queues.filter { !$0.name.hasSuffix(".dlq") && !$0.name.contains(".retry.") }
         #expect(Set(consumerQueues.map(\.name)) == [
             QueueName.customerOrderCreated, QueueName.invoiceOrderCreated,
             QueueName.orderInvoiceCreated, QueueName.orderCustomerEvents,
@@ -18,6 +18,12 @@ struct TopologyTests {
             let dlq = QueueName.deadLetter(of: queue.name)
             #expect(topology.queues.contains { $0.name == dlq && $0.durable })
             #expect(topology.bindings.contains(.init(exchange: ExchangeName.deadLetter, queue: dlq, routingKey: queue.name)))
+            for delay in RetryPolicy.delaysMilliseconds {
+                let retry = topology.queues.first { $0.name == QueueName.retry(of: queue.name, delayMilliseconds: delay) }
+                #expect(retry?.arguments.messageTTL == delay)
+                #expect(retry?.arguments.deadLetterExchange == "")
+                #expect(retry?.arguments.deadLetterRoutingKey == queue.name)
+            }
             if queueType == .quorum {
                 #expect(queue.arguments.deadLetterStrategy == "at-least-once")
                 #expect(queue.arguments.overflow == "reject-publish")
@@ -47,6 +53,13 @@ struct TopologyTests {
         }
         #expect(EventType.named("order.created") == .orderCreated)
         #expect(EventType.named("order.deleted") == nil)
+    }
+
+    @Test func retryTiersGrowThenStay() {
+        #expect(RetryPolicy.delayQueue(of: "q", afterAttempt: 1) == "q.retry.1s")
+        #expect(RetryPolicy.delayQueue(of: "q", afterAttempt: 2) == "q.retry.5s")
+        #expect(RetryPolicy.delayQueue(of: "q", afterAttempt: 3) == "q.retry.30s")
+        #expect(RetryPolicy.delayQueue(of: "q", afterAttempt: 9) == "q.retry.30s")
     }
 
     @Test func mergingDoesNotRepeat() {

@@ -45,9 +45,9 @@ struct EventConsumerTests {
             body: try EventCoding.makeEncoder().encode(event))
     }
 
-    func consumer(_ handler: any EventHandler) -> EventConsumer {
+    func consumer(_ handler: any EventHandler, maxAttempts: Int = 3) -> EventConsumer {
         var configuration = EventConsumer.Configuration()
-        configuration.maxAttempts = 3
+        configuration.maxAttempts = maxAttempts
         configuration.initialRetryDelay = .milliseconds(1)
         return EventConsumer(
             queue: queue, handler: handler, broker: broker, readiness: Readiness(), serviceName: "tests", configuration: configuration,
@@ -93,6 +93,8 @@ struct EventConsumerTests {
         (#"{"specversion":"1.0","id":"id-4","source":"/x","type":"order.deleted","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-4", "unexpected event type"),
         (#"{"specversion":"0.3","id":"id-5","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-5", "specversion"),
         (#"{"specversion":"1.0","id":"id-6","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-6", "payload does not decode"),
+        (#"{"specversion":"1.0","id":"id-7","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","dataversion":"2","data":{}}"#, "application/cloudevents+json", "id-7", "unsupported data version 2"),
+        (#"{"specversion":"1.0","id":"other","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-8", "differs from the event id"),
     ])
     func malformedMessagesAreDeadLetteredWithTheReason(body: String, contentType: String, messageID: String, reason: String) async throws {
         try await broker.declare(.mercato())
@@ -127,15 +129,29 @@ struct EventConsumerTests {
         #expect(dead.first?.properties.headers["x-mercato-error"]?.stringValue == "poisoned b")
     }
 
-    @Test func anEventThatKeepsFailingIsDeadLetteredAfterItsAttempts() async throws {
+    @Test func aFailingEventWaitsInADelayQueueThenIsDeadLettered() async throws {
         try await broker.declare(.mercato())
         try await broker.publish([try orderCreated(id: "ok"), try orderCreated(id: "broken")])
         let handler = RecordingHandler(failing: ["broken"])
-        try await process(consumer(handler), expecting: 2)
+        let consumer = consumer(handler, maxAttempts: 2)
+        try await process(consumer, expecting: 2)
         #expect(handler.applied.withLock { $0 } == ["ok"])
+        // Attempt 1 failed: the event waits in the first delay queue, counted.
+        let waiting = await broker.messages(in: QueueName.retry(of: queue, delayMilliseconds: RetryPolicy.delaysMilliseconds[0]))
+        #expect(waiting.map(\.properties.messageID) == ["broken"])
+        #expect(waiting.first?.properties.headers[RetryPolicy.attemptHeader]?.intValue == 2)
+        #expect(waiting.first?.properties.headers["x-original-exchange"]?.stringValue == ExchangeName.orders)
+        #expect(await broker.messageCount(queue: QueueName.deadLetter(of: queue)) == 0)
+
+        // After the delay it is back, fails its last attempt, and is dead-lettered.
+        for _ in 0..<40 where await broker.messageCount(queue: queue) == 0 { try await Task.sleep(for: .milliseconds(100)) }
+        try await process(consumer, expecting: 1)
         let dead = await broker.messages(in: QueueName.deadLetter(of: queue))
         #expect(dead.map(\.properties.messageID) == ["broken"])
-        #expect(dead.first?.properties.headers["x-mercato-attempts"]?.intValue == 3)
-        #expect(dead.first?.properties.headers["x-mercato-error"]?.stringValue?.hasPrefix("failed 3 times") == true)
+        #expect(dead.first?.properties.headers["x-mercato-attempts"]?.intValue == 2)
+        #expect(dead.first?.properties.headers["x-mercato-error"]?.stringValue?.hasPrefix("failed 2 times") == true)
+        // Where it came from, for a replay: the original exchange, not the delay queue's.
+        #expect(dead.first?.properties.headers["x-original-exchange"]?.stringValue == ExchangeName.orders)
+        #expect(dead.first?.properties.headers["x-original-routing-key"]?.stringValue == "order.created")
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 /// A ``Broker`` in memory with RabbitMQ's semantics, for the services' unit tests: exchanges
 /// route by topic pattern, direct key or fan-out; publishes are mandatory; consumers get at
 /// most `prefetch` unacknowledged deliveries; nacked or rejected messages are requeued (and
-/// flagged redelivered) or dead-lettered with an `x-death` header; a cancelled consumer's
+/// flagged redelivered) or dead-lettered with an `x-death` header; messages outliving their
+/// queue's `x-message-ttl` are dead-lettered as expired; a cancelled consumer's
 /// unacknowledged messages go back to the queue.
 ///
 /// It is never a substitute for RabbitMQ in integration tests.
@@ -12,6 +13,7 @@ public actor InMemoryBroker: Broker {
     private struct StoredMessage {
         var message: OutboundMessage
         var redelivered: Bool
+        var sequence: UInt64 = 0
     }
 
     private struct QueueState {
@@ -42,6 +44,7 @@ public actor InMemoryBroker: Broker {
     private var bindings: [Topology.Binding] = []
     private var consumers: [UInt64: ConsumerState] = [:]
     private var nextConsumerID: UInt64 = 0
+    private var nextSequence: UInt64 = 0
     private var isShutDown = false
 
     /// Creates an empty broker (only the default exchange exists).
@@ -151,7 +154,15 @@ public actor InMemoryBroker: Broker {
                 reason: "NO_ROUTE (312): no queue is bound to \(message.exchange) for \(message.routingKey)")
         }
         for queue in targets {
-            queues[queue]?.messages.append(StoredMessage(message: message, redelivered: false))
+            nextSequence += 1
+            let sequence = nextSequence
+            queues[queue]?.messages.append(StoredMessage(message: message, redelivered: false, sequence: sequence))
+            if let ttl = queues[queue]?.declaration.arguments.messageTTL {
+                Task { [weak self] in
+                    try? await Task.sleep(for: .milliseconds(ttl))
+                    await self?.expire(sequence, in: queue)
+                }
+            }
             dispatch(queue)
         }
         return nil
@@ -181,6 +192,14 @@ public actor InMemoryBroker: Broker {
                 break
             }
         }
+    }
+
+    /// Dead-letters a message that waited in `queue` longer than its TTL (if still waiting).
+    private func expire(_ sequence: UInt64, in queue: String) {
+        guard let index = queues[queue]?.messages.firstIndex(where: { $0.sequence == sequence }),
+            let expired = queues[queue]?.messages.remove(at: index)
+        else { return }
+        deadLetter(expired.message, from: queue, reason: "expired")
     }
 
     private func cancelConsumer(_ id: UInt64) {
@@ -216,20 +235,20 @@ public actor InMemoryBroker: Broker {
             let returned = settled.map { StoredMessage(message: $0.message.message, redelivered: true) }
             queues[queue]?.messages.insert(contentsOf: returned, at: 0)
         case false?:
-            for entry in settled { deadLetter(entry.message.message, from: queue) }
+            for entry in settled { deadLetter(entry.message.message, from: queue, reason: "rejected") }
         }
         dispatch(queue)
     }
 
     /// Moves a rejected message to its queue's dead-letter exchange, as RabbitMQ does, with
     /// an `x-death` entry saying where it came from and why.
-    private func deadLetter(_ message: OutboundMessage, from queue: String) {
+    private func deadLetter(_ message: OutboundMessage, from queue: String, reason: String) {
         guard let arguments = queues[queue]?.declaration.arguments, let exchange = arguments.deadLetterExchange else { return }
         var dead = message
         dead.exchange = exchange
         dead.routingKey = arguments.deadLetterRoutingKey ?? message.routingKey
         let death: HeaderValue = .table([
-            "queue": .string(queue), "reason": "rejected", "count": 1,
+            "queue": .string(queue), "reason": .string(reason), "count": 1,
             "exchange": .string(message.exchange), "routing-keys": .array([.string(message.routingKey)]),
         ])
         var deaths: [HeaderValue] = []

@@ -10,12 +10,14 @@ public import ServiceLifecycle
 /// the handler returned, i.e. after the commit.
 ///
 /// Nothing is lost and nothing loops:
-/// - a malformed delivery (not JSON, no `message_id`, wrong content type, unknown type) goes
-///   straight to the queue's `.dlq`, with the reason in `x-mercato-error`;
+/// - a malformed delivery (not JSON, no `message_id`, wrong content type, unknown type or
+///   data version) goes straight to the queue's `.dlq`, with the reason in `x-mercato-error`;
 /// - if a batch fails, its events are applied one by one, so one bad event cannot hold back
 ///   the others; an event the handler calls poison is dead-lettered at once;
 /// - an unavailable database is waited out with backoff, without dead-lettering anything;
-/// - any other failure is retried `maxAttempts` times with backoff, then dead-lettered.
+/// - any other failure sends the event to a delay queue (``RetryPolicy``): it comes back
+///   after 1, 5, then 30 seconds with its attempt count in `x-mercato-attempt`, while the
+///   consumer goes on with the rest; after `maxAttempts` it is dead-lettered.
 public struct EventConsumer: Service {
     /// How the consumer batches and retries.
     public struct Configuration: Sendable {
@@ -24,11 +26,12 @@ public struct EventConsumer: Service {
         /// Events applied in one transaction at most. Default 100.
         public var batchSize = 100
         /// Attempts at an event that keeps failing (not for an unavailable database) before
-        /// it is dead-lettered. Default 5.
-        public var maxAttempts = 5
-        /// First retry delay; doubles per attempt up to `maximumRetryDelay`. Default 100 ms.
+        /// it is dead-lettered. Default ``RetryPolicy/maxAttempts`` (5).
+        public var maxAttempts = RetryPolicy.maxAttempts
+        /// First wait while the database or broker is unavailable; doubles up to
+        /// `maximumRetryDelay`. Default 100 ms.
         public var initialRetryDelay: Duration = .milliseconds(100)
-        /// Longest retry delay. Default 5 s.
+        /// Longest such wait. Default 5 s.
         public var maximumRetryDelay: Duration = .seconds(5)
 
         /// The defaults.
@@ -86,37 +89,29 @@ public struct EventConsumer: Service {
 
     /// Applies and settles one batch of deliveries.
     func process(_ deliveries: [Delivery]) async throws {
-        var events: [IncomingEvent] = []
-        var deadLetters: [(Delivery, String, Int)] = []
-        var deliveryOf: [String: Delivery] = [:]
+        var events: [(IncomingEvent, Delivery)] = []
         for delivery in deliveries {
             switch Self.validate(delivery, accepting: handler.eventTypes) {
             case .success(let event):
-                events.append(event)
-                deliveryOf[event.id] = delivery
+                events.append((event, delivery))
             case .failure(let poison):
                 logger.warning("dead-lettering a malformed message", metadata: ["error.message": "\(poison.reason)"])
-                deadLetters.append((delivery, poison.reason, 1))
+                try await deadLetter(delivery, reason: poison.reason)
             }
         }
         if !events.isEmpty {
             do {
-                try await applyWaitingOutOutages(events)
+                try await applyWaitingOutOutages(events.map(\.0))
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
                 if events.count > 1 {
                     logger.info("batch failed; applying its events one by one", metadata: ["error.message": "\(error)", "batch.size": "\(events.count)"])
                 }
-                for event in events {
-                    if let (reason, attempts) = try await applyAlone(event) {
-                        deadLetters.append((deliveryOf[event.id]!, reason, attempts))
-                    }
+                for (event, delivery) in events {
+                    try await applyAlone(event, delivery)
                 }
             }
-        }
-        for (delivery, reason, attempts) in deadLetters {
-            try await deadLetter(delivery, reason: reason, attempts: attempts)
         }
         do {
             try await deliveries.last?.ack(multiple: true)
@@ -126,30 +121,39 @@ public struct EventConsumer: Service {
         }
     }
 
-    /// One event on its own, retried; returns why and after how many attempts it must be
-    /// dead-lettered, or `nil` once applied.
-    private func applyAlone(_ event: IncomingEvent) async throws -> (String, Int)? {
-        var attempt = 1
-        while true {
-            do {
-                try await applyWaitingOutOutages([event])
-                return nil
-            } catch let poison as PoisonMessage {
-                logger.warning("dead-lettering a poison event", metadata: ["event.id": "\(event.id)", "error.message": "\(poison.reason)"])
-                return (poison.reason, attempt)
-            } catch is CancellationError {
-                throw CancellationError()
-            } catch {
-                guard attempt < configuration.maxAttempts else {
-                    logger.error(
-                        "event failed every attempt; dead-lettering it",
-                        metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempts": "\(attempt)"])
-                    return ("failed \(attempt) times: \(error)", attempt)
-                }
-                try await Task.sleep(for: retryDelay(attempt))
-                attempt += 1
+    /// One event on its own: applied, dead-lettered (poison, or out of attempts), or sent to
+    /// wait in a delay queue for its next attempt.
+    private func applyAlone(_ event: IncomingEvent, _ delivery: Delivery) async throws {
+        let attempt = Self.attempt(of: delivery)
+        do {
+            try await applyWaitingOutOutages([event])
+        } catch let poison as PoisonMessage {
+            logger.warning("dead-lettering a poison event", metadata: ["event.id": "\(event.id)", "error.message": "\(poison.reason)"])
+            try await deadLetter(delivery, reason: poison.reason)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            guard attempt < configuration.maxAttempts else {
+                logger.error(
+                    "event failed every attempt; dead-lettering it",
+                    metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempts": "\(attempt)"])
+                try await deadLetter(delivery, reason: "failed \(attempt) times: \(error)")
+                return
             }
+            let delayQueue = RetryPolicy.delayQueue(of: queue, afterAttempt: attempt)
+            logger.warning(
+                "event failed; retrying later",
+                metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempt": "\(attempt)", "amqp.retry_queue": "\(delayQueue)"])
+            var headers = Self.failureHeaders(of: delivery, reason: "\(error)", service: serviceName, queue: queue)
+            headers[RetryPolicy.attemptHeader] = .int(Int64(attempt + 1))
+            // Through the default exchange straight into the delay queue, which returns it here.
+            try await divert(delivery, exchange: "", routingKey: delayQueue, headers: headers)
         }
+    }
+
+    /// The attempt a delivery is: 1 unless a delay queue returned it.
+    static func attempt(of delivery: Delivery) -> Int {
+        max(1, Int(delivery.properties.headers[RetryPolicy.attemptHeader]?.intValue ?? 1))
     }
 
     /// Applies `events`, waiting as long as it takes while the database is unavailable.
@@ -172,25 +176,45 @@ public struct EventConsumer: Service {
     }
 
     /// Publishes `delivery` to its queue's dead-letter queue with why, then it may be
-    /// acknowledged. Retries until the broker confirms: a dead letter is never dropped.
-    private func deadLetter(_ delivery: Delivery, reason: String, attempts: Int) async throws {
+    /// acknowledged.
+    private func deadLetter(_ delivery: Delivery, reason: String) async throws {
+        var headers = Self.failureHeaders(of: delivery, reason: reason, service: serviceName, queue: queue)
+        headers["x-mercato-attempts"] = .int(Int64(Self.attempt(of: delivery)))
+        try await divert(delivery, exchange: ExchangeName.deadLetter, routingKey: queue, headers: headers)
+    }
+
+    /// The headers saying why a message left its queue, and where it came from in the first
+    /// place (kept from the first failure, so a replay goes back to the original exchange).
+    static func failureHeaders(of delivery: Delivery, reason: String, service: String, queue: String) -> [String: HeaderValue] {
+        var headers = delivery.properties.headers
+        headers["x-mercato-error"] = .string(String(reason.prefix(1000)))
+        headers["x-mercato-service"] = .string(service)
+        headers["x-mercato-queue"] = .string(queue)
+        headers["x-mercato-failed-at"] = .string(EventCoding.formatTimestamp(Date()))
+        if headers["x-original-exchange"] == nil {
+            headers["x-original-exchange"] = .string(delivery.exchange)
+            headers["x-original-routing-key"] = .string(delivery.routingKey)
+        }
+        return headers
+    }
+
+    /// Publishes a copy of `delivery` elsewhere with `headers`, waiting for the broker's
+    /// confirm (retrying while it is away): only then may the original be acknowledged, so the
+    /// message is never dropped in between.
+    private func divert(_ delivery: Delivery, exchange: String, routingKey: String, headers: [String: HeaderValue]) async throws {
         var properties = delivery.properties
         properties.persistent = true
-        properties.headers["x-mercato-error"] = .string(String(reason.prefix(1000)))
-        properties.headers["x-mercato-service"] = .string(serviceName)
-        properties.headers["x-mercato-queue"] = .string(queue)
-        properties.headers["x-mercato-attempts"] = .int(Int64(attempts))
-        properties.headers["x-mercato-failed-at"] = .string(EventCoding.formatTimestamp(Date()))
-        properties.headers["x-original-exchange"] = .string(delivery.exchange)
-        properties.headers["x-original-routing-key"] = .string(delivery.routingKey)
-        let message = OutboundMessage(exchange: ExchangeName.deadLetter, routingKey: queue, properties: properties, body: delivery.body)
+        properties.headers = headers
+        let message = OutboundMessage(exchange: exchange, routingKey: routingKey, properties: properties, body: delivery.body)
         var attempt = 1
         while true {
             do {
                 try await broker.publish(message)
                 return
             } catch {
-                logger.warning("could not dead-letter a message; retrying", metadata: ["error.message": "\(error)"])
+                logger.warning(
+                    "could not move a message to another queue; retrying",
+                    metadata: ["error.message": "\(error)", "amqp.routing_key": "\(routingKey)"])
                 try await Task.sleep(for: retryDelay(attempt))
                 attempt += 1
             }
@@ -220,6 +244,10 @@ public struct EventConsumer: Service {
         }
         guard types.contains(header.type) else {
             return .failure(PoisonMessage("unexpected event type \(header.type) on this queue"))
+        }
+        // Every payload is at version 1; an absent version is read as 1.
+        if let version = header.dataversion, version != OrderCreated.dataVersion {
+            return .failure(PoisonMessage("unsupported data version \(version) of \(header.type)"))
         }
         return .success(
             IncomingEvent(
