@@ -87,6 +87,55 @@ struct ManagementClient: Sendable {
         }
     }
 
+    /// A message read with the management API's "get" (requeued, so it stays in place).
+    struct PeekedMessage: Decodable {
+        var payload: String
+        var payloadEncoding: String
+        var properties: Properties
+
+        struct Properties: Decodable {
+            var messageID: String?
+            var type: String?
+            var headers: [String: JSONValue]?
+
+            enum CodingKeys: String, CodingKey {
+                case messageID = "message_id"
+                case type, headers
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case payload, properties
+            case payloadEncoding = "payload_encoding"
+        }
+
+        var messageID: String { properties.messageID ?? "-" }
+        var type: String { properties.type ?? "-" }
+        var headers: [String: JSONValue] { properties.headers ?? [:] }
+        func header(_ name: String) -> String { headers[name]?.description ?? "-" }
+
+        var prettyBody: String {
+            let data = payloadEncoding == "base64" ? (Data(base64Encoded: payload) ?? Data()) : Data(payload.utf8)
+            if let object = try? JSONSerialization.jsonObject(with: data),
+                let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            {
+                return String(decoding: pretty, as: UTF8.self)
+            }
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    /// Up to `count` messages of `queue`, left in the queue.
+    func peek(_ queue: String, count: Int) async throws -> [PeekedMessage] {
+        let (data, status) = try await send(
+            "POST", "/api/queues/\(encodedVirtualHost)/\(queue)/get",
+            json: ["count": count, "ackmode": "ack_requeue_true", "encoding": "auto", "truncate": 50_000] as [String: Any])
+        guard status == 200 else {
+            throw ValidationFailure("reading \(queue) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+        return try JSONDecoder().decode([PeekedMessage].self, from: data)
+    }
+
     func exchanges() async throws -> [Exchange] { try await get("/api/exchanges/\(encodedVirtualHost)", as: [Exchange].self) }
     func queues() async throws -> [Queue] { try await get("/api/queues/\(encodedVirtualHost)", as: [Queue].self) }
     func bindings() async throws -> [Binding] { try await get("/api/bindings/\(encodedVirtualHost)", as: [Binding].self) }

@@ -1,0 +1,89 @@
+import Broker
+import Contracts
+import Foundation
+import Postgres
+import Testing
+
+/// Dead letters end to end: why they are there, replay after a fix, purge.
+@Suite(.needsSystem, .serialized)
+struct DeadLetterSystemTests {
+    @Test func deadLettersCanBeInspectedReplayedAndPurged() async throws {
+        let system = try await MercatoSystem.start()
+        let cli = CLI(system: system)
+        let customerID = UUID()
+        let orderID = UUID()
+        let event = CloudEvent(
+            source: "/tests",
+            data: OrderCreated(
+                orderID: orderID, customerID: customerID, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("2.00")!)],
+                total: Money("2.00")!, createdAt: Date()))
+        // customer-service does not know the customer: the event is poison there, while
+        // invoice-service invoices the order.
+        try await system.broker.publish(OrderFlowSystemTests.amqpMessage(event))
+        let queue = QueueName.customerOrderCreated
+        var listing = ""
+        try await system.eventually("the event is dead-lettered") {
+            listing = try cli.run(["dlq", "list", queue]).output
+            return listing.contains(event.id)
+        }
+        #expect(listing.contains("unknown customer \(customerID.uuidString.lowercased())"), "\(listing)")
+        let overview = try cli.run(["dlq", "list"])
+        #expect(overview.status == 0)
+        let shown = try cli.run(["dlq", "show", queue, "--id", event.id])
+        #expect(shown.output.contains("header x-mercato-service: customer-service"))
+        #expect(shown.output.contains("header x-original-exchange: orders"))
+        #expect(shown.output.contains(customerID.uuidString.lowercased()))
+
+        // The fix: the customer now exists. Then the replay.
+        try await system.database(.customer).query(
+            """
+            INSERT INTO customers (id, name, email, address, orders_count, version, created_at, updated_at)
+            VALUES ($1, 'Late Customer', 'late@example.com', 'Nowhere', 0, 1, now(), now())
+            """, customerID)
+        let replay = try cli.run(["dlq", "replay", queue])
+        #expect(replay.status == 0, "\(replay.output)")
+        #expect(replay.output.contains("replayed 1 message(s)"))
+        try await system.eventually("the replayed event is counted") {
+            try await system.database(.customer).query("SELECT orders_count FROM customers WHERE id = $1", customerID)[0]
+                .decode(Int.self, at: 0) == 1
+        }
+        // invoice-service saw the event a second time (same exchange and key) and did nothing.
+        try await Task.sleep(for: .milliseconds(500))
+        let invoices = try await system.database(.invoice).query("SELECT count(*) FROM invoices WHERE order_id = $1", orderID)[0]
+            .decode(Int.self, at: 0)
+        #expect(invoices == 1)
+        #expect(!(try cli.run(["dlq", "list", queue]).output.contains(event.id)))
+
+        // Purge.
+        try await system.broker.publish(
+            OutboundMessage(
+                exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name,
+                properties: MessageProperties(contentType: "application/cloudevents+json", messageID: "junk"), body: Data("junk".utf8)))
+        try await system.eventually("the junk is dead-lettered") { try cli.run(["dlq", "list", queue]).output.contains("junk") }
+        let purge = try cli.run(["dlq", "purge", queue])
+        #expect(purge.output.contains("purged 1 message(s)"), "\(purge.output)")
+        #expect(!(try cli.run(["dlq", "list", queue]).output.contains("junk")))
+        await system.shutdown()
+    }
+}
+
+/// The `mercato` executable, pointed at a system's vhost.
+struct CLI {
+    let system: MercatoSystem
+
+    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = MercatoSystem.binDirectory.appendingPathComponent("mercato")
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["AMQP_URL"] = system.amqpURL
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
