@@ -114,7 +114,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "Broker", "Contracts", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "CustomerServiceTests", dependencies: ["CustomerService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "CustomerServiceTests", dependencies: ["CustomerService", "ServiceKit", "Broker", "Contracts", "Postgres", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "OrderServiceTests", dependencies: ["OrderService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "InvoiceServiceTests", dependencies: ["InvoiceService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "DeployTests", dependencies: ["OrderService", "CustomerService", "InvoiceService", "ServiceKit"], swiftSettings: swiftSettings),

@@ -64,10 +64,10 @@ public struct PostgresCustomerRepository: CustomerRepository {
         let source = self.source
         let appID = self.appID
         try await client.transaction { connection in
-            let fresh = Set(try await Inbox.claim(orders.map(\.event), on: connection).map(\.id))
+            let fresh = try await Inbox.claim(orders, on: connection, event: \.event)
             var counts: [UUID: Int] = [:]
             var traceparents: [UUID: String] = [:]
-            for order in orders where fresh.contains(order.event.id) {
+            for order in fresh {
                 counts[order.customerID, default: 0] += 1
                 if let traceparent = order.traceparent { traceparents[order.customerID] = traceparent }
             }

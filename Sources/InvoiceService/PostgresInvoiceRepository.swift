@@ -20,9 +20,10 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         let source = self.source
         let appID = self.appID
         try await client.transaction { connection in
-            let fresh = Set(try await Inbox.claim(orders.map(\.event), on: connection).map(\.id))
             var seenOrders = Set<UUID>()
-            var candidates = orders.filter { fresh.contains($0.event.id) && seenOrders.insert($0.order.orderID).inserted }
+            var candidates = try await Inbox.claim(orders, on: connection, event: \.event).filter {
+                seenOrders.insert($0.order.orderID).inserted
+            }
             guard !candidates.isEmpty else { return }
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "UTC")!

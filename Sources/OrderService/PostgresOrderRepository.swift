@@ -136,9 +136,9 @@ public struct PostgresOrderRepository: OrderRepository {
 
     public func saveCustomers(_ customers: [CustomerSnapshot], events: [IncomingEvent]) async throws {
         try await client.transaction { connection in
-            let fresh = Set(try await Inbox.claim(events, on: connection).map(\.id))
             // From events: only those not seen before. From an HTTP lookup: all.
-            let applicable = events.isEmpty ? customers : zip(events, customers).filter { fresh.contains($0.0.id) }.map(\.1)
+            let applicable =
+                events.isEmpty ? customers : try await Inbox.claim(Array(zip(events, customers)), on: connection, event: \.0).map(\.1)
             // Of several versions of one customer in the batch, the newest is enough.
             var newest: [UUID: CustomerSnapshot] = [:]
             for customer in applicable where (newest[customer.customerID]?.version ?? .min) < customer.version {
@@ -161,8 +161,7 @@ public struct PostgresOrderRepository: OrderRepository {
 
     public func markInvoiced(_ invoices: [InvoicedOrder]) async throws {
         try await client.transaction { connection in
-            let fresh = Set(try await Inbox.claim(invoices.map(\.event), on: connection).map(\.id))
-            let applicable = invoices.filter { fresh.contains($0.event.id) }
+            let applicable = try await Inbox.claim(invoices, on: connection, event: \.event)
             guard !applicable.isEmpty else { return }
             let updated = try await connection.query(
                 """

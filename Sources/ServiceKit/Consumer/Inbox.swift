@@ -5,7 +5,20 @@ public enum Inbox {
     /// Records `events` as applied, inside the caller's transaction, and returns those seen
     /// for the first time, in order and each once: apply exactly these.
     public static func claim(_ events: [IncomingEvent], on connection: PostgresConnection) async throws -> [IncomingEvent] {
-        guard !events.isEmpty else { return [] }
+        try await claim(events, on: connection) { $0 }
+    }
+
+    /// Records the events of `items` as applied, inside the caller's transaction, and returns
+    /// the items whose event is seen for the first time, in order, one item per event.
+    ///
+    /// Items come back rather than ids because a batch can hold the same event twice (a
+    /// republished message next to the original): filtering the batch by "is its id fresh"
+    /// would apply both copies, where this returns only the first.
+    public static func claim<Item>(
+        _ items: [Item], on connection: PostgresConnection, event: (Item) -> IncomingEvent
+    ) async throws -> [Item] {
+        guard !items.isEmpty else { return [] }
+        let events = items.map(event)
         let rows = try await connection.query(
             """
             INSERT INTO inbox (event_id, event_type)
@@ -14,7 +27,6 @@ public enum Inbox {
             RETURNING event_id
             """, events.map(\.id), events.map(\.type))
         var fresh = Set(try rows.map { try $0.decode(String.self, at: 0) })
-        // Keep the delivery order, and each id once even if it was delivered twice.
-        return events.filter { fresh.remove($0.id) != nil }
+        return zip(items, events).filter { fresh.remove($0.1.id) != nil }.map(\.0)
     }
 }
