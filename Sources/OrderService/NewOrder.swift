@@ -36,7 +36,14 @@ public struct NewOrder: Codable, Sendable, Equatable {
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             productName = try container.decode(String.self, forKey: .productName)
-            let number = try container.decode(Decimal.self, forKey: .quantity)
+            let number: Decimal
+            do {
+                number = try container.decode(Decimal.self, forKey: .quantity)
+            } catch where (try? container.decode(Double.self, forKey: .quantity)) != nil {
+                // A valid JSON number beyond Decimal's range (1e308): Foundation fails it with an
+                // internal error that surfaces as "not valid JSON"; name the field instead.
+                throw DecodingError.dataCorruptedError(forKey: .quantity, in: container, debugDescription: "must be an integer from 1 to 10000")
+            }
             guard number.isFinite, number == Money(number).rounded(scale: 0).amount, number.magnitude <= 1_000_000_000 else {
                 throw DecodingError.dataCorruptedError(forKey: .quantity, in: container, debugDescription: "must be an integer from 1 to 10000")
             }

@@ -49,6 +49,9 @@ struct OrderServiceTests {
         #expect(field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1.5,"unit_price":1}]}"#) == "items[0].quantity")
         #expect(field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1e30,"unit_price":1}]}"#) == "items[0].quantity")
         #expect(field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1,"unit_price":"1,5"}]}"#) == "items[0].unit_price")
+        // Valid JSON numbers beyond Decimal's range.
+        #expect(field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1e+308,"unit_price":1}]}"#) == "items[0].quantity")
+        #expect(field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1,"unit_price":1e308}]}"#) == "items[0].unit_price")
         #expect(field(#"{"customer_id":"\#(id)","items":[{"quantity":1,"unit_price":1}]}"#) == "items[0].product_name")
         #expect(field(#"{"items":[]}"#) == "customer_id")
     }

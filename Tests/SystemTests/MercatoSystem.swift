@@ -172,6 +172,48 @@ final class MercatoSystem: Sendable {
         for client in databases.values { await client.shutdown() }
     }
 
+    // MARK: - Servers
+
+    /// Runs `scripts/infra ARGS…` (e.g. `rabbitmq kill`) against the test servers and waits
+    /// for it without holding a thread of the cooperative pool.
+    static func infra(_ arguments: String...) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: environment["MERCATO_INFRA"] ?? "scripts/infra")
+        process.arguments = arguments
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        guard status == 0 else { throw SystemTestFailure("scripts/infra \(arguments.joined(separator: " ")) exited with \(status)") }
+    }
+
+    /// Every message now in `queue`'s dead-letter queue (read and acknowledged), gathered
+    /// until none has come for `quiet`.
+    func drainDeadLetters(of queue: String, quiet: Duration = .seconds(1)) async throws -> [Delivery] {
+        let consumer = try await broker.consume(queue: QueueName.deadLetter(of: queue), prefetch: 500)
+        var received: [Delivery] = []
+        while true {
+            let batch = await withTaskGroup(of: [Delivery].self) { group in
+                group.addTask { await consumer.next(max: 500) }
+                group.addTask {
+                    try? await Task.sleep(for: quiet)
+                    return []
+                }
+                let first = await group.next() ?? []
+                group.cancelAll()
+                return first
+            }
+            if batch.isEmpty { break }
+            received += batch
+        }
+        for delivery in received { try? await delivery.ack() }
+        await consumer.cancel()
+        return received
+    }
+
     // MARK: - HTTP
 
     static let session: URLSession = {

@@ -1,0 +1,75 @@
+import Foundation
+
+/// One fault the fault-injection suite inflicts on the running system under load.
+enum FaultScenario: String, CaseIterable, Sendable {
+    case rabbitmq
+    case postgres
+    case consumers
+    case orderService = "order-service"
+    case duplicates
+    case poison
+
+    /// What happens, for the report.
+    var title: String {
+        switch self {
+        case .rabbitmq: "RabbitMQ SIGKILL, restarted after 3 s"
+        case .postgres: "PostgreSQL fast shutdown, restarted after 2 s"
+        case .consumers: "customer- and invoice-service SIGKILL mid-batch, restarted"
+        case .orderService: "order-service SIGKILL (relay mid-publish), restarted"
+        case .duplicates: "every event published 2 more times, reversed; invoice before order; customer v3 before v1"
+        case .poison: "6 poison messages among the orders"
+        }
+    }
+
+    /// The scenarios to run: all, or those named in `MERCATO_FAULT_SCENARIOS` (comma-separated).
+    static var selected: [FaultScenario] {
+        guard let names = MercatoSystem.environment["MERCATO_FAULT_SCENARIOS"], !names.isEmpty else { return allCases }
+        return names.split(separator: ",").compactMap { FaultScenario(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+    }
+}
+
+/// The outcome of one scenario: a row of the report.
+struct FaultOutcome: Sendable {
+    var scenario: FaultScenario
+    var accepted = 0
+    var httpErrors = 0
+    var httpErrorKinds = "-"
+    var audit = Audit()
+    /// From the injection until the fault was over (the process or server back).
+    var fault: Duration?
+    /// From the end of the fault until every order accepted before it was counted and invoiced.
+    var recovery: Duration?
+    var deadLetters = 0
+    var expectedDeadLetters = 0
+    /// Scenario-specific checks that failed, and errors that ended the scenario early.
+    var problems: [String] = []
+
+    var passed: Bool {
+        problems.isEmpty && audit.clean && deadLetters == expectedDeadLetters && accepted > 0
+    }
+
+    static func seconds(_ duration: Duration?) -> String {
+        guard let duration else { return "-" }
+        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        return String(format: "%.1f s", Double(milliseconds) / 1000)
+    }
+}
+
+/// The table the suite prints: Markdown, so a real run can go into the README as it is.
+struct FaultReport {
+    var outcomes: [FaultOutcome]
+
+    var table: String {
+        var lines = [
+            "| Scenario | Orders accepted | HTTP errors during the fault | Lost | Doubled | Fault lasted | Recovered after | Dead letters (expected) | Result |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for outcome in outcomes {
+            let errors = outcome.httpErrors == 0 ? "0" : "\(outcome.httpErrors) (\(outcome.httpErrorKinds))"
+            lines.append(
+                "| \(outcome.scenario.title) | \(outcome.accepted) | \(errors) | \(outcome.audit.lost) | \(outcome.audit.doubled) | "
+                    + "\(FaultOutcome.seconds(outcome.fault)) | \(FaultOutcome.seconds(outcome.recovery)) | \(outcome.deadLetters) (\(outcome.expectedDeadLetters)) | \(outcome.passed ? "pass" : "FAIL") |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

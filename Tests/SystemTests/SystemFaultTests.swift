@@ -1,0 +1,232 @@
+import Broker
+import Contracts
+import Foundation
+import Postgres
+import Testing
+
+/// The fault-injection suite: the whole system — RabbitMQ, PostgreSQL, the three services as
+/// processes — under a steady stream of orders while one thing at a time goes wrong. After
+/// each fault it drains and audits the databases: every accepted order stored, counted and
+/// invoiced exactly once, no outbox row left, the dead-letter queues holding exactly what
+/// was injected.
+///
+/// It kills the shared test RabbitMQ and PostgreSQL, so `scripts/test` runs it in the phase
+/// of its own (its name ends in FaultTests); `scripts/fault-injection` runs it alone.
+@Suite(.needsSystem, .serialized)
+struct SystemFaultTests {
+    @Test func nothingIsLostOrDoubledUnderFaults() async throws {
+        var outcomes: [FaultOutcome] = []
+        for scenario in FaultScenario.selected {
+            print("fault-injection: \(scenario.rawValue): \(scenario.title)")
+            let outcome = await FaultRun(scenario: scenario).run()
+            print("fault-injection: \(scenario.rawValue): \(outcome.passed ? "pass" : "FAIL") — \(outcome.audit)"
+                + (outcome.problems.isEmpty ? "" : "; problems: \(outcome.problems.joined(separator: "; "))"))
+            outcomes.append(outcome)
+            #expect(outcome.passed, "\(scenario.title): \(outcome.audit); problems: \(outcome.problems)")
+            #expect(outcome.audit.lost == 0, "\(scenario.title): lost")
+            #expect(outcome.audit.doubled == 0, "\(scenario.title): doubled")
+        }
+        let table = FaultReport(outcomes: outcomes).table
+        print("fault-injection report\n" + table)
+        if let path = MercatoSystem.environment["MERCATO_FAULT_REPORT"] {
+            try (table + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+    }
+}
+
+/// One scenario from start to audit, on a system of its own.
+struct FaultRun {
+    let scenario: FaultScenario
+
+    func run() async -> FaultOutcome {
+        var outcome = FaultOutcome(scenario: scenario)
+        let system: MercatoSystem
+        do {
+            system = try await MercatoSystem.start()
+        } catch {
+            outcome.problems.append("the system did not start: \(error)")
+            return outcome
+        }
+        do {
+            try await exercise(system, &outcome)
+        } catch {
+            outcome.problems.append("\(error)")
+        }
+        await system.shutdown()
+        return outcome
+    }
+
+    private func exercise(_ system: MercatoSystem, _ outcome: inout FaultOutcome) async throws {
+        var customers = OrderFlowSystemTests.seeds.map { UUID(uuidString: $0)! }
+        for index in 0..<5 {
+            let (status, body) = try await system.request(
+                .customer, "POST", "/customers", json: ["name": "Fault Customer \(index)", "email": "fault\(index)@example.com", "address": "Street \(index)"])
+            guard status == 201, let id = ((body as? [String: Any])?["id"] as? String).flatMap(UUID.init(uuidString:)) else {
+                throw SystemTestFailure("POST /customers answered \(status)")
+            }
+            customers.append(id)
+        }
+        let tap = scenario == .duplicates ? try await Tap(system: system) : nil
+
+        let stream = OrderStream(system: system, customers: customers)
+        try await stream.waitForAccepted(30)
+        var expectedDeadLetters = 0
+        var poisons: [PoisonCatalog.Poison] = []
+        var synthetic: Synthetic?
+        let faultStart = ContinuousClock.now
+
+        switch scenario {
+        case .rabbitmq:
+            try await MercatoSystem.infra("rabbitmq", "kill")
+            try await Task.sleep(for: .seconds(3))
+            try await MercatoSystem.infra("rabbitmq", "start")
+        case .postgres:
+            try await MercatoSystem.infra("postgres", "stop")
+            try await Task.sleep(for: .seconds(2))
+            try await MercatoSystem.infra("postgres", "start")
+        case .consumers:
+            await system.kill(.customer)
+            await system.kill(.invoice)
+            try await Task.sleep(for: .seconds(2))
+            try await system.restart(.customer)
+            try await system.restart(.invoice)
+        case .orderService:
+            await system.kill(.order)
+            try await Task.sleep(for: .seconds(1))
+            try await system.restart(.order)
+        case .duplicates:
+            try await tap!.republish(for: .seconds(5))
+            synthetic = try await Synthetic.publish(on: system)
+        case .poison:
+            poisons = try PoisonCatalog.all(tag: "fault-\(UUID().uuidString.prefix(8))")
+            for poison in poisons {
+                try await system.broker.publish(poison.message)
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            // Each goes to both consumers of order.created, and each dead-letters it.
+            expectedDeadLetters = poisons.count * 2
+        }
+        let faultEnd = ContinuousClock.now
+        outcome.fault = faultEnd - faultStart
+        outcome.recovery = try await recovered(system, stream, since: faultEnd)
+        try await Task.sleep(for: .seconds(2))
+        await stream.stop()
+
+        outcome.accepted = stream.accepted.count
+        outcome.httpErrors = stream.failures.count
+        outcome.httpErrorKinds = stream.failureSummary
+        outcome.audit = try await system.drain(accepted: stream.acceptedIDs)
+
+        // The dead-letter queues hold exactly what was injected, with the reasons.
+        var deadLetters: [Delivery] = []
+        for queue in Topology.mercato().queues.map(\.name) where !queue.hasSuffix(".dlq") && !queue.contains(".retry.") {
+            deadLetters += try await system.drainDeadLetters(of: queue)
+        }
+        outcome.deadLetters = deadLetters.count
+        outcome.expectedDeadLetters = expectedDeadLetters
+        let reasons = deadLetters.compactMap { $0.properties.headers["x-mercato-error"]?.stringValue }
+        for poison in poisons where reasons.filter({ $0.contains(poison.reason) }).count != 2 {
+            outcome.problems.append("\(poison.name) is not dead-lettered by both consumers with \"\(poison.reason)\"; reasons: \(reasons)")
+        }
+        if poisons.isEmpty, !reasons.isEmpty { outcome.problems.append("unexpected dead letters: \(reasons.prefix(5))") }
+        if let synthetic { try await synthetic.check(on: system, &outcome.problems) }
+    }
+
+    /// Waits until every order accepted before `faultEnd` is invoiced (order-service marked it)
+    /// and counted by customer-service, and returns how long that took.
+    private func recovered(_ system: MercatoSystem, _ stream: OrderStream, since faultEnd: ContinuousClock.Instant) async throws -> Duration {
+        let backlog = stream.accepted.filter { $0.at <= faultEnd }
+        let ids = backlog.map(\.id)
+        let perCustomer = Dictionary(grouping: backlog, by: \.customerID).mapValues(\.count)
+        let deadline = faultEnd + .seconds(180)
+        while ContinuousClock.now < deadline {
+            if let invoiced = try? await system.database(.order).query(
+                "SELECT count(*) FROM orders WHERE id = ANY($1) AND invoice_id IS NOT NULL", ids)[0].decode(Int.self, at: 0),
+                invoiced == ids.count,
+                let counts = try? await system.database(.customer).query(
+                    "SELECT id, orders_count FROM customers WHERE id = ANY($1)", Array(perCustomer.keys)),
+                try counts.allSatisfy({ try $0.decode(Int.self, "orders_count") >= perCustomer[try $0.decode(UUID.self, "id")] ?? 0 })
+            {
+                return ContinuousClock.now - faultEnd
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw SystemTestFailure("the orders accepted before the fault ended were not all counted and invoiced within 180 s")
+    }
+}
+
+/// A queue that sees every event the services publish, so the suite can publish them again.
+struct Tap {
+    static let queue = "fault-injection.tap"
+    let system: MercatoSystem
+
+    init(system: MercatoSystem) async throws {
+        self.system = system
+        try await system.broker.declare(
+            Topology(
+                queues: [.init(name: Self.queue)],
+                bindings: [
+                    .init(exchange: ExchangeName.orders, queue: Self.queue, routingKey: EventType.orderCreated.name),
+                    .init(exchange: ExchangeName.invoices, queue: Self.queue, routingKey: EventType.invoiceCreated.name),
+                    .init(exchange: ExchangeName.customers, queue: Self.queue, routingKey: "customer.*"),
+                ]))
+    }
+
+    /// For `duration`, publishes every event that reaches the tap twice more, each batch in
+    /// reverse order, so consumers see duplicates and reorderings (including a
+    /// `customer.updated` before its `customer.created`).
+    func republish(for duration: Duration) async throws {
+        let consumer = try await system.broker.consume(queue: Self.queue, prefetch: 200)
+        var republished = Set<String>()
+        let deadline = ContinuousClock.now + duration
+        while ContinuousClock.now < deadline {
+            let batch = await consumer.next(max: 100)
+            let fresh = batch.filter { delivery in delivery.properties.messageID.map { republished.insert($0).inserted } ?? false }
+            let copies = fresh.reversed().map { OutboundMessage(exchange: $0.exchange, routingKey: $0.routingKey, properties: $0.properties, body: $0.body) }
+            if !copies.isEmpty { try await system.broker.publish(copies + copies) }
+            if let last = batch.last { try await last.ack(multiple: true) }
+        }
+        await consumer.cancel()
+        if republished.isEmpty { throw SystemTestFailure("the tap saw no events to republish") }
+    }
+}
+
+/// Events no service published: an `invoice.created` for an order order-service has not
+/// seen, and a customer's version 3 before its version 1.
+struct Synthetic {
+    let orderID: UUID
+    let customerID: UUID
+
+    static func publish(on system: MercatoSystem) async throws -> Synthetic {
+        let synthetic = Synthetic(orderID: UUID(), customerID: UUID())
+        let invoice = CloudEvent(
+            source: "/tests/synthetic",
+            data: InvoiceCreated(
+                invoiceID: UUID(), invoiceNumber: "INV-2000-999999", orderID: synthetic.orderID, customerID: synthetic.customerID,
+                lines: [OrderLine(productName: "Ghost", quantity: 1, unitPrice: Money("1.00")!)], subtotal: Money("1.00")!,
+                taxRate: Decimal(string: "0.20")!, tax: Money("0.20")!, total: Money("1.20")!, issuedAt: Date()))
+        func snapshot(_ version: Int, _ name: String) -> CustomerSnapshot {
+            CustomerSnapshot(
+                customerID: synthetic.customerID, name: name, email: "reordered@example.com", address: "Elsewhere", ordersCount: 0,
+                version: version, updatedAt: Date())
+        }
+        let updated = CloudEvent(source: "/tests/synthetic", data: CustomerUpdated(customer: snapshot(3, "Version Three")))
+        let created = CloudEvent(source: "/tests/synthetic", data: CustomerCreated(customer: snapshot(1, "Version One")))
+        try await system.broker.publish(OrderFlowSystemTests.amqpMessage(invoice))
+        try await system.broker.publish(OrderFlowSystemTests.amqpMessage(updated))
+        try await system.broker.publish(OrderFlowSystemTests.amqpMessage(created))
+        return synthetic
+    }
+
+    /// order-service parked the early invoice, and its replica kept version 3.
+    func check(on system: MercatoSystem, _ problems: inout [String]) async throws {
+        let orders = system.database(.order)
+        let parked = try await orders.query("SELECT count(*) FROM parked_invoices WHERE order_id = $1", orderID)[0].decode(Int.self, at: 0)
+        if parked != 1 { problems.append("the invoice of an unseen order was not parked (\(parked) rows)") }
+        let replica = try await orders.query("SELECT name, version FROM customers WHERE id = $1", customerID)
+        let version = try replica.first?.decode(Int.self, "version")
+        if version != 3 {
+            problems.append("order-service's replica did not keep version 3 of a reordered customer")
+        }
+    }
+}
