@@ -42,4 +42,32 @@ struct ConfigurationTests {
         #expect(try !reader.bool("OFF", default: true))
         #expect(throws: ConfigurationError.self) { try reader.bool("NOPE", default: true) }
     }
+
+    @Test func secretsComeFromFiles() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("amqp-url-\(UUID())")
+        try "amqp://svc:s3cret@rabbitmq:5672/%2F\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let configuration = try ServiceConfiguration(
+            serviceName: "x", defaultPort: 1, defaultDatabase: "x", environment: EnvironmentReader(["AMQP_URL_FILE": file.path]))
+        #expect(configuration.amqpURL == "amqp://svc:s3cret@rabbitmq:5672/%2F")
+        #expect {
+            try ServiceConfiguration(
+                serviceName: "x", defaultPort: 1, defaultDatabase: "x",
+                environment: EnvironmentReader(["AMQP_URL_FILE": file.path, "AMQP_URL": "amqp://a:b@c/%2F"]))
+        } throws: { ($0 as? ConfigurationError)?.variable == "AMQP_URL" }
+        #expect {
+            try ServiceConfiguration(
+                serviceName: "x", defaultPort: 1, defaultDatabase: "x", environment: EnvironmentReader(["DATABASE_URL_FILE": "/nonexistent/secret"]))
+        } throws: { ($0 as? ConfigurationError)?.variable == "DATABASE_URL_FILE" }
+    }
+
+    @Test func guestIsRefusedAwayFromTheLoopback() throws {
+        #expect {
+            try ServiceConfiguration(
+                serviceName: "x", defaultPort: 1, defaultDatabase: "x", environment: EnvironmentReader(["AMQP_URL": "amqp://guest:guest@rabbitmq:5672/%2F"]))
+        } throws: { ($0 as? ConfigurationError)?.variable == "AMQP_URL" }
+        let local = try ServiceConfiguration(
+            serviceName: "x", defaultPort: 1, defaultDatabase: "x", environment: EnvironmentReader(["AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F"]))
+        #expect(local.amqpURL.contains("guest"))
+    }
 }

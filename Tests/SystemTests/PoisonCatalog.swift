@@ -2,7 +2,7 @@ import Broker
 import Contracts
 import Foundation
 
-/// Messages on the `order.created` key that no consumer can apply, each with the reason the
+/// Messages that no consumer can apply, each with the reason the
 /// consumer must give in the dead letter's `x-mercato-error` header.
 enum PoisonCatalog {
     struct Poison: Sendable {
@@ -12,19 +12,26 @@ enum PoisonCatalog {
         let reason: String
     }
 
-    /// One of each kind of bad input, tagged with `tag` so runs do not collide.
+    /// One of each kind of bad input on the `order.created` key, tagged with `tag` so runs do
+    /// not collide.
     static func all(tag: String) throws -> [Poison] {
         let event = CloudEvent(
             source: "/tests/poison",
             data: OrderCreated(
                 orderID: UUID(), customerID: UUID(uuidString: OrderFlowSystemTests.seeds[0])!,
                 items: [OrderLine(productName: "Poison", quantity: 1, unitPrice: Money("1.00")!)], total: Money("1.00")!, createdAt: Date()))
+        return try all(tag: tag, like: event)
+    }
+
+    /// One of each kind of bad input, each a corruption of `event` sent where `event` goes.
+    static func all<Payload: EventPayload>(tag: String, like event: CloudEvent<Payload>) throws -> [Poison] {
         let valid = try JSONSerialization.jsonObject(with: EventCoding.makeEncoder().encode(event)) as! [String: Any]
+        let type = Payload.eventType
 
         func message(_ id: String?, contentType: String = CloudEvent<OrderCreated>.contentType, body: Data) -> OutboundMessage {
             OutboundMessage(
-                exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name,
-                properties: MessageProperties(contentType: contentType, messageID: id, type: EventType.orderCreated.name, appID: "poison"),
+                exchange: type.exchange, routingKey: type.name,
+                properties: MessageProperties(contentType: contentType, messageID: id, type: type.name, appID: "poison"),
                 body: body)
         }
         func envelope(_ id: String, _ change: (inout [String: Any]) -> Void) throws -> Data {
@@ -55,11 +62,7 @@ enum PoisonCatalog {
                 name: "payload of the wrong shape",
                 message: message(
                     "\(tag)-shape",
-                    body: try envelope("\(tag)-shape") { object in
-                        var data = object["data"] as! [String: Any]
-                        data["items"] = "three teas"
-                        object["data"] = data
-                    }),
+                    body: try envelope("\(tag)-shape") { $0["data"] = ["three": "teas"] }),
                 reason: "payload does not decode"),
         ]
     }

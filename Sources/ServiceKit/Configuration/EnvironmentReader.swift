@@ -48,6 +48,23 @@ public struct EnvironmentReader: Sendable {
         return value
     }
 
+    /// A credential-bearing variable: `NAME`, or the contents of the file `NAME_FILE` names
+    /// (a Docker or Kubernetes secret mounted as a file; a trailing newline is dropped), or
+    /// `fallback`. Setting both is an error, so a forgotten variable cannot shadow the secret.
+    public func secret(_ name: String, default fallback: String) throws -> String {
+        let direct = values[name].flatMap { $0.isEmpty ? nil : $0 }
+        guard let path = values[name + "_FILE"], !path.isEmpty else { return direct ?? fallback }
+        guard direct == nil else {
+            throw ConfigurationError(variable: name, message: "set either \(name) or \(name)_FILE, not both")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(variable: name + "_FILE", message: "cannot read \(path.debugDescription)")
+        }
+        let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
+        guard !value.isEmpty else { throw ConfigurationError(variable: name + "_FILE", message: "\(path.debugDescription) is empty") }
+        return value
+    }
+
     /// The variable as an integer within `range`.
     public func int(_ name: String, default fallback: Int, in range: ClosedRange<Int> = Int.min...Int.max) throws -> Int {
         guard let text = values[name], !text.isEmpty else { return fallback }

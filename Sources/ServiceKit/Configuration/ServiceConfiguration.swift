@@ -1,4 +1,5 @@
 public import Contracts
+import Foundation
 public import Logging
 
 /// What every Mercato service reads from its environment. Each variable has a default that
@@ -8,9 +9,11 @@ public struct ServiceConfiguration: Sendable {
     public var serviceName: String
     /// `PORT`: the HTTP port.
     public var port: Int
-    /// `AMQP_URL`: `amqp://user:pass@host:port/vhost`.
+    /// `AMQP_URL` (or a file named by `AMQP_URL_FILE`): `amqp://user:pass@host:port/vhost`.
+    /// Default: the `mercato` user of `scripts/run`'s broker on 127.0.0.1. RabbitMQ's
+    /// `guest/guest` is refused for any host but the loopback.
     public var amqpURL: String
-    /// `DATABASE_URL`: `postgres://user@host:port/db`.
+    /// `DATABASE_URL` (or a file named by `DATABASE_URL_FILE`): `postgres://user:pass@host:port/db`.
     public var databaseURL: String
     /// `LOG_LEVEL`: trace, debug, info, notice, warning, error, critical. Default info.
     public var logLevel: Logger.Level
@@ -36,8 +39,9 @@ public struct ServiceConfiguration: Sendable {
     public init(serviceName: String, defaultPort: Int, defaultDatabase: String, environment: EnvironmentReader = EnvironmentReader()) throws {
         self.serviceName = serviceName
         self.port = try environment.int("PORT", default: defaultPort, in: 0...65535)
-        self.amqpURL = environment.string("AMQP_URL", default: "amqp://guest:guest@127.0.0.1:5672/%2F")
-        self.databaseURL = environment.string("DATABASE_URL", default: "postgres://mercato@127.0.0.1:5432/\(defaultDatabase)")
+        self.amqpURL = try environment.secret("AMQP_URL", default: "amqp://mercato:mercato@127.0.0.1:5672/%2F")
+        self.databaseURL = try environment.secret("DATABASE_URL", default: "postgres://mercato@127.0.0.1:5432/\(defaultDatabase)")
+        try Self.refuseDefaultCredentials(amqpURL)
         let level = environment.string("LOG_LEVEL", default: "info").lowercased()
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw ConfigurationError(variable: "LOG_LEVEL", message: "expected trace, debug, info, notice, warning, error or critical, got \(level.debugDescription)")
@@ -49,6 +53,16 @@ public struct ServiceConfiguration: Sendable {
         self.consumerPrefetch = try environment.int("CONSUMER_PREFETCH", default: 200, in: 1...65535)
         self.consumerBatchSize = try environment.int("CONSUMER_BATCH_SIZE", default: 100, in: 1...1000)
         self.maxBodyBytes = try environment.int("MAX_BODY_BYTES", default: 64 * 1024, in: 1024...(16 * 1024 * 1024))
+    }
+
+    /// RabbitMQ's well-known `guest/guest` belongs to a broker on the same machine (RabbitMQ
+    /// itself refuses it from elsewhere); anywhere else it is a deployment mistake, reported
+    /// before the service starts rather than as a vague authentication failure.
+    static func refuseDefaultCredentials(_ amqpURL: String) throws {
+        guard let url = URLComponents(string: amqpURL), url.user == "guest", url.password == "guest" else { return }
+        let host = url.host ?? "localhost"
+        guard !["localhost", "127.0.0.1", "::1", "[::1]"].contains(host) else { return }
+        throw ConfigurationError(variable: "AMQP_URL", message: "guest/guest is for a broker on this machine only; give \(host) a user of its own")
     }
 
     /// The CloudEvents `source` of the service's events.
