@@ -29,6 +29,9 @@ public struct ServiceConfiguration: Sendable {
     public var consumerBatchSize: Int
     /// `MAX_BODY_BYTES`: largest accepted request body. Default 64 KiB.
     public var maxBodyBytes: Int
+    /// `CONSUMER_MAX_ATTEMPTS`: attempts at a failing event (1 s, 5 s, then 30 s apart)
+    /// before it is dead-lettered. Default 5.
+    public var consumerMaxAttempts: Int
 
     /// How log lines are written.
     public enum LogFormat: String, Sendable, CaseIterable {
@@ -53,6 +56,7 @@ public struct ServiceConfiguration: Sendable {
         self.consumerPrefetch = try environment.int("CONSUMER_PREFETCH", default: 200, in: 1...65535)
         self.consumerBatchSize = try environment.int("CONSUMER_BATCH_SIZE", default: 100, in: 1...1000)
         self.maxBodyBytes = try environment.int("MAX_BODY_BYTES", default: 64 * 1024, in: 1024...(16 * 1024 * 1024))
+        self.consumerMaxAttempts = try environment.int("CONSUMER_MAX_ATTEMPTS", default: RetryPolicy.maxAttempts, in: 1...100)
     }
 
     /// RabbitMQ's well-known `guest/guest` belongs to a broker on the same machine (RabbitMQ

@@ -61,11 +61,12 @@ public struct ServiceRuntime: Sendable {
         }
     }
 
-    /// A consumer of `queue` with the configured prefetch and batch size.
+    /// A consumer of `queue` with the configured prefetch, batch size and attempts.
     public func consumer(of queue: String, handler: any EventHandler) -> EventConsumer {
         var consumerConfiguration = EventConsumer.Configuration()
         consumerConfiguration.prefetch = configuration.consumerPrefetch
         consumerConfiguration.batchSize = configuration.consumerBatchSize
+        consumerConfiguration.maxAttempts = configuration.consumerMaxAttempts
         return EventConsumer(
             queue: queue, handler: handler, broker: broker, readiness: readiness, serviceName: configuration.serviceName,
             configuration: consumerConfiguration, logger: logger)
