@@ -17,9 +17,9 @@ struct SystemFaultTests {
     @Test func nothingIsLostOrDoubledUnderFaults() async throws {
         var outcomes: [FaultOutcome] = []
         for scenario in FaultScenario.selected {
-            print("fault-injection: \(scenario.rawValue): \(scenario.title)")
+            progress("fault-injection: \(scenario.rawValue): \(scenario.title)")
             let outcome = await FaultRun(scenario: scenario).run()
-            print("fault-injection: \(scenario.rawValue): \(outcome.passed ? "pass" : "FAIL") — \(outcome.audit)"
+            progress("fault-injection: \(scenario.rawValue): \(outcome.passed ? "pass" : "FAIL") — \(outcome.audit)"
                 + (outcome.problems.isEmpty ? "" : "; problems: \(outcome.problems.joined(separator: "; "))"))
             outcomes.append(outcome)
             #expect(outcome.passed, "\(scenario.title): \(outcome.audit); problems: \(outcome.problems)")
@@ -32,6 +32,12 @@ struct SystemFaultTests {
             try (table + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         }
     }
+}
+
+/// A line on standard error, which is unbuffered: standard output reaches a pipe only when
+/// the test process ends, too late to follow a run of several minutes.
+func progress(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
 /// One scenario from start to audit, on a system of its own.
