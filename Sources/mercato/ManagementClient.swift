@@ -136,6 +136,14 @@ struct ManagementClient: Sendable {
         return try JSONDecoder().decode([PeekedMessage].self, from: data)
     }
 
+    /// Deletes `queue` (benchmarks clean up after themselves).
+    func deleteQueue(_ queue: String) async throws {
+        let (data, status) = try await send("DELETE", "/api/queues/\(encodedVirtualHost)/\(queue)")
+        guard (200..<300).contains(status) || status == 404 else {
+            throw ValidationFailure("deleting \(queue) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+    }
+
     func exchanges() async throws -> [Exchange] { try await get("/api/exchanges/\(encodedVirtualHost)", as: [Exchange].self) }
     func queues() async throws -> [Queue] { try await get("/api/queues/\(encodedVirtualHost)", as: [Queue].self) }
     func bindings() async throws -> [Binding] { try await get("/api/bindings/\(encodedVirtualHost)", as: [Binding].self) }

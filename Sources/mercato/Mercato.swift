@@ -6,5 +6,5 @@ struct Mercato: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mercato",
         abstract: "Operate a Mercato installation.",
-        subcommands: [TopologyCommand.self, DeadLetterCommand.self])
+        subcommands: [TopologyCommand.self, DeadLetterCommand.self, LoadCommand.self, BenchCommand.self])
 }

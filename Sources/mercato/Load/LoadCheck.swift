@@ -1,0 +1,126 @@
+import Contracts
+import Foundation
+import Histogram
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// After a load run: waits for the system to settle, then checks every accepted order through
+/// the services' own APIs — counted once, invoiced once, shown as invoiced.
+struct LoadCheck {
+    var settled = false
+    var problems: [String] = []
+    /// Invoice `issued_at` minus order `created_at`, in microseconds.
+    var orderToInvoice = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+
+    typealias Send = (_ method: HTTPMethod, _ path: String, _ json: ByteBuffer?) async throws -> HTTPConnection.Response
+
+    static func run(
+        accepted: [LoadRecorder.Accepted], customers: [String], orders: HTTPConnection, customerService: HTTPConnection,
+        invoices: HTTPConnection, clients: Int, timeout: Duration
+    ) async throws -> LoadCheck {
+        var check = LoadCheck()
+        let deadline = ContinuousClock.now + timeout
+        var expected = [Int](repeating: 0, count: customers.count)
+        for order in accepted { expected[order.customer] += 1 }
+
+        // 1. Every order invoiced exactly once (polling those not yet invoiced).
+        var pending = accepted
+        let latencies = Mutex(check.orderToInvoice)
+        let doubled = Mutex<[String]>([])
+        while !pending.isEmpty, ContinuousClock.now < deadline {
+            let stillPending = Mutex<[LoadRecorder.Accepted]>([])
+            try await parallel(pending, connections: clients, service: invoices) { order, send in
+                let response = try await send(.GET, "/invoices?order_id=\(order.orderID)", nil)
+                let list = response.json()?["data"] as? [[String: Any]] ?? []
+                switch list.count {
+                case 0: stillPending.withLock { $0.append(order) }
+                case 1:
+                    if let issued = (list[0]["issued_at"] as? String).flatMap(EventCoding.parseTimestamp) {
+                        let microseconds = UInt64(max(0, issued.timeIntervalSince(order.createdAt) * 1_000_000))
+                        latencies.withLock { _ = $0.record(microseconds) }
+                    }
+                default: doubled.withLock { $0.append("order \(order.orderID) has \(list.count) invoices") }
+                }
+            }
+            pending = stillPending.withLock { $0 }
+            if !pending.isEmpty { try await Task.sleep(for: .milliseconds(250)) }
+        }
+        check.orderToInvoice = latencies.withLock { $0 }
+        check.problems += doubled.withLock { $0 }
+        if !pending.isEmpty { check.problems.append("\(pending.count) accepted orders were never invoiced, e.g. \(pending[0].orderID)") }
+
+        // 2. Every customer's orders_count equals its accepted orders.
+        var mismatches: [String] = []
+        repeat {
+            let counts = Mutex([Int?](repeating: nil, count: customers.count))
+            try await parallel(Array(customers.indices), connections: clients, service: customerService) { index, send in
+                let response = try await send(.GET, "/customers/\(customers[index])", nil)
+                counts.withLock { $0[index] = response.json()?["orders_count"] as? Int }
+            }
+            let read = counts.withLock { $0 }
+            mismatches = customers.indices.compactMap { index in
+                read[index] == expected[index] ? nil : "customer \(customers[index]): orders_count \(read[index].map(String.init) ?? "?"), accepted \(expected[index])"
+            }
+            // A count above the accepted orders can only grow: doubled, no point waiting.
+            if mismatches.isEmpty || customers.indices.contains(where: { (read[$0] ?? 0) > expected[$0] }) { break }
+            try await Task.sleep(for: .milliseconds(250))
+        } while ContinuousClock.now < deadline
+        check.problems += mismatches.prefix(10)
+
+        // 3. order-service lists each customer's orders, all invoiced, each once.
+        var listingProblems: [String] = []
+        repeat {
+            let listed = Mutex([String: [String]]())
+            try await parallel(Array(customers.indices), connections: clients, service: orders) { index, send in
+                var statuses: [String] = []
+                var cursor: String?
+                repeat {
+                    let path = "/orders?customer_id=\(customers[index])&limit=100" + (cursor.map { "&after=\($0)" } ?? "")
+                    let page = try await send(.GET, path, nil).json()
+                    statuses += (page?["data"] as? [[String: Any]] ?? []).map { "\($0["id"] ?? "?") \($0["status"] ?? "?")" }
+                    cursor = page?["next_cursor"] as? String
+                } while cursor != nil
+                listed.withLock { $0[customers[index]] = statuses }
+            }
+            let byCustomer = listed.withLock { $0 }
+            listingProblems = customers.indices.compactMap { index in
+                let statuses = byCustomer[customers[index]] ?? []
+                if statuses.count != expected[index] { return "order-service lists \(statuses.count) orders of \(customers[index]), accepted \(expected[index])" }
+                let notInvoiced = statuses.filter { !$0.hasSuffix(" invoiced") }
+                return notInvoiced.isEmpty ? nil : "\(notInvoiced.count) orders of \(customers[index]) not marked invoiced"
+            }
+            if listingProblems.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(250))
+        } while ContinuousClock.now < deadline
+        check.problems += listingProblems.prefix(10)
+        check.settled = check.problems.isEmpty
+        return check
+    }
+
+    /// Runs `work` over `items` from `connections` clients, each with its own connection.
+    static func parallel<Item: Sendable>(
+        _ items: [Item], connections: Int, service: HTTPConnection, _ work: @escaping @Sendable (Item, Send) async throws -> Void
+    ) async throws {
+        let cursor = WorkCursor()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<min(connections, items.count) {
+                group.addTask {
+                    try await service.withConnection { send in
+                        while true {
+                            let index = cursor.next.add(1, ordering: .relaxed).oldValue
+                            guard index < items.count else { return }
+                            try await work(items[index], send)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// The next item of a shared work list: an atomic in a class, so concurrent tasks can share it.
+final class WorkCursor: Sendable {
+    let next = Atomic<Int>(0)
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Contracts
+import Foundation
+import Histogram
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// `mercato load`: places orders over HTTP, then checks that the system counted and invoiced
+/// every one exactly once, and prints throughput, latencies, settle time and memory.
+struct LoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Place orders at a fixed concurrency or rate, then verify and report.",
+        discussion: """
+            Creates its own customers, places orders from --concurrency clients (each with its own
+            keep-alive connection) for --count orders or --duration seconds, as fast as they go or
+            at --rate orders/s. Then it waits for the system to settle and checks it: every
+            accepted order counted once in its customer's orders_count, listed by order-service
+            as invoiced, and invoiced exactly once by invoice-service. It exits 1 on any
+            correctness failure. Order-to-invoice latency is the invoice's issued_at minus the
+            order's created_at (one machine, one clock).
+            """)
+
+    @Option(help: "order-service.") var orderURL = ProcessInfo.processInfo.environment["ORDER_SERVICE_URL"] ?? "http://127.0.0.1:8080"
+    @Option(help: "customer-service.") var customerURL = ProcessInfo.processInfo.environment["CUSTOMER_SERVICE_URL"] ?? "http://127.0.0.1:8081"
+    @Option(help: "invoice-service.") var invoiceURL = ProcessInfo.processInfo.environment["INVOICE_SERVICE_URL"] ?? "http://127.0.0.1:8082"
+    @Option(help: "Concurrent clients.") var concurrency = 16
+    @Option(help: "Target orders per second (default: as fast as the clients go).") var rate: Double?
+    @Option(help: "Orders to place (default: run for --duration).") var count: Int?
+    @Option(help: "Seconds to run when no --count is given.") var duration: Double = 30
+    @Option(help: "Customers to create and spread the orders over.") var customers = 50
+    @Option(help: "Seconds to wait for the system to settle.") var settleTimeout: Double = 120
+    @Flag(help: "Print the result as JSON.") var json = false
+    @Flag(help: "No live progress line.") var quiet = false
+
+    func validate() throws {
+        guard concurrency > 0, customers > 0 else { throw ValidationError("--concurrency and --customers must be positive") }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+        if let count, count <= 0 { throw ValidationError("--count must be positive") }
+    }
+
+    func run() async throws {
+        let orders = try HTTPConnection(url: orderURL)
+        let customerService = try HTTPConnection(url: customerURL)
+        let invoices = try HTTPConnection(url: invoiceURL)
+        let memory = MemorySampler(processes: ["order-service", "customer-service", "invoice-service"])
+
+        let customerIDs = try await createCustomers(customerService)
+        let recorder = LoadRecorder(count: count, duration: .seconds(duration), rate: rate)
+        let sampling = Task { await memory.sample(every: .milliseconds(500)) }
+        let progress = quiet ? nil : Task { await Self.showProgress(recorder) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<concurrency {
+                group.addTask { try await Self.placeOrders(orders, client: client, customers: customerIDs, recorder: recorder) }
+            }
+            try await group.waitForAll()
+        }
+        let loadEnd = ContinuousClock.now
+        progress?.cancel()
+        if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
+
+        let accepted = recorder.accepted
+        let elapsed = loadEnd - recorder.start
+        let check = try await LoadCheck.run(
+            accepted: accepted, customers: customerIDs, orders: orders, customerService: customerService, invoices: invoices,
+            clients: max(4, concurrency / 2), timeout: .seconds(settleTimeout))
+        let settle = ContinuousClock.now - loadEnd
+        sampling.cancel()
+
+        let report = LoadReport(
+            clients: concurrency, targetRate: rate, seconds: elapsed.seconds, accepted: accepted.count, errors: recorder.errors,
+            http: recorder.latency, orderToInvoice: check.orderToInvoice, settleSeconds: settle.seconds, settled: check.settled,
+            problems: check.problems, peakRSS: memory.peaks)
+        print(json ? report.json : report.text)
+        if !check.problems.isEmpty || accepted.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Creates the run's customers (unique e-mail addresses per run).
+    private func createCustomers(_ service: HTTPConnection) async throws -> [String] {
+        let run = UUID().uuidString.prefix(8).lowercased()
+        return try await service.withConnection { send in
+            var ids: [String] = []
+            for index in 0..<customers {
+                let body = ["name": "Load Customer \(index)", "email": "load-\(run)-\(index)@example.com", "address": "Bench Street \(index)"]
+                let response = try await send(.POST, "/customers", ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+                guard response.status == 201, let id = response.json()?["id"] as? String else {
+                    throw ValidationFailure("POST /customers answered \(response.status): \(String(buffer: response.body))")
+                }
+                ids.append(id)
+            }
+            return ids
+        }
+    }
+
+    /// One client: its own connection, one order at a time, reconnecting after a failure.
+    private static func placeOrders(_ service: HTTPConnection, client: Int, customers: [String], recorder: LoadRecorder) async throws {
+        var sequence = 0
+        var done = false
+        while !done {
+            do {
+                try await service.withConnection { send in
+                    while let slot = recorder.nextSlot() {
+                        if slot > .now { try await Task.sleep(until: slot) }
+                        sequence += 1
+                        let customer = (client * 7919 + sequence) % customers.count
+                        let items = (0...(sequence % 3)).map { line in
+                            ["product_name": "Item \(line)", "quantity": 1 + (sequence + line) % 5, "unit_price": "\(1 + line).\(10 + sequence % 90)"] as [String: Any]
+                        }
+                        let body = try JSONSerialization.data(withJSONObject: ["customer_id": customers[customer], "items": items])
+                        let response = try await send(.POST, "/orders", ByteBuffer(bytes: body))
+                        let latency = ContinuousClock.now - slot
+                        if response.status == 201, let object = response.json(), let id = object["id"] as? String,
+                            let created = (object["created_at"] as? String).flatMap(EventCoding.parseTimestamp)
+                        {
+                            recorder.record(latency: latency, accepted: .init(orderID: id, customer: customer, createdAt: created), error: nil)
+                        } else {
+                            recorder.record(latency: latency, accepted: nil, error: "HTTP \(response.status)")
+                        }
+                    }
+                }
+                done = true
+            } catch {
+                recorder.record(latency: .zero, accepted: nil, error: "connection: \(type(of: error))")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
+    private static func showProgress(_ recorder: LoadRecorder) async {
+        var last = (time: ContinuousClock.now, accepted: 0)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            let now = ContinuousClock.now
+            let (accepted, errors, p99) = recorder.progress
+            let rate = Double(accepted - last.accepted) / (now - last.time).seconds
+            last = (now, accepted)
+            let line = String(
+                format: "\r%5.0f s  %8d accepted  %7.0f orders/s  %5d errors  HTTP p99 %7.1f ms ", (now - recorder.start).seconds, accepted, rate, errors,
+                Double(p99) / 1000)
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

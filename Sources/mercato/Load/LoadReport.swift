@@ -1,0 +1,69 @@
+import Foundation
+import Histogram
+
+/// The figures of a load run, as text or JSON.
+struct LoadReport {
+    var clients: Int
+    var targetRate: Double?
+    var seconds: Double
+    var accepted: Int
+    var errors: [String: Int]
+    /// HTTP latency of `POST /orders`, microseconds.
+    var http: Histogram<UInt64>
+    /// Order created to invoice issued, microseconds.
+    var orderToInvoice: Histogram<UInt64>
+    var settleSeconds: Double
+    var settled: Bool
+    var problems: [String]
+    /// Kilobytes by service.
+    var peakRSS: [String: Int]
+
+    var rate: Double { seconds > 0 ? Double(accepted) / seconds : 0 }
+
+    private static func milliseconds(_ histogram: Histogram<UInt64>, _ percentile: Double) -> Double {
+        histogram.totalCount == 0 ? 0 : Double(histogram.valueAtPercentile(percentile)) / 1000
+    }
+
+    private static func line(_ histogram: Histogram<UInt64>) -> String {
+        String(
+            format: "p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms", milliseconds(histogram, 50), milliseconds(histogram, 90),
+            milliseconds(histogram, 99), histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000)
+    }
+
+    var text: String {
+        let errorText = errors.isEmpty ? "0 errors" : errors.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        let memory = ["order-service", "customer-service", "invoice-service"].map { name in
+            "\(name) " + (peakRSS[name].map { String(format: "%.1f MB", Double($0) / 1024) } ?? "not found")
+        }.joined(separator: ", ")
+        var lines = [
+            "mercato load: \(clients) clients, " + (targetRate.map { String(format: "target %.0f orders/s", $0) } ?? "as fast as they go"),
+            String(format: "  accepted         %d orders in %.1f s: %.1f orders/s; %@", accepted, seconds, rate, errorText),
+            "  HTTP latency     " + Self.line(http),
+            "  order → invoice  " + Self.line(orderToInvoice),
+            String(format: "  settle time      %.1f s", settleSeconds),
+            "  peak RSS         " + memory,
+        ]
+        if problems.isEmpty {
+            lines.append("  check            OK: every accepted order counted once, invoiced once, listed as invoiced")
+        } else {
+            lines.append("  check            FAILED")
+            lines += problems.map { "    - " + $0 }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    var json: String {
+        func percentiles(_ histogram: Histogram<UInt64>) -> [String: Double] {
+            ["p50_ms": Self.milliseconds(histogram, 50), "p90_ms": Self.milliseconds(histogram, 90), "p99_ms": Self.milliseconds(histogram, 99),
+             "max_ms": histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000]
+        }
+        var object: [String: Any] = [
+            "clients": clients, "seconds": seconds, "accepted": accepted, "orders_per_second": rate, "errors": errors,
+            "http_latency": percentiles(http), "order_to_invoice": percentiles(orderToInvoice), "settle_seconds": settleSeconds,
+            "correct": problems.isEmpty, "problems": problems, "peak_rss_kb": peakRSS,
+        ]
+        if let targetRate { object["target_rate"] = targetRate }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
