@@ -36,9 +36,17 @@ final class DeliveryBuffer: Sendable {
 
     /// Adds a delivery and wakes the waiting reader.
     func push(_ delivery: Delivery) {
+        push(contentsOf: CollectionOfOne(delivery))
+    }
+
+    /// Adds deliveries and wakes the waiting reader once: a connection hands over all it read
+    /// from the socket in one go, so a fast stream costs one wake-up per read, not one
+    /// thread switch per message.
+    func push(contentsOf deliveries: some Collection<Delivery>) {
+        guard !deliveries.isEmpty else { return }
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard !state.finished else { return nil }
-            state.deliveries.append(delivery)
+            state.deliveries.append(contentsOf: deliveries)
             defer { state.waiter = nil }
             return state.waiter
         }

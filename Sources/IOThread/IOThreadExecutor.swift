@@ -22,6 +22,7 @@ public final class IOThreadExecutor: SerialExecutor, @unchecked Sendable {
 
     private struct State {
         var jobs: [UnownedJob] = []
+        var closures: [@Sendable () -> Void] = []
         var running = false
         var stopping = false
     }
@@ -63,6 +64,24 @@ public final class IOThreadExecutor: SerialExecutor, @unchecked Sendable {
         let unowned = UnownedJob(job)
         let startThread = state.withLock { state -> Bool in
             state.jobs.append(unowned)
+            if state.running { return false }
+            state.running = true
+            return true
+        }
+        if startThread {
+            startRunLoop()
+        } else if !isCurrentThread {
+            wake()
+        }
+    }
+
+    /// Runs `work` on the executor's thread, in order with jobs, without a task: for
+    /// fire-and-forget work such as writing an acknowledgement, where a task would cost a hop
+    /// through the cooperative pool and the caller has nothing to wait for. `work` may call
+    /// `assumeIsolated` on an actor that runs on this executor.
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        let startThread = state.withLock { state -> Bool in
+            state.closures.append(work)
             if state.running { return false }
             state.running = true
             return true
@@ -146,24 +165,27 @@ public final class IOThreadExecutor: SerialExecutor, @unchecked Sendable {
         threadID.withLock { $0 = pthread_self() }
         Thread.current.name = name
         while true {
-            let (jobs, stop) = state.withLock { state -> ([UnownedJob], Bool) in
+            let (jobs, closures, stop) = state.withLock { state -> ([UnownedJob], [@Sendable () -> Void], Bool) in
                 let jobs = state.jobs
+                let closures = state.closures
                 state.jobs.removeAll(keepingCapacity: true)
-                if jobs.isEmpty && state.stopping && self.waiter == nil {
+                state.closures.removeAll(keepingCapacity: true)
+                if jobs.isEmpty && closures.isEmpty && state.stopping && self.waiter == nil {
                     state.running = false
                     state.stopping = false
-                    return (jobs, true)
+                    return (jobs, closures, true)
                 }
-                return (jobs, false)
+                return (jobs, closures, false)
             }
             if stop { break }
+            for closure in closures { closure() }
             for job in jobs {
                 job.runSynchronously(on: asUnownedSerialExecutor())
             }
             // Block only when nothing is queued; otherwise just peek at the descriptors so a
             // busy actor still notices its socket. `shutdown()` writes the wake-up pipe,
             // so a blocking poll returns and the loop sees `stopping`.
-            let idle = state.withLock { $0.jobs.isEmpty }
+            let idle = state.withLock { $0.jobs.isEmpty && $0.closures.isEmpty }
             pollDescriptors(block: idle)
         }
         threadID.withLock { $0 = nil }

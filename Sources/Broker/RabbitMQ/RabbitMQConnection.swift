@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import IOThread
 import Logging
+import Synchronization
 
 /// One AMQP connection that keeps itself alive: it connects, declares the broker's topology,
 /// sets up its channel for its role (publishing with confirms, or consuming one queue), and
@@ -36,7 +37,12 @@ actor RabbitMQConnection: DeliveryAcknowledger {
     private var handle: AMQPConnectionHandle?
     /// Grows by one whenever the connection is lost; deliveries remember theirs, so settling
     /// one from a previous connection is refused instead of acknowledging the wrong message.
-    private var generation: UInt64 = 0
+    private var generation: UInt64 = 0 {
+        didSet { liveGeneration.store(generation, ordering: .releasing) }
+    }
+    /// ``generation``, readable from any thread: ``settle(_:deliveryTag:generation:)``
+    /// refuses a stale delivery at once, without waiting for this actor's thread.
+    private nonisolated let liveGeneration = Atomic<UInt64>(0)
     /// A failure noticed outside ``serve()`` (e.g. a write that failed in ``publish(_:)``),
     /// which `serve()` rethrows to start the reconnection.
     private var pendingFailure: (any Error)?
@@ -45,6 +51,8 @@ actor RabbitMQConnection: DeliveryAcknowledger {
     private var connectionWaiters: [CheckedContinuation<Void, any Error>] = []
     private var publisher = PublisherConfirms()
     private var consumerTag: String?
+    /// Deliveries read in the current turn of ``serve()``, handed to the buffer together.
+    private var received: [Delivery] = []
 
     init(role: Role, configuration: RabbitMQBroker.Configuration, topologies: TopologyRegistry, logger: Logger) {
         self.role = role
@@ -147,6 +155,7 @@ actor RabbitMQConnection: DeliveryAcknowledger {
                 try self.handle(event)
                 handled += 1
             }
+            flushDeliveries()
             expirePublishes()
             if handled == Self.eventsPerTurn || handle.hasBufferedInput {
                 // More is waiting: let queued jobs (acknowledgements, publishes) run first.
@@ -168,6 +177,9 @@ actor RabbitMQConnection: DeliveryAcknowledger {
         handle = nil
         consumerTag = nil
         pendingFailure = nil
+        // Read over the lost connection: they can no longer be acknowledged, and the broker
+        // delivers them again.
+        received.removeAll()
         generation += 1
         publisher.connectionLost()
         if case .consumer(_, _, let buffer) = role {
@@ -307,16 +319,33 @@ actor RabbitMQConnection: DeliveryAcknowledger {
 
     // MARK: - Consuming
 
-    func settle(_ settlement: Settlement, deliveryTag: UInt64, generation: UInt64) async throws {
-        guard generation == self.generation, let handle else {
+    /// Queues the settlement for the connection's thread and returns without waiting for it
+    /// to be written: AMQP has no reply to an acknowledgement, and waiting would cost the
+    /// caller a round trip through two threads per batch. Settlements are written in the
+    /// order they were made. If the connection is lost before one is written, the broker
+    /// redelivers the message, as it would for an acknowledgement lost on the wire.
+    nonisolated func settle(_ settlement: Settlement, deliveryTag: UInt64, generation: UInt64) async throws {
+        guard generation == liveGeneration.load(ordering: .acquiring) else {
             throw BrokerError(.staleDelivery, "the delivery's connection is gone; the broker will redeliver it")
         }
+        executor.execute { [self] in
+            assumeIsolated { $0.write(settlement, deliveryTag: deliveryTag, generation: generation) }
+        }
+    }
+
+    private func write(_ settlement: Settlement, deliveryTag: UInt64, generation: UInt64) {
+        guard generation == self.generation, let handle else { return }
         do {
             try handle.settle(settlement, deliveryTag: deliveryTag, on: Self.workChannel)
         } catch {
             fail(error)
-            throw error
         }
+    }
+
+    private func flushDeliveries() {
+        guard !received.isEmpty, case .consumer(_, _, let buffer) = role else { return }
+        buffer.push(contentsOf: received)
+        received.removeAll(keepingCapacity: true)
     }
 
     // MARK: - Events
@@ -332,8 +361,8 @@ actor RabbitMQConnection: DeliveryAcknowledger {
                 messageID: properties.messageID, exchange: exchange, routingKey: routingKey,
                 reason: "\(replyText) (\(replyCode)): no queue is bound to \(exchange) for \(routingKey)")
         case .delivery(_, let message):
-            guard case .consumer(let queue, _, let buffer) = role else { return }
-            buffer.push(
+            guard case .consumer(let queue, _, _) = role else { return }
+            received.append(
                 Delivery(
                     queue: queue, exchange: message.exchange, routingKey: message.routingKey,
                     redelivered: message.redelivered, deliveryTag: message.deliveryTag,

@@ -23,6 +23,7 @@ struct BrokerBenchCommand: AsyncParsableCommand {
     @Option(help: "Messages for the batch-size-1 workload (confirm each message).") var singleMessages = 2_000
     @Option(help: "Body size in bytes.") var size = 256
     @Option(help: "Runs of each workload per implementation.") var rounds = 3
+    @Option(help: "Only the workloads whose name contains this text.") var only: String?
     @Flag(help: "Print the result as JSON.") var json = false
 
     struct Workload {
@@ -49,14 +50,17 @@ struct BrokerBenchCommand: AsyncParsableCommand {
             Workload(name: "consume, prefetch 1000", kind: .consume(prefetch: 1000, ackEvery: 100), count: messages),
         ]
         var rows: [(name: String, swift: Double, c: Double)] = []
-        for workload in workloads {
+        for workload in workloads where only.map({ workload.name.contains($0) }) ?? true {
             var swiftRates: [Double] = []
             var cRates: [Double] = []
             for round in 0..<rounds {
                 for useC in [round % 2 == 1, round % 2 == 0] {
                     let queue = "mercato.bench.\(UUID().uuidString.prefix(8).lowercased())"
                     try await broker.declare(Topology(queues: [.init(name: queue)]))
-                    if case .consume = workload.kind { try await broker.publish(messages(workload.count, to: queue)) }
+                    if case .consume = workload.kind {
+                        let all = messages(workload.count, to: queue)
+                        for start in stride(from: 0, to: all.count, by: 1000) { try await broker.publish(Array(all[start..<min(start + 1000, all.count)])) }
+                    }
                     let rate =
                         useC
                         ? try runBaseline(baselinePath, configuration, queue: queue, workload)
