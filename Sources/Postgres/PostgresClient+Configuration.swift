@@ -16,6 +16,10 @@ extension PostgresClient {
         public var statementTimeout: Duration? = .seconds(30)
         /// Shown in `pg_stat_activity`. Default `mercato`.
         public var applicationName: String = "mercato"
+        /// The least time between two `NOTIFY`s of one channel sent by
+        /// ``PostgresConnection/notify(_:)``; listeners of the same client are told at once
+        /// regardless. Default 100 ms.
+        public var notifyInterval: Duration = .milliseconds(100)
 
         /// Creates a configuration; the URL must use the `postgres` or `postgresql` scheme.
         public init(url: String) throws(PostgresError) {

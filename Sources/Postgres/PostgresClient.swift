@@ -41,11 +41,13 @@ public final class PostgresClient: Sendable {
     public let configuration: Configuration
     let logger: Logger
     private let state = Mutex(PoolState())
+    let hub: NotificationHub
 
     /// Creates a client; connections open on first use.
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.hub = NotificationHub(remoteInterval: configuration.notifyInterval)
     }
 
     // MARK: - Using connections
@@ -68,14 +70,14 @@ public final class PostgresClient: Sendable {
         isolation: IsolationLevel = .readCommitted, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {
         try await withConnection { connection in
-            try await connection.execute("BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+            try await connection.begin(isolation)
             do {
                 let result = try await body(connection)
-                try await connection.execute("COMMIT")
+                try await connection.commit()
                 return result
             } catch {
                 // If the connection broke, the server rolls back by itself.
-                _ = try? await connection.execute("ROLLBACK")
+                await connection.rollback()
                 throw error
             }
         }
@@ -93,8 +95,8 @@ public final class PostgresClient: Sendable {
         try await withConnection { try await $0.query(sql, bindings).affectedRows }
     }
 
-    /// Sends a notification on `channel` (delivered to listeners when the current
-    /// transaction, if any, commits).
+    /// Sends a notification on `channel` with `payload` through the server, unthrottled;
+    /// ``PostgresConnection/notify(_:)`` is the cheap one for "something changed".
     public func notify(_ channel: String, payload: String = "") async throws {
         try await query("SELECT pg_notify($1, $2)", channel, payload)
     }
@@ -138,7 +140,7 @@ public final class PostgresClient: Sendable {
                 if await connection.isReusable() { return connection }
                 await discard(connection)
             case .create:
-                let connection = PostgresConnection(parameters: configuration.connectionParameters)
+                let connection = PostgresConnection(parameters: configuration.connectionParameters, hub: hub)
                 do {
                     try await connection.open()
                     return connection

@@ -18,9 +18,16 @@ public actor PostgresConnection {
     private let parameters: [(String, String)]
     private var handle: PGConnectionHandle?
     private var prepared: [String: String] = [:]
+    private let hub: NotificationHub?
+    /// Channels to deliver to local listeners when the open transaction commits.
+    private var notifyOnCommit: Set<String> = []
+    /// Channels the open transaction sent a `NOTIFY` on.
+    private var notifiedRemotely: Set<String> = []
+    private var inTransaction = false
 
-    init(parameters: [(String, String)]) {
+    init(parameters: [(String, String)], hub: NotificationHub? = nil) {
         self.parameters = parameters
+        self.hub = hub
         self.executor = IOThreadExecutor(name: "postgres")
     }
 
@@ -84,7 +91,50 @@ public actor PostgresConnection {
         executor.shutdown()
     }
 
+    // MARK: - Transactions
+
+    func begin(_ isolation: PostgresClient.IsolationLevel) throws(PostgresError) {
+        try query("BEGIN ISOLATION LEVEL \(isolation.rawValue)", [])
+        inTransaction = true
+        notifyOnCommit.removeAll()
+        notifiedRemotely.removeAll()
+    }
+
+    func commit() throws(PostgresError) {
+        defer {
+            inTransaction = false
+            notifyOnCommit.removeAll()
+            notifiedRemotely.removeAll()
+        }
+        try query("COMMIT", [])
+        for channel in notifiedRemotely { hub?.remoteNotificationDelivered(channel) }
+        for channel in notifyOnCommit { hub?.deliverLocally(channel) }
+    }
+
+    func rollback() {
+        inTransaction = false
+        notifyOnCommit.removeAll()
+        notifiedRemotely.removeAll()
+        _ = try? query("ROLLBACK", [])
+    }
+
     // MARK: - Notifications
+
+    /// Notifies listeners of `channel` once the current transaction commits (at once outside
+    /// one): listeners of this connection's client in this process directly, other
+    /// processes through `NOTIFY`, at most once per channel per
+    /// ``PostgresClient/Configuration/notifyInterval``.
+    public func notify(_ channel: String) throws(PostgresError) {
+        if !notifiedRemotely.contains(channel), hub?.isRemoteNotificationDue(channel) ?? true {
+            try query("SELECT pg_notify($1, '')", [channel])
+            if inTransaction { notifiedRemotely.insert(channel) } else { hub?.remoteNotificationDelivered(channel) }
+        }
+        if inTransaction {
+            notifyOnCommit.insert(channel)
+        } else {
+            hub?.deliverLocally(channel)
+        }
+    }
 
     /// Starts listening on `channel` (a plain identifier).
     func listen(_ channel: String) throws(PostgresError) {

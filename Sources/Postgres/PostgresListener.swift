@@ -13,14 +13,19 @@ public final class PostgresListener: AsyncSequence, Sendable {
     private let stream: AsyncStream<PostgresNotification>
     private let task: Mutex<Task<Void, Never>?>
 
-    init(channels: [String], configuration: PostgresClient.Configuration, logger: Logger) {
+    init(channels: [String], configuration: PostgresClient.Configuration, hub: NotificationHub, logger: Logger) {
         let (stream, continuation) = AsyncStream<PostgresNotification>.makeStream(bufferingPolicy: .bufferingNewest(1024))
         self.stream = stream
         let task = Task {
             await Self.listen(channels: channels, configuration: configuration, logger: logger, continuation: continuation)
         }
         self.task = Mutex(task)
-        continuation.onTermination = { _ in task.cancel() }
+        // The client's own notifications arrive without a round trip through the server.
+        let local = hub.add(channels: channels, continuation: continuation)
+        continuation.onTermination = { _ in
+            hub.remove(local)
+            task.cancel()
+        }
     }
 
     /// Stops listening and ends the sequence.
@@ -66,6 +71,6 @@ public final class PostgresListener: AsyncSequence, Sendable {
 extension PostgresClient {
     /// Listens on `channels` over a connection of its own (outside the pool).
     public func listen(_ channels: [String]) -> PostgresListener {
-        PostgresListener(channels: channels, configuration: configuration, logger: logger)
+        PostgresListener(channels: channels, configuration: configuration, hub: hub, logger: logger)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Postgres
+@testable import Postgres
 import Testing
 
 /// libpq wrapper against a real PostgreSQL 15 (started by scripts/test).
@@ -181,6 +181,49 @@ struct PostgresClientTests {
         #expect(await iterator.next()?.payload == "committed")
         listener.cancel()
         await client.shutdown()
+    }
+
+    @Test func cheapNotificationsReachTheClientsListenersAtCommitAndOthersThroughTheServer() async throws {
+        let channel = uniqueTable("cheap")
+        // Clients of their own, so the session count of poolServesMoreCallersThanConnections
+        // running beside this test is not disturbed.
+        let client = try Integration.makeClient(applicationName: "postgres-tests-notify")
+        let other = try Integration.makeClient(applicationName: "postgres-tests-notify")
+        let local = client.listen([channel])
+        let remote = other.listen([channel])
+        var localIterator = local.makeAsyncIterator()
+        var remoteIterator = remote.makeAsyncIterator()
+        _ = await localIterator.next()
+        _ = await remoteIterator.next()
+        struct Abort: Error {}
+        try? await client.transaction { connection in
+            try await connection.notify(channel)
+            throw Abort()
+        }
+        try await client.transaction { connection in try await connection.notify(channel) }
+        // The rolled-back notification reached no one; the committed one reached both: this
+        // client's listener directly (process id 0) and through the server, the other's only
+        // through the server.
+        let first = await localIterator.next()
+        let second = await localIterator.next()
+        #expect(first?.channel == channel && second?.channel == channel)
+        #expect([first?.processID, second?.processID].contains(0))
+        let fromServer = await remoteIterator.next()
+        #expect(fromServer?.channel == channel && fromServer?.processID != 0)
+        local.cancel()
+        remote.cancel()
+        await other.shutdown()
+        await client.shutdown()
+    }
+
+    @Test func notifyThrottlesOnlyTheServerRoundTrip() {
+        let hub = NotificationHub(remoteInterval: .milliseconds(100))
+        let start = ContinuousClock.now
+        #expect(hub.isRemoteNotificationDue("a", now: start))
+        hub.remoteNotificationDelivered("a", now: start)
+        #expect(!hub.isRemoteNotificationDue("a", now: start + .milliseconds(50)))
+        #expect(hub.isRemoteNotificationDue("b", now: start + .milliseconds(50)))
+        #expect(hub.isRemoteNotificationDue("a", now: start + .milliseconds(101)))
     }
 
     @Test func poolServesMoreCallersThanConnections() async throws {

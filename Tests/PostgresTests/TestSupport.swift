@@ -9,10 +9,10 @@ enum Integration {
     static let databaseURL = environment["DATABASE_URL"]
     static let infraScript = environment["MERCATO_INFRA"]
 
-    static func makeClient(poolSize: Int = 4) throws -> PostgresClient {
+    static func makeClient(poolSize: Int = 4, applicationName: String = "postgres-tests") throws -> PostgresClient {
         var configuration = try PostgresClient.Configuration(url: databaseURL ?? "postgres://localhost/mercato_test")
         configuration.poolSize = poolSize
-        configuration.applicationName = "postgres-tests"
+        configuration.applicationName = applicationName
         return PostgresClient(configuration: configuration, logger: logger)
     }
 

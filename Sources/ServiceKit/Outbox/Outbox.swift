@@ -18,6 +18,7 @@ public enum Outbox {
             messages.map(\.id), messages.map(\.eventType), messages.map(\.exchange),
             messages.map { String(decoding: $0.body, as: UTF8.self) }, messages.map(\.traceparent),
             messages.map(\.appID), messages.map(\.createdAt))
-        try await connection.query("SELECT pg_notify($1, '')", channel)
+        // The relay of this process hears of it at commit; others by a throttled NOTIFY.
+        try await connection.notify(channel)
     }
 }
