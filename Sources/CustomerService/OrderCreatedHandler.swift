@@ -16,7 +16,7 @@ public struct OrderCreatedHandler: EventHandler {
     public func apply(_ events: [IncomingEvent]) async throws {
         let orders = try events.map { event in
             let order = try event.decode(OrderCreated.self)
-            return CountedOrder(event: event, customerID: order.data.customerID, traceparent: order.traceparent)
+            return CountedOrder(event: event, customerID: order.data.customerID, traceparent: event.traceparent)
         }
         try await repository.countOrders(orders)
     }

@@ -25,7 +25,7 @@ public struct OrderCreatedHandler: EventHandler {
             guard order.items.allSatisfy({ $0.lineTotal == $0.unitPrice * $0.quantity }), sum == order.total else {
                 throw PoisonMessage("order \(order.orderID) does not add up: its lines make \(sum), its total says \(order.total)")
             }
-            return OrderToInvoice(event: event, order: order, traceparent: envelope.traceparent)
+            return OrderToInvoice(event: event, order: order, traceparent: event.traceparent)
         }
         try await repository.invoice(orders, taxRate: taxRate, at: Date())
     }

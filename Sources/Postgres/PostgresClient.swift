@@ -101,6 +101,21 @@ public final class PostgresClient: Sendable {
         try await query("SELECT pg_notify($1, $2)", channel, payload)
     }
 
+    /// How the pool is used right now: for metrics.
+    public var statistics: PoolStatistics {
+        state.withLock { PoolStatistics(idle: $0.idle.count, inUse: $0.open - $0.idle.count, waiting: $0.waiters.count) }
+    }
+
+    /// A snapshot of the pool.
+    public struct PoolStatistics: Sendable {
+        /// Open connections nobody is using.
+        public var idle: Int
+        /// Connections handed out (or being opened).
+        public var inUse: Int
+        /// Callers waiting for a connection.
+        public var waiting: Int
+    }
+
     /// Whether the database answers `SELECT 1`: what a readiness probe reports.
     public func isReady() async -> Bool {
         (try? await query("SELECT 1")) != nil

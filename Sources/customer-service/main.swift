@@ -2,5 +2,5 @@ import CustomerService
 import ServiceKit
 
 let configuration = try CustomerServiceConfiguration()
-ServiceRuntime.bootstrapLogging(configuration.service)
+ServiceRuntime.bootstrap(configuration.service)
 try await CustomerServiceApp.run(configuration)

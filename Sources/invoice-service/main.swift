@@ -2,5 +2,5 @@ import InvoiceService
 import ServiceKit
 
 let configuration = try InvoiceServiceConfiguration()
-ServiceRuntime.bootstrapLogging(configuration.service)
+ServiceRuntime.bootstrap(configuration.service)
 try await InvoiceServiceApp.run(configuration)

@@ -2,5 +2,5 @@ import OrderService
 import ServiceKit
 
 let configuration = try OrderServiceConfiguration()
-ServiceRuntime.bootstrapLogging(configuration.service)
+ServiceRuntime.bootstrap(configuration.service)
 try await OrderServiceApp.run(configuration)

@@ -1,9 +1,11 @@
 public import Broker
 import Contracts
+import CoreMetrics
 import Foundation
 public import Logging
 import Postgres
 public import ServiceLifecycle
+import Tracing
 
 /// Consumes one queue: checks each delivery's envelope, applies events in batches through an
 /// ``EventHandler`` (one transaction per batch, inbox included), and acknowledges only after
@@ -46,11 +48,14 @@ public struct EventConsumer: Service {
     private let serviceName: String
     private let configuration: Configuration
     private let logger: Logger
+    private let metrics: ServiceMetrics
+    private let handlerDuration: CoreMetrics.Timer
+    private let batchSize: Recorder
 
     /// Creates a consumer of `queue`; it starts once the database and the broker are ready.
     public init(
         queue: String, handler: any EventHandler, broker: any Broker, readiness: Readiness, serviceName: String,
-        configuration: Configuration = .init(), logger: Logger
+        configuration: Configuration = .init(), metrics: ServiceMetrics = ServiceMetrics(), logger: Logger
     ) {
         self.queue = queue
         self.handler = handler
@@ -58,6 +63,9 @@ public struct EventConsumer: Service {
         self.readiness = readiness
         self.serviceName = serviceName
         self.configuration = configuration
+        self.metrics = metrics
+        self.handlerDuration = metrics.handlerDuration(queue: queue)
+        self.batchSize = metrics.batchSize(queue: queue)
         var logger = logger
         logger[metadataKey: "amqp.queue"] = "\(queue)"
         self.logger = logger
@@ -90,18 +98,28 @@ public struct EventConsumer: Service {
     /// Applies and settles one batch of deliveries.
     func process(_ deliveries: [Delivery]) async throws {
         var events: [(IncomingEvent, Delivery)] = []
+        var spans: [any Span] = []
         for delivery in deliveries {
             switch Self.validate(delivery, accepting: handler.eventTypes) {
             case .success(let event):
-                events.append((event, delivery))
+                // A consumer span in the producer's trace; what the handler writes continues it.
+                let span = Self.startSpan(for: event, queue: queue)
+                var traced = event
+                traced.traceparent = span.context.traceContext?.traceparent ?? event.traceparent
+                events.append((traced, delivery))
+                spans.append(span)
             case .failure(let poison):
                 logger.warning("dead-lettering a malformed message", metadata: ["error.message": "\(poison.reason)"])
-                try await deadLetter(delivery, reason: poison.reason)
+                try await deadLetter(delivery, reason: poison.reason, kind: .malformed, eventType: eventTypeLabel(delivery.properties.type))
             }
         }
         if !events.isEmpty {
             do {
+                let start = ContinuousClock.now
                 try await applyWaitingOutOutages(events.map(\.0))
+                handlerDuration.recordNanoseconds(Int64((ContinuousClock.now - start) / .nanoseconds(1)))
+                batchSize.record(events.count)
+                countApplied(events.map(\.0))
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
@@ -113,6 +131,7 @@ public struct EventConsumer: Service {
                 }
             }
         }
+        for span in spans { span.end() }
         do {
             try await deliveries.last?.ack(multiple: true)
         } catch {
@@ -121,15 +140,52 @@ public struct EventConsumer: Service {
         }
     }
 
+    /// Starts the span of applying `event`: a consumer span, child of the event's trace
+    /// context, or the root of a new trace for an event that came without one.
+    static func startSpan(for event: IncomingEvent, queue: String) -> any Span {
+        var context = InstrumentationContext.topLevel
+        context.traceContext = event.traceparent.flatMap(TraceContext.init(traceparent:))
+        let span = Tracing.startSpan("\(event.type) process", context: context, ofKind: .consumer)
+        span.updateAttributes { attributes in
+            attributes["messaging.system"] = "rabbitmq"
+            attributes["messaging.operation.type"] = "process"
+            attributes["messaging.destination.name"] = queue
+            attributes["messaging.message.id"] = event.id
+        }
+        return span
+    }
+
+    /// Counts applied events by type, and logs each at `debug` with its trace.
+    private func countApplied(_ applied: [IncomingEvent]) {
+        var byType: [String: Int] = [:]
+        for event in applied {
+            byType[event.type, default: 0] += 1
+            logger.debug(
+                "event applied",
+                metadata: [
+                    "event.id": "\(event.id)", "event.type": "\(event.type)",
+                    "trace.id": "\(event.traceparent.flatMap(TraceContext.init(traceparent:))?.traceID ?? "none")",
+                ])
+        }
+        for (type, count) in byType { metrics.consumed(queue: queue, eventType: type).increment(by: count) }
+    }
+
+    /// A label for an event type from a delivery: only the types this queue carries, so a
+    /// stream of junk cannot create a metric series per junk value.
+    private func eventTypeLabel(_ type: String?) -> String {
+        type.map { handler.eventTypes.contains($0) ? $0 : "unknown" } ?? "unknown"
+    }
+
     /// One event on its own: applied, dead-lettered (poison, or out of attempts), or sent to
     /// wait in a delay queue for its next attempt.
     private func applyAlone(_ event: IncomingEvent, _ delivery: Delivery) async throws {
         let attempt = Self.attempt(of: delivery)
         do {
             try await applyWaitingOutOutages([event])
+            countApplied([event])
         } catch let poison as PoisonMessage {
             logger.warning("dead-lettering a poison event", metadata: ["event.id": "\(event.id)", "error.message": "\(poison.reason)"])
-            try await deadLetter(delivery, reason: poison.reason)
+            try await deadLetter(delivery, reason: poison.reason, kind: .poison, eventType: event.type)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -137,7 +193,7 @@ public struct EventConsumer: Service {
                 logger.error(
                     "event failed every attempt; dead-lettering it",
                     metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempts": "\(attempt)"])
-                try await deadLetter(delivery, reason: "failed \(attempt) times: \(error)")
+                try await deadLetter(delivery, reason: "failed \(attempt) times: \(error)", kind: .exhausted, eventType: event.type)
                 return
             }
             let delayQueue = RetryPolicy.delayQueue(of: queue, afterAttempt: attempt)
@@ -148,6 +204,7 @@ public struct EventConsumer: Service {
             headers[RetryPolicy.attemptHeader] = .int(Int64(attempt + 1))
             // Through the default exchange straight into the delay queue, which returns it here.
             try await divert(delivery, exchange: "", routingKey: delayQueue, headers: headers)
+            metrics.retried(queue: queue, eventType: event.type).increment()
         }
     }
 
@@ -177,10 +234,11 @@ public struct EventConsumer: Service {
 
     /// Publishes `delivery` to its queue's dead-letter queue with why, then it may be
     /// acknowledged.
-    private func deadLetter(_ delivery: Delivery, reason: String) async throws {
+    private func deadLetter(_ delivery: Delivery, reason: String, kind: ServiceMetrics.DeadLetterReason, eventType: String) async throws {
         var headers = Self.failureHeaders(of: delivery, reason: reason, service: serviceName, queue: queue)
         headers["x-mercato-attempts"] = .int(Int64(Self.attempt(of: delivery)))
         try await divert(delivery, exchange: ExchangeName.deadLetter, routingKey: queue, headers: headers)
+        metrics.deadLettered(queue: queue, eventType: eventType, reason: kind).increment()
     }
 
     /// The headers saying why a message left its queue, and where it came from in the first

@@ -12,8 +12,9 @@ public struct IncomingEvent: Sendable {
     public let source: String
     /// When it happened.
     public let time: Date
-    /// W3C trace context of the operation that caused it.
-    public let traceparent: String?
+    /// W3C trace context of the operation that caused it; while the event is applied, the
+    /// consumer's own span in that trace, so the events a handler writes continue it.
+    public var traceparent: String?
     /// Whether the broker delivered it before.
     public let redelivered: Bool
     /// The whole CloudEvents envelope.

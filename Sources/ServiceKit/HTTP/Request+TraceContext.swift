@@ -9,20 +9,10 @@ extension HTTPField.Name {
 }
 
 extension Request {
-    /// The request's W3C `traceparent`, if it sent a well-formed one.
+    /// The `traceparent` of what this request writes: its server span, which `TracingMiddleware`
+    /// started as a child of the caller's `traceparent` (or as the root of a new trace). Without
+    /// a tracer (unit tests), the caller's own well-formed header.
     public var traceparent: String? {
-        guard let value = headers[.traceparent], TraceParent.isValid(value) else { return nil }
-        return value
-    }
-}
-
-/// W3C trace-context helpers.
-public enum TraceParent {
-    /// Whether `value` is `00-<32 hex>-<16 hex>-<2 hex>` with non-zero ids.
-    public static func isValid(_ value: String) -> Bool {
-        let parts = value.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0].count == 2, parts[1].count == 32, parts[2].count == 16, parts[3].count == 2 else { return false }
-        let hex = parts.allSatisfy { $0.allSatisfy(\.isHexDigit) && $0 == $0.lowercased() }
-        return hex && parts[1] != String(repeating: "0", count: 32) && parts[2] != String(repeating: "0", count: 16)
+        TraceContext.current?.traceparent ?? headers[.traceparent].flatMap(TraceContext.init(traceparent:))?.traceparent
     }
 }

@@ -8,11 +8,14 @@ import Synchronization
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
+    public var metadataProvider: Logger.MetadataProvider?
     private let label: String
 
-    /// Creates a handler for the logger labelled `label`.
-    public init(label: String) {
+    /// Creates a handler for the logger labelled `label`; `metadataProvider` adds metadata
+    /// from the task's context (the trace id) to every line.
+    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -27,7 +30,10 @@ public struct JSONLogHandler: LogHandler {
             "service": label,
             "message": event.message.description,
         ]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided, uniquingKeysWith: { $1 }) }
+        if let own = event.metadata { merged.merge(own, uniquingKeysWith: { $1 }) }
+        for (key, value) in merged {
             object[key] = Self.plain(value)
         }
         if let error = event.error { object["error.message"] = "\(error)" }

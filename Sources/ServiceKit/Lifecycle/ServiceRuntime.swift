@@ -41,24 +41,10 @@ public struct ServiceRuntime: Sendable {
         self.broker = RabbitMQBroker(configuration: brokerConfiguration, logger: logger)
     }
 
-    /// Sets up the process's logging: JSON lines or readable text, at the configured level.
-    /// Call once, first thing in `main`.
-    public static func bootstrapLogging(_ configuration: ServiceConfiguration) {
-        let level = configuration.logLevel
-        switch configuration.logFormat {
-        case .json:
-            LoggingSystem.bootstrap { label in
-                var handler = JSONLogHandler(label: label)
-                handler.logLevel = level
-                return handler
-            }
-        case .text:
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardOutput(label: label)
-                handler.logLevel = level
-                return handler
-            }
-        }
+    /// Sets up the process's logging, metrics and tracing (``Observability``). Call once,
+    /// first thing in `main`.
+    public static func bootstrap(_ configuration: ServiceConfiguration) {
+        Observability.bootstrap(configuration)
     }
 
     /// A consumer of `queue` with the configured prefetch, batch size and attempts.
@@ -85,8 +71,13 @@ public struct ServiceRuntime: Sendable {
         routes: (Router<BasicRequestContext>) -> Void
     ) async throws {
         let router = Router()
+        // Outermost first: metrics and the server span see the status APIErrorMiddleware
+        // turned an error into.
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: TracingMiddleware())
         router.add(middleware: APIErrorMiddleware())
         HealthRoutes.add(to: router, readiness: readiness, database: database, broker: broker)
+        MetricsRoutes.add(to: router, registry: Observability.registry)
         routes(router)
 
         let outbox = self.outbox
@@ -105,6 +96,7 @@ public struct ServiceRuntime: Sendable {
                     afterMigrations: afterMigrations),
                 BrokerService(broker: broker, topology: .mercato(queueType: configuration.queueType), readiness: readiness, logger: logger),
                 OutboxRelay(store: outbox, broker: broker, readiness: readiness, logger: logger, afterBatch: { await housekeeping.tick() }),
+                MetricsSampler(outbox: outbox, database: database, readiness: readiness),
             ] + consumers
         let app = Application(
             router: router,

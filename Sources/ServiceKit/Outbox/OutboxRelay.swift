@@ -1,4 +1,5 @@
 public import Broker
+import CoreMetrics
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -26,17 +27,19 @@ public struct OutboxRelay: Service {
     private let readiness: Readiness
     private let configuration: Configuration
     private let logger: Logger
+    private let metrics: ServiceMetrics
     private let afterBatch: @Sendable () async -> Void
 
     /// Creates a relay. `afterBatch` runs after every pass over the outbox (housekeeping).
     public init(
-        store: any OutboxStore, broker: any Broker, readiness: Readiness, configuration: Configuration = .init(), logger: Logger,
-        afterBatch: @escaping @Sendable () async -> Void = {}
+        store: any OutboxStore, broker: any Broker, readiness: Readiness, configuration: Configuration = .init(),
+        metrics: ServiceMetrics = ServiceMetrics(), logger: Logger, afterBatch: @escaping @Sendable () async -> Void = {}
     ) {
         self.store = store
         self.broker = broker
         self.readiness = readiness
         self.configuration = configuration
+        self.metrics = metrics
         self.logger = logger
         self.afterBatch = afterBatch
     }
@@ -66,11 +69,13 @@ public struct OutboxRelay: Service {
     private func drain() async -> Duration? {
         let broker = self.broker
         let logger = self.logger
+        let metrics = self.metrics
         while !Task.isCancelled {
             do {
                 let brokerUnavailable = BrokerUnavailable()
                 let claimed = try await store.relay(limit: configuration.batchSize) { messages in
                     let outcome = await Self.publish(messages, to: broker)
+                    Self.countPublished(messages, outcome: outcome, metrics: metrics)
                     if let failure = outcome.transientFailure {
                         brokerUnavailable.flag.store(true, ordering: .relaxed)
                         logger.warning(
@@ -91,6 +96,15 @@ public struct OutboxRelay: Service {
             }
         }
         return nil
+    }
+
+    /// Counts the confirmed messages by event type.
+    private static func countPublished(_ messages: [OutboxMessage], outcome: PublishOutcome, metrics: ServiceMetrics) {
+        guard !outcome.confirmed.isEmpty else { return }
+        let confirmed = Set(outcome.confirmed)
+        var byType: [String: Int] = [:]
+        for message in messages where confirmed.contains(message.id) { byType[message.eventType, default: 0] += 1 }
+        for (type, count) in byType { metrics.published(eventType: type).increment(by: count) }
     }
 
     /// Set by the publish callback when the broker could not be reached.

@@ -1,0 +1,169 @@
+import Broker
+import Contracts
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Metrics, logs and trace context of the running services, read the way an operator reads
+/// them: `/metrics`, the log files, and the events on the wire.
+@Suite(.needsSystem, .serialized)
+struct ObservabilitySystemTests {
+    static let tapQueue = "observability.tap"
+
+    @Test func oneOrdersTraceRunsFromItsRequestThroughEveryServiceToItsInvoice() async throws {
+        let system = try await MercatoSystem.start(environment: ["LOG_LEVEL": "debug", "LOG_FORMAT": "json"])
+        try await system.broker.declare(
+            Topology(
+                queues: [.init(name: Self.tapQueue)],
+                bindings: [
+                    .init(exchange: ExchangeName.orders, queue: Self.tapQueue, routingKey: EventType.orderCreated.name),
+                    .init(exchange: ExchangeName.invoices, queue: Self.tapQueue, routingKey: EventType.invoiceCreated.name),
+                ]))
+        let traceID = "4bf92f3577b34da6a3ce929d0e0e\(String(UInt16.random(in: 0x1000...0xffff), radix: 16))"
+        let callerSpan = "00f067aa0ba902b7"
+        let (status, order) = try await system.placeOrder(
+            customer: OrderFlowSystemTests.seeds[0], items: [("Tea", 1, "3.50")], headers: ["traceparent": "00-\(traceID)-\(callerSpan)-01"])
+        #expect(status == 201)
+        let orderID = try #require(order["id"] as? String)
+        try await system.eventually("the order is invoiced") {
+            let (_, body) = try await system.request(.order, "GET", "/orders/\(orderID)")
+            return (body as? [String: Any])?["status"] as? String == "invoiced"
+        }
+
+        // On the wire: both events carry the trace, each from a span of its own.
+        let consumer = try await system.broker.consume(queue: Self.tapQueue, prefetch: 10)
+        var traceparents: [String: String] = [:]
+        while traceparents.count < 2 {
+            for delivery in await consumer.next(max: 10) {
+                if let type = delivery.properties.type, let header = delivery.properties.headers["traceparent"]?.stringValue {
+                    traceparents[type] = header
+                }
+                try await delivery.ack()
+            }
+        }
+        await consumer.cancel()
+        let orderCreated = try #require(traceparents[EventType.orderCreated.name].flatMap(TraceParts.init))
+        let invoiceCreated = try #require(traceparents[EventType.invoiceCreated.name].flatMap(TraceParts.init))
+        #expect(orderCreated.traceID == traceID)
+        #expect(invoiceCreated.traceID == traceID)
+        #expect(orderCreated.spanID != callerSpan, "order.created comes from order-service's server span, not the caller's")
+        #expect(invoiceCreated.spanID != orderCreated.spanID, "invoice.created comes from invoice-service's consumer span")
+
+        // In the logs: every service logged a JSON line carrying the trace id.
+        try await system.eventually("each service has logged the trace", timeout: .seconds(10)) {
+            MercatoSystem.Service.allCases.allSatisfy { service in
+                system.jsonLogLines(service).contains { $0["trace.id"] as? String == traceID && $0["service"] as? String == service.rawValue }
+            }
+        }
+        let applied = system.jsonLogLines(.customer).first { $0["message"] as? String == "event applied" && $0["trace.id"] as? String == traceID }
+        #expect(applied?["event.id"] != nil)
+        let serverSpan = system.jsonLogLines(.order).first { $0["message"] as? String == "span ended" && $0["trace.id"] as? String == traceID }
+        #expect(serverSpan?["span.parent_id"] as? String == callerSpan)
+        #expect(serverSpan?["span.id"] as? String == orderCreated.spanID)
+        await system.shutdown()
+    }
+
+    @Test func metricsShowRequestsEventsOutboxAndPool() async throws {
+        let system = try await MercatoSystem.start()
+        for index in 0..<3 {
+            let (status, _) = try await system.placeOrder(customer: OrderFlowSystemTests.seeds[index], items: [("Pen", 1, "1.20")])
+            #expect(status == 201)
+        }
+        try await system.broker.publish(
+            OutboundMessage(
+                exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name,
+                properties: MessageProperties(contentType: "application/cloudevents+json", messageID: "junk-1", type: "order.created"),
+                body: Data("{not json".utf8)))
+        try await system.expectSettled(orders: 3)
+
+        // Counters move in the relay and consumers a moment after the databases show the
+        // effect, and the sampled gauges every 2 s.
+        try await system.eventually("the metrics show the orders", timeout: .seconds(15)) {
+            let order = try await system.metrics(.order)
+            let customer = try await system.metrics(.customer)
+            let invoice = try await system.metrics(.invoice)
+            return order.value("http_server_requests_total", ["http_route": "/orders", "http_request_method": "POST", "http_response_status_code": "201"]) == 3
+                && order.value("mercato_events_published_total", ["event_type": "order.created"]) == 3
+                && order.value("mercato_events_consumed_total", ["queue": QueueName.orderInvoiceCreated, "event_type": "invoice.created"]) == 3
+                && customer.value("mercato_events_consumed_total", ["queue": QueueName.customerOrderCreated, "event_type": "order.created"]) == 3
+                && customer.value(
+                    "mercato_events_dead_lettered_total",
+                    ["queue": QueueName.customerOrderCreated, "event_type": "order.created", "reason": "malformed"]) == 1
+                && invoice.value("mercato_events_published_total", ["event_type": "invoice.created"]) == 3
+                && invoice.value("mercato_outbox_backlog", [:]) == 0
+                && (invoice.value("mercato_db_pool_connections", ["state": "idle"]) ?? 0) >= 1
+        }
+        let order = try await system.metrics(.order)
+        #expect(order.value("http_server_request_duration_seconds_count", ["http_route": "/orders", "http_request_method": "POST", "http_response_status_code": "201"]) == 3)
+        #expect(order.value("mercato_outbox_oldest_age_seconds", [:]) == 0)
+        let invoice = try await system.metrics(.invoice)
+        #expect((invoice.value("mercato_event_handler_duration_seconds_count", ["queue": QueueName.invoiceOrderCreated]) ?? 0) >= 1)
+        #expect(invoice.value("mercato_event_batch_size_sum", ["queue": QueueName.invoiceOrderCreated]) == 3)
+        await system.shutdown()
+    }
+}
+
+/// The ids of a `traceparent`.
+struct TraceParts {
+    var traceID: String
+    var spanID: String
+
+    init?(_ traceparent: String) {
+        let parts = traceparent.split(separator: "-")
+        guard parts.count == 4 else { return nil }
+        traceID = String(parts[1])
+        spanID = String(parts[2])
+    }
+}
+
+/// A Prometheus text exposition, parsed into samples.
+struct PrometheusSamples {
+    var samples: [(name: String, labels: [String: String], value: Double)] = []
+
+    init(text: String) {
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            let series = line[..<space]
+            var labels: [String: String] = [:]
+            var name = String(series)
+            if let open = series.firstIndex(of: "{"), series.last == "}" {
+                name = String(series[..<open])
+                let body = series[series.index(after: open)..<series.index(before: series.endIndex)]
+                // Label values here never hold commas or quotes.
+                for pair in body.split(separator: ",") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    if parts.count == 2 { labels[String(parts[0])] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+                }
+            }
+            samples.append((name, labels, value))
+        }
+    }
+
+    /// The sum of the samples named `name` whose labels include `labels`; `nil` if none.
+    func value(_ name: String, _ labels: [String: String]) -> Double? {
+        let matching = samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
+        return matching.isEmpty ? nil : matching.map(\.value).reduce(0, +)
+    }
+}
+
+extension MercatoSystem {
+    /// `GET /metrics` of `service`, parsed.
+    func metrics(_ service: Service) async throws -> PrometheusSamples {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports[service]!)/metrics")!)
+        request.httpMethod = "GET"
+        let (data, response) = try await Self.session.data(for: request)
+        guard (response as? HTTPURLResponse)?.statusCode == 200 else { throw SystemTestFailure("GET /metrics failed") }
+        return PrometheusSamples(text: String(decoding: data, as: UTF8.self))
+    }
+
+    /// The JSON objects of `service`'s log (lines that are not JSON are skipped).
+    func jsonLogLines(_ service: Service) -> [[String: Any]] {
+        let text = (try? String(contentsOf: logDirectory.appendingPathComponent("\(service.rawValue).log"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        }
+    }
+}
