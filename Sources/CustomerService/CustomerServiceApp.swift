@@ -21,6 +21,7 @@ public enum CustomerServiceApp {
                 }
             },
             consumers: [runtime.consumer(of: QueueName.customerOrderCreated, handler: OrderCreatedHandler(repository: repository))],
+            openAPI: PackageResources.openapi_json,
             routes: { CustomerRoutes(repository: repository, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0) })
     }
 }

@@ -25,6 +25,8 @@ public struct InvoiceRoutes: Sendable {
 
     /// With `order_id`, that order's invoice (a list of zero or one); without, a page of all.
     func list(_ request: Request) async throws -> Response {
+        // Checked whether or not they are used: a bad parameter is a 400 either way.
+        let page = try PageRequest(request)
         if let text = request.uri.queryParameters.get("order_id") {
             guard let orderID = UUID(uuidString: text) else { throw APIError.badParameter("order_id", "order_id must be a UUID") }
             let invoice = try await repository.invoice(orderID: orderID)
@@ -32,7 +34,6 @@ public struct InvoiceRoutes: Sendable {
                 PageCursor(createdAt: $0.invoice.issuedAt, id: $0.invoice.id)
             })
         }
-        let page = try PageRequest(request)
         let invoices = try await repository.invoices(page: page)
         return try JSONResponse.make(Page(data: invoices.map { InvoiceResponse(invoice: $0) }, limit: page.limit) {
             PageCursor(createdAt: $0.invoice.issuedAt, id: $0.invoice.id)

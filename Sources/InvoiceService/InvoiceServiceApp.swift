@@ -14,6 +14,7 @@ public enum InvoiceServiceApp {
                 runtime.consumer(
                     of: QueueName.invoiceOrderCreated, handler: OrderCreatedHandler(repository: repository, taxRate: configuration.taxRate))
             ],
+            openAPI: PackageResources.openapi_json,
             routes: { InvoiceRoutes(repository: repository).add(to: $0) })
     }
 }

@@ -34,7 +34,7 @@ public struct OrderRoutes: Sendable {
         let new = try await request.decodeJSON(NewOrder.self, limit: maxBodyBytes).validated()
         var idempotency: IdempotencyKey?
         if let key = request.headers[.idempotencyKey] {
-            guard (1...255).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
                 throw APIError.badParameter("Idempotency-Key", "Idempotency-Key must be 1-255 visible ASCII characters")
             }
             idempotency = IdempotencyKey(key: key, request: new.canonicalJSON)

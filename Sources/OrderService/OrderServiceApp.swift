@@ -16,6 +16,7 @@ public enum OrderServiceApp {
                 runtime.consumer(of: QueueName.orderInvoiceCreated, handler: InvoiceCreatedHandler(repository: repository)),
                 runtime.consumer(of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(repository: repository)),
             ],
+            openAPI: PackageResources.openapi_json,
             routes: {
                 OrderRoutes(
                     repository: repository, directory: directory, maxBodyBytes: configuration.service.maxBodyBytes, logger: runtime.logger

@@ -58,7 +58,8 @@ public struct ServiceRuntime: Sendable {
             configuration: consumerConfiguration, logger: logger)
     }
 
-    /// Runs the service until SIGTERM or SIGINT.
+    /// Runs the service until SIGTERM or SIGINT; `openAPI` is the service's OpenAPI document,
+    /// served at `GET /openapi.json`.
     ///
     /// Start-up never fails for an unreachable dependency: the HTTP server answers at once
     /// (live, but not ready), while the database and broker are retried in the background.
@@ -68,6 +69,7 @@ public struct ServiceRuntime: Sendable {
         migrations: [PostgresMigration],
         afterMigrations: @escaping @Sendable (PostgresClient) async throws -> Void = { _ in },
         consumers: [EventConsumer],
+        openAPI: [UInt8],
         routes: (Router<BasicRequestContext>) -> Void
     ) async throws {
         let router = Router()
@@ -76,8 +78,10 @@ public struct ServiceRuntime: Sendable {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: TracingMiddleware())
         router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: MethodNotAllowedMiddleware(openAPI: openAPI))
         HealthRoutes.add(to: router, readiness: readiness, database: database, broker: broker)
         MetricsRoutes.add(to: router, registry: Observability.registry)
+        OpenAPIRoute.add(to: router, document: openAPI)
         routes(router)
 
         let outbox = self.outbox

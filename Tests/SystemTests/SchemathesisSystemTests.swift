@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+/// Each service's OpenAPI document checked against the service itself: schemathesis (PyPI,
+/// installed by `scripts/install-deps`) reads `GET /openapi.json` and sends generated
+/// requests, valid and invalid, to every documented operation, with every check on: no 5xx,
+/// only documented status codes, content types and headers, responses that match their
+/// schemas, invalid requests refused, valid ones accepted, undocumented methods answered 405.
+/// `schemathesis.toml` beside this file lists the two data-dependent exceptions.
+@Suite(.needsSystem, .serialized)
+struct SchemathesisSystemTests {
+    /// Fixed, so a failure reproduces; `MERCATO_SCHEMATHESIS_SEED` explores other cases.
+    static let seed = MercatoSystem.environment["MERCATO_SCHEMATHESIS_SEED"] ?? "20261125"
+
+    @Test(arguments: MercatoSystem.Service.allCases)
+    func theOpenAPIDocumentDescribesTheService(_ service: MercatoSystem.Service) async throws {
+        let system = try await MercatoSystem.start()
+        let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("schemathesis.toml").path
+        let (status, output) = try await Self.run(
+            "python3", "-c", "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
+            "--no-color", "--config-file", config, "run", "http://127.0.0.1:\(system.ports[service]!)/openapi.json",
+            "--checks", "all", "--max-examples", "100", "--seed", Self.seed, "--request-timeout", "10")
+        #expect(status == 0, "schemathesis found \(service.rawValue) and its document disagree:\n\(output)")
+        #expect(output.contains(" passed"), "\(output)")
+        // And the service is still healthy afterwards.
+        let (ready, _) = try await system.request(service, "GET", "/health/ready")
+        #expect(ready == 200)
+        await system.shutdown()
+    }
+
+    /// Runs a command off the cooperative pool; returns its status and combined output.
+    static func run(_ arguments: String...) async throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("schemathesis-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        try handle.close()
+        defer { try? FileManager.default.removeItem(at: output) }
+        return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+    }
+}
