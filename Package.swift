@@ -46,7 +46,7 @@ let package = Package(
         ),
 
         // Shared, dependency-free event contracts.
-        .target(name: "Contracts", path: "contracts", exclude: ["samples"], swiftSettings: swiftSettings),
+        .target(name: "Contracts", path: "contracts", exclude: ["samples", "asyncapi.yaml"], swiftSettings: swiftSettings),
 
         // A serial executor on a dedicated thread, where blocking C calls are allowed.
         .target(name: "IOThread", swiftSettings: swiftSettings),
