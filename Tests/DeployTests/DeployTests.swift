@@ -37,7 +37,7 @@ struct DeployTests {
     @Test func composeSetsOnlyWhatTheServicesRead() throws {
         let compose = try DeployFiles.compose()
         let services = try #require(compose["services"] as? [String: Any])
-        #expect(Set(services.keys) == ["rabbitmq", "postgres", "order-service", "customer-service", "invoice-service"])
+        #expect(Set(services.keys) == ["rabbitmq", "postgres", "order-service", "customer-service", "invoice-service", "prometheus", "grafana"])
         let rabbit = try #require(services["rabbitmq"] as? [String: Any])
         let rabbitEnvironment = try #require(rabbit["environment"] as? [String: String])
         let user = try #require(rabbitEnvironment["RABBITMQ_DEFAULT_USER"])
@@ -67,6 +67,28 @@ struct DeployTests {
         }
         let order = try #require((services["order-service"] as? [String: Any])?["environment"] as? [String: String])
         #expect(order["CUSTOMER_SERVICE_URL"] == "http://customer-service:8081")
+    }
+
+    @Test func theObservabilityProfileScrapesEveryService() throws {
+        let compose = try DeployFiles.compose()
+        let services = try #require(compose["services"] as? [String: Any])
+        for name in ["prometheus", "grafana"] {
+            let service = try #require(services[name] as? [String: Any])
+            // Optional: `docker compose up` alone starts neither.
+            #expect(service["profiles"] as? [String] == ["observability"], "\(name)")
+        }
+        let grafana = try #require((services["grafana"] as? [String: Any])?["environment"] as? [String: String])
+        #expect(grafana["GF_SECURITY_ADMIN_PASSWORD"] != "admin")
+        // Prometheus scrapes each service on the port compose gives it, and RabbitMQ per queue.
+        let prometheus = try #require(try DeployFiles.yaml("deploy/prometheus/prometheus.yml").first)
+        let jobs = try #require(prometheus["scrape_configs"] as? [[String: Any]])
+        let targets = jobs.flatMap { job in
+            ((job["static_configs"] as? [[String: Any]]) ?? []).flatMap { ($0["targets"] as? [String]) ?? [] }
+        }
+        for (name, defaults) in Self.defaults { #expect(targets.contains("\(name):\(defaults.port)"), "\(name)") }
+        #expect(targets.contains("rabbitmq:15692"))
+        let plugins = try String(contentsOf: DeployFiles.repository.appendingPathComponent("deploy/rabbitmq/enabled_plugins"), encoding: .utf8)
+        #expect(plugins.contains("rabbitmq_prometheus") && plugins.contains("rabbitmq_management"))
     }
 
     @Test(arguments: ["dev", "prod"])
@@ -150,6 +172,12 @@ enum DeployFiles {
     static func compose() throws -> [String: Any] {
         let yaml = try run(["docker-compose", "-f", repository.appendingPathComponent("docker-compose.yml").path, "config"])
         return try (yamlToJSON(yaml) as? [[String: Any]])?.first ?? [:]
+    }
+
+    /// A YAML file of the repository, one object per document.
+    static func yaml(_ path: String) throws -> [[String: Any]] {
+        let yaml = try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)
+        return (try yamlToJSON(yaml) as? [[String: Any]]) ?? []
     }
 
     /// The rendered manifests of an overlay, one object per document.

@@ -102,7 +102,27 @@ struct ObservabilitySystemTests {
         let invoice = try await system.metrics(.invoice)
         #expect((invoice.value("mercato_event_handler_duration_seconds_count", ["queue": QueueName.invoiceOrderCreated]) ?? 0) >= 1)
         #expect(invoice.value("mercato_event_batch_size_sum", ["queue": QueueName.invoiceOrderCreated]) == 3)
+
+        // Every Mercato metric the Grafana dashboard queries is one the services expose.
+        let customer = try await system.metrics(.customer)
+        let exposed = Set((order.samples + customer.samples + invoice.samples).map(\.name))
+        for metric in try Self.dashboardMetrics() where !metric.hasPrefix("rabbitmq_") {
+            #expect(exposed.contains(metric), "the dashboard queries \(metric), which no service exposes")
+        }
         await system.shutdown()
+    }
+
+    /// The metric names in the PromQL of deploy/grafana/dashboards/mercato.json.
+    static func dashboardMetrics() throws -> Set<String> {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("deploy/grafana/dashboards/mercato.json")
+        let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let panels = try #require(dashboard["panels"] as? [[String: Any]])
+        let expressions = panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+        let pattern = try Regex("(mercato|http_server|rabbitmq)_[a-z_]+")
+        let names = Set(expressions.flatMap { $0.matches(of: pattern).map { String($0.output[0].substring ?? "") } })
+        #expect(names.count > 5)
+        return names
     }
 }
 

@@ -66,6 +66,15 @@ public struct EventConsumer: Service {
         self.metrics = metrics
         self.handlerDuration = metrics.handlerDuration(queue: queue)
         self.batchSize = metrics.batchSize(queue: queue)
+        // Every series at zero from the start, so dashboards and alerts see 0, not "no data".
+        for type in handler.eventTypes {
+            _ = metrics.consumed(queue: queue, eventType: type)
+            _ = metrics.retried(queue: queue, eventType: type)
+            for reason in [ServiceMetrics.DeadLetterReason.poison, .exhausted, .malformed] {
+                _ = metrics.deadLettered(queue: queue, eventType: type, reason: reason)
+            }
+        }
+        _ = metrics.deadLettered(queue: queue, eventType: "unknown", reason: .malformed)
         var logger = logger
         logger[metadataKey: "amqp.queue"] = "\(queue)"
         self.logger = logger
