@@ -37,7 +37,7 @@ struct DeployTests {
     @Test func composeSetsOnlyWhatTheServicesRead() throws {
         let compose = try DeployFiles.compose()
         let services = try #require(compose["services"] as? [String: Any])
-        #expect(Set(services.keys) == ["rabbitmq", "postgres", "order-service", "customer-service", "invoice-service", "prometheus", "grafana"])
+        #expect(Set(services.keys) == ["rabbitmq", "postgres", "order-service", "customer-service", "invoice-service", "prometheus", "grafana", "jaeger"])
         let rabbit = try #require(services["rabbitmq"] as? [String: Any])
         let rabbitEnvironment = try #require(rabbit["environment"] as? [String: String])
         let user = try #require(rabbitEnvironment["RABBITMQ_DEFAULT_USER"])
@@ -72,7 +72,7 @@ struct DeployTests {
     @Test func theObservabilityProfileScrapesEveryService() throws {
         let compose = try DeployFiles.compose()
         let services = try #require(compose["services"] as? [String: Any])
-        for name in ["prometheus", "grafana"] {
+        for name in ["prometheus", "grafana", "jaeger"] {
             let service = try #require(services[name] as? [String: Any])
             // Optional: `docker compose up` alone starts neither.
             #expect(service["profiles"] as? [String] == ["observability"], "\(name)")

@@ -1,5 +1,5 @@
 public import Contracts
-import Foundation
+public import Foundation
 public import Logging
 
 /// What every Mercato service reads from its environment. Each variable has a default that
@@ -33,6 +33,10 @@ public struct ServiceConfiguration: Sendable {
     /// before it is dead-lettered. Default 5.
     public var consumerMaxAttempts: Int
 
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: an OpenTelemetry collector's OTLP/HTTP base URL
+    /// (`http://jaeger:4318`) to send spans to. Default unset: spans are only logged at `debug`.
+    public var otlpEndpoint: URL?
+
     /// How log lines are written.
     public enum LogFormat: String, Sendable, CaseIterable {
         case text, json
@@ -57,6 +61,15 @@ public struct ServiceConfiguration: Sendable {
         self.consumerBatchSize = try environment.int("CONSUMER_BATCH_SIZE", default: 100, in: 1...1000)
         self.maxBodyBytes = try environment.int("MAX_BODY_BYTES", default: 64 * 1024, in: 1024...(16 * 1024 * 1024))
         self.consumerMaxAttempts = try environment.int("CONSUMER_MAX_ATTEMPTS", default: RetryPolicy.maxAttempts, in: 1...100)
+        let endpoint = environment.string("OTEL_EXPORTER_OTLP_ENDPOINT", default: "")
+        if endpoint.isEmpty {
+            self.otlpEndpoint = nil
+        } else {
+            guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ConfigurationError(variable: "OTEL_EXPORTER_OTLP_ENDPOINT", message: "expected an http(s) URL such as http://collector:4318, got \(endpoint.debugDescription)")
+            }
+            self.otlpEndpoint = url
+        }
     }
 
     /// RabbitMQ's well-known `guest/guest` belongs to a broker on the same machine (RabbitMQ

@@ -101,7 +101,7 @@ public struct ServiceRuntime: Sendable {
                 BrokerService(broker: broker, topology: .mercato(queueType: configuration.queueType), readiness: readiness, logger: logger),
                 OutboxRelay(store: outbox, broker: broker, readiness: readiness, logger: logger, afterBatch: { await housekeeping.tick() }),
                 MetricsSampler(outbox: outbox, database: database, readiness: readiness),
-            ] + consumers
+            ] + consumers + (Observability.spanExporter.map { [$0] } ?? [])
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("0.0.0.0", port: configuration.port), serverName: configuration.serviceName),

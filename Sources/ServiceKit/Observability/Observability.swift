@@ -1,5 +1,6 @@
 public import Logging
 import Metrics
+import Synchronization
 public import Prometheus
 import Tracing
 
@@ -9,12 +10,17 @@ public enum Observability {
     /// Every metric of the process; `GET /metrics` renders it.
     public static let registry = PrometheusCollectorRegistry()
 
+    /// The OTLP exporter when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: ``ServiceRuntime`` runs it
+    /// as a service of its group, so spans still buffered at shutdown are sent.
+    public static var spanExporter: OTLPSpanExporter? { otlp.withLock { $0 } }
+    private static let otlp = Mutex<OTLPSpanExporter?>(nil)
+
     /// Sets up, in this order:
     /// - logging: JSON lines or readable text at the configured level, each line carrying the
     ///   trace and span id of the task's current span (`trace.id`, `span.id`);
     /// - metrics: swift-metrics into ``registry`` (Prometheus);
     /// - tracing: ``TraceContextTracer``, W3C `traceparent` in and out, finished spans logged
-    ///   at `debug`.
+    ///   at `debug` and, with an OTLP endpoint configured, sent to that collector.
     public static func bootstrap(_ configuration: ServiceConfiguration) {
         let level = configuration.logLevel
         let provider = Logger.MetadataProvider.traceContext
@@ -37,7 +43,13 @@ public enum Observability {
         MetricsSystem.bootstrap(metricsFactory)
         var spanLogger = Logger(label: configuration.serviceName)
         spanLogger.logLevel = level
-        InstrumentationSystem.bootstrap(TraceContextTracer(exporter: LogSpanExporter(logger: spanLogger)))
+        var exporters: [any SpanExporter] = [LogSpanExporter(logger: spanLogger)]
+        if let endpoint = configuration.otlpEndpoint {
+            let exporter = OTLPSpanExporter(configuration: .init(endpoint: endpoint, serviceName: configuration.serviceName), logger: spanLogger)
+            otlp.withLock { $0 = exporter }
+            exporters.append(exporter)
+        }
+        InstrumentationSystem.bootstrap(TraceContextTracer(exporters: exporters))
     }
 }
 

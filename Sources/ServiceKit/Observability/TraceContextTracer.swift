@@ -3,18 +3,18 @@ public import Tracing
 /// A swift-distributed-tracing `Tracer` that speaks W3C trace context: it continues the
 /// trace of an incoming `traceparent` (HTTP header or AMQP header), starts a new one where
 /// there is none, writes `traceparent` into outgoing carriers, and hands every finished span
-/// to a ``SpanExporter``.
+/// to its ``SpanExporter``s.
 ///
 /// Hummingbird's `TracingMiddleware` starts a server span per request through it; the
 /// event consumer starts a consumer span per event; the outbox stores the current span's
 /// `traceparent` with each event it writes.
 public struct TraceContextTracer: Tracer {
     /// Where finished spans go.
-    public let exporter: any SpanExporter
+    public let exporters: [any SpanExporter]
 
-    /// Creates a tracer that reports finished spans to `exporter`.
-    public init(exporter: any SpanExporter) {
-        self.exporter = exporter
+    /// Creates a tracer that reports finished spans to each of `exporters`.
+    public init(exporters: [any SpanExporter]) {
+        self.exporters = exporters
     }
 
     public func startSpan<Instant: TracerInstant>(
@@ -27,11 +27,11 @@ public struct TraceContextTracer: Tracer {
         context.traceContext = spanContext
         return TraceSpan(
             operationName: operationName, kind: kind, context: context, parentSpanID: parent?.spanID, start: instant(),
-            exporter: exporter)
+            exporters: exporters)
     }
 
     public func forceFlush() {
-        exporter.flush()
+        for exporter in exporters { exporter.flush() }
     }
 
     public func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout InstrumentationContext, using extractor: Extract)

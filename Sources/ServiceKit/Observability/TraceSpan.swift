@@ -1,7 +1,7 @@
 import Synchronization
 public import Tracing
 
-/// A span of ``TraceContextTracer``: mutable until it ends, then handed to the exporter once.
+/// A span of ``TraceContextTracer``: mutable until it ends, then handed to the exporters once.
 public final class TraceSpan: Span {
     private struct State {
         var operationName: String
@@ -19,18 +19,18 @@ public final class TraceSpan: Span {
     /// The parent span's id, `nil` for the first span of a trace.
     public let parentSpanID: String?
     private let startNanoseconds: UInt64
-    private let exporter: any SpanExporter
+    private let exporters: [any SpanExporter]
     private let state: Mutex<State>
 
     init(
         operationName: String, kind: SpanKind, context: InstrumentationContext, parentSpanID: String?, start: some TracerInstant,
-        exporter: any SpanExporter
+        exporters: [any SpanExporter]
     ) {
         self.context = context
         self.kind = kind
         self.parentSpanID = parentSpanID
         self.startNanoseconds = start.nanosecondsSinceEpoch
-        self.exporter = exporter
+        self.exporters = exporters
         self.state = Mutex(State(operationName: operationName))
     }
 
@@ -73,9 +73,9 @@ public final class TraceSpan: Span {
             return state
         }), let trace = context.traceContext
         else { return }
-        exporter.export(
-            FinishedSpan(
-                trace: trace, parentSpanID: parentSpanID, operationName: state.operationName, kind: kind, startNanoseconds: startNanoseconds,
-                endNanoseconds: max(end, startNanoseconds), attributes: state.attributes, status: state.status, events: state.events))
+        let finished = FinishedSpan(
+            trace: trace, parentSpanID: parentSpanID, operationName: state.operationName, kind: kind, startNanoseconds: startNanoseconds,
+            endNanoseconds: max(end, startNanoseconds), attributes: state.attributes, status: state.status, events: state.events)
+        for exporter in exporters { exporter.export(finished) }
     }
 }

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+/// Spans reach an OpenTelemetry collector over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// is set. The collector here is a few lines of Python that keep what is POSTed to
+/// `/v1/traces` — the services' real exporter, a stand-in receiver.
+@Suite(.needsSystem, .serialized)
+struct OTLPSystemTests {
+    @Test func oneOrdersSpansFromEveryServiceReachTheCollector() async throws {
+        let collector = try Collector()
+        defer { collector.stop() }
+        let system = try await MercatoSystem.start(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collector.port)"])
+        let traceID = String((0..<32).map { _ in "0123456789abcdef".randomElement()! })
+        let (status, order) = try await system.placeOrder(
+            customer: OrderFlowSystemTests.seeds[1], items: [("Cake", 1, "4.00")], headers: ["traceparent": "00-\(traceID)-00f067aa0ba902b7-01"])
+        #expect(status == 201)
+        let orderID = try #require(order["id"] as? String)
+        try await system.eventually("the order is invoiced") {
+            let (_, body) = try await system.request(.order, "GET", "/orders/\(orderID)")
+            return (body as? [String: Any])?["status"] as? String == "invoiced"
+        }
+        // Each service's spans of this trace: order-service's server span and its consumer span
+        // of invoice.created, customer- and invoice-service's consumer spans of order.created.
+        var spans: [(service: String, name: String, kind: Int, parent: String?)] = []
+        try await system.eventually("the collector has the trace's spans", timeout: .seconds(15)) {
+            spans = collector.spans(ofTrace: traceID)
+            return Set(spans.map(\.service)) == ["order-service", "customer-service", "invoice-service"] && spans.count >= 4
+        }
+        let server = try #require(spans.first { $0.service == "order-service" && $0.kind == 2 })
+        #expect(server.name == "/orders")
+        #expect(server.parent == "00f067aa0ba902b7")
+        #expect(spans.contains { $0.service == "customer-service" && $0.kind == 5 && $0.name == "order.created process" })
+        #expect(spans.contains { $0.service == "invoice-service" && $0.kind == 5 && $0.name == "order.created process" })
+        #expect(spans.contains { $0.service == "order-service" && $0.kind == 5 && $0.name == "invoice.created process" })
+        await system.shutdown()
+    }
+}
+
+/// An OTLP/HTTP receiver that appends each request body to a file, one per line.
+final class Collector: Sendable {
+    let port: Int
+    let file: URL
+    private let process: Process
+
+    init() throws {
+        port = try freePort()
+        file = FileManager.default.temporaryDirectory.appendingPathComponent("otlp-\(UUID().uuidString).jsonl")
+        FileManager.default.createFile(atPath: file.path, contents: nil)
+        let script = """
+            import http.server, sys
+            class Receiver(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    body = self.rfile.read(int(self.headers["Content-Length"]))
+                    if self.path == "/v1/traces":
+                        with open(sys.argv[2], "ab") as f: f.write(body + b"\\n")
+                    self.send_response(200 if self.path == "/v1/traces" else 404)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                def log_message(self, *args): pass
+            http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Receiver).serve_forever()
+            """
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, String(port), file.path]
+        // Not the test runner's output: a child holding it open keeps `swift test` waiting.
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func stop() {
+        // SIGKILL: a child of the test process inherits a signal mask that blocks SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: file)
+    }
+
+    /// The spans received so far of `traceID`: service, name, kind, parent span id.
+    func spans(ofTrace traceID: String) -> [(service: String, name: String, kind: Int, parent: String?)] {
+        let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+        var result: [(String, String, Int, String?)] = []
+        for line in text.split(separator: "\n") {
+            guard let request = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            for resourceSpans in request["resourceSpans"] as? [[String: Any]] ?? [] {
+                let attributes = (resourceSpans["resource"] as? [String: Any])?["attributes"] as? [[String: Any]] ?? []
+                let service = attributes.first { $0["key"] as? String == "service.name" }
+                    .flatMap { ($0["value"] as? [String: Any])?["stringValue"] as? String } ?? "?"
+                for scope in resourceSpans["scopeSpans"] as? [[String: Any]] ?? [] {
+                    for span in scope["spans"] as? [[String: Any]] ?? [] where span["traceId"] as? String == traceID {
+                        result.append((service, span["name"] as? String ?? "", span["kind"] as? Int ?? 0, span["parentSpanId"] as? String))
+                    }
+                }
+            }
+        }
+        return result
+    }
+}
