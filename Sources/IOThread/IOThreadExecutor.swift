@@ -16,7 +16,10 @@ import Synchronization
 /// While it has no job to run the thread sleeps in `poll(2)` on a wake-up descriptor and, when
 /// an isolated caller is inside ``waitUntilReadable(_:timeout:)``, on that caller's socket.
 /// This is how a connection notices incoming frames or notifications without a busy loop.
-public final class IOThreadExecutor: SerialExecutor, @unchecked Sendable {
+///
+/// It is also a `TaskExecutor`: a task that prefers it (`withTaskExecutorPreference`) runs
+/// its nonisolated code on the same thread, so calls into the actor need no thread switch.
+public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     // @unchecked Sendable: `state` is guarded by its mutex; `waiter` and `threadID` are only
     // touched on the executor's own thread (see the comments on them).
 
@@ -95,6 +98,10 @@ public final class IOThreadExecutor: SerialExecutor, @unchecked Sendable {
 
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
         UnownedSerialExecutor(ordinary: self)
+    }
+
+    public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
+        UnownedTaskExecutor(ordinary: self)
     }
 
     public func checkIsolated() {

@@ -25,33 +25,44 @@ public struct PostgresOrderRepository: OrderRepository {
                 data: OrderCreated(orderID: order.id, customerID: order.customerID, items: order.items, total: order.total, createdAt: order.createdAt)),
             appID: appID)
         do {
-            let stored = try await client.transaction { connection in
-                var order = order
-                try await connection.query(
+            // One statement, so one round trip and one implicit transaction: the order, its
+            // items and its order.created event are written together or not at all. An invoice
+            // that arrived before its order (events out of order) is taken from parked_invoices
+            // and applied at once.
+            let stored = try await client.withConnection { connection in
+                let row = try await connection.query(
                     """
-                    INSERT INTO orders (id, customer_id, status, total, idempotency_key, idempotency_request, created_at, updated_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-                    """, order.id, order.customerID, order.status.rawValue, order.total.amount, idempotency?.key, idempotency?.request,
-                    order.createdAt)
-                try await connection.query(
-                    """
-                    INSERT INTO order_items (order_id, position, product_name, quantity, unit_price, line_total)
-                    SELECT $1, * FROM unnest($2::int[], $3::text[], $4::int[], $5::numeric[], $6::numeric[])
-                    """, order.id, Array(order.items.indices), order.items.map(\.productName), order.items.map(\.quantity),
-                    order.items.map(\.unitPrice.amount), order.items.map(\.lineTotal.amount))
-                try await Outbox.append([event], on: connection)
-                // An invoice that arrived before its order (events out of order) applies now.
-                if let parked = try await connection.query(
-                    "DELETE FROM parked_invoices WHERE order_id = $1 RETURNING invoice_id, invoice_number", order.id
-                ).first {
-                    order.status = .invoiced
-                    order.invoiceID = try parked.decode(UUID.self, at: 0)
-                    order.invoiceNumber = try parked.decode(String.self, at: 1)
-                    try await connection.query(
-                        "UPDATE orders SET status = 'invoiced', invoice_id = $2, invoice_number = $3 WHERE id = $1",
-                        order.id, order.invoiceID, order.invoiceNumber)
+                    WITH parked AS (
+                        DELETE FROM parked_invoices WHERE order_id = $1 RETURNING invoice_id, invoice_number
+                    ), placed AS (
+                        INSERT INTO orders (id, customer_id, status, total, idempotency_key, idempotency_request, created_at, updated_at,
+                                            invoice_id, invoice_number)
+                        SELECT $1, $2, CASE WHEN parked.invoice_id IS NULL THEN 'created' ELSE 'invoiced' END, $3, $4, $5, $6, $6,
+                               parked.invoice_id, parked.invoice_number
+                        FROM (VALUES (1)) AS one LEFT JOIN parked ON true
+                        RETURNING invoice_id, invoice_number
+                    ), items AS (
+                        INSERT INTO order_items (order_id, position, product_name, quantity, unit_price, line_total)
+                        SELECT $1, * FROM unnest($7::int[], $8::text[], $9::int[], $10::numeric[], $11::numeric[])
+                    ), events AS (
+                        \(Outbox.insert(parametersFrom: 12))
+                    )
+                    SELECT invoice_id, invoice_number FROM placed
+                    """,
+                    [
+                        order.id, order.customerID, order.total.amount, idempotency?.key, idempotency?.request, order.createdAt,
+                        Array(order.items.indices), order.items.map(\.productName), order.items.map(\.quantity),
+                        order.items.map(\.unitPrice.amount), order.items.map(\.lineTotal.amount),
+                    ] + Outbox.bindings([event]))[0]
+                // Committed already: a lost wake-up only delays the relay until its next poll.
+                try? await connection.notify(Outbox.channel)
+                var stored = order
+                if let invoiceID = try row.decode(UUID?.self, at: 0) {
+                    stored.status = .invoiced
+                    stored.invoiceID = invoiceID
+                    stored.invoiceNumber = try row.decode(String?.self, at: 1)
                 }
-                return order
+                return stored
             }
             return PlacedOrder(order: stored, isReplay: false)
         } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "orders_idempotency_key_key" {
