@@ -8,12 +8,23 @@ public struct PostgresOrderRepository: OrderRepository {
     private let client: PostgresClient
     private let source: String
     private let appID: String
+    private let writer: WriteCoalescer<NewRow, Order>
+
+    /// An order to insert, with its idempotency key and its `order.created`.
+    struct NewRow: Sendable {
+        var order: Order
+        var idempotency: IdempotencyKey?
+        var event: OutboxMessage
+    }
 
     /// Creates the repository; `source` and `appID` stamp the events it queues.
     public init(client: PostgresClient, source: String, appID: String) {
         self.client = client
         self.source = source
         self.appID = appID
+        // Orders placed concurrently share one statement and one commit (group commit):
+        // under load, one commit per batch instead of one per order.
+        self.writer = WriteCoalescer(maxBatch: 128, maxWriters: 2) { rows in try await Self.insert(rows, client: client) }
     }
 
     private static let orderColumns = "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at"
@@ -25,51 +36,63 @@ public struct PostgresOrderRepository: OrderRepository {
                 data: OrderCreated(orderID: order.id, customerID: order.customerID, items: order.items, total: order.total, createdAt: order.createdAt)),
             appID: appID)
         do {
-            // One statement, so one round trip and one implicit transaction: the order, its
-            // items and its order.created event are written together or not at all. An invoice
-            // that arrived before its order (events out of order) is taken from parked_invoices
-            // and applied at once.
-            let stored = try await client.withConnection { connection in
-                let row = try await connection.query(
-                    """
-                    WITH parked AS (
-                        DELETE FROM parked_invoices WHERE order_id = $1 RETURNING invoice_id, invoice_number
-                    ), placed AS (
-                        INSERT INTO orders (id, customer_id, status, total, idempotency_key, idempotency_request, created_at, updated_at,
-                                            invoice_id, invoice_number)
-                        SELECT $1, $2, CASE WHEN parked.invoice_id IS NULL THEN 'created' ELSE 'invoiced' END, $3, $4, $5, $6, $6,
-                               parked.invoice_id, parked.invoice_number
-                        FROM (VALUES (1)) AS one LEFT JOIN parked ON true
-                        RETURNING invoice_id, invoice_number
-                    ), items AS (
-                        INSERT INTO order_items (order_id, position, product_name, quantity, unit_price, line_total)
-                        SELECT $1, * FROM unnest($7::int[], $8::text[], $9::int[], $10::numeric[], $11::numeric[])
-                    ), events AS (
-                        \(Outbox.insert(parametersFrom: 12))
-                    )
-                    SELECT invoice_id, invoice_number FROM placed
-                    """,
-                    [
-                        order.id, order.customerID, order.total.amount, idempotency?.key, idempotency?.request, order.createdAt,
-                        Array(order.items.indices), order.items.map(\.productName), order.items.map(\.quantity),
-                        order.items.map(\.unitPrice.amount), order.items.map(\.lineTotal.amount),
-                    ] + Outbox.bindings([event]))[0]
-                // Committed already: a lost wake-up only delays the relay until its next poll.
-                try? await connection.notify(Outbox.channel)
-                var stored = order
-                if let invoiceID = try row.decode(UUID?.self, at: 0) {
-                    stored.status = .invoiced
-                    stored.invoiceID = invoiceID
-                    stored.invoiceNumber = try row.decode(String?.self, at: 1)
-                }
-                return stored
-            }
-            return PlacedOrder(order: stored, isReplay: false)
+            return PlacedOrder(order: try await writer.submit(NewRow(order: order, idempotency: idempotency, event: event)), isReplay: false)
         } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "orders_idempotency_key_key" {
             // The same key raced us, or was used before: answer as for that request.
             guard let idempotency, let (existing, request) = try await self.order(idempotencyKey: idempotency.key) else { throw error }
             guard request == idempotency.request else { throw OrderRoutes.idempotencyConflict }
             return PlacedOrder(order: existing, isReplay: true)
+        }
+    }
+
+    /// Inserts orders, their items and their `order.created` events in one statement: one
+    /// round trip and one implicit transaction, all or nothing. An invoice that arrived
+    /// before its order (events out of order) is taken from parked_invoices and applied at once.
+    static func insert(_ rows: [NewRow], client: PostgresClient) async throws -> [Order] {
+        let orders = rows.map(\.order)
+        let items = orders.flatMap { order in order.items.enumerated().map { (order.id, $0.offset, $0.element) } }
+        let invoiced = try await client.withConnection { connection in
+            let result = try await connection.query(
+                """
+                WITH input AS (
+                    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::numeric[], $4::text[], $5::text[], $6::timestamptz[])
+                        AS i(id, customer_id, total, idempotency_key, idempotency_request, created_at)
+                ), parked AS (
+                    DELETE FROM parked_invoices WHERE order_id IN (SELECT id FROM input) RETURNING order_id, invoice_id, invoice_number
+                ), placed AS (
+                    INSERT INTO orders (id, customer_id, status, total, idempotency_key, idempotency_request, created_at, updated_at,
+                                        invoice_id, invoice_number)
+                    SELECT i.id, i.customer_id, CASE WHEN p.invoice_id IS NULL THEN 'created' ELSE 'invoiced' END, i.total,
+                           i.idempotency_key, i.idempotency_request, i.created_at, i.created_at, p.invoice_id, p.invoice_number
+                    FROM input AS i LEFT JOIN parked AS p ON p.order_id = i.id
+                    RETURNING id, invoice_id, invoice_number
+                ), items AS (
+                    INSERT INTO order_items (order_id, position, product_name, quantity, unit_price, line_total)
+                    SELECT * FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::numeric[], $12::numeric[])
+                ), events AS (
+                    \(Outbox.insert(parametersFrom: 13))
+                )
+                SELECT id, invoice_id, invoice_number FROM placed WHERE invoice_id IS NOT NULL
+                """,
+                [
+                    orders.map(\.id), orders.map(\.customerID), orders.map(\.total.amount), rows.map(\.idempotency?.key),
+                    rows.map(\.idempotency?.request), orders.map(\.createdAt),
+                    items.map(\.0), items.map(\.1), items.map(\.2.productName), items.map(\.2.quantity), items.map(\.2.unitPrice.amount),
+                    items.map(\.2.lineTotal.amount),
+                ] + Outbox.bindings(rows.map(\.event)))
+            // Committed already: a lost wake-up only delays the relay until its next poll.
+            try? await connection.notify(Outbox.channel)
+            return try Dictionary(uniqueKeysWithValues: result.map { row in
+                (try row.decode(UUID.self, at: 0), (try row.decode(UUID.self, at: 1), try row.decode(String.self, at: 2)))
+            })
+        }
+        return orders.map { order in
+            guard let (invoiceID, number) = invoiced[order.id] else { return order }
+            var order = order
+            order.status = .invoiced
+            order.invoiceID = invoiceID
+            order.invoiceNumber = number
+            return order
         }
     }
 
