@@ -18,7 +18,8 @@ public final class PostgresClient: Sendable {
     }
 
     private struct Waiter {
-        let id: UInt64
+        /// When the caller gives up with ``PostgresError/Code/poolTimeout``.
+        let deadline: ContinuousClock.Instant
         /// Gets a connection, or `nil` meaning "a slot freed up: try opening one yourself".
         let continuation: CheckedContinuation<PostgresConnection?, any Error>
     }
@@ -27,7 +28,8 @@ public final class PostgresClient: Sendable {
         var idle: [PostgresConnection] = []
         var open = 0
         var waiters: [Waiter] = []
-        var nextWaiterID: UInt64 = 0
+        /// Whether the task that times out waiters is running (one per client, not per waiter).
+        var reaping = false
         var isShutDown = false
     }
 
@@ -175,32 +177,39 @@ public final class PostgresClient: Sendable {
     }
 
     private func waitForRelease(until deadline: ContinuousClock.Instant) async throws -> PostgresConnection? {
-        let id = state.withLock { state in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        let timer = Task { [weak self] in
-            try await Task.sleep(until: deadline)
-            self?.timeOut(waiter: id)
-        }
-        defer { timer.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            let shutDown = state.withLock { state -> Bool in
-                guard !state.isShutDown else { return true }
-                state.waiters.append(Waiter(id: id, continuation: continuation))
-                return false
+        try await withCheckedThrowingContinuation { continuation in
+            let (shutDown, startReaper) = state.withLock { state -> (Bool, Bool) in
+                guard !state.isShutDown else { return (true, false) }
+                state.waiters.append(Waiter(deadline: deadline, continuation: continuation))
+                guard !state.reaping else { return (false, false) }
+                state.reaping = true
+                return (false, true)
             }
             if shutDown { continuation.resume(throwing: PostgresError(.shutdown, "the client was shut down")) }
+            if startReaper { Task { await self.timeOutWaiters() } }
         }
     }
 
-    private func timeOut(waiter id: UInt64) {
-        let waiter = state.withLock { state -> Waiter? in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
+    /// Fails waiters whose deadline passed, sleeping until the earliest one, while there are
+    /// any. One timer for the pool rather than one per waiter: a cancelled `Task.sleep` keeps
+    /// its timer until the deadline, and a busy pool waited thousands of times a second.
+    private func timeOutWaiters() async {
+        while true {
+            let now = ContinuousClock.now
+            let (expired, next) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?) in
+                let expired = state.waiters.filter { $0.deadline <= now }
+                state.waiters.removeAll { $0.deadline <= now }
+                let next = state.waiters.map(\.deadline).min()
+                if next == nil { state.reaping = false }
+                return (expired, next)
+            }
+            for waiter in expired {
+                waiter.continuation.resume(
+                    throwing: PostgresError(.poolTimeout, "no database connection became free within \(configuration.acquireTimeout)"))
+            }
+            guard let next else { return }
+            try? await Task.sleep(until: next)
         }
-        waiter?.continuation.resume(
-            throwing: PostgresError(.poolTimeout, "no database connection became free within \(configuration.acquireTimeout)"))
     }
 
     private func release(_ connection: PostgresConnection) async {

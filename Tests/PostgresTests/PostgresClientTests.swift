@@ -242,4 +242,31 @@ struct PostgresClientTests {
         #expect(try sessions[0].decode(Int.self, at: 0) <= 2 + 10)
         await client.shutdown()
     }
+
+    @Test func aCallerWaitingForABusyPoolTimesOutAndThePoolCarriesOn() async throws {
+        var configuration = try PostgresClient.Configuration(url: Integration.databaseURL ?? "postgres://localhost/mercato_test")
+        configuration.poolSize = 1
+        configuration.acquireTimeout = .milliseconds(200)
+        configuration.applicationName = "postgres-tests-timeout"
+        let client = PostgresClient(configuration: configuration, logger: Integration.logger)
+        let holder = Task { try await client.query("SELECT pg_sleep(1)") }
+        try await Task.sleep(for: .milliseconds(100))
+        let start = ContinuousClock.now
+        await #expect {
+            try await client.query("SELECT 1")
+        } throws: { ($0 as? PostgresError)?.code == .poolTimeout }
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(150) && waited < .milliseconds(900), "timed out after \(waited)")
+        _ = try await holder.value
+        // Many waiters, each served once the connection is free: none is timed out early.
+        configuration.acquireTimeout = .seconds(10)
+        let patient = PostgresClient(configuration: configuration, logger: Integration.logger)
+        let results = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<20 { group.addTask { try await patient.query("SELECT $1::int", index)[0].decode(Int.self, at: 0) } }
+            return try await group.reduce(0, +)
+        }
+        #expect(results == (0..<20).reduce(0, +))
+        await patient.shutdown()
+        await client.shutdown()
+    }
 }
