@@ -9,6 +9,7 @@ public struct PostgresOrderRepository: OrderRepository {
     private let source: String
     private let appID: String
     private let writer: WriteCoalescer<NewRow, Order>
+    private let customers = CustomerCache()
 
     /// An order to insert, with its idempotency key and its `order.created`.
     struct NewRow: Sendable {
@@ -158,7 +159,8 @@ public struct PostgresOrderRepository: OrderRepository {
     }
 
     public func customer(id: UUID) async throws -> CustomerSnapshot? {
-        try await client.query(
+        if let cached = customers.customer(id) { return cached }
+        let customer = try await client.query(
             "SELECT id, name, email, address, orders_count, version, updated_at FROM customers WHERE id = $1", id
         ).first.map { row in
             CustomerSnapshot(
@@ -166,6 +168,8 @@ public struct PostgresOrderRepository: OrderRepository {
                 address: try row.decode(String.self, at: 3), ordersCount: try row.decode(Int.self, at: 4), version: try row.decode(Int.self, at: 5),
                 updatedAt: try row.decode(Date.self, at: 6))
         }
+        if let customer { customers.remember(customer) }
+        return customer
     }
 
     public func saveCustomers(_ customers: [CustomerSnapshot], events: [IncomingEvent]) async throws {

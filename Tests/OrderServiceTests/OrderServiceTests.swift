@@ -135,3 +135,23 @@ struct OrderServiceTests {
         #expect(try await repository.customer(id: id)?.ordersCount == 2)
     }
 }
+
+struct CustomerCacheTests {
+    static func customer(version: Int) -> CustomerSnapshot {
+        CustomerSnapshot(
+            customerID: UUID(uuidString: "c0ffee00-0000-4000-8000-000000000001")!, name: "Ada", email: "ada@example.com", address: "London",
+            ordersCount: version, version: version, updatedAt: Date())
+    }
+
+    @Test func entriesExpireAndNeverGoBackwards() {
+        let cache = CustomerCache(maxAge: .seconds(1), capacity: 10)
+        let start = ContinuousClock.now
+        let id = Self.customer(version: 1).customerID
+        cache.remember(Self.customer(version: 2), now: start)
+        cache.remember(Self.customer(version: 1), now: start)
+        #expect(cache.customer(id, now: start + .milliseconds(500))?.version == 2)
+        #expect(cache.customer(id, now: start + .milliseconds(1500)) == nil)
+        cache.remember(Self.customer(version: 3), now: start + .seconds(2))
+        #expect(cache.customer(id, now: start + .milliseconds(2500))?.version == 3)
+    }
+}
