@@ -177,17 +177,27 @@ final class MercatoSystem: Sendable {
     /// Runs `scripts/infra ARGS…` (e.g. `rabbitmq kill`) against the test servers and waits
     /// for it without holding a thread of the cooperative pool.
     static func infra(_ arguments: String...) async throws {
+        let status = try await run(URL(fileURLWithPath: environment["MERCATO_INFRA"] ?? "scripts/infra"), arguments)
+        guard status == 0 else { throw SystemTestFailure("scripts/infra \(arguments.joined(separator: " ")) exited with \(status)") }
+    }
+
+    /// Runs a program to its end without holding a thread of the cooperative pool; its
+    /// output goes to `output` (the test runner's own by default). Returns its exit status.
+    static func run(_ executable: URL, _ arguments: [String], output: FileHandle? = nil) async throws -> Int32 {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: environment["MERCATO_INFRA"] ?? "scripts/infra")
+        process.executableURL = executable
         process.arguments = arguments
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+        if let output {
+            process.standardOutput = output
+            process.standardError = output
+        }
+        return try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do { try process.run() } catch {
                 process.terminationHandler = nil
                 continuation.resume(throwing: error)
             }
         }
-        guard status == 0 else { throw SystemTestFailure("scripts/infra \(arguments.joined(separator: " ")) exited with \(status)") }
     }
 
     /// Every message now in `queue`'s dead-letter queue (read and acknowledged), gathered

@@ -10,15 +10,8 @@ struct OTLPSystemTests {
         let collector = try Collector()
         defer { collector.stop() }
         let system = try await MercatoSystem.start(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collector.port)"])
-        let traceID = String((0..<32).map { _ in "0123456789abcdef".randomElement()! })
-        let (status, order) = try await system.placeOrder(
-            customer: OrderFlowSystemTests.seeds[1], items: [("Cake", 1, "4.00")], headers: ["traceparent": "00-\(traceID)-00f067aa0ba902b7-01"])
-        #expect(status == 201)
-        let orderID = try #require(order["id"] as? String)
-        try await system.eventually("the order is invoiced") {
-            let (_, body) = try await system.request(.order, "GET", "/orders/\(orderID)")
-            return (body as? [String: Any])?["status"] as? String == "invoiced"
-        }
+        let traceID = TraceParts.randomTraceID()
+        try await system.placeOrderUntilInvoiced(traceparent: "00-\(traceID)-00f067aa0ba902b7-01")
         // Each service's spans of this trace: order-service's server span and its consumer span
         // of invoice.created, customer- and invoice-service's consumer spans of order.created.
         var spans: [(service: String, name: String, kind: Int, parent: String?)] = []

@@ -11,34 +11,22 @@ import FoundationNetworking
 /// them: `/metrics`, the log files, and the events on the wire.
 @Suite(.needsSystem, .serialized)
 struct ObservabilitySystemTests {
-    static let tapQueue = "observability.tap"
-
     @Test func oneOrdersTraceRunsFromItsRequestThroughEveryServiceToItsInvoice() async throws {
         let system = try await MercatoSystem.start(environment: ["LOG_LEVEL": "debug", "LOG_FORMAT": "json"])
-        try await system.broker.declare(
-            Topology(
-                queues: [.init(name: Self.tapQueue)],
-                bindings: [
-                    .init(exchange: ExchangeName.orders, queue: Self.tapQueue, routingKey: EventType.orderCreated.name),
-                    .init(exchange: ExchangeName.invoices, queue: Self.tapQueue, routingKey: EventType.invoiceCreated.name),
-                ]))
-        let traceID = "4bf92f3577b34da6a3ce929d0e0e\(String(UInt16.random(in: 0x1000...0xffff), radix: 16))"
+        _ = try await Tap(system: system)
+        let traceID = TraceParts.randomTraceID()
         let callerSpan = "00f067aa0ba902b7"
-        let (status, order) = try await system.placeOrder(
-            customer: OrderFlowSystemTests.seeds[0], items: [("Tea", 1, "3.50")], headers: ["traceparent": "00-\(traceID)-\(callerSpan)-01"])
-        #expect(status == 201)
-        let orderID = try #require(order["id"] as? String)
-        try await system.eventually("the order is invoiced") {
-            let (_, body) = try await system.request(.order, "GET", "/orders/\(orderID)")
-            return (body as? [String: Any])?["status"] as? String == "invoiced"
-        }
+        try await system.placeOrderUntilInvoiced(traceparent: "00-\(traceID)-\(callerSpan)-01")
 
         // On the wire: both events carry the trace, each from a span of its own.
-        let consumer = try await system.broker.consume(queue: Self.tapQueue, prefetch: 10)
+        let consumer = try await system.broker.consume(queue: Tap.queue, prefetch: 10)
         var traceparents: [String: String] = [:]
-        while traceparents.count < 2 {
+        let wanted = [EventType.orderCreated.name, EventType.invoiceCreated.name]
+        while !wanted.allSatisfy({ traceparents[$0] != nil }) {
             for delivery in await consumer.next(max: 10) {
-                if let type = delivery.properties.type, let header = delivery.properties.headers["traceparent"]?.stringValue {
+                if let type = delivery.properties.type, let header = delivery.properties.headers["traceparent"]?.stringValue,
+                    TraceParts(header)?.traceID == traceID
+                {
                     traceparents[type] = header
                 }
                 try await delivery.ack()
@@ -131,6 +119,11 @@ struct TraceParts {
     var traceID: String
     var spanID: String
 
+    /// A new trace id, for a test's own trace.
+    static func randomTraceID() -> String {
+        String((0..<32).map { _ in "0123456789abcdef".randomElement()! })
+    }
+
     init?(_ traceparent: String) {
         let parts = traceparent.split(separator: "-")
         guard parts.count == 4 else { return nil }
@@ -170,6 +163,18 @@ struct PrometheusSamples {
 }
 
 extension MercatoSystem {
+    /// Places an order for a seeded customer with `traceparent`, and waits until it is invoiced.
+    func placeOrderUntilInvoiced(traceparent: String) async throws {
+        let (status, order) = try await placeOrder(
+            customer: OrderFlowSystemTests.seeds[0], items: [("Tea", 1, "3.50")], headers: ["traceparent": traceparent])
+        #expect(status == 201)
+        let orderID = try #require(order["id"] as? String)
+        try await eventually("the order is invoiced") {
+            let (_, body) = try await self.request(.order, "GET", "/orders/\(orderID)")
+            return (body as? [String: Any])?["status"] as? String == "invoiced"
+        }
+    }
+
     /// `GET /metrics` of `service`, parsed.
     func metrics(_ service: Service) async throws -> PrometheusSamples {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports[service]!)/metrics")!)

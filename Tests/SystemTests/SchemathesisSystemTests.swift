@@ -28,25 +28,14 @@ struct SchemathesisSystemTests {
         await system.shutdown()
     }
 
-    /// Runs a command off the cooperative pool; returns its status and combined output.
+    /// Runs a command; returns its status and combined output.
     static func run(_ arguments: String...) async throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("schemathesis-\(UUID().uuidString).log")
         FileManager.default.createFile(atPath: output.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        try handle.close()
         defer { try? FileManager.default.removeItem(at: output) }
+        let handle = try FileHandle(forWritingTo: output)
+        let status = try await MercatoSystem.run(URL(fileURLWithPath: "/usr/bin/env"), arguments, output: handle)
+        try handle.close()
         return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
     }
 }
