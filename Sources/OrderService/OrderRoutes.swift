@@ -51,6 +51,12 @@ public struct OrderRoutes: Sendable {
             id: UUID(), customerID: new.customerID, status: .created, items: lines, total: lines.map(\.lineTotal).reduce(.zero, +),
             createdAt: now, updatedAt: now)
         let placed = try await repository.place(order, idempotency: idempotency, traceparent: request.traceparent)
+        logger.debug(
+            "order placed",
+            metadata: [
+                "order.id": "\(placed.order.id.uuidString.lowercased())", "customer.id": "\(order.customerID.uuidString.lowercased())",
+                "order.replay": "\(placed.isReplay)",
+            ])
         return try JSONResponse.make(OrderResponse(placed.order, customer: customer), status: .created)
     }
 

@@ -48,6 +48,8 @@ struct ObservabilitySystemTests {
         }
         let applied = system.jsonLogLines(.customer).first { $0["message"] as? String == "event applied" && $0["trace.id"] as? String == traceID }
         #expect(applied?["event.id"] != nil)
+        let placed = system.jsonLogLines(.order).first { $0["message"] as? String == "order placed" && $0["trace.id"] as? String == traceID }
+        #expect(placed?["order.id"] != nil)
         let serverSpan = system.jsonLogLines(.order).first { $0["message"] as? String == "span ended" && $0["trace.id"] as? String == traceID }
         #expect(serverSpan?["span.parent_id"] as? String == callerSpan)
         #expect(serverSpan?["span.id"] as? String == orderCreated.spanID)
