@@ -182,11 +182,13 @@ final class MercatoSystem: Sendable {
     }
 
     /// Runs a program to its end without holding a thread of the cooperative pool; its
-    /// output goes to `output` (the test runner's own by default). Returns its exit status.
-    static func run(_ executable: URL, _ arguments: [String], output: FileHandle? = nil) async throws -> Int32 {
+    /// output goes to `output` (the test runner's own by default), and it runs in `directory`
+    /// (the current one by default). Returns its exit status.
+    static func run(_ executable: URL, _ arguments: [String], output: FileHandle? = nil, in directory: URL? = nil) async throws -> Int32 {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         if let output {
             process.standardOutput = output
             process.standardError = output

@@ -28,13 +28,16 @@ struct SchemathesisSystemTests {
         await system.shutdown()
     }
 
-    /// Runs a command; returns its status and combined output.
+    /// Runs a command in a scratch directory (schemathesis keeps a `.schemathesis/` cache in
+    /// its working directory); returns its status and combined output.
     static func run(_ arguments: String...) async throws -> (Int32, String) {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("schemathesis-\(UUID().uuidString).log")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("schemathesis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let output = scratch.appendingPathComponent("output.log")
         FileManager.default.createFile(atPath: output.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: output) }
         let handle = try FileHandle(forWritingTo: output)
-        let status = try await MercatoSystem.run(URL(fileURLWithPath: "/usr/bin/env"), arguments, output: handle)
+        let status = try await MercatoSystem.run(URL(fileURLWithPath: "/usr/bin/env"), arguments, output: handle, in: scratch)
         try handle.close()
         return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
     }
