@@ -135,8 +135,8 @@ public struct EventConsumer: Service {
                 if events.count > 1 {
                     logger.info("batch failed; applying its events one by one", metadata: ["error.message": "\(error)", "batch.size": "\(events.count)"])
                 }
-                for (event, delivery) in events {
-                    try await applyAlone(event, delivery)
+                for ((event, delivery), span) in zip(events, spans) {
+                    try await applyAlone(event, delivery, span: span)
                 }
             }
         }
@@ -186,35 +186,44 @@ public struct EventConsumer: Service {
     }
 
     /// One event on its own: applied, dead-lettered (poison, or out of attempts), or sent to
-    /// wait in a delay queue for its next attempt.
-    private func applyAlone(_ event: IncomingEvent, _ delivery: Delivery) async throws {
+    /// wait in a delay queue for its next attempt; its span records a failure.
+    private func applyAlone(_ event: IncomingEvent, _ delivery: Delivery, span: any Span) async throws {
         let attempt = Self.attempt(of: delivery)
         do {
             try await applyWaitingOutOutages([event])
             countApplied([event])
-        } catch let poison as PoisonMessage {
-            logger.warning("dead-lettering a poison event", metadata: ["event.id": "\(event.id)", "error.message": "\(poison.reason)"])
-            try await deadLetter(delivery, reason: poison.reason, kind: .poison, eventType: event.type)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            guard attempt < configuration.maxAttempts else {
-                logger.error(
-                    "event failed every attempt; dead-lettering it",
-                    metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempts": "\(attempt)"])
-                try await deadLetter(delivery, reason: "failed \(attempt) times: \(error)", kind: .exhausted, eventType: event.type)
-                return
-            }
-            let delayQueue = RetryPolicy.delayQueue(of: queue, afterAttempt: attempt)
-            logger.warning(
-                "event failed; retrying later",
-                metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempt": "\(attempt)", "amqp.retry_queue": "\(delayQueue)"])
-            var headers = Self.failureHeaders(of: delivery, reason: "\(error)", service: serviceName, queue: queue)
-            headers[RetryPolicy.attemptHeader] = .int(Int64(attempt + 1))
-            // Through the default exchange straight into the delay queue, which returns it here.
-            try await divert(delivery, exchange: "", routingKey: delayQueue, headers: headers)
-            metrics.retried(queue: queue, eventType: event.type).increment()
+            span.recordError(error)
+            span.setStatus(SpanStatus(code: .error))
+            try await settleFailure(event, delivery, error: error, attempt: attempt)
         }
+    }
+
+    /// Dead-letters a failed event (poison, or out of attempts) or sends it to a delay queue.
+    private func settleFailure(_ event: IncomingEvent, _ delivery: Delivery, error: any Error, attempt: Int) async throws {
+        if let poison = error as? PoisonMessage {
+            logger.warning("dead-lettering a poison event", metadata: ["event.id": "\(event.id)", "error.message": "\(poison.reason)"])
+            try await deadLetter(delivery, reason: poison.reason, kind: .poison, eventType: event.type)
+            return
+        }
+        guard attempt < configuration.maxAttempts else {
+            logger.error(
+                "event failed every attempt; dead-lettering it",
+                metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempts": "\(attempt)"])
+            try await deadLetter(delivery, reason: "failed \(attempt) times: \(error)", kind: .exhausted, eventType: event.type)
+            return
+        }
+        let delayQueue = RetryPolicy.delayQueue(of: queue, afterAttempt: attempt)
+        logger.warning(
+            "event failed; retrying later",
+            metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempt": "\(attempt)", "amqp.retry_queue": "\(delayQueue)"])
+        var headers = Self.failureHeaders(of: delivery, reason: "\(error)", service: serviceName, queue: queue)
+        headers[RetryPolicy.attemptHeader] = .int(Int64(attempt + 1))
+        // Through the default exchange straight into the delay queue, which returns it here.
+        try await divert(delivery, exchange: "", routingKey: delayQueue, headers: headers)
+        metrics.retried(queue: queue, eventType: event.type).increment()
     }
 
     /// The attempt a delivery is: 1 unless a delay queue returned it.
