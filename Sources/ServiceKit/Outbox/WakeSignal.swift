@@ -2,62 +2,91 @@ import Synchronization
 
 /// A level-triggered wake-up: ``signal()`` any number of times, and the next ``wait(timeout:)``
 /// returns at once; with no signal pending, `wait` sleeps until one comes or the timeout.
+///
+/// One waiter at a time (the loop that owns the signal).
 final class WakeSignal: Sendable {
+    private struct Waiter {
+        var deadline: ContinuousClock.Instant
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
     private struct State {
         var pending = false
-        var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
-        var nextID = 0
+        var waiter: Waiter?
+        /// When the timer task wakes next, if it runs: one timer for the signal, not one per
+        /// wait. A `Task.sleep` cancelled because a signal came first keeps its timer until
+        /// its deadline, and a relay under load waits hundreds of times a second.
+        var timerWakes: ContinuousClock.Instant?
     }
 
     private let state = Mutex(State())
 
     /// Wakes the waiter, or the next one to wait.
     func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock { state -> Waiter? in
             guard let waiter = state.waiter else {
                 state.pending = true
                 return nil
             }
             state.waiter = nil
-            return waiter.continuation
+            return waiter
         }
-        waiter?.resume()
+        waiter?.continuation.resume()
     }
 
     /// Returns when signalled, after `timeout`, or when the task is cancelled.
     func wait(timeout: Duration) async {
-        let id = state.withLock { state -> Int in
-            state.nextID += 1
-            return state.nextID
-        }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            self?.release(id)
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + timeout
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let now = state.withLock { state -> Bool in
+                let (now, startTimer) = state.withLock { state -> (Bool, Bool) in
                     if state.pending || Task.isCancelled {
                         state.pending = false
-                        return true
+                        return (true, false)
                     }
-                    state.waiter = (id, continuation)
-                    return false
+                    state.waiter = Waiter(deadline: deadline, continuation: continuation)
+                    // A timer that wakes by the deadline serves this wait too.
+                    if let wakes = state.timerWakes, wakes <= deadline { return (false, false) }
+                    state.timerWakes = deadline
+                    return (false, true)
                 }
                 if now { continuation.resume() }
+                if startTimer { Task { await self.time() } }
             }
         } onCancel: {
-            self.release(id)
+            self.signalCancellation()
         }
     }
 
-    private func release(_ id: Int) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard let waiter = state.waiter, waiter.id == id else { return nil }
-            state.waiter = nil
-            return waiter.continuation
+    /// Releases the waiter once its deadline passes; sleeps until the current waiter's
+    /// deadline, and stops when nobody waits.
+    private func time() async {
+        while true {
+            let now = ContinuousClock.now
+            let (expired, next) = state.withLock { state -> (Waiter?, ContinuousClock.Instant?) in
+                if let waiter = state.waiter, waiter.deadline <= now {
+                    state.waiter = nil
+                    state.timerWakes = nil
+                    return (waiter, nil)
+                }
+                guard let waiter = state.waiter else {
+                    state.timerWakes = nil
+                    return (nil, nil)
+                }
+                state.timerWakes = waiter.deadline
+                return (nil, waiter.deadline)
+            }
+            expired?.continuation.resume()
+            guard let next else { return }
+            try? await Task.sleep(until: next)
         }
-        waiter?.resume()
+    }
+
+    private func signalCancellation() {
+        let waiter = state.withLock { state -> Waiter? in
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.continuation.resume()
     }
 }
