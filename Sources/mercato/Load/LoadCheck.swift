@@ -10,6 +10,10 @@ import Synchronization
 struct LoadCheck {
     var settled = false
     var problems: [String] = []
+    /// The last write the load caused, by the services' own timestamps: the latest invoice
+    /// `issued_at`, customer `updated_at` and order `updated_at`. The system had settled
+    /// then, however long the checking itself took.
+    var lastEffect = Date.distantPast
     /// Invoice `issued_at` minus order `created_at`, in microseconds.
     var orderToInvoice = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
 
@@ -27,6 +31,11 @@ struct LoadCheck {
         // 1. Every order invoiced exactly once (polling those not yet invoiced).
         var pending = accepted
         let latencies = Mutex(check.orderToInvoice)
+        let lastEffect = Mutex(Date.distantPast)
+        @Sendable func saw(_ text: Any?) {
+            guard let date = (text as? String).flatMap(EventCoding.parseTimestamp) else { return }
+            lastEffect.withLock { $0 = max($0, date) }
+        }
         let doubled = Mutex<[String]>([])
         while !pending.isEmpty, ContinuousClock.now < deadline {
             let stillPending = Mutex<[LoadRecorder.Accepted]>([])
@@ -36,6 +45,7 @@ struct LoadCheck {
                 switch list.count {
                 case 0: stillPending.withLock { $0.append(order) }
                 case 1:
+                    saw(list[0]["issued_at"])
                     if let issued = (list[0]["issued_at"] as? String).flatMap(EventCoding.parseTimestamp) {
                         let microseconds = UInt64(max(0, issued.timeIntervalSince(order.createdAt) * 1_000_000))
                         latencies.withLock { _ = $0.record(microseconds) }
@@ -56,7 +66,9 @@ struct LoadCheck {
             let counts = Mutex([Int?](repeating: nil, count: customers.count))
             try await parallel(Array(customers.indices), connections: clients, service: customerService) { index, send in
                 let response = try await send(.GET, "/customers/\(customers[index])", nil)
-                counts.withLock { $0[index] = response.json()?["orders_count"] as? Int }
+                let customer = response.json()
+                saw(customer?["updated_at"])
+                counts.withLock { $0[index] = customer?["orders_count"] as? Int }
             }
             let read = counts.withLock { $0 }
             mismatches = customers.indices.compactMap { index in
@@ -78,7 +90,9 @@ struct LoadCheck {
                 repeat {
                     let path = "/orders?customer_id=\(customers[index])&limit=100" + (cursor.map { "&after=\($0)" } ?? "")
                     let page = try await send(.GET, path, nil).json()
-                    statuses += (page?["data"] as? [[String: Any]] ?? []).map { "\($0["id"] ?? "?") \($0["status"] ?? "?")" }
+                    let data = page?["data"] as? [[String: Any]] ?? []
+                    for order in data { saw(order["updated_at"]) }
+                    statuses += data.map { "\($0["id"] ?? "?") \($0["status"] ?? "?")" }
                     cursor = page?["next_cursor"] as? String
                 } while cursor != nil
                 listed.withLock { $0[customers[index]] = statuses }
@@ -95,6 +109,7 @@ struct LoadCheck {
         } while ContinuousClock.now < deadline
         check.problems += listingProblems.prefix(10)
         check.settled = check.problems.isEmpty
+        check.lastEffect = lastEffect.withLock { $0 }
         return check
     }
 

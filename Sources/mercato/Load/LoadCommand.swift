@@ -57,6 +57,7 @@ struct LoadCommand: AsyncParsableCommand {
             try await group.waitForAll()
         }
         let loadEnd = ContinuousClock.now
+        let loadEndDate = Date()
         progress?.cancel()
         if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
 
@@ -65,12 +66,13 @@ struct LoadCommand: AsyncParsableCommand {
         let check = try await LoadCheck.run(
             accepted: accepted, customers: customerIDs, orders: orders, customerService: customerService, invoices: invoices,
             clients: max(4, concurrency / 2), timeout: .seconds(settleTimeout))
-        let settle = ContinuousClock.now - loadEnd
+        let checked = ContinuousClock.now - loadEnd
         sampling.cancel()
 
         let report = LoadReport(
             clients: concurrency, targetRate: rate, seconds: elapsed.seconds, accepted: accepted.count, errors: recorder.errors,
-            http: recorder.latency, orderToInvoice: check.orderToInvoice, settleSeconds: settle.seconds, settled: check.settled,
+            http: recorder.latency, orderToInvoice: check.orderToInvoice,
+            settleSeconds: max(0, check.lastEffect.timeIntervalSince(loadEndDate)), checkSeconds: checked.seconds, settled: check.settled,
             problems: check.problems, peakRSS: memory.peaks)
         print(json ? report.json : report.text)
         if !check.problems.isEmpty || accepted.isEmpty { throw ExitCode(1) }

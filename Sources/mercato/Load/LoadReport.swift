@@ -12,7 +12,10 @@ struct LoadReport {
     var http: Histogram<UInt64>
     /// Order created to invoice issued, microseconds.
     var orderToInvoice: Histogram<UInt64>
+    /// From the end of the load to the last write it caused (the services' own timestamps).
     var settleSeconds: Double
+    /// How long checking every order through the APIs took.
+    var checkSeconds: Double
     var settled: Bool
     var problems: [String]
     /// Kilobytes by service.
@@ -40,7 +43,7 @@ struct LoadReport {
             String(format: "  accepted         %d orders in %.1f s: %.1f orders/s; %@", accepted, seconds, rate, errorText),
             "  HTTP latency     " + Self.line(http),
             "  order → invoice  " + Self.line(orderToInvoice),
-            String(format: "  settle time      %.1f s", settleSeconds),
+            String(format: "  settle time      %.1f s after the last order (checking took %.1f s)", settleSeconds, checkSeconds),
             "  peak RSS         " + memory,
         ]
         if problems.isEmpty {
@@ -59,7 +62,7 @@ struct LoadReport {
         }
         var object: [String: Any] = [
             "clients": clients, "seconds": seconds, "accepted": accepted, "orders_per_second": rate, "errors": errors,
-            "http_latency": percentiles(http), "order_to_invoice": percentiles(orderToInvoice), "settle_seconds": settleSeconds,
+            "http_latency": percentiles(http), "order_to_invoice": percentiles(orderToInvoice), "settle_seconds": settleSeconds, "check_seconds": checkSeconds,
             "correct": problems.isEmpty, "problems": problems, "peak_rss_kb": peakRSS,
         ]
         if let targetRate { object["target_rate"] = targetRate }
