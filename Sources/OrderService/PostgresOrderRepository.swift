@@ -46,6 +46,29 @@ public struct PostgresOrderRepository: OrderRepository {
         }
     }
 
+    /// The statement of ``insert(_:client:)``, built once (it is prepared once per connection).
+    private static let insertStatement = """
+        WITH input AS (
+            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::numeric[], $4::text[], $5::text[], $6::timestamptz[])
+                AS i(id, customer_id, total, idempotency_key, idempotency_request, created_at)
+        ), parked AS (
+            DELETE FROM parked_invoices WHERE order_id IN (SELECT id FROM input) RETURNING order_id, invoice_id, invoice_number
+        ), placed AS (
+            INSERT INTO orders (id, customer_id, status, total, idempotency_key, idempotency_request, created_at, updated_at,
+                                invoice_id, invoice_number)
+            SELECT i.id, i.customer_id, CASE WHEN p.invoice_id IS NULL THEN 'created' ELSE 'invoiced' END, i.total,
+                   i.idempotency_key, i.idempotency_request, i.created_at, i.created_at, p.invoice_id, p.invoice_number
+            FROM input AS i LEFT JOIN parked AS p ON p.order_id = i.id
+            RETURNING id, invoice_id, invoice_number
+        ), items AS (
+            INSERT INTO order_items (order_id, position, product_name, quantity, unit_price, line_total)
+            SELECT * FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::numeric[], $12::numeric[])
+        ), events AS (
+            \(Outbox.insert(parametersFrom: 13))
+        )
+        SELECT id, invoice_id, invoice_number FROM placed WHERE invoice_id IS NOT NULL
+        """
+
     /// Inserts orders, their items and their `order.created` events in one statement: one
     /// round trip and one implicit transaction, all or nothing. An invoice that arrived
     /// before its order (events out of order) is taken from parked_invoices and applied at once.
@@ -54,27 +77,7 @@ public struct PostgresOrderRepository: OrderRepository {
         let items = orders.flatMap { order in order.items.enumerated().map { (order.id, $0.offset, $0.element) } }
         let invoiced = try await client.withConnection { connection in
             let result = try await connection.query(
-                """
-                WITH input AS (
-                    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::numeric[], $4::text[], $5::text[], $6::timestamptz[])
-                        AS i(id, customer_id, total, idempotency_key, idempotency_request, created_at)
-                ), parked AS (
-                    DELETE FROM parked_invoices WHERE order_id IN (SELECT id FROM input) RETURNING order_id, invoice_id, invoice_number
-                ), placed AS (
-                    INSERT INTO orders (id, customer_id, status, total, idempotency_key, idempotency_request, created_at, updated_at,
-                                        invoice_id, invoice_number)
-                    SELECT i.id, i.customer_id, CASE WHEN p.invoice_id IS NULL THEN 'created' ELSE 'invoiced' END, i.total,
-                           i.idempotency_key, i.idempotency_request, i.created_at, i.created_at, p.invoice_id, p.invoice_number
-                    FROM input AS i LEFT JOIN parked AS p ON p.order_id = i.id
-                    RETURNING id, invoice_id, invoice_number
-                ), items AS (
-                    INSERT INTO order_items (order_id, position, product_name, quantity, unit_price, line_total)
-                    SELECT * FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::numeric[], $12::numeric[])
-                ), events AS (
-                    \(Outbox.insert(parametersFrom: 13))
-                )
-                SELECT id, invoice_id, invoice_number FROM placed WHERE invoice_id IS NOT NULL
-                """,
+                Self.insertStatement,
                 [
                     orders.map(\.id), orders.map(\.customerID), orders.map(\.total.amount), rows.map(\.idempotency?.key),
                     rows.map(\.idempotency?.request), orders.map(\.createdAt),
