@@ -126,8 +126,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // What the tests share: deadlines, a manual clock, one-shot events, integration gates.
+        .target(name: "MercatoTesting", path: "Tests/MercatoTesting", swiftSettings: swiftSettings),
+
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
-        .testTarget(name: "IOThreadTests", dependencies: ["IOThread"], swiftSettings: swiftSettings),
+        .testTarget(name: "IOThreadTests", dependencies: ["IOThread", "MercatoTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(
             name: "SystemTests",

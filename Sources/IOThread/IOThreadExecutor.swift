@@ -20,14 +20,19 @@ import Synchronization
 /// It is also a `TaskExecutor`: a task that prefers it (`withTaskExecutorPreference`) runs
 /// its nonisolated code on the same thread, so calls into the actor need no thread switch.
 public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
-    // @unchecked Sendable: `state` is guarded by its mutex; `waiter` and `threadID` are only
-    // touched on the executor's own thread (see the comments on them).
+    // @unchecked Sendable: `state` is guarded by its mutex; `waiter` is only touched on the
+    // executor's own thread.
 
     private struct State {
         var jobs: [UnownedJob] = []
         var closures: [@Sendable () -> Void] = []
+        /// Whether a thread serves the executor (or is being started to).
         var running = false
         var stopping = false
+        /// The serving thread, set by the thread itself when it starts and cleared in the
+        /// same critical section that clears `running`: a thread started after that cannot
+        /// have its identity wiped by the one that is leaving.
+        var thread: pthread_t?
     }
 
     private struct Waiter {
@@ -42,8 +47,10 @@ public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Se
     private let wakeFD: (read: Int32, write: Int32)
     /// Only read and written on the executor's thread, inside jobs and the run loop.
     private var waiter: Waiter?
-    /// Written once by the thread when it starts; compared against `pthread_self()`.
-    private let threadID = Mutex<pthread_t?>(nil)
+    /// Test seams, called on the executor's thread as it stops.
+    let hooks = Mutex(ThreadHooks())
+    /// Threads started so far.
+    let threadsStarted = Atomic<Int>(0)
 
     /// Creates an executor; its thread starts with the first job.
     /// - Parameter name: the thread's name, visible in debuggers and `top -H`.
@@ -110,7 +117,7 @@ public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Se
 
     /// Whether the caller runs on this executor's thread.
     public var isCurrentThread: Bool {
-        guard let id = threadID.withLock({ $0 }) else { return false }
+        guard let id = state.withLock({ $0.thread }) else { return false }
         return pthread_equal(id, pthread_self()) != 0
     }
 
@@ -148,6 +155,15 @@ public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Se
         current.continuation.resume(returning: false)
     }
 
+    /// Whether a caller waits in ``waitUntilReadable(_:timeout:)`` (tests).
+    var hasWaiter: Bool {
+        get async {
+            await withCheckedContinuation { continuation in
+                execute { continuation.resume(returning: self.waiter != nil) }
+            }
+        }
+    }
+
     // MARK: - The thread
 
     private func startRunLoop() {
@@ -169,7 +185,8 @@ public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Se
     }
 
     private func runLoop() {
-        threadID.withLock { $0 = pthread_self() }
+        threadsStarted.add(1, ordering: .relaxed)
+        state.withLock { $0.thread = pthread_self() }
         Thread.current.name = name
         while true {
             let (jobs, closures, stop) = state.withLock { state -> ([UnownedJob], [@Sendable () -> Void], Bool) in
@@ -180,11 +197,15 @@ public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Se
                 if jobs.isEmpty && closures.isEmpty && state.stopping && self.waiter == nil {
                     state.running = false
                     state.stopping = false
+                    state.thread = nil
                     return (jobs, closures, true)
                 }
                 return (jobs, closures, false)
             }
-            if stop { break }
+            if stop {
+                hooks.withLock { $0.stopping }?()
+                break
+            }
             for closure in closures { closure() }
             for job in jobs {
                 job.runSynchronously(on: asUnownedSerialExecutor())
@@ -195,7 +216,7 @@ public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Se
             let idle = state.withLock { $0.jobs.isEmpty && $0.closures.isEmpty }
             pollDescriptors(block: idle)
         }
-        threadID.withLock { $0 = nil }
+        hooks.withLock { $0.stopped }?()
     }
 
     private func pollDescriptors(block: Bool) {
@@ -231,4 +252,12 @@ public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Se
         let (seconds, attoseconds) = duration.components
         return seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
     }
+}
+
+/// Test seams of ``IOThreadExecutor``: what its thread calls while it stops.
+struct ThreadHooks: Sendable {
+    /// After the thread gave the executor up, before it ends.
+    var stopping: (@Sendable () -> Void)?
+    /// As the thread ends.
+    var stopped: (@Sendable () -> Void)?
 }

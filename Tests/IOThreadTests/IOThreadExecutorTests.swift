@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
-import IOThread
+@testable import IOThread
+import MercatoTesting
 import Synchronization
 import Testing
 
@@ -22,6 +24,29 @@ private actor Pinned {
     }
 }
 
+/// A pipe, closed when the test ends.
+private final class Pipe: Sendable {
+    let readEnd: Int32
+    let writeEnd: Int32
+
+    init() {
+        var fds: [Int32] = [0, 0]
+        precondition(pipe(&fds) == 0)
+        (readEnd, writeEnd) = (fds[0], fds[1])
+    }
+
+    deinit {
+        close(readEnd)
+        close(writeEnd)
+    }
+
+    func write() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(writeEnd, &byte, 1)
+    }
+}
+
+@Suite(.timeLimit(.minutes(1)))
 struct IOThreadExecutorTests {
     @Test func isolatedWorkRunsOnOneDedicatedThread() async {
         let pinned = Pinned()
@@ -33,48 +58,80 @@ struct IOThreadExecutorTests {
         #expect(!threads.contains(UInt(bitPattern: Int(pthread_self()))))
     }
 
-    @Test func waitsUntilADescriptorIsReadable() async throws {
+    @Test func aWaitWithNothingToReadEndsAtItsDeadline() async {
         let pinned = Pinned()
-        var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
-        let (readEnd, writeEnd) = (fds[0], fds[1])
-        defer { close(readEnd); close(writeEnd) }
-        // Nothing to read: times out.
-        let start = ContinuousClock.now
-        #expect(await pinned.wait(on: readEnd, timeout: .milliseconds(100)) == false)
-        #expect(ContinuousClock.now - start >= .milliseconds(90))
-        // Written meanwhile: wakes up early.
-        let writer = Task {
-            try await Task.sleep(for: .milliseconds(50))
-            var byte: UInt8 = 1
-            _ = write(writeEnd, &byte, 1)
+        let pipe = Pipe()
+        #expect(await pinned.wait(on: pipe.readEnd, timeout: .milliseconds(50)) == false)
+    }
+
+    @Test func aWaitEndsWhenTheDescriptorBecomesReadable() async throws {
+        let pinned = Pinned()
+        let pipe = Pipe()
+        // A deadline far beyond the test's time limit: only the write can end this wait.
+        let waiting = Task { await pinned.wait(on: pipe.readEnd, timeout: .seconds(3600)) }
+        try await waitUntil("the wait to start") { await pinned.executor.hasWaiter }
+        pipe.write()
+        #expect(await waiting.value == true)
+    }
+
+    @Test func otherJobsRunWhileOneWaits() async throws {
+        let pinned = Pinned()
+        let pipe = Pipe()
+        let waiting = Task { await pinned.wait(on: pipe.readEnd, timeout: .seconds(3600)) }
+        try await waitUntil("the wait to start") { await pinned.executor.hasWaiter }
+        // Would never return if the pending wait blocked the thread.
+        await pinned.record()
+        #expect(await pinned.executor.hasWaiter, "the wait ended before the descriptor was written")
+        pipe.write()
+        #expect(await waiting.value == true)
+    }
+
+    @Test func restartsOnANewThreadAfterShutdown() async throws {
+        let executor = IOThreadExecutor(name: "restart")
+        let stopped = OneShot()
+        executor.hooks.withLock { $0.stopped = { stopped.fire() } }
+        #expect(try await run(on: executor) { executor.isCurrentThread })
+        executor.shutdown()
+        try await stopped.wait("the executor's thread to stop after shutdown")
+        #expect(executor.threadsStarted.load(ordering: .relaxed) == 1)
+        // The next job starts a thread of its own, which knows it is the executor's.
+        #expect(try await run(on: executor) { executor.isCurrentThread })
+        #expect(executor.threadsStarted.load(ordering: .relaxed) == 2)
+    }
+
+    /// A job that arrives while the old thread is on its way out starts a new thread; the old
+    /// one must not then wipe the new thread's identity (an actor on the executor would trap
+    /// in `assumeIsolated`).
+    @Test func aJobThatArrivesWhileTheThreadStopsRunsOnAThreadThatKnowsItIsTheExecutors() async throws {
+        let executor = IOThreadExecutor(name: "restart-race")
+        let stopping = OneShot()
+        let oldThreadGone = OneShot()
+        let release = DispatchSemaphore(value: 0)
+        executor.hooks.withLock {
+            $0.stopping = {
+                stopping.fire()
+                // Hold the old thread here until a new thread has run a job.
+                release.wait()
+            }
+            $0.stopped = { oldThreadGone.fire() }
         }
-        let woke = ContinuousClock.now
-        #expect(await pinned.wait(on: readEnd, timeout: .seconds(10)) == true)
-        #expect(ContinuousClock.now - woke < .seconds(5))
-        try await writer.value
+        #expect(try await run(on: executor) { executor.isCurrentThread })
+        executor.shutdown()
+        try await stopping.wait("the old thread to stop")
+
+        #expect(try await run(on: executor) { executor.isCurrentThread })
+        release.signal()
+        try await oldThreadGone.wait("the old thread to end")
+        #expect(try await run(on: executor) { executor.isCurrentThread }, "the new thread lost its identity")
+        #expect(executor.threadsStarted.load(ordering: .relaxed) == 2)
     }
 
-    @Test func otherJobsRunWhileOneWaits() async {
-        let pinned = Pinned()
-        var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
-        let (readEnd, writeEnd) = (fds[0], fds[1])
-        defer { close(readEnd); close(writeEnd) }
-        let waiting = Task { await pinned.wait(on: readEnd, timeout: .seconds(2)) }
-        try? await Task.sleep(for: .milliseconds(20))
-        let start = ContinuousClock.now
-        await pinned.record()
-        #expect(ContinuousClock.now - start < .seconds(1))
-        _ = await waiting.value
-    }
-
-    @Test func restartsAfterShutdown() async {
-        let pinned = Pinned()
-        await pinned.record()
-        pinned.executor.shutdown()
-        try? await Task.sleep(for: .milliseconds(50))
-        await pinned.record()
-        #expect(await pinned.threads.count >= 1)
+    /// Runs `work` on the executor's thread (as a closure, not a task) and returns its result.
+    private func run<T: Sendable>(on executor: IOThreadExecutor, _ work: @escaping @Sendable () -> T) async throws -> T {
+        try await withDeadline(.seconds(30), "a job on the executor") {
+            await withCheckedContinuation { continuation in
+                executor.execute { continuation.resume(returning: work()) }
+            }
+        }
     }
 }
