@@ -24,8 +24,12 @@ public struct PostgresOrderRepository: OrderRepository {
         self.source = source
         self.appID = appID
         // Orders placed concurrently share one statement and one commit (group commit):
-        // under load, one commit per batch instead of one per order.
-        self.writer = WriteCoalescer(maxBatch: 128, maxWriters: 2) { rows in try await Self.insert(rows, client: client) }
+        // under load, one commit per batch instead of one per order. A batch is retried order
+        // by order only when its rows were refused (a reused idempotency key); an unreachable
+        // database fails the whole batch at once, answered 503 with Retry-After.
+        self.writer = WriteCoalescer(maxBatch: 128, maxWriters: 2, splitsBatch: { ($0 as? PostgresError)?.isDataError == true }) { rows in
+            try await Self.insert(rows, client: client)
+        }
     }
 
     private static let orderColumns = "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at"

@@ -52,6 +52,14 @@ public struct PostgresError: Error, Hashable, Sendable, CustomStringConvertible 
     /// A unique or primary-key constraint was violated (SQLSTATE 23505).
     public var isUniqueViolation: Bool { sqlState == "23505" }
 
+    /// The server refused the statement's data: an integrity constraint (SQLSTATE class 23:
+    /// unique, foreign key, check, not null) or a data exception (class 22: a value out of
+    /// range, malformed input). Such an error belongs to the rows written, not to the
+    /// server: the same statement with other rows may well succeed.
+    public var isDataError: Bool {
+        code == .queryFailed && (sqlState?.hasPrefix("23") == true || sqlState?.hasPrefix("22") == true)
+    }
+
     /// Running the same transaction again may succeed: the connection was lost, or the
     /// server aborted it for a serialization failure or deadlock.
     public var isTransient: Bool {

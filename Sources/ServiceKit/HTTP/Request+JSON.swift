@@ -1,11 +1,13 @@
 import Contracts
 import Foundation
 public import Hummingbird
+import NIOCore
 
 extension Request {
     /// Decodes the JSON body as `T`, answering bad input with the right client error:
-    /// 415 for another content type, 413 for a body over `limit` bytes, 400 for malformed
-    /// JSON, and 422 naming the field for a missing, mistyped or unacceptable value.
+    /// 415 for another content type, 413 for a body over `limit` bytes, 400 for a body that
+    /// could not be read or is malformed JSON, and 422 naming the field for a missing,
+    /// mistyped or unacceptable value.
     public func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
         let contentType = headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") || contentType.hasPrefix("application/") && contentType.contains("+json") else {
@@ -16,8 +18,13 @@ extension Request {
         let buffer: ByteBuffer
         do {
             buffer = try await body.collect(upTo: limit)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "the body is larger than \(limit) bytes")
+        } catch let error where error is CancellationError || error is any HTTPResponseError {
+            throw error
+        } catch {
+            // The client's stream broke (a connection reset mid-body, a bad chunk): not its size.
+            throw APIError(status: .badRequest, code: "body_unreadable", message: "the request body could not be read")
         }
         do {
             return try Self.decoder.decode(T.self, from: Data(buffer.readableBytesView))
