@@ -12,8 +12,10 @@ extension PostgresDecodable {
     public static var postgresNull: Self? { nil }
 }
 
+/// Names the type and the value's length, not the value: errors end up in logs and dead
+/// letters, and a column's value may be private (see ``PostgresError``).
 private func mismatch<T>(_ text: String, _ type: T.Type) -> PostgresError {
-    PostgresError(.decodingFailed, "cannot decode \(String(text.prefix(40)).debugDescription) as \(type)")
+    PostgresError(.decodingFailed, "cannot decode a value of \(text.utf8.count) bytes as \(type)")
 }
 
 extension String: PostgresDecodable {
@@ -72,7 +74,7 @@ extension Decimal: PostgresDecodable {
         if text == "NaN" { self = .nan; return }
         let digits = text.drop { $0 == "-" || $0 == "0" || $0 == "." }.filter(\.isNumber).count
         guard digits <= 38, let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else {
-            throw PostgresError(.decodingFailed, "numeric \(text.prefix(60)) does not fit Decimal's 38 digits")
+            throw PostgresError(.decodingFailed, "a numeric of \(digits) digits does not fit Decimal's 38")
         }
         self = value
     }

@@ -140,10 +140,12 @@ final class PGConnectionHandle: @unchecked Sendable {
             break
         default:
             let code: PostgresError.Code = PQstatus(connection) == CONNECTION_OK ? .queryFailed : .connectionLost
+            // Never the DETAIL field ("D"): it quotes the values (see PostgresError).
             let sqlState = Self.field(result, "C")
+            let message = Self.field(result, "M") ?? Self.trimmed(PQerrorMessage(connection))
             throw PostgresError(
-                code, Self.field(result, "M") ?? Self.trimmed(PQerrorMessage(connection)), sqlState: sqlState,
-                detail: Self.field(result, "D"), constraint: Self.field(result, "n"))
+                code, PostgresError.safeMessage(message, sqlState: sqlState), sqlState: sqlState, constraint: Self.field(result, "n"),
+                table: Self.field(result, "t"), column: Self.field(result, "c"))
         }
         let columnCount = Int(PQnfields(result))
         let rowCount = Int(PQntuples(result))
