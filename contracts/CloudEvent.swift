@@ -48,7 +48,7 @@ public struct CloudEvent<Payload: EventPayload>: Codable, Sendable, Equatable {
     }
 
     /// The CloudEvents structured-mode content type, also the AMQP `content_type`.
-    public static var contentType: String { "application/cloudevents+json" }
+    public static var contentType: String { CloudEventHeader.contentType }
 }
 
 /// The attributes of an envelope without its payload, decoded first so a consumer can check
@@ -70,4 +70,11 @@ public struct CloudEventHeader: Codable, Sendable, Equatable {
     public var traceparent: String?
     /// The payload's version, if given.
     public var dataversion: String?
+
+    /// The CloudEvents structured-mode content type of every envelope, whatever its payload.
+    public static let contentType = "application/cloudevents+json"
+
+    /// The version of `data`: `dataversion`, or "1" when absent (an envelope from before the
+    /// attribute, or from a producer that never versions).
+    public var effectiveDataVersion: String { dataversion ?? "1" }
 }

@@ -4,7 +4,7 @@
 /// A delay queue `<queue>.retry.<N>s` holds messages for N seconds (`x-message-ttl`), then
 /// dead-letters them through the default exchange back to `<queue>`. Each tier has one fixed
 /// TTL, so a long delay never holds up a short one (RabbitMQ expires messages from the head of
-/// a queue only). The attempt count travels in the ``attemptHeader`` header.
+/// a queue only). The attempt count travels in the ``FailureHeader/attempt`` header.
 public enum RetryPolicy {
     /// Delays of the tiers, in milliseconds: attempt 1 waits in the first, attempt 2 in the
     /// second, later attempts in the last.
@@ -12,9 +12,6 @@ public enum RetryPolicy {
 
     /// Attempts before an event goes to the dead-letter queue.
     public static let maxAttempts = 5
-
-    /// The header counting attempts: absent on the first delivery, 2 on the second, ….
-    public static let attemptHeader = "x-mercato-attempt"
 
     /// The delay queue for the retry after `attempt` failed attempts (1-based).
     public static func delayQueue(of queue: String, afterAttempt attempt: Int) -> String {

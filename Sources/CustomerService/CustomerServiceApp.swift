@@ -20,7 +20,7 @@ public enum CustomerServiceApp {
                     logger.info("seeded customers", metadata: ["customers.count": "\(CustomerSeeds.customers.count)"])
                 }
             },
-            consumers: [runtime.consumer(of: QueueName.customerOrderCreated, handler: OrderCreatedHandler(repository: repository))],
+            consumers: [runtime.consumer(of: QueueName.customerOrderCreated, handler: OrderCountingHandler(repository: repository))],
             openAPI: PackageResources.openapi_json,
             routes: { CustomerRoutes(repository: repository, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0) })
     }

@@ -12,7 +12,7 @@ public enum InvoiceServiceApp {
             migrations: InvoiceMigrations.all,
             consumers: [
                 runtime.consumer(
-                    of: QueueName.invoiceOrderCreated, handler: OrderCreatedHandler(repository: repository, taxRate: configuration.taxRate))
+                    of: QueueName.invoiceOrderCreated, handler: InvoicingHandler(repository: repository, taxRate: configuration.taxRate))
             ],
             openAPI: PackageResources.openapi_json,
             routes: { InvoiceRoutes(repository: repository).add(to: $0) })

@@ -12,7 +12,7 @@ public struct CustomerEventsHandler: EventHandler {
         self.repository = repository
     }
 
-    public var eventTypes: Set<String> { [EventType.customerCreated.name, EventType.customerUpdated.name] }
+    public var accepts: [AcceptedEvent] { [AcceptedEvent(CustomerCreated.self), AcceptedEvent(CustomerUpdated.self)] }
 
     public func apply(_ events: [IncomingEvent]) async throws {
         let customers = try events.map { event in

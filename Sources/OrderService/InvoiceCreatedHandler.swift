@@ -10,7 +10,7 @@ public struct InvoiceCreatedHandler: EventHandler {
         self.repository = repository
     }
 
-    public var eventTypes: Set<String> { [EventType.invoiceCreated.name] }
+    public var accepts: [AcceptedEvent] { [AcceptedEvent(InvoiceCreated.self)] }
 
     public func apply(_ events: [IncomingEvent]) async throws {
         let invoices = try events.map { event in

@@ -49,9 +49,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
                     [
                         message.messageID.padding(toLength: 38, withPad: " ", startingAt: 0),
                         message.type.padding(toLength: 17, withPad: " ", startingAt: 0),
-                        message.header("x-mercato-attempts").padding(toLength: 9, withPad: " ", startingAt: 0),
-                        message.header("x-mercato-failed-at").padding(toLength: 25, withPad: " ", startingAt: 0),
-                        String(message.header("x-mercato-error").prefix(100)),
+                        message.header(FailureHeader.attemptsMade).padding(toLength: 9, withPad: " ", startingAt: 0),
+                        message.header(FailureHeader.failedAt).padding(toLength: 25, withPad: " ", startingAt: 0),
+                        String(message.header(FailureHeader.error).prefix(100)),
                     ].joined(separator: " "))
             }
             print("\(messages.count) message(s)")
@@ -150,8 +150,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
     /// failure headers (so its consumer starts counting attempts afresh).
     static func original(of delivery: Delivery) throws -> OutboundMessage {
         var properties = delivery.properties
-        guard let exchange = properties.headers["x-original-exchange"]?.stringValue,
-            let routingKey = properties.headers["x-original-routing-key"]?.stringValue
+        guard let exchange = properties.headers[FailureHeader.originalExchange]?.stringValue,
+            let routingKey = properties.headers[FailureHeader.originalRoutingKey]?.stringValue
         else {
             throw ValidationFailure("message \(properties.messageID ?? "?") has no x-original-exchange header; cannot tell where it came from")
         }

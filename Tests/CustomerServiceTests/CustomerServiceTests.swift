@@ -39,7 +39,7 @@ struct CustomerServiceTests {
     @Test func countsEachOrderOnce() async throws {
         let id = UUID()
         _ = try await repository.create(NewCustomer(name: "A", email: "a@example.com", address: "x"), id: id, at: Date(), traceparent: nil)
-        let handler = OrderCreatedHandler(repository: repository)
+        let handler = OrderCountingHandler(repository: repository)
         let first = try orderCreated(for: id)
         try await handler.apply([first, try orderCreated(for: id)])
         try await handler.apply([first])  // redelivered
@@ -58,7 +58,7 @@ struct CustomerServiceTests {
     @Test func anUnknownCustomerIsPoisonAndChangesNothing() async throws {
         let known = UUID()
         _ = try await repository.create(NewCustomer(name: "A", email: "a@example.com", address: "x"), id: known, at: Date(), traceparent: nil)
-        let handler = OrderCreatedHandler(repository: repository)
+        let handler = OrderCountingHandler(repository: repository)
         await #expect(throws: PoisonMessage.self) {
             try await handler.apply([try orderCreated(for: known), try orderCreated(for: UUID())])
         }
@@ -86,7 +86,7 @@ struct CustomerServiceTests {
         try await broker.publish([message, message])  // the same event twice
         let readiness = Readiness()
         let consumer = EventConsumer(
-            queue: QueueName.customerOrderCreated, handler: OrderCreatedHandler(repository: repository), broker: broker,
+            queue: QueueName.customerOrderCreated, handler: OrderCountingHandler(repository: repository), broker: broker,
             readiness: readiness, serviceName: "customer-service", logger: Logger(label: "tests"))
         readiness.markUp(Readiness.database)
         readiness.markUp(Readiness.broker)

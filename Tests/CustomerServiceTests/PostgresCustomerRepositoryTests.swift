@@ -24,7 +24,7 @@ struct PostgresCustomerRepositoryTests {
 
         let id = UUID()
         _ = try await repository.create(NewCustomer(name: "A", email: "a@example.com", address: "x"), id: id, at: Date(), traceparent: nil)
-        let handler = OrderCreatedHandler(repository: repository)
+        let handler = OrderCountingHandler(repository: repository)
         let tests = CustomerServiceTests()
         let first = try tests.orderCreated(for: id)
         let second = try tests.orderCreated(for: id)

@@ -36,7 +36,7 @@ struct InvoiceServiceTests {
     }
 
     @Test func oneInvoicePerOrderWithGaplessNumbers() async throws {
-        let handler = OrderCreatedHandler(repository: repository, taxRate: Decimal(string: "0.20")!)
+        let handler = InvoicingHandler(repository: repository, taxRate: Decimal(string: "0.20")!)
         let first = order([("Tea", 1, "3.00")])
         let second = order([("Coffee", 2, "2.50")])
         let firstEvent = try event(first)
@@ -55,7 +55,7 @@ struct InvoiceServiceTests {
     }
 
     @Test func anOrderThatDoesNotAddUpIsPoison() async throws {
-        let handler = OrderCreatedHandler(repository: repository, taxRate: 0)
+        let handler = InvoicingHandler(repository: repository, taxRate: 0)
         var bad = order([("Tea", 1, "3.00")])
         bad.total = Money("4.00")!
         await #expect(throws: PoisonMessage.self) { try await handler.apply([try event(bad)]) }

@@ -18,7 +18,7 @@ final class RecordingHandler: EventHandler {
         self.failing = failing
     }
 
-    var eventTypes: Set<String> { [EventType.orderCreated.name] }
+    var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self)] }
 
     func apply(_ events: [IncomingEvent]) async throws {
         calls.withLock { $0 += 1 }
@@ -139,7 +139,7 @@ struct EventConsumerTests {
         // Attempt 1 failed: the event waits in the first delay queue, counted.
         let waiting = await broker.messages(in: QueueName.retry(of: queue, delayMilliseconds: RetryPolicy.delaysMilliseconds[0]))
         #expect(waiting.map(\.properties.messageID) == ["broken"])
-        #expect(waiting.first?.properties.headers[RetryPolicy.attemptHeader]?.intValue == 2)
+        #expect(waiting.first?.properties.headers[FailureHeader.attempt]?.intValue == 2)
         #expect(waiting.first?.properties.headers["x-original-exchange"]?.stringValue == ExchangeName.orders)
         #expect(await broker.messageCount(queue: QueueName.deadLetter(of: queue)) == 0)
 
@@ -148,10 +148,50 @@ struct EventConsumerTests {
         try await process(consumer, expecting: 1)
         let dead = await broker.messages(in: QueueName.deadLetter(of: queue))
         #expect(dead.map(\.properties.messageID) == ["broken"])
-        #expect(dead.first?.properties.headers["x-mercato-attempts"]?.intValue == 2)
+        #expect(dead.first?.properties.headers[FailureHeader.attemptsMade]?.intValue == 2)
         #expect(dead.first?.properties.headers["x-mercato-error"]?.stringValue?.hasPrefix("failed 2 times") == true)
         // Where it came from, for a replay: the original exchange, not the delay queue's.
         #expect(dead.first?.properties.headers["x-original-exchange"]?.stringValue == ExchangeName.orders)
         #expect(dead.first?.properties.headers["x-original-routing-key"]?.stringValue == "order.created")
+    }
+}
+
+/// A payload another service moved to version 2, on a queue of its own.
+struct ShipmentBooked: EventPayload {
+    static let eventType = EventType(name: "shipment.booked", exchange: "shipments")
+    static let dataVersion = "2"
+    var shipmentID: String
+}
+
+/// Applies `shipment.booked`, version 2 only.
+final class ShipmentHandler: EventHandler {
+    let applied = Mutex<[String]>([])
+    var accepts: [AcceptedEvent] { [AcceptedEvent(ShipmentBooked.self)] }
+    func apply(_ events: [IncomingEvent]) async throws {
+        let shipments = try events.map { try $0.decode(ShipmentBooked.self).data.shipmentID }
+        applied.withLock { $0 += shipments }
+    }
+}
+
+struct EventVersionTests {
+    /// Which versions a consumer accepts is the handler's business: ServiceKit must not
+    /// judge every payload by one domain event's version.
+    @Test func aHandlerOfAVersion2PayloadGetsIt() async throws {
+        let broker = InMemoryBroker()
+        let queue = "shipping-service.shipment-booked"
+        try await broker.declare(Topology.consumerQueue(queue, exchange: "shipments", routingKeys: ["shipment.booked"], queueType: .classic))
+        let event = CloudEvent(source: "/tests", data: ShipmentBooked(shipmentID: "s-1"))
+        try await broker.publish(
+            OutboundMessage(
+                exchange: "shipments", routingKey: "shipment.booked",
+                properties: MessageProperties(contentType: CloudEvent<ShipmentBooked>.contentType, messageID: event.id, type: event.type),
+                body: try EventCoding.makeEncoder().encode(event)))
+        let handler = ShipmentHandler()
+        let consumer = EventConsumer(
+            queue: queue, handler: handler, broker: broker, readiness: Readiness(), serviceName: "tests", logger: Logger(label: "tests"))
+        let deliveries = try await broker.consume(queue: queue, prefetch: 10)
+        try await consumer.process([await deliveries.next(max: 1)].flatMap { $0 })
+        #expect(handler.applied.withLock { $0 } == ["s-1"])
+        #expect(await broker.messages(in: QueueName.deadLetter(of: queue)).isEmpty)
     }
 }

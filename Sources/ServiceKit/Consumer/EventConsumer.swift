@@ -1,7 +1,6 @@
 public import Broker
 import Contracts
 import CoreMetrics
-import Foundation
 public import Logging
 import Postgres
 public import ServiceLifecycle
@@ -12,14 +11,16 @@ import Tracing
 /// the handler returned, i.e. after the commit.
 ///
 /// Nothing is lost and nothing loops:
-/// - a malformed delivery (not JSON, no `message_id`, wrong content type, unknown type or
-///   data version) goes straight to the queue's `.dlq`, with the reason in `x-mercato-error`;
+/// - a malformed delivery (not JSON, no `message_id`, wrong content type, a type or data
+///   version the handler does not accept: ``EnvelopeCheck``) goes straight to the queue's
+///   `.dlq`, with the reason in `x-mercato-error`;
 /// - if a batch fails, its events are applied one by one, so one bad event cannot hold back
 ///   the others; an event the handler calls poison is dead-lettered at once;
 /// - an unavailable database is waited out with backoff, without dead-lettering anything;
 /// - any other failure sends the event to a delay queue (``RetryPolicy``): it comes back
 ///   after 1, 5, then 30 seconds with its attempt count in `x-mercato-attempt`, while the
-///   consumer goes on with the rest; after `maxAttempts` it is dead-lettered.
+///   consumer goes on with the rest; after `maxAttempts` it is dead-lettered
+///   (``FailureRouter``).
 public struct EventConsumer: Service {
     /// How the consumer batches and retries.
     public struct Configuration: Sendable {
@@ -38,6 +39,11 @@ public struct EventConsumer: Service {
 
         /// The defaults.
         public init() {}
+
+        /// The wait before retry `attempt` (1-based) while a dependency is unavailable.
+        func retryDelay(_ attempt: Int) -> Duration {
+            min(initialRetryDelay * (1 << min(attempt - 1, 16)), maximumRetryDelay)
+        }
     }
 
     /// The queue consumed.
@@ -45,12 +51,13 @@ public struct EventConsumer: Service {
     private let handler: any EventHandler
     private let broker: any Broker
     private let readiness: Readiness
-    private let serviceName: String
     private let configuration: Configuration
     private let logger: Logger
     private let metrics: ServiceMetrics
     private let handlerDuration: CoreMetrics.Timer
     private let batchSize: Recorder
+    private let envelope: EnvelopeCheck
+    private let failures: FailureRouter
 
     /// Creates a consumer of `queue`; it starts once the database and the broker are ready.
     public init(
@@ -61,13 +68,13 @@ public struct EventConsumer: Service {
         self.handler = handler
         self.broker = broker
         self.readiness = readiness
-        self.serviceName = serviceName
         self.configuration = configuration
         self.metrics = metrics
         self.handlerDuration = metrics.handlerDuration(queue: queue)
         self.batchSize = metrics.batchSize(queue: queue)
+        self.envelope = EnvelopeCheck(accepting: handler.accepts)
         // Every series at zero from the start, so dashboards and alerts see 0, not "no data".
-        for type in handler.eventTypes {
+        for type in envelope.accepted.keys {
             _ = metrics.consumed(queue: queue, eventType: type)
             _ = metrics.retried(queue: queue, eventType: type)
             for reason in [ServiceMetrics.DeadLetterReason.poison, .exhausted, .malformed] {
@@ -78,6 +85,8 @@ public struct EventConsumer: Service {
         var logger = logger
         logger[metadataKey: "amqp.queue"] = "\(queue)"
         self.logger = logger
+        self.failures = FailureRouter(
+            queue: queue, serviceName: serviceName, broker: broker, logger: logger, retryDelay: { [configuration] in configuration.retryDelay($0) })
         readiness.require(Readiness.consumer(queue))
     }
 
@@ -109,7 +118,7 @@ public struct EventConsumer: Service {
         var events: [(IncomingEvent, Delivery)] = []
         var spans: [any Span] = []
         for delivery in deliveries {
-            switch Self.validate(delivery, accepting: handler.eventTypes) {
+            switch envelope.validate(delivery) {
             case .success(let event):
                 // A consumer span in the producer's trace; what the handler writes continues it.
                 let span = Self.startSpan(for: event, queue: queue)
@@ -119,7 +128,8 @@ public struct EventConsumer: Service {
                 spans.append(span)
             case .failure(let poison):
                 logger.warning("dead-lettering a malformed message", metadata: ["error.message": "\(poison.reason)"])
-                try await deadLetter(delivery, reason: poison.reason, kind: .malformed, eventType: eventTypeLabel(delivery.properties.type))
+                try await failures.deadLetter(delivery, reason: poison.reason)
+                countDeadLetter(.malformed, eventType: eventTypeLabel(delivery.properties.type))
             }
         }
         if !events.isEmpty {
@@ -179,16 +189,19 @@ public struct EventConsumer: Service {
         for (type, count) in byType { metrics.consumed(queue: queue, eventType: type).increment(by: count) }
     }
 
+    private func countDeadLetter(_ reason: ServiceMetrics.DeadLetterReason, eventType: String) {
+        metrics.deadLettered(queue: queue, eventType: eventType, reason: reason).increment()
+    }
+
     /// A label for an event type from a delivery: only the types this queue carries, so a
     /// stream of junk cannot create a metric series per junk value.
     private func eventTypeLabel(_ type: String?) -> String {
-        type.map { handler.eventTypes.contains($0) ? $0 : "unknown" } ?? "unknown"
+        type.map { envelope.accepted[$0] != nil ? $0 : "unknown" } ?? "unknown"
     }
 
     /// One event on its own: applied, dead-lettered (poison, or out of attempts), or sent to
     /// wait in a delay queue for its next attempt; its span records a failure.
     private func applyAlone(_ event: IncomingEvent, _ delivery: Delivery, span: any Span) async throws {
-        let attempt = Self.attempt(of: delivery)
         do {
             try await applyWaitingOutOutages([event])
             countApplied([event])
@@ -197,38 +210,32 @@ public struct EventConsumer: Service {
         } catch {
             span.recordError(error)
             span.setStatus(SpanStatus(code: .error))
-            try await settleFailure(event, delivery, error: error, attempt: attempt)
+            try await settleFailure(event, delivery, error: error)
         }
     }
 
     /// Dead-letters a failed event (poison, or out of attempts) or sends it to a delay queue.
-    private func settleFailure(_ event: IncomingEvent, _ delivery: Delivery, error: any Error, attempt: Int) async throws {
+    private func settleFailure(_ event: IncomingEvent, _ delivery: Delivery, error: any Error) async throws {
+        let attempt = FailureRouter.attempt(of: delivery)
         if let poison = error as? PoisonMessage {
             logger.warning("dead-lettering a poison event", metadata: ["event.id": "\(event.id)", "error.message": "\(poison.reason)"])
-            try await deadLetter(delivery, reason: poison.reason, kind: .poison, eventType: event.type)
+            try await failures.deadLetter(delivery, reason: poison.reason)
+            countDeadLetter(.poison, eventType: event.type)
             return
         }
         guard attempt < configuration.maxAttempts else {
             logger.error(
                 "event failed every attempt; dead-lettering it",
                 metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempts": "\(attempt)"])
-            try await deadLetter(delivery, reason: "failed \(attempt) times: \(error)", kind: .exhausted, eventType: event.type)
+            try await failures.deadLetter(delivery, reason: "failed \(attempt) times: \(error)")
+            countDeadLetter(.exhausted, eventType: event.type)
             return
         }
-        let delayQueue = RetryPolicy.delayQueue(of: queue, afterAttempt: attempt)
+        let delayQueue = try await failures.retryLater(delivery, reason: "\(error)", attempt: attempt)
         logger.warning(
             "event failed; retrying later",
             metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempt": "\(attempt)", "amqp.retry_queue": "\(delayQueue)"])
-        var headers = Self.failureHeaders(of: delivery, reason: "\(error)", service: serviceName, queue: queue)
-        headers[RetryPolicy.attemptHeader] = .int(Int64(attempt + 1))
-        // Through the default exchange straight into the delay queue, which returns it here.
-        try await divert(delivery, exchange: "", routingKey: delayQueue, headers: headers)
         metrics.retried(queue: queue, eventType: event.type).increment()
-    }
-
-    /// The attempt a delivery is: 1 unless a delay queue returned it.
-    static func attempt(of delivery: Delivery) -> Int {
-        max(1, Int(delivery.properties.headers[RetryPolicy.attemptHeader]?.intValue ?? 1))
     }
 
     /// Applies `events`, waiting as long as it takes while the database is unavailable.
@@ -240,97 +247,9 @@ public struct EventConsumer: Service {
                 return
             } catch let error as PostgresError where error.isTransient {
                 if outage == 0 { logger.warning("database unavailable; waiting", metadata: ["error.message": "\(error)"]) }
-                try await Task.sleep(for: retryDelay(outage + 1))
+                try await Task.sleep(for: configuration.retryDelay(outage + 1))
                 outage += 1
             }
         }
     }
-
-    private func retryDelay(_ attempt: Int) -> Duration {
-        min(configuration.initialRetryDelay * (1 << min(attempt - 1, 16)), configuration.maximumRetryDelay)
-    }
-
-    /// Publishes `delivery` to its queue's dead-letter queue with why, then it may be
-    /// acknowledged.
-    private func deadLetter(_ delivery: Delivery, reason: String, kind: ServiceMetrics.DeadLetterReason, eventType: String) async throws {
-        var headers = Self.failureHeaders(of: delivery, reason: reason, service: serviceName, queue: queue)
-        headers["x-mercato-attempts"] = .int(Int64(Self.attempt(of: delivery)))
-        try await divert(delivery, exchange: ExchangeName.deadLetter, routingKey: queue, headers: headers)
-        metrics.deadLettered(queue: queue, eventType: eventType, reason: kind).increment()
-    }
-
-    /// The headers saying why a message left its queue, and where it came from in the first
-    /// place (kept from the first failure, so a replay goes back to the original exchange).
-    static func failureHeaders(of delivery: Delivery, reason: String, service: String, queue: String) -> [String: HeaderValue] {
-        var headers = delivery.properties.headers
-        headers["x-mercato-error"] = .string(String(reason.prefix(1000)))
-        headers["x-mercato-service"] = .string(service)
-        headers["x-mercato-queue"] = .string(queue)
-        headers["x-mercato-failed-at"] = .string(EventCoding.formatTimestamp(Date()))
-        if headers["x-original-exchange"] == nil {
-            headers["x-original-exchange"] = .string(delivery.exchange)
-            headers["x-original-routing-key"] = .string(delivery.routingKey)
-        }
-        return headers
-    }
-
-    /// Publishes a copy of `delivery` elsewhere with `headers`, waiting for the broker's
-    /// confirm (retrying while it is away): only then may the original be acknowledged, so the
-    /// message is never dropped in between.
-    private func divert(_ delivery: Delivery, exchange: String, routingKey: String, headers: [String: HeaderValue]) async throws {
-        var properties = delivery.properties
-        properties.persistent = true
-        properties.headers = headers
-        let message = OutboundMessage(exchange: exchange, routingKey: routingKey, properties: properties, body: delivery.body)
-        var attempt = 1
-        while true {
-            do {
-                try await broker.publish(message)
-                return
-            } catch {
-                logger.warning(
-                    "could not move a message to another queue; retrying",
-                    metadata: ["error.message": "\(error)", "amqp.routing_key": "\(routingKey)"])
-                try await Task.sleep(for: retryDelay(attempt))
-                attempt += 1
-            }
-        }
-    }
-
-    /// The envelope checks that decide whether a delivery is an event at all.
-    static func validate(_ delivery: Delivery, accepting types: Set<String>) -> Result<IncomingEvent, PoisonMessage> {
-        let contentType = delivery.properties.contentType?.lowercased() ?? ""
-        guard contentType.hasPrefix(CloudEvent<OrderCreated>.contentType) || contentType.hasPrefix("application/json") else {
-            return .failure(PoisonMessage("content type \(contentType.isEmpty ? "missing" : contentType) is not \(CloudEvent<OrderCreated>.contentType)"))
-        }
-        guard let messageID = delivery.properties.messageID, !messageID.isEmpty else {
-            return .failure(PoisonMessage("message_id is missing: the event cannot be deduplicated"))
-        }
-        let header: CloudEventHeader
-        do {
-            header = try headerDecoder.decode(CloudEventHeader.self, from: delivery.body)
-        } catch {
-            return .failure(PoisonMessage("not a CloudEvents envelope: \(IncomingEvent.describe(error))"))
-        }
-        guard header.specversion == "1.0" else {
-            return .failure(PoisonMessage("unsupported CloudEvents specversion \(header.specversion)"))
-        }
-        guard header.id == messageID else {
-            return .failure(PoisonMessage("message_id \(messageID) differs from the event id \(header.id)"))
-        }
-        guard types.contains(header.type) else {
-            return .failure(PoisonMessage("unexpected event type \(header.type) on this queue"))
-        }
-        // Every payload is at version 1; an absent version is read as 1.
-        if let version = header.dataversion, version != OrderCreated.dataVersion {
-            return .failure(PoisonMessage("unsupported data version \(version) of \(header.type)"))
-        }
-        return .success(
-            IncomingEvent(
-                id: header.id, type: header.type, source: header.source, time: header.time,
-                traceparent: header.traceparent ?? delivery.properties.headers["traceparent"]?.stringValue,
-                redelivered: delivery.redelivered, body: delivery.body))
-    }
-
-    private static let headerDecoder = EventCoding.makeDecoder()
 }

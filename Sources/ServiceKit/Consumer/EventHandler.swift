@@ -1,7 +1,8 @@
 /// Applies the events of one queue to a service's state.
 public protocol EventHandler: Sendable {
-    /// The event types this handler applies; any other type on its queue is dead-lettered.
-    var eventTypes: Set<String> { get }
+    /// The event types, and versions of each, this handler applies; anything else on its
+    /// queue is dead-lettered.
+    var accepts: [AcceptedEvent] { get }
 
     /// Applies `events` atomically (all or nothing), each at most once per event id:
     /// an id seen before, even within the same call, changes nothing.

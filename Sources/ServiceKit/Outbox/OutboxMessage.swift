@@ -48,7 +48,7 @@ public struct OutboxMessage: Sendable, Hashable {
         return OutboundMessage(
             exchange: exchange, routingKey: eventType,
             properties: MessageProperties(
-                contentType: CloudEvent<OrderCreated>.contentType, messageID: id, type: eventType, appID: appID,
+                contentType: CloudEventHeader.contentType, messageID: id, type: eventType, appID: appID,
                 timestamp: createdAt, persistent: true, headers: headers),
             body: body)
     }

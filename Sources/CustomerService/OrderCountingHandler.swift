@@ -3,7 +3,7 @@ public import ServiceKit
 
 /// Counts orders: `order.created` from `customer-service.order-created` adds one to the
 /// customer's `orders_count`, exactly once per event.
-public struct OrderCreatedHandler: EventHandler {
+public struct OrderCountingHandler: EventHandler {
     private let repository: any CustomerRepository
 
     /// Creates the handler over `repository`.
@@ -11,7 +11,7 @@ public struct OrderCreatedHandler: EventHandler {
         self.repository = repository
     }
 
-    public var eventTypes: Set<String> { [EventType.orderCreated.name] }
+    public var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self)] }
 
     public func apply(_ events: [IncomingEvent]) async throws {
         let orders = try events.map { event in

@@ -4,7 +4,7 @@ public import ServiceKit
 
 /// Invoices orders: `order.created` from `invoice-service.order-created` becomes exactly one
 /// invoice per order.
-public struct OrderCreatedHandler: EventHandler {
+public struct InvoicingHandler: EventHandler {
     private let repository: any InvoiceRepository
     private let taxRate: Decimal
 
@@ -14,7 +14,7 @@ public struct OrderCreatedHandler: EventHandler {
         self.taxRate = taxRate
     }
 
-    public var eventTypes: Set<String> { [EventType.orderCreated.name] }
+    public var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self)] }
 
     public func apply(_ events: [IncomingEvent]) async throws {
         let orders = try events.map { event in

@@ -1,0 +1,79 @@
+public import Broker
+import Contracts
+import Foundation
+public import Logging
+
+/// Where a consumer sends a message it cannot apply now: the queue's dead-letter queue
+/// (malformed, poison, or out of attempts) or a delay queue that returns it later
+/// (``RetryPolicy``). Either way a copy is published and confirmed before the original may be
+/// acknowledged, so the message is never dropped in between; the headers
+/// (``FailureHeader``) say why, where it came from and how often it was tried.
+struct FailureRouter: Sendable {
+    let queue: String
+    let serviceName: String
+    let broker: any Broker
+    let logger: Logger
+    /// Wait before the next try to publish the copy while the broker is away.
+    let retryDelay: @Sendable (Int) -> Duration
+
+    /// The attempt a delivery is: 1 unless a delay queue returned it.
+    static func attempt(of delivery: Delivery) -> Int {
+        max(1, Int(delivery.properties.headers[FailureHeader.attempt]?.intValue ?? 1))
+    }
+
+    /// Moves `delivery` to the queue's dead-letter queue with `reason`.
+    func deadLetter(_ delivery: Delivery, reason: String) async throws {
+        var headers = failureHeaders(of: delivery, reason: reason)
+        headers[FailureHeader.attemptsMade] = .int(Int64(Self.attempt(of: delivery)))
+        try await divert(delivery, exchange: ExchangeName.deadLetter, routingKey: queue, headers: headers)
+    }
+
+    /// Moves `delivery`, whose attempt `attempt` failed with `reason`, to the delay queue of
+    /// that attempt; it comes back to the queue as attempt `attempt + 1`. Returns the delay
+    /// queue's name.
+    func retryLater(_ delivery: Delivery, reason: String, attempt: Int) async throws -> String {
+        let delayQueue = RetryPolicy.delayQueue(of: queue, afterAttempt: attempt)
+        var headers = failureHeaders(of: delivery, reason: reason)
+        headers[FailureHeader.attempt] = .int(Int64(attempt + 1))
+        // Through the default exchange straight into the delay queue, which returns it here.
+        try await divert(delivery, exchange: "", routingKey: delayQueue, headers: headers)
+        return delayQueue
+    }
+
+    /// The headers saying why a message left its queue, and where it came from in the first
+    /// place (kept from the first failure, so a replay goes back to the original exchange).
+    func failureHeaders(of delivery: Delivery, reason: String) -> [String: HeaderValue] {
+        var headers = delivery.properties.headers
+        headers[FailureHeader.error] = .string(String(reason.prefix(1000)))
+        headers[FailureHeader.service] = .string(serviceName)
+        headers[FailureHeader.queue] = .string(queue)
+        headers[FailureHeader.failedAt] = .string(EventCoding.formatTimestamp(Date()))
+        if headers[FailureHeader.originalExchange] == nil {
+            headers[FailureHeader.originalExchange] = .string(delivery.exchange)
+            headers[FailureHeader.originalRoutingKey] = .string(delivery.routingKey)
+        }
+        return headers
+    }
+
+    /// Publishes a copy of `delivery` elsewhere with `headers`, waiting for the broker's
+    /// confirm and retrying while it is away: only then may the original be acknowledged.
+    private func divert(_ delivery: Delivery, exchange: String, routingKey: String, headers: [String: HeaderValue]) async throws {
+        var properties = delivery.properties
+        properties.persistent = true
+        properties.headers = headers
+        let message = OutboundMessage(exchange: exchange, routingKey: routingKey, properties: properties, body: delivery.body)
+        var attempt = 1
+        while true {
+            do {
+                try await broker.publish(message)
+                return
+            } catch {
+                logger.warning(
+                    "could not move a message to another queue; retrying",
+                    metadata: ["error.message": "\(error)", "amqp.routing_key": "\(routingKey)"])
+                try await Task.sleep(for: retryDelay(attempt))
+                attempt += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+/// The headers a consumer sets on a message it moves out of its queue — into a delay queue
+/// to be retried, or into the dead-letter queue — and that `mercato dlq` reads back.
+public enum FailureHeader {
+    /// Why the message left its queue, at most 1,000 characters.
+    public static let error = "x-mercato-error"
+    /// The service whose consumer moved it.
+    public static let service = "x-mercato-service"
+    /// The queue it was consumed from.
+    public static let queue = "x-mercato-queue"
+    /// When it was moved (RFC 3339).
+    public static let failedAt = "x-mercato-failed-at"
+    /// Which attempt a delivery is: absent on the first delivery, 2 on the message a delay
+    /// queue returns after the first failure, 3 after the second, ….
+    public static let attempt = "x-mercato-attempt"
+    /// On a dead letter: how many attempts were made before it was given up (1 for a message
+    /// dead-lettered at once: malformed or poison).
+    public static let attemptsMade = "x-mercato-attempts-made"
+    /// The exchange it was first published to, kept through retries, so a replay goes there.
+    public static let originalExchange = "x-original-exchange"
+    /// The routing key it was first published with.
+    public static let originalRoutingKey = "x-original-routing-key"
+}
