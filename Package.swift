@@ -45,8 +45,9 @@ let package = Package(
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
 
-        // Shared, dependency-free event contracts.
-        .target(name: "Contracts", path: "contracts", exclude: ["samples", "asyncapi.yaml"], swiftSettings: swiftSettings),
+        // Shared event contracts: payloads, envelope, names, and Mercato's topology in the
+        // Broker's terms.
+        .target(name: "Contracts", dependencies: ["Broker"], path: "contracts", exclude: ["samples", "asyncapi.yaml"], swiftSettings: swiftSettings),
 
         // A serial executor on a dedicated thread, where blocking C calls are allowed.
         .target(name: "IOThread", swiftSettings: swiftSettings),
@@ -54,7 +55,7 @@ let package = Package(
         .target(
             name: "Broker",
             dependencies: [
-                "CRabbitMQ", "Contracts", "IOThread",
+                "CRabbitMQ", "IOThread",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -140,7 +141,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: swiftSettings),
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts", "Broker"], swiftSettings: swiftSettings),
         .testTarget(name: "IOThreadTests", dependencies: ["IOThread", "MercatoTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(

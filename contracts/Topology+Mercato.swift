@@ -1,3 +1,5 @@
+public import Broker
+
 extension Topology {
     /// A consumer queue `queue` bound to `exchange` with `routingKeys`, with its dead-letter
     /// queue `<queue>.dlq` behind ``ExchangeName/deadLetter`` and its delay queues

@@ -1,4 +1,3 @@
-public import Contracts
 
 /// A message broker: declares topology, publishes with confirmation and consumes with
 /// explicit acknowledgement.

@@ -1,4 +1,3 @@
-import Contracts
 import Synchronization
 
 /// The topologies declared on a broker so far, shared by all its connections so that each

@@ -1,3 +1,4 @@
+import Broker
 import ArgumentParser
 import Contracts
 import Foundation

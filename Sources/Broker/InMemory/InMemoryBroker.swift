@@ -1,4 +1,3 @@
-public import Contracts
 import Foundation
 
 /// A ``Broker`` in memory with RabbitMQ's semantics, for the services' unit tests: exchanges

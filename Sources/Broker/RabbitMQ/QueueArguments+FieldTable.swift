@@ -1,4 +1,3 @@
-import Contracts
 
 extension Topology.Queue.Arguments {
     /// The arguments as the AMQP field table of `queue.declare`.

@@ -1,4 +1,3 @@
-public import Contracts
 import Foundation
 public import Logging
 import Synchronization

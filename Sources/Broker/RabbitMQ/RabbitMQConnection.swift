@@ -1,4 +1,3 @@
-import Contracts
 import Foundation
 import IOThread
 import Logging

@@ -1,5 +1,4 @@
 internal import CRabbitMQ
-import Contracts
 import Foundation
 
 /// One rabbitmq-c connection: every rabbitmq-c call Mercato makes goes through this type
