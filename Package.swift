@@ -57,6 +57,7 @@ let package = Package(
             dependencies: [
                 "CRabbitMQ", "IOThread",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -65,6 +66,7 @@ let package = Package(
             dependencies: [
                 "CLibPQ", "IOThread",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -136,17 +138,32 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/MercatoTesting",
             swiftSettings: swiftSettings
         ),
 
+        // Behaviour every implementation of a protocol must show, run against the real one
+        // (integration targets) and the in-memory double (unit targets) alike.
+        .target(
+            name: "ContractTesting",
+            dependencies: ["Broker", "Contracts", "MercatoTesting"],
+            path: "Tests/ContractTesting",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "Broker"], swiftSettings: swiftSettings),
         .testTarget(name: "IOThreadTests", dependencies: ["IOThread", "MercatoTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "BrokerTests", dependencies: ["Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "BrokerTests", dependencies: ["Broker", "Contracts", "ContractTesting", "MercatoTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BrokerIntegrationTests",
+            dependencies: ["Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SystemTests",
-            dependencies: ["Broker", "Contracts", "Postgres", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Broker", "Contracts", "Postgres", "MercatoTesting", "ContractTesting", .product(name: "Logging", package: "swift-log")],
             exclude: ["schemathesis.toml"],
             swiftSettings: swiftSettings
         ),
@@ -155,6 +172,11 @@ let package = Package(
         .testTarget(name: "OrderServiceTests", dependencies: ["OrderService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "InvoiceServiceTests", dependencies: ["InvoiceService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "DeployTests", dependencies: ["OrderService", "CustomerService", "InvoiceService", "ServiceKit"], swiftSettings: swiftSettings),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PostgresIntegrationTests",
+            dependencies: ["Postgres", "MercatoTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

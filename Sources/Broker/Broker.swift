@@ -1,11 +1,14 @@
+public import ServiceLifecycle
 
 /// A message broker: declares topology, publishes with confirmation and consumes with
 /// explicit acknowledgement.
 ///
+/// A broker is a `Service`: its connections live inside ``Service/run()``, so a service puts
+/// it in its `ServiceGroup` before everything that uses it and it closes after them.
 /// Implementations recover by themselves: after a lost connection they reconnect with
 /// backoff, declare every topology declared so far again, and resume every consumer. Callers
 /// never rebuild anything.
-public protocol Broker: Sendable {
+public protocol Broker: Service {
     /// Declares exchanges, queues and bindings (idempotently) and remembers them, so that
     /// they are declared again after every reconnection.
     func declare(_ topology: Topology) async throws
@@ -20,12 +23,34 @@ public protocol Broker: Sendable {
     /// Deliveries must be acknowledged (or rejected) by the caller.
     func consume(queue: String, prefetch: Int) async throws -> BrokerConsumer
 
-    /// Whether the broker is connected and every consumer is registered: what a readiness
-    /// probe reports.
-    func isReady() async -> Bool
+    /// How many messages wait in `queue` (ready, not counting those delivered and not yet
+    /// acknowledged) and how many consumers it has, asked of the broker without declaring
+    /// anything (a passive `queue.declare`). Throws ``BrokerError/Code/channelClosed`` with
+    /// reply code 404 if the queue does not exist.
+    func inspect(queue: String) async throws -> QueueStatus
 
-    /// Closes every connection; pending publishes fail with ``BrokerError/Code/shutdown``.
+    /// Whether the broker is connected and every consumer is registered, as known now: it
+    /// never waits (a readiness probe must answer at once, even while a connection is being
+    /// re-established).
+    var isReady: Bool { get }
+
+    /// Closes every connection; pending publishes fail with ``BrokerError/Code/shutdown``,
+    /// and ``Service/run()`` returns.
     func shutdown() async
+}
+
+/// A queue's state as the broker reports it.
+public struct QueueStatus: Sendable, Hashable {
+    /// Messages ready for delivery.
+    public var messageCount: Int
+    /// Consumers subscribed.
+    public var consumerCount: Int
+
+    /// Creates a status.
+    public init(messageCount: Int, consumerCount: Int) {
+        self.messageCount = messageCount
+        self.consumerCount = consumerCount
+    }
 }
 
 extension Broker {

@@ -44,6 +44,8 @@ public final class PostgresClient: Sendable {
     let logger: Logger
     private let state = Mutex(PoolState())
     let hub: NotificationHub
+    /// What the pool's statements have shown about the server; read by readiness probes.
+    public let health = DatabaseHealth()
 
     /// Creates a client; connections open on first use.
     public init(configuration: Configuration, logger: Logger) {
@@ -123,9 +125,13 @@ public final class PostgresClient: Sendable {
         public var waiting: Int
     }
 
-    /// Whether the database answers `SELECT 1`: what a readiness probe reports.
-    public func isReady() async -> Bool {
-        (try? await query("SELECT 1")) != nil
+    /// Runs `SELECT 1` unless a statement succeeded within `interval`, so ``health`` stays
+    /// fresh while the service is idle. Its outcome is recorded in ``health``; a busy pool
+    /// makes it wait like any caller, which is why readiness reads ``health`` and never
+    /// waits for this.
+    public func probe(ifIdleFor interval: Duration) async {
+        if let last = health.lastSuccess, ContinuousClock.now - last < interval { return }
+        _ = try? await query("SELECT 1")
     }
 
     /// Closes idle connections and refuses new work; connections in use close when returned.
@@ -162,7 +168,7 @@ public final class PostgresClient: Sendable {
                 if await connection.isReusable() { return connection }
                 await discard(connection)
             case .create:
-                let connection = PostgresConnection(parameters: configuration.connectionParameters, hub: hub)
+                let connection = PostgresConnection(parameters: configuration.connectionParameters, hub: hub, health: health)
                 do {
                     try await connection.open()
                     return connection

@@ -19,26 +19,47 @@ public actor PostgresConnection {
     private var handle: PGConnectionHandle?
     private var prepared: [String: String] = [:]
     private let hub: NotificationHub?
+    /// Where the outcome of every statement is recorded, for readiness.
+    private let health: DatabaseHealth?
     /// Channels to deliver to local listeners when the open transaction commits.
     private var notifyOnCommit: Set<String> = []
     /// Channels the open transaction sent a `NOTIFY` on.
     private var notifiedRemotely: Set<String> = []
     private var inTransaction = false
 
-    init(parameters: [(String, String)], hub: NotificationHub? = nil) {
+    init(parameters: [(String, String)], hub: NotificationHub? = nil, health: DatabaseHealth? = nil) {
         self.parameters = parameters
         self.hub = hub
+        self.health = health
         self.executor = IOThreadExecutor(name: "postgres")
     }
 
     /// Connects; throws ``PostgresError/Code/connectionFailed``.
     func open() throws(PostgresError) {
-        handle = try PGConnectionHandle(parameters: parameters)
+        do {
+            handle = try PGConnectionHandle(parameters: parameters)
+            health?.succeeded()
+        } catch {
+            health?.failed()
+            throw error
+        }
     }
 
     /// Runs `sql` with `bindings` as `$1, $2, …` and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ bindings: [any PostgresEncodable]) throws(PostgresError) -> PostgresRows {
+        do {
+            let rows = try run(sql, bindings)
+            health?.succeeded()
+            return rows
+        } catch {
+            // A refused statement still shows a working server; only a broken link does not.
+            if error.code == .connectionLost || error.code == .connectionFailed { health?.failed() } else { health?.succeeded() }
+            throw error
+        }
+    }
+
+    private func run(_ sql: String, _ bindings: [any PostgresEncodable]) throws(PostgresError) -> PostgresRows {
         let handle = try liveHandle()
         let values = bindings.map(\.postgresText)
         if values.isEmpty {

@@ -119,6 +119,12 @@ struct DeadLetterCommand: AsyncParsableCommand {
     ) async throws -> Int {
         let name = deadLetterQueue(queue)
         let broker = try connection.broker()
+        return try await broker.withRunning { try await drain(name, broker: broker, id: id, action: action) }
+    }
+
+    private static func drain(
+        _ name: String, broker: RabbitMQBroker, id: String?, action: (Delivery, RabbitMQBroker) async throws -> Void
+    ) async throws -> Int {
         let consumer = try await broker.consume(queue: name, prefetch: 1000)
         var handled = 0
         var seen = Set<UInt64>()
@@ -142,7 +148,6 @@ struct DeadLetterCommand: AsyncParsableCommand {
             }
         }
         await consumer.cancel()
-        await broker.shutdown()
         return handled
     }
 

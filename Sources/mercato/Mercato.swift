@@ -1,5 +1,9 @@
 import ArgumentParser
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `mercato`: the operator's command line.
 @main
 struct Mercato: AsyncParsableCommand {
@@ -7,4 +11,20 @@ struct Mercato: AsyncParsableCommand {
         commandName: "mercato",
         abstract: "Operate a Mercato installation.",
         subcommands: [TopologyCommand.self, DeadLetterCommand.self, LoadCommand.self, BenchCommand.self])
+
+    static func main() async {
+        // A write to a socket whose peer has gone raises SIGPIPE, whose default action ends
+        // the process: a lost broker must be an error, not a crash.
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

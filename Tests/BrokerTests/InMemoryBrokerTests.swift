@@ -1,8 +1,11 @@
 @testable import Broker
 import Contracts
+import ContractTesting
+import MercatoTesting
 import Testing
 
-/// The same semantics against the in-memory double, plus its own details.
+/// The broker semantics against the in-memory double, plus its own details.
+@Suite(.timeLimit(.minutes(1)))
 struct InMemoryBrokerTests {
     @Test func routesByTopicPattern() async throws {
         try await BrokerSemantics.topicRouting(InMemoryBroker())
@@ -22,6 +25,19 @@ struct InMemoryBrokerTests {
 
     @Test func prefetchBoundsUnacknowledgedDeliveries() async throws {
         try await BrokerSemantics.prefetch(InMemoryBroker())
+    }
+
+    @Test func inspectsQueues() async throws {
+        try await BrokerSemantics.inspection(InMemoryBroker())
+    }
+
+    @Test func runsUntilShutDown() async throws {
+        let broker = InMemoryBroker()
+        let running = Task { try await broker.run() }
+        #expect(broker.isReady)
+        await broker.shutdown()
+        try await withDeadline(.seconds(10), "run() to return after shutdown()") { try await running.value }
+        #expect(!broker.isReady)
     }
 
     @Test func declaresMercatosTopology() async throws {

@@ -2,10 +2,11 @@ import Broker
 import Contracts
 import Foundation
 import Postgres
+import MercatoTesting
 import Testing
 
 /// Dead letters end to end: why they are there, replay after a fix, purge.
-@Suite(.needsSystem, .serialized)
+@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
 struct DeadLetterSystemTests {
     @Test func deadLettersCanBeInspectedReplayedAndPurged() async throws {
         let system = try await MercatoSystem.start()

@@ -3,6 +3,7 @@ import Contracts
 import Foundation
 import Logging
 import Postgres
+import MercatoTesting
 import Synchronization
 import Testing
 
@@ -32,14 +33,15 @@ final class MercatoSystem: Sendable {
     let ports: [Service: Int]
     let databaseURLs: [Service: String]
     let logDirectory: URL
-    /// A broker on the system's vhost, for publishing raw messages and reading dead letters.
+    /// A broker on the system's vhost, for publishing raw messages and reading dead letters;
+    /// it runs until ``shutdown()``.
     let broker: RabbitMQBroker
+    private let brokerRun: Task<Void, any Error>
     private let databases: [Service: PostgresClient]
     private let processes = Mutex<[Service: Process]>([:])
     private let extraEnvironment: [String: String]
 
     static let environment = ProcessInfo.processInfo.environment
-    static var isAvailable: Bool { environment["AMQP_URL"] != nil && environment["MERCATO_POSTGRES_URL"] != nil }
 
     /// Where the service executables are: `scripts/test` exports it; otherwise the debug build.
     static var binDirectory: URL {
@@ -50,7 +52,7 @@ final class MercatoSystem: Sendable {
 
     private init(
         name: String, amqpURL: String, ports: [Service: Int], databaseURLs: [Service: String], logDirectory: URL, broker: RabbitMQBroker,
-        databases: [Service: PostgresClient], extraEnvironment: [String: String]
+        brokerRun: Task<Void, any Error>, databases: [Service: PostgresClient], extraEnvironment: [String: String]
     ) {
         self.name = name
         self.amqpURL = amqpURL
@@ -58,6 +60,7 @@ final class MercatoSystem: Sendable {
         self.databaseURLs = databaseURLs
         self.logDirectory = logDirectory
         self.broker = broker
+        self.brokerRun = brokerRun
         self.databases = databases
         self.extraEnvironment = extraEnvironment
     }
@@ -67,10 +70,10 @@ final class MercatoSystem: Sendable {
         let name = "sys_" + UUID().uuidString.prefix(8).lowercased()
         let management = try Management()
         try await management.createVirtualHost(name)
-        let base = Self.environment["AMQP_URL"]!
+        let base = try Integration.amqpURL()
         let amqpURL = base.replacingOccurrences(of: "/%2F", with: "/\(name)")
 
-        let postgresBase = Self.environment["MERCATO_POSTGRES_URL"]!
+        let postgresBase = try Integration.postgresURL()
         let admin = PostgresClient(configuration: try .init(url: postgresBase + "/postgres"), logger: quietLogger)
         var databaseURLs: [Service: String] = [:]
         var databases: [Service: PostgresClient] = [:]
@@ -90,12 +93,14 @@ final class MercatoSystem: Sendable {
         var brokerConfiguration = try RabbitMQBroker.Configuration(url: amqpURL)
         brokerConfiguration.connectionName = "system-tests"
         brokerConfiguration.reconnectMaximumDelay = .seconds(1)
+        Integration.ignoreBrokenPipes()
         let broker = RabbitMQBroker(configuration: brokerConfiguration, logger: quietLogger)
+        let brokerRun = Task { try await broker.run() }
         try await broker.declare(.mercato())
 
         let system = MercatoSystem(
-            name: name, amqpURL: amqpURL, ports: ports, databaseURLs: databaseURLs, logDirectory: logs, broker: broker, databases: databases,
-            extraEnvironment: extra)
+            name: name, amqpURL: amqpURL, ports: ports, databaseURLs: databaseURLs, logDirectory: logs, broker: broker, brokerRun: brokerRun,
+            databases: databases, extraEnvironment: extra)
         for service in Service.allCases { try system.launch(service) }
         for service in Service.allCases { try await system.waitUntilReady(service) }
         return system
@@ -130,11 +135,18 @@ final class MercatoSystem: Sendable {
         processes.withLock { $0[service] = process }
     }
 
-    /// Stops `service` gracefully (SIGTERM) and waits for it to exit.
-    func stop(_ service: Service) async {
+    /// Stops `service` gracefully (SIGTERM) and waits for it to exit; one that has not
+    /// after `timeout` is killed (and the test learns of it from the service's log).
+    func stop(_ service: Service, timeout: Duration = .seconds(30)) async {
         guard let process = processes.withLock({ $0.removeValue(forKey: service) }) else { return }
         process.terminate()
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning {
+            progress("\(service.rawValue) did not stop within \(timeout) of SIGTERM; killing it")
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+        }
     }
 
     /// Kills `service` with SIGKILL: no chance to finish anything.
@@ -169,6 +181,7 @@ final class MercatoSystem: Sendable {
     func shutdown() async {
         for service in Service.allCases { await stop(service) }
         await broker.shutdown()
+        _ = await brokerRun.result
         for client in databases.values { await client.shutdown() }
     }
 
@@ -183,8 +196,11 @@ final class MercatoSystem: Sendable {
 
     /// Runs a program to its end without holding a thread of the cooperative pool; its
     /// output goes to `output` (the test runner's own by default), and it runs in `directory`
-    /// (the current one by default). Returns its exit status.
-    static func run(_ executable: URL, _ arguments: [String], output: FileHandle? = nil, in directory: URL? = nil) async throws -> Int32 {
+    /// (the current one by default). Returns its exit status; one still running after
+    /// `timeout` is terminated and the run fails.
+    static func run(
+        _ executable: URL, _ arguments: [String], output: FileHandle? = nil, in directory: URL? = nil, timeout: Duration = .seconds(600)
+    ) async throws -> Int32 {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -193,13 +209,16 @@ final class MercatoSystem: Sendable {
             process.standardOutput = output
             process.standardError = output
         }
-        return try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
+        let exited = OneShot()
+        process.terminationHandler = { _ in exited.fire() }
+        try process.run()
+        do {
+            try await exited.wait("\(executable.lastPathComponent) \(arguments.joined(separator: " "))", timeout: timeout)
+        } catch {
+            process.terminate()
+            throw error
         }
+        return process.terminationStatus
     }
 
     /// Every message now in `queue`'s dead-letter queue (read and acknowledged), gathered
@@ -426,12 +445,5 @@ struct Management {
         guard (200..<300).contains(created), (200..<300).contains(granted) else {
             throw SystemTestFailure("could not create vhost \(name): \(created) \(granted)")
         }
-    }
-}
-
-extension Trait where Self == ConditionTrait {
-    /// Runs the test only with the servers that `scripts/test` starts.
-    static var needsSystem: Self {
-        .enabled(if: MercatoSystem.isAvailable, "needs AMQP_URL and MERCATO_POSTGRES_URL: run scripts/test")
     }
 }

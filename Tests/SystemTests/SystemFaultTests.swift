@@ -2,6 +2,7 @@ import Broker
 import Contracts
 import Foundation
 import Postgres
+import MercatoTesting
 import Testing
 
 /// The fault-injection suite: the whole system — RabbitMQ, PostgreSQL, the three services as
@@ -12,7 +13,7 @@ import Testing
 ///
 /// It kills the shared test RabbitMQ and PostgreSQL, so `scripts/test` runs it in the phase
 /// of its own (its name ends in FaultTests); `scripts/fault-injection` runs it alone.
-@Suite(.needsSystem, .serialized)
+@Suite(.needsSystem, .serialized, .timeLimit(.minutes(25)))
 struct SystemFaultTests {
     @Test func nothingIsLostOrDoubledUnderFaults() async throws {
         var outcomes: [FaultOutcome] = []

@@ -1,9 +1,10 @@
 import Contracts
 import Foundation
+import MercatoTesting
 import Testing
 
 /// `mercato topology` against the live broker of a running system.
-@Suite(.needsSystem, .serialized)
+@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
 struct TopologySystemTests {
     @Test func showsTheLiveTopologyAndFailsWhenItIsMissing() async throws {
         let system = try await MercatoSystem.start()

@@ -1,4 +1,6 @@
 import Foundation
+public import ServiceLifecycle
+import Synchronization
 
 /// A ``Broker`` in memory with RabbitMQ's semantics, for the services' unit tests: exchanges
 /// route by topic pattern, direct key or fan-out; publishes are mandatory; consumers get at
@@ -6,6 +8,8 @@ import Foundation
 /// flagged redelivered) or dead-lettered with an `x-death` header; messages outliving their
 /// queue's `x-message-ttl` are dead-lettered as expired; a cancelled consumer's
 /// unacknowledged messages go back to the queue.
+///
+/// Its ``run()`` only waits for a shutdown: it works whether or not it runs.
 ///
 /// It is never a substitute for RabbitMQ in integration tests.
 public actor InMemoryBroker: Broker {
@@ -45,6 +49,8 @@ public actor InMemoryBroker: Broker {
     private var nextConsumerID: UInt64 = 0
     private var nextSequence: UInt64 = 0
     private var isShutDown = false
+    private nonisolated let ready = Atomic<Bool>(true)
+    private var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// Creates an empty broker (only the default exchange exists).
     public init() {}
@@ -102,11 +108,41 @@ public actor InMemoryBroker: Broker {
         }
     }
 
-    public func isReady() async -> Bool { !isShutDown }
+    public nonisolated var isReady: Bool { ready.load(ordering: .relaxed) }
+
+    public func inspect(queue: String) async throws -> QueueStatus {
+        try ensureRunning()
+        guard let state = queues[queue] else {
+            throw BrokerError(.channelClosed, "NOT_FOUND - no queue '\(queue)'", replyCode: 404)
+        }
+        return QueueStatus(messageCount: state.messages.count, consumerCount: consumers.values.filter { $0.consumer.queue == queue }.count)
+    }
+
+    /// Waits until the broker is shut down (by ``shutdown()``, a graceful shutdown or
+    /// cancellation).
+    public nonisolated func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await self.waitForShutdown()
+            } onGracefulShutdown: {
+                Task { await self.shutdown() }
+            }
+        } onCancel: {
+            Task { await self.shutdown() }
+        }
+    }
+
+    private func waitForShutdown() async {
+        guard !isShutDown else { return }
+        await withCheckedContinuation { shutdownWaiters.append($0) }
+    }
 
     public func shutdown() async {
         for id in Array(consumers.keys) { cancelConsumer(id) }
         isShutDown = true
+        ready.store(false, ordering: .relaxed)
+        for waiter in shutdownWaiters { waiter.resume() }
+        shutdownWaiters.removeAll()
     }
 
     /// Messages waiting in `queue`, not counting those delivered and unacknowledged.

@@ -7,6 +7,9 @@ import Synchronization
 /// sets up its channel for its role (publishing with confirms, or consuming one queue), and
 /// after any failure reconnects with exponential backoff and does all of that again.
 ///
+/// Nothing connects until ``run()``, which ``RabbitMQBroker/run()`` calls for every
+/// connection of the broker; ``close()`` ends it.
+///
 /// The actor runs on its own ``IOThreadExecutor`` thread, which is the only thread that
 /// ever touches its rabbitmq-c handle: rabbitmq-c connections are neither thread-safe nor
 /// non-blocking. While idle it sleeps in `poll` on the socket (``serve()``), waking for
@@ -46,7 +49,15 @@ actor RabbitMQConnection: DeliveryAcknowledger {
     /// which `serve()` rethrows to start the reconnection.
     private var pendingFailure: (any Error)?
     private var closing = false
-    private var runTask: Task<Void, Never>?
+    private var lifecycle = Lifecycle.idle
+    /// The sleep between reconnection attempts, so ``close()`` can cut it short.
+    private var backoff: Task<Void, any Error>?
+    /// Callers of ``close()`` waiting for ``run()`` to end.
+    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Whether the connection is up, readable from any thread without waiting for this
+    /// actor (which may be blocked in a connect or a declaration for seconds): what readiness
+    /// reports.
+    private nonisolated let connected = Atomic<Bool>(false)
     private var connectionWaiters: [CheckedContinuation<Void, any Error>] = []
     private var publisher = PublisherConfirms()
     private var consumerTag: String?
@@ -72,28 +83,44 @@ actor RabbitMQConnection: DeliveryAcknowledger {
         }
     }
 
-    /// Whether the connection is up (and, for a consumer, consuming).
-    var isConnected: Bool { handle != nil }
-
-    /// Starts connecting in the background.
-    func start() {
-        guard runTask == nil else { return }
-        runTask = Task { await self.run() }
+    private enum Lifecycle {
+        case idle, running, finished
     }
 
-    /// Closes the connection for good. Unconfirmed publishes fail with
-    /// ``BrokerError/Code/shutdown``; a consumer's unacknowledged deliveries return to the queue.
+    /// Whether the connection is up (and, for a consumer, consuming), as of now.
+    nonisolated var isConnected: Bool { connected.load(ordering: .acquiring) }
+
+    /// Closes the connection for good and returns once ``run()`` has ended (at once if it
+    /// never started). Unconfirmed publishes fail with ``BrokerError/Code/shutdown``; a
+    /// consumer's unacknowledged deliveries return to the queue.
     func close() async {
         closing = true
         executor.interruptWait()
-        runTask?.cancel()
-        await runTask?.value
-        executor.shutdown()
+        backoff?.cancel()
+        switch lifecycle {
+        case .idle:
+            lifecycle = .finished
+            failEverything(BrokerError(.shutdown, "the broker connection was closed"))
+            executor.shutdown()
+        case .running:
+            await withCheckedContinuation { closeWaiters.append($0) }
+        case .finished:
+            break
+        }
     }
 
     // MARK: - Lifecycle
 
-    private func run() async {
+    /// Connects, serves and reconnects until ``close()``.
+    func run() async {
+        guard lifecycle == .idle else { return }
+        lifecycle = .running
+        defer {
+            lifecycle = .finished
+            for waiter in closeWaiters { waiter.resume() }
+            closeWaiters.removeAll()
+            executor.shutdown()
+        }
         var attempt = 0
         while !closing {
             do {
@@ -111,7 +138,10 @@ actor RabbitMQConnection: DeliveryAcknowledger {
             guard !closing else { break }
             let delay = reconnectDelay(attempt: attempt)
             attempt += 1
-            try? await Task.sleep(for: delay)
+            let sleep = Task { try await Task.sleep(for: delay) }
+            backoff = sleep
+            _ = await sleep.result
+            backoff = nil
             expirePublishes()
         }
         failEverything(BrokerError(.shutdown, "the broker connection was closed"))
@@ -134,6 +164,7 @@ actor RabbitMQConnection: DeliveryAcknowledger {
             consumerTag = tag
         }
         self.handle = handle
+        connected.store(true, ordering: .releasing)
         logger.info("AMQP connection established", metadata: ["amqp.host": "\(configuration.host):\(configuration.port)"])
         for waiter in connectionWaiters { waiter.resume() }
         connectionWaiters.removeAll()
@@ -174,6 +205,7 @@ actor RabbitMQConnection: DeliveryAcknowledger {
             handle.close(graceful: graceful)
         }
         handle = nil
+        connected.store(false, ordering: .releasing)
         consumerTag = nil
         pendingFailure = nil
         // Read over the lost connection: they can no longer be acknowledged, and the broker
@@ -234,19 +266,36 @@ actor RabbitMQConnection: DeliveryAcknowledger {
     /// Declares `topology` now (waiting for the connection if needed) and remembers it for
     /// every future reconnection of every connection of the broker.
     func declare(_ topology: Topology) async throws {
+        try await onControlChannel { handle in
+            try self.declare(topology, using: handle)
+            self.topologies.add(topology)
+        }
+    }
+
+    /// A queue's counts, by a passive declaration on the control channel.
+    func inspect(queue: String) async throws -> QueueStatus {
+        try await onControlChannel { handle in
+            let (messages, consumers) = try handle.inspect(queue: queue, on: Self.controlChannel)
+            return QueueStatus(messageCount: Int(messages), consumerCount: Int(consumers))
+        }
+    }
+
+    /// Runs a synchronous method on the control channel, waiting for the connection (until
+    /// the publish timeout) and trying again on a new one if it breaks. A refusal by the
+    /// broker (e.g. 406 PRECONDITION_FAILED, 404) closes only the control channel: it is
+    /// reopened and the error thrown.
+    private func onControlChannel<T>(_ body: (AMQPConnectionHandle) throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + configuration.publishTimeout
         while true {
             try await waitForConnection(until: deadline)
             guard let handle else { continue }
             do {
-                try declare(topology, using: handle)
-                topologies.add(topology)
+                let result = try body(handle)
                 // rabbitmq-c may have queued other channels' frames while it waited for the
                 // replies; serve() must look at them rather than wait for the socket.
                 executor.interruptWait()
-                return
+                return result
             } catch let error as BrokerError where error.code == .channelClosed {
-                // A refused declaration (e.g. 406 PRECONDITION_FAILED) closes only channel 1.
                 do {
                     try handle.openChannel(Self.controlChannel)
                 } catch {

@@ -113,6 +113,16 @@ final class AMQPConnectionHandle: @unchecked Sendable {
         try check(amqp_get_rpc_reply(state), "queue.declare \(queue.name)", channel: channel)
     }
 
+    /// Asks for a queue's message and consumer counts without declaring it (passive); a
+    /// missing queue closes `channel` with 404.
+    func inspect(queue: String, on channel: UInt16) throws -> (messages: UInt32, consumers: UInt32) {
+        defer { recycle_amqp_pool(&scratch) }
+        let ok = amqp_queue_declare(state, channel, bytes(queue), 1, 0, 0, 0, amqp_empty_table)
+        try check(amqp_get_rpc_reply(state), "queue.declare (passive) \(queue)", channel: channel)
+        guard let ok else { throw BrokerError(.protocolError, "queue.declare (passive) \(queue): no reply") }
+        return (ok.pointee.message_count, ok.pointee.consumer_count)
+    }
+
     /// Binds a queue to an exchange.
     func bind(_ binding: Topology.Binding, on channel: UInt16) throws {
         defer { recycle_amqp_pool(&scratch) }

@@ -4,13 +4,17 @@ public import ServiceLifecycle
 
 /// Owns the PostgreSQL client for the service's lifetime: applies the migrations (retrying
 /// with backoff until the database answers), runs `afterMigrations` (seeding), marks the
-/// database ready, and closes the pool at shutdown, after the services that use it.
+/// database ready, keeps the client's ``DatabaseHealth`` fresh while the pool is idle (a
+/// `SELECT 1` when nothing succeeded for ``probeInterval``), and closes the pool at shutdown,
+/// after the services that use it.
 public struct DatabaseService: Service {
     private let client: PostgresClient
     private let migrations: [PostgresMigration]
     private let readiness: Readiness
     private let logger: Logger
     private let afterMigrations: @Sendable (PostgresClient) async throws -> Void
+    /// How often the idle pool's health is refreshed. 1 s.
+    static let probeInterval: Duration = .seconds(1)
 
     /// Creates the service.
     public init(
@@ -40,7 +44,12 @@ public struct DatabaseService: Service {
                 delay = min(delay * 2, .seconds(5))
             }
         }
-        try? await gracefulShutdown()
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await client.probe(ifIdleFor: Self.probeInterval)
+                try? await Task.sleep(for: Self.probeInterval)
+            }
+        }
         await client.shutdown()
     }
 }

@@ -63,8 +63,9 @@ public struct ServiceRuntime: Sendable {
     ///
     /// Start-up never fails for an unreachable dependency: the HTTP server answers at once
     /// (live, but not ready), while the database and broker are retried in the background.
-    /// Shutdown goes in reverse: HTTP stops accepting and finishes its requests, consumers
-    /// finish their batch, the relay its publish, then the connections close.
+    /// Shutdown goes in reverse (``RuntimeServices``): HTTP stops accepting and finishes its
+    /// requests, consumers finish their batch, the relay its publish, then the connections
+    /// close, and the span exporter sends the last spans.
     public func run(
         migrations: [PostgresMigration],
         afterMigrations: @escaping @Sendable (PostgresClient) async throws -> Void = { _ in },
@@ -93,19 +94,21 @@ public struct ServiceRuntime: Sendable {
                 logger.debug("outbox pruning failed", metadata: ["error.message": "\(error)"])
             }
         }
-        let services: [any Service] =
-            [
-                DatabaseService(
-                    client: database, migrations: MessagingSchema.migrations + migrations, readiness: readiness, logger: logger,
-                    afterMigrations: afterMigrations),
-                BrokerService(broker: broker, topology: .mercato(queueType: configuration.queueType), readiness: readiness, logger: logger),
-                OutboxRelay(store: outbox, broker: broker, readiness: readiness, logger: logger, afterBatch: { await housekeeping.tick() }),
-                MetricsSampler(outbox: outbox, database: database, readiness: readiness),
-            ] + consumers + (Observability.spanExporter.map { [$0] } ?? [])
+        let services = RuntimeServices(
+            spanExporter: Observability.spanExporter,
+            database: DatabaseService(
+                client: database, migrations: MessagingSchema.migrations + migrations, readiness: readiness, logger: logger,
+                afterMigrations: afterMigrations),
+            outboxListener: outbox.listener,
+            broker: broker,
+            topology: TopologyService(broker: broker, topology: .mercato(queueType: configuration.queueType), readiness: readiness, logger: logger),
+            relay: OutboxRelay(store: outbox, broker: broker, readiness: readiness, logger: logger, afterBatch: { await housekeeping.tick() }),
+            sampler: MetricsSampler(outbox: outbox, database: database, readiness: readiness),
+            consumers: consumers)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("0.0.0.0", port: configuration.port), serverName: configuration.serviceName),
-            services: services,
+            services: services.inStartOrder,
             logger: logger)
         logger.info(
             "starting",
@@ -114,23 +117,5 @@ public struct ServiceRuntime: Sendable {
                 "amqp.url": "\(RabbitMQBroker.Configuration.redacted(configuration.amqpURL))",
             ])
         try await app.runService()
-    }
-}
-
-/// Runs a chore at most once per interval, from a loop that calls ``tick()`` often.
-actor Housekeeping {
-    private let interval: Duration
-    private let chore: @Sendable () async -> Void
-    private var last = ContinuousClock.now
-
-    init(interval: Duration, chore: @escaping @Sendable () async -> Void) {
-        self.interval = interval
-        self.chore = chore
-    }
-
-    func tick() async {
-        guard ContinuousClock.now - last >= interval else { return }
-        last = .now
-        await chore()
     }
 }

@@ -57,7 +57,7 @@ public final class MemoryOutboxStore: OutboxStore {
         }
     }
 
-    public func changes() -> AsyncStream<Void> {
+    public func changes() -> any AsyncSequence<Void, Never> & Sendable {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         state.withLock { $0.listeners.append(continuation) }
         continuation.yield()

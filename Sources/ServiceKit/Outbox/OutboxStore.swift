@@ -12,8 +12,8 @@ public protocol OutboxStore: Sendable {
     func backlog() async throws -> (count: Int, oldestAgeSeconds: Double)
 
     /// Yields whenever messages may have been added (and once at the start), so the relay
-    /// publishes at once instead of at its next poll.
-    func changes() -> AsyncStream<Void>
+    /// publishes at once instead of at its next poll. One reader.
+    func changes() -> any AsyncSequence<Void, Never> & Sendable
 }
 
 /// What happened to a batch of outbox messages handed to the broker.

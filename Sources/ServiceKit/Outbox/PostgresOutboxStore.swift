@@ -8,10 +8,14 @@ public import Postgres
 /// same rows, and a relay that dies mid-batch leaves its rows to the others.
 public struct PostgresOutboxStore: OutboxStore {
     private let client: PostgresClient
+    /// The `LISTEN outbox` session that hears other replicas' commits: a `Service` to run
+    /// before the relay (``ServiceRuntime`` does).
+    public let listener: PostgresListener
 
-    /// Creates the store over `client`.
+    /// Creates the store over `client`; nothing connects until ``listener`` runs.
     public init(client: PostgresClient) {
         self.client = client
+        self.listener = client.listen([Outbox.channel])
     }
 
     public func relay(limit: Int, publish: @Sendable ([OutboxMessage]) async -> PublishOutcome) async throws -> Int {
@@ -71,19 +75,11 @@ public struct PostgresOutboxStore: OutboxStore {
             "DELETE FROM inbox WHERE received_at < now() - make_interval(secs => $1)", Double(inboxAge.components.seconds))
     }
 
-    /// Wakes on every commit that appended to the outbox, and on every reconnection of the
-    /// listening session (notifications sent while it was away are not replayed).
-    public func changes() -> AsyncStream<Void> {
-        let listener = client.listen([Outbox.channel])
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let task = Task {
-            for await _ in listener { continuation.yield() }
-            continuation.finish()
-        }
-        continuation.onTermination = { _ in
-            listener.cancel()
-            task.cancel()
-        }
-        return stream
+    /// Wakes on every commit of this client that appended to the outbox (at once), on other
+    /// replicas' commits (through ``listener``, while it runs) and on every reconnection of
+    /// the listening session (notifications sent while it was away are not replayed). One
+    /// reader: the relay.
+    public func changes() -> any AsyncSequence<Void, Never> & Sendable {
+        listener.map { _ in () }
     }
 }

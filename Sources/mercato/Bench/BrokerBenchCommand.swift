@@ -40,6 +40,10 @@ struct BrokerBenchCommand: AsyncParsableCommand {
     func run() async throws {
         let baselinePath = try baseline ?? Self.compileBaseline()
         let broker = try connection.broker()
+        try await broker.withRunning { try await run(broker, baselinePath: baselinePath) }
+    }
+
+    private func run(_ broker: RabbitMQBroker, baselinePath: String) async throws {
         let management = try connection.management()
         let configuration = try RabbitMQBroker.Configuration(url: connection.amqpURL)
         let workloads = [
@@ -72,7 +76,6 @@ struct BrokerBenchCommand: AsyncParsableCommand {
             rows.append((workload.name, Self.median(swiftRates), Self.median(cRates)))
             if !json { FileHandle.standardError.write(Data("bench: \(workload.name) done\n".utf8)) }
         }
-        await broker.shutdown()
         print(json ? Self.json(rows) : Self.table(rows, size: size))
     }
 

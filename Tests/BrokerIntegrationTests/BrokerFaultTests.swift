@@ -1,23 +1,31 @@
 import Broker
-import Contracts
+import ContractTesting
 import Foundation
+import MercatoTesting
 import Synchronization
 import Testing
 
 /// Kills RabbitMQ under a running publisher and consumer. Runs in scripts/test's second
 /// phase, alone, because it takes the shared broker down.
-@Suite(.needsRabbitMQ, .serialized)
+@Suite(.needsRabbitMQ, .serialized, .timeLimit(.minutes(5)))
 struct BrokerFaultTests {
     @Test func publisherAndConsumerSurviveABrokerKill() async throws {
         let publisherBroker = try Integration.makeBroker("fault-publisher")
         let consumerBroker = try Integration.makeBroker("fault-consumer")
+        try await publisherBroker.withRunning {
+            try await consumerBroker.withRunning {
+                try await publishAndConsumeThroughAKill(publisherBroker, consumerBroker)
+            }
+        }
+    }
+
+    private func publishAndConsumeThroughAKill(_ publisherBroker: RabbitMQBroker, _ consumerBroker: RabbitMQBroker) async throws {
         let queue = uniqueName("fault")
         try await publisherBroker.declare(Topology(queues: [.init(name: queue)]))
         try await consumerBroker.declare(Topology(queues: [.init(name: queue)]))
 
         let confirmed = Mutex<Set<String>>([])
         let received = Mutex<Set<String>>([])
-        let publishErrors = Atomic<Int>(0)
         let consumer = try await consumerBroker.consume(queue: queue, prefetch: 100)
 
         let consuming = Task {
@@ -39,7 +47,6 @@ struct BrokerFaultTests {
                         confirmed.withLock { set in for m in messages { set.insert(m.properties.messageID!) } }
                         break
                     } catch {
-                        publishErrors.add(1, ordering: .relaxed)
                         try await Task.sleep(for: .milliseconds(200))
                     }
                 }
@@ -48,25 +55,21 @@ struct BrokerFaultTests {
         }
 
         // Let traffic flow, then kill the node (SIGKILL, no goodbye) and bring it back.
-        while confirmed.withLock({ $0.count }) < 1000 { try await Task.sleep(for: .milliseconds(50)) }
-        try Integration.infra("rabbitmq", "kill")
+        try await waitUntil("1,000 confirmed messages", timeout: .seconds(60)) { confirmed.withLock { $0.count } >= 1000 }
+        try await Integration.infra("rabbitmq", "kill")
         try await Task.sleep(for: .seconds(2))
-        try Integration.infra("rabbitmq", "start")
+        try await Integration.infra("rabbitmq", "start")
 
-        try await publishing.value
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !confirmed.withLock({ $0 }).isSubset(of: received.withLock({ $0 })), ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
+        try await withDeadline(.seconds(150), "every batch to be confirmed") { try await publishing.value }
+        try? await waitUntil("every confirmed message to be delivered", timeout: .seconds(60)) {
+            confirmed.withLock { $0 }.isSubset(of: received.withLock { $0 })
         }
         let lost = confirmed.withLock { $0 }.subtracting(received.withLock { $0 })
         #expect(confirmed.withLock { $0.count } == batches * 10)
         #expect(lost.isEmpty, "confirmed but never delivered: \(lost.count), e.g. \(lost.prefix(5))")
-        #expect(await publisherBroker.isReady())
-        #expect(await consumerBroker.isReady())
+        try await waitUntil("both brokers to be ready") { publisherBroker.isReady && consumerBroker.isReady }
 
         await consumer.cancel()
         _ = await consuming.result
-        await publisherBroker.shutdown()
-        await consumerBroker.shutdown()
     }
 }

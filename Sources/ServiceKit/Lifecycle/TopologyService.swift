@@ -1,12 +1,12 @@
 public import Broker
-public import Contracts
 public import Logging
 public import ServiceLifecycle
 
-/// Owns the broker for the service's lifetime: declares the topology (retrying until
-/// RabbitMQ answers; the broker then re-declares it after every reconnection), marks the
-/// broker ready, and closes its connections at shutdown, after the consumers and the relay.
-public struct BrokerService: Service {
+/// Declares the service's topology on the broker (retrying until RabbitMQ answers; the
+/// broker then re-declares it after every reconnection) and marks the broker ready. The
+/// broker itself runs as a service of its own, started before this one and stopped after
+/// everything that uses it.
+public struct TopologyService: Service {
     private let broker: any Broker
     private let topology: Topology
     private let readiness: Readiness
@@ -35,7 +35,7 @@ public struct BrokerService: Service {
                 delay = min(delay * 2, .seconds(5))
             }
         }
+        // A service that returns ends its group: stay until the group stops.
         try? await gracefulShutdown()
-        await broker.shutdown()
     }
 }

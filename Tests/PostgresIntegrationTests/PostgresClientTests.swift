@@ -1,9 +1,10 @@
 import Foundation
+import MercatoTesting
 @testable import Postgres
 import Testing
 
 /// libpq wrapper against a real PostgreSQL 15 (started by scripts/test).
-@Suite(.needsPostgres)
+@Suite(.needsPostgres, .timeLimit(.minutes(2)))
 struct PostgresClientTests {
     let client: PostgresClient
 
@@ -152,34 +153,36 @@ struct PostgresClientTests {
     @Test func notificationsArrive() async throws {
         let channel = uniqueTable("channel")
         let listener = client.listen([channel])
-        var iterator = listener.makeAsyncIterator()
-        // The first notification (processID 0) says the listener is connected.
-        let ready = await iterator.next()
-        #expect(ready?.processID == 0)
-        try await client.notify(channel, payload: "hello")
-        let received = await iterator.next()
-        #expect(received?.channel == channel)
-        #expect(received?.payload == "hello")
-        #expect(received?.processID != 0)
-        listener.cancel()
+        try await withRunning([listener]) {
+            var iterator = listener.makeAsyncIterator()
+            // The first notification (processID 0) says the listener is connected.
+            let ready = try await next(&iterator)
+            #expect(ready?.processID == 0)
+            try await client.notify(channel, payload: "hello")
+            let received = try await next(&iterator)
+            #expect(received?.channel == channel)
+            #expect(received?.payload == "hello")
+            #expect(received?.processID != 0)
+        }
         await client.shutdown()
     }
 
     @Test func notificationsWaitForCommit() async throws {
         let channel = uniqueTable("commit")
         let listener = client.listen([channel])
-        var iterator = listener.makeAsyncIterator()
-        _ = await iterator.next()
-        struct Abort: Error {}
-        try? await client.transaction { connection in
-            try await connection.query("SELECT pg_notify($1, $2)", channel, "rolled back")
-            throw Abort()
+        try await withRunning([listener]) {
+            var iterator = listener.makeAsyncIterator()
+            _ = try await next(&iterator)
+            struct Abort: Error {}
+            try? await client.transaction { connection in
+                try await connection.query("SELECT pg_notify($1, $2)", channel, "rolled back")
+                throw Abort()
+            }
+            try await client.transaction { connection in
+                try await connection.query("SELECT pg_notify($1, $2)", channel, "committed")
+            }
+            #expect(try await next(&iterator)?.payload == "committed")
         }
-        try await client.transaction { connection in
-            try await connection.query("SELECT pg_notify($1, $2)", channel, "committed")
-        }
-        #expect(await iterator.next()?.payload == "committed")
-        listener.cancel()
         await client.shutdown()
     }
 
@@ -191,39 +194,29 @@ struct PostgresClientTests {
         let other = try Integration.makeClient(applicationName: "postgres-tests-notify")
         let local = client.listen([channel])
         let remote = other.listen([channel])
-        var localIterator = local.makeAsyncIterator()
-        var remoteIterator = remote.makeAsyncIterator()
-        _ = await localIterator.next()
-        _ = await remoteIterator.next()
-        struct Abort: Error {}
-        try? await client.transaction { connection in
-            try await connection.notify(channel)
-            throw Abort()
+        try await withRunning([local, remote]) {
+            var localIterator = local.makeAsyncIterator()
+            var remoteIterator = remote.makeAsyncIterator()
+            _ = try await next(&localIterator)
+            _ = try await next(&remoteIterator)
+            struct Abort: Error {}
+            try? await client.transaction { connection in
+                try await connection.notify(channel)
+                throw Abort()
+            }
+            try await client.transaction { connection in try await connection.notify(channel) }
+            // The rolled-back notification reached no one; the committed one reached both: this
+            // client's listener directly (process id 0) and through the server, the other's only
+            // through the server.
+            let first = try await next(&localIterator)
+            let second = try await next(&localIterator)
+            #expect(first?.channel == channel && second?.channel == channel)
+            #expect([first?.processID, second?.processID].contains(0))
+            let fromServer = try await next(&remoteIterator)
+            #expect(fromServer?.channel == channel && fromServer?.processID != 0)
         }
-        try await client.transaction { connection in try await connection.notify(channel) }
-        // The rolled-back notification reached no one; the committed one reached both: this
-        // client's listener directly (process id 0) and through the server, the other's only
-        // through the server.
-        let first = await localIterator.next()
-        let second = await localIterator.next()
-        #expect(first?.channel == channel && second?.channel == channel)
-        #expect([first?.processID, second?.processID].contains(0))
-        let fromServer = await remoteIterator.next()
-        #expect(fromServer?.channel == channel && fromServer?.processID != 0)
-        local.cancel()
-        remote.cancel()
         await other.shutdown()
         await client.shutdown()
-    }
-
-    @Test func notifyThrottlesOnlyTheServerRoundTrip() {
-        let hub = NotificationHub(remoteInterval: .milliseconds(100))
-        let start = ContinuousClock.now
-        #expect(hub.isRemoteNotificationDue("a", now: start))
-        hub.remoteNotificationDelivered("a", now: start)
-        #expect(!hub.isRemoteNotificationDue("a", now: start + .milliseconds(50)))
-        #expect(hub.isRemoteNotificationDue("b", now: start + .milliseconds(50)))
-        #expect(hub.isRemoteNotificationDue("a", now: start + .milliseconds(101)))
     }
 
     @Test func poolServesMoreCallersThanConnections() async throws {
@@ -244,7 +237,7 @@ struct PostgresClientTests {
     }
 
     @Test func aCallerWaitingForABusyPoolTimesOutAndThePoolCarriesOn() async throws {
-        var configuration = try PostgresClient.Configuration(url: Integration.databaseURL ?? "postgres://localhost/mercato_test")
+        var configuration = try PostgresClient.Configuration(url: Integration.databaseURL())
         configuration.poolSize = 1
         configuration.acquireTimeout = .milliseconds(200)
         configuration.applicationName = "postgres-tests-timeout"

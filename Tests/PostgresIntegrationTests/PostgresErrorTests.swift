@@ -1,4 +1,5 @@
 import Foundation
+import MercatoTesting
 import Postgres
 import Testing
 
@@ -50,21 +51,5 @@ struct PostgresErrorTests {
         #expect(!"\(error)".contains("ada@example.com"), "\(error)")
         #expect(!error.message.contains("ada@example.com"), "\(error.message)")
         await client.shutdown()
-    }
-}
-
-/// Which errors are worth retrying, and which belong to the data written.
-struct PostgresErrorClassificationTests {
-    @Test(arguments: [
-        (PostgresError(.connectionLost, "server closed the connection"), true, false),
-        (PostgresError(.poolTimeout, "no connection"), true, false),
-        (PostgresError(.queryFailed, "deadlock detected", sqlState: "40P01"), true, false),
-        (PostgresError(.queryFailed, "duplicate key", sqlState: "23505"), false, true),
-        (PostgresError(.queryFailed, "invalid input", sqlState: "22P02"), false, true),
-        (PostgresError(.queryFailed, "syntax error", sqlState: "42601"), false, false),
-    ])
-    func classification(error: PostgresError, transient: Bool, data: Bool) {
-        #expect(error.isTransient == transient)
-        #expect(error.isDataError == data)
     }
 }
