@@ -1,4 +1,5 @@
-/// The deliveries of one queue, as an `AsyncSequence` for one reader.
+/// The deliveries of one queue, as an `AsyncSequence`. Several tasks may read it at once;
+/// each delivery goes to exactly one of them.
 ///
 /// The sequence ends after ``cancel()`` or the broker's shutdown. It survives reconnections:
 /// after one, the broker redelivers what was unacknowledged and the sequence goes on.

@@ -1,16 +1,18 @@
 import Synchronization
 
-/// The hand-off between a connection, which pushes deliveries, and the one task iterating a
+/// The hand-off between a connection, which pushes deliveries, and the tasks iterating a
 /// ``BrokerConsumer``.
 ///
 /// Unlike an `AsyncStream` it can hand over everything already received at once (for batch
-/// consumers) and drop deliveries of a connection that no longer exists: those can no longer
-/// be acknowledged and the broker delivers them again anyway.
+/// consumers), drop deliveries of a connection that no longer exists (those can no longer be
+/// acknowledged and the broker delivers them again anyway), and serve several readers: each
+/// delivery goes to exactly one of them.
 final class DeliveryBuffer: Sendable {
     private struct State {
         var deliveries: [Delivery] = []
         var head = 0
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiter: UInt64 = 0
         var finished = false
 
         var isEmpty: Bool { head == deliveries.count }
@@ -25,6 +27,12 @@ final class DeliveryBuffer: Sendable {
             }
             return taken
         }
+
+        /// Every waiting reader, removed: each looks at the buffer again when it wakes.
+        mutating func takeWaiters() -> [CheckedContinuation<Void, Never>] {
+            defer { waiters.removeAll() }
+            return Array(waiters.values)
+        }
     }
 
     private let state = Mutex(State())
@@ -34,23 +42,27 @@ final class DeliveryBuffer: Sendable {
         state.withLock { $0.deliveries.count - $0.head }
     }
 
-    /// Adds a delivery and wakes the waiting reader.
+    /// How many readers wait for a delivery (tests).
+    var waiting: Int {
+        state.withLock { $0.waiters.count }
+    }
+
+    /// Adds a delivery and wakes the waiting readers.
     func push(_ delivery: Delivery) {
         push(contentsOf: CollectionOfOne(delivery))
     }
 
-    /// Adds deliveries and wakes the waiting reader once: a connection hands over all it read
+    /// Adds deliveries and wakes the waiting readers once: a connection hands over all it read
     /// from the socket in one go, so a fast stream costs one wake-up per read, not one
     /// thread switch per message.
     func push(contentsOf deliveries: some Collection<Delivery>) {
         guard !deliveries.isEmpty else { return }
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.finished else { return nil }
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.finished else { return [] }
             state.deliveries.append(contentsOf: deliveries)
-            defer { state.waiter = nil }
-            return state.waiter
+            return state.takeWaiters()
         }
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Drops buffered deliveries that came over an older connection than `generation`.
@@ -62,14 +74,13 @@ final class DeliveryBuffer: Sendable {
         }
     }
 
-    /// Ends the sequence: the reader gets what is buffered, then `nil`.
+    /// Ends the sequence: readers get what is buffered, then nothing.
     func finish() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
+            return state.takeWaiters()
         }
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Waits for at least one delivery and returns up to `max` of those buffered; empty once
@@ -80,21 +91,21 @@ final class DeliveryBuffer: Sendable {
                 (state.take(max: max), state.finished)
             }
             if !taken.isEmpty || finished || Task.isCancelled { return taken }
+            let id = state.withLock { state in
+                state.nextWaiter += 1
+                return state.nextWaiter
+            }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { state -> Bool in
-                        if !state.isEmpty || state.finished { return true }
-                        precondition(state.waiter == nil, "a BrokerConsumer has one reader at a time")
-                        state.waiter = continuation
+                        if !state.isEmpty || state.finished || Task.isCancelled { return true }
+                        state.waiters[id] = continuation
                         return false
                     }
                     if resumeNow { continuation.resume() }
                 }
             } onCancel: {
-                let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                    defer { state.waiter = nil }
-                    return state.waiter
-                }
+                let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
                 waiter?.resume()
             }
         }

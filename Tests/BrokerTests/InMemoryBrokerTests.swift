@@ -66,3 +66,33 @@ struct InMemoryBrokerTests {
         #expect(TopicPattern(pattern).matches(key) == matches)
     }
 }
+
+/// A consumer's deliveries with several readers at once.
+@Suite(.timeLimit(.minutes(1)))
+struct DeliveryBufferTests {
+    /// `BrokerConsumer` is a public `Sendable` sequence: reading it from two tasks must work
+    /// (it trapped), each delivery reaching one of them.
+    @Test func twoReadersShareTheDeliveries() async throws {
+        let broker = InMemoryBroker()
+        let queue = uniqueName("readers")
+        try await broker.declare(Topology(queues: [.init(name: queue)]))
+        let consumer = try await broker.consume(queue: queue, prefetch: 100)
+        let readers = (0..<2).map { _ in
+            Task { () -> [String] in
+                var seen: [String] = []
+                for await delivery in consumer {
+                    seen.append(delivery.properties.messageID ?? "")
+                    try? await delivery.ack()
+                }
+                return seen
+            }
+        }
+        try await waitUntil("both readers to wait") { consumer.buffer.waiting == 2 }
+        try await broker.publish((0..<50).map { message("", queue, id: "m\($0)") })
+        try await waitUntil("every delivery to be read") { try await broker.inspect(queue: queue).messageCount == 0 && consumer.buffer.count == 0 }
+        await consumer.cancel()
+        var all: [String] = []
+        for reader in readers { all += try await withDeadline(.seconds(10), "a reader to end") { await reader.value } }
+        #expect(all.sorted() == (0..<50).map { "m\($0)" }.sorted())
+    }
+}

@@ -122,6 +122,12 @@ struct DeployTests {
             let liveness = (container["livenessProbe"] as? [String: Any])?["httpGet"] as? [String: Any]
             #expect(readiness?["path"] as? String == "/health/ready")
             #expect(liveness?["path"] as? String == "/health/live")
+            // Each probe says how long it waits, and readiness answers well within it.
+            for probe in ["readinessProbe", "livenessProbe"] {
+                let timeout = (container[probe] as? [String: Any])?["timeoutSeconds"] as? Int
+                #expect(timeout == 1, "\(name): \(probe) timeoutSeconds is \(timeout.map(String.init) ?? "unset")")
+                #expect(HealthRoutes.Configuration.answerBudget * 2 <= .seconds(timeout ?? 0), "\(name): \(probe)")
+            }
             let resources = try #require(container["resources"] as? [String: Any])
             #expect(resources["requests"] != nil && resources["limits"] != nil)
             let service = try #require(named("Service", name))

@@ -38,6 +38,29 @@ public struct TestResponse: Sendable {
 }
 
 extension Router where Context == TestRequestContext {
+    /// A client of this router, to use from any task.
+    public var client: RouterClient { RouterClient(responder: buildResponder()) }
+
+    /// Sends one request through the router's middleware and routes, in process.
+    public func respond(
+        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: String? = nil, logger: Logger = Logger(label: "tests")
+    ) async throws -> TestResponse {
+        try await client.respond(method, path, headers: headers, body: body, logger: logger)
+    }
+
+    /// Sends one request with `body` as given (a stream that fails, say).
+    public func respond(
+        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: RequestBody, logger: Logger = Logger(label: "tests")
+    ) async throws -> TestResponse {
+        try await client.respond(method, path, headers: headers, body: body, logger: logger)
+    }
+}
+
+/// Sends requests through a router's middleware and routes, in process: no socket, no
+/// server.
+public struct RouterClient: Sendable {
+    let responder: RouterResponder<TestRequestContext>
+
     /// Sends one request through the router's middleware and routes, in process.
     public func respond(
         _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: String? = nil, logger: Logger = Logger(label: "tests")
@@ -50,7 +73,7 @@ extension Router where Context == TestRequestContext {
         _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: RequestBody, logger: Logger = Logger(label: "tests")
     ) async throws -> TestResponse {
         let head = HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers)
-        let response = try await buildResponder().respond(
+        let response = try await responder.respond(
             to: Request(head: head, body: body), context: TestRequestContext(source: .init(logger: logger)))
         let collected = CollectedBody()
         let responseBody = response.body
