@@ -148,7 +148,7 @@ let package = Package(
         // (integration targets) and the in-memory double (unit targets) alike.
         .target(
             name: "ContractTesting",
-            dependencies: ["Broker", "Contracts", "MercatoTesting"],
+            dependencies: ["Broker", "Contracts", "MercatoTesting", "ServiceKit", "OrderService", "CustomerService", "InvoiceService"],
             path: "Tests/ContractTesting",
             swiftSettings: swiftSettings
         ),
@@ -177,9 +177,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CustomerServiceTests", dependencies: ["CustomerService", "ServiceKit", "Broker", "Contracts", "Postgres", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "OrderServiceTests", dependencies: ["OrderService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "InvoiceServiceTests", dependencies: ["InvoiceService", "ServiceKit", "Broker", "Contracts", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "CustomerServiceTests", dependencies: ["CustomerService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "OrderServiceTests", dependencies: ["OrderService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "InvoiceServiceTests", dependencies: ["InvoiceService", "ServiceKit", "Contracts", "ContractTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "DeployTests", dependencies: ["OrderService", "CustomerService", "InvoiceService", "ServiceKit"], swiftSettings: swiftSettings),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: swiftSettings),
         .testTarget(

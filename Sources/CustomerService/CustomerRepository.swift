@@ -4,8 +4,8 @@ public import ServiceKit
 /// customer-service's storage. Every mutating call is atomic: the state change, the events
 /// it announces (outbox) and, for events it applies, their inbox entries commit together.
 public protocol CustomerRepository: Sendable {
-    /// Registers a customer and queues `customer.created`. Throws a 409 ``APIError`` if the
-    /// e-mail address is taken.
+    /// Registers a customer and queues `customer.created`. Throws
+    /// ``CustomerStoreError/Code/emailTaken`` if another customer has the e-mail address.
     func create(_ customer: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer
 
     /// The customer, if it exists.

@@ -22,7 +22,12 @@ public struct CustomerRoutes: Sendable {
 
     func create(_ request: Request) async throws -> Response {
         let new = try await request.decodeJSON(NewCustomer.self, limit: maxBodyBytes).validated()
-        let customer = try await repository.create(new, id: UUID(), at: Date(), traceparent: request.traceparent)
+        let customer: Customer
+        do {
+            customer = try await repository.create(new, id: UUID(), at: Date(), traceparent: request.traceparent)
+        } catch let error as CustomerStoreError where error.code == .emailTaken {
+            throw APIError.conflict("email_taken", "a customer with this e-mail address exists", field: "email")
+        }
         var response = try JSONResponse.make(CustomerResponse(customer), status: .created)
         response.headers[.location] = "/customers/\(customer.id.uuidString.lowercased())"
         return response
@@ -38,7 +43,7 @@ public struct CustomerRoutes: Sendable {
         let page = try PageRequest(request)
         let customers = try await repository.customers(page: page)
         return try JSONResponse.make(Page(data: customers.map(CustomerResponse.init), limit: page.limit) {
-            PageCursor(createdAt: $0.createdAt, id: $0.id)
+            PageCursor(time: $0.createdAt, id: $0.id)
         })
     }
 }

@@ -8,8 +8,7 @@ public enum CustomerServiceApp {
     /// Runs the service with `configuration` until SIGTERM or SIGINT.
     public static func run(_ configuration: CustomerServiceConfiguration) async throws {
         let runtime = try ServiceRuntime(configuration: configuration.service)
-        let repository = PostgresCustomerRepository(
-            client: runtime.database, source: configuration.service.eventSource, appID: configuration.service.serviceName)
+        let repository = PostgresCustomerRepository(client: runtime.database, stamp: configuration.service.eventStamp)
         let logger = runtime.logger
         let seed = configuration.seedCustomers
         try await runtime.run(

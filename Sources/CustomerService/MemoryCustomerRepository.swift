@@ -2,30 +2,31 @@ import Contracts
 public import Foundation
 public import ServiceKit
 
-/// customer-service's storage in memory, for unit tests. Its outbox is a
-/// ``MemoryOutboxStore`` a relay can publish from.
+/// customer-service's storage in memory, for unit tests; it passes the same contract suite
+/// as ``PostgresCustomerRepository``. Its outbox is a ``MemoryOutboxStore`` a relay can
+/// publish from.
 public actor MemoryCustomerRepository: CustomerRepository {
     private var customers: [UUID: Customer] = [:]
     private var inbox: Set<String> = []
     /// The events queued by the repository.
-    public nonisolated let outbox = MemoryOutboxStore()
-    private let source: String
+    public nonisolated let outbox: MemoryOutboxStore
+    private let stamp: EventStamp
 
-    /// Creates an empty repository.
-    public init(source: String = "/mercato/customer-service") {
-        self.source = source
+    /// Creates an empty repository; `stamp` marks the events it queues, `outbox` receives them.
+    public init(stamp: EventStamp = EventStamp(serviceName: "customer-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
+        self.stamp = stamp
+        self.outbox = outbox
     }
 
     public func create(_ new: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer {
         guard !customers.values.contains(where: { $0.email.lowercased() == new.email.lowercased() }) else {
-            throw APIError.conflict("email_taken", "a customer with this e-mail address exists", field: "email")
+            throw CustomerStoreError(.emailTaken)
         }
         let customer = Customer(
             id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time, updatedAt: time)
+        let event = try stamp.message(CustomerCreated(customer: customer.snapshot), subject: id, time: time, traceparent: traceparent)
         customers[id] = customer
-        outbox.append([try OutboxMessage(
-            CloudEvent(source: source, time: time, traceparent: traceparent, data: CustomerCreated(customer: customer.snapshot)),
-            appID: "customer-service")])
+        outbox.append([event])
         return customer
     }
 
@@ -34,11 +35,7 @@ public actor MemoryCustomerRepository: CustomerRepository {
     }
 
     public func customers(page: PageRequest) async throws -> [Customer] {
-        let sorted = customers.values.sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
-        let start = page.after.map { after in
-            sorted.firstIndex { ($0.createdAt, $0.id.uuidString) > (after.createdAt, after.id.uuidString) } ?? sorted.count
-        } ?? 0
-        return Array(sorted[start...].prefix(page.limit))
+        page.page(of: customers.values) { PageCursor(time: $0.createdAt, id: $0.id) }
     }
 
     public func countOrders(_ orders: [CountedOrder]) async throws {
@@ -46,24 +43,27 @@ public actor MemoryCustomerRepository: CustomerRepository {
         var seen = inbox
         var fresh: [CountedOrder] = []
         for order in orders where seen.insert(order.event.id).inserted { fresh.append(order) }
-        if let unknown = fresh.first(where: { customers[$0.customerID] == nil }) {
-            throw PoisonMessage("order.created names unknown customer \(unknown.customerID.uuidString.lowercased())")
+        let unknown = Set(fresh.map(\.customerID).filter { customers[$0] == nil })
+        if !unknown.isEmpty {
+            throw PoisonMessage("order.created names unknown customer \(unknown.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))")
         }
-        inbox = seen
-        var changed: [UUID: String?] = [:]
+        var counts: [UUID: Int] = [:]
+        var traceparents: [UUID: String] = [:]
         for order in fresh {
-            customers[order.customerID]!.ordersCount += 1
-            changed[order.customerID] = order.traceparent
+            counts[order.customerID, default: 0] += 1
+            if let traceparent = order.traceparent { traceparents[order.customerID] = traceparent }
         }
         let now = Date()
+        var updated = customers
         var events: [OutboxMessage] = []
-        for (id, traceparent) in changed {
-            customers[id]!.version += 1
-            customers[id]!.updatedAt = now
-            events.append(try OutboxMessage(
-                CloudEvent(source: source, time: now, traceparent: traceparent, data: CustomerUpdated(customer: customers[id]!.snapshot)),
-                appID: "customer-service"))
+        for (id, count) in counts.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            updated[id]!.ordersCount += count
+            updated[id]!.version += 1
+            updated[id]!.updatedAt = now
+            events.append(try stamp.message(CustomerUpdated(customer: updated[id]!.snapshot), subject: id, time: now, traceparent: traceparents[id]))
         }
+        inbox = seen
+        customers = updated
         outbox.append(events)
     }
 

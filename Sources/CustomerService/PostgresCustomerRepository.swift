@@ -6,31 +6,31 @@ public import ServiceKit
 /// customer-service's storage in PostgreSQL.
 public struct PostgresCustomerRepository: CustomerRepository {
     private let client: PostgresClient
-    private let source: String
-    private let appID: String
+    private let stamp: EventStamp
 
-    /// Creates the repository; `source` and `appID` stamp the events it queues.
-    public init(client: PostgresClient, source: String, appID: String) {
+    /// Creates the repository; `stamp` marks the events it queues.
+    public init(client: PostgresClient, stamp: EventStamp) {
         self.client = client
-        self.source = source
-        self.appID = appID
+        self.stamp = stamp
     }
+
+    /// The transaction-scoped advisory lock that lets only one of several replicas starting
+    /// together seed the customers.
+    static let seedingLock: Int64 = 7_263_536
 
     private static let columns = "id, name, email, address, orders_count, version, created_at, updated_at"
 
     public func create(_ new: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer {
         let customer = Customer(
             id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time, updatedAt: time)
-        let event = try OutboxMessage(
-            CloudEvent(source: source, time: time, subject: id.uuidString.lowercased(), traceparent: traceparent,
-                       data: CustomerCreated(customer: customer.snapshot)), appID: appID)
+        let event = try stamp.message(CustomerCreated(customer: customer.snapshot), subject: id, time: time, traceparent: traceparent)
         do {
             try await client.transaction { connection in
                 try await insert(customer, on: connection)
                 try await Outbox.append([event], on: connection)
             }
         } catch let error as PostgresError where error.isUniqueViolation {
-            throw APIError.conflict("email_taken", "a customer with this e-mail address exists", field: "email")
+            throw CustomerStoreError(.emailTaken)
         }
         return customer
     }
@@ -49,20 +49,12 @@ public struct PostgresCustomerRepository: CustomerRepository {
     }
 
     public func customers(page: PageRequest) async throws -> [Customer] {
-        let rows: PostgresRows
-        if let after = page.after {
-            rows = try await client.query(
-                "SELECT \(Self.columns) FROM customers WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3",
-                after.createdAt, after.id, page.limit)
-        } else {
-            rows = try await client.query("SELECT \(Self.columns) FROM customers ORDER BY created_at, id LIMIT $1", page.limit)
-        }
-        return try rows.map(Self.decode)
+        let (sql, bindings) = page.query(select: Self.columns, from: "customers", orderedBy: "created_at")
+        return try await client.withConnection { try await $0.query(sql, bindings) }.map(Self.decode)
     }
 
     public func countOrders(_ orders: [CountedOrder]) async throws {
-        let source = self.source
-        let appID = self.appID
+        let stamp = self.stamp
         try await client.transaction { connection in
             let fresh = try await Inbox.claim(orders, on: connection, event: \.event)
             var counts: [UUID: Int] = [:]
@@ -89,21 +81,17 @@ public struct PostgresCustomerRepository: CustomerRepository {
                 throw PoisonMessage("order.created names unknown customer \(missing.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))")
             }
             let events = try updated.map { customer in
-                try OutboxMessage(
-                    CloudEvent(source: source, time: customer.updatedAt, subject: customer.id.uuidString.lowercased(),
-                               traceparent: traceparents[customer.id], data: CustomerUpdated(customer: customer.snapshot)),
-                    appID: appID)
+                try stamp.message(
+                    CustomerUpdated(customer: customer.snapshot), subject: customer.id, time: customer.updatedAt, traceparent: traceparents[customer.id])
             }
             try await Outbox.append(events, on: connection)
         }
     }
 
     public func seedIfEmpty(_ customers: [NewCustomer], ids: [UUID], at time: Date) async throws -> Bool {
-        let source = self.source
-        let appID = self.appID
+        let stamp = self.stamp
         return try await client.transaction { connection in
-            // Replicas starting together: only the first seeds.
-            try await connection.query("SELECT pg_advisory_xact_lock(7263536)")
+            try await connection.query("SELECT pg_advisory_xact_lock($1)", Self.seedingLock)
             let count = try await connection.query("SELECT count(*) FROM customers")[0].decode(Int.self, at: 0)
             guard count == 0 else { return false }
             var events: [OutboxMessage] = []
@@ -112,10 +100,7 @@ public struct PostgresCustomerRepository: CustomerRepository {
                     id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time,
                     updatedAt: time)
                 try await insert(customer, on: connection)
-                events.append(
-                    try OutboxMessage(
-                        CloudEvent(source: source, time: time, subject: id.uuidString.lowercased(), data: CustomerCreated(customer: customer.snapshot)),
-                        appID: appID))
+                events.append(try stamp.message(CustomerCreated(customer: customer.snapshot), subject: id, time: time))
             }
             try await Outbox.append(events, on: connection)
             return true

@@ -57,8 +57,8 @@ public struct Invoice: Sendable, Hashable {
         return "INV-\(year)-\(padded)"
     }
 
-    /// The `invoice.created` payload.
-    public var created: InvoiceCreated {
+    /// The `invoice.created` payload announcing this invoice.
+    public var createdEvent: InvoiceCreated {
         InvoiceCreated(
             invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, lines: lines, subtotal: subtotal,
             taxRate: taxRate, tax: tax, total: total, issuedAt: issuedAt)

@@ -31,12 +31,12 @@ public struct InvoiceRoutes: Sendable {
             guard let orderID = UUID(uuidString: text) else { throw APIError.badParameter("order_id", "order_id must be a UUID") }
             let invoice = try await repository.invoice(orderID: orderID)
             return try JSONResponse.make(Page(data: invoice.map { [InvoiceResponse(invoice: $0)] } ?? [], limit: .max) {
-                PageCursor(createdAt: $0.invoice.issuedAt, id: $0.invoice.id)
+                PageCursor(time: $0.invoice.issuedAt, id: $0.invoice.id)
             })
         }
         let invoices = try await repository.invoices(page: page)
         return try JSONResponse.make(Page(data: invoices.map { InvoiceResponse(invoice: $0) }, limit: page.limit) {
-            PageCursor(createdAt: $0.invoice.issuedAt, id: $0.invoice.id)
+            PageCursor(time: $0.invoice.issuedAt, id: $0.invoice.id)
         })
     }
 }

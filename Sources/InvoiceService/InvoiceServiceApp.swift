@@ -6,8 +6,7 @@ public enum InvoiceServiceApp {
     /// Runs the service with `configuration` until SIGTERM or SIGINT.
     public static func run(_ configuration: InvoiceServiceConfiguration) async throws {
         let runtime = try ServiceRuntime(configuration: configuration.service)
-        let repository = PostgresInvoiceRepository(
-            client: runtime.database, source: configuration.service.eventSource, appID: configuration.service.serviceName)
+        let repository = PostgresInvoiceRepository(client: runtime.database, stamp: configuration.service.eventStamp)
         try await runtime.run(
             migrations: InvoiceMigrations.all,
             consumers: [

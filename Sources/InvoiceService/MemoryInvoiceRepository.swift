@@ -2,32 +2,44 @@ import Contracts
 public import Foundation
 public import ServiceKit
 
-/// invoice-service's storage in memory, for unit tests.
+/// invoice-service's storage in memory, for unit tests; it passes the same contract suite as
+/// ``PostgresInvoiceRepository``.
 public actor MemoryInvoiceRepository: InvoiceRepository {
     private var invoices: [UUID: Invoice] = [:]
     private var byOrder: [UUID: UUID] = [:]
     private var counters: [Int: Int] = [:]
     private var inbox: Set<String> = []
     /// The events queued by the repository.
-    public nonisolated let outbox = MemoryOutboxStore()
+    public nonisolated let outbox: MemoryOutboxStore
+    private let stamp: EventStamp
 
-    /// Creates an empty repository.
-    public init() {}
+    /// Creates an empty repository; `stamp` marks the events it queues, `outbox` receives them.
+    public init(stamp: EventStamp = EventStamp(serviceName: "invoice-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
+        self.stamp = stamp
+        self.outbox = outbox
+    }
 
     public func invoice(_ orders: [OrderToInvoice], taxRate: Decimal, at time: Date) async throws {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let year = calendar.component(.year, from: time)
         var events: [OutboxMessage] = []
-        for entry in orders where inbox.insert(entry.event.id).inserted && byOrder[entry.order.orderID] == nil {
-            let sequence = (counters[year] ?? 0) + 1
-            counters[year] = sequence
+        var created: [Invoice] = []
+        var sequence = counters[year] ?? 0
+        var seen = inbox
+        var invoicedOrders = Set(byOrder.keys)
+        for entry in orders where seen.insert(entry.event.id).inserted && invoicedOrders.insert(entry.order.orderID).inserted {
+            sequence += 1
             let invoice = Invoice(for: entry.order, id: UUID(), number: Invoice.number(year: year, sequence: sequence), taxRate: taxRate, issuedAt: time)
+            created.append(invoice)
+            events.append(try stamp.message(invoice.createdEvent, subject: invoice.id, time: time, traceparent: entry.traceparent))
+        }
+        // Nothing above throws past this point: all of it, or (like a rollback) none.
+        inbox = seen
+        counters[year] = sequence
+        for invoice in created {
             invoices[invoice.id] = invoice
             byOrder[invoice.orderID] = invoice.id
-            events.append(try OutboxMessage(
-                CloudEvent(source: "/mercato/invoice-service", time: time, traceparent: entry.traceparent, data: invoice.created),
-                appID: "invoice-service"))
         }
         outbox.append(events)
     }
@@ -37,10 +49,6 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
     public func invoice(orderID: UUID) async throws -> Invoice? { byOrder[orderID].flatMap { invoices[$0] } }
 
     public func invoices(page: PageRequest) async throws -> [Invoice] {
-        let sorted = invoices.values.sorted { ($0.issuedAt, $0.id.uuidString) < ($1.issuedAt, $1.id.uuidString) }
-        let start = page.after.map { after in
-            sorted.firstIndex { ($0.issuedAt, $0.id.uuidString) > (after.createdAt, after.id.uuidString) } ?? sorted.count
-        } ?? 0
-        return Array(sorted[start...].prefix(page.limit))
+        page.page(of: invoices.values) { PageCursor(time: $0.issuedAt, id: $0.id) }
     }
 }

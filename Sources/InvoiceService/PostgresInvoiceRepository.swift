@@ -6,19 +6,16 @@ public import ServiceKit
 /// invoice-service's storage in PostgreSQL.
 public struct PostgresInvoiceRepository: InvoiceRepository {
     private let client: PostgresClient
-    private let source: String
-    private let appID: String
+    private let stamp: EventStamp
 
-    /// Creates the repository; `source` and `appID` stamp the events it queues.
-    public init(client: PostgresClient, source: String, appID: String) {
+    /// Creates the repository; `stamp` marks the events it queues.
+    public init(client: PostgresClient, stamp: EventStamp) {
         self.client = client
-        self.source = source
-        self.appID = appID
+        self.stamp = stamp
     }
 
     public func invoice(_ orders: [OrderToInvoice], taxRate: Decimal, at time: Date) async throws {
-        let source = self.source
-        let appID = self.appID
+        let stamp = self.stamp
         try await client.transaction { connection in
             var seenOrders = Set<UUID>()
             var candidates = try await Inbox.claim(orders, on: connection, event: \.event).filter {
@@ -59,10 +56,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                 """, lines.map(\.0), lines.map(\.1), lines.map(\.2.productName), lines.map(\.2.quantity), lines.map(\.2.unitPrice.amount),
                 lines.map(\.2.lineTotal.amount))
             let events = try zip(invoices, candidates).map { invoice, entry in
-                try OutboxMessage(
-                    CloudEvent(source: source, time: time, subject: invoice.id.uuidString.lowercased(), traceparent: entry.traceparent,
-                               data: invoice.created),
-                    appID: appID)
+                try stamp.message(invoice.createdEvent, subject: invoice.id, time: time, traceparent: entry.traceparent)
             }
             try await Outbox.append(events, on: connection)
         }
@@ -79,15 +73,8 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
     }
 
     public func invoices(page: PageRequest) async throws -> [Invoice] {
-        let rows: PostgresRows
-        if let after = page.after {
-            rows = try await client.query(
-                "SELECT \(Self.columns) FROM invoices WHERE (issued_at, id) > ($1, $2) ORDER BY issued_at, id LIMIT $3",
-                after.createdAt, after.id, page.limit)
-        } else {
-            rows = try await client.query("SELECT \(Self.columns) FROM invoices ORDER BY issued_at, id LIMIT $1", page.limit)
-        }
-        return try await load(rows)
+        let (sql, bindings) = page.query(select: Self.columns, from: "invoices", orderedBy: "issued_at")
+        return try await load(try await client.withConnection { try await $0.query(sql, bindings) })
     }
 
     private func load(_ rows: PostgresRows) async throws -> [Invoice] {

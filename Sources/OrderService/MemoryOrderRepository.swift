@@ -2,7 +2,8 @@ public import Contracts
 public import Foundation
 public import ServiceKit
 
-/// order-service's storage in memory, for unit tests.
+/// order-service's storage in memory, for unit tests; it passes the same contract suite as
+/// ``PostgresOrderRepository``.
 public actor MemoryOrderRepository: OrderRepository {
     private var orders: [UUID: Order] = [:]
     private var keys: [String: (UUID, String)] = [:]
@@ -10,16 +11,23 @@ public actor MemoryOrderRepository: OrderRepository {
     private var parked: [UUID: (UUID, String)] = [:]
     private var inbox: Set<String> = []
     /// The events queued by the repository.
-    public nonisolated let outbox = MemoryOutboxStore()
+    public nonisolated let outbox: MemoryOutboxStore
+    private let stamp: EventStamp
 
-    /// Creates an empty repository.
-    public init() {}
+    /// Creates an empty repository; `stamp` marks the events it queues, `outbox` receives them.
+    public init(stamp: EventStamp = EventStamp(serviceName: "order-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
+        self.stamp = stamp
+        self.outbox = outbox
+    }
 
     public func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
         if let idempotency, let (id, request) = keys[idempotency.key] {
-            guard request == idempotency.request else { throw OrderRoutes.idempotencyConflict }
+            guard request == idempotency.request else {
+                throw OrderStoreError(.idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
+            }
             return PlacedOrder(order: orders[id]!, isReplay: true)
         }
+        let event = try stamp.message(order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
         var order = order
         if let (invoiceID, number) = parked.removeValue(forKey: order.id) {
             order.status = .invoiced
@@ -28,11 +36,7 @@ public actor MemoryOrderRepository: OrderRepository {
         }
         orders[order.id] = order
         if let idempotency { keys[idempotency.key] = (order.id, idempotency.request) }
-        outbox.append([try OutboxMessage(
-            CloudEvent(
-                source: "/mercato/order-service", time: order.createdAt, traceparent: traceparent,
-                data: OrderCreated(orderID: order.id, customerID: order.customerID, items: order.items, total: order.total, createdAt: order.createdAt)),
-            appID: "order-service")])
+        outbox.append([event])
         return PlacedOrder(order: order, isReplay: false)
     }
 
@@ -43,13 +47,7 @@ public actor MemoryOrderRepository: OrderRepository {
     public func order(id: UUID) async throws -> Order? { orders[id] }
 
     public func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
-        let sorted = orders.values
-            .filter { customerID == nil || $0.customerID == customerID }
-            .sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
-        let start = page.after.map { after in
-            sorted.firstIndex { ($0.createdAt, $0.id.uuidString) > (after.createdAt, after.id.uuidString) } ?? sorted.count
-        } ?? 0
-        return Array(sorted[start...].prefix(page.limit))
+        page.page(of: orders.values.filter { customerID == nil || $0.customerID == customerID }) { PageCursor(time: $0.createdAt, id: $0.id) }
     }
 
     public func customer(id: UUID) async throws -> CustomerSnapshot? { customers[id] }
@@ -62,6 +60,7 @@ public actor MemoryOrderRepository: OrderRepository {
     }
 
     public func markInvoiced(_ invoices: [InvoicedOrder]) async throws {
+        let now = Date()
         for invoice in invoices where inbox.insert(invoice.event.id).inserted {
             guard var order = orders[invoice.orderID] else {
                 if parked[invoice.orderID] == nil { parked[invoice.orderID] = (invoice.invoiceID, invoice.invoiceNumber) }
@@ -71,7 +70,7 @@ public actor MemoryOrderRepository: OrderRepository {
             order.status = .invoiced
             order.invoiceID = invoice.invoiceID
             order.invoiceNumber = invoice.invoiceNumber
-            order.updatedAt = Date()
+            order.updatedAt = now
             orders[order.id] = order
         }
     }

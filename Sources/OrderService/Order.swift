@@ -45,4 +45,9 @@ public struct Order: Sendable, Hashable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
+
+    /// The `order.created` payload announcing this order.
+    public var createdEvent: OrderCreated {
+        OrderCreated(orderID: id, customerID: customerID, items: items, total: total, createdAt: createdAt)
+    }
 }

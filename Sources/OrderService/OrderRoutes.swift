@@ -29,6 +29,15 @@ public struct OrderRoutes: Sendable {
     static let idempotencyConflict = APIError.conflict(
         "idempotency_key_reused", "this Idempotency-Key was used for a different request", field: "Idempotency-Key")
 
+    /// Storage's refusals as HTTP answers.
+    private func answering<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as OrderStoreError where error.code == .idempotencyKeyReused {
+            throw Self.idempotencyConflict
+        }
+    }
+
     /// Places an order: one transaction (order, items, outbox), never a wait for the broker.
     func place(_ request: Request) async throws -> Response {
         let new = try await request.decodeJSON(NewOrder.self, limit: maxBodyBytes).validated()
@@ -50,7 +59,7 @@ public struct OrderRoutes: Sendable {
         let order = Order(
             id: UUID(), customerID: new.customerID, status: .created, items: lines, total: lines.map(\.lineTotal).reduce(.zero, +),
             createdAt: now, updatedAt: now)
-        let placed = try await repository.place(order, idempotency: idempotency, traceparent: request.traceparent)
+        let placed = try await answering { try await repository.place(order, idempotency: idempotency, traceparent: request.traceparent) }
         logger.debug(
             "order placed",
             metadata: [
@@ -98,7 +107,7 @@ public struct OrderRoutes: Sendable {
         }
         let orders = try await repository.orders(page: page, customerID: customerID)
         return try JSONResponse.make(Page(data: orders.map { OrderResponse($0, customer: nil) }, limit: page.limit) {
-            PageCursor(createdAt: $0.createdAt, id: $0.id)
+            PageCursor(time: $0.createdAt, id: $0.id)
         })
     }
 }

@@ -7,8 +7,7 @@ public enum OrderServiceApp {
     /// Runs the service with `configuration` until SIGTERM or SIGINT.
     public static func run(_ configuration: OrderServiceConfiguration) async throws {
         let runtime = try ServiceRuntime(configuration: configuration.service)
-        let repository = PostgresOrderRepository(
-            client: runtime.database, source: configuration.service.eventSource, appID: configuration.service.serviceName)
+        let repository = PostgresOrderRepository(client: runtime.database, stamp: configuration.service.eventStamp)
         let directory = HTTPCustomerDirectory(baseURL: configuration.customerServiceURL, timeout: configuration.customerLookupTimeout)
         try await runtime.run(
             migrations: OrderMigrations.all,

@@ -6,8 +6,7 @@ public import ServiceKit
 /// order-service's storage in PostgreSQL.
 public struct PostgresOrderRepository: OrderRepository {
     private let client: PostgresClient
-    private let source: String
-    private let appID: String
+    private let stamp: EventStamp
     private let writer: WriteCoalescer<NewRow, Order>
     private let customers = CustomerCache()
 
@@ -18,11 +17,10 @@ public struct PostgresOrderRepository: OrderRepository {
         var event: OutboxMessage
     }
 
-    /// Creates the repository; `source` and `appID` stamp the events it queues.
-    public init(client: PostgresClient, source: String, appID: String) {
+    /// Creates the repository; `stamp` marks the events it queues.
+    public init(client: PostgresClient, stamp: EventStamp) {
         self.client = client
-        self.source = source
-        self.appID = appID
+        self.stamp = stamp
         // Orders placed concurrently share one statement and one commit (group commit):
         // under load, one commit per batch instead of one per order. A batch is retried order
         // by order only when its rows were refused (a reused idempotency key); an unreachable
@@ -35,17 +33,15 @@ public struct PostgresOrderRepository: OrderRepository {
     private static let orderColumns = "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at"
 
     public func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
-        let event = try OutboxMessage(
-            CloudEvent(
-                source: source, time: order.createdAt, subject: order.id.uuidString.lowercased(), traceparent: traceparent,
-                data: OrderCreated(orderID: order.id, customerID: order.customerID, items: order.items, total: order.total, createdAt: order.createdAt)),
-            appID: appID)
+        let event = try stamp.message(order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
         do {
             return PlacedOrder(order: try await writer.submit(NewRow(order: order, idempotency: idempotency, event: event)), isReplay: false)
         } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "orders_idempotency_key_key" {
             // The same key raced us, or was used before: answer as for that request.
             guard let idempotency, let (existing, request) = try await self.order(idempotencyKey: idempotency.key) else { throw error }
-            guard request == idempotency.request else { throw OrderRoutes.idempotencyConflict }
+            guard request == idempotency.request else {
+                throw OrderStoreError(.idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
+            }
             return PlacedOrder(order: existing, isReplay: true)
         }
     }
@@ -118,32 +114,23 @@ public struct PostgresOrderRepository: OrderRepository {
     }
 
     public func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
-        var conditions: [String] = []
-        var bindings: [any PostgresEncodable] = []
-        if let customerID {
-            bindings.append(customerID)
-            conditions.append("customer_id = $\(bindings.count)")
-        }
-        if let after = page.after {
-            bindings.append(after.createdAt)
-            bindings.append(after.id)
-            conditions.append("(created_at, id) > ($\(bindings.count - 1), $\(bindings.count))")
-        }
-        bindings.append(page.limit)
-        let condition = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let rows = try await client.withConnection { connection in
-            try await connection.query(
-                "SELECT \(Self.orderColumns) FROM orders \(condition) ORDER BY created_at, id LIMIT $\(bindings.count)", bindings)
-        }
+        let (sql, bindings) = page.query(
+            select: Self.orderColumns, from: "orders", orderedBy: "created_at", filter: customerID.map { _ in "customer_id = $1" },
+            filterBindings: customerID.map { [$0] } ?? [])
+        let rows = try await client.withConnection { try await $0.query(sql, bindings) }
         return try await withItems(Array(rows))
     }
 
     /// Decodes order rows and loads their items with one more query.
     private func withItems(_ rows: [PostgresRow]) async throws -> [Order] {
         var orders = try rows.map { row in
-            Order(
-                id: try row.decode(UUID.self, at: 0), customerID: try row.decode(UUID.self, at: 1),
-                status: Order.Status(rawValue: try row.decode(String.self, at: 2)) ?? .created, items: [],
+            let id = try row.decode(UUID.self, at: 0)
+            let status = try row.decode(String.self, at: 2)
+            guard let known = Order.Status(rawValue: status) else {
+                throw OrderStoreError(.unknownStatus, "order \(id.uuidString.lowercased()) has status \(status.prefix(40)), which this version does not know")
+            }
+            return Order(
+                id: id, customerID: try row.decode(UUID.self, at: 1), status: known, items: [],
                 total: Money(try row.decode(Decimal.self, at: 3)), invoiceID: try row.decode(UUID?.self, at: 4),
                 invoiceNumber: try row.decode(String?.self, at: 5), createdAt: try row.decode(Date.self, at: 6),
                 updatedAt: try row.decode(Date.self, at: 7))

@@ -1,19 +1,23 @@
 import Broker
 import Contracts
+import ContractTesting
 @testable import CustomerService
 import Foundation
 import Logging
+import MercatoTesting
 import ServiceKit
 import Testing
 
+@Suite(.timeLimit(.minutes(1)))
 struct CustomerServiceTests {
     let repository = MemoryCustomerRepository()
 
-    func orderCreated(for customer: UUID, id: String = UUID().uuidString) throws -> IncomingEvent {
-        try IncomingEvent(
-            CloudEvent(
-                id: id, source: "/tests", traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-                data: OrderCreated(orderID: UUID(), customerID: customer, items: [], total: .zero, createdAt: Date())))
+    /// The repository contract, against the in-memory repository (PostgreSQL's runs in
+    /// ServiceIntegrationTests).
+    @Test(arguments: CustomerRepositoryContract.checks)
+    func memoryRepository(_ check: ContractCheck<CustomerStore>) async throws {
+        let repository = MemoryCustomerRepository(stamp: CustomerRepositoryContract.stamp)
+        try await check.run(CustomerStore(repository: repository, pendingEvents: { repository.outbox.pending }))
     }
 
     @Test func validatesNewCustomers() throws {
@@ -27,49 +31,6 @@ struct CustomerServiceTests {
         for (input, field) in cases {
             #expect { try input.validated() } throws: { ($0 as? APIError)?.field == field }
         }
-    }
-
-    @Test func duplicateEmailsConflict() async throws {
-        _ = try await repository.create(NewCustomer(name: "A", email: "a@example.com", address: "x"), id: UUID(), at: Date(), traceparent: nil)
-        await #expect {
-            try await repository.create(NewCustomer(name: "B", email: "A@example.com", address: "y"), id: UUID(), at: Date(), traceparent: nil)
-        } throws: { ($0 as? APIError)?.code == "email_taken" }
-    }
-
-    @Test func countsEachOrderOnce() async throws {
-        let id = UUID()
-        _ = try await repository.create(NewCustomer(name: "A", email: "a@example.com", address: "x"), id: id, at: Date(), traceparent: nil)
-        let handler = OrderCountingHandler(repository: repository)
-        let first = try orderCreated(for: id)
-        try await handler.apply([first, try orderCreated(for: id)])
-        try await handler.apply([first])  // redelivered
-        try await handler.apply([first, first])  // duplicated within a batch
-        let customer = try #require(try await repository.customer(id: id))
-        #expect(customer.ordersCount == 2)
-        #expect(customer.version == 2)
-        // One customer.created, then one customer.updated for the batch that changed it.
-        let events = repository.outbox.pending
-        #expect(events.map(\.eventType) == ["customer.created", "customer.updated"])
-        let updated = try EventCoding.makeDecoder().decode(CloudEvent<CustomerUpdated>.self, from: events[1].body)
-        #expect(updated.data.customer.ordersCount == 2)
-        #expect(updated.traceparent == first.traceparent)
-    }
-
-    @Test func anUnknownCustomerIsPoisonAndChangesNothing() async throws {
-        let known = UUID()
-        _ = try await repository.create(NewCustomer(name: "A", email: "a@example.com", address: "x"), id: known, at: Date(), traceparent: nil)
-        let handler = OrderCountingHandler(repository: repository)
-        await #expect(throws: PoisonMessage.self) {
-            try await handler.apply([try orderCreated(for: known), try orderCreated(for: UUID())])
-        }
-        #expect(try await repository.customer(id: known)?.ordersCount == 0)
-    }
-
-    @Test func seedsOnlyAnEmptyDatabase() async throws {
-        #expect(try await repository.seedIfEmpty(CustomerSeeds.customers, ids: CustomerSeeds.ids, at: Date()))
-        #expect(try await !repository.seedIfEmpty(CustomerSeeds.customers, ids: CustomerSeeds.ids, at: Date()))
-        #expect(try await repository.customers(page: .init(limit: 10)).count == 3)
-        #expect(CustomerSeeds.customers.allSatisfy { (try? $0.validated()) == $0 })
     }
 
     @Test func consumesOrderCreatedFromTheBroker() async throws {
@@ -91,13 +52,14 @@ struct CustomerServiceTests {
         readiness.markUp(Readiness.database)
         readiness.markUp(Readiness.broker)
         let running = Task { try await consumer.run() }
-        for _ in 0..<200 where try await repository.customer(id: id)?.ordersCount != 1 {
-            try await Task.sleep(for: .milliseconds(10))
+        // Both copies consumed and acknowledged: nothing waiting, nothing held.
+        try await waitUntil("both deliveries to be settled") {
+            let status = try await broker.inspect(queue: QueueName.customerOrderCreated)
+            let unacknowledged = await broker.unacknowledgedCount(queue: QueueName.customerOrderCreated)
+            return status == QueueStatus(messageCount: 0, consumerCount: 1) && unacknowledged == 0
         }
-        try await Task.sleep(for: .milliseconds(100))
         running.cancel()
         #expect(try await repository.customer(id: id)?.ordersCount == 1)
-        #expect(await broker.messageCount(queue: QueueName.customerOrderCreated) == 0)
     }
 }
 

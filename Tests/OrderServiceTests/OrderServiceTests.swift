@@ -1,9 +1,15 @@
 import Contracts
+import ContractTesting
 import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MercatoTesting
 @testable import OrderService
 import ServiceKit
 import Testing
 
+@Suite(.timeLimit(.minutes(1)))
 struct OrderServiceTests {
     let repository = MemoryOrderRepository()
 
@@ -65,77 +71,57 @@ struct OrderServiceTests {
         #expect(a.canonicalJSON != c.canonicalJSON)
     }
 
-    func order(customer: UUID = UUID()) -> Order {
-        let lines = [OrderLine(productName: "Tea", quantity: 2, unitPrice: Money("3.50")!)]
-        return Order(id: UUID(), customerID: customer, status: .created, items: lines, total: Money("7.00")!, createdAt: Date(), updatedAt: Date())
+    /// The repository contract, against the in-memory repository (PostgreSQL's runs in
+    /// ServiceIntegrationTests).
+    @Test(arguments: OrderRepositoryContract.checks)
+    func memoryRepository(_ check: ContractCheck<OrderStore>) async throws {
+        let repository = MemoryOrderRepository(stamp: OrderRepositoryContract.stamp)
+        try await check.run(OrderStore(repository: repository, pendingEvents: { repository.outbox.pending }))
     }
 
-    @Test func placingQueuesOrderCreatedWithTheTraceContext() async throws {
-        let placed = try await repository.place(order(), idempotency: nil, traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-        let events = repository.outbox.pending
-        #expect(events.count == 1)
-        let event = try EventCoding.makeDecoder().decode(CloudEvent<OrderCreated>.self, from: events[0].body)
-        #expect(event.data.orderID == placed.order.id)
-        #expect(event.data.total == Money("7.00"))
-        #expect(event.traceparent == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    @Test func theHandlersApplyInvoiceAndCustomerEvents() async throws {
+        let time = Date()
+        let order = Order(
+            id: UUID(), customerID: UUID(), status: .created, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
+            total: Money("1.00")!, createdAt: time, updatedAt: time)
+        _ = try await repository.place(order, idempotency: nil, traceparent: nil)
+        let invoice = InvoiceCreated(
+            invoiceID: UUID(), invoiceNumber: "INV-2026-000001", orderID: order.id, customerID: order.customerID, lines: order.items,
+            subtotal: order.total, taxRate: 0, tax: .zero, total: order.total, issuedAt: time)
+        try await InvoiceCreatedHandler(repository: repository).apply([try IncomingEvent(CloudEvent(source: "/tests", data: invoice))])
+        #expect(try await repository.order(id: order.id)?.invoiceNumber == "INV-2026-000001")
+        let customer = CustomerSnapshot(
+            customerID: order.customerID, name: "Ada", email: "ada@example.com", address: "x", ordersCount: 1, version: 2, updatedAt: time)
+        try await CustomerEventsHandler(repository: repository).apply([try IncomingEvent(CloudEvent(source: "/tests", data: CustomerUpdated(customer: customer)))])
+        #expect(try await repository.customer(id: order.customerID)?.version == 2)
     }
 
-    @Test func idempotencyKeysReplayOrConflict() async throws {
-        let key = IdempotencyKey(key: "k", request: "{a}")
-        let first = try await repository.place(order(), idempotency: key, traceparent: nil)
-        let again = try await repository.place(order(), idempotency: key, traceparent: nil)
-        #expect(again.isReplay)
-        #expect(again.order.id == first.order.id)
-        await #expect { try await repository.place(order(), idempotency: IdempotencyKey(key: "k", request: "{b}"), traceparent: nil) }
-            throws: { ($0 as? APIError)?.code == "idempotency_key_reused" }
-        #expect(repository.outbox.pending.count == 1)
-    }
-
-    func invoiceCreated(order: UUID, number: String, id: String = UUID().uuidString) throws -> IncomingEvent {
-        try IncomingEvent(
-            CloudEvent(
-                id: id, source: "/tests",
-                data: InvoiceCreated(
-                    invoiceID: UUID(), invoiceNumber: number, orderID: order, customerID: UUID(), lines: [], subtotal: .zero, taxRate: 0,
-                    tax: .zero, total: .zero, issuedAt: Date())))
-    }
-
-    @Test func invoicesMarkOrdersOnceAndEarlyOnesWait() async throws {
-        let handler = InvoiceCreatedHandler(repository: repository)
-        let placed = try await repository.place(order(), idempotency: nil, traceparent: nil).order
-        let event = try invoiceCreated(order: placed.id, number: "INV-2026-000001")
-        try await handler.apply([event, event])
-        try await handler.apply([try invoiceCreated(order: placed.id, number: "INV-2026-000999")])
-        let invoiced = try #require(try await repository.order(id: placed.id))
-        #expect(invoiced.status == .invoiced)
-        #expect(invoiced.invoiceNumber == "INV-2026-000001")
-
-        // An invoice before its order: kept, and applied when the order is stored.
-        let early = order()
-        try await handler.apply([try invoiceCreated(order: early.id, number: "INV-2026-000002")])
-        let stored = try await repository.place(early, idempotency: nil, traceparent: nil).order
-        #expect(stored.status == .invoiced)
-        #expect(stored.invoiceNumber == "INV-2026-000002")
-    }
-
-    func snapshot(_ id: UUID, count: Int, version: Int) -> CustomerSnapshot {
-        CustomerSnapshot(customerID: id, name: "Ada", email: "ada@example.com", address: "x", ordersCount: count, version: version, updatedAt: Date())
-    }
-
-    @Test func theReplicaNeverMovesBackwards() async throws {
-        let handler = CustomerEventsHandler(repository: repository)
-        let id = UUID()
-        let created = try IncomingEvent(CloudEvent(source: "/tests", data: CustomerCreated(customer: snapshot(id, count: 0, version: 1))))
-        let v3 = try IncomingEvent(CloudEvent(source: "/tests", data: CustomerUpdated(customer: snapshot(id, count: 2, version: 3))))
-        let v2 = try IncomingEvent(CloudEvent(source: "/tests", data: CustomerUpdated(customer: snapshot(id, count: 1, version: 2))))
-        try await handler.apply([created, v3])
-        try await handler.apply([v2])  // late
-        try await handler.apply([created])  // duplicate
-        #expect(try await repository.customer(id: id)?.version == 3)
-        #expect(try await repository.customer(id: id)?.ordersCount == 2)
+    /// Storage's refusals reach clients as HTTP answers naming the field.
+    @Test func aReusedIdempotencyKeyIsA409NamingTheHeader() async throws {
+        let customer = CustomerSnapshot(
+            customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())
+        try await repository.saveCustomers([customer], events: [])
+        let router = Router(context: TestRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        OrderRoutes(repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, logger: Logger(label: "tests")).add(to: router)
+        func post(quantity: Int) async throws -> TestResponse {
+            try await router.respond(
+                .post, "/orders", headers: [.contentType: "application/json", HTTPField.Name("Idempotency-Key")!: "k-1"],
+                body: #"{"customer_id": "\#(customer.customerID)", "items": [{"product_name": "Tea", "quantity": \#(quantity), "unit_price": 1}]}"#)
+        }
+        #expect(try await post(quantity: 1).status == .created)
+        #expect(try await post(quantity: 1).status == .created)
+        let conflict = try await post(quantity: 2)
+        #expect(conflict.status == .conflict && conflict.errorCode == "idempotency_key_reused" && conflict.errorField == "Idempotency-Key")
     }
 }
 
+/// A customer-service that knows nobody.
+struct NoDirectory: CustomerDirectory {
+    func customer(id: UUID) async throws -> CustomerSnapshot? { nil }
+}
+
+@Suite(.timeLimit(.minutes(1)))
 struct CustomerCacheTests {
     static func customer(version: Int) -> CustomerSnapshot {
         CustomerSnapshot(

@@ -1,37 +1,58 @@
 import Broker
 import Contracts
+import ContractTesting
 import Foundation
 import Logging
+import MercatoTesting
 import ServiceKit
+import Synchronization
 import Testing
 
+/// A clock for ``MemoryOutboxStore`` that tests move forward.
+final class MovableTime: Sendable {
+    private let offset = Mutex<TimeInterval>(0)
+    func now() -> Date { Date() + offset.withLock { $0 } }
+    func advance(by seconds: TimeInterval) { offset.withLock { $0 += seconds } }
+}
+
+@Suite(.timeLimit(.minutes(1)))
+struct OutboxStoreTests {
+    /// The outbox contract, against the in-memory store (PostgreSQL's runs in
+    /// ServiceIntegrationTests).
+    @Test(arguments: OutboxStoreContract.checks)
+    func memoryStore(_ check: ContractCheck<OutboxStoreSubject>) async throws {
+        let time = MovableTime()
+        let store = MemoryOutboxStore(now: { time.now() })
+        try await check.run(
+            OutboxStoreSubject(store: store, append: { store.append($0) }, letBackoffPass: { time.advance(by: 301) }))
+    }
+}
+
+/// The real relay, over the in-memory store and broker.
+@Suite(.timeLimit(.minutes(1)))
 struct OutboxRelayTests {
-    func event(_ orderID: UUID = UUID()) throws -> OutboxMessage {
-        try OutboxMessage(
-            CloudEvent(
-                source: "/tests", traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-                data: OrderCreated(orderID: orderID, customerID: UUID(), items: [], total: .zero, createdAt: Date())),
-            appID: "tests")
+    static func relay(store: any OutboxStore, broker: any Broker) -> OutboxRelay {
+        let readiness = Readiness()
+        readiness.markUp(Readiness.database)
+        var configuration = OutboxRelay.Configuration()
+        configuration.retryDelay = .milliseconds(10)
+        configuration.pollInterval = .milliseconds(20)
+        return OutboxRelay(store: store, broker: broker, readiness: readiness, configuration: configuration, logger: Logger(label: "tests"))
     }
 
     @Test func publishesWhatIsAppendedAndMarksItSent() async throws {
         let broker = InMemoryBroker()
         try await broker.declare(.mercato())
         let store = MemoryOutboxStore()
-        let readiness = Readiness()
-        readiness.markUp(Readiness.database)
-        let relay = OutboxRelay(store: store, broker: broker, readiness: readiness, logger: Logger(label: "test"))
-        let running = Task { try await relay.run() }
-        let messages = try (0..<3).map { _ in try event() }
-        store.append(messages)
-        for _ in 0..<100 where await broker.messageCount(queue: QueueName.invoiceOrderCreated) < 3 {
-            try await Task.sleep(for: .milliseconds(20))
+        let messages = try (0..<3).map { _ in try OutboxStoreContract.message() }
+        try await withRunning([Self.relay(store: store, broker: broker)]) {
+            store.append(messages)
+            try await waitUntil("the relay to publish the three messages") { store.published.count == 3 }
         }
-        running.cancel()
-        #expect(await broker.messageCount(queue: QueueName.invoiceOrderCreated) == 3)
-        #expect(await broker.messageCount(queue: QueueName.customerOrderCreated) == 3)
         #expect(store.pending.isEmpty)
         #expect(store.published.map(\.id) == messages.map(\.id))
+        #expect(await broker.messageCount(queue: QueueName.invoiceOrderCreated) == 3)
+        #expect(await broker.messageCount(queue: QueueName.customerOrderCreated) == 3)
         let published = await broker.messages(in: QueueName.invoiceOrderCreated)
         #expect(published.first?.properties.messageID == messages[0].id)
         #expect(published.first?.properties.type == "order.created")
@@ -41,23 +62,52 @@ struct OutboxRelayTests {
         #expect(published.first?.properties.headers["traceparent"]?.stringValue == messages[0].traceparent)
     }
 
-    @Test func anUnroutableMessageStaysInTheOutbox() async throws {
+    /// No queue is bound: every publish is unroutable, so the relay leaves the message in the
+    /// outbox to back off, and goes on with the rest.
+    @Test func anUnroutableMessageStaysInTheOutboxAndBacksOff() async throws {
         let broker = InMemoryBroker()
-        // Only the exchange: no queue is bound, so every publish is unroutable.
         try await broker.declare(Topology(exchanges: [.init(name: ExchangeName.orders, kind: .topic)]))
-        let store = MemoryOutboxStore()
-        store.append([try event()])
-        _ = try await store.relay(limit: 10) { messages in
-            do {
-                try await broker.publish(messages.map(\.amqpMessage))
-                return PublishOutcome(confirmed: messages.map(\.id))
-            } catch let error as BrokerError {
-                return PublishOutcome(confirmed: [], refused: Dictionary(uniqueKeysWithValues: error.failures.map { ($0.messageID, $0.reason) }))
-            } catch {
-                return PublishOutcome(confirmed: [], transientFailure: "\(error)")
-            }
+        let time = MovableTime()
+        let store = MemoryOutboxStore(now: { time.now() })
+        let refusedOnce = OneShot()
+        let counting = CountingBroker(broker, onRefused: { refusedOnce.fire() })
+        try await withRunning([Self.relay(store: store, broker: counting)]) {
+            store.append([try OutboxStoreContract.message()])
+            try await refusedOnce.wait("the broker to refuse the message")
+            // Refused: due again only after its backoff, which this clock has not reached.
+            #expect(try await store.backlog().count == 1)
+            try await broker.declare(.mercato())
+            time.advance(by: 301)
+            try await waitUntil("the message to go once routable and due") { store.published.count == 1 }
         }
-        #expect(store.pending.count == 1)
-        #expect(store.published.isEmpty)
+        #expect(counting.refusals.load(ordering: .relaxed) == 1)
     }
+}
+
+/// Passes calls to a broker, counting refused publishes.
+final class CountingBroker: Broker {
+    let base: InMemoryBroker
+    let refusals = Atomic<Int>(0)
+    let onRefused: @Sendable () -> Void
+
+    init(_ base: InMemoryBroker, onRefused: @escaping @Sendable () -> Void) {
+        self.base = base
+        self.onRefused = onRefused
+    }
+
+    func declare(_ topology: Topology) async throws { try await base.declare(topology) }
+    func publish(_ messages: [OutboundMessage]) async throws {
+        do {
+            try await base.publish(messages)
+        } catch {
+            refusals.add(1, ordering: .relaxed)
+            onRefused()
+            throw error
+        }
+    }
+    func consume(queue: String, prefetch: Int) async throws -> BrokerConsumer { try await base.consume(queue: queue, prefetch: prefetch) }
+    func inspect(queue: String) async throws -> QueueStatus { try await base.inspect(queue: queue) }
+    var isReady: Bool { base.isReady }
+    func shutdown() async { await base.shutdown() }
+    func run() async throws { try await base.run() }
 }

@@ -150,6 +150,11 @@ public actor InMemoryBroker: Broker {
         queues[queue]?.messages.count ?? 0
     }
 
+    /// Messages of `queue` delivered to a consumer and not yet settled.
+    public func unacknowledgedCount(queue: String) -> Int {
+        consumers.values.filter { $0.consumer.queue == queue }.reduce(0) { $0 + $1.unacked.count }
+    }
+
     /// The bodies waiting in `queue`, oldest first (for assertions on dead-letter queues).
     public func messages(in queue: String) -> [OutboundMessage] {
         queues[queue]?.messages.map(\.message) ?? []

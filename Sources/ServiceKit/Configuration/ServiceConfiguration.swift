@@ -83,6 +83,6 @@ public struct ServiceConfiguration: Sendable {
         throw ConfigurationError(variable: "AMQP_URL", message: "guest/guest is for a broker on this machine only; give \(host) a user of its own")
     }
 
-    /// The CloudEvents `source` of the service's events.
-    public var eventSource: String { "/mercato/\(serviceName)" }
+    /// Who the service's events come from: `source` `/mercato/<name>`, `app_id` the name.
+    public var eventStamp: EventStamp { EventStamp(serviceName: serviceName) }
 }

@@ -1,59 +1,82 @@
-import Foundation
+public import Foundation
 import Synchronization
 
-/// An outbox in memory, for unit tests of services whose repositories are in memory too.
+/// An outbox in memory, for unit tests of services whose repositories are in memory too. It
+/// passes the same contract suite as ``PostgresOutboxStore``: one relay at a time, confirmed
+/// messages marked sent, refused ones retried after a growing delay, the rest untouched.
 public final class MemoryOutboxStore: OutboxStore {
+    private struct Entry {
+        var message: OutboxMessage
+        var attempts = 0
+        var nextAttemptAt: Date
+        var lastError: String?
+    }
+
     private struct State {
-        var pending: [OutboxMessage] = []
+        var pending: [Entry] = []
         var published: [OutboxMessage] = []
         var listeners: [AsyncStream<Void>.Continuation] = []
-        var claimed = false
+        var claimed: Set<String> = []
     }
 
     private let state = Mutex(State())
+    private let now: @Sendable () -> Date
 
-    /// Creates an empty outbox.
-    public init() {}
+    /// Creates an empty outbox whose clock is `now` (tests move it to make refused messages
+    /// due again).
+    public init(now: @escaping @Sendable () -> Date = Date.init) {
+        self.now = now
+    }
 
     /// Adds messages (what a repository does in its "transaction").
     public func append(_ messages: [OutboxMessage]) {
+        guard !messages.isEmpty else { return }
+        let time = now()
         let listeners = state.withLock { state in
-            state.pending += messages
+            state.pending += messages.map { Entry(message: $0, nextAttemptAt: time) }
             return state.listeners
         }
         for listener in listeners { listener.yield() }
     }
 
-    /// Messages waiting to be published.
-    public var pending: [OutboxMessage] { state.withLock { $0.pending } }
+    /// Messages waiting to be published, oldest first.
+    public var pending: [OutboxMessage] { state.withLock { $0.pending.map(\.message) } }
 
-    /// Messages published so far.
+    /// Messages published so far, in the order they were confirmed.
     public var published: [OutboxMessage] { state.withLock { $0.published } }
 
     public func relay(limit: Int, publish: @Sendable ([OutboxMessage]) async -> PublishOutcome) async throws -> Int {
-        // One relay at a time, like the row locks of the real store.
+        // Claimed messages are skipped by other relays, like rows locked FOR UPDATE SKIP LOCKED.
+        let time = now()
         let batch = state.withLock { state -> [OutboxMessage] in
-            guard !state.claimed else { return [] }
-            state.claimed = true
-            return Array(state.pending.prefix(limit))
+            let claimed = state.claimed
+            let batch = Array(state.pending.filter { $0.nextAttemptAt <= time && !claimed.contains($0.message.id) }.prefix(limit).map(\.message))
+            state.claimed.formUnion(batch.map(\.id))
+            return batch
         }
-        guard !batch.isEmpty else {
-            state.withLock { $0.claimed = false }
-            return 0
-        }
+        guard !batch.isEmpty else { return 0 }
         let outcome = await publish(batch)
+        let after = now()
         state.withLock { state in
             let confirmed = Set(outcome.confirmed)
-            state.published += state.pending.filter { confirmed.contains($0.id) }
-            state.pending.removeAll { confirmed.contains($0.id) }
-            state.claimed = false
+            state.published += state.pending.filter { confirmed.contains($0.message.id) }.map(\.message)
+            state.pending.removeAll { confirmed.contains($0.message.id) }
+            for index in state.pending.indices {
+                guard let reason = outcome.refused[state.pending[index].message.id] else { continue }
+                // Refused messages (unroutable, nacked) back off: 2, 4, 8 … 300 seconds.
+                state.pending[index].attempts += 1
+                state.pending[index].lastError = reason
+                state.pending[index].nextAttemptAt = after + min(300, pow(2, Double(state.pending[index].attempts)))
+            }
+            state.claimed.subtract(batch.map(\.id))
         }
         return batch.count
     }
 
     public func backlog() async throws -> (count: Int, oldestAgeSeconds: Double) {
-        state.withLock { state in
-            (state.pending.count, state.pending.first.map { Date().timeIntervalSince($0.createdAt) } ?? 0)
+        let time = now()
+        return state.withLock { state in
+            (state.pending.count, state.pending.map { time.timeIntervalSince($0.message.createdAt) }.max() ?? 0)
         }
     }
 
