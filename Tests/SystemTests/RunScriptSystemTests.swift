@@ -1,0 +1,83 @@
+import Foundation
+import MercatoTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The README's `scripts/run`, as a person uses it: its output piped into `tee`, stopped with
+/// Ctrl-C (SIGINT to the whole foreground process group, `tee` included).
+@Suite(.needsSystem, .timeLimit(.minutes(5)))
+struct RunScriptSystemTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func ctrlCWithTheOutputInTeeStopsTheServersToo() async throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-run-\(UUID().uuidString.prefix(8))")
+        let log = state.appendingPathExtension("log")
+        defer {
+            // Whatever happened, leave no server behind.
+            let down = Process()
+            down.executableURL = Self.repository.appendingPathComponent("scripts/infra")
+            down.arguments = ["down"]
+            down.environment = ProcessInfo.processInfo.environment.merging(["MERCATO_STATE_DIR": state.path]) { $1 }
+            down.standardOutput = FileHandle.nullDevice
+            down.standardError = FileHandle.nullDevice
+            try? down.run()
+            down.waitUntilExit()
+            try? FileManager.default.removeItem(at: log)
+        }
+        // Started as a terminal starts a job: a process group of its own, and no signal
+        // blocked or ignored. (A process started from the test runner inherits the runner's
+        // signal mask, with SIGINT blocked, so the pipeline would never see the Ctrl-C.)
+        let pipeline = Process()
+        pipeline.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        pipeline.arguments = [
+            "-c",
+            """
+            import os, signal, sys
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            for number in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGQUIT):
+                signal.signal(number, signal.SIG_DFL)
+            if os.getpgrp() != os.getpid():
+                os.setpgid(0, 0)
+            os.execv("/bin/bash", ["bash", "-c", 'scripts/run | tee "$0"', sys.argv[1]])
+            """,
+            log.path,
+        ]
+        pipeline.currentDirectoryURL = Self.repository
+        var environment = ProcessInfo.processInfo.environment
+        environment["MERCATO_RUN_STATE_DIR"] = state.path
+        environment["MERCATO_RUN_FREE_PORTS"] = "1"
+        environment["MERCATO_BIN_DIR"] = MercatoSystem.binDirectory.path
+        pipeline.environment = environment
+        pipeline.standardOutput = FileHandle.nullDevice
+        pipeline.standardError = FileHandle.nullDevice
+        let exited = OneShot()
+        pipeline.terminationHandler = { _ in exited.fire() }
+        try pipeline.run()
+
+        try await waitUntil("scripts/run to say the system is running", timeout: .seconds(180), interval: .milliseconds(200)) {
+            exited.hasFired ? true : ((try? String(contentsOf: log, encoding: .utf8))?.contains("Mercato is running") ?? false)
+        }
+        try #require(!exited.hasFired, "scripts/run ended before the system was up:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        let servers = try Self.serverProcesses(state)
+        #expect(servers.count == 2 && servers.allSatisfy(Self.isAlive))
+
+        kill(-pipeline.processIdentifier, SIGINT)
+        try await exited.wait("scripts/run to exit after Ctrl-C", timeout: .seconds(120))
+        try await waitUntil("RabbitMQ and PostgreSQL to stop", timeout: .seconds(30)) { !servers.contains(where: Self.isAlive) }
+        #expect(!FileManager.default.fileExists(atPath: state.path), "the data directory was left behind")
+    }
+
+    /// The RabbitMQ wrapper and the PostgreSQL postmaster that `scripts/infra` started.
+    static func serverProcesses(_ state: URL) throws -> [pid_t] {
+        let rabbit = try String(contentsOf: state.appendingPathComponent("rabbitmq/wrapper.pid"), encoding: .utf8)
+        let postgres = try String(contentsOf: state.appendingPathComponent("postgres/data/postmaster.pid"), encoding: .utf8)
+        return [rabbit, postgres].compactMap { pid_t($0.split(separator: "\n").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "") }
+    }
+
+    static func isAlive(_ pid: pid_t) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+}
