@@ -21,10 +21,17 @@ enum FaultScenario: String, CaseIterable, Sendable {
         }
     }
 
-    /// The scenarios to run: all, or those named in `MERCATO_FAULT_SCENARIOS` (comma-separated).
-    static var selected: [FaultScenario] {
+    /// The scenarios to run: all, or those named in `MERCATO_FAULT_SCENARIOS` (comma-separated);
+    /// an unknown name is an error, not a scenario skipped.
+    static func selected() throws -> [FaultScenario] {
         guard let names = MercatoSystem.environment["MERCATO_FAULT_SCENARIOS"], !names.isEmpty else { return allCases }
-        return names.split(separator: ",").compactMap { FaultScenario(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+        return try names.split(separator: ",").map { name in
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let scenario = FaultScenario(rawValue: trimmed) else {
+                throw SystemTestFailure("unknown fault scenario \(trimmed); the scenarios are \(allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return scenario
+        }
     }
 }
 

@@ -17,7 +17,7 @@ import Testing
 struct SystemFaultTests {
     @Test func nothingIsLostOrDoubledUnderFaults() async throws {
         var outcomes: [FaultOutcome] = []
-        for scenario in FaultScenario.selected {
+        for scenario in try FaultScenario.selected() {
             progress("fault-injection: \(scenario.rawValue): \(scenario.title)")
             let outcome = await FaultRun(scenario: scenario).run()
             progress("fault-injection: \(scenario.rawValue): \(outcome.passed ? "pass" : "FAIL") — \(outcome.audit)"
