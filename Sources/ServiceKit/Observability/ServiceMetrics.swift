@@ -2,7 +2,8 @@ public import CoreMetrics
 
 /// The metrics a Mercato service reports, by name, in one place (Prometheus names: what a
 /// dashboard or an alert refers to). HTTP requests are counted and timed by Hummingbird's
-/// `MetricsMiddleware` (`hb_requests`, `http_server_request_duration_seconds`).
+/// `MetricsMiddleware`, renamed by `Observability.metricsFactory` to `http_server_requests_total`,
+/// `http_server_request_errors_total` and `http_server_request_duration_seconds`.
 ///
 /// Metrics are made through `factory` rather than the global system, so a unit test can read
 /// what a consumer or relay counted from a registry of its own.

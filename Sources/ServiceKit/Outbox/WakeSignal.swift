@@ -3,10 +3,11 @@ import Synchronization
 /// A level-triggered wake-up: ``signal()`` any number of times, and the next ``wait(timeout:)``
 /// returns at once; with no signal pending, `wait` sleeps until one comes or the timeout.
 ///
-/// One waiter at a time (the loop that owns the signal).
-final class WakeSignal: Sendable {
+/// One waiter at a time (the loop that owns the signal). Timeouts are measured on `clock`
+/// (tests give it a manual one).
+final class WakeSignal<C: Clock>: Sendable where C.Duration == Duration {
     private struct Waiter {
-        var deadline: ContinuousClock.Instant
+        var deadline: C.Instant
         var continuation: CheckedContinuation<Void, Never>
     }
 
@@ -16,10 +17,16 @@ final class WakeSignal: Sendable {
         /// When the timer task wakes next, if it runs: one timer for the signal, not one per
         /// wait. A `Task.sleep` cancelled because a signal came first keeps its timer until
         /// its deadline, and a relay under load waits hundreds of times a second.
-        var timerWakes: ContinuousClock.Instant?
+        var timerWakes: C.Instant?
     }
 
     private let state = Mutex(State())
+    private let clock: C
+
+    /// Creates a signal whose timeouts run on `clock`.
+    init(clock: C) {
+        self.clock = clock
+    }
 
     /// Wakes the waiter, or the next one to wait.
     func signal() {
@@ -36,7 +43,7 @@ final class WakeSignal: Sendable {
 
     /// Returns when signalled, after `timeout`, or when the task is cancelled.
     func wait(timeout: Duration) async {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = clock.now.advanced(by: timeout)
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let (now, startTimer) = state.withLock { state -> (Bool, Bool) in
@@ -62,8 +69,8 @@ final class WakeSignal: Sendable {
     /// deadline, and stops when nobody waits.
     private func time() async {
         while true {
-            let now = ContinuousClock.now
-            let (expired, next) = state.withLock { state -> (Waiter?, ContinuousClock.Instant?) in
+            let now = clock.now
+            let (expired, next) = state.withLock { state -> (Waiter?, C.Instant?) in
                 if let waiter = state.waiter, waiter.deadline <= now {
                     state.waiter = nil
                     state.timerWakes = nil
@@ -78,7 +85,7 @@ final class WakeSignal: Sendable {
             }
             expired?.continuation.resume()
             guard let next else { return }
-            try? await Task.sleep(until: next)
+            try? await clock.sleep(until: next, tolerance: nil)
         }
     }
 
@@ -88,5 +95,12 @@ final class WakeSignal: Sendable {
             return state.waiter
         }
         waiter?.continuation.resume()
+    }
+}
+
+extension WakeSignal where C == ContinuousClock {
+    /// Creates a signal whose timeouts run on the continuous clock.
+    convenience init() {
+        self.init(clock: ContinuousClock())
     }
 }
