@@ -1,11 +1,13 @@
 import Broker
 import Contracts
 import Foundation
+import MercatoTesting
 import Testing
 
 /// `contracts/asyncapi.yaml` against the samples and against the topology the services
 /// declare. scripts/check-asyncapi (Python: PyYAML, jsonschema — installed by
 /// scripts/install-deps) does the schema work; the comparison with ``Topology`` is here.
+@Suite(.timeLimit(.minutes(1)))
 struct AsyncAPITests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -28,8 +30,8 @@ struct AsyncAPITests {
         var errors: [String]
     }
 
-    @Test func theSamplesMatchTheDocumentAndTheDocumentMatchesTheTopology() throws {
-        let (status, output) = try Self.check()
+    @Test func theSamplesMatchTheDocumentAndTheDocumentMatchesTheTopology() async throws {
+        let (status, output) = try await Self.check()
         let summary = try JSONDecoder().decode(Summary.self, from: Data(output.utf8))
         #expect(status == 0)
         #expect(summary.errors.isEmpty, "\(summary.errors)")
@@ -47,7 +49,7 @@ struct AsyncAPITests {
         }
     }
 
-    @Test func aSampleThatBreaksItsSchemaIsCaught() throws {
+    @Test func aSampleThatBreaksItsSchemaIsCaught() async throws {
         let samples = FileManager.default.temporaryDirectory.appendingPathComponent("asyncapi-samples-\(UUID().uuidString)")
         try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("contracts/samples"), to: samples)
         defer { try? FileManager.default.removeItem(at: samples) }
@@ -59,7 +61,7 @@ struct AsyncAPITests {
         event["data"] = data
         try JSONSerialization.data(withJSONObject: event).write(to: file)
 
-        let (status, output) = try Self.check("--samples", samples.path)
+        let (status, output) = try await Self.check("--samples", samples.path)
         let summary = try JSONDecoder().decode(Summary.self, from: Data(output.utf8))
         #expect(status == 1)
         #expect(summary.errors.count == 1)
@@ -67,15 +69,8 @@ struct AsyncAPITests {
     }
 
     /// Runs scripts/check-asyncapi; returns its status and standard output.
-    static func check(_ arguments: String...) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repository.appendingPathComponent("scripts/check-asyncapi").path] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    static func check(_ arguments: String...) async throws -> (Int32, String) {
+        let result = try await runProcess(["python3", repository.appendingPathComponent("scripts/check-asyncapi").path] + arguments)
+        return (result.status, result.output)
     }
 }

@@ -2,6 +2,7 @@ import Contracts
 import Foundation
 import Testing
 
+@Suite(.timeLimit(.minutes(1)))
 struct MoneyTests {
     @Test(arguments: ["0", "12", "-0.5", "19.99", "0.001", "12345678901234567890123456789012345678"])
     func parsesPlainDecimals(_ text: String) throws {

@@ -4,6 +4,7 @@ import Testing
 
 /// The JSON samples in contracts/samples are the format's documentation for consumers in
 /// other languages; these tests keep them and the Swift types in agreement.
+@Suite(.timeLimit(.minutes(1)))
 struct SampleEventTests {
     static let samples = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -2,6 +2,7 @@ import Broker
 import Contracts
 import Testing
 
+@Suite(.timeLimit(.minutes(1)))
 struct TopologyTests {
     @Test(arguments: QueueType.allCases)
     func everyConsumerQueueHasADeadLetterQueue(_ queueType: QueueType) {

@@ -1,6 +1,7 @@
 import CustomerService
 import Foundation
 import InvoiceService
+import MercatoTesting
 import OrderService
 import ServiceKit
 import Testing
@@ -8,7 +9,9 @@ import Testing
 /// The deployment files agree with the code: every variable they set is one a service reads,
 /// ports line up, credentials are not RabbitMQ's guest, and the production overlay is the
 /// replicated setup. scripts/test renders the files first (scripts/check-deploy).
-@Suite(.enabled(if: DeployFiles.rendered != nil, "needs MERCATO_DEPLOY_RENDERED: run scripts/test"))
+@Suite(
+    .enabled(if: DeployFiles.rendered != nil || Integration.isCI, "needs MERCATO_DEPLOY_RENDERED: run scripts/test"),
+    .timeLimit(.minutes(2)))
 struct DeployTests {
     /// What each service reads from its environment, found by letting it read a recording one.
     static let variables: [String: Set<String>] = {
@@ -34,8 +37,8 @@ struct DeployTests {
         #expect(Self.variables["customer-service"]!.contains("SEED_CUSTOMERS"))
     }
 
-    @Test func composeSetsOnlyWhatTheServicesRead() throws {
-        let compose = try DeployFiles.compose()
+    @Test func composeSetsOnlyWhatTheServicesRead() async throws {
+        let compose = try await DeployFiles.compose()
         let services = try #require(compose["services"] as? [String: Any])
         #expect(Set(services.keys) == ["rabbitmq", "postgres", "order-service", "customer-service", "invoice-service", "prometheus", "grafana", "jaeger"])
         let rabbit = try #require(services["rabbitmq"] as? [String: Any])
@@ -69,8 +72,8 @@ struct DeployTests {
         #expect(order["CUSTOMER_SERVICE_URL"] == "http://customer-service:8081")
     }
 
-    @Test func theObservabilityProfileScrapesEveryService() throws {
-        let compose = try DeployFiles.compose()
+    @Test func theObservabilityProfileScrapesEveryService() async throws {
+        let compose = try await DeployFiles.compose()
         let services = try #require(compose["services"] as? [String: Any])
         for name in ["prometheus", "grafana", "jaeger"] {
             let service = try #require(services[name] as? [String: Any])
@@ -80,7 +83,7 @@ struct DeployTests {
         let grafana = try #require((services["grafana"] as? [String: Any])?["environment"] as? [String: String])
         #expect(grafana["GF_SECURITY_ADMIN_PASSWORD"] != "admin")
         // Prometheus scrapes each service on the port compose gives it, and RabbitMQ per queue.
-        let prometheus = try #require(try DeployFiles.yaml("deploy/prometheus/prometheus.yml").first)
+        let prometheus = try #require(try await DeployFiles.yaml("deploy/prometheus/prometheus.yml").first)
         let jobs = try #require(prometheus["scrape_configs"] as? [[String: Any]])
         let targets = jobs.flatMap { job in
             ((job["static_configs"] as? [[String: Any]]) ?? []).flatMap { ($0["targets"] as? [String]) ?? [] }
@@ -92,8 +95,8 @@ struct DeployTests {
     }
 
     @Test(arguments: ["dev", "prod"])
-    func kubernetesDeploymentsMatchTheServices(overlay: String) throws {
-        let documents = try DeployFiles.kubernetes(overlay)
+    func kubernetesDeploymentsMatchTheServices(overlay: String) async throws {
+        let documents = try await DeployFiles.kubernetes(overlay)
         func named(_ kind: String, _ name: String) -> [String: Any]? {
             documents.first { $0["kind"] as? String == kind && ($0["metadata"] as? [String: Any])?["name"] as? String == name }
         }
@@ -158,7 +161,7 @@ struct DeployTests {
         }
     }
 
-    @Test func theImageBuildsAsCIDoes() throws {
+    @Test func theImageBuildsAsCIDoes() async throws {
         let dockerfile = try String(contentsOf: DeployFiles.repository.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
         #expect(dockerfile.contains("RUN scripts/install-deps --build-only"))
         #expect(dockerfile.contains("RUN scripts/build-release"))
@@ -175,44 +178,34 @@ enum DeployFiles {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// `docker-compose config` (variables resolved), as JSON objects.
-    static func compose() throws -> [String: Any] {
-        let yaml = try run(["docker-compose", "-f", repository.appendingPathComponent("docker-compose.yml").path, "config"])
-        return try (yamlToJSON(yaml) as? [[String: Any]])?.first ?? [:]
+    static func compose() async throws -> [String: Any] {
+        let yaml = try await run(["docker-compose", "-f", repository.appendingPathComponent("docker-compose.yml").path, "config"])
+        return try (await yamlToJSON(yaml) as? [[String: Any]])?.first ?? [:]
     }
 
     /// A YAML file of the repository, one object per document.
-    static func yaml(_ path: String) throws -> [[String: Any]] {
+    static func yaml(_ path: String) async throws -> [[String: Any]] {
         let yaml = try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)
-        return (try yamlToJSON(yaml) as? [[String: Any]]) ?? []
+        return (try await yamlToJSON(yaml) as? [[String: Any]]) ?? []
     }
 
     /// The rendered manifests of an overlay, one object per document.
-    static func kubernetes(_ overlay: String) throws -> [[String: Any]] {
-        let yaml = try String(contentsOfFile: "\(rendered!)/k8s-\(overlay).yaml", encoding: .utf8)
-        return (try yamlToJSON(yaml) as? [[String: Any]]) ?? []
+    static func kubernetes(_ overlay: String) async throws -> [[String: Any]] {
+        guard let rendered else { throw DeployCheckFailure("MERCATO_DEPLOY_RENDERED is not set: run scripts/test, which renders the manifests") }
+        let yaml = try String(contentsOfFile: "\(rendered)/k8s-\(overlay).yaml", encoding: .utf8)
+        return (try await yamlToJSON(yaml) as? [[String: Any]]) ?? []
     }
 
-    private static func yamlToJSON(_ yaml: String) throws -> Any {
+    private static func yamlToJSON(_ yaml: String) async throws -> Any {
         let script = "import json, sys, yaml; print(json.dumps([d for d in yaml.safe_load_all(sys.stdin) if d is not None]))"
-        return try JSONSerialization.jsonObject(with: Data(try run(["python3", "-c", script], input: yaml).utf8))
+        return try JSONSerialization.jsonObject(with: Data(try await run(["python3", "-c", script], input: yaml).utf8))
     }
 
-    private static func run(_ arguments: [String], input: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.currentDirectoryURL = repository
-        let output = Pipe()
-        let inputPipe = Pipe()
-        process.standardOutput = output
-        process.standardInput = inputPipe
-        try process.run()
-        if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
-        try inputPipe.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw DeployCheckFailure("\(arguments.joined(separator: " ")) exited with \(process.terminationStatus)") }
-        return String(decoding: data, as: UTF8.self)
+    /// Runs a validator to its end (at most a minute) and returns its output.
+    private static func run(_ arguments: [String], input: String? = nil) async throws -> String {
+        let result = try await runProcess(arguments, directory: repository, input: input, timeout: .seconds(60))
+        guard result.status == 0 else { throw DeployCheckFailure("\(arguments.joined(separator: " ")) exited with \(result.status)") }
+        return result.output
     }
 }
 

@@ -1,6 +1,7 @@
 @testable import Postgres
 import Testing
 
+@Suite(.timeLimit(.minutes(1)))
 struct DatabaseHealthTests {
     @Test func aDatabaseThatAnsweredRecentlyIsReadyAndAStaleOrFailedOneIsNot() {
         let health = DatabaseHealth()

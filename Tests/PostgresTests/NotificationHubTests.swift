@@ -1,6 +1,7 @@
 @testable import Postgres
 import Testing
 
+@Suite(.timeLimit(.minutes(1)))
 struct NotificationHubTests {
     @Test func notifyThrottlesOnlyTheServerRoundTrip() {
         let hub = NotificationHub(remoteInterval: .milliseconds(100))

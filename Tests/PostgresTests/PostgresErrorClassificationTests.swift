@@ -2,6 +2,7 @@ import Postgres
 import Testing
 
 /// Which errors are worth retrying, and which belong to the data written.
+@Suite(.timeLimit(.minutes(1)))
 struct PostgresErrorClassificationTests {
     @Test(arguments: [
         (PostgresError(.connectionLost, "server closed the connection"), true, false),

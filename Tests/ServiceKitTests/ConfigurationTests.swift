@@ -5,6 +5,7 @@ import Logging
 import ServiceKit
 import Testing
 
+@Suite(.timeLimit(.minutes(1)))
 struct ConfigurationTests {
     @Test func defaultsWorkLocally() throws {
         let configuration = try ServiceConfiguration(

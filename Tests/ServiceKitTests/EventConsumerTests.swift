@@ -1,7 +1,9 @@
 @testable import Broker
 import Contracts
+import ContractTesting
 import Foundation
 import Logging
+import MercatoTesting
 @testable import ServiceKit
 import Synchronization
 import Testing
@@ -31,6 +33,7 @@ final class RecordingHandler: EventHandler {
     struct Failure: Error {}
 }
 
+@Suite(.timeLimit(.minutes(1)))
 struct EventConsumerTests {
     let broker = InMemoryBroker()
     let queue = QueueName.invoiceOrderCreated
@@ -62,16 +65,6 @@ struct EventConsumerTests {
         await deliveries.cancel()
     }
 
-    func nextDeliveries(_ consumer: BrokerConsumer, count: Int) async throws -> [Delivery] {
-        var received: [Delivery] = []
-        while received.count < count {
-            let batch = await consumer.next(max: count - received.count)
-            if batch.isEmpty { break }
-            received += batch
-        }
-        return received
-    }
-
     @Test func appliesABatchAndAcknowledgesIt() async throws {
         try await broker.declare(.mercato())
         let messages = try (0..<5).map { _ in try orderCreated() }
@@ -81,9 +74,9 @@ struct EventConsumerTests {
         #expect(handler.applied.withLock { $0 } == messages.map { $0.properties.messageID! })
         #expect(handler.calls.withLock { $0 } == 1)
         #expect(await broker.messageCount(queue: queue) == 0)
-        // Acknowledged: a new consumer gets nothing back.
-        let again = try await broker.consume(queue: queue, prefetch: 10)
-        #expect(again.buffer.count == 0)
+        // Acknowledged: nothing waits, nothing is held.
+        #expect(try await broker.inspect(queue: queue).messageCount == 0)
+        #expect(await broker.unacknowledgedCount(queue: queue) == 0)
     }
 
     @Test(arguments: [
@@ -144,7 +137,7 @@ struct EventConsumerTests {
         #expect(await broker.messageCount(queue: QueueName.deadLetter(of: queue)) == 0)
 
         // After the delay it is back, fails its last attempt, and is dead-lettered.
-        for _ in 0..<40 where await broker.messageCount(queue: queue) == 0 { try await Task.sleep(for: .milliseconds(100)) }
+        try await waitUntil("the delay queue to return the event") { await broker.messageCount(queue: queue) == 1 }
         try await process(consumer, expecting: 1)
         let dead = await broker.messages(in: QueueName.deadLetter(of: queue))
         #expect(dead.map(\.properties.messageID) == ["broken"])
@@ -173,6 +166,7 @@ final class ShipmentHandler: EventHandler {
     }
 }
 
+@Suite(.timeLimit(.minutes(1)))
 struct EventVersionTests {
     /// Which versions a consumer accepts is the handler's business: ServiceKit must not
     /// judge every payload by one domain event's version.
@@ -190,7 +184,7 @@ struct EventVersionTests {
         let consumer = EventConsumer(
             queue: queue, handler: handler, broker: broker, readiness: Readiness(), serviceName: "tests", logger: Logger(label: "tests"))
         let deliveries = try await broker.consume(queue: queue, prefetch: 10)
-        try await consumer.process([await deliveries.next(max: 1)].flatMap { $0 })
+        try await consumer.process(try await nextDeliveries(deliveries, count: 1))
         #expect(handler.applied.withLock { $0 } == ["s-1"])
         #expect(await broker.messages(in: QueueName.deadLetter(of: queue)).isEmpty)
     }

@@ -24,13 +24,13 @@ struct DeadLetterSystemTests {
         let queue = QueueName.customerOrderCreated
         var listing = ""
         try await system.eventually("the event is dead-lettered") {
-            listing = try cli.run(["dlq", "list", queue]).output
+            listing = try await cli.run(["dlq", "list", queue]).output
             return listing.contains(event.id)
         }
         #expect(listing.contains("unknown customer \(customerID.uuidString.lowercased())"), "\(listing)")
-        let overview = try cli.run(["dlq", "list"])
+        let overview = try await cli.run(["dlq", "list"])
         #expect(overview.status == 0)
-        let shown = try cli.run(["dlq", "show", queue, "--id", event.id])
+        let shown = try await cli.run(["dlq", "show", queue, "--id", event.id])
         #expect(shown.output.contains("header x-mercato-service: customer-service"))
         #expect(shown.output.contains("header x-original-exchange: orders"))
         #expect(shown.output.contains(customerID.uuidString.lowercased()))
@@ -41,7 +41,7 @@ struct DeadLetterSystemTests {
             INSERT INTO customers (id, name, email, address, orders_count, version, created_at, updated_at)
             VALUES ($1, 'Late Customer', 'late@example.com', 'Nowhere', 0, 1, now(), now())
             """, customerID)
-        let replay = try cli.run(["dlq", "replay", queue])
+        let replay = try await cli.run(["dlq", "replay", queue])
         #expect(replay.status == 0, "\(replay.output)")
         #expect(replay.output.contains("replayed 1 message(s)"))
         try await system.eventually("the replayed event is counted") {
@@ -53,17 +53,17 @@ struct DeadLetterSystemTests {
         let invoices = try await system.database(.invoice).query("SELECT count(*) FROM invoices WHERE order_id = $1", orderID)[0]
             .decode(Int.self, at: 0)
         #expect(invoices == 1)
-        #expect(!(try cli.run(["dlq", "list", queue]).output.contains(event.id)))
+        #expect(!(try await cli.run(["dlq", "list", queue]).output.contains(event.id)))
 
         // Purge.
         try await system.broker.publish(
             OutboundMessage(
                 exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name,
                 properties: MessageProperties(contentType: "application/cloudevents+json", messageID: "junk"), body: Data("junk".utf8)))
-        try await system.eventually("the junk is dead-lettered") { try cli.run(["dlq", "list", queue]).output.contains("junk") }
-        let purge = try cli.run(["dlq", "purge", queue])
+        try await system.eventually("the junk is dead-lettered") { try await cli.run(["dlq", "list", queue]).output.contains("junk") }
+        let purge = try await cli.run(["dlq", "purge", queue])
         #expect(purge.output.contains("purged 1 message(s)"), "\(purge.output)")
-        #expect(!(try cli.run(["dlq", "list", queue]).output.contains("junk")))
+        #expect(!(try await cli.run(["dlq", "list", queue]).output.contains("junk")))
         await system.shutdown()
     }
 }
@@ -72,19 +72,12 @@ struct DeadLetterSystemTests {
 struct CLI {
     let system: MercatoSystem
 
-    func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = MercatoSystem.binDirectory.appendingPathComponent("mercato")
-        process.arguments = arguments
+    func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         var environment = ProcessInfo.processInfo.environment
         environment["AMQP_URL"] = system.amqpURL
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try await runProcess(
+            arguments, executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), environment: environment,
+            mergingStandardError: true)
+        return (result.status, result.output)
     }
 }

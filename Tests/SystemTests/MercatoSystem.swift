@@ -187,13 +187,6 @@ final class MercatoSystem: Sendable {
 
     // MARK: - Servers
 
-    /// Runs `scripts/infra ARGS…` (e.g. `rabbitmq kill`) against the test servers and waits
-    /// for it without holding a thread of the cooperative pool.
-    static func infra(_ arguments: String...) async throws {
-        let status = try await run(URL(fileURLWithPath: environment["MERCATO_INFRA"] ?? "scripts/infra"), arguments)
-        guard status == 0 else { throw SystemTestFailure("scripts/infra \(arguments.joined(separator: " ")) exited with \(status)") }
-    }
-
     /// Runs a program to its end without holding a thread of the cooperative pool; its
     /// output goes to `output` (the test runner's own by default), and it runs in `directory`
     /// (the current one by default). Returns its exit status; one still running after

@@ -84,13 +84,13 @@ struct FaultRun {
 
         switch scenario {
         case .rabbitmq:
-            try await MercatoSystem.infra("rabbitmq", "kill")
+            try await Integration.infra("rabbitmq", "kill")
             try await Task.sleep(for: .seconds(3))
-            try await MercatoSystem.infra("rabbitmq", "start")
+            try await Integration.infra("rabbitmq", "start")
         case .postgres:
-            try await MercatoSystem.infra("postgres", "stop")
+            try await Integration.infra("postgres", "stop")
             try await Task.sleep(for: .seconds(2))
-            try await MercatoSystem.infra("postgres", "start")
+            try await Integration.infra("postgres", "start")
         case .consumers:
             await system.kill(.customer)
             await system.kill(.invoice)

@@ -9,10 +9,10 @@ struct TopologySystemTests {
     @Test func showsTheLiveTopologyAndFailsWhenItIsMissing() async throws {
         let system = try await MercatoSystem.start()
         // The management API refreshes consumer counts every statistics interval: wait for it.
-        var (status, output) = try runCLI(["topology", "--vhost", system.name])
+        var (status, output) = try await runCLI(["topology", "--vhost", system.name])
         for _ in 0..<40 where output.split(separator: "\n").contains(where: { $0.hasPrefix("  \(QueueName.orderCustomerEvents) ") && $0.hasSuffix(" 0") }) {
             try await Task.sleep(for: .milliseconds(500))
-            (status, output) = try runCLI(["topology", "--vhost", system.name])
+            (status, output) = try await runCLI(["topology", "--vhost", system.name])
         }
         #expect(status == 0, "\(output)")
         #expect(output.contains("OK: every exchange, queue and binding"))
@@ -22,7 +22,7 @@ struct TopologySystemTests {
             #expect(line?.split(separator: " ").last == "1", "\(line ?? "no line for \(queue)")")
         }
 
-        let (jsonStatus, json) = try runCLI(["topology", "--vhost", system.name, "--json"])
+        let (jsonStatus, json) = try await runCLI(["topology", "--vhost", system.name, "--json"])
         #expect(jsonStatus == 0)
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         #expect((report["problems"] as? [String])?.isEmpty == true)
@@ -30,23 +30,16 @@ struct TopologySystemTests {
         // A vhost where nothing was declared: everything is missing, and the exit code says so.
         let empty = "empty_" + UUID().uuidString.prefix(8).lowercased()
         try await Management().createVirtualHost(empty)
-        let (missingStatus, missing) = try runCLI(["topology", "--vhost", empty])
+        let (missingStatus, missing) = try await runCLI(["topology", "--vhost", empty])
         #expect(missingStatus == 1)
         #expect(missing.contains("missing exchange orders"))
         #expect(missing.contains("missing binding orders → invoice-service.order-created (order.created)"))
         await system.shutdown()
     }
 
-    func runCLI(_ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = MercatoSystem.binDirectory.appendingPathComponent("mercato")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    func runCLI(_ arguments: [String]) async throws -> (Int32, String) {
+        let result = try await runProcess(
+            arguments, executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), mergingStandardError: true)
+        return (result.status, result.output)
     }
 }
