@@ -82,6 +82,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -90,7 +91,7 @@ let package = Package(
 
         .target(
             name: "CustomerService",
-            dependencies: ["ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
@@ -99,7 +100,7 @@ let package = Package(
 
         .target(
             name: "OrderService",
-            dependencies: ["ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
@@ -108,7 +109,7 @@ let package = Package(
 
         .target(
             name: "InvoiceService",
-            dependencies: ["ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
             // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
@@ -163,7 +164,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SystemTests",
-            dependencies: ["Broker", "Contracts", "Postgres", "MercatoTesting", "ContractTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Broker", "Contracts", "Postgres", "MercatoTesting", .product(name: "Logging", package: "swift-log")],
             exclude: ["schemathesis.toml"],
             swiftSettings: swiftSettings
         ),

@@ -24,26 +24,3 @@ enum AMQPEvent: Sendable {
     /// Anything else (a stray frame); nothing to do.
     case ignored
 }
-
-/// A delivered message, copied out of rabbitmq-c's buffers.
-struct InboundMessage: Sendable {
-    var deliveryTag: UInt64
-    var redelivered: Bool
-    var exchange: String
-    var routingKey: String
-    var properties: MessageProperties
-    var body: Data
-}
-
-/// Where and how to connect, resolved from ``RabbitMQBroker/Configuration``.
-struct AMQPEndpoint: Sendable {
-    var host: String
-    var port: Int
-    var username: String
-    var password: String
-    var virtualHost: String
-    var heartbeatSeconds: Int
-    var connectTimeout: Duration
-    var rpcTimeout: Duration
-    var connectionName: String
-}

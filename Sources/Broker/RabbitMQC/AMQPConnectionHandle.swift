@@ -1,17 +1,20 @@
 internal import CRabbitMQ
 import Foundation
 
-/// One rabbitmq-c connection: every rabbitmq-c call Mercato makes goes through this type
-/// (and the table coding beside it), and every C status becomes a ``BrokerError`` here.
+/// One rabbitmq-c connection: every rabbitmq-c call Mercato makes goes through this type —
+/// here the connection, its channels, topology and messages; frame decoding in
+/// `AMQPConnectionHandle+Frames.swift`, field-table and property coding in
+/// `AMQPConnectionHandle+Fields.swift` — and every C status becomes a ``BrokerError`` here.
 ///
 /// `@unchecked Sendable` because a rabbitmq-c connection must only be used by one thread: the
 /// handle is created, used and destroyed by a single ``RabbitMQConnection`` actor, which runs
 /// on its own `IOThreadExecutor` thread. Nothing else ever holds it.
 final class AMQPConnectionHandle: @unchecked Sendable {
-    private let state: amqp_connection_state_t
+    /// The connection. Used by this type's extensions (frame decoding, field coding) only.
+    let state: amqp_connection_state_t
     /// Scratch memory for the C structures of one call (tables, properties); recycled after
     /// each call so publishing allocates nothing per message once warm.
-    private var scratch = amqp_pool_t()
+    var scratch = amqp_pool_t()
     private var destroyed = false
 
     /// Opens a TCP connection and logs in. Throws ``BrokerError/Code/connectionFailed``.
@@ -192,84 +195,6 @@ final class AMQPConnectionHandle: @unchecked Sendable {
         try check(status: status, "basic.ack/nack/reject")
     }
 
-    /// The next frame the broker sent, decoded, without blocking; `nil` when there is none.
-    /// Also sends a heartbeat when one is due and notices a missed one (rabbitmq-c services
-    /// heartbeats only inside its frame-waiting calls).
-    func nextEvent() throws -> AMQPEvent? {
-        amqp_maybe_release_buffers(state)
-        var frame = amqp_frame_t()
-        var immediately = timeval(tv_sec: 0, tv_usec: 0)
-        let status = amqp_simple_wait_frame_noblock(state, &frame, &immediately)
-        if status == AMQP_STATUS_TIMEOUT.rawValue { return nil }
-        try check(status: status, "wait for frame")
-        guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return .ignored }
-        let channel = frame.channel
-        let decoded = frame.payload.method.decoded
-        switch frame.payload.method.id {
-        case AMQP_BASIC_ACK_METHOD:
-            let ack = decoded!.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
-            return .ack(channel: channel, deliveryTag: ack.delivery_tag, multiple: ack.multiple != 0)
-        case AMQP_BASIC_NACK_METHOD:
-            let nack = decoded!.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
-            return .nack(channel: channel, deliveryTag: nack.delivery_tag, multiple: nack.multiple != 0)
-        case AMQP_BASIC_RETURN_METHOD:
-            let returned = decoded!.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
-            let replyText = Self.string(returned.reply_text)
-            let exchange = Self.string(returned.exchange)
-            let routingKey = Self.string(returned.routing_key)
-            let (properties, _) = try readContent(on: channel)
-            return .returned(
-                channel: channel, replyCode: Int(returned.reply_code), replyText: replyText,
-                exchange: exchange, routingKey: routingKey, properties: properties)
-        case AMQP_BASIC_DELIVER_METHOD:
-            let deliver = decoded!.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
-            let tag = deliver.delivery_tag
-            let redelivered = deliver.redelivered != 0
-            let exchange = Self.string(deliver.exchange)
-            let routingKey = Self.string(deliver.routing_key)
-            let (properties, body) = try readContent(on: channel)
-            return .delivery(
-                channel: channel,
-                InboundMessage(
-                    deliveryTag: tag, redelivered: redelivered, exchange: exchange, routingKey: routingKey,
-                    properties: properties, body: body))
-        case AMQP_CHANNEL_CLOSE_METHOD:
-            let close = decoded!.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
-            let text = Self.string(close.reply_text)
-            var ok = amqp_channel_close_ok_t()
-            _ = amqp_send_method(state, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok)
-            return .channelClosed(channel: channel, replyCode: Int(close.reply_code), replyText: text)
-        case AMQP_CONNECTION_CLOSE_METHOD:
-            let close = decoded!.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
-            let text = Self.string(close.reply_text)
-            var ok = amqp_connection_close_ok_t()
-            _ = amqp_send_method(state, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok)
-            return .connectionClosed(replyCode: Int(close.reply_code), replyText: text)
-        case AMQP_BASIC_CANCEL_METHOD:
-            return .consumerCancelled(channel: channel)
-        case AMQP_CONNECTION_BLOCKED_METHOD:
-            let blocked = decoded!.assumingMemoryBound(to: amqp_connection_blocked_t.self).pointee
-            return .blocked(reason: Self.string(blocked.reason))
-        case AMQP_CONNECTION_UNBLOCKED_METHOD:
-            return .unblocked
-        default:
-            return .ignored
-        }
-    }
-
-    /// Reads the header and body frames that follow a `basic.deliver` or `basic.return`.
-    private func readContent(on channel: UInt16) throws -> (MessageProperties, Data) {
-        var message = amqp_message_t()
-        let reply = amqp_read_message(state, channel, &message, 0)
-        guard reply.reply_type == AMQP_RESPONSE_NORMAL else {
-            try check(reply, "read message", channel: channel)
-            throw BrokerError(.protocolError, "read message failed")
-        }
-        defer { amqp_destroy_message(&message) }
-        let body = message.body.len == 0 ? Data() : Data(bytes: message.body.bytes, count: message.body.len)
-        return (Self.decodeProperties(message.properties), body)
-    }
-
     // MARK: Closing
 
     /// Closes the connection politely (bounded by the RPC timeout), then frees it. With
@@ -290,14 +215,14 @@ final class AMQPConnectionHandle: @unchecked Sendable {
 
     // MARK: Status conversion
 
-    private func check(status: Int32, _ operation: String) throws {
+    func check(status: Int32, _ operation: String) throws {
         guard status != AMQP_STATUS_OK.rawValue else { return }
         throw BrokerError(.connectionClosed, "\(operation): \(Self.describe(status))")
     }
 
     /// Turns an RPC reply into a thrown error. A broker exception is acknowledged here
     /// (close-ok), as the protocol requires, before the error is thrown.
-    private func check(_ reply: amqp_rpc_reply_t, _ operation: String, channel: UInt16 = 0) throws {
+    func check(_ reply: amqp_rpc_reply_t, _ operation: String, channel: UInt16 = 0) throws {
         switch reply.reply_type {
         case AMQP_RESPONSE_NORMAL:
             return
@@ -327,177 +252,5 @@ final class AMQPConnectionHandle: @unchecked Sendable {
 
     private static func describe(_ status: Int32) -> String {
         String(cString: amqp_error_string2(status))
-    }
-
-    // MARK: Memory helpers
-
-    /// `text` copied into the scratch pool, valid until the pool is recycled.
-    private func bytes(_ text: String) -> amqp_bytes_t {
-        var utf8 = Array(text.utf8)
-        return bytes(&utf8)
-    }
-
-    private func bytes(_ raw: inout [UInt8]) -> amqp_bytes_t {
-        var result = amqp_bytes_t()
-        guard !raw.isEmpty else { return amqp_empty_bytes }
-        amqp_pool_alloc_bytes(&scratch, raw.count, &result)
-        raw.withUnsafeBytes { source in
-            result.bytes.copyMemory(from: source.baseAddress!, byteCount: source.count)
-        }
-        return result
-    }
-
-    static func string(_ bytes: amqp_bytes_t) -> String {
-        guard bytes.len > 0, let pointer = bytes.bytes else { return "" }
-        return String(decoding: UnsafeRawBufferPointer(start: pointer, count: bytes.len), as: UTF8.self)
-    }
-
-    private func makeTable(_ entries: [String: HeaderValue]) -> amqp_table_t {
-        guard !entries.isEmpty else { return amqp_empty_table }
-        let storage = amqp_pool_alloc(&scratch, MemoryLayout<amqp_table_entry_t>.stride * entries.count)!
-            .bindMemory(to: amqp_table_entry_t.self, capacity: entries.count)
-        for (index, (key, value)) in entries.sorted(by: { $0.key < $1.key }).enumerated() {
-            (storage + index).initialize(to: amqp_table_entry_t(key: bytes(key), value: makeField(value)))
-        }
-        return amqp_table_t(num_entries: Int32(entries.count), entries: storage)
-    }
-
-    private func makeField(_ value: HeaderValue) -> amqp_field_value_t {
-        var field = amqp_field_value_t()
-        switch value {
-        case .string(let text):
-            field.kind = UInt8(AMQP_FIELD_KIND_UTF8.rawValue)
-            field.value.bytes = bytes(text)
-        case .int(let number):
-            field.kind = UInt8(AMQP_FIELD_KIND_I64.rawValue)
-            field.value.i64 = number
-        case .bool(let flag):
-            field.kind = UInt8(AMQP_FIELD_KIND_BOOLEAN.rawValue)
-            field.value.boolean = flag ? 1 : 0
-        case .double(let number):
-            field.kind = UInt8(AMQP_FIELD_KIND_F64.rawValue)
-            field.value.f64 = number
-        case .bytes(var raw):
-            field.kind = UInt8(AMQP_FIELD_KIND_BYTES.rawValue)
-            field.value.bytes = bytes(&raw)
-        case .timestamp(let seconds):
-            field.kind = UInt8(AMQP_FIELD_KIND_TIMESTAMP.rawValue)
-            field.value.u64 = seconds
-        case .array(let values):
-            field.kind = UInt8(AMQP_FIELD_KIND_ARRAY.rawValue)
-            let storage = amqp_pool_alloc(&scratch, MemoryLayout<amqp_field_value_t>.stride * max(values.count, 1))!
-                .bindMemory(to: amqp_field_value_t.self, capacity: max(values.count, 1))
-            for (index, element) in values.enumerated() {
-                (storage + index).initialize(to: makeField(element))
-            }
-            field.value.array = amqp_array_t(num_entries: Int32(values.count), entries: storage)
-        case .table(let table):
-            field.kind = UInt8(AMQP_FIELD_KIND_TABLE.rawValue)
-            field.value.table = makeTable(table)
-        case .void:
-            field.kind = UInt8(AMQP_FIELD_KIND_VOID.rawValue)
-        }
-        return field
-    }
-
-    static func decodeTable(_ table: amqp_table_t) -> [String: HeaderValue] {
-        var result: [String: HeaderValue] = [:]
-        guard table.num_entries > 0, let entries = table.entries else { return result }
-        for index in 0..<Int(table.num_entries) {
-            let entry = entries[index]
-            result[string(entry.key)] = decodeField(entry.value)
-        }
-        return result
-    }
-
-    static func decodeField(_ field: amqp_field_value_t) -> HeaderValue {
-        switch UInt32(field.kind) {
-        case AMQP_FIELD_KIND_UTF8.rawValue: return .string(string(field.value.bytes))
-        case AMQP_FIELD_KIND_BYTES.rawValue:
-            let raw = field.value.bytes
-            guard raw.len > 0, let pointer = raw.bytes else { return .bytes([]) }
-            return .bytes(Array(UnsafeRawBufferPointer(start: pointer, count: raw.len)))
-        case AMQP_FIELD_KIND_BOOLEAN.rawValue: return .bool(field.value.boolean != 0)
-        case AMQP_FIELD_KIND_I8.rawValue: return .int(Int64(field.value.i8))
-        case AMQP_FIELD_KIND_U8.rawValue: return .int(Int64(field.value.u8))
-        case AMQP_FIELD_KIND_I16.rawValue: return .int(Int64(field.value.i16))
-        case AMQP_FIELD_KIND_U16.rawValue: return .int(Int64(field.value.u16))
-        case AMQP_FIELD_KIND_I32.rawValue: return .int(Int64(field.value.i32))
-        case AMQP_FIELD_KIND_U32.rawValue: return .int(Int64(field.value.u32))
-        case AMQP_FIELD_KIND_I64.rawValue: return .int(field.value.i64)
-        case AMQP_FIELD_KIND_U64.rawValue: return .int(Int64(clamping: field.value.u64))
-        case AMQP_FIELD_KIND_F32.rawValue: return .double(Double(field.value.f32))
-        case AMQP_FIELD_KIND_F64.rawValue: return .double(field.value.f64)
-        case AMQP_FIELD_KIND_TIMESTAMP.rawValue: return .timestamp(field.value.u64)
-        case AMQP_FIELD_KIND_TABLE.rawValue: return .table(decodeTable(field.value.table))
-        case AMQP_FIELD_KIND_ARRAY.rawValue:
-            let array = field.value.array
-            guard array.num_entries > 0, let entries = array.entries else { return .array([]) }
-            return .array((0..<Int(array.num_entries)).map { decodeField(entries[$0]) })
-        default: return .void
-        }
-    }
-
-    private func makeProperties(_ properties: MessageProperties) -> amqp_basic_properties_t {
-        var result = amqp_basic_properties_t()
-        var flags: UInt32 = UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG)
-        result.delivery_mode = properties.persistent ? 2 : 1
-        if let value = properties.contentType {
-            flags |= UInt32(AMQP_BASIC_CONTENT_TYPE_FLAG)
-            result.content_type = bytes(value)
-        }
-        if let value = properties.messageID {
-            flags |= UInt32(AMQP_BASIC_MESSAGE_ID_FLAG)
-            result.message_id = bytes(value)
-        }
-        if let value = properties.type {
-            flags |= UInt32(AMQP_BASIC_TYPE_FLAG)
-            result.type = bytes(value)
-        }
-        if let value = properties.appID {
-            flags |= UInt32(AMQP_BASIC_APP_ID_FLAG)
-            result.app_id = bytes(value)
-        }
-        if let value = properties.correlationID {
-            flags |= UInt32(AMQP_BASIC_CORRELATION_ID_FLAG)
-            result.correlation_id = bytes(value)
-        }
-        if let value = properties.expiration {
-            flags |= UInt32(AMQP_BASIC_EXPIRATION_FLAG)
-            result.expiration = bytes(value)
-        }
-        if let value = properties.timestamp {
-            flags |= UInt32(AMQP_BASIC_TIMESTAMP_FLAG)
-            result.timestamp = UInt64(max(0, value.timeIntervalSince1970))
-        }
-        if !properties.headers.isEmpty {
-            flags |= UInt32(AMQP_BASIC_HEADERS_FLAG)
-            result.headers = makeTable(properties.headers)
-        }
-        result._flags = flags
-        return result
-    }
-
-    static func decodeProperties(_ properties: amqp_basic_properties_t) -> MessageProperties {
-        let flags = properties._flags
-        func has(_ flag: Int32) -> Bool { flags & UInt32(flag) != 0 }
-        return MessageProperties(
-            contentType: has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? string(properties.content_type) : nil,
-            messageID: has(AMQP_BASIC_MESSAGE_ID_FLAG) ? string(properties.message_id) : nil,
-            type: has(AMQP_BASIC_TYPE_FLAG) ? string(properties.type) : nil,
-            appID: has(AMQP_BASIC_APP_ID_FLAG) ? string(properties.app_id) : nil,
-            timestamp: has(AMQP_BASIC_TIMESTAMP_FLAG) ? Date(timeIntervalSince1970: Double(properties.timestamp)) : nil,
-            correlationID: has(AMQP_BASIC_CORRELATION_ID_FLAG) ? string(properties.correlation_id) : nil,
-            expiration: has(AMQP_BASIC_EXPIRATION_FLAG) ? string(properties.expiration) : nil,
-            persistent: has(AMQP_BASIC_DELIVERY_MODE_FLAG) ? properties.delivery_mode == 2 : false,
-            headers: has(AMQP_BASIC_HEADERS_FLAG) ? decodeTable(properties.headers) : [:]
-        )
-    }
-}
-
-extension timeval {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self.init(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
     }
 }

@@ -1,0 +1,12 @@
+/// Where and how to connect, resolved from ``RabbitMQBroker/Configuration``.
+struct AMQPEndpoint: Sendable {
+    var host: String
+    var port: Int
+    var username: String
+    var password: String
+    var virtualHost: String
+    var heartbeatSeconds: Int
+    var connectTimeout: Duration
+    var rpcTimeout: Duration
+    var connectionName: String
+}
