@@ -178,7 +178,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CustomerServiceTests", dependencies: ["CustomerService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "CustomerServiceTests", dependencies: ["CustomerService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "OrderServiceTests", dependencies: ["OrderService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "InvoiceServiceTests", dependencies: ["InvoiceService", "ServiceKit", "Contracts", "ContractTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "DeployTests", dependencies: ["OrderService", "CustomerService", "InvoiceService", "ServiceKit", "MercatoTesting"], swiftSettings: swiftSettings),

@@ -3,6 +3,8 @@ import Contracts
 import ContractTesting
 @testable import CustomerService
 import Foundation
+import HTTPTypes
+import Hummingbird
 import Logging
 import MercatoTesting
 import ServiceKit
@@ -31,6 +33,21 @@ struct CustomerServiceTests {
         for (input, field) in cases {
             #expect { try input.validated() } throws: { ($0 as? APIError)?.field == field }
         }
+    }
+
+    /// Storage's refusal reaches the client as a 409 naming the field.
+    @Test func aTakenEmailIsA409NamingTheField() async throws {
+        let router = Router(context: TestRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        CustomerRoutes(repository: repository, maxBodyBytes: 10_000).add(to: router)
+        func register(_ email: String) async throws -> TestResponse {
+            try await router.respond(
+                .post, "/customers", headers: [.contentType: "application/json"],
+                body: #"{"name": "Ada", "email": "\#(email)", "address": "London"}"#)
+        }
+        #expect(try await register("ada@example.com").status == .created)
+        let conflict = try await register("ADA@example.com")
+        #expect(conflict.status == .conflict && conflict.errorCode == "email_taken" && conflict.errorField == "email")
     }
 
     @Test func consumesOrderCreatedFromTheBroker() async throws {
