@@ -49,12 +49,15 @@ let package = Package(
         // Broker's terms.
         .target(name: "Contracts", dependencies: ["Broker"], path: "contracts", exclude: ["samples", "asyncapi.yaml"], swiftSettings: swiftSettings),
 
+        // State behind a pthread mutex: Synchronization.Mutex, but visible to ThreadSanitizer.
+        .target(name: "Locking", swiftSettings: swiftSettings),
+
         // A serial executor on a dedicated thread, where blocking C calls are allowed.
-        .target(name: "IOThread", swiftSettings: swiftSettings),
+        .target(name: "IOThread", dependencies: ["Locking"], swiftSettings: swiftSettings),
 
         .target(
             name: "Broker",
-            dependencies: [
+            dependencies: ["Locking", 
                 "CRabbitMQ", "IOThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -63,7 +66,7 @@ let package = Package(
         ),
         .target(
             name: "Postgres",
-            dependencies: [
+            dependencies: ["Locking", 
                 "CLibPQ", "IOThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -74,7 +77,7 @@ let package = Package(
         // What every service shares: configuration, HTTP plumbing, outbox relay, consumers.
         .target(
             name: "ServiceKit",
-            dependencies: [
+            dependencies: ["Locking", 
                 "Broker", "Contracts", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -100,7 +103,7 @@ let package = Package(
 
         .target(
             name: "OrderService",
-            dependencies: ["Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
             // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
@@ -119,7 +122,7 @@ let package = Package(
         // The operator CLI: topology inspection, dead letters, load and benchmarks.
         .executableTarget(
             name: "mercato",
-            dependencies: [
+            dependencies: ["Locking", 
                 "Broker", "Contracts", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -134,7 +137,7 @@ let package = Package(
         // What the tests share: deadlines, a manual clock, one-shot events, integration gates.
         .target(
             name: "MercatoTesting",
-            dependencies: [
+            dependencies: ["Locking", 
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,26 +152,26 @@ let package = Package(
         // (integration targets) and the in-memory double (unit targets) alike.
         .target(
             name: "ContractTesting",
-            dependencies: ["Broker", "Contracts", "MercatoTesting", "ServiceKit", "OrderService", "CustomerService", "InvoiceService"],
+            dependencies: ["Locking", "Broker", "Contracts", "MercatoTesting", "ServiceKit", "OrderService", "CustomerService", "InvoiceService"],
             path: "Tests/ContractTesting",
             swiftSettings: swiftSettings
         ),
 
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "Broker", "MercatoTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "IOThreadTests", dependencies: ["IOThread", "MercatoTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "IOThreadTests", dependencies: ["IOThread", "Locking", "MercatoTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "BrokerTests", dependencies: ["Broker", "Contracts", "ContractTesting", "MercatoTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BrokerIntegrationTests",
-            dependencies: ["Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SystemTests",
-            dependencies: ["Broker", "Contracts", "Postgres", "MercatoTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", "Broker", "Contracts", "Postgres", "MercatoTesting", .product(name: "Logging", package: "swift-log")],
             exclude: ["schemathesis.toml"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "MercatoTesting", "ContractTesting", "Broker", "Contracts", "Postgres", .product(name: "NIOCore", package: "swift-nio"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceKitTests", dependencies: ["Locking", "ServiceKit", "MercatoTesting", "ContractTesting", "Broker", "Contracts", "Postgres", .product(name: "NIOCore", package: "swift-nio"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceIntegrationTests",
             dependencies: [

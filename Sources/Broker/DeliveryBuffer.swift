@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// The hand-off between a connection, which pushes deliveries, and the tasks iterating a
 /// ``BrokerConsumer``.
@@ -35,7 +35,7 @@ final class DeliveryBuffer: Sendable {
         }
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// How many deliveries wait to be read.
     var count: Int {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Locking
 import Synchronization
 
 /// A serial executor that runs every job on one dedicated OS thread.
@@ -42,13 +43,13 @@ public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Se
     }
 
     private let name: String
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// A pipe: writing a byte to `wakeFD.write` wakes the thread out of `poll`.
     private let wakeFD: (read: Int32, write: Int32)
     /// Only read and written on the executor's thread, inside jobs and the run loop.
     private var waiter: Waiter?
     /// Test seams, called on the executor's thread as it stops.
-    let hooks = Mutex(ThreadHooks())
+    let hooks = Locked(ThreadHooks())
     /// Threads started so far.
     let threadsStarted = Atomic<Int>(0)
 

@@ -1,6 +1,6 @@
 public import Contracts
 public import Foundation
-import Synchronization
+import Locking
 
 /// Recently read customers of the replica, for at most ``maxAge``: under load most orders
 /// are for customers that ordered a moment ago, and reading the same row a thousand times a
@@ -18,7 +18,7 @@ final class CustomerCache: Sendable {
     let maxAge: Duration
     /// Entries kept at most; past it the cache starts over, a cheap bound on memory.
     let capacity: Int
-    private let entries = Mutex<[UUID: Entry]>([:])
+    private let entries = Locked<[UUID: Entry]>([:])
 
     init(maxAge: Duration = .seconds(1), capacity: Int = 10_000) {
         self.maxAge = maxAge

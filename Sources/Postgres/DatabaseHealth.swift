@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// What a client knows about its server right now, from the statements it ran: the outcome
 /// of the last one and when one last succeeded. Reading it never waits, so a readiness
@@ -13,7 +13,7 @@ public final class DatabaseHealth: Sendable {
         var lastOutcomeFailed = true
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init() {}
 

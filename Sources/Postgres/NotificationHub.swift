@@ -1,3 +1,4 @@
+import Locking
 import Synchronization
 
 /// How a client's notifications reach listeners: its own listeners in this process at once
@@ -15,9 +16,9 @@ final class NotificationHub: Sendable {
         let continuation: AsyncStream<PostgresNotification>.Continuation
     }
 
-    private let listeners = Mutex<[UInt64: Listener]>([:])
+    private let listeners = Locked<[UInt64: Listener]>([:])
     private let nextID = Atomic<UInt64>(0)
-    private let lastRemote = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let lastRemote = Locked<[String: ContinuousClock.Instant]>([:])
     /// The least time between two `NOTIFY`s of one channel from this client.
     let remoteInterval: Duration
 

@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-import Synchronization
+import Locking
 
 /// A pool of PostgreSQL connections with parameterized queries, transactions, migrations
 /// and `LISTEN`/`NOTIFY`.
@@ -42,7 +42,7 @@ public final class PostgresClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: Configuration
     let logger: Logger
-    private let state = Mutex(PoolState())
+    private let state = Locked(PoolState())
     let hub: NotificationHub
     /// What the pool's statements have shown about the server; read by readiness probes.
     public let health = DatabaseHealth()
@@ -75,6 +75,7 @@ public final class PostgresClient: Sendable {
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
     public func transaction<T: Sendable>(
         isolation: IsolationLevel = .readCommitted, _ body: (PostgresConnection) async throws -> T
     ) async throws -> T {

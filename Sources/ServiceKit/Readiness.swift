@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// What a service has brought up so far. `/health/ready` reports it, and parts that need
 /// others (consumers need the database migrated and the topology declared) wait on it.
@@ -26,7 +26,7 @@ public final class Readiness: Sendable {
         var nextID = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates an empty state: nothing required, nothing up.
     public init() {}

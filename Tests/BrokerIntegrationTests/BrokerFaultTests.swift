@@ -2,7 +2,7 @@ import Broker
 import ContractTesting
 import Foundation
 import MercatoTesting
-import Synchronization
+import Locking
 import Testing
 
 /// Kills RabbitMQ under a running publisher and consumer. Runs in scripts/test's second
@@ -24,8 +24,8 @@ struct BrokerFaultTests {
         try await publisherBroker.declare(Topology(queues: [.init(name: queue)]))
         try await consumerBroker.declare(Topology(queues: [.init(name: queue)]))
 
-        let confirmed = Mutex<Set<String>>([])
-        let received = Mutex<Set<String>>([])
+        let confirmed = Locked<Set<String>>([])
+        let received = Locked<Set<String>>([])
         let consumer = try await consumerBroker.consume(queue: queue, prefetch: 100)
 
         let consuming = Task {

@@ -2,7 +2,7 @@ public import Contracts
 import Foundation
 import MercatoTesting
 public import ServiceKit
-import Synchronization
+import Locking
 import Testing
 
 /// An outbox store under test, with a way to add messages and to let time pass.
@@ -38,7 +38,7 @@ public enum OutboxStoreContract {
     static func relay(
         _ store: any OutboxStore, limit: Int = 100, outcome: @escaping @Sendable ([OutboxMessage]) -> PublishOutcome
     ) async throws -> [OutboxMessage] {
-        let handed = Mutex<[OutboxMessage]>([])
+        let handed = Locked<[OutboxMessage]>([])
         _ = try await store.relay(limit: limit) { messages in
             handed.withLock { $0 += messages }
             return outcome(messages)
@@ -98,7 +98,7 @@ public enum OutboxStoreContract {
             let holding = OneShot()
             let release = OneShot()
             let first = Task {
-                let handed = Mutex<[String]>([])
+                let handed = Locked<[String]>([])
                 _ = try await subject.store.relay(limit: 2) { batch in
                     handed.withLock { $0 = batch.map(\.id) }
                     holding.fire()

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Locking
 @testable import IOThread
 import MercatoTesting
 import Synchronization

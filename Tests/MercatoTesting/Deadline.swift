@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Runs `body` and returns its result, or throws a ``TestFailure`` naming `what` once
 /// `timeout` passes: a test that waits for something that never comes fails, it does not
@@ -28,7 +28,7 @@ private final class Race<T: Sendable>: Sendable {
         var tasks: [Task<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func start(
         _ continuation: CheckedContinuation<T, any Error>, timeout: Duration, what: String,

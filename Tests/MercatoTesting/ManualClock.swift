@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// A clock that moves only when a test says so: code under test sleeps on it, and the test
 /// ``advance(by:)``s it past their deadlines, so timeouts are tested without waiting for them
@@ -27,7 +27,7 @@ public final class ManualClock: Clock, Sendable {
         var sleepsStarted = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates a clock at offset zero.
     public init() {}

@@ -1,5 +1,5 @@
 public import Foundation
-import Synchronization
+import Locking
 
 /// What a program printed and how it ended.
 public struct ProcessResult: Sendable {
@@ -31,7 +31,7 @@ public func runProcess(
     if mergingStandardError { process.standardError = output }
     let inputPipe = Pipe()
     process.standardInput = inputPipe
-    let collected = Mutex(Data())
+    let collected = Locked(Data())
     let drained = OneShot()
     let exited = OneShot()
     process.terminationHandler = { _ in exited.fire() }

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// A one-shot event between a test and the code under test: ``fire()`` once, from any
 /// thread; ``wait(_:timeout:)`` returns once it has fired (at once if it already has).
@@ -8,7 +8,7 @@ public final class OneShot: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates an event that has not fired.
     public init() {}

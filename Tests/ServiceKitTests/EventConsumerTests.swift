@@ -5,13 +5,13 @@ import Foundation
 import Logging
 import MercatoTesting
 @testable import ServiceKit
-import Synchronization
+import Locking
 import Testing
 
 /// Records what it applied; refuses what it is told to.
 final class RecordingHandler: EventHandler {
-    let applied = Mutex<[String]>([])
-    let calls = Mutex(0)
+    let applied = Locked<[String]>([])
+    let calls = Locked(0)
     let poison: Set<String>
     let failing: Set<String>
 
@@ -158,7 +158,7 @@ struct ShipmentBooked: EventPayload {
 
 /// Applies `shipment.booked`, version 2 only.
 final class ShipmentHandler: EventHandler {
-    let applied = Mutex<[String]>([])
+    let applied = Locked<[String]>([])
     var accepts: [AcceptedEvent] { [AcceptedEvent(ShipmentBooked.self)] }
     func apply(_ events: [IncomingEvent]) async throws {
         let shipments = try events.map { try $0.decode(ShipmentBooked.self).data.shipmentID }

@@ -5,12 +5,13 @@ import Foundation
 import Logging
 import MercatoTesting
 import ServiceKit
+import Locking
 import Synchronization
 import Testing
 
 /// A clock for ``MemoryOutboxStore`` that tests move forward.
 final class MovableTime: Sendable {
-    private let offset = Mutex<TimeInterval>(0)
+    private let offset = Locked<TimeInterval>(0)
     func now() -> Date { Date() + offset.withLock { $0 } }
     func advance(by seconds: TimeInterval) { offset.withLock { $0 += seconds } }
 }

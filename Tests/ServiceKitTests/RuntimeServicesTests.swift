@@ -2,6 +2,7 @@ import Logging
 import MercatoTesting
 @testable import ServiceKit
 import ServiceLifecycle
+import Locking
 import Synchronization
 import Testing
 
@@ -11,8 +12,8 @@ struct RuntimeServicesTests {
     /// Stands in for the span exporter: takes spans while it runs, refuses them once it has
     /// stopped (as the OTLP exporter's last flush is its last send).
     final class Exporter: Service {
-        let exported = Mutex<[String]>([])
-        let refused = Mutex<[String]>([])
+        let exported = Locked<[String]>([])
+        let refused = Locked<[String]>([])
         let stopped = Atomic<Bool>(false)
         let started = OneShot()
 

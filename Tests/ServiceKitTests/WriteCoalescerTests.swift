@@ -1,5 +1,6 @@
 import MercatoTesting
 @testable import ServiceKit
+import Locking
 import Synchronization
 import Testing
 
@@ -14,7 +15,7 @@ struct WriteCoalescerTests {
     /// test opens it, so the test decides what queues up behind it. Refuses a batch holding
     /// a negative value; fails every batch while `unavailable` is set.
     final class Recorder: Sendable {
-        let batches = Mutex<[[Int]]>([])
+        let batches = Locked<[[Int]]>([])
         let firstWriteStarted = OneShot()
         let gate = OneShot()
         let unavailable = Atomic<Bool>(false)

@@ -17,7 +17,7 @@ struct FaultScriptTests {
 
     @Test func anUnknownScenarioFailsAndListsTheScenarios() async throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("fault-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
         let status = try await MercatoSystem.run(
             Self.script, ["rabbitmq", "postgress"], output: try FileHandle(forWritingTo: output), timeout: .seconds(60))

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import Postgres
 import MercatoTesting
-import Synchronization
+import Locking
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -38,7 +38,7 @@ final class MercatoSystem: Sendable {
     let broker: RabbitMQBroker
     private let brokerRun: Task<Void, any Error>
     private let databases: [Service: PostgresClient]
-    private let processes = Mutex<[Service: Process]>([:])
+    private let processes = Locked<[Service: Process]>([:])
     private let extraEnvironment: [String: String]
 
     static let environment = ProcessInfo.processInfo.environment
@@ -126,7 +126,7 @@ final class MercatoSystem: Sendable {
         for (key, value) in extraEnvironment { environment[key] = value }
         process.environment = environment
         let log = logDirectory.appendingPathComponent("\(service.rawValue).log")
-        if !FileManager.default.fileExists(atPath: log.path) { FileManager.default.createFile(atPath: log.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardOutput = handle

@@ -39,7 +39,7 @@ final class Collector: Sendable {
     init() throws {
         port = try freePort()
         file = FileManager.default.temporaryDirectory.appendingPathComponent("otlp-\(UUID().uuidString).jsonl")
-        FileManager.default.createFile(atPath: file.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         let script = """
             import http.server, sys
             class Receiver(http.server.BaseHTTPRequestHandler):

@@ -1,4 +1,5 @@
 import Foundation
+import Locking
 import Synchronization
 
 /// A steady stream of `POST /orders` from a few concurrent clients, as a shop front would
@@ -23,9 +24,9 @@ final class OrderStream: Sendable {
         var failures: [Failure] = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let running = Atomic<Bool>(true)
-    private let clients = Mutex<[Task<Void, Never>]>([])
+    private let clients = Locked<[Task<Void, Never>]>([])
 
     /// Starts `clients` clients, each placing an order, pausing for `pause`, and so on.
     init(system: MercatoSystem, customers: [UUID], clients count: Int = 4, pause: Duration = .milliseconds(40)) {

@@ -36,7 +36,7 @@ struct SchemathesisSystemTests {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let output = scratch.appendingPathComponent("output.log")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         let status = try await MercatoSystem.run(URL(fileURLWithPath: "/usr/bin/env"), arguments, output: handle, in: scratch)
         try handle.close()

@@ -1,5 +1,5 @@
 import Foundation
-public import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 
 /// A ``Broker`` in memory with RabbitMQ's semantics, for the services' unit tests: exchanges

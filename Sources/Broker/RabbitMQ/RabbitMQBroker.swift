@@ -1,6 +1,6 @@
 public import Logging
-public import ServiceLifecycle
-import Synchronization
+import ServiceLifecycle
+import Locking
 
 /// A ``Broker`` over RabbitMQ, through rabbitmq-c.
 ///
@@ -20,11 +20,11 @@ public final class RabbitMQBroker: Broker {
     private let logger: Logger
     private let topologies = TopologyRegistry()
     private let publisher: RabbitMQConnection
-    private let consumers = Mutex<[ObjectIdentifier: RabbitMQConnection]>([:])
+    private let consumers = Locked<[ObjectIdentifier: RabbitMQConnection]>([:])
     /// Consumer connections for ``run()`` to start; buffered until it does.
     private let newConnections: AsyncStream<RabbitMQConnection>
     private let newConnectionsContinuation: AsyncStream<RabbitMQConnection>.Continuation
-    private let lifecycle = Mutex(Lifecycle())
+    private let lifecycle = Locked(Lifecycle())
 
     private struct Lifecycle {
         var running = false

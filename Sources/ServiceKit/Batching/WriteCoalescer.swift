@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Group commit for concurrent requests: writes that arrive while earlier ones are being
 /// written wait, and go to the database together as the next batch, in one statement and
@@ -26,7 +26,7 @@ public final class WriteCoalescer<Request: Sendable, Response: Sendable>: Sendab
         var writers = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let maxBatch: Int
     private let maxWriters: Int
     private let splitsBatch: @Sendable (any Error) -> Bool

@@ -1,5 +1,5 @@
 public import Foundation
-import Synchronization
+import Locking
 
 /// Typed access to environment variables, with defaults and errors that name the variable.
 public struct EnvironmentReader: Sendable {
@@ -26,7 +26,7 @@ public struct EnvironmentReader: Sendable {
     }
 
     private final class Recorder: Sendable {
-        let names = Mutex<Set<String>>([])
+        let names = Locked<Set<String>>([])
     }
 
     private var values: RecordingLookup { RecordingLookup(environment: environment, recorder: recorder) }

@@ -1,7 +1,7 @@
 import Contracts
 import Foundation
 public import Logging
-import Synchronization
+import Locking
 
 /// Writes one JSON object per line to standard output, for log collectors in containers:
 /// `{"timestamp": …, "level": …, "service": …, "message": …, <metadata>}`.
@@ -44,7 +44,7 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    private static let output = Mutex(())
+    private static let output = Locked(())
 
     private static func plain(_ value: Logger.MetadataValue) -> Any {
         switch value {

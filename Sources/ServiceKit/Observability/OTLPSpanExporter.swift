@@ -1,7 +1,7 @@
 public import Foundation
 public import Logging
 public import ServiceLifecycle
-import Synchronization
+import Locking
 public import Tracing
 
 #if canImport(FoundationNetworking)
@@ -46,7 +46,7 @@ public final class OTLPSpanExporter: SpanExporter, Service {
     /// The configuration.
     public let configuration: Configuration
     private let logger: Logger
-    private let queue = Mutex(Queue())
+    private let queue = Locked(Queue())
     private let wake = WakeSignal()
 
     /// Creates the exporter; it sends once run as a service.

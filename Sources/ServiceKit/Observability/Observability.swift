@@ -1,6 +1,6 @@
 public import Logging
 import Metrics
-import Synchronization
+import Locking
 public import Prometheus
 import Tracing
 
@@ -13,7 +13,7 @@ public enum Observability {
     /// The OTLP exporter when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: ``ServiceRuntime`` runs it
     /// as a service of its group, so spans still buffered at shutdown are sent.
     public static var spanExporter: OTLPSpanExporter? { otlp.withLock { $0 } }
-    private static let otlp = Mutex<OTLPSpanExporter?>(nil)
+    private static let otlp = Locked<OTLPSpanExporter?>(nil)
 
     /// Sets up, in this order:
     /// - logging: JSON lines or readable text at the configured level, each line carrying the

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 public import Tracing
 
 /// A span of ``TraceContextTracer``: mutable until it ends, then handed to the exporters once.
@@ -20,7 +20,7 @@ public final class TraceSpan: Span {
     public let parentSpanID: String?
     private let startNanoseconds: UInt64
     private let exporters: [any SpanExporter]
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(
         operationName: String, kind: SpanKind, context: InstrumentationContext, parentSpanID: String?, start: some TracerInstant,
@@ -31,7 +31,7 @@ public final class TraceSpan: Span {
         self.parentSpanID = parentSpanID
         self.startNanoseconds = start.nanosecondsSinceEpoch
         self.exporters = exporters
-        self.state = Mutex(State(operationName: operationName))
+        self.state = Locked(State(operationName: operationName))
     }
 
     public var operationName: String {

@@ -1,5 +1,5 @@
 public import Foundation
-import Synchronization
+import Locking
 
 /// An outbox in memory, for unit tests of services whose repositories are in memory too. It
 /// passes the same contract suite as ``PostgresOutboxStore``: one relay at a time, confirmed
@@ -19,7 +19,7 @@ public final class MemoryOutboxStore: OutboxStore {
         var claimed: Set<String> = []
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let now: @Sendable () -> Date
 
     /// Creates an empty outbox whose clock is `now` (tests move it to make refused messages

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// A level-triggered wake-up: ``signal()`` any number of times, and the next ``wait(timeout:)``
 /// returns at once; with no signal pending, `wait` sleeps until one comes or the timeout.
@@ -20,7 +20,7 @@ final class WakeSignal<C: Clock>: Sendable where C.Duration == Duration {
         var timerWakes: C.Instant?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let clock: C
 
     /// Creates a signal whose timeouts run on `clock`.

@@ -3,6 +3,7 @@ import Foundation
 import Histogram
 import NIOCore
 import NIOHTTP1
+import Locking
 import Synchronization
 
 /// After a load run: waits for the system to settle, then checks every accepted order through
@@ -30,15 +31,15 @@ struct LoadCheck {
 
         // 1. Every order invoiced exactly once (polling those not yet invoiced).
         var pending = accepted
-        let latencies = Mutex(check.orderToInvoice)
-        let lastEffect = Mutex(Date.distantPast)
+        let latencies = Locked(check.orderToInvoice)
+        let lastEffect = Locked(Date.distantPast)
         @Sendable func saw(_ text: Any?) {
             guard let date = (text as? String).flatMap(EventCoding.parseTimestamp) else { return }
             lastEffect.withLock { $0 = max($0, date) }
         }
-        let doubled = Mutex<[String]>([])
+        let doubled = Locked<[String]>([])
         while !pending.isEmpty, ContinuousClock.now < deadline {
-            let stillPending = Mutex<[LoadRecorder.Accepted]>([])
+            let stillPending = Locked<[LoadRecorder.Accepted]>([])
             try await parallel(pending, connections: clients, service: invoices) { order, send in
                 let response = try await send(.GET, "/invoices?order_id=\(order.orderID)", nil)
                 let list = response.json()?["data"] as? [[String: Any]] ?? []
@@ -63,7 +64,7 @@ struct LoadCheck {
         // 2. Every customer's orders_count equals its accepted orders.
         var mismatches: [String] = []
         repeat {
-            let counts = Mutex([Int?](repeating: nil, count: customers.count))
+            let counts = Locked([Int?](repeating: nil, count: customers.count))
             try await parallel(Array(customers.indices), connections: clients, service: customerService) { index, send in
                 let response = try await send(.GET, "/customers/\(customers[index])", nil)
                 let customer = response.json()
@@ -83,7 +84,7 @@ struct LoadCheck {
         // 3. order-service lists each customer's orders, all invoiced, each once.
         var listingProblems: [String] = []
         repeat {
-            let listed = Mutex([String: [String]]())
+            let listed = Locked([String: [String]]())
             try await parallel(Array(customers.indices), connections: clients, service: orders) { index, send in
                 var statuses: [String] = []
                 var cursor: String?

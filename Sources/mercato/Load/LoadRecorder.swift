@@ -1,6 +1,6 @@
 import Foundation
 import Histogram
-import Synchronization
+import Locking
 
 /// What the load clients share: the schedule, the answers and the HTTP latency histogram.
 /// One lock, taken once per request; at a few thousand requests a second it is not contended
@@ -20,7 +20,7 @@ final class LoadRecorder: Sendable {
         var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let start: ContinuousClock.Instant
     let count: Int?
     let deadline: ContinuousClock.Instant

@@ -1,11 +1,11 @@
 import Foundation
-import Synchronization
+import Locking
 
 /// The resident memory of the services while the load runs, read from /proc: the peak of
 /// `VmRSS` samples, so start-up allocations do not count and the figure is under load.
 final class MemorySampler: Sendable {
     private let names: [String]
-    private let peaksByName = Mutex<[String: Int]>([:])
+    private let peaksByName = Locked<[String: Int]>([:])
 
     init(processes names: [String]) { self.names = names }
 
