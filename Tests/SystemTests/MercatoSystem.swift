@@ -153,7 +153,7 @@ final class MercatoSystem: Sendable {
     func kill(_ service: Service) async {
         guard let process = processes.withLock({ $0.removeValue(forKey: service) }) else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+        try? await waitUntil("\(service.rawValue) to die of SIGKILL", timeout: .seconds(30), interval: .milliseconds(50)) { !process.isRunning }
     }
 
     func restart(_ service: Service) async throws {

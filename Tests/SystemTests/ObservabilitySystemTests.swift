@@ -21,17 +21,20 @@ struct ObservabilitySystemTests {
 
         // On the wire: both events carry the trace, each from a span of its own.
         let consumer = try await system.broker.consume(queue: Tap.queue, prefetch: 10)
-        var traceparents: [String: String] = [:]
         let wanted = [EventType.orderCreated.name, EventType.invoiceCreated.name]
-        while !wanted.allSatisfy({ traceparents[$0] != nil }) {
-            for delivery in await consumer.next(max: 10) {
-                if let type = delivery.properties.type, let header = delivery.properties.headers["traceparent"]?.stringValue,
-                    TraceParts(header)?.traceID == traceID
-                {
-                    traceparents[type] = header
+        let traceparents = try await withDeadline(.seconds(60), "both events of the trace on the tap") {
+            var traceparents: [String: String] = [:]
+            while !wanted.allSatisfy({ traceparents[$0] != nil }) {
+                for delivery in await consumer.next(max: 10) {
+                    if let type = delivery.properties.type, let header = delivery.properties.headers["traceparent"]?.stringValue,
+                        TraceParts(header)?.traceID == traceID
+                    {
+                        traceparents[type] = header
+                    }
+                    try await delivery.ack()
                 }
-                try await delivery.ack()
             }
+            return traceparents
         }
         await consumer.cancel()
         let orderCreated = try #require(traceparents[EventType.orderCreated.name].flatMap(TraceParts.init))
