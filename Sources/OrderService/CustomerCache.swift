@@ -1,5 +1,5 @@
-public import Contracts
-public import Foundation
+import Contracts
+import Foundation
 import Locking
 
 /// Recently read customers of the replica, for at most ``maxAge``: under load most orders

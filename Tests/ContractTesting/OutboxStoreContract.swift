@@ -1,4 +1,4 @@
-public import Contracts
+import Contracts
 import Foundation
 import MercatoTesting
 public import ServiceKit

@@ -50,23 +50,13 @@ public enum Integration {
     }()
 
     /// Runs `scripts/infra ARGUMENTS…` (e.g. `rabbitmq kill`) and waits for it, at most
-    /// `timeout`.
+    /// `timeout`; a failure carries the end of what it printed.
     public static func infra(_ arguments: String..., timeout: Duration = .seconds(180)) async throws {
-        let script = environment["MERCATO_INFRA"] ?? "scripts/infra"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: script)
-        process.arguments = arguments
-        let exited = OneShot()
-        process.terminationHandler = { _ in exited.fire() }
-        try process.run()
-        do {
-            try await exited.wait("scripts/infra \(arguments.joined(separator: " "))", timeout: timeout)
-        } catch {
-            process.terminate()
-            throw error
-        }
-        guard process.terminationStatus == 0 else {
-            throw TestFailure("scripts/infra \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+        let script = URL(fileURLWithPath: environment["MERCATO_INFRA"] ?? "scripts/infra")
+        let result = try await runProcess(arguments, executable: script, mergingStandardError: true, timeout: timeout)
+        guard result.status == 0 else {
+            let tail = result.output.split(separator: "\n").suffix(20).joined(separator: "\n")
+            throw TestFailure("scripts/infra \(arguments.joined(separator: " ")) exited with \(result.status):\n\(tail)")
         }
     }
 }

@@ -11,10 +11,12 @@ public struct ProcessResult: Sendable {
 
 /// Runs a program to its end and returns what it printed, without holding a thread of the
 /// cooperative pool; one still running after `timeout` is terminated and the call throws.
-/// `arguments[0]` is looked up in `PATH` unless `executable` is given.
+/// `arguments[0]` is looked up in `PATH` unless `executable` is given. With `output`, the
+/// program writes there (standard output and error) instead, and the result's output is
+/// empty: for long runs whose log a test reads afterwards.
 public func runProcess(
     _ arguments: [String], executable: URL? = nil, environment: [String: String]? = nil, directory: URL? = nil, input: String? = nil,
-    mergingStandardError: Bool = false, timeout: Duration = .seconds(120)
+    mergingStandardError: Bool = false, output destination: FileHandle? = nil, timeout: Duration = .seconds(120)
 ) async throws -> ProcessResult {
     let process = Process()
     if let executable {
@@ -27,8 +29,13 @@ public func runProcess(
     if let environment { process.environment = environment }
     if let directory { process.currentDirectoryURL = directory }
     let output = Pipe()
-    process.standardOutput = output
-    if mergingStandardError { process.standardError = output }
+    if let destination {
+        process.standardOutput = destination
+        process.standardError = destination
+    } else {
+        process.standardOutput = output
+        if mergingStandardError { process.standardError = output }
+    }
     let inputPipe = Pipe()
     process.standardInput = inputPipe
     let collected = Locked(Data())
@@ -36,14 +43,19 @@ public func runProcess(
     let exited = OneShot()
     process.terminationHandler = { _ in exited.fire() }
     try process.run()
-    // Read on a thread of its own: the pipe must be emptied while the program runs, or a
-    // chatty one blocks on a full pipe and never exits.
-    let reader = Thread {
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        collected.withLock { $0 = data }
+    if destination == nil {
+        // Read on a thread of its own: the pipe must be emptied while the program runs, or a
+        // chatty one blocks on a full pipe and never exits.
+        let reader = Thread {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            collected.withLock { $0 = data }
+            drained.fire()
+        }
+        reader.start()
+    } else {
+        try? output.fileHandleForWriting.close()
         drained.fire()
     }
-    reader.start()
     if let input { inputPipe.fileHandleForWriting.write(Data(input.utf8)) }
     try? inputPipe.fileHandleForWriting.close()
     do {

@@ -194,24 +194,9 @@ final class MercatoSystem: Sendable {
     static func run(
         _ executable: URL, _ arguments: [String], output: FileHandle? = nil, in directory: URL? = nil, timeout: Duration = .seconds(600)
     ) async throws -> Int32 {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        if let output {
-            process.standardOutput = output
-            process.standardError = output
-        }
-        let exited = OneShot()
-        process.terminationHandler = { _ in exited.fire() }
-        try process.run()
-        do {
-            try await exited.wait("\(executable.lastPathComponent) \(arguments.joined(separator: " "))", timeout: timeout)
-        } catch {
-            process.terminate()
-            throw error
-        }
-        return process.terminationStatus
+        try await runProcess(
+            arguments, executable: executable, directory: directory, output: output ?? FileHandle.standardError, timeout: timeout
+        ).status
     }
 
     /// Every message now in `queue`'s dead-letter queue (read and acknowledged), gathered

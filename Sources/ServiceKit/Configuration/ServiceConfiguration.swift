@@ -1,5 +1,5 @@
 public import Broker
-public import Contracts
+import Contracts
 public import Foundation
 public import Logging
 

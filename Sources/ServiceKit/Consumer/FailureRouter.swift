@@ -1,7 +1,7 @@
-public import Broker
+import Broker
 import Contracts
 import Foundation
-public import Logging
+import Logging
 
 /// Where a consumer sends a message it cannot apply now: the queue's dead-letter queue
 /// (malformed, poison, or out of attempts) or a delay queue that returns it later

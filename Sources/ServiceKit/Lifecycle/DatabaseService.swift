@@ -30,19 +30,12 @@ public struct DatabaseService: Service {
     }
 
     public func run() async throws {
-        var delay = Duration.milliseconds(250)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await client.migrate(migrations, logger: logger)
-                try await afterMigrations(client)
-                readiness.markUp(Readiness.database)
-                logger.info("database ready")
-                break
-            } catch {
-                logger.warning("database not ready; retrying", metadata: ["error.message": "\(error)", "retry.delay": "\(delay)"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
+        let client = self.client
+        await untilItSucceeds("database", logger: logger) {
+            try await client.migrate(migrations, logger: logger)
+            try await afterMigrations(client)
+            readiness.markUp(Readiness.database)
+            logger.info("database ready")
         }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

@@ -1,4 +1,4 @@
-public import ServiceLifecycle
+import ServiceLifecycle
 
 /// The services a Mercato service runs, and the order its `ServiceGroup` starts them in. A
 /// group stops its services in reverse order, each after the one before it has returned, so

@@ -22,18 +22,10 @@ public struct TopologyService: Service {
     }
 
     public func run() async throws {
-        var delay = Duration.milliseconds(250)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await broker.declare(topology)
-                readiness.markUp(Readiness.broker)
-                logger.info("broker ready: topology declared")
-                break
-            } catch {
-                logger.warning("broker not ready; retrying", metadata: ["error.message": "\(error)", "retry.delay": "\(delay)"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
+        await untilItSucceeds("broker", logger: logger) {
+            try await broker.declare(topology)
+            readiness.markUp(Readiness.broker)
+            logger.info("broker ready: topology declared")
         }
         // A service that returns ends its group: stay until the group stops.
         try? await gracefulShutdown()

@@ -2,7 +2,7 @@ public import Foundation
 public import Logging
 public import ServiceLifecycle
 import Locking
-public import Tracing
+import Tracing
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
