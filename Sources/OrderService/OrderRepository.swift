@@ -7,7 +7,8 @@ public import ServiceKit
 public protocol OrderRepository: Sendable {
     /// Stores `order` and queues its `order.created`, in one transaction. With an
     /// idempotency key already used, returns the order stored under it instead (``PlacedOrder/isReplay``),
-    /// or throws a 409 if that order was placed with a different request.
+    /// or throws ``OrderStoreError/Code/idempotencyKeyReused`` if that order was placed with a
+    /// different request.
     func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder
 
     /// The order stored under an idempotency key, with the request it was placed with.
