@@ -48,8 +48,9 @@ public actor InMemoryBroker: Broker {
     private var consumers: [UInt64: ConsumerState] = [:]
     private var nextConsumerID: UInt64 = 0
     private var nextSequence: UInt64 = 0
-    private var isShutDown = false
+    /// Until ``shutdown()``; atomic so ``isReady`` answers without waiting for the actor.
     private nonisolated let ready = Atomic<Bool>(true)
+    private var isShutDown: Bool { !ready.load(ordering: .relaxed) }
     private var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// Creates an empty broker (only the default exchange exists).
@@ -139,7 +140,6 @@ public actor InMemoryBroker: Broker {
 
     public func shutdown() async {
         for id in Array(consumers.keys) { cancelConsumer(id) }
-        isShutDown = true
         ready.store(false, ordering: .relaxed)
         for waiter in shutdownWaiters { waiter.resume() }
         shutdownWaiters.removeAll()
