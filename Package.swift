@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // Bearer JWTs: verification (jwt-kit) and the middleware that runs it (hummingbird-auth).
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, found through pkg-config.
@@ -88,13 +91,15 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             ],
             swiftSettings: swiftSettings
         ),
 
         .target(
             name: "CustomerService",
-            dependencies: ["Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Logging", package: "swift-log")],
             // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
@@ -103,7 +108,7 @@ let package = Package(
 
         .target(
             name: "OrderService",
-            dependencies: ["Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Logging", package: "swift-log")],
             // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
@@ -112,7 +117,7 @@ let package = Package(
 
         .target(
             name: "InvoiceService",
-            dependencies: ["Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth")],
             // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
@@ -130,6 +135,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "JWTKit", package: "jwt-kit"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -137,7 +143,9 @@ let package = Package(
         // What the tests share: deadlines, a manual clock, one-shot events, integration gates.
         .target(
             name: "MercatoTesting",
-            dependencies: ["Locking", 
+            dependencies: ["Locking", "ServiceKit",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,7 +5,8 @@ public import ServiceKit
 /// it announces (outbox) and, for events it applies, their inbox entries commit together.
 public protocol CustomerRepository: Sendable {
     /// Registers a customer and queues `customer.created`. Throws
-    /// ``CustomerStoreError/Code/emailTaken`` if another customer has the e-mail address.
+    /// ``CustomerStoreError/Code/emailTaken`` if another customer has the e-mail address, and
+    /// ``CustomerStoreError/Code/idTaken`` if a customer has the id.
     func create(_ customer: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer
 
     /// The customer, if it exists.

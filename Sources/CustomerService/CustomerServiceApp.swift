@@ -21,6 +21,6 @@ public enum CustomerServiceApp {
             },
             consumers: [runtime.consumer(of: QueueName.customerOrderCreated, handler: OrderCountingHandler(repository: repository))],
             openAPI: PackageResources.openapi_json,
-            routes: { CustomerRoutes(repository: repository, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0) })
+            routes: { CustomerRoutes(repository: repository, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0, access: $1) })
     }
 }

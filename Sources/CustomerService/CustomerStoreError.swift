@@ -9,6 +9,8 @@ public struct CustomerStoreError: Error, Hashable, Sendable, CustomStringConvert
 
         /// Another customer has this e-mail address (compared ignoring case).
         public static let emailTaken = Code("emailTaken")
+        /// A customer with this id exists (a customer registering itself twice).
+        public static let idTaken = Code("idTaken")
     }
 
     /// What was refused.

@@ -19,6 +19,7 @@ public actor MemoryCustomerRepository: CustomerRepository {
     }
 
     public func create(_ new: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer {
+        guard customers[id] == nil else { throw CustomerStoreError(.idTaken) }
         guard !customers.values.contains(where: { $0.email.lowercased() == new.email.lowercased() }) else {
             throw CustomerStoreError(.emailTaken)
         }

@@ -30,7 +30,7 @@ public struct PostgresCustomerRepository: CustomerRepository {
                 try await Outbox.append([event], on: connection)
             }
         } catch let error as PostgresError where error.isUniqueViolation {
-            throw CustomerStoreError(.emailTaken)
+            throw CustomerStoreError(error.constraint == "customers_pkey" ? .idTaken : .emailTaken)
         }
         return customer
     }

@@ -33,6 +33,10 @@ enum InvoiceMigrations {
                     year integer PRIMARY KEY,
                     last_number integer NOT NULL
                 );
-                """)
+                """),
+        PostgresMigration(
+            version: 11, name: "index invoices by customer",
+            // A customer's own list (GET /invoices with a customer's token) pages by customer.
+            sql: "CREATE INDEX invoices_customer_page ON invoices (customer_id, issued_at, id);"),
     ]
 }

@@ -15,8 +15,8 @@ public protocol InvoiceRepository: Sendable {
     /// The invoice of an order, if it has one.
     func invoice(orderID: UUID) async throws -> Invoice?
 
-    /// A page of invoices, oldest first.
-    func invoices(page: PageRequest) async throws -> [Invoice]
+    /// A page of invoices, oldest first: everyone's, or `customerID`'s only.
+    func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice]
 }
 
 /// One `order.created` to invoice.

@@ -14,6 +14,6 @@ public enum InvoiceServiceApp {
                     of: QueueName.invoiceOrderCreated, handler: InvoicingHandler(repository: repository, taxRate: configuration.taxRate))
             ],
             openAPI: PackageResources.openapi_json,
-            routes: { InvoiceRoutes(repository: repository).add(to: $0) })
+            routes: { InvoiceRoutes(repository: repository).add(to: $0, access: $1) })
     }
 }

@@ -48,7 +48,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
 
     public func invoice(orderID: UUID) async throws -> Invoice? { byOrder[orderID].flatMap { invoices[$0] } }
 
-    public func invoices(page: PageRequest) async throws -> [Invoice] {
-        page.page(of: invoices.values) { PageCursor(time: $0.issuedAt, id: $0.id) }
+    public func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice] {
+        page.page(of: invoices.values.filter { customerID == nil || $0.customerID == customerID }) { PageCursor(time: $0.issuedAt, id: $0.id) }
     }
 }

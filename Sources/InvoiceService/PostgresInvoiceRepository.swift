@@ -72,8 +72,10 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         try await load(try await client.query("SELECT \(Self.columns) FROM invoices WHERE order_id = $1", orderID)).first
     }
 
-    public func invoices(page: PageRequest) async throws -> [Invoice] {
-        let (sql, bindings) = page.query(select: Self.columns, from: "invoices", orderedBy: "issued_at")
+    public func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice] {
+        let (sql, bindings) = page.query(
+            select: Self.columns, from: "invoices", orderedBy: "issued_at", filter: customerID.map { _ in "customer_id = $1" },
+            filterBindings: customerID.map { [$0] } ?? [])
         return try await load(try await client.withConnection { try await $0.query(sql, bindings) })
     }
 

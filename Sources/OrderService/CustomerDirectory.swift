@@ -7,9 +7,23 @@ import FoundationNetworking
 
 /// Where order-service asks about a customer its replica does not hold yet.
 public protocol CustomerDirectory: Sendable {
-    /// The customer, `nil` if customer-service does not know them; throws if it cannot be
-    /// asked (down, slow).
-    func customer(id: UUID) async throws -> CustomerSnapshot?
+    /// The customer, `nil` if customer-service does not know them (or will not show them to
+    /// the holder of `token`); throws ``CustomerDirectoryError`` if the token lacks the scope,
+    /// and any error if it cannot be asked (down, slow).
+    func customer(id: UUID, token: String) async throws -> CustomerSnapshot?
+}
+
+/// customer-service refused to answer.
+public struct CustomerDirectoryError: Error, Sendable, Equatable {
+    /// What it refused.
+    public struct Code: Hashable, Sendable {
+        let name: String
+        /// The caller's token may not read customers (401 or 403).
+        public static let forbidden = Code(name: "forbidden")
+    }
+
+    /// What it refused.
+    public var code: Code
 }
 
 /// customer-service's `GET /customers/{id}`, with a short timeout: a customer created a
@@ -44,9 +58,12 @@ public struct HTTPCustomerDirectory: CustomerDirectory {
         }
     }
 
-    public func customer(id: UUID) async throws -> CustomerSnapshot? {
-        let url = baseURL.appendingPathComponent("customers").appendingPathComponent(id.uuidString.lowercased())
-        let (data, response) = try await session.data(from: url)
+    public func customer(id: UUID, token: String) async throws -> CustomerSnapshot? {
+        var request = URLRequest(url: baseURL.appendingPathComponent("customers").appendingPathComponent(id.uuidString.lowercased()))
+        // The caller's own token, as eShop forwards the user's: customer-service decides what
+        // this caller may see, not order-service.
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let (data, response) = try await session.data(for: request)
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         switch status {
         case 200:
@@ -56,6 +73,8 @@ public struct HTTPCustomerDirectory: CustomerDirectory {
                 ordersCount: customer.ordersCount, version: customer.version, updatedAt: customer.updatedAt)
         case 404:
             return nil
+        case 401, 403:
+            throw CustomerDirectoryError(code: .forbidden)
         default:
             throw URLError(.badServerResponse)
         }

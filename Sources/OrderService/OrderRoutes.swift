@@ -1,10 +1,13 @@
 import Contracts
 import Foundation
 public import Hummingbird
+public import HummingbirdAuth
 public import Logging
-import ServiceKit
+public import ServiceKit
 
-/// order-service's HTTP API: `POST /orders`, `GET /orders/{id}`, `GET /orders`.
+/// order-service's HTTP API: `POST /orders`, `GET /orders/{id}`, `GET /orders`. Every route
+/// needs a bearer token; a caller without `mercato:admin` sees and places only its own
+/// customer's orders.
 public struct OrderRoutes: Sendable {
     private let repository: any OrderRepository
     private let directory: any CustomerDirectory
@@ -20,10 +23,12 @@ public struct OrderRoutes: Sendable {
     }
 
     /// Adds the routes to `router`.
-    public func add<Context: RequestContext>(to router: Router<Context>) {
-        router.post("/orders") { request, _ in try await place(request) }
-        router.get("/orders/:id") { _, context in try await show(context.parameters.get("id") ?? "") }
-        router.get("/orders") { request, _ in try await list(request) }
+    public func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
+        access.requiring(.ordersWrite, on: router).post("/orders") { request, context in try await place(request, caller: context.caller) }
+        access.requiring(.ordersRead, on: router).get("/orders/:id") { _, context in
+            try await show(context.parameters.get("id") ?? "", caller: context.caller)
+        }
+        access.requiring(.ordersRead, on: router).get("/orders") { request, context in try await list(request, caller: context.caller) }
     }
 
     static let idempotencyConflict = APIError.conflict(
@@ -39,8 +44,11 @@ public struct OrderRoutes: Sendable {
     }
 
     /// Places an order: one transaction (order, items, outbox), never a wait for the broker.
-    func place(_ request: Request) async throws -> Response {
+    func place(_ request: Request, caller: Caller) async throws -> Response {
         let new = try await request.decodeJSON(NewOrder.self, limit: maxBodyBytes).validated()
+        guard caller.owns(new.customerID) else {
+            throw APIError.forbidden("customer_id", "a customer's token places orders for that customer only")
+        }
         var idempotency: IdempotencyKey?
         if let key = request.headers[.idempotencyKey] {
             guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
@@ -53,7 +61,7 @@ public struct OrderRoutes: Sendable {
                 return try await respond(existing, status: .created)
             }
         }
-        let customer = try await knownCustomer(new.customerID)
+        let customer = try await knownCustomer(new.customerID, caller: caller)
         let lines = new.lines
         let now = Date()
         let order = Order(
@@ -71,11 +79,14 @@ public struct OrderRoutes: Sendable {
 
     /// The customer from the replica, else from customer-service (remembered in the
     /// replica); a 422 if neither knows them.
-    private func knownCustomer(_ id: UUID) async throws -> CustomerSnapshot {
+    /// customer-service is asked with the caller's own token: it answers what the caller may see.
+    private func knownCustomer(_ id: UUID, caller: Caller) async throws -> CustomerSnapshot {
         if let customer = try await repository.customer(id: id) { return customer }
         let fetched: CustomerSnapshot?
         do {
-            fetched = try await directory.customer(id: id)
+            fetched = try await directory.customer(id: id, token: caller.token)
+        } catch let error as CustomerDirectoryError where error.code == .forbidden {
+            throw APIError.insufficientScope(.customersRead)
         } catch {
             logger.warning("customer-service lookup failed", metadata: ["customer.id": "\(id)", "error.message": "\(error)"])
             throw APIError.unavailable("customer \(id.uuidString.lowercased()) is not known yet and customer-service did not answer")
@@ -87,9 +98,12 @@ public struct OrderRoutes: Sendable {
         return customer
     }
 
-    func show(_ idText: String) async throws -> Response {
+    /// Another customer's order is "not found", as if it did not exist: ids are not enumerable.
+    func show(_ idText: String, caller: Caller) async throws -> Response {
         guard let id = UUID(uuidString: idText) else { throw APIError.badParameter("id", "id must be a UUID") }
-        guard let order = try await repository.order(id: id) else { throw APIError.notFound("order \(idText)") }
+        guard let order = try await repository.order(id: id), caller.owns(order.customerID) else {
+            throw APIError.notFound("order \(idText)")
+        }
         return try await respond(order, status: .ok)
     }
 
@@ -98,14 +112,15 @@ public struct OrderRoutes: Sendable {
         return try JSONResponse.make(OrderResponse(order, customer: customer), status: status)
     }
 
-    func list(_ request: Request) async throws -> Response {
+    /// A customer's list holds its own orders only, whatever `customer_id` asks for.
+    func list(_ request: Request, caller: Caller) async throws -> Response {
         let page = try PageRequest(request)
         var customerID: UUID?
         if let text = request.uri.queryParameters.get("customer_id") {
             guard let id = UUID(uuidString: text) else { throw APIError.badParameter("customer_id", "customer_id must be a UUID") }
             customerID = id
         }
-        let orders = try await repository.orders(page: page, customerID: customerID)
+        let orders = try await repository.orders(page: page, customerID: caller.listFilter(asked: customerID))
         return try JSONResponse.make(Page(data: orders.map { OrderResponse($0, customer: nil) }, limit: page.limit) {
             PageCursor(time: $0.createdAt, id: $0.id)
         })

@@ -16,10 +16,10 @@ public enum OrderServiceApp {
                 runtime.consumer(of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(repository: repository)),
             ],
             openAPI: PackageResources.openapi_json,
-            routes: {
+            routes: { router, access in
                 OrderRoutes(
                     repository: repository, directory: directory, maxBodyBytes: configuration.service.maxBodyBytes, logger: runtime.logger
-                ).add(to: $0)
+                ).add(to: router, access: access)
             })
     }
 }

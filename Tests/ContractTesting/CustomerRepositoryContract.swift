@@ -64,6 +64,15 @@ public enum CustomerRepositoryContract {
             #expect(try await store.repository.customer(id: second) == nil)
             #expect(try await store.pendingEvents().count == 1)
         },
+        ContractCheck("a second customer with the same id is refused as idTaken, and nothing is queued for it") { store in
+            let id = UUID()
+            _ = try await store.repository.create(newCustomer("Ada", email: "ada@example.com"), id: id, at: millisecondNow(), traceparent: nil)
+            await #expect {
+                try await store.repository.create(newCustomer("Bob", email: "bob@example.com"), id: id, at: millisecondNow(), traceparent: nil)
+            } throws: { ($0 as? CustomerStoreError)?.code == .idTaken }
+            #expect(try await store.repository.customer(id: id)?.name == "Ada")
+            #expect(try await store.pendingEvents().count == 1)
+        },
         ContractCheck("pages run oldest first and follow each other without repeats") { store in
             let start = millisecondNow(plus: -100)
             var ids: [(PageCursor, UUID)] = []

@@ -76,7 +76,7 @@ public enum InvoiceRepositoryContract {
             var invoices: [Invoice] = []
             var request = PageRequest(limit: 100)
             while true {
-                let page = try await store.repository.invoices(page: request)
+                let page = try await store.repository.invoices(page: request, customerID: nil)
                 invoices += page
                 guard page.count == request.limit, let last = page.last else { break }
                 request.after = PageCursor(time: last.issuedAt, id: last.id)
@@ -92,13 +92,19 @@ public enum InvoiceRepositoryContract {
             var request = PageRequest(limit: 3)
             var seen: [Invoice] = []
             while true {
-                let page = try await store.repository.invoices(page: request)
+                let page = try await store.repository.invoices(page: request, customerID: nil)
                 seen += page
                 guard page.count == request.limit, let last = page.last else { break }
                 request.after = PageCursor(time: last.issuedAt, id: last.id)
             }
             let key = { (invoice: Invoice) in PageCursor(time: invoice.issuedAt, id: invoice.id) }
             #expect(seen.count == 7 && seen.map(key) == seen.map(key).sorted())
+        },
+        ContractCheck("a customer's page holds that customer's invoices only") { store in
+            let mine = order(), theirs = order()
+            try await store.repository.invoice([try toInvoice(mine), try toInvoice(theirs)], taxRate: 0, at: millisecondNow())
+            let page = try await store.repository.invoices(page: PageRequest(limit: 10), customerID: mine.customerID)
+            #expect(page.map(\.orderID) == [mine.orderID])
         },
     ]
 }

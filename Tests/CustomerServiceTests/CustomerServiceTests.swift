@@ -37,12 +37,15 @@ struct CustomerServiceTests {
 
     /// Storage's refusal reaches the client as a 409 naming the field.
     @Test func aTakenEmailIsA409NamingTheField() async throws {
+        let tokens = TestTokens()
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        CustomerRoutes(repository: repository, maxBodyBytes: 10_000).add(to: router)
+        CustomerRoutes(repository: repository, maxBodyBytes: 10_000).add(to: router, access: try await tokens.accessGuard())
+        var headers = TestTokens.bearer(try await tokens.admin())
+        headers[.contentType] = "application/json"
         func register(_ email: String) async throws -> TestResponse {
             try await router.respond(
-                .post, "/customers", headers: [.contentType: "application/json"],
+                .post, "/customers", headers: headers,
                 body: #"{"name": "Ada", "email": "\#(email)", "address": "London"}"#)
         }
         #expect(try await register("ada@example.com").status == .created)

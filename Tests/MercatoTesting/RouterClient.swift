@@ -2,19 +2,24 @@ public import Foundation
 public import HTTPTypes
 public import Hummingbird
 public import Logging
+public import HummingbirdAuth
 import NIOCore
+public import ServiceKit
 
 /// A request context for routers under test: no channel, no server.
-public struct TestRequestContext: RequestContext {
+public struct TestRequestContext: AuthRequestContext, RequestContext {
     /// Where a test request comes from: only a logger.
     public struct Source: RequestContextSource {
         public var logger: Logger
     }
 
     public var coreContext: CoreRequestContextStorage
+    /// The caller, once a ``BearerAuthenticator`` has verified its token.
+    public var identity: Caller?
 
     public init(source: Source) {
         coreContext = .init(source: source)
+        identity = nil
     }
 }
 

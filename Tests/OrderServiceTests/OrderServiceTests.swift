@@ -101,12 +101,17 @@ struct OrderServiceTests {
         let customer = CustomerSnapshot(
             customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())
         try await repository.saveCustomers([customer], events: [])
+        let tokens = TestTokens()
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        OrderRoutes(repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, logger: Logger(label: "tests")).add(to: router)
+        OrderRoutes(repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, logger: Logger(label: "tests"))
+            .add(to: router, access: try await tokens.accessGuard())
+        var headers = TestTokens.bearer(try await tokens.customer(customer.customerID))
+        headers[.contentType] = "application/json"
+        headers[HTTPField.Name("Idempotency-Key")!] = "k-1"
         func post(quantity: Int) async throws -> TestResponse {
             try await router.respond(
-                .post, "/orders", headers: [.contentType: "application/json", HTTPField.Name("Idempotency-Key")!: "k-1"],
+                .post, "/orders", headers: headers,
                 body: #"{"customer_id": "\#(customer.customerID)", "items": [{"product_name": "Tea", "quantity": \#(quantity), "unit_price": 1}]}"#)
         }
         #expect(try await post(quantity: 1).status == .created)
@@ -118,7 +123,7 @@ struct OrderServiceTests {
 
 /// A customer-service that knows nobody.
 struct NoDirectory: CustomerDirectory {
-    func customer(id: UUID) async throws -> CustomerSnapshot? { nil }
+    func customer(id: UUID, token: String) async throws -> CustomerSnapshot? { nil }
 }
 
 @Suite(.timeLimit(.minutes(1)))

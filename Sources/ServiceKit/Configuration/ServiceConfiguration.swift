@@ -34,6 +34,10 @@ public struct ServiceConfiguration: Sendable {
     /// before it is dead-lettered. Default 5.
     public var consumerMaxAttempts: Int
 
+    /// `AUTH_*`: how bearer tokens are verified (``AuthConfiguration``). Required: a service
+    /// without a key does not start.
+    public var auth: AuthConfiguration
+
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: an OpenTelemetry collector's OTLP/HTTP base URL
     /// (`http://jaeger:4318`) to send spans to. Default unset: spans are only logged at `debug`.
     public var otlpEndpoint: URL?
@@ -62,6 +66,7 @@ public struct ServiceConfiguration: Sendable {
         self.consumerBatchSize = try environment.int("CONSUMER_BATCH_SIZE", default: 100, in: 1...1000)
         self.maxBodyBytes = try environment.int("MAX_BODY_BYTES", default: 64 * 1024, in: 1024...(16 * 1024 * 1024))
         self.consumerMaxAttempts = try environment.int("CONSUMER_MAX_ATTEMPTS", default: RetryPolicy.maxAttempts, in: 1...100)
+        self.auth = try AuthConfiguration(environment: environment)
         let endpoint = environment.string("OTEL_EXPORTER_OTLP_ENDPOINT", default: "")
         if endpoint.isEmpty {
             self.otlpEndpoint = nil

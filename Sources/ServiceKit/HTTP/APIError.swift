@@ -13,13 +13,40 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
     public var message: String
     /// The offending request field, e.g. `items[0].quantity`, when there is one.
     public var field: String?
+    /// The `WWW-Authenticate` challenge of a 401 or 403 (RFC 6750), when there is one.
+    public var challenge: String?
 
     /// Creates an error.
-    public init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+    public init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil, challenge: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.challenge = challenge
+    }
+
+    /// 401: no bearer token. RFC 6750 3.1: the challenge names no error when the request
+    /// carried no credentials at all.
+    public static let unauthenticated = APIError(
+        status: .unauthorized, code: "unauthenticated", message: "this operation needs a bearer token (Authorization: Bearer …)",
+        challenge: #"Bearer realm="mercato""#)
+
+    /// 401: a token that is malformed, expired, not yet valid, not ours or not correctly
+    /// signed; which of these is never said.
+    public static let invalidToken = APIError(
+        status: .unauthorized, code: "invalid_token", message: "the bearer token is not valid",
+        challenge: #"Bearer realm="mercato", error="invalid_token""#)
+
+    /// 403: a valid token without the scope the operation needs.
+    public static func insufficientScope(_ scope: Scope) -> APIError {
+        APIError(
+            status: .forbidden, code: "insufficient_scope", message: "this operation needs the scope \(scope)",
+            challenge: #"Bearer realm="mercato", error="insufficient_scope", scope="\#(scope)""#)
+    }
+
+    /// 403: a valid token with the scope, acting on a customer that is not the caller.
+    public static func forbidden(_ field: String, _ message: String) -> APIError {
+        APIError(status: .forbidden, code: "forbidden", message: message, field: field)
     }
 
     /// 400: the body is not JSON, or not the JSON value expected.
@@ -64,6 +91,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = try JSONResponse.make(Body(error: .init(code: code, message: message, field: field)), status: status)
         if status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
+        if let challenge { response.headers[.wwwAuthenticate] = challenge }
         return response
     }
 }

@@ -71,9 +71,12 @@ public struct ServiceRuntime: Sendable {
         afterMigrations: @escaping @Sendable (PostgresClient) async throws -> Void = { _ in },
         consumers: [EventConsumer],
         openAPI: [UInt8],
-        routes: (Router<BasicRequestContext>) -> Void
+        routes: (Router<MercatoRequestContext>, AccessGuard) -> Void
     ) async throws {
-        let router = Router()
+        // Keys are loaded before anything listens: a service that cannot verify tokens
+        // does not start.
+        let access = AccessGuard(verifier: try await TokenVerifier(configuration: configuration.auth))
+        let router = Router(context: MercatoRequestContext.self)
         // Outermost first: metrics and the server span see the status APIErrorMiddleware
         // turned an error into.
         router.add(middleware: MetricsMiddleware())
@@ -83,7 +86,7 @@ public struct ServiceRuntime: Sendable {
         HealthRoutes.add(to: router, readiness: readiness, database: database, broker: broker)
         MetricsRoutes.add(to: router, registry: Observability.registry)
         OpenAPIRoute.add(to: router, document: openAPI)
-        routes(router)
+        routes(router, access)
 
         let outbox = self.outbox
         let logger = self.logger

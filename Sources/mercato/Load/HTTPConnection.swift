@@ -21,8 +21,11 @@ struct HTTPConnection {
 
     let host: String
     let port: Int
+    /// Sent as `Authorization: Bearer …` with every request.
+    let token: String?
 
-    init(url: String) throws {
+    init(url: String, token: String? = nil) throws {
+        self.token = token
         guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host else {
             throw ValidationFailure("\(url) is not an http:// URL")
         }
@@ -48,6 +51,7 @@ struct HTTPConnection {
             return try await body { method, path, json in
                 var headers = HTTPHeaders([("host", hostHeader), ("content-length", "\(json?.readableBytes ?? 0)")])
                 if json != nil { headers.add(name: "content-type", value: "application/json") }
+                if let token { headers.add(name: "authorization", value: "Bearer \(token)") }
                 var parts: [HTTPClientRequestPart] = [.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers))]
                 if let json { parts.append(.body(.byteBuffer(json))) }
                 parts.append(.end(nil))

@@ -31,8 +31,20 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Seconds to run when no --count is given.") var duration: Double = 30
     @Option(help: "Customers to create and spread the orders over.") var customers = 50
     @Option(help: "Seconds to wait for the system to settle.") var settleTimeout: Double = 120
+    @Option(help: "A bearer token with mercato:admin and every scope (default: MERCATO_TOKEN, else one minted with AUTH_JWT_SECRET_FILE).")
+    var token = ProcessInfo.processInfo.environment["MERCATO_TOKEN"]
     @Flag(help: "Print the result as JSON.") var json = false
     @Flag(help: "No live progress line.") var quiet = false
+
+    /// `--token`, else an admin token for the run, signed with the services' own secret.
+    private func adminToken() async throws -> String {
+        if let token, !token.isEmpty { return token }
+        guard let secret = try TokenMinter.secretFromEnvironment() else {
+            throw ValidationError("the services need a bearer token: pass --token (or MERCATO_TOKEN), or set AUTH_JWT_SECRET_FILE to mint one")
+        }
+        let ttl = (duration + settleTimeout) * 2 + 600
+        return try await TokenMinter(secret: secret).token(subject: "mercato-load", scopes: TokenCommand.adminScopes, ttl: ttl)
+    }
 
     func validate() throws {
         guard concurrency > 0, customers > 0 else { throw ValidationError("--concurrency and --customers must be positive") }
@@ -41,9 +53,10 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let orders = try HTTPConnection(url: orderURL)
-        let customerService = try HTTPConnection(url: customerURL)
-        let invoices = try HTTPConnection(url: invoiceURL)
+        let token = try await adminToken()
+        let orders = try HTTPConnection(url: orderURL, token: token)
+        let customerService = try HTTPConnection(url: customerURL, token: token)
+        let invoices = try HTTPConnection(url: invoiceURL, token: token)
         let memory = MemorySampler(processes: ["order-service", "customer-service", "invoice-service"])
 
         let customerIDs = try await createCustomers(customerService)

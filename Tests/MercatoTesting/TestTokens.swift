@@ -1,0 +1,131 @@
+public import Foundation
+public import HTTPTypes
+public import JWTKit
+public import ServiceKit
+
+/// Signs tokens the way an identity provider would, and forges the ones an attacker would:
+/// what the auth tests send to the services.
+public struct TestTokens: Sendable {
+    /// The HS256 secret the services under test verify with.
+    public let secret: String
+    /// The issuer and audience the services expect.
+    public var issuer = "mercato"
+    public var audience = "mercato"
+
+    /// Tokens for `secret` (a fresh random one by default).
+    public init(secret: String = TestTokens.randomSecret()) {
+        self.secret = secret
+    }
+
+    /// A guard that verifies with this secret (and `jwks`, if given) against the clock `now`.
+    public func accessGuard(jwks: String? = nil, now: @escaping @Sendable () -> Date = { Date() }) async throws -> AccessGuard {
+        AccessGuard(verifier: try await verifier(jwks: jwks, now: now))
+    }
+
+    /// A verifier with this secret (and `jwks`, if given) against the clock `now`.
+    public func verifier(jwks: String? = nil, now: @escaping @Sendable () -> Date = { Date() }) async throws -> TokenVerifier {
+        try await TokenVerifier(configuration: AuthConfiguration(hmacSecret: secret, jwks: jwks, issuer: issuer, audience: audience), now: now)
+    }
+
+    /// `Authorization: Bearer token`.
+    public static func bearer(_ token: String) -> HTTPFields {
+        [.authorization: "Bearer \(token)"]
+    }
+
+    /// 64 hex characters from the system's random generator.
+    public static func randomSecret() -> String {
+        (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    /// The claims of a test token; every field may be left out or wrong on purpose.
+    public struct Claims: JWTPayload {
+        var iss: String?
+        var aud: [String]?
+        var sub: String?
+        var exp: Double?
+        var nbf: Double?
+        var iat: Double?
+        var scope: String?
+
+        public func verify(using algorithm: some JWTAlgorithm) throws {}
+    }
+
+    /// Claims for `sub` with `scopes`, valid for an hour from `now`.
+    public func claims(sub: String, scopes: [Scope], now: Date = Date()) -> Claims {
+        Claims(
+            iss: issuer, aud: [audience], sub: sub, exp: now.addingTimeInterval(3600).timeIntervalSince1970,
+            nbf: now.timeIntervalSince1970, iat: now.timeIntervalSince1970, scope: scopes.map(\.rawValue).joined(separator: " "))
+    }
+
+    /// `claims` signed with the secret (HS256), with `kid` in the header if given.
+    public func sign(_ claims: Claims, kid: String? = nil) async throws -> String {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+        return try await keys.sign(claims, kid: kid.map { JWKIdentifier(string: $0) })
+    }
+
+    /// A valid token for `sub` with `scopes`.
+    public func token(sub: String, scopes: [Scope], now: Date = Date()) async throws -> String {
+        try await sign(claims(sub: sub, scopes: scopes, now: now))
+    }
+
+    /// An operator's token: every scope, `mercato:admin` included.
+    public func admin(now: Date = Date()) async throws -> String {
+        try await token(sub: "operator", scopes: Scope.all, now: now)
+    }
+
+    /// A customer's own token: every scope but `mercato:admin`.
+    public func customer(_ id: UUID, now: Date = Date()) async throws -> String {
+        try await token(sub: id.uuidString.lowercased(), scopes: Scope.customer, now: now)
+    }
+
+    /// `claims` signed with `key` (HS256): a secret the services do not have.
+    public static func sign(_ claims: Claims, hmacKey key: String, kid: String? = nil) async throws -> String {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: key), digestAlgorithm: .sha256, kid: kid.map { JWKIdentifier(string: $0) })
+        return try await keys.sign(claims, kid: kid.map { JWKIdentifier(string: $0) })
+    }
+
+    /// `claims` with `alg: none` and no signature.
+    public static func unsigned(_ claims: Claims) async throws -> String {
+        let keys = JWTKeyCollection()
+        await keys.addUnsecuredNone()
+        return try await keys.sign(claims)
+    }
+
+    /// An ES256 key pair: its JWKS (public key, with `kid` and `alg`) for the services, and a
+    /// signer for the tests.
+    public struct ECKey: Sendable {
+        let key: ES256PrivateKey
+        /// The key id.
+        public let kid: String
+
+        /// A new random key.
+        public init(kid: String) {
+            self.key = ES256PrivateKey()
+            self.kid = kid
+        }
+
+        /// The public key as one JWK.
+        public var publicJWK: [String: String] {
+            let parameters = key.publicKey.parameters!
+            return ["kty": "EC", "crv": "P-256", "x": parameters.x, "y": parameters.y, "kid": kid, "alg": "ES256", "use": "sig"]
+        }
+
+        /// The public key in PEM form: what an attacker would use as an HMAC secret.
+        public var publicKeyPEM: String { key.publicKey.pemRepresentation }
+
+        /// `claims` signed with this key, `kid` in the header.
+        public func sign(_ claims: Claims) async throws -> String {
+            let keys = JWTKeyCollection()
+            await keys.add(ecdsa: key, kid: JWKIdentifier(string: kid))
+            return try await keys.sign(claims, kid: JWKIdentifier(string: kid))
+        }
+    }
+
+    /// A JWKS document holding `keys`' public halves.
+    public static func jwks(_ keys: [ECKey]) -> String {
+        let data = try! JSONSerialization.data(withJSONObject: ["keys": keys.map(\.publicJWK)], options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
