@@ -39,13 +39,13 @@ public struct TestTokens: Sendable {
 
     /// The claims of a test token; every field may be left out or wrong on purpose.
     public struct Claims: JWTPayload {
-        var iss: String?
-        var aud: [String]?
-        var sub: String?
-        var exp: Double?
-        var nbf: Double?
-        var iat: Double?
-        var scope: String?
+        public var iss: String?
+        public var aud: [String]?
+        public var sub: String?
+        public var exp: Double?
+        public var nbf: Double?
+        public var iat: Double?
+        public var scope: String?
 
         public func verify(using algorithm: some JWTAlgorithm) throws {}
     }

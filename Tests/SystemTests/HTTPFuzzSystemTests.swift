@@ -167,6 +167,7 @@ struct Fuzzer {
     ) async throws {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(system.ports[service]!)\(path)")!)
         request.httpMethod = method
+        request.setValue("Bearer \(system.adminToken)", forHTTPHeaderField: "Authorization")
         if let body {
             request.httpBody = body
             if !contentType.isEmpty { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }

@@ -40,6 +40,11 @@ final class MercatoSystem: Sendable {
     private let databases: [Service: PostgresClient]
     private let processes = Locked<[Service: Process]>([:])
     private let extraEnvironment: [String: String]
+    /// Signs tokens with the secret the services verify with (a fresh one per system).
+    let tokens: TestTokens
+    /// An operator's token (every scope, `mercato:admin`): what ``request(_:_:_:json:headers:)``
+    /// sends unless the headers carry an `Authorization` of their own.
+    let adminToken: String
 
     static let environment = ProcessInfo.processInfo.environment
 
@@ -52,8 +57,11 @@ final class MercatoSystem: Sendable {
 
     private init(
         name: String, amqpURL: String, ports: [Service: Int], databaseURLs: [Service: String], logDirectory: URL, broker: RabbitMQBroker,
-        brokerRun: Task<Void, any Error>, databases: [Service: PostgresClient], extraEnvironment: [String: String]
+        brokerRun: Task<Void, any Error>, databases: [Service: PostgresClient], extraEnvironment: [String: String], tokens: TestTokens,
+        adminToken: String
     ) {
+        self.tokens = tokens
+        self.adminToken = adminToken
         self.name = name
         self.amqpURL = amqpURL
         self.ports = ports
@@ -98,9 +106,12 @@ final class MercatoSystem: Sendable {
         let brokerRun = Task { try await broker.run() }
         try await broker.declare(.mercato())
 
+        let tokens = TestTokens()
+        var extra = extra
+        if extra["AUTH_JWKS_FILE"] == nil { extra["AUTH_JWT_SECRET"] = tokens.secret }
         let system = MercatoSystem(
             name: name, amqpURL: amqpURL, ports: ports, databaseURLs: databaseURLs, logDirectory: logs, broker: broker, brokerRun: brokerRun,
-            databases: databases, extraEnvironment: extra)
+            databases: databases, extraEnvironment: extra, tokens: tokens, adminToken: try await tokens.admin(now: Date().addingTimeInterval(-5)))
         for service in Service.allCases { try system.launch(service) }
         for service in Service.allCases { try await system.waitUntilReady(service) }
         return system
@@ -123,6 +134,8 @@ final class MercatoSystem: Sendable {
         environment["DATABASE_URL"] = databaseURLs[service]!
         environment["CUSTOMER_SERVICE_URL"] = "http://127.0.0.1:\(ports[.customer]!)"
         environment["LOG_LEVEL"] = "info"
+        // The system's own key, not whatever the test command's environment names.
+        environment["AUTH_JWT_SECRET_FILE"] = nil
         for (key, value) in extraEnvironment { environment[key] = value }
         process.environment = environment
         let log = logDirectory.appendingPathComponent("\(service.rawValue).log")
@@ -242,7 +255,8 @@ final class MercatoSystem: Sendable {
             request.httpBody = try JSONSerialization.data(withJSONObject: json)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        request.setValue("Bearer \(adminToken)", forHTTPHeaderField: "Authorization")
+        for (name, value) in headers { request.setValue(value.isEmpty ? nil : value, forHTTPHeaderField: name) }
         let (data, response) = try await Self.session.data(for: request)
         let status = (response as! HTTPURLResponse).statusCode
         return (status, data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))

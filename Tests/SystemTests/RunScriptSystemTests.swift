@@ -26,6 +26,7 @@ struct RunScriptSystemTests {
             try? down.run()
             down.waitUntilExit()
             try? FileManager.default.removeItem(at: log)
+            try? FileManager.default.removeItem(atPath: state.path + "-auth")
         }
         // Started as a terminal starts a job: a process group of its own, and no signal
         // blocked or ignored. (A process started from the test runner inherits the runner's
@@ -49,6 +50,7 @@ struct RunScriptSystemTests {
         var environment = ProcessInfo.processInfo.environment
         environment["MERCATO_RUN_STATE_DIR"] = state.path
         environment["MERCATO_RUN_FREE_PORTS"] = "1"
+        environment["MERCATO_AUTH_DIR"] = state.path + "-auth"
         environment["MERCATO_BIN_DIR"] = MercatoSystem.binDirectory.path
         pipeline.environment = environment
         pipeline.standardOutput = FileHandle.nullDevice
@@ -63,11 +65,38 @@ struct RunScriptSystemTests {
         try #require(!exited.hasFired, "scripts/run ended before the system was up:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         let servers = try Self.serverProcesses(state)
         #expect(servers.count == 2 && servers.allSatisfy(Self.isAlive))
+        try await Self.theBannersTokensWork(log: log)
 
         kill(-pipeline.processIdentifier, SIGINT)
         try await exited.wait("scripts/run to exit after Ctrl-C", timeout: .seconds(120))
         try await waitUntil("RabbitMQ and PostgreSQL to stop", timeout: .seconds(30)) { !servers.contains(where: Self.isAlive) }
         #expect(!FileManager.default.fileExists(atPath: state.path), "the data directory was left behind")
+    }
+
+    /// The tokens the banner prints open what they should and nothing more.
+    static func theBannersTokensWork(log: URL) async throws {
+        let banner = try String(contentsOf: log, encoding: .utf8)
+        func value(after prefix: String) -> String? {
+            banner.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(prefix) }
+                .map { $0.trimmingCharacters(in: .whitespaces).dropFirst(prefix.count).split(separator: " ").first.map(String.init) ?? "" }
+        }
+        let admin = try #require(value(after: "export TOKEN="))
+        let customer = try #require(value(after: "export CUSTOMER_TOKEN="))
+        let orders = try #require(value(after: "order-service"))
+        let customers = try #require(value(after: "customer-service"))
+        func status(_ url: String, _ token: String?) async throws -> (Int, Any?) {
+            var request = URLRequest(url: URL(string: url)!)
+            if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+            let (data, response) = try await MercatoSystem.session.data(for: request)
+            return ((response as! HTTPURLResponse).statusCode, try? JSONSerialization.jsonObject(with: data))
+        }
+        #expect(try await status(orders + "/orders", nil).0 == 401)
+        #expect(try await status(orders + "/orders", admin).0 == 200)
+        let (adminStatus, everyone) = try await status(customers + "/customers", admin)
+        let (customerStatus, own) = try await status(customers + "/customers", customer)
+        #expect(adminStatus == 200 && customerStatus == 200)
+        #expect(((everyone as? [String: Any])?["data"] as? [Any])?.count ?? 0 > 1)
+        #expect(((own as? [String: Any])?["data"] as? [Any])?.count == 1)
     }
 
     /// The RabbitMQ wrapper and the PostgreSQL postmaster that `scripts/infra` started.
