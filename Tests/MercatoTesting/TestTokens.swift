@@ -123,9 +123,53 @@ public struct TestTokens: Sendable {
         }
     }
 
-    /// A JWKS document holding `keys`' public halves.
-    public static func jwks(_ keys: [ECKey]) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: ["keys": keys.map(\.publicJWK)], options: [.sortedKeys])
+    /// An RS256 key pair, made by openssl: what most identity providers sign with.
+    public struct RSAKey: Sendable {
+        let key: Insecure.RSA.PrivateKey
+        /// The key id.
+        public let kid: String
+
+        /// A new random 2048-bit key.
+        public init(kid: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            process.arguments = ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let pem = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            self.key = try Insecure.RSA.PrivateKey(pem: String(decoding: pem, as: UTF8.self))
+            self.kid = kid
+        }
+
+        /// The public key as one JWK.
+        public var publicJWK: [String: String] {
+            let (modulus, exponent) = try! key.publicKey.getKeyPrimitives()
+            return ["kty": "RSA", "n": modulus.base64URL, "e": exponent.base64URL, "kid": kid, "alg": "RS256", "use": "sig"]
+        }
+
+        /// The public key in PEM form: the HMAC secret of the RS/HS confusion attack.
+        public var publicKeyPEM: String { key.publicKey.pemRepresentation }
+
+        /// `claims` signed with this key, `kid` in the header.
+        public func sign(_ claims: Claims) async throws -> String {
+            let keys = JWTKeyCollection()
+            await keys.add(rsa: key, digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
+            return try await keys.sign(claims, kid: JWKIdentifier(string: kid))
+        }
+    }
+
+    /// A JWKS document holding the public halves of `keys` (`ECKey`s and `RSAKey`s' `publicJWK`).
+    public static func jwks(_ keys: [[String: String]]) -> String {
+        let data = try! JSONSerialization.data(withJSONObject: ["keys": keys], options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension Data {
+    /// Base64url without padding (RFC 7515).
+    var base64URL: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

@@ -18,7 +18,7 @@ struct AuthTests {
     func router() async throws -> Router<TestRequestContext> {
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        let access = try await tokens.accessGuard(jwks: TestTokens.jwks([rotated, retired]), now: { Self.now })
+        let access = try await tokens.accessGuard(jwks: TestTokens.jwks([rotated.publicJWK, retired.publicJWK]), now: { Self.now })
         access.requiring(.ordersRead, on: router).get("/orders") { _, context in try context.caller.subject }
         router.get("/health/live") { _, _ in "ok" }
         return router

@@ -108,7 +108,7 @@ final class MercatoSystem: Sendable {
 
         let tokens = TestTokens()
         var extra = extra
-        if extra["AUTH_JWKS_FILE"] == nil { extra["AUTH_JWT_SECRET"] = tokens.secret }
+        extra["AUTH_JWT_SECRET"] = tokens.secret
         let system = MercatoSystem(
             name: name, amqpURL: amqpURL, ports: ports, databaseURLs: databaseURLs, logDirectory: logs, broker: broker, brokerRun: brokerRun,
             databases: databases, extraEnvironment: extra, tokens: tokens, adminToken: try await tokens.admin(now: Date().addingTimeInterval(-5)))

@@ -1,0 +1,144 @@
+import Foundation
+import MercatoTesting
+import Postgres
+import ServiceKit
+import Testing
+
+/// Who gets in, against the real services, their real databases and RabbitMQ: every protected
+/// route refuses every kind of bad token, and a customer's token sees and acts on its own
+/// customer only. A refused request writes nothing.
+@Suite(.needsSystem, .serialized, .timeLimit(.minutes(5)))
+struct AuthSystemTests {
+    typealias Service = MercatoSystem.Service
+
+    /// Every protected operation, with a body where it takes one.
+    static func routes(customer: String) -> [(Service, String, String, Any?, Scope)] {
+        let id = UUID().uuidString.lowercased()
+        return [
+            (.order, "POST", "/orders", ["customer_id": customer, "items": [["product_name": "Tea", "quantity": 1, "unit_price": "1.00"]]], .ordersWrite),
+            (.order, "GET", "/orders", nil, .ordersRead),
+            (.order, "GET", "/orders/\(id)", nil, .ordersRead),
+            (.customer, "POST", "/customers", ["name": "Mallory", "email": "mallory-\(id)@example.com", "address": "Nowhere"], .customersWrite),
+            (.customer, "GET", "/customers", nil, .customersRead),
+            (.customer, "GET", "/customers/\(id)", nil, .customersRead),
+            (.invoice, "GET", "/invoices", nil, .invoicesRead),
+            (.invoice, "GET", "/invoices/\(id)", nil, .invoicesRead),
+        ]
+    }
+
+    /// Rows that a refused request must not add.
+    static func rowCounts(_ system: MercatoSystem) async throws -> [Int] {
+        var counts: [Int] = []
+        for (service, table) in [(Service.order, "orders"), (.customer, "customers"), (.invoice, "invoices")] {
+            counts.append(try await system.database(service).query("SELECT count(*) FROM \(table)")[0].decode(Int.self, at: 0))
+            counts.append(try await system.database(service).query("SELECT count(*) FROM outbox")[0].decode(Int.self, at: 0))
+        }
+        return counts
+    }
+
+    @Test func everyProtectedRouteRefusesEveryBadToken() async throws {
+        let rsa = try TestTokens.RSAKey(kid: "rsa-2026")
+        let jwks = FileManager.default.temporaryDirectory.appendingPathComponent("jwks-\(UUID().uuidString).json")
+        try TestTokens.jwks([rsa.publicJWK]).write(to: jwks, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: jwks) }
+        let system = try await MercatoSystem.start(environment: ["AUTH_JWKS_FILE": jwks.path])
+        defer { Task { await system.shutdown() } }
+        let tokens = system.tokens
+        let (_, seeded) = try await system.request(.customer, "GET", "/customers?limit=1")
+        let customer = try #require((((seeded as? [String: Any])?["data"] as? [[String: Any]])?.first)?["id"] as? String)
+
+        let now = Date().timeIntervalSince1970
+        func claims(_ edit: (inout TestTokens.Claims) -> Void) -> TestTokens.Claims {
+            var claims = tokens.claims(sub: "operator", scopes: Scope.all)
+            edit(&claims)
+            return claims
+        }
+        let invalid: [(String, String?)] = [
+            ("none", nil),
+            ("malformed", "eyJhbGciOiJIUzI1NiJ9.not-json.sig"),
+            ("expired", try await tokens.sign(claims { $0.exp = now - 3600 })),
+            ("not yet valid", try await tokens.sign(claims { $0.nbf = now + 3600 })),
+            ("wrong issuer", try await tokens.sign(claims { $0.iss = "https://evil.example.com/" })),
+            ("wrong audience", try await tokens.sign(claims { $0.aud = ["another-api"] })),
+            ("alg none", try await TestTokens.unsigned(claims { _ in })),
+            ("HS256 signed with the RSA public key", try await TestTokens.sign(claims { _ in }, hmacKey: rsa.publicKeyPEM, kid: rsa.kid)),
+            ("wrong key", try await TestTokens.sign(claims { _ in }, hmacKey: TestTokens.randomSecret())),
+            ("unknown kid", try await TestTokens.RSAKey(kid: "rsa-unknown").sign(claims { _ in })),
+        ]
+        let before = try await Self.rowCounts(system)
+        for (service, method, path, body, scope) in Self.routes(customer: customer) {
+            for (name, token) in invalid {
+                let (status, json) = try await system.request(service, method, path, json: body, headers: ["Authorization": token.map { "Bearer \($0)" } ?? ""])
+                #expect(status == 401, "\(method) \(path) with \(name) token")
+                #expect(((json as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == (token == nil ? "unauthenticated" : "invalid_token"))
+            }
+            let others = Scope.all.filter { $0 != scope }
+            let unscoped = try await tokens.token(sub: "operator", scopes: others)
+            let (status, _) = try await system.request(service, method, path, json: body, headers: ["Authorization": "Bearer \(unscoped)"])
+            #expect(status == 403, "\(method) \(path) without \(scope)")
+        }
+        #expect(try await Self.rowCounts(system) == before, "a refused request wrote something")
+
+        // The identity provider's RS256 key, chosen by kid, is accepted beside the secret.
+        let rs256 = try await rsa.sign(tokens.claims(sub: "operator", scopes: Scope.all))
+        #expect(try await system.request(.order, "GET", "/orders", headers: ["Authorization": "Bearer \(rs256)"]).0 == 200)
+        #expect(try await system.request(.invoice, "GET", "/invoices", headers: ["Authorization": "Bearer \(rs256)"]).0 == 200)
+    }
+
+    @Test func aCustomersTokenSeesAndActsOnItsOwnCustomerOnly() async throws {
+        let system = try await MercatoSystem.start()
+        defer { Task { await system.shutdown() } }
+        let tokens = system.tokens
+        // Ada registers herself: her customer id is her token's sub.
+        let ada = UUID(), bob = UUID()
+        let adaToken = try await tokens.customer(ada), bobToken = try await tokens.customer(bob)
+        func asAda(_ service: Service, _ method: String, _ path: String, _ body: Any? = nil) async throws -> (Int, Any?) {
+            try await system.request(service, method, path, json: body, headers: ["Authorization": "Bearer \(adaToken)"])
+        }
+        func customer(_ name: String) -> [String: String] { ["name": name, "email": "\(name.lowercased())-\(UUID())@example.com", "address": "London"] }
+        let (created, adaRecord) = try await asAda(.customer, "POST", "/customers", customer("Ada"))
+        #expect(created == 201 && (adaRecord as? [String: Any])?["id"] as? String == ada.uuidString.lowercased())
+        #expect(try await asAda(.customer, "POST", "/customers", customer("Ada")).0 == 409, "registering twice")
+        #expect(try await system.request(.customer, "POST", "/customers", json: customer("Bob"), headers: ["Authorization": "Bearer \(bobToken)"]).0 == 201)
+
+        // Each places an order; Ada cannot place one for Bob.
+        let item = [["product_name": "Tea", "quantity": 1, "unit_price": "2.00"]]
+        let (placed, adaOrder) = try await asAda(.order, "POST", "/orders", ["customer_id": ada.uuidString, "items": item])
+        #expect(placed == 201)
+        let adaOrderID = try #require((adaOrder as? [String: Any])?["id"] as? String)
+        // (order-service's rows only: Ada's order is being invoiced meanwhile.)
+        let before = try await Self.rowCounts(system).prefix(2)
+        #expect(try await asAda(.order, "POST", "/orders", ["customer_id": bob.uuidString, "items": item]).0 == 403)
+        #expect(try await Self.rowCounts(system).prefix(2) == before, "a refused order wrote something")
+        let (_, bobOrder) = try await system.request(.order, "POST", "/orders", json: ["customer_id": bob.uuidString, "items": item], headers: ["Authorization": "Bearer \(bobToken)"])
+        let bobOrderID = try #require((bobOrder as? [String: Any])?["id"] as? String)
+        var bobInvoiceID = ""
+        try await system.eventually("Bob's order to be invoiced") {
+            let (_, page) = try await system.request(.invoice, "GET", "/invoices?order_id=\(bobOrderID)")
+            bobInvoiceID = (((page as? [String: Any])?["data"] as? [[String: Any]])?.first?["id"] as? String) ?? ""
+            return !bobInvoiceID.isEmpty
+        }
+
+        // Ada reads her own things; Bob's are "not found", never "forbidden".
+        #expect(try await asAda(.order, "GET", "/orders/\(adaOrderID)").0 == 200)
+        #expect(try await asAda(.order, "GET", "/orders/\(bobOrderID)").0 == 404)
+        #expect(try await asAda(.customer, "GET", "/customers/\(ada.uuidString)").0 == 200)
+        #expect(try await asAda(.customer, "GET", "/customers/\(bob.uuidString)").0 == 404)
+        #expect(try await asAda(.invoice, "GET", "/invoices/\(bobInvoiceID)").0 == 404)
+        #expect(try await system.request(.invoice, "GET", "/invoices/\(bobInvoiceID)").0 == 200, "an admin reads any invoice")
+
+        // Lists hold Ada's own only, whatever she asks for.
+        func ids(_ response: (Int, Any?)) -> Set<String> {
+            Set((((response.1 as? [String: Any])?["data"] as? [[String: Any]]) ?? []).compactMap { ($0["id"] ?? $0["order_id"]) as? String })
+        }
+        #expect(ids(try await asAda(.order, "GET", "/orders")) == [adaOrderID])
+        #expect(ids(try await asAda(.order, "GET", "/orders?customer_id=\(bob.uuidString)")).isEmpty)
+        #expect(ids(try await asAda(.customer, "GET", "/customers")) == [ada.uuidString.lowercased()])
+        #expect(ids(try await asAda(.invoice, "GET", "/invoices?order_id=\(bobOrderID)")).isEmpty)
+        let adaInvoices = try await asAda(.invoice, "GET", "/invoices")
+        #expect(adaInvoices.0 == 200)
+        #expect((((adaInvoices.1 as? [String: Any])?["data"] as? [[String: Any]]) ?? []).allSatisfy { $0["customer_id"] as? String == ada.uuidString.lowercased() })
+        let everyone = try await system.request(.customer, "GET", "/customers?limit=100")
+        #expect(ids(everyone).count > 2, "an admin lists every customer")
+    }
+}
