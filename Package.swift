@@ -175,7 +175,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SystemTests",
-            dependencies: ["Locking", "Broker", "Contracts", "Postgres", "MercatoTesting", "ServiceKit", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Locking", "Broker", "Contracts", "Postgres", "MercatoTesting", "ServiceKit", "ContractTesting", .product(name: "Logging", package: "swift-log")],
             exclude: ["schemathesis.toml"],
             swiftSettings: swiftSettings
         ),

@@ -19,4 +19,7 @@ public enum FailureHeader {
     public static let originalExchange = "x-original-exchange"
     /// The routing key it was first published with.
     public static let originalRoutingKey = "x-original-routing-key"
+    /// The broker user that first published it (its `user_id`), kept through retries and
+    /// replays, which are published by the consumer's and the operator's own users.
+    public static let producer = "x-mercato-producer"
 }

@@ -10,6 +10,11 @@ public struct MessageProperties: Hashable, Sendable {
     public var type: String?
     /// The publishing application.
     public var appID: String?
+    /// The broker user that published the message. The RabbitMQ ``Broker`` sets it on every
+    /// publish to its connection's user, and RabbitMQ refuses a publish whose `user_id`
+    /// differs from the connection's: so on a delivery it names the sender, vouched for by
+    /// the broker. `nil` when the sender did not set it (unverified).
+    public var userID: String?
     /// When the message was published (AMQP timestamps have whole seconds).
     public var timestamp: Date?
     /// Correlates a reply or a retried message with its origin.
@@ -27,6 +32,7 @@ public struct MessageProperties: Hashable, Sendable {
         messageID: String? = nil,
         type: String? = nil,
         appID: String? = nil,
+        userID: String? = nil,
         timestamp: Date? = nil,
         correlationID: String? = nil,
         expiration: String? = nil,
@@ -37,6 +43,7 @@ public struct MessageProperties: Hashable, Sendable {
         self.messageID = messageID
         self.type = type
         self.appID = appID
+        self.userID = userID
         self.timestamp = timestamp
         self.correlationID = correlationID
         self.expiration = expiration

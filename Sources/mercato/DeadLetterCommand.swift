@@ -152,7 +152,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
     }
 
     /// The dead letter as first published: original exchange and routing key, without the
-    /// failure headers (so its consumer starts counting attempts afresh).
+    /// failure headers (so its consumer starts counting attempts afresh) but with the producer
+    /// they recorded: the replay is published as the operator, whom consumers trust to say
+    /// who produced the event first (``FailureHeader/producer``).
     static func original(of delivery: Delivery) throws -> OutboundMessage {
         var properties = delivery.properties
         guard let exchange = properties.headers[FailureHeader.originalExchange]?.stringValue,
@@ -160,7 +162,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         else {
             throw ValidationFailure("message \(properties.messageID ?? "?") has no x-original-exchange header; cannot tell where it came from")
         }
-        for key in properties.headers.keys where key.hasPrefix("x-mercato-") || key.hasPrefix("x-original-") || key == "x-death" {
+        for key in properties.headers.keys where key != FailureHeader.producer && (key.hasPrefix("x-mercato-") || key.hasPrefix("x-original-") || key == "x-death") {
             properties.headers[key] = nil
         }
         return OutboundMessage(exchange: exchange, routingKey: routingKey, properties: properties, body: delivery.body)

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 
 #if canImport(FoundationNetworking)
@@ -141,6 +142,19 @@ struct ManagementClient: Sendable {
         let (data, status) = try await send("DELETE", "/api/queues/\(encodedVirtualHost)/\(queue)")
         guard (200..<300).contains(status) || status == 404 else {
             throw ValidationFailure("deleting \(queue) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+    }
+
+    /// Creates or updates `permission`'s user with `password` (no tags: it cannot use the
+    /// management UI) and sets its permissions on this virtual host.
+    func apply(_ permission: BrokerPermission, password: String) async throws {
+        let user = permission.user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? permission.user
+        let (_, created) = try await send("PUT", "/api/users/\(user)", json: ["password": password, "tags": ""])
+        let (_, granted) = try await send(
+            "PUT", "/api/permissions/\(encodedVirtualHost)/\(user)",
+            json: ["configure": permission.configure, "write": permission.write, "read": permission.read])
+        guard (200..<300).contains(created), (200..<300).contains(granted) else {
+            throw ValidationFailure("could not set up the broker user \(permission.user): \(created), \(granted)")
         }
     }
 

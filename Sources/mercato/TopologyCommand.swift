@@ -12,7 +12,8 @@ struct TopologyCommand: AsyncParsableCommand {
             Reads the RabbitMQ management API and compares it with the topology every Mercato
             service declares at start-up (contracts/Topology+Mercato.swift). Exits 1 if an
             exchange, queue or binding is missing or has another type.
-            """)
+            """,
+        subcommands: [TopologyApplyCommand.self])
 
     @Option(help: "The management API, http://user:password@host:port (default: $RABBITMQ_MANAGEMENT_URL or the local scripts/run broker).")
     var managementURL: String = ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"

@@ -17,6 +17,11 @@ struct RabbitMQBrokerTests {
         try await Integration.withBroker { try await BrokerSemantics.unroutable($0) }
     }
 
+    @Test func senderIdentity() async throws {
+        let user = try #require(URLComponents(string: try Integration.amqpURL())?.user)
+        try await Integration.withBroker { try await BrokerSemantics.senderIdentity($0, user: user) }
+    }
+
     @Test func nackWithoutRequeueDeadLetters() async throws {
         try await Integration.withBroker { try await BrokerSemantics.deadLettering($0) }
     }

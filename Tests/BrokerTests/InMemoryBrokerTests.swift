@@ -15,6 +15,10 @@ struct InMemoryBrokerTests {
         try await BrokerSemantics.unroutable(InMemoryBroker())
     }
 
+    @Test func senderIdentity() async throws {
+        try await BrokerSemantics.senderIdentity(InMemoryBroker(user: "order-service"), user: "order-service")
+    }
+
     @Test func nackWithoutRequeueDeadLetters() async throws {
         try await BrokerSemantics.deadLettering(InMemoryBroker())
     }

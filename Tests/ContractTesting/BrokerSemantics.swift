@@ -54,6 +54,24 @@ public enum BrokerSemantics {
         await consumer.cancel()
     }
 
+    /// Every delivery names its publisher's broker user as `user_id`, whatever the message
+    /// asked for: the wrapper stamps its own user, and RabbitMQ would refuse any other.
+    public static func senderIdentity(_ broker: any Broker, user: String) async throws {
+        let queue = uniqueName("sender")
+        try await broker.declare(Topology(queues: [.init(name: queue)]))
+        var spoofed = message("", queue, id: "spoofed")
+        spoofed.properties.userID = "someone-else"
+        try await broker.publish([message("", queue, id: "plain"), spoofed])
+        let consumer = try await broker.consume(queue: queue, prefetch: 10)
+        for id in ["plain", "spoofed"] {
+            let delivery = try await nextDelivery(consumer)
+            #expect(delivery.properties.messageID == id)
+            #expect(delivery.properties.userID == user)
+            try await delivery.ack()
+        }
+        await consumer.cancel()
+    }
+
     /// Publishing to an exchange where no binding matches fails as unroutable.
     public static func unroutable(_ broker: any Broker) async throws {
         let exchange = uniqueName("nowhere")

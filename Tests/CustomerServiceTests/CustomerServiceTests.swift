@@ -54,7 +54,7 @@ struct CustomerServiceTests {
     }
 
     @Test func consumesOrderCreatedFromTheBroker() async throws {
-        let broker = InMemoryBroker()
+        let broker = InMemoryBroker(user: "order-service")
         try await broker.declare(.mercato())
         let id = CustomerSeeds.ids[0]
         _ = try await repository.seedIfEmpty(CustomerSeeds.customers, ids: CustomerSeeds.ids, at: Date())

@@ -35,7 +35,7 @@ final class RecordingHandler: EventHandler {
 
 @Suite(.timeLimit(.minutes(1)))
 struct EventConsumerTests {
-    let broker = InMemoryBroker()
+    let broker = InMemoryBroker(user: "order-service")
     let queue = QueueName.invoiceOrderCreated
 
     func orderCreated(id: String = UUID().uuidString) throws -> OutboundMessage {
@@ -171,7 +171,7 @@ struct EventVersionTests {
     /// Which versions a consumer accepts is the handler's business: ServiceKit must not
     /// judge every payload by one domain event's version.
     @Test func aHandlerOfAVersion2PayloadGetsIt() async throws {
-        let broker = InMemoryBroker()
+        let broker = InMemoryBroker(user: "shipment-service")
         let queue = "shipping-service.shipment-booked"
         try await broker.declare(Topology.consumerQueue(queue, exchange: "shipments", routingKeys: ["shipment.booked"], queueType: .classic))
         let event = CloudEvent(source: "/tests", data: ShipmentBooked(shipmentID: "s-1"))
@@ -187,5 +187,56 @@ struct EventVersionTests {
         try await consumer.process(try await nextDeliveries(deliveries, count: 1))
         #expect(handler.applied.withLock { $0 } == ["s-1"])
         #expect(await broker.messages(in: QueueName.deadLetter(of: queue)).isEmpty)
+    }
+}
+
+/// Events are accepted only from the broker users allowed to produce them.
+@Suite(.timeLimit(.minutes(1)))
+struct ProducerPolicyTests {
+    let policy = ProducerPolicy(producers: ["invoice.created": ["billing"]], republishers: ["order-service", "mercato"])
+
+    @Test func theProducerIsTheVerifiedUserUnlessARepublisherRecordedIt() {
+        func producer(_ user: String?, recorded: String? = nil) -> String? {
+            policy.producer(of: MessageProperties(userID: user, headers: recorded.map { [FailureHeader.producer: .string($0)] } ?? [:]))
+        }
+        #expect(producer("invoice-service") == "invoice-service")
+        #expect(producer(nil) == nil)
+        // A producer's own claim is not believed; a republisher's (retry, replay) is.
+        #expect(producer("customer-service", recorded: "invoice-service") == "customer-service")
+        #expect(producer("order-service", recorded: "invoice-service") == "invoice-service")
+        #expect(producer("mercato", recorded: "invoice-service") == "invoice-service")
+        #expect(producer("mercato") == nil)
+        #expect(policy.allowed("order.created") == ["order-service"])
+        #expect(policy.allowed("invoice.created") == ["billing"])
+    }
+
+    @Test func aForgedEventIsDeadLetteredAsForbiddenPublisher() async throws {
+        // customer-service's credentials publish an order.created: the broker stamps its user.
+        let broker = InMemoryBroker(user: "customer-service")
+        try await broker.declare(.mercato())
+        let id = UUID().uuidString
+        let event = CloudEvent(id: id, source: "/mercato/order-service", data: OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()))
+        var properties = MessageProperties(contentType: CloudEvent<OrderCreated>.contentType, messageID: id, type: "order.created")
+        properties.headers[FailureHeader.producer] = .string("order-service")
+        try await broker.publish(OutboundMessage(exchange: ExchangeName.orders, routingKey: "order.created", properties: properties, body: try EventCoding.makeEncoder().encode(event)))
+        let handler = RecordingHandler()
+        var configuration = EventConsumer.Configuration()
+        configuration.producers = ProducerPolicy(republishers: ["invoice-service"])
+        let readiness = Readiness()
+        let consumer = EventConsumer(
+            queue: QueueName.invoiceOrderCreated, handler: handler, broker: broker, readiness: readiness, serviceName: "invoice-service",
+            configuration: configuration, logger: Logger(label: "tests"))
+        readiness.markUp(Readiness.database)
+        readiness.markUp(Readiness.broker)
+        let running = Task { try await consumer.run() }
+        defer { running.cancel() }
+        try await waitUntil("the forged event to be dead-lettered") {
+            await broker.messageCount(queue: QueueName.deadLetter(of: QueueName.invoiceOrderCreated)) == 1
+        }
+        #expect(handler.applied.withLock { $0 }.isEmpty)
+        let dead = await broker.messages(in: QueueName.deadLetter(of: QueueName.invoiceOrderCreated))
+        let reason = dead.first?.properties.headers[FailureHeader.error]?.stringValue ?? ""
+        #expect(reason.hasPrefix("forbidden_publisher: order.created from customer-service"), "\(reason)")
+        #expect(dead.first?.properties.headers[FailureHeader.producer]?.stringValue == "customer-service")
     }
 }

@@ -22,7 +22,7 @@ struct AMQPBadInputSystemTests {
             ([QueueName.orderCustomerEvents], try PoisonCatalog.all(tag: "amqp-customer", like: CloudEvent(source: "/tests", data: CustomerCreated(customer: customer)))),
         ]
         for batch in batches {
-            for poison in batch.poisons { try await system.broker.publish(poison.message) }
+            for poison in batch.poisons { try await system.publish(poison.message) }
         }
         // Good work behind the poison still flows through every consumer.
         let (status, _) = try await system.placeOrder(customer: OrderFlowSystemTests.seeds[0], items: [("Tea", 1, "2.00")])

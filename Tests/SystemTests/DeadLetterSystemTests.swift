@@ -20,7 +20,7 @@ struct DeadLetterSystemTests {
                 total: Money("2.00")!, createdAt: Date()))
         // customer-service does not know the customer: the event is poison there, while
         // invoice-service invoices the order.
-        try await system.broker.publish(OrderFlowSystemTests.amqpMessage(event))
+        try await system.publish(OrderFlowSystemTests.amqpMessage(event))
         let queue = QueueName.customerOrderCreated
         var listing = ""
         try await system.eventually("the event is dead-lettered") {
@@ -56,7 +56,7 @@ struct DeadLetterSystemTests {
         #expect(!(try await cli.run(["dlq", "list", queue]).output.contains(event.id)))
 
         // Purge.
-        try await system.broker.publish(
+        try await system.publish(
             OutboundMessage(
                 exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name,
                 properties: MessageProperties(contentType: "application/cloudevents+json", messageID: "junk"), body: Data("junk".utf8)))

@@ -35,8 +35,12 @@ final class MercatoSystem: Sendable {
     let logDirectory: URL
     /// A broker on the system's vhost, for publishing raw messages and reading dead letters;
     /// it runs until ``shutdown()``.
+    /// The admin's connection: declares, inspects, and publishes what no service may.
     let broker: RabbitMQBroker
     private let brokerRun: Task<Void, any Error>
+    /// Connections as each service's own broker user, by the exchange that user may write to:
+    /// what ``publish(_:)`` sends events through, as their real producer would.
+    private let publishers = Locked<[String: (RabbitMQBroker, Task<Void, any Error>)]>([:])
     private let databases: [Service: PostgresClient]
     private let processes = Locked<[Service: Process]>([:])
     private let extraEnvironment: [String: String]
@@ -105,6 +109,11 @@ final class MercatoSystem: Sendable {
         let broker = RabbitMQBroker(configuration: brokerConfiguration, logger: quietLogger)
         let brokerRun = Task { try await broker.run() }
         try await broker.declare(.mercato())
+        // Each service logs in as its own user, with the least-privilege permissions of
+        // production, on this system's vhost: the topology was applied above, as the admin.
+        for permission in BrokerPermission.mercato {
+            try await management.apply(permission, password: Self.password(of: permission.user), virtualHost: name)
+        }
 
         let tokens = TestTokens()
         var extra = extra
@@ -115,6 +124,18 @@ final class MercatoSystem: Sendable {
         for service in Service.allCases { try system.launch(service) }
         for service in Service.allCases { try await system.waitUntilReady(service) }
         return system
+    }
+
+    /// The password of a service's broker user in the tests (users are shared by every
+    /// system's vhost, so it is the same each time).
+    static func password(of user: String) -> String { "\(user)-test-password" }
+
+    /// `service`'s own AMQP URL: its user, this system's vhost.
+    func serviceAMQPURL(_ service: Service) -> String {
+        var components = URLComponents(string: amqpURL)!
+        components.user = service.rawValue
+        components.password = Self.password(of: service.rawValue)
+        return components.string!
     }
 
     static var quietLogger: Logger {
@@ -130,7 +151,8 @@ final class MercatoSystem: Sendable {
         process.executableURL = Self.binDirectory.appendingPathComponent(service.rawValue)
         var environment = ProcessInfo.processInfo.environment
         environment["PORT"] = String(ports[service]!)
-        environment["AMQP_URL"] = amqpURL
+        environment["AMQP_URL"] = serviceAMQPURL(service)
+        environment["AMQP_OPERATOR_USER"] = URLComponents(string: amqpURL)?.user
         environment["DATABASE_URL"] = databaseURLs[service]!
         environment["CUSTOMER_SERVICE_URL"] = "http://127.0.0.1:\(ports[.customer]!)"
         environment["LOG_LEVEL"] = "info"
@@ -191,7 +213,44 @@ final class MercatoSystem: Sendable {
 
     /// Stops every service and closes the clients. The vhost and databases stay (the test
     /// servers are thrown away whole).
+    /// Publishes `messages` as their producer would: each through the connection of the
+    /// service user allowed to write to its exchange (the admin's for anything else), so the
+    /// consumers see the `user_id` they expect.
+    func publish(_ messages: [OutboundMessage]) async throws {
+        for message in messages {
+            try await publisher(for: message.exchange).publish(message)
+        }
+    }
+
+    /// One message; see ``publish(_:)-([OutboundMessage])``.
+    func publish(_ message: OutboundMessage) async throws {
+        try await publish([message])
+    }
+
+    private func publisher(for exchange: String) throws -> RabbitMQBroker {
+        let owner: Service? =
+            switch exchange {
+            case ExchangeName.orders: .order
+            case ExchangeName.customers: .customer
+            case ExchangeName.invoices: .invoice
+            default: nil
+            }
+        guard let owner else { return broker }
+        return try publishers.withLock { publishers in
+            if let (existing, _) = publishers[exchange] { return existing }
+            var configuration = try RabbitMQBroker.Configuration(url: serviceAMQPURL(owner))
+            configuration.connectionName = "system-tests as \(owner.rawValue)"
+            let publisher = RabbitMQBroker(configuration: configuration, logger: Self.quietLogger)
+            publishers[exchange] = (publisher, Task { try await publisher.run() })
+            return publisher
+        }
+    }
+
     func shutdown() async {
+        for (publisher, run) in publishers.withLock({ Array($0.values) }) {
+            await publisher.shutdown()
+            _ = await run.result
+        }
         for service in Service.allCases { await stop(service) }
         await broker.shutdown()
         _ = await brokerRun.result
@@ -429,6 +488,17 @@ struct Management {
         }
         let (data, response) = try await MercatoSystem.session.data(for: request)
         return ((response as! HTTPURLResponse).statusCode, data)
+    }
+
+    /// Creates or updates `permission`'s user and sets its permissions on `virtualHost`.
+    func apply(_ permission: BrokerPermission, password: String, virtualHost: String) async throws {
+        let (created, _) = try await send("PUT", "/api/users/\(permission.user)", json: ["password": password, "tags": ""])
+        let (granted, _) = try await send(
+            "PUT", "/api/permissions/\(virtualHost)/\(permission.user)",
+            json: ["configure": permission.configure, "write": permission.write, "read": permission.read])
+        guard (200..<300).contains(created), (200..<300).contains(granted) else {
+            throw SystemTestFailure("could not set up the broker user \(permission.user): \(created) \(granted)")
+        }
     }
 
     func createVirtualHost(_ name: String) async throws {

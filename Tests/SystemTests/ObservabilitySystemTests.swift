@@ -66,7 +66,7 @@ struct ObservabilitySystemTests {
             let (status, _) = try await system.placeOrder(customer: OrderFlowSystemTests.seeds[index], items: [("Pen", 1, "1.20")])
             #expect(status == 201)
         }
-        try await system.broker.publish(
+        try await system.publish(
             OutboundMessage(
                 exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name,
                 properties: MessageProperties(contentType: "application/cloudevents+json", messageID: "junk-1", type: "order.created"),

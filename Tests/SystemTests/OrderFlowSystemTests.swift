@@ -62,8 +62,8 @@ struct OrderFlowSystemTests {
                 orderID: orderID, customerID: customerID, items: [OrderLine(productName: "Tea", quantity: 2, unitPrice: Money("3.50")!)],
                 total: Money("7.00")!, createdAt: Date()))
         let message = try Self.amqpMessage(event)
-        try await system.broker.publish(message)
-        try await system.broker.publish(message)
+        try await system.publish(message)
+        try await system.publish(message)
         try await system.eventually("the event is counted and invoiced") {
             let count = try await system.database(.customer).query("SELECT orders_count FROM customers WHERE id = $1", customerID)[0]
                 .decode(Int.self, at: 0)
@@ -84,7 +84,7 @@ struct OrderFlowSystemTests {
 
     @Test func aMalformedMessageIsDeadLetteredAndTheRestFlows() async throws {
         let system = try await MercatoSystem.start()
-        try await system.broker.publish(
+        try await system.publish(
             OutboundMessage(
                 exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name,
                 properties: MessageProperties(contentType: "application/cloudevents+json", messageID: "garbage-1", type: "order.created"),

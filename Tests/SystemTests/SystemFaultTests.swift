@@ -107,7 +107,7 @@ struct FaultRun {
         case .poison:
             poisons = try PoisonCatalog.all(tag: "fault-\(UUID().uuidString.prefix(8))")
             for poison in poisons {
-                try await system.broker.publish(poison.message)
+                try await system.publish(poison.message)
                 try await Task.sleep(for: .milliseconds(300))
             }
             // Each goes to both consumers of order.created, and each dead-letters it.
@@ -190,7 +190,7 @@ struct Tap {
             let batch = await consumer.next(max: 100)
             let fresh = batch.filter { delivery in delivery.properties.messageID.map { republished.insert($0).inserted } ?? false }
             let copies = fresh.reversed().map { OutboundMessage(exchange: $0.exchange, routingKey: $0.routingKey, properties: $0.properties, body: $0.body) }
-            if !copies.isEmpty { try await system.broker.publish(copies + copies) }
+            if !copies.isEmpty { try await system.publish(copies + copies) }
             if let last = batch.last { try await last.ack(multiple: true) }
         }
         await consumer.cancel()
@@ -219,9 +219,9 @@ struct Synthetic {
         }
         let updated = CloudEvent(source: "/tests/synthetic", data: CustomerUpdated(customer: snapshot(3, "Version Three")))
         let created = CloudEvent(source: "/tests/synthetic", data: CustomerCreated(customer: snapshot(1, "Version One")))
-        try await system.broker.publish(OrderFlowSystemTests.amqpMessage(invoice))
-        try await system.broker.publish(OrderFlowSystemTests.amqpMessage(updated))
-        try await system.broker.publish(OrderFlowSystemTests.amqpMessage(created))
+        try await system.publish(OrderFlowSystemTests.amqpMessage(invoice))
+        try await system.publish(OrderFlowSystemTests.amqpMessage(updated))
+        try await system.publish(OrderFlowSystemTests.amqpMessage(created))
         return synthetic
     }
 

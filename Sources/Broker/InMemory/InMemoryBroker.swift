@@ -53,8 +53,14 @@ public actor InMemoryBroker: Broker {
     private var isShutDown: Bool { !ready.load(ordering: .relaxed) }
     private var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
 
-    /// Creates an empty broker (only the default exchange exists).
-    public init() {}
+    /// The user this broker's "connection" is logged in as: every publish carries it as
+    /// `user_id`, as the RabbitMQ broker's do.
+    public nonisolated let user: String
+
+    /// Creates an empty broker (only the default exchange exists), publishing as `user`.
+    public init(user: String = "guest") {
+        self.user = user
+    }
 
     public func declare(_ topology: Topology) async throws {
         try ensureRunning()
@@ -84,7 +90,8 @@ public actor InMemoryBroker: Broker {
     public func publish(_ messages: [OutboundMessage]) async throws {
         try ensureRunning()
         var failures: [BrokerError.Failure] = []
-        for message in messages {
+        for var message in messages {
+            message.properties.userID = user
             if let failure = route(message) { failures.append(failure) }
         }
         if !failures.isEmpty {

@@ -9,4 +9,6 @@ struct AMQPEndpoint: Sendable {
     var connectTimeout: Duration
     var rpcTimeout: Duration
     var connectionName: String
+    /// Whether publishes carry ``username`` as `user_id` (always, outside tests).
+    var stampsUserID = true
 }

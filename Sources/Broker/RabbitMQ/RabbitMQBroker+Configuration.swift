@@ -15,6 +15,9 @@ extension RabbitMQBroker {
         public var virtualHost: String = "/"
         /// Shown as the connection's name in the management UI, e.g. the service name.
         public var connectionName: String = "mercato"
+        /// Off only in tests that play a forger: publishes then keep the `user_id` they were
+        /// given, which RabbitMQ must refuse when it is not the connection's user.
+        var stampsUserID = true
         /// Heartbeat interval negotiated with the broker; a peer silent for two intervals is
         /// considered dead. Default 10 s.
         public var heartbeat: Duration = .seconds(10)
@@ -64,7 +67,7 @@ extension RabbitMQBroker {
             AMQPEndpoint(
                 host: host, port: port, username: username, password: password, virtualHost: virtualHost,
                 heartbeatSeconds: Int(heartbeat.components.seconds), connectTimeout: connectTimeout,
-                rpcTimeout: rpcTimeout, connectionName: connectionName)
+                rpcTimeout: rpcTimeout, connectionName: connectionName, stampsUserID: stampsUserID)
         }
     }
 }

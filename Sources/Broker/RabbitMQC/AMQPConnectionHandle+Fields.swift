@@ -132,6 +132,10 @@ extension AMQPConnectionHandle {
             flags |= UInt32(AMQP_BASIC_APP_ID_FLAG)
             result.app_id = bytes(value)
         }
+        if let value = properties.userID {
+            flags |= UInt32(AMQP_BASIC_USER_ID_FLAG)
+            result.user_id = bytes(value)
+        }
         if let value = properties.correlationID {
             flags |= UInt32(AMQP_BASIC_CORRELATION_ID_FLAG)
             result.correlation_id = bytes(value)
@@ -160,6 +164,7 @@ extension AMQPConnectionHandle {
             messageID: has(AMQP_BASIC_MESSAGE_ID_FLAG) ? string(properties.message_id) : nil,
             type: has(AMQP_BASIC_TYPE_FLAG) ? string(properties.type) : nil,
             appID: has(AMQP_BASIC_APP_ID_FLAG) ? string(properties.app_id) : nil,
+            userID: has(AMQP_BASIC_USER_ID_FLAG) ? string(properties.user_id) : nil,
             timestamp: has(AMQP_BASIC_TIMESTAMP_FLAG) ? Date(timeIntervalSince1970: Double(properties.timestamp)) : nil,
             correlationID: has(AMQP_BASIC_CORRELATION_ID_FLAG) ? string(properties.correlation_id) : nil,
             expiration: has(AMQP_BASIC_EXPIRATION_FLAG) ? string(properties.expiration) : nil,

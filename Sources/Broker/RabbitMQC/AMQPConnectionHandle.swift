@@ -16,9 +16,14 @@ final class AMQPConnectionHandle: @unchecked Sendable {
     /// each call so publishing allocates nothing per message once warm.
     var scratch = amqp_pool_t()
     private var destroyed = false
+    /// The user logged in as: every publish carries it as `user_id`.
+    private let userID: String
+    private let stampsUserID: Bool
 
     /// Opens a TCP connection and logs in. Throws ``BrokerError/Code/connectionFailed``.
     init(endpoint: AMQPEndpoint) throws {
+        self.userID = endpoint.username
+        self.stampsUserID = endpoint.stampsUserID
         guard let state = amqp_new_connection() else {
             throw BrokerError(.connectionFailed, "amqp_new_connection returned NULL")
         }
@@ -172,7 +177,10 @@ final class AMQPConnectionHandle: @unchecked Sendable {
     /// the confirm: those arrive later as ``AMQPEvent/ack(channel:deliveryTag:multiple:)``.
     func publish(_ message: OutboundMessage, mandatory: Bool, on channel: UInt16) throws {
         defer { recycle_amqp_pool(&scratch) }
-        var properties = makeProperties(message.properties)
+        var stamped = message.properties
+        // Always the connection's own user: RabbitMQ checks it, so consumers can trust it.
+        if stampsUserID { stamped.userID = userID }
+        var properties = makeProperties(stamped)
         let status = message.body.withUnsafeBytes { body in
             amqp_basic_publish(
                 state, channel, bytes(message.exchange), bytes(message.routingKey), mandatory ? 1 : 0, 0,

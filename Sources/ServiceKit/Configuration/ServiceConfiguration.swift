@@ -34,6 +34,22 @@ public struct ServiceConfiguration: Sendable {
     /// before it is dead-lettered. Default 5.
     public var consumerMaxAttempts: Int
 
+    /// `EVENT_PRODUCERS`: which broker users may produce which events, as
+    /// `order.created=order-service,invoice.created=invoice-service|billing`. Default: each
+    /// type's family service (`invoice.created` from `invoice-service`). Events from anyone
+    /// else are dead-lettered with reason `forbidden_publisher`.
+    public var eventProducers: [String: Set<String>]
+    /// `AMQP_OPERATOR_USER`: the broker user of the operator, whose dead-letter replays keep the
+    /// producer the dead letter recorded. Default `mercato`.
+    public var operatorUser: String
+
+    /// Who may produce the events this service consumes: ``eventProducers``, and as
+    /// republishers the service's own broker user (its retries) and the operator (replays).
+    public var producerPolicy: ProducerPolicy {
+        let own = URLComponents(string: amqpURL)?.user.map { $0.removingPercentEncoding ?? $0 }
+        return ProducerPolicy(producers: eventProducers, republishers: Set([own, operatorUser].compactMap { $0 }))
+    }
+
     /// `AUTH_*`: how bearer tokens are verified (``AuthConfiguration``). Required: a service
     /// without a key does not start.
     public var auth: AuthConfiguration
@@ -67,6 +83,16 @@ public struct ServiceConfiguration: Sendable {
         self.maxBodyBytes = try environment.int("MAX_BODY_BYTES", default: 64 * 1024, in: 1024...(16 * 1024 * 1024))
         self.consumerMaxAttempts = try environment.int("CONSUMER_MAX_ATTEMPTS", default: RetryPolicy.maxAttempts, in: 1...100)
         self.auth = try AuthConfiguration(environment: environment)
+        self.operatorUser = environment.string("AMQP_OPERATOR_USER", default: "mercato")
+        var producers: [String: Set<String>] = [:]
+        for entry in environment.string("EVENT_PRODUCERS", default: "").split(separator: ",") {
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ConfigurationError(variable: "EVENT_PRODUCERS", message: "expected type=user|user,… such as invoice.created=invoice-service, got \(String(entry).debugDescription)")
+            }
+            producers[parts[0], default: []].formUnion(parts[1].split(separator: "|").map(String.init))
+        }
+        self.eventProducers = producers
         let endpoint = environment.string("OTEL_EXPORTER_OTLP_ENDPOINT", default: "")
         if endpoint.isEmpty {
             self.otlpEndpoint = nil

@@ -4,14 +4,18 @@ import Foundation
 
 /// The checks that decide whether a delivery is an event a handler may see at all: content
 /// type, `message_id`, a CloudEvents 1.0 envelope whose id is the `message_id`, and a type
-/// and data version the handler accepts. A delivery that fails one is poison: it is
-/// dead-lettered with the reason, never retried.
+/// and data version the handler accepts, from a producer allowed to produce it
+/// (``ProducerPolicy``). A delivery that fails one is poison: it is dead-lettered with the
+/// reason, never retried.
 struct EnvelopeCheck: Sendable {
     /// The versions accepted of each type.
     let accepted: [String: Set<String>]
+    /// Who may produce what.
+    let producers: ProducerPolicy
 
-    init(accepting events: some Collection<AcceptedEvent>) {
+    init(accepting events: some Collection<AcceptedEvent>, producers: ProducerPolicy) {
         accepted = events.versionsByType
+        self.producers = producers
     }
 
     /// The event, or why the delivery is not one.
@@ -40,6 +44,9 @@ struct EnvelopeCheck: Sendable {
         }
         guard versions.contains(header.effectiveDataVersion) else {
             return .failure(PoisonMessage("unsupported data version \(header.effectiveDataVersion) of \(header.type)"))
+        }
+        if let refusal = producers.refusal(of: delivery, type: header.type) {
+            return .failure(refusal)
         }
         return .success(
             IncomingEvent(

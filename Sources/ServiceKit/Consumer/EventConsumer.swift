@@ -36,6 +36,9 @@ public struct EventConsumer: Service {
         public var initialRetryDelay: Duration = .milliseconds(100)
         /// Longest such wait. Default 5 s.
         public var maximumRetryDelay: Duration = .seconds(5)
+        /// Who may produce the events consumed. Default: each event type's family service
+        /// (`order.created` from `order-service`), and no republishers.
+        public var producers = ProducerPolicy(republishers: [])
 
         /// The defaults.
         public init() {}
@@ -72,7 +75,7 @@ public struct EventConsumer: Service {
         self.metrics = metrics
         self.handlerDuration = metrics.handlerDuration(queue: queue)
         self.batchSize = metrics.batchSize(queue: queue)
-        self.envelope = EnvelopeCheck(accepting: handler.accepts)
+        self.envelope = EnvelopeCheck(accepting: handler.accepts, producers: configuration.producers)
         // Every series at zero from the start, so dashboards and alerts see 0, not "no data".
         for type in envelope.accepted.keys {
             _ = metrics.consumed(queue: queue, eventType: type)
@@ -86,7 +89,8 @@ public struct EventConsumer: Service {
         logger[metadataKey: "amqp.queue"] = "\(queue)"
         self.logger = logger
         self.failures = FailureRouter(
-            queue: queue, serviceName: serviceName, broker: broker, logger: logger, retryDelay: { [configuration] in configuration.retryDelay($0) })
+            queue: queue, serviceName: serviceName, broker: broker, producers: configuration.producers, logger: logger,
+            retryDelay: { [configuration] in configuration.retryDelay($0) })
         readiness.require(Readiness.consumer(queue))
     }
 

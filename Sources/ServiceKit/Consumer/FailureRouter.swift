@@ -12,6 +12,8 @@ struct FailureRouter: Sendable {
     let queue: String
     let serviceName: String
     let broker: any Broker
+    /// Tells who produced a delivery, recorded on its copies.
+    let producers: ProducerPolicy
     let logger: Logger
     /// Wait before the next try to publish the copy while the broker is away.
     let retryDelay: @Sendable (Int) -> Duration
@@ -48,6 +50,8 @@ struct FailureRouter: Sendable {
         headers[FailureHeader.service] = .string(serviceName)
         headers[FailureHeader.queue] = .string(queue)
         headers[FailureHeader.failedAt] = .string(EventCoding.formatTimestamp(Date()))
+        // Always overwritten: a producer's own claim in this header is never believed.
+        headers[FailureHeader.producer] = .string(producers.producer(of: delivery) ?? "")
         if headers[FailureHeader.originalExchange] == nil {
             headers[FailureHeader.originalExchange] = .string(delivery.exchange)
             headers[FailureHeader.originalRoutingKey] = .string(delivery.routingKey)

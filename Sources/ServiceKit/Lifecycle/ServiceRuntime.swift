@@ -53,6 +53,7 @@ public struct ServiceRuntime: Sendable {
         consumerConfiguration.prefetch = configuration.consumerPrefetch
         consumerConfiguration.batchSize = configuration.consumerBatchSize
         consumerConfiguration.maxAttempts = configuration.consumerMaxAttempts
+        consumerConfiguration.producers = configuration.producerPolicy
         return EventConsumer(
             queue: queue, handler: handler, broker: broker, readiness: readiness, serviceName: configuration.serviceName,
             configuration: consumerConfiguration, logger: logger)

@@ -1,0 +1,95 @@
+@testable import Broker
+import Contracts
+import Foundation
+import ContractTesting
+import MercatoTesting
+import Testing
+
+/// Least privilege on the broker, against RabbitMQ itself: each service's user may do only
+/// what that service does, the broker vouches for every event's producer, and an event from
+/// the wrong producer changes nothing.
+@Suite(.needsSystem, .serialized, .timeLimit(.minutes(5)))
+struct BrokerPermissionSystemTests {
+    /// A connection as `service`'s own broker user.
+    static func connection(as service: MercatoSystem.Service, of system: MercatoSystem, stampsUserID: Bool = true) throws -> RabbitMQBroker {
+        var configuration = try RabbitMQBroker.Configuration(url: system.serviceAMQPURL(service))
+        configuration.connectionName = "forger"
+        configuration.stampsUserID = stampsUserID
+        return RabbitMQBroker(configuration: configuration, logger: MercatoSystem.quietLogger)
+    }
+
+    static func invoiceCreated(order: String, customer: String) throws -> OutboundMessage {
+        let invoice = InvoiceCreated(
+            invoiceID: UUID(), invoiceNumber: "INV-1999-999999", orderID: UUID(uuidString: order)!, customerID: UUID(uuidString: customer)!,
+            lines: [], subtotal: .zero, taxRate: 0, tax: .zero, total: .zero, issuedAt: Date())
+        return try OrderFlowSystemTests.amqpMessage(CloudEvent(source: "/mercato/invoice-service", data: invoice))
+    }
+
+    @Test func eachServiceUserMayOnlyDoWhatItsServiceDoes() async throws {
+        let system = try await MercatoSystem.start()
+        defer { Task { await system.shutdown() } }
+        let customerService = try Self.connection(as: .customer, of: system)
+        try await customerService.withRunning {
+            // Not its exchange: the broker refuses the publish.
+            await #expect { try await customerService.publish(try Self.invoiceCreated(order: UUID().uuidString, customer: UUID().uuidString)) } throws: {
+                "\($0)".contains("ACCESS_REFUSED") || ($0 as? BrokerError)?.replyCode == 403
+            }
+            // Not its queue: the broker refuses the consumer (the wrapper keeps trying to
+            // subscribe in the background; the queue never gets a second consumer).
+            let stolen = try? await customerService.consume(queue: QueueName.orderInvoiceCreated, prefetch: 1)
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await system.broker.inspect(queue: QueueName.orderInvoiceCreated).consumerCount == 1)
+            await stolen?.cancel()
+            // No configure permission: it cannot declare (or delete) anything.
+            await #expect { try await customerService.declare(Topology(queues: [.init(name: "customer-service.rogue")])) } throws: {
+                "\($0)".contains("ACCESS_REFUSED") || ($0 as? BrokerError)?.replyCode == 403
+            }
+        }
+        // A publish claiming another user than the connection's is refused by RabbitMQ.
+        let forger = try Self.connection(as: .customer, of: system, stampsUserID: false)
+        try await forger.withRunning {
+            var message = OutboundMessage(exchange: ExchangeName.customers, routingKey: "customer.updated", properties: MessageProperties(messageID: "spoofed"), body: Data("{}".utf8))
+            message.properties.userID = "invoice-service"
+            await #expect { try await forger.publish(message) } throws: {
+                "\($0)".contains("PRECONDITION_FAILED") || ($0 as? BrokerError)?.replyCode == 406
+            }
+        }
+    }
+
+    @Test func anInvoiceCreatedForgedByCustomerServiceIsDeadLetteredAndChangesNothing() async throws {
+        let system = try await MercatoSystem.start()
+        defer { Task { await system.shutdown() } }
+        let (_, seeded) = try await system.request(.customer, "GET", "/customers?limit=1")
+        let customer = try #require((((seeded as? [String: Any])?["data"] as? [[String: Any]])?.first)?["id"] as? String)
+        let (status, order) = try await system.placeOrder(customer: customer, items: [("Tea", 1, "1.00")])
+        #expect(status == 201)
+        let orderID = try #require(order["id"] as? String)
+        try await system.eventually("the order to be invoiced") {
+            (try await system.request(.order, "GET", "/orders/\(orderID)").1 as? [String: Any])?["status"] as? String == "invoiced"
+        }
+        let (_, before) = try await system.request(.order, "GET", "/orders/\(orderID)")
+
+        // customer-service may write to the default exchange (its own delay queues are behind
+        // it), so it can reach order-service's queue directly: the broker stamps its user.
+        let customerService = try Self.connection(as: .customer, of: system)
+        var forged = try Self.invoiceCreated(order: orderID, customer: customer)
+        forged.properties.headers[FailureHeader.producer] = .string("invoice-service")
+        let direct = OutboundMessage(exchange: "", routingKey: QueueName.orderInvoiceCreated, properties: forged.properties, body: forged.body)
+        try await customerService.withRunning { try await customerService.publish(direct) }
+
+        let deadLetterQueue = QueueName.deadLetter(of: QueueName.orderInvoiceCreated)
+        try await system.eventually("the forged event to be dead-lettered", timeout: .seconds(30)) {
+            try await system.broker.inspect(queue: deadLetterQueue).messageCount == 1
+        }
+        let consumer = try await system.broker.consume(queue: deadLetterQueue, prefetch: 1)
+        let dead = try await nextDelivery(consumer)
+        let reason = dead.properties.headers[FailureHeader.error]?.stringValue ?? ""
+        #expect(reason.hasPrefix("forbidden_publisher: invoice.created from customer-service"), "\(reason)")
+        #expect(dead.properties.userID == "customer-service" || dead.properties.headers[FailureHeader.producer]?.stringValue == "customer-service")
+        try await dead.ack()
+        await consumer.cancel()
+        let (_, after) = try await system.request(.order, "GET", "/orders/\(orderID)")
+        #expect((after as? [String: Any])?["invoice_number"] as? String == (before as? [String: Any])?["invoice_number"] as? String)
+        #expect((after as? [String: Any])?["invoice_number"] as? String != "INV-1999-999999")
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+
+/// What one service's RabbitMQ user may do, as the regular expressions of RabbitMQ's
+/// `configure`, `write` and `read` permissions: least privilege for each service.
+public struct BrokerPermission: Sendable, Hashable {
+    /// The broker user: the service's name.
+    public var user: String
+    /// Resources it may declare or delete: none; the topology is applied by an admin step.
+    public var configure: String
+    /// Exchanges it may publish to: its own events' exchange, the dead-letter exchange, and
+    /// the default exchange (its delay queues are reached through it).
+    public var write: String
+    /// Queues it may consume from (and exchanges it may bind from): its own.
+    public var read: String
+
+    /// The permissions of every Mercato service.
+    public static let mercato: [BrokerPermission] = [
+        service("order-service", publishesTo: ExchangeName.orders),
+        service("customer-service", publishesTo: ExchangeName.customers),
+        service("invoice-service", publishesTo: ExchangeName.invoices),
+    ]
+
+    static func service(_ name: String, publishesTo exchange: String) -> BrokerPermission {
+        func quoted(_ text: String) -> String { text.replacingOccurrences(of: ".", with: "\\.") }
+        return BrokerPermission(
+            user: name, configure: "^$",
+            write: "^(\(quoted(exchange))|\(quoted(ExchangeName.deadLetter))|amq\\.default)$",
+            read: "^\(quoted(name))\\.")
+    }
+}
