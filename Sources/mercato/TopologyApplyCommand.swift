@@ -25,7 +25,7 @@ struct TopologyApplyCommand: AsyncParsableCommand {
     @Option(help: "The management API, http://user:password@host:port (default: $RABBITMQ_MANAGEMENT_URL).")
     var managementURL = ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
     @Option(help: "QUEUE_TYPE: classic or quorum.") var queueType = ProcessInfo.processInfo.environment["QUEUE_TYPE"] ?? "classic"
-    @Option(help: "A directory with one password file per service user; missing ones are created. Without it, no users are made.")
+    @Option(help: "A directory with one password file per service user; missing ones are created (AMQP_PASSWORD_ORDER_SERVICE etc. take precedence). Without it, no users are made.")
     var passwordDir: String?
 
     func run() async throws {
@@ -40,8 +40,12 @@ struct TopologyApplyCommand: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: passwordDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         for permission in BrokerPermission.mercato {
             let path = (passwordDir as NSString).appendingPathComponent(permission.user)
+            let variable = "AMQP_PASSWORD_" + permission.user.uppercased().replacingOccurrences(of: "-", with: "_")
             let password: String
-            if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
+            if let given = ProcessInfo.processInfo.environment[variable], !given.isEmpty {
+                // Compose and other orchestrators hand the passwords in (.env, secrets).
+                password = given
+            } else if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
                 password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
             } else {
                 password = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()

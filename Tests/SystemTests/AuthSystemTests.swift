@@ -42,7 +42,6 @@ struct AuthSystemTests {
         try TestTokens.jwks([rsa.publicJWK]).write(to: jwks, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: jwks) }
         let system = try await MercatoSystem.start(environment: ["AUTH_JWKS_FILE": jwks.path])
-        defer { Task { await system.shutdown() } }
         let tokens = system.tokens
         let (_, seeded) = try await system.request(.customer, "GET", "/customers?limit=1")
         let customer = try #require((((seeded as? [String: Any])?["data"] as? [[String: Any]])?.first)?["id"] as? String)
@@ -83,11 +82,11 @@ struct AuthSystemTests {
         let rs256 = try await rsa.sign(tokens.claims(sub: "operator", scopes: Scope.all))
         #expect(try await system.request(.order, "GET", "/orders", headers: ["Authorization": "Bearer \(rs256)"]).0 == 200)
         #expect(try await system.request(.invoice, "GET", "/invoices", headers: ["Authorization": "Bearer \(rs256)"]).0 == 200)
+        await system.shutdown()
     }
 
     @Test func aCustomersTokenSeesAndActsOnItsOwnCustomerOnly() async throws {
         let system = try await MercatoSystem.start()
-        defer { Task { await system.shutdown() } }
         let tokens = system.tokens
         // Ada registers herself: her customer id is her token's sub.
         let ada = UUID(), bob = UUID()
@@ -140,5 +139,6 @@ struct AuthSystemTests {
         #expect((((adaInvoices.1 as? [String: Any])?["data"] as? [[String: Any]]) ?? []).allSatisfy { $0["customer_id"] as? String == ada.uuidString.lowercased() })
         let everyone = try await system.request(.customer, "GET", "/customers?limit=100")
         #expect(ids(everyone).count > 2, "an admin lists every customer")
+        await system.shutdown()
     }
 }

@@ -27,7 +27,6 @@ struct BrokerPermissionSystemTests {
 
     @Test func eachServiceUserMayOnlyDoWhatItsServiceDoes() async throws {
         let system = try await MercatoSystem.start()
-        defer { Task { await system.shutdown() } }
         let customerService = try Self.connection(as: .customer, of: system)
         try await customerService.withRunning {
             // Not its exchange: the broker refuses the publish.
@@ -54,11 +53,11 @@ struct BrokerPermissionSystemTests {
                 "\($0)".contains("PRECONDITION_FAILED") || ($0 as? BrokerError)?.replyCode == 406
             }
         }
+        await system.shutdown()
     }
 
     @Test func anInvoiceCreatedForgedByCustomerServiceIsDeadLetteredAndChangesNothing() async throws {
         let system = try await MercatoSystem.start()
-        defer { Task { await system.shutdown() } }
         let (_, seeded) = try await system.request(.customer, "GET", "/customers?limit=1")
         let customer = try #require((((seeded as? [String: Any])?["data"] as? [[String: Any]])?.first)?["id"] as? String)
         let (status, order) = try await system.placeOrder(customer: customer, items: [("Tea", 1, "1.00")])
@@ -91,5 +90,6 @@ struct BrokerPermissionSystemTests {
         let (_, after) = try await system.request(.order, "GET", "/orders/\(orderID)")
         #expect((after as? [String: Any])?["invoice_number"] as? String == (before as? [String: Any])?["invoice_number"] as? String)
         #expect((after as? [String: Any])?["invoice_number"] as? String != "INV-1999-999999")
+        await system.shutdown()
     }
 }

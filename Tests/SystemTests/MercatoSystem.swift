@@ -492,7 +492,12 @@ struct Management {
 
     /// Creates or updates `permission`'s user and sets its permissions on `virtualHost`.
     func apply(_ permission: BrokerPermission, password: String, virtualHost: String) async throws {
-        let (created, _) = try await send("PUT", "/api/users/\(permission.user)", json: ["password": password, "tags": ""])
+        // Created once and left alone: rewriting a user while another system's service logs
+        // in as it can refuse that login.
+        var (created, _) = try await send("GET", "/api/users/\(permission.user)")
+        if created == 404 {
+            (created, _) = try await send("PUT", "/api/users/\(permission.user)", json: ["password": password, "tags": ""])
+        }
         let (granted, _) = try await send(
             "PUT", "/api/permissions/\(virtualHost)/\(permission.user)",
             json: ["configure": permission.configure, "write": permission.write, "read": permission.read])
