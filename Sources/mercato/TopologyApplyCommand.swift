@@ -32,6 +32,7 @@ struct TopologyApplyCommand: AsyncParsableCommand {
         guard let type = QueueType(rawValue: queueType) else { throw ValidationError("--queue-type must be classic or quorum") }
         var configuration = try RabbitMQBroker.Configuration(url: amqpURL)
         configuration.connectionName = "mercato topology apply"
+        if let caFile = ProcessInfo.processInfo.environment["AMQP_CA_FILE"], !caFile.isEmpty { configuration.caFile = caFile }
         let broker = RabbitMQBroker(configuration: configuration, logger: Logger(label: "mercato"))
         try await broker.withRunning { try await broker.declare(.mercato(queueType: type)) }
         print("topology declared on vhost \(configuration.virtualHost)")

@@ -19,6 +19,9 @@ final class MercatoSystem: Sendable {
         case customer = "customer-service"
         case invoice = "invoice-service"
 
+        /// The PostgreSQL role the service connects as.
+        var role: String { rawValue.replacingOccurrences(of: "-", with: "_") }
+
         var database: String {
             switch self {
             case .order: "orders"
@@ -44,6 +47,9 @@ final class MercatoSystem: Sendable {
     private let databases: [Service: PostgresClient]
     private let processes = Locked<[Service: Process]>([:])
     private let extraEnvironment: [String: String]
+    /// With TLS: the CA the services trust for RabbitMQ (`amqps://`, `AMQP_CA_FILE`) and
+    /// PostgreSQL (`sslmode=verify-full`); `nil` for plain connections.
+    let tlsCAFile: String?
     /// Signs tokens with the secret the services verify with (a fresh one per system).
     let tokens: TestTokens
     /// An operator's token (every scope, `mercato:admin`): what ``request(_:_:_:json:headers:)``
@@ -62,8 +68,9 @@ final class MercatoSystem: Sendable {
     private init(
         name: String, amqpURL: String, ports: [Service: Int], databaseURLs: [Service: String], logDirectory: URL, broker: RabbitMQBroker,
         brokerRun: Task<Void, any Error>, databases: [Service: PostgresClient], extraEnvironment: [String: String], tokens: TestTokens,
-        adminToken: String
+        adminToken: String, tlsCAFile: String?
     ) {
+        self.tlsCAFile = tlsCAFile
         self.tokens = tokens
         self.adminToken = adminToken
         self.name = name
@@ -78,7 +85,7 @@ final class MercatoSystem: Sendable {
     }
 
     /// Creates a vhost and three databases, and starts the three services.
-    static func start(environment extra: [String: String] = [:]) async throws -> MercatoSystem {
+    static func start(environment extra: [String: String] = [:], tlsCAFile: String? = nil) async throws -> MercatoSystem {
         let name = "sys_" + UUID().uuidString.prefix(8).lowercased()
         let management = try Management()
         try await management.createVirtualHost(name)
@@ -90,8 +97,11 @@ final class MercatoSystem: Sendable {
         var databaseURLs: [Service: String] = [:]
         var databases: [Service: PostgresClient] = [:]
         for service in Service.allCases {
+            // Owned by the service's own role (scripts/infra made it), which alone may
+            // connect; the tests' own clients below are the admin's.
             let database = "\(name)_\(service.database)"
-            try await admin.query("CREATE DATABASE \(database)")
+            try await admin.query("CREATE DATABASE \(database) OWNER \(service.role)")
+            try await admin.query("REVOKE CONNECT ON DATABASE \(database) FROM PUBLIC")
             databaseURLs[service] = "\(postgresBase)/\(database)"
             databases[service] = PostgresClient(configuration: try .init(url: databaseURLs[service]!), logger: quietLogger)
         }
@@ -120,7 +130,8 @@ final class MercatoSystem: Sendable {
         extra["AUTH_JWT_SECRET"] = tokens.secret
         let system = MercatoSystem(
             name: name, amqpURL: amqpURL, ports: ports, databaseURLs: databaseURLs, logDirectory: logs, broker: broker, brokerRun: brokerRun,
-            databases: databases, extraEnvironment: extra, tokens: tokens, adminToken: try await tokens.admin(now: Date().addingTimeInterval(-5)))
+            databases: databases, extraEnvironment: extra, tokens: tokens, adminToken: try await tokens.admin(now: Date().addingTimeInterval(-5)),
+            tlsCAFile: tlsCAFile)
         for service in Service.allCases { try system.launch(service) }
         for service in Service.allCases { try await system.waitUntilReady(service) }
         return system
@@ -130,9 +141,27 @@ final class MercatoSystem: Sendable {
     /// system's vhost, so it is the same each time).
     static func password(of user: String) -> String { "\(user)-test-password" }
 
+    /// `service`'s own DATABASE_URL: its role, its database.
+    func serviceDatabaseURL(_ service: Service, database: Service? = nil) -> String {
+        var components = URLComponents(string: databaseURLs[database ?? service]!)!
+        components.user = service.role
+        components.password = nil
+        if let tlsCAFile {
+            // The certificate names localhost; verify-full checks the chain and the name.
+            components.host = "localhost"
+            components.queryItems = [URLQueryItem(name: "sslmode", value: "verify-full"), URLQueryItem(name: "sslrootcert", value: tlsCAFile)]
+        }
+        return components.string!
+    }
+
     /// `service`'s own AMQP URL: its user, this system's vhost.
     func serviceAMQPURL(_ service: Service) -> String {
         var components = URLComponents(string: amqpURL)!
+        if tlsCAFile != nil, let tls = Self.environment["MERCATO_AMQPS_URL"].flatMap(URLComponents.init(string:)) {
+            components.scheme = tls.scheme
+            components.host = tls.host
+            components.port = tls.port
+        }
         components.user = service.rawValue
         components.password = Self.password(of: service.rawValue)
         return components.string!
@@ -153,7 +182,8 @@ final class MercatoSystem: Sendable {
         environment["PORT"] = String(ports[service]!)
         environment["AMQP_URL"] = serviceAMQPURL(service)
         environment["AMQP_OPERATOR_USER"] = URLComponents(string: amqpURL)?.user
-        environment["DATABASE_URL"] = databaseURLs[service]!
+        environment["AMQP_CA_FILE"] = tlsCAFile
+        environment["DATABASE_URL"] = serviceDatabaseURL(service)
         environment["CUSTOMER_SERVICE_URL"] = "http://127.0.0.1:\(ports[.customer]!)"
         environment["LOG_LEVEL"] = "info"
         // The system's own key, not whatever the test command's environment names.
@@ -497,6 +527,8 @@ struct Management {
         var (created, _) = try await send("GET", "/api/users/\(permission.user)")
         if created == 404 {
             (created, _) = try await send("PUT", "/api/users/\(permission.user)", json: ["password": password, "tags": ""])
+            // Another system, starting at the same moment, may have made it first.
+            if !(200..<300).contains(created) { (created, _) = try await send("GET", "/api/users/\(permission.user)") }
         }
         let (granted, _) = try await send(
             "PUT", "/api/permissions/\(virtualHost)/\(permission.user)",

@@ -1,8 +1,18 @@
 #!/bin/bash
-# Runs once, when the postgres container initialises its data directory: one database per
-# service, each owned by the application user (the services create their own tables).
+# Runs once, when the postgres container initialises its data directory: one role per
+# service (a login, not a superuser, password from the environment) owning one database;
+# nobody else may connect to it (PUBLIC's CONNECT is revoked). The services create their own
+# tables, as their own roles.
 set -euo pipefail
-for database in orders customers invoices; do
+create() {
+  local role=$1 database=$2 password=$3
   psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
-    -c "CREATE DATABASE $database OWNER \"$POSTGRES_USER\""
-done
+    -v role="$role" -v database="$database" -v password="$password" <<'SQL'
+CREATE ROLE :"role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';
+CREATE DATABASE :"database" OWNER :"role";
+REVOKE CONNECT ON DATABASE :"database" FROM PUBLIC;
+SQL
+}
+create order_service orders "${ORDER_SERVICE_DB_PASSWORD:?}"
+create customer_service customers "${CUSTOMER_SERVICE_DB_PASSWORD:?}"
+create invoice_service invoices "${INVOICE_SERVICE_DB_PASSWORD:?}"

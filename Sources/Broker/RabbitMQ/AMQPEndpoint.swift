@@ -9,6 +9,9 @@ struct AMQPEndpoint: Sendable {
     var connectTimeout: Duration
     var rpcTimeout: Duration
     var connectionName: String
+    /// TLS with peer and host name verification against ``caFile``.
+    var tls: Bool
+    var caFile: String?
     /// Whether publishes carry ``username`` as `user_id` (always, outside tests).
     var stampsUserID = true
 }

@@ -13,6 +13,13 @@ extension RabbitMQBroker {
         public var password: String = "guest"
         /// Virtual host. Default `/`.
         public var virtualHost: String = "/"
+        /// TLS (`amqps://`): the connection is encrypted and the broker's certificate must be
+        /// valid for ``host`` and signed by ``caFile`` (the system's CAs are not consulted).
+        /// Default off.
+        public var tls = false
+        /// The PEM file of the CA the broker's certificate must chain to, with ``tls``.
+        /// Default: the system's bundle, `/etc/ssl/certs/ca-certificates.crt`.
+        public var caFile: String? = "/etc/ssl/certs/ca-certificates.crt"
         /// Shown as the connection's name in the management UI, e.g. the service name.
         public var connectionName: String = "mercato"
         /// Off only in tests that play a forger: publishes then keep the `user_id` they were
@@ -42,8 +49,12 @@ extension RabbitMQBroker {
             guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
                 throw BrokerError(.invalidConfiguration, "not a URL: \(Self.redacted(url))")
             }
-            guard scheme == "amqp" else {
-                throw BrokerError(.invalidConfiguration, "unsupported scheme \(scheme) (only amqp)")
+            guard scheme == "amqp" || scheme == "amqps" else {
+                throw BrokerError(.invalidConfiguration, "unsupported scheme \(scheme) (amqp or amqps)")
+            }
+            if scheme == "amqps" {
+                tls = true
+                port = 5671
             }
             if let host = components.host, !host.isEmpty { self.host = host }
             if let port = components.port { self.port = port }
@@ -67,7 +78,7 @@ extension RabbitMQBroker {
             AMQPEndpoint(
                 host: host, port: port, username: username, password: password, virtualHost: virtualHost,
                 heartbeatSeconds: Int(heartbeat.components.seconds), connectTimeout: connectTimeout,
-                rpcTimeout: rpcTimeout, connectionName: connectionName, stampsUserID: stampsUserID)
+                rpcTimeout: rpcTimeout, connectionName: connectionName, tls: tls, caFile: caFile, stampsUserID: stampsUserID)
         }
     }
 }

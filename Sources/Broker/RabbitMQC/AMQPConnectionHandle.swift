@@ -37,13 +37,32 @@ final class AMQPConnectionHandle: @unchecked Sendable {
         }
     }
 
+    /// A TLS socket that verifies the broker: its certificate must chain to the configured CA
+    /// and name the host connected to. A failed check fails the connect (and is retried like
+    /// any unreachable broker), it never falls back to plain text.
+    private func tlsSocket(_ endpoint: AMQPEndpoint) throws -> OpaquePointer? {
+        guard let socket = amqp_ssl_socket_new(state) else {
+            throw BrokerError(.connectionFailed, "amqp_ssl_socket_new returned NULL")
+        }
+        amqp_ssl_socket_set_verify_peer(socket, 1)
+        amqp_ssl_socket_set_verify_hostname(socket, 1)
+        if let caFile = endpoint.caFile {
+            let status = amqp_ssl_socket_set_cacert(socket, caFile)
+            guard status == AMQP_STATUS_OK.rawValue else {
+                throw BrokerError(.invalidConfiguration, "cannot load the CA file \(caFile): \(Self.describe(status))")
+            }
+        }
+        return socket
+    }
+
     deinit {
         destroy()
         empty_amqp_pool(&scratch)
     }
 
     private func open(_ endpoint: AMQPEndpoint) throws {
-        guard let socket = amqp_tcp_socket_new(state) else {
+        let socket = try endpoint.tls ? tlsSocket(endpoint) : amqp_tcp_socket_new(state)
+        guard let socket else {
             throw BrokerError(.connectionFailed, "amqp_tcp_socket_new returned NULL")
         }
         var connectTimeout = timeval(endpoint.connectTimeout)

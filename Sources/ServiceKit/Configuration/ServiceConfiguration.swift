@@ -14,7 +14,11 @@ public struct ServiceConfiguration: Sendable {
     /// Default: the `mercato` user of `scripts/run`'s broker on 127.0.0.1. RabbitMQ's
     /// `guest/guest` is refused for any host but the loopback.
     public var amqpURL: String
-    /// `DATABASE_URL` (or a file named by `DATABASE_URL_FILE`): `postgres://user:pass@host:port/db`.
+    /// `AMQP_CA_FILE`: with an `amqps://` URL, the PEM file of the CA the broker's
+    /// certificate must chain to. Default: the system's CA bundle.
+    public var amqpCAFile: String?
+    /// `DATABASE_URL` (or a file named by `DATABASE_URL_FILE`): `postgres://user:pass@host:port/db`;
+    /// `?sslmode=verify-full&sslrootcert=/ca.pem` for TLS with verification (libpq's own options).
     public var databaseURL: String
     /// `LOG_LEVEL`: trace, debug, info, notice, warning, error, critical. Default info.
     public var logLevel: Logger.Level
@@ -70,6 +74,8 @@ public struct ServiceConfiguration: Sendable {
         self.amqpURL = try environment.secret("AMQP_URL", default: "amqp://mercato:mercato@127.0.0.1:5672/%2F")
         self.databaseURL = try environment.secret("DATABASE_URL", default: "postgres://mercato@127.0.0.1:5432/\(defaultDatabase)")
         try Self.refuseDefaultCredentials(amqpURL)
+        let caFile = environment.string("AMQP_CA_FILE", default: "")
+        self.amqpCAFile = caFile.isEmpty ? nil : caFile
         let level = environment.string("LOG_LEVEL", default: "info").lowercased()
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw ConfigurationError(variable: "LOG_LEVEL", message: "expected trace, debug, info, notice, warning, error or critical, got \(level.debugDescription)")

@@ -38,6 +38,7 @@ public struct ServiceRuntime: Sendable {
 
         var brokerConfiguration = try RabbitMQBroker.Configuration(url: configuration.amqpURL)
         brokerConfiguration.connectionName = configuration.serviceName
+        if let caFile = configuration.amqpCAFile { brokerConfiguration.caFile = caFile }
         self.broker = RabbitMQBroker(configuration: brokerConfiguration, logger: logger)
     }
 

@@ -1,0 +1,36 @@
+# Sourced by scripts/run and scripts/benchmark, after `. $MERCATO_STATE_DIR/env`: how the
+# services of one installation log in. Each has its own broker user (least privilege, made
+# by `mercato topology apply`, passwords under the state directory) and its own PostgreSQL
+# role owning only its database (made by scripts/infra), and verifies tokens with the
+# signing key in AUTH_JWT_SECRET_FILE.
+
+# The admin step: the topology, and one least-privilege broker user per service. $1: the
+# directory holding the `mercato` binary.
+apply_broker_setup() {
+  "$1/mercato" topology apply --password-dir "$MERCATO_STATE_DIR/broker-users" >"$MERCATO_STATE_DIR/topology-apply.log"
+}
+
+# The service's AMQP URL: its own user on the installation's broker.
+amqp_url_of() {
+  local hostport=${AMQP_URL#*@}
+  echo "amqp://$1:$(cat "$MERCATO_STATE_DIR/broker-users/$1")@${hostport}"
+}
+
+# The service's DATABASE_URL: its own role and database.
+database_url_of() {
+  local hostport=${MERCATO_POSTGRES_URL#*@}
+  case $1 in
+    order-service) echo "postgres://order_service@$hostport/orders" ;;
+    customer-service) echo "postgres://customer_service@$hostport/customers" ;;
+    invoice-service) echo "postgres://invoice_service@$hostport/invoices" ;;
+  esac
+}
+
+# A development signing key (256 random bits, this user only) in $1, made if missing.
+ensure_signing_key() {
+  if [ ! -s "$1" ]; then
+    mkdir -p "$(dirname "$1")"
+    ( umask 077; openssl rand -hex 32 >"$1" )
+    echo "created the development signing key $1" >&2
+  fi
+}
