@@ -1,3 +1,4 @@
+import Contracts
 import CustomerService
 import Foundation
 import InvoiceService
@@ -15,11 +16,13 @@ import Testing
 struct DeployTests {
     /// What each service reads from its environment, found by letting it read a recording one.
     static let variables: [String: Set<String>] = {
-        let (order, orderRead) = EnvironmentReader.recording()
+        // With a signing key: without one a service stops reading at the first refusal.
+        let key = ["AUTH_JWT_SECRET": String(repeating: "k", count: 32)]
+        let (order, orderRead) = EnvironmentReader.recording(key)
         _ = try? OrderServiceConfiguration(environment: order)
-        let (customer, customerRead) = EnvironmentReader.recording()
+        let (customer, customerRead) = EnvironmentReader.recording(key)
         _ = try? CustomerServiceConfiguration(environment: customer)
-        let (invoice, invoiceRead) = EnvironmentReader.recording()
+        let (invoice, invoiceRead) = EnvironmentReader.recording(key)
         _ = try? InvoiceServiceConfiguration(environment: invoice)
         return ["order-service": orderRead(), "customer-service": customerRead(), "invoice-service": invoiceRead()]
     }()
@@ -30,7 +33,9 @@ struct DeployTests {
 
     @Test func servicesReadTheDocumentedVariables() {
         for (service, read) in Self.variables {
-            #expect(read.isSuperset(of: ["PORT", "AMQP_URL", "DATABASE_URL", "LOG_LEVEL", "QUEUE_TYPE"]), "\(service) reads \(read)")
+            #expect(
+                read.isSuperset(of: ["PORT", "AMQP_URL", "DATABASE_URL", "LOG_LEVEL", "QUEUE_TYPE", "AUTH_JWT_SECRET", "AUTH_JWKS_FILE", "AMQP_CA_FILE"]),
+                "\(service) reads \(read)")
         }
         #expect(Self.variables["order-service"]!.contains("CUSTOMER_SERVICE_URL"))
         #expect(Self.variables["invoice-service"]!.contains("TAX_RATE"))
@@ -40,13 +45,21 @@ struct DeployTests {
     @Test func composeSetsOnlyWhatTheServicesRead() async throws {
         let compose = try await DeployFiles.compose()
         let services = try #require(compose["services"] as? [String: Any])
-        #expect(Set(services.keys) == ["rabbitmq", "postgres", "order-service", "customer-service", "invoice-service", "prometheus", "grafana", "jaeger"])
+        #expect(
+            Set(services.keys) == ["rabbitmq", "postgres", "broker-setup", "order-service", "customer-service", "invoice-service", "prometheus", "grafana", "jaeger"])
         let rabbit = try #require(services["rabbitmq"] as? [String: Any])
         let rabbitEnvironment = try #require(rabbit["environment"] as? [String: String])
         let user = try #require(rabbitEnvironment["RABBITMQ_DEFAULT_USER"])
         let password = try #require(rabbitEnvironment["RABBITMQ_DEFAULT_PASS"])
         #expect(user != "guest" && password != "guest")
         #expect(rabbit["healthcheck"] != nil && (services["postgres"] as? [String: Any])?["healthcheck"] != nil)
+        // The admin step runs as the admin, once RabbitMQ is healthy, and makes the users.
+        let setup = try #require(services["broker-setup"] as? [String: Any])
+        #expect(setup["command"] as? [String] == ["mercato", "topology", "apply", "--password-dir", "/tmp/broker-users"])
+        let setupEnvironment = try #require(setup["environment"] as? [String: String])
+        let admin = try #require(URLComponents(string: setupEnvironment["AMQP_URL"] ?? ""))
+        #expect(admin.user == user && admin.password == password)
+        #expect(((setup["depends_on"] as? [String: [String: String]])?["rabbitmq"])?["condition"] == "service_healthy")
 
         for (name, defaults) in Self.defaults {
             let service = try #require(services[name] as? [String: Any], "\(name)")
@@ -60,16 +73,39 @@ struct DeployTests {
             #expect(published == [port], "\(name) publishes \(published)")
             let healthcheck = ((service["healthcheck"] as? [String: Any])?["test"] as? [String])?.joined(separator: " ") ?? ""
             #expect(healthcheck.contains("127.0.0.1:\(port)/health/ready"))
+            // Its own role and its own broker user, whose password broker-setup set.
             let database = try #require(URLComponents(string: environment["DATABASE_URL"] ?? ""))
             #expect(database.host == "postgres" && database.path == "/\(defaults.database)")
+            #expect(database.user == name.replacingOccurrences(of: "-", with: "_"))
             let amqp = try #require(URLComponents(string: environment["AMQP_URL"] ?? ""))
-            #expect(amqp.host == "rabbitmq" && amqp.user == user && amqp.password == password)
+            #expect(amqp.host == "rabbitmq" && amqp.user == name && amqp.password != password)
+            let variable = "AMQP_PASSWORD_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
+            #expect(setupEnvironment[variable] == amqp.password, "\(name)'s password differs from the one broker-setup sets")
+            #expect(environment["AUTH_JWT_SECRET"] != nil, "\(name) has no signing key")
             let dependencies = try #require(service["depends_on"] as? [String: [String: String]])
-            #expect(dependencies["rabbitmq"]?["condition"] == "service_healthy")
+            #expect(dependencies["broker-setup"]?["condition"] == "service_completed_successfully")
             #expect(dependencies["postgres"]?["condition"] == "service_healthy")
         }
         let order = try #require((services["order-service"] as? [String: Any])?["environment"] as? [String: String])
         #expect(order["CUSTOMER_SERVICE_URL"] == "http://customer-service:8081")
+    }
+
+    /// Kubernetes gives each service's broker user exactly the permissions the code defines
+    /// (and `mercato topology apply` sets elsewhere), and each service its own user and role.
+    @Test(arguments: ["dev", "prod"])
+    func kubernetesBrokerUsersHaveTheLeastPrivilegeOfTheCode(overlay: String) async throws {
+        let documents = try await DeployFiles.kubernetes(overlay)
+        for expected in BrokerPermission.mercato {
+            let permission = try #require(
+                documents.first { $0["kind"] as? String == "Permission" && ($0["metadata"] as? [String: Any])?["name"] as? String == expected.user },
+                "\(expected.user)")
+            let granted = try #require((permission["spec"] as? [String: Any])?["permissions"] as? [String: String])
+            #expect(granted == ["configure": expected.configure, "write": expected.write, "read": expected.read], "\(expected.user)")
+            #expect(documents.contains { $0["kind"] as? String == "User" && ($0["metadata"] as? [String: Any])?["name"] as? String == expected.user })
+        }
+        let job = try #require(documents.first { $0["kind"] as? String == "Job" })
+        let container = try #require(((((job["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])?["containers"] as? [[String: Any]])?.first)
+        #expect(container["command"] as? [String] == ["mercato", "topology", "apply"])
     }
 
     @Test func theObservabilityProfileScrapesEveryService() async throws {
