@@ -56,6 +56,20 @@ struct BrokerPermissionSystemTests {
         await system.shutdown()
     }
 
+    /// A service whose user may not declare waits for the admin step, and says what it misses.
+    @Test func withoutTheAdminStepReadinessNamesTheMissingQueues() async throws {
+        let system = try await MercatoSystem.start(applyTopology: false)
+        try await system.eventually("invoice-service to report its missing queue", timeout: .seconds(30)) {
+            let (status, body) = try await system.request(.invoice, "GET", "/health/ready")
+            let checks = (body as? [String: Any])?["checks"] as? [String: Bool] ?? [:]
+            return status == 503 && checks["topology:\(QueueName.invoiceOrderCreated)"] == false
+        }
+        // The admin applies it; the services notice by themselves.
+        try await system.broker.declare(.mercato())
+        for service in MercatoSystem.Service.allCases { try await system.waitUntilReady(service) }
+        await system.shutdown()
+    }
+
     @Test func anInvoiceCreatedForgedByCustomerServiceIsDeadLetteredAndChangesNothing() async throws {
         let system = try await MercatoSystem.start()
         let (_, seeded) = try await system.request(.customer, "GET", "/customers?limit=1")

@@ -85,7 +85,9 @@ final class MercatoSystem: Sendable {
     }
 
     /// Creates a vhost and three databases, and starts the three services.
-    static func start(environment extra: [String: String] = [:], tlsCAFile: String? = nil) async throws -> MercatoSystem {
+    /// With `applyTopology` false the admin step is skipped and the services are not waited
+    /// for: they find no queues, which their users may not declare.
+    static func start(environment extra: [String: String] = [:], tlsCAFile: String? = nil, applyTopology: Bool = true) async throws -> MercatoSystem {
         let name = "sys_" + UUID().uuidString.prefix(8).lowercased()
         let management = try Management()
         try await management.createVirtualHost(name)
@@ -118,7 +120,7 @@ final class MercatoSystem: Sendable {
         Integration.ignoreBrokenPipes()
         let broker = RabbitMQBroker(configuration: brokerConfiguration, logger: quietLogger)
         let brokerRun = Task { try await broker.run() }
-        try await broker.declare(.mercato())
+        if applyTopology { try await broker.declare(.mercato()) }
         // Each service logs in as its own user, with the least-privilege permissions of
         // production, on this system's vhost: the topology was applied above, as the admin.
         for permission in BrokerPermission.mercato {
@@ -133,7 +135,9 @@ final class MercatoSystem: Sendable {
             databases: databases, extraEnvironment: extra, tokens: tokens, adminToken: try await tokens.admin(now: Date().addingTimeInterval(-5)),
             tlsCAFile: tlsCAFile)
         for service in Service.allCases { try system.launch(service) }
-        for service in Service.allCases { try await system.waitUntilReady(service) }
+        if applyTopology {
+            for service in Service.allCases { try await system.waitUntilReady(service) }
+        }
         return system
     }
 
