@@ -50,7 +50,9 @@ struct TopologyApplyCommand: AsyncParsableCommand {
                 password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
             } else {
                 password = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-                FileManager.default.createFile(atPath: path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
+                guard FileManager.default.createFile(atPath: path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw ValidationError("cannot write \(path)")
+                }
             }
             try await client.apply(permission, password: password)
             print("user \(permission.user): configure \(permission.configure)  write \(permission.write)  read \(permission.read)")

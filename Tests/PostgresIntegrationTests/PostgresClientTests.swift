@@ -211,7 +211,8 @@ struct PostgresClientTests {
             let first = try await next(&localIterator)
             let second = try await next(&localIterator)
             #expect(first?.channel == channel && second?.channel == channel)
-            #expect([first?.processID, second?.processID].contains(0))
+            let senders = [first?.processID, second?.processID]
+            #expect(senders.contains(0))
             let fromServer = try await next(&remoteIterator)
             #expect(fromServer?.channel == channel && fromServer?.processID != 0)
         }

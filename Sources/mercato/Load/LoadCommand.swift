@@ -32,13 +32,13 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Customers to create and spread the orders over.") var customers = 50
     @Option(help: "Seconds to wait for the system to settle.") var settleTimeout: Double = 120
     @Option(help: "A bearer token with mercato:admin and every scope (default: MERCATO_TOKEN, else one minted with AUTH_JWT_SECRET_FILE).")
-    var token = ProcessInfo.processInfo.environment["MERCATO_TOKEN"]
+    var token: String?
     @Flag(help: "Print the result as JSON.") var json = false
     @Flag(help: "No live progress line.") var quiet = false
 
     /// `--token`, else an admin token for the run, signed with the services' own secret.
     private func adminToken() async throws -> String {
-        if let token, !token.isEmpty { return token }
+        if let token = token ?? ProcessInfo.processInfo.environment["MERCATO_TOKEN"], !token.isEmpty { return token }
         guard let secret = try TokenMinter.secretFromEnvironment() else {
             throw ValidationError("the services need a bearer token: pass --token (or MERCATO_TOKEN), or set AUTH_JWT_SECRET_FILE to mint one")
         }
