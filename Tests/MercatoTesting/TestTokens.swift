@@ -106,6 +106,12 @@ public struct TestTokens: Sendable {
             self.kid = kid
         }
 
+        /// The P-256 private key in `pem`.
+        public init(pem: String, kid: String) throws {
+            self.key = try ES256PrivateKey(pem: pem)
+            self.kid = kid
+        }
+
         /// The public key as one JWK.
         public var publicJWK: [String: String] {
             let parameters = key.publicKey.parameters!

@@ -146,3 +146,47 @@ struct CustomerCacheTests {
         #expect(cache.customer(id, now: start + .milliseconds(2500))?.version == 3)
     }
 }
+
+/// Ownership in order-service's routes, in process over the in-memory repository (the same
+/// against the running services and PostgreSQL: AuthSystemTests).
+@Suite(.timeLimit(.minutes(1)))
+struct OrderOwnershipTests {
+    @Test func aCustomerPlacesAndSeesItsOwnOrdersOnly() async throws {
+        let repository = MemoryOrderRepository()
+        let ada = UUID(), bob = UUID()
+        for id in [ada, bob] {
+            try await repository.saveCustomers(
+                [CustomerSnapshot(customerID: id, name: "C", email: "\(id)@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())],
+                events: [])
+        }
+        let tokens = TestTokens()
+        let router = Router(context: TestRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        OrderRoutes(repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, logger: Logger(label: "tests"))
+            .add(to: router, access: try await tokens.accessGuard())
+        func headers(_ token: String) -> HTTPFields {
+            var headers = TestTokens.bearer(token)
+            headers[.contentType] = "application/json"
+            return headers
+        }
+        let asAda = headers(try await tokens.customer(ada)), asBob = headers(try await tokens.customer(bob))
+        func order(for customer: UUID) -> String {
+            #"{"customer_id": "\#(customer)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#
+        }
+        let placed = try await router.respond(.post, "/orders", headers: asAda, body: order(for: ada))
+        #expect(placed.status == .created)
+        let id = try #require((placed.json as? [String: Any])?["id"] as? String)
+        let forBob = try await router.respond(.post, "/orders", headers: asAda, body: order(for: bob))
+        #expect(forBob.status == .forbidden && forBob.errorField == "customer_id")
+        #expect(try await repository.orders(page: PageRequest(limit: 10), customerID: nil).count == 1, "the refused order was written")
+
+        #expect(try await router.respond(.get, "/orders/\(id)", headers: asAda).status == .ok)
+        #expect(try await router.respond(.get, "/orders/\(id)", headers: asBob).status == .notFound)
+        let bobsList = try await router.respond(.get, "/orders", headers: asBob)
+        #expect(((bobsList.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true)
+        let bobAsksForAda = try await router.respond(.get, "/orders?customer_id=\(ada)", headers: asBob)
+        #expect(((bobAsksForAda.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true)
+        let admin = try await router.respond(.get, "/orders?customer_id=\(ada)", headers: headers(try await tokens.admin()))
+        #expect(((admin.json as? [String: Any])?["data"] as? [Any])?.count == 1)
+    }
+}

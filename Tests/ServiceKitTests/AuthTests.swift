@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Locking
 import MercatoTesting
 import ServiceKit
 import Testing
@@ -166,5 +167,30 @@ extension Data {
 
     var base64URL: String {
         base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// A remembered token is still checked against the clock: remembering saves the signature
+/// check, never extends a token's life.
+@Suite(.timeLimit(.minutes(1)))
+struct TokenMemoryTests {
+    @Test func aRememberedTokenExpiresOnTime() async throws {
+        let tokens = TestTokens()
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let clock = Locked(start)
+        let verifier = try await tokens.verifier(now: { clock.withLock { $0 } })
+        var claims = tokens.claims(sub: "ada", scopes: [.ordersRead], now: start)
+        claims.exp = start.addingTimeInterval(45).timeIntervalSince1970
+        let token = try await tokens.sign(claims)
+        #expect(try await verifier.verify(token).subject == "ada")
+        clock.withLock { $0 = start.addingTimeInterval(60) }
+        #expect(try await verifier.verify(token).subject == "ada", "within exp + 30 s of leeway")
+        clock.withLock { $0 = start.addingTimeInterval(76) }
+        await #expect(throws: TokenVerifier.Failure.self) { try await verifier.verify(token) }
+        // Any other byte is verified afresh: a tampered copy of a remembered token is refused.
+        clock.withLock { $0 = start }
+        let fresh = try await tokens.sign(tokens.claims(sub: "bob", scopes: [.ordersRead], now: start))
+        #expect(try await verifier.verify(fresh).subject == "bob")
+        await #expect(throws: TokenVerifier.Failure.self) { try await verifier.verify(fresh.tamperingScope()) }
     }
 }

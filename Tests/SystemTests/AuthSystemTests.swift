@@ -85,6 +85,36 @@ struct AuthSystemTests {
         await system.shutdown()
     }
 
+    /// `mercato token` signs with the development secret, and with a private key whose public
+    /// half the services read from their JWKS: both open what their scopes allow.
+    @Test func mercatoTokenMintsTokensTheServicesAccept() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("token-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pem = directory.appendingPathComponent("signing.pem")
+        let generated = try await runProcess(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", pem.path], mergingStandardError: true)
+        try #require(generated.status == 0, "\(generated.output)")
+        let key = try TestTokens.ECKey(pem: String(contentsOf: pem, encoding: .utf8), kid: "dev-es256")
+        let jwks = directory.appendingPathComponent("jwks.json")
+        try TestTokens.jwks([key.publicJWK]).write(to: jwks, atomically: true, encoding: .utf8)
+        let secret = directory.appendingPathComponent("secret")
+        let system = try await MercatoSystem.start(environment: ["AUTH_JWKS_FILE": jwks.path])
+        try system.tokens.secret.write(to: secret, atomically: true, encoding: .utf8)
+
+        let mercato = MercatoSystem.binDirectory.appendingPathComponent("mercato")
+        func mint(_ arguments: [String]) async throws -> String {
+            let result = try await runProcess(arguments, executable: mercato, environment: [:])
+            try #require(result.status == 0, "\(result.output)")
+            return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let hs256 = try await mint(["token", "--sub", "operator", "--scope", "admin", "--secret-file", secret.path])
+        let es256 = try await mint(["token", "--sub", "operator", "--scope", "orders:read", "--key", pem.path, "--kid", "dev-es256"])
+        #expect(try await system.request(.customer, "GET", "/customers", headers: ["Authorization": "Bearer \(hs256)"]).0 == 200)
+        #expect(try await system.request(.order, "GET", "/orders", headers: ["Authorization": "Bearer \(es256)"]).0 == 200)
+        #expect(try await system.request(.customer, "GET", "/customers", headers: ["Authorization": "Bearer \(es256)"]).0 == 403)
+        await system.shutdown()
+    }
+
     @Test func aCustomersTokenSeesAndActsOnItsOwnCustomerOnly() async throws {
         let system = try await MercatoSystem.start()
         let tokens = system.tokens

@@ -1,9 +1,16 @@
 public import Foundation
 import JWTKit
+import Locking
 import Logging
 
 /// Verifies bearer tokens with jwt-kit: the signature with the key the token's `kid` names
 /// (or the shared secret for tokens without one), then issuer, audience and validity times.
+///
+/// A client sends the same token with every request for as long as it lives, so a verified
+/// token is remembered, by its exact text, for up to a minute and never past its `exp` (plus
+/// leeway): what the signature check costs per request (two JSON decodes, an HMAC or an RSA
+/// verification) is paid about once a minute per client instead. A token that differs in any
+/// byte is verified afresh.
 public struct TokenVerifier: Sendable {
     /// Why a token was refused: for logs at `debug`, never for the client.
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -16,6 +23,12 @@ public struct TokenVerifier: Sendable {
     private let hasDefaultKey: Bool
     private let configuration: AuthConfiguration
     private let now: @Sendable () -> Date
+    private let verified = Locked<[String: (caller: Caller, until: Date)]>([:])
+
+    /// How long a verified token is remembered at most.
+    static let rememberFor: TimeInterval = 60
+    /// Tokens remembered at most; beyond, the expired are dropped, then all if need be.
+    static let rememberedTokens = 10_000
 
     /// Loads the configured keys; `now` is the clock validity times are checked against.
     public init(configuration: AuthConfiguration, now: @escaping @Sendable () -> Date = { Date() }) async throws {
@@ -48,6 +61,21 @@ public struct TokenVerifier: Sendable {
     /// The caller the token vouches for; throws ``Failure`` for any token that is not
     /// well-formed, correctly signed by a configured key, meant for us and valid now.
     public func verify(_ token: String) async throws -> Caller {
+        let now = now()
+        if let known = verified.withLock({ $0[token] }), now < known.until { return known.caller }
+        let (caller, expiry) = try await verifyAfresh(token, now: now)
+        let until = min(expiry.addingTimeInterval(configuration.leeway), now.addingTimeInterval(Self.rememberFor))
+        verified.withLock { remembered in
+            if remembered.count >= Self.rememberedTokens {
+                remembered = remembered.filter { now < $0.value.until }
+                if remembered.count >= Self.rememberedTokens { remembered.removeAll(keepingCapacity: true) }
+            }
+            remembered[token] = (caller, until)
+        }
+        return caller
+    }
+
+    private func verifyAfresh(_ token: String, now: Date) async throws -> (Caller, expiry: Date) {
         let header: JWTHeader
         do {
             header = try DefaultJWTParser().parse([UInt8](token.utf8), as: AccessClaims.self).header
@@ -64,10 +92,10 @@ public struct TokenVerifier: Sendable {
         let claims: AccessClaims
         do {
             claims = try await keys.verify(token, as: AccessClaims.self)
-            try claims.check(issuer: configuration.issuer, audience: configuration.audience, now: now(), leeway: configuration.leeway)
+            try claims.check(issuer: configuration.issuer, audience: configuration.audience, now: now, leeway: configuration.leeway)
         } catch {
             throw Failure(description: "\(error)")
         }
-        return Caller(subject: claims.sub.value, permissions: claims.scopes, token: token)
+        return (Caller(subject: claims.sub.value, permissions: claims.scopes, token: token), claims.exp.value)
     }
 }
