@@ -13,9 +13,9 @@ extension RabbitMQBroker {
         public var password: String = "guest"
         /// Virtual host. Default `/`.
         public var virtualHost: String = "/"
-        /// TLS (`amqps://`): the connection is encrypted and the broker's certificate must be
-        /// valid for ``host`` and signed by ``caFile`` (the system's CAs are not consulted).
-        /// Default off.
+        /// TLS (`amqps://`, whose default port is 5671): the connection is encrypted and the
+        /// broker's certificate must be valid for ``host`` and chain to a CA in ``caFile``;
+        /// a failed check is a failed connect, never a plain-text fallback. Default off.
         public var tls = false
         /// The PEM file of the CA the broker's certificate must chain to, with ``tls``.
         /// Default: the system's bundle, `/etc/ssl/certs/ca-certificates.crt`.
