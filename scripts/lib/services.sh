@@ -34,3 +34,14 @@ ensure_signing_key() {
     echo "created the development signing key $1" >&2
   fi
 }
+
+# Ends every service process started from the binaries in $1 (MERCATO_BIN_DIR) that is still
+# running: the system tests stop theirs, but a test run that is interrupted or times out
+# leaves its children behind, idle and holding memory (they skewed a benchmark's RSS once).
+stop_leftover_services() {
+  local dir=$1 name
+  [ -n "$dir" ] || return 0
+  for name in order-service customer-service invoice-service; do
+    pkill -TERM -x -f "$dir/$name" 2>/dev/null || true
+  done
+}
