@@ -59,9 +59,7 @@ public struct TestTokens: Sendable {
 
     /// `claims` signed with the secret (HS256), with `kid` in the header if given.
     public func sign(_ claims: Claims, kid: String? = nil) async throws -> String {
-        let keys = JWTKeyCollection()
-        await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-        return try await keys.sign(claims, kid: kid.map { JWKIdentifier(string: $0) })
+        try await Self.sign(claims, hmacKey: secret, kid: kid)
     }
 
     /// A valid token for `sub` with `scopes`.
@@ -174,8 +172,16 @@ public struct TestTokens: Sendable {
 }
 
 extension Data {
+    /// Decodes base64url (RFC 7515), with or without padding; traps on anything else (tests
+    /// hand it the parts of tokens they made).
+    public init(base64URL text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        self = Data(base64Encoded: base64)!
+    }
+
     /// Base64url without padding (RFC 7515).
-    var base64URL: String {
+    public var base64URL: String {
         base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }

@@ -158,18 +158,6 @@ extension String {
     }
 }
 
-extension Data {
-    init(base64URL text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64 += "=" }
-        self = Data(base64Encoded: base64)!
-    }
-
-    var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-}
-
 /// A remembered token is still checked against the clock: remembering saves the signature
 /// check, never extends a token's life.
 @Suite(.timeLimit(.minutes(1)))
