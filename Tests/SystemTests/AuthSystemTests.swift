@@ -43,8 +43,7 @@ struct AuthSystemTests {
         defer { try? FileManager.default.removeItem(at: jwks) }
         let system = try await MercatoSystem.start(environment: ["AUTH_JWKS_FILE": jwks.path])
         let tokens = system.tokens
-        let (_, seeded) = try await system.request(.customer, "GET", "/customers?limit=1")
-        let customer = try #require((((seeded as? [String: Any])?["data"] as? [[String: Any]])?.first)?["id"] as? String)
+        let customer = OrderFlowSystemTests.seeds[0]
 
         let now = Date().timeIntervalSince1970
         func claims(_ edit: (inout TestTokens.Claims) -> Void) -> TestTokens.Claims {

@@ -18,6 +18,11 @@ struct BrokerPermissionSystemTests {
         return RabbitMQBroker(configuration: configuration, logger: MercatoSystem.quietLogger)
     }
 
+    /// Whether `error` is RabbitMQ's refusal `code` (`text` in its reply).
+    static func isRefused(_ error: any Error, code: Int, _ text: String) -> Bool {
+        "\(error)".contains(text) || (error as? BrokerError)?.replyCode == code
+    }
+
     static func invoiceCreated(order: String, customer: String) throws -> OutboundMessage {
         let invoice = InvoiceCreated(
             invoiceID: UUID(), invoiceNumber: "INV-1999-999999", orderID: UUID(uuidString: order)!, customerID: UUID(uuidString: customer)!,
@@ -31,7 +36,7 @@ struct BrokerPermissionSystemTests {
         try await customerService.withRunning {
             // Not its exchange: the broker refuses the publish.
             await #expect { try await customerService.publish(try Self.invoiceCreated(order: UUID().uuidString, customer: UUID().uuidString)) } throws: {
-                "\($0)".contains("ACCESS_REFUSED") || ($0 as? BrokerError)?.replyCode == 403
+                Self.isRefused($0, code: 403, "ACCESS_REFUSED")
             }
             // Not its queue: the broker refuses the consumer (the wrapper keeps trying to
             // subscribe in the background; the queue never gets a second consumer).
@@ -41,7 +46,7 @@ struct BrokerPermissionSystemTests {
             await stolen?.cancel()
             // No configure permission: it cannot declare (or delete) anything.
             await #expect { try await customerService.declare(Topology(queues: [.init(name: "customer-service.rogue")])) } throws: {
-                "\($0)".contains("ACCESS_REFUSED") || ($0 as? BrokerError)?.replyCode == 403
+                Self.isRefused($0, code: 403, "ACCESS_REFUSED")
             }
         }
         // A publish claiming another user than the connection's is refused by RabbitMQ.
@@ -50,7 +55,7 @@ struct BrokerPermissionSystemTests {
             var message = OutboundMessage(exchange: ExchangeName.customers, routingKey: "customer.updated", properties: MessageProperties(messageID: "spoofed"), body: Data("{}".utf8))
             message.properties.userID = "invoice-service"
             await #expect { try await forger.publish(message) } throws: {
-                "\($0)".contains("PRECONDITION_FAILED") || ($0 as? BrokerError)?.replyCode == 406
+                Self.isRefused($0, code: 406, "PRECONDITION_FAILED")
             }
         }
         await system.shutdown()
@@ -72,8 +77,7 @@ struct BrokerPermissionSystemTests {
 
     @Test func anInvoiceCreatedForgedByCustomerServiceIsDeadLetteredAndChangesNothing() async throws {
         let system = try await MercatoSystem.start()
-        let (_, seeded) = try await system.request(.customer, "GET", "/customers?limit=1")
-        let customer = try #require((((seeded as? [String: Any])?["data"] as? [[String: Any]])?.first)?["id"] as? String)
+        let customer = OrderFlowSystemTests.seeds[0]
         let (status, order) = try await system.placeOrder(customer: customer, items: [("Tea", 1, "1.00")])
         #expect(status == 201)
         let orderID = try #require(order["id"] as? String)

@@ -16,8 +16,7 @@ struct TLSSystemTests {
     @Test func theServicesRunOverVerifiedTLS() async throws {
         let system = try await MercatoSystem.start(tlsCAFile: Self.caFile)
         #expect(system.serviceAMQPURL(.order).hasPrefix("amqps://"))
-        let (_, seeded) = try await system.request(.customer, "GET", "/customers?limit=1")
-        let customer = try #require((((seeded as? [String: Any])?["data"] as? [[String: Any]])?.first)?["id"] as? String)
+        let customer = OrderFlowSystemTests.seeds[0]
         let (status, order) = try await system.placeOrder(customer: customer, items: [("Tea", 1, "2.00")])
         #expect(status == 201)
         let id = try #require(order["id"] as? String)
