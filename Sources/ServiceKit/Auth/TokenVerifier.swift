@@ -20,7 +20,6 @@ public struct TokenVerifier: Sendable {
 
     private let keys: JWTKeyCollection
     private let keyIDs: Set<String>
-    private let hasDefaultKey: Bool
     private let configuration: AuthConfiguration
     private let now: @Sendable () -> Date
     private let verified = Locked<[String: (caller: Caller, until: Date)]>([:])
@@ -53,7 +52,6 @@ public struct TokenVerifier: Sendable {
         }
         self.keys = keys
         self.keyIDs = keyIDs
-        self.hasDefaultKey = configuration.hmacSecret != nil
         self.configuration = configuration
         self.now = now
     }
@@ -87,7 +85,8 @@ public struct TokenVerifier: Sendable {
         if let kid = header.kid {
             guard keyIDs.contains(kid) else { throw Failure(description: "unknown kid") }
         } else {
-            guard hasDefaultKey else { throw Failure(description: "no kid, and no key for tokens without one") }
+            // The secret is the collection's default key (added without a kid).
+            guard configuration.hmacSecret != nil else { throw Failure(description: "no kid, and no key for tokens without one") }
         }
         let claims: AccessClaims
         do {
