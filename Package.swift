@@ -108,9 +108,10 @@ let package = Package(
 
         .target(
             name: "OrderService",
-            dependencies: ["Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Logging", package: "swift-log")],
-            // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
-            resources: [.embedInCode("openapi.json")],
+            dependencies: ["Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            // Served at GET /openapi.json and GET /live; compiled into the binary, so the image
+            // needs no bundle and the page no CDN.
+            resources: [.embedInCode("openapi.json"), .embedInCode("Live/live.html"), .embedInCode("Live/live.js"), .embedInCode("Live/live.css")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "order-service", dependencies: ["OrderService", "ServiceKit"], swiftSettings: swiftSettings),

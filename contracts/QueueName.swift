@@ -9,6 +9,9 @@ public enum QueueName {
     /// order-service keeps its customer replica from `customer.*`.
     public static let orderCustomerEvents = "order-service.customer-events"
 
+    /// Every queue a service consumes, in the order the services depend on each other.
+    public static let consumerQueues = [customerOrderCreated, invoiceOrderCreated, orderInvoiceCreated, orderCustomerEvents]
+
     /// The dead-letter queue of `queue`.
     public static func deadLetter(of queue: String) -> String { queue + ".dlq" }
 

@@ -10,6 +10,8 @@ public actor MemoryOrderRepository: OrderRepository {
     private var customers: [UUID: CustomerSnapshot] = [:]
     private var parked: [UUID: (UUID, String)] = [:]
     private var inbox: Set<String> = []
+    /// Every change, in sequence order (the sequence number of `changeLog[i]` is `i + 1`).
+    private var changeLog: [OrderChange] = []
     /// The events queued by the repository.
     public nonisolated let outbox: MemoryOutboxStore
     private let stamp: EventStamp
@@ -34,6 +36,8 @@ public actor MemoryOrderRepository: OrderRepository {
             order.invoiceID = invoiceID
             order.invoiceNumber = number
         }
+        record(.created, of: order, at: order.createdAt)
+        if order.status == .invoiced { record(.invoiced, of: order, at: max(Date(), order.createdAt)) }
         orders[order.id] = order
         if let idempotency { keys[idempotency.key] = (order.id, idempotency.request) }
         outbox.append([event])
@@ -72,6 +76,41 @@ public actor MemoryOrderRepository: OrderRepository {
             order.invoiceNumber = invoice.invoiceNumber
             order.updatedAt = now
             orders[order.id] = order
+            record(.invoiced, of: order, at: now)
         }
+    }
+
+    /// Appends the change that left `order` as it is, numbered next.
+    private func record(_ kind: OrderChange.Kind, of order: Order, at time: Date) {
+        var snapshot = order
+        snapshot.status = kind.status
+        snapshot.updatedAt = time
+        if kind == .created {
+            snapshot.invoiceID = nil
+            snapshot.invoiceNumber = nil
+        }
+        changeLog.append(OrderChange(sequence: Int64(changeLog.count + 1), kind: kind, at: time, order: snapshot))
+    }
+
+    public func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
+        let start = Int(max(0, min(sequence, Int64(changeLog.count))))
+        return changeLog[start...].lazy.filter { customerID == nil || $0.order.customerID == customerID }.prefix(limit).map(withCustomer)
+    }
+
+    public func history(of orderID: UUID) async throws -> [OrderChange] {
+        changeLog.filter { $0.order.id == orderID }.map(withCustomer)
+    }
+
+    public func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts {
+        var counts: [Order.Status: Int] = [:]
+        for order in orders.values where customerID == nil || order.customerID == customerID { counts[order.status, default: 0] += 1 }
+        return OrderStatusCounts(counts: counts, sequence: Int64(changeLog.count))
+    }
+
+    /// The change with the replica's customer as it is now, as PostgreSQL's join shows it.
+    private func withCustomer(_ change: OrderChange) -> OrderChange {
+        var change = change
+        change.customer = customers[change.order.customerID]
+        return change
     }
 }

@@ -30,6 +30,18 @@ public protocol OrderRepository: Sendable {
     /// Moves orders to `invoiced`, once per event. An invoice for an order not stored (yet)
     /// is kept and applied when the order arrives.
     func markInvoiced(_ invoices: [InvoicedOrder]) async throws
+
+    /// Up to `limit` changes numbered after `sequence`, in sequence order, optionally of one
+    /// customer's orders. Every change is recorded in the transaction that made it
+    /// (``place(_:idempotency:traceparent:)``, ``markInvoiced(_:)``).
+    func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange]
+
+    /// One order's changes, oldest first (empty if the order does not exist).
+    func history(of orderID: UUID) async throws -> [OrderChange]
+
+    /// Orders per status, optionally of one customer, with the last change they include,
+    /// read in one snapshot.
+    func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts
 }
 
 /// An `Idempotency-Key` and the canonical request it came with.

@@ -1,25 +1,33 @@
 import Contracts
+import Postgres
 import ServiceKit
 
 /// order-service: orders over HTTP, `order.created` through the outbox, invoice status and
-/// the customer replica from events.
+/// the customer replica from events, and the live view of every order's changes.
 public enum OrderServiceApp {
     /// Runs the service with `configuration` until SIGTERM or SIGINT.
     public static func run(_ configuration: OrderServiceConfiguration) async throws {
         let runtime = try ServiceRuntime(configuration: configuration.service)
         let repository = PostgresOrderRepository(client: runtime.database, stamp: configuration.service.eventStamp)
         let directory = HTTPCustomerDirectory(baseURL: configuration.customerServiceURL, timeout: configuration.customerLookupTimeout)
+        let feed = OrderChangeFeed(
+            repository: repository, listener: runtime.database.listen([OrderChangeFeed.channel]), configuration: configuration.feed,
+            logger: runtime.logger)
+        let live = LiveRoutes(
+            repository: repository, feed: feed, queues: QueueHealth(broker: runtime.broker), heartbeat: configuration.streamHeartbeat)
         try await runtime.run(
             migrations: OrderMigrations.all,
             consumers: [
                 runtime.consumer(of: QueueName.orderInvoiceCreated, handler: InvoiceCreatedHandler(repository: repository)),
                 runtime.consumer(of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(repository: repository)),
             ],
+            background: [feed],
             openAPI: PackageResources.openapi_json,
             routes: { router, access in
                 OrderRoutes(
                     repository: repository, directory: directory, maxBodyBytes: configuration.service.maxBodyBytes, logger: runtime.logger
                 ).add(to: router, access: access)
+                live.add(to: router, access: access)
             })
     }
 }

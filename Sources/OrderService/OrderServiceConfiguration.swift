@@ -10,6 +10,11 @@ public struct OrderServiceConfiguration: Sendable {
     public var customerServiceURL: URL
     /// `CUSTOMER_LOOKUP_TIMEOUT_MS`: how long to wait for it. Default 2000.
     public var customerLookupTimeout: Duration
+    /// `ORDER_STREAM_WINDOW`: the changes the live stream keeps in memory (see
+    /// ``OrderChangeFeed/Configuration``).
+    public var feed: OrderChangeFeed.Configuration
+    /// `ORDER_STREAM_HEARTBEAT_SECONDS`: a comment on an idle stream this often. Default 15.
+    public var streamHeartbeat: Duration
 
     /// Reads the environment.
     public init(environment: EnvironmentReader = EnvironmentReader()) throws {
@@ -20,5 +25,8 @@ public struct OrderServiceConfiguration: Sendable {
         }
         customerServiceURL = url
         customerLookupTimeout = .milliseconds(try environment.int("CUSTOMER_LOOKUP_TIMEOUT_MS", default: 2000, in: 50...60_000))
+        feed = OrderChangeFeed.Configuration()
+        feed.window = try environment.int("ORDER_STREAM_WINDOW", default: feed.window, in: 100...1_000_000)
+        streamHeartbeat = .seconds(try environment.int("ORDER_STREAM_HEARTBEAT_SECONDS", default: 15, in: 1...3600))
     }
 }

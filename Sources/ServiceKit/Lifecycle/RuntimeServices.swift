@@ -10,7 +10,8 @@ import ServiceLifecycle
 /// 3. the outbox listener (`LISTEN`), which wakes the relay;
 /// 4. the broker's connections;
 /// 5. the topology declaration;
-/// 6. the outbox relay and the metrics sampler;
+/// 6. the outbox relay, the metrics sampler and the service's own background services
+///    (order-service's change feed), which use the database and the broker;
 /// 7. the consumers, which stop first (after HTTP, which Hummingbird puts last), finishing
 ///    their batch while the broker and the database are still there.
 struct RuntimeServices {
@@ -21,10 +22,11 @@ struct RuntimeServices {
     var topology: any Service
     var relay: any Service
     var sampler: any Service
+    var background: [any Service] = []
     var consumers: [any Service]
 
     /// Dependencies first.
     var inStartOrder: [any Service] {
-        (spanExporter.map { [$0] } ?? []) + [database, outboxListener, broker, topology, relay, sampler] + consumers
+        (spanExporter.map { [$0] } ?? []) + [database, outboxListener, broker, topology, relay, sampler] + background + consumers
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 public import Hummingbird
 public import Logging
 public import Postgres
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// The parts every Mercato service is made of, wired the same way in each: a PostgreSQL
 /// pool, a RabbitMQ broker, an outbox relay, event consumers and an HTTP server, run as one
@@ -61,7 +61,8 @@ public struct ServiceRuntime: Sendable {
     }
 
     /// Runs the service until SIGTERM or SIGINT; `openAPI` is the service's OpenAPI document,
-    /// served at `GET /openapi.json`.
+    /// served at `GET /openapi.json`; `background` are the service's own services, started
+    /// after the database and the broker and stopped before them.
     ///
     /// Start-up never fails for an unreachable dependency: the HTTP server answers at once
     /// (live, but not ready), while the database and broker are retried in the background.
@@ -72,6 +73,7 @@ public struct ServiceRuntime: Sendable {
         migrations: [PostgresMigration],
         afterMigrations: @escaping @Sendable (PostgresClient) async throws -> Void = { _ in },
         consumers: [EventConsumer],
+        background: [any Service] = [],
         openAPI: [UInt8],
         routes: (Router<MercatoRequestContext>, AccessGuard) -> Void
     ) async throws {
@@ -109,6 +111,7 @@ public struct ServiceRuntime: Sendable {
             topology: TopologyService(broker: broker, topology: .mercato(queueType: configuration.queueType), readiness: readiness, logger: logger),
             relay: OutboxRelay(store: outbox, broker: broker, readiness: readiness, logger: logger, afterBatch: { await housekeeping.tick() }),
             sampler: MetricsSampler(outbox: outbox, database: database, readiness: readiness),
+            background: background,
             consumers: consumers)
         let app = Application(
             router: router,

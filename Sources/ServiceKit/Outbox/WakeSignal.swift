@@ -5,7 +5,7 @@ import Locking
 ///
 /// One waiter at a time (the loop that owns the signal). Timeouts are measured on `clock`
 /// (tests give it a manual one).
-final class WakeSignal<C: Clock>: Sendable where C.Duration == Duration {
+public final class WakeSignal<C: Clock>: Sendable where C.Duration == Duration {
     private struct Waiter {
         var deadline: C.Instant
         var continuation: CheckedContinuation<Void, Never>
@@ -24,12 +24,12 @@ final class WakeSignal<C: Clock>: Sendable where C.Duration == Duration {
     private let clock: C
 
     /// Creates a signal whose timeouts run on `clock`.
-    init(clock: C) {
+    public init(clock: C) {
         self.clock = clock
     }
 
     /// Wakes the waiter, or the next one to wait.
-    func signal() {
+    public func signal() {
         let waiter = state.withLock { state -> Waiter? in
             guard let waiter = state.waiter else {
                 state.pending = true
@@ -42,7 +42,7 @@ final class WakeSignal<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// Returns when signalled, after `timeout`, or when the task is cancelled.
-    func wait(timeout: Duration) async {
+    public func wait(timeout: Duration) async {
         let deadline = clock.now.advanced(by: timeout)
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
@@ -100,7 +100,7 @@ final class WakeSignal<C: Clock>: Sendable where C.Duration == Duration {
 
 extension WakeSignal where C == ContinuousClock {
     /// Creates a signal whose timeouts run on the continuous clock.
-    convenience init() {
+    public convenience init() {
         self.init(clock: ContinuousClock())
     }
 }

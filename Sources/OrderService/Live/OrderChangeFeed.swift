@@ -1,0 +1,192 @@
+import Foundation
+public import Logging
+import Locking
+public import Postgres
+public import ServiceKit
+public import ServiceLifecycle
+
+/// This replica's view of every order's changes: it tails `order_changes` and keeps the
+/// latest ``Configuration/window`` changes in memory, from which every open stream reads.
+///
+/// The changes come from the database, not from what this replica wrote, so every replica's
+/// streams show every change. The feed is woken at once by this replica's own writes and by
+/// the other replicas' (throttled) `NOTIFY`s, and polls as the safety net. Streams read by
+/// sequence number (``read(after:limit:)``): a stream whose position is older than the window
+/// reads the database instead, so memory stays bounded however far behind a client is.
+public final class OrderChangeFeed: Service, Sendable {
+    /// The notification channel of new changes.
+    public static let channel = "order_changes"
+
+    /// How the feed reads and how much it keeps.
+    public struct Configuration: Sendable {
+        /// `ORDER_STREAM_WINDOW`: how many of the latest changes are kept in memory. A stream
+        /// that falls further behind than this is disconnected and resumes from the database.
+        /// Default 10,000 (several seconds at full load).
+        public var window = 10_000
+        /// How often the database is read when no notification came. Default 500 ms.
+        public var pollInterval = Duration.milliseconds(500)
+        /// The most changes read with one query. Default 1,000.
+        public var batchSize = 1_000
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// What ``read(after:limit:)`` found.
+    public enum Read: Sendable {
+        /// The changes after the position (at most the limit asked for), all in the window.
+        case changes([OrderChange])
+        /// Nothing after the position yet.
+        case upToDate
+        /// The position is older than the window: read the database. `windowStart` is the
+        /// first sequence number the window holds (every change before it is committed).
+        case behind(windowStart: Int64)
+    }
+
+    private struct State {
+        /// The last sequence number read, once the feed has started.
+        var head: Int64?
+        /// The window, oldest first; `changes[offset...]` is current (the prefix awaits compaction).
+        var changes: [OrderChange] = []
+        var offset = 0
+        var subscribers: [UInt64: WakeSignal<ContinuousClock>] = [:]
+        var nextSubscriber: UInt64 = 0
+    }
+
+    private let repository: any OrderRepository
+    private let listener: PostgresListener?
+    private let configuration: Configuration
+    private let logger: Logger
+    private let state = Locked(State())
+    private let wake = WakeSignal()
+
+    /// Creates the feed over `repository`; `listener` (on ``channel``) wakes it when another
+    /// replica writes.
+    public init(repository: any OrderRepository, listener: PostgresListener?, configuration: Configuration = Configuration(), logger: Logger) {
+        self.repository = repository
+        self.listener = listener
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The last sequence number the feed has read, or nil before it could read the database.
+    public var head: Int64? { state.withLock { $0.head } }
+
+    /// The window's size.
+    public var window: Int { configuration.window }
+
+    /// Tails the changes until graceful shutdown.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            if let listener {
+                group.addTask { try await listener.run() }
+                group.addTask {
+                    for await _ in listener { self.wake.signal() }
+                }
+            }
+            group.addTask {
+                await cancelWhenGracefulShutdown { await self.tail() }
+            }
+        }
+    }
+
+    /// Reads new changes whenever woken (or every poll interval) until cancelled.
+    private func tail() async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                try await catchUp()
+                failures = 0
+            } catch {
+                failures += 1
+                // Logged once per outage, not once per poll.
+                if failures == 1 { logger.warning("reading order changes failed; retrying", metadata: ["error.message": "\(error)"]) }
+            }
+            await wake.wait(timeout: configuration.pollInterval)
+        }
+    }
+
+    /// Reads every change after the head into the window and wakes the streams. On its first
+    /// success it starts at the latest change: the window begins empty, at "now".
+    public func catchUp() async throws {
+        guard let start = head else {
+            let latest = try await repository.statusCounts(customerID: Self.nobody).sequence
+            state.withLock { if $0.head == nil { $0.head = latest } }
+            notifySubscribers()
+            return try await catchUp()
+        }
+        var position = start
+        while true {
+            let batch = try await repository.changes(after: position, customerID: nil, limit: configuration.batchSize)
+            guard let last = batch.last else { return }
+            position = last.sequence
+            append(batch)
+            if batch.count < configuration.batchSize { return }
+        }
+    }
+
+    /// A customer id no order has: counting its orders is the cheapest way to read the latest
+    /// sequence number in the same statement.
+    private static let nobody = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+
+    private func append(_ batch: [OrderChange]) {
+        state.withLock { state in
+            // Another catch-up (a test's, or a notification racing the poll) may have read them.
+            let fresh = batch.filter { $0.sequence > (state.head ?? .max) }
+            guard let last = fresh.last else { return }
+            state.changes.append(contentsOf: fresh)
+            state.head = last.sequence
+            let excess = state.changes.count - state.offset - configuration.window
+            if excess > 0 { state.offset += excess }
+            // Compact once the dead prefix is as large as the window: amortized O(1) per change.
+            if state.offset >= configuration.window {
+                state.changes.removeFirst(state.offset)
+                state.offset = 0
+            }
+        }
+        notifySubscribers()
+    }
+
+    /// Up to `limit` changes after `position`, or why there are none in memory.
+    public func read(after position: Int64, limit: Int) -> Read {
+        state.withLock { state in
+            guard let head = state.head else { return .behind(windowStart: .max) }
+            let window = state.changes[state.offset...]
+            let windowStart = window.first?.sequence ?? head + 1
+            if position < windowStart - 1 { return .behind(windowStart: windowStart) }
+            guard position < head else { return .upToDate }
+            // The first change after `position`: sequence numbers in the window ascend.
+            var low = window.startIndex
+            var high = window.endIndex
+            while low < high {
+                let middle = (low + high) / 2
+                if window[middle].sequence <= position { low = middle + 1 } else { high = middle }
+            }
+            return .changes(Array(window[low..<min(low + limit, window.endIndex)]))
+        }
+    }
+
+    /// A wake-up for one stream, signalled whenever the feed moves on; ``unsubscribe(_:)``
+    /// when the stream ends.
+    public func subscribe() -> (id: UInt64, signal: WakeSignal<ContinuousClock>) {
+        let signal = WakeSignal()
+        let id = state.withLock { state in
+            state.nextSubscriber += 1
+            state.subscribers[state.nextSubscriber] = signal
+            return state.nextSubscriber
+        }
+        return (id, signal)
+    }
+
+    /// Stops waking a stream.
+    public func unsubscribe(_ id: UInt64) {
+        _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
+    }
+
+    /// How many streams are open on this replica.
+    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
+    private func notifySubscribers() {
+        for signal in state.withLock({ Array($0.subscribers.values) }) { signal.signal() }
+    }
+}

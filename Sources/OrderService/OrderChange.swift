@@ -1,0 +1,60 @@
+public import Contracts
+public import Foundation
+
+/// One change in an order's life, as its history and the live stream show it: the order as it
+/// was right after the change, numbered by a sequence that orders every change of every order.
+///
+/// Sequence numbers are handed out under a row lock held until commit (``OrderMigrations``),
+/// so changes become visible in sequence order: a reader that has seen change `n` has seen
+/// every change before it, and "every change after `n`" is a gapless resume point.
+public struct OrderChange: Sendable, Hashable {
+    /// What happened to the order.
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// It was placed.
+        case created = "order.created"
+        /// Its invoice was issued.
+        case invoiced = "order.invoiced"
+
+        /// The status the order has after this change.
+        public var status: Order.Status {
+            switch self {
+            case .created: .created
+            case .invoiced: .invoiced
+            }
+        }
+    }
+
+    /// Where the change stands among all changes; increases by one per change.
+    public var sequence: Int64
+    /// What happened.
+    public var kind: Kind
+    /// When it happened.
+    public var at: Date
+    /// The order right after the change (its `updatedAt` is ``at``).
+    public var order: Order
+    /// The order's customer, as order-service's replica knows them (nil if it does not yet).
+    public var customer: CustomerSnapshot?
+
+    /// Creates a change.
+    public init(sequence: Int64, kind: Kind, at: Date, order: Order, customer: CustomerSnapshot? = nil) {
+        self.sequence = sequence
+        self.kind = kind
+        self.at = at
+        self.order = order
+        self.customer = customer
+    }
+}
+
+/// How many orders are in each status, and the last change those counts include.
+public struct OrderStatusCounts: Sendable, Hashable {
+    /// Orders per status (a status with none is absent).
+    public var counts: [Order.Status: Int]
+    /// The sequence number of the last change counted: later changes move the counts on.
+    public var sequence: Int64
+
+    /// Creates the counts.
+    public init(counts: [Order.Status: Int], sequence: Int64) {
+        self.counts = counts
+        self.sequence = sequence
+    }
+}
