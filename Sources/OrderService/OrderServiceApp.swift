@@ -11,7 +11,8 @@ public enum OrderServiceApp {
         let repository = PostgresOrderRepository(client: runtime.database, stamp: configuration.service.eventStamp)
         let directory = HTTPCustomerDirectory(baseURL: configuration.customerServiceURL, timeout: configuration.customerLookupTimeout)
         let feed = OrderChangeFeed(
-            repository: repository, listener: runtime.database.listen([OrderChangeFeed.channel]), configuration: configuration.feed,
+            repository: repository, listener: runtime.database.listen([OrderChangeFeed.channel]), readiness: runtime.readiness,
+            configuration: configuration.feed,
             logger: runtime.logger)
         let live = LiveRoutes(
             repository: repository, feed: feed, queues: QueueHealth(broker: runtime.broker), heartbeat: configuration.streamHeartbeat)

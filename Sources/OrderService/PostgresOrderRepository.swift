@@ -294,9 +294,8 @@ public struct PostgresOrderRepository: OrderRepository {
             SELECT s.last, c.status, c.n FROM order_change_sequence AS s
             LEFT JOIN (SELECT status, count(*) AS n FROM orders \(filter) GROUP BY status) AS c ON true
             """
-        let rows = try await client.withConnection { connection in
-            try await connection.query(sql, customerID.map { [$0] } ?? [])
-        }
+        let bindings: [any PostgresEncodable] = customerID.map { [$0] } ?? []
+        let rows = try await client.withConnection { try await $0.query(sql, bindings) }
         var counts: [Order.Status: Int] = [:]
         var sequence: Int64 = 0
         for row in rows {

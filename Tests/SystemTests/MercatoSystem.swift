@@ -180,10 +180,22 @@ final class MercatoSystem: Sendable {
     // MARK: - Processes
 
     func launch(_ service: Service) throws {
+        let process = try start(service, port: ports[service]!, log: "\(service.rawValue).log")
+        processes.withLock { $0[service] = process }
+    }
+
+    /// Starts another replica of `service` on a port of its own, beside the one ``launch(_:)``
+    /// started (same database, same queues); the caller stops it.
+    func launchReplica(_ service: Service) throws -> (port: Int, process: Process) {
+        let port = try freePort()
+        return (port, try start(service, port: port, log: "\(service.rawValue)-\(port).log"))
+    }
+
+    private func start(_ service: Service, port: Int, log name: String) throws -> Process {
         let process = Process()
         process.executableURL = Self.binDirectory.appendingPathComponent(service.rawValue)
         var environment = ProcessInfo.processInfo.environment
-        environment["PORT"] = String(ports[service]!)
+        environment["PORT"] = String(port)
         environment["AMQP_URL"] = serviceAMQPURL(service)
         environment["AMQP_OPERATOR_USER"] = URLComponents(string: amqpURL)?.user
         environment["AMQP_CA_FILE"] = tlsCAFile
@@ -194,14 +206,14 @@ final class MercatoSystem: Sendable {
         environment["AUTH_JWT_SECRET_FILE"] = nil
         for (key, value) in extraEnvironment { environment[key] = value }
         process.environment = environment
-        let log = logDirectory.appendingPathComponent("\(service.rawValue).log")
+        let log = logDirectory.appendingPathComponent(name)
         if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        processes.withLock { $0[service] = process }
+        return process
     }
 
     /// Stops `service` gracefully (SIGTERM) and waits for it to exit; one that has not

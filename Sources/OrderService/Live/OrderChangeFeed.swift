@@ -55,16 +55,27 @@ public final class OrderChangeFeed: Service, Sendable {
 
     private let repository: any OrderRepository
     private let listener: PostgresListener?
+    private let readiness: Readiness?
     private let configuration: Configuration
     private let logger: Logger
     private let state = Locked(State())
     private let wake = WakeSignal()
 
+    /// The feed's component in ``Readiness``: up once the feed has read where the changes
+    /// stand, so a ready replica can serve streams.
+    public static let component = "order-changes"
+
     /// Creates the feed over `repository`; `listener` (on ``channel``) wakes it when another
-    /// replica writes.
-    public init(repository: any OrderRepository, listener: PostgresListener?, configuration: Configuration = Configuration(), logger: Logger) {
+    /// replica writes; with `readiness`, it starts reading once the database is migrated and
+    /// the service is not ready before it has.
+    public init(
+        repository: any OrderRepository, listener: PostgresListener?, readiness: Readiness? = nil, configuration: Configuration = Configuration(),
+        logger: Logger
+    ) {
         self.repository = repository
         self.listener = listener
+        self.readiness = readiness
+        readiness?.require(Self.component)
         self.configuration = configuration
         self.logger = logger
     }
@@ -92,15 +103,19 @@ public final class OrderChangeFeed: Service, Sendable {
 
     /// Reads new changes whenever woken (or every poll interval) until cancelled.
     private func tail() async {
+        await readiness?.wait(for: [Readiness.database])
         var failures = 0
         while !Task.isCancelled {
             do {
                 try await catchUp()
+                readiness?.markUp(Self.component)
                 failures = 0
             } catch {
                 failures += 1
-                // Logged once per outage, not once per poll.
-                if failures == 1 { logger.warning("reading order changes failed; retrying", metadata: ["error.message": "\(error)"]) }
+                // Logged once per outage (and then every minute or so), not once per poll.
+                if failures % 120 == 1 {
+                    logger.warning("reading order changes failed; retrying", metadata: ["error.message": "\(error)", "failures": "\(failures)"])
+                }
             }
             await wake.wait(timeout: configuration.pollInterval)
         }

@@ -1,0 +1,116 @@
+import Foundation
+
+/// A client of a Server-Sent Events stream: `curl -N` writing what it receives to a file,
+/// which the test reads as it grows. curl is a real, independent HTTP client (chunked
+/// encoding, keep-alive) and `--limit-rate` makes it a slow reader on demand.
+final class EventStreamClient: Sendable {
+    /// One event (or comment) as received.
+    struct Event: Sendable, Hashable {
+        var id: String?
+        var event: String?
+        var data: String?
+        var comment: String?
+
+        /// The data as JSON.
+        var json: [String: Any] { (data.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]) ?? [:] }
+        var sequence: Int? { id.flatMap { Int($0) } }
+    }
+
+    private let process: Process
+    private let body: URL
+    private let head: URL
+
+    /// Opens `url` with `headers`; `limitRate` (curl's, e.g. `2k`) reads slowly.
+    init(url: String, headers: [String: String], limitRate: String? = nil) throws {
+        let directory = FileManager.default.temporaryDirectory
+        body = directory.appendingPathComponent("sse-\(UUID().uuidString).txt")
+        head = directory.appendingPathComponent("sse-\(UUID().uuidString).head")
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var arguments = ["curl", "-sN", "--max-time", "600", "-D", head.path, "-o", body.path]
+        if let limitRate { arguments += ["--limit-rate", limitRate] }
+        for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
+        process.arguments = arguments + [url]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit { stop() }
+
+    /// Whether the server ended the stream (or curl gave up).
+    var hasEnded: Bool { !process.isRunning }
+
+    /// The response's status, once its head arrived.
+    var status: Int? {
+        guard let text = try? String(contentsOf: head, encoding: .utf8), let line = text.split(separator: "\r\n").first else { return nil }
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+    }
+
+    /// The response's headers, lowercased names.
+    var headers: [String: String] {
+        guard let text = try? String(contentsOf: head, encoding: .utf8) else { return [:] }
+        var headers: [String: String] = [:]
+        for line in text.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return headers
+    }
+
+    /// Every complete event (and comment) received so far, in order.
+    var received: [Event] {
+        let text = (try? String(contentsOf: body, encoding: .utf8)) ?? ""
+        var blocks = text.components(separatedBy: "\n\n")
+        blocks.removeLast()  // incomplete, or empty after the last blank line
+        return blocks.map { block in
+            var event = Event()
+            for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix(": ") { event.comment = String(line.dropFirst(2)) }
+                if line.hasPrefix("id: ") { event.id = String(line.dropFirst(4)) }
+                if line.hasPrefix("event: ") { event.event = String(line.dropFirst(7)) }
+                if line.hasPrefix("data: ") { event.data = (event.data.map { $0 + "\n" } ?? "") + line.dropFirst(6) }
+            }
+            return event
+        }
+    }
+
+    /// The events with an id (changes), leaving out comments and summaries.
+    var changes: [Event] { received.filter { $0.id != nil } }
+
+    /// Waits until `condition` holds for what was received, failing after `timeout`.
+    @discardableResult
+    func waitFor(
+        _ what: String, timeout: Duration = .seconds(30), _ condition: ([Event]) -> Bool
+    ) async throws -> [Event] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let events = received
+            if condition(events) { return events }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let events = received
+        throw SystemTestFailure(
+            "timed out waiting for \(what); status \(status.map(String.init) ?? "none"), \(events.count) received, last: \(events.suffix(3))")
+    }
+
+    /// Waits until the server ends the stream.
+    func waitForEnd(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw SystemTestFailure("the stream did not end within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Closes the stream.
+    func stop() {
+        if process.isRunning {
+            // SIGKILL: a child of the test process inherits a signal mask that blocks SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: body)
+        try? FileManager.default.removeItem(at: head)
+    }
+}
