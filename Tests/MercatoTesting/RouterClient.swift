@@ -7,7 +7,7 @@ import NIOCore
 public import ServiceKit
 
 /// A request context for routers under test: no channel, no server.
-public struct TestRequestContext: AuthRequestContext, RequestContext {
+public struct TestRequestContext: AuthRequestContext, RequestContext, ConnectionClosing {
     /// Where a test request comes from: only a logger.
     public struct Source: RequestContextSource {
         public var logger: Logger
@@ -16,6 +16,8 @@ public struct TestRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The caller, once a ``BearerAuthenticator`` has verified its token.
     public var identity: Caller?
+    /// In process there is no connection to close.
+    public let closeConnection: @Sendable () -> Void = {}
 
     public init(source: Source) {
         coreContext = .init(source: source)

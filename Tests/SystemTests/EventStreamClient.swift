@@ -20,23 +20,63 @@ final class EventStreamClient: Sendable {
     private let body: URL
     private let head: URL
 
-    /// Opens `url` with `headers`; `limitRate` (curl's, e.g. `2k`) reads slowly.
-    init(url: String, headers: [String: String], limitRate: String? = nil) throws {
+    /// Opens `url` with `headers`. A `slow` client reads about 20 KB/s through a 4 KB socket
+    /// receive buffer (a few lines of Python: curl cannot shrink its buffer), so the server's
+    /// writes soon wait for it.
+    init(url: String, headers: [String: String], slow: Bool = false) throws {
         let directory = FileManager.default.temporaryDirectory
         body = directory.appendingPathComponent("sse-\(UUID().uuidString).txt")
         head = directory.appendingPathComponent("sse-\(UUID().uuidString).head")
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        var arguments = ["curl", "-sN", "--max-time", "600", "-D", head.path, "-o", body.path]
-        if let limitRate { arguments += ["--limit-rate", limitRate] }
-        for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
-        process.arguments = arguments + [url]
+        if slow {
+            let components = URLComponents(string: url)!
+            let request = (["GET \(components.percentEncodedPath)\(components.percentEncodedQuery.map { "?" + $0 } ?? "") HTTP/1.1", "Host: 127.0.0.1"]
+                + headers.map { "\($0.key): \($0.value)" }).joined(separator: "\r\n") + "\r\n\r\n"
+            process.arguments = ["python3", "-c", Self.slowReader, String(components.port!), request, head.path, body.path]
+        } else {
+            var arguments = ["curl", "-sN", "--max-time", "600", "-D", head.path, "-o", body.path]
+            for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
+            process.arguments = arguments + [url]
+        }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
     }
 
     deinit { stop() }
+
+    /// Reads a chunked HTTP/1.1 response slowly and writes its head and de-chunked body.
+    private static let slowReader = """
+        import socket, sys, time
+        port, request, head_path, body_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", port))
+        s.sendall(request.encode())
+        buf = b""
+        def more():
+            global buf
+            time.sleep(0.05)
+            try:
+                data = s.recv(1024)
+            except ConnectionResetError:
+                sys.exit(0)
+            if not data: sys.exit(0)
+            buf += data
+        while b"\\r\\n\\r\\n" not in buf: more()
+        head, buf = buf.split(b"\\r\\n\\r\\n", 1)
+        open(head_path, "wb").write(head + b"\\r\\n")
+        body = open(body_path, "ab")
+        while True:
+            while b"\\r\\n" not in buf: more()
+            line, buf = buf.split(b"\\r\\n", 1)
+            size = int(line.split(b";")[0], 16)
+            if size == 0: sys.exit(0)
+            while len(buf) < size + 2: more()
+            body.write(buf[:size]); body.flush()
+            buf = buf[size + 2:]
+        """
 
     /// Whether the server ended the stream (or curl gave up).
     var hasEnded: Bool { !process.isRunning }

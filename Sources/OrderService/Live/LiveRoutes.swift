@@ -28,9 +28,9 @@ public struct LiveRoutes: Sendable {
     }
 
     /// Adds the routes to `router`.
-    public func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
+    public func add<Context: AuthRequestContext<Caller> & ConnectionClosing>(to router: Router<Context>, access: AccessGuard) {
         access.requiring(.ordersRead, on: router).get("/orders/stream") { request, context in
-            try stream(request, caller: context.caller)
+            try stream(request, caller: context.caller, disconnect: context.closeConnection)
         }
         access.requiring(.ordersRead, on: router).get("/orders/:id/history") { _, context in
             try await history(context.parameters.get("id") ?? "", caller: context.caller)
@@ -52,14 +52,14 @@ public struct LiveRoutes: Sendable {
 
     /// Starts a stream: `Last-Event-ID` (or `?after=`) resumes after that change;
     /// `?view=summary` sends the dashboard's summary every `interval_ms` instead.
-    func stream(_ request: Request, caller: Caller) throws -> Response {
+    func stream(_ request: Request, caller: Caller, disconnect: @escaping @Sendable () -> Void) throws -> Response {
         let view = try Self.view(of: request)
         guard feed.head != nil else {
             throw APIError.unavailable("the order stream is starting: order changes could not be read from the database yet")
         }
         let session = OrderStreamSession(
             feed: feed, repository: repository, customerID: caller.listFilter(asked: nil), view: view,
-            configuration: self.session)
+            configuration: self.session, disconnect: disconnect)
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store",
             // nginx and others buffer responses unless told not to; a buffered stream is not live.

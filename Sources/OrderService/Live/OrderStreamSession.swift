@@ -45,31 +45,70 @@ struct OrderStreamSession: Sendable {
     let customerID: UUID?
     let view: View
     let configuration: Configuration
+    /// Drops the client's connection: a write waiting for a client that stopped reading
+    /// fails at once.
+    let disconnect: @Sendable () -> Void
 
     private static let encoder = EventCoding.makeEncoder()
 
+    /// Where a session is, for its watchdog.
+    private struct Progress {
+        /// The position of the changes being written, while a write waits for the client.
+        var writing: Int64?
+        var disconnected = false
+    }
+
     /// Writes the stream with `write` until the client goes away (a write throws), the
     /// service shuts down, or the client falls behind.
-    func run(write: (String) async throws -> Void) async throws -> End {
+    ///
+    /// A watchdog checks every `watchInterval` whether a write that is still waiting for the
+    /// client has fallen out of the feed's window; if so it drops the connection, so a client
+    /// that stopped reading costs one buffer until then, and nothing after.
+    func run(watchInterval: Duration = .seconds(1), write: (String) async throws -> Void) async throws -> End {
         let (subscription, signal) = feed.subscribe()
         defer { feed.unsubscribe(subscription) }
         let stopping = Locked(false)
-        return try await withTaskCancellationOrGracefulShutdownHandler {
-            try await write(ServerSentEvent(comment: "mercato order stream", retryMilliseconds: configuration.retryMilliseconds).text)
-            switch view {
-            case .changes(let after):
-                return try await streamChanges(after: after, signal: signal, stopping: stopping, write: write)
-            case .summary(let interval):
-                return try await streamSummary(every: interval, signal: signal, stopping: stopping, write: write)
+        let progress = Locked(Progress())
+        func watched(_ position: Int64, _ text: String) async throws {
+            progress.withLock { $0.writing = position }
+            defer { progress.withLock { $0.writing = nil } }
+            try await write(text)
+        }
+        do {
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await watch(progress, every: watchInterval) }
+                defer { group.cancelAll() }
+                return try await withTaskCancellationOrGracefulShutdownHandler {
+                    try await watched(0, ServerSentEvent(comment: "mercato order stream", retryMilliseconds: configuration.retryMilliseconds).text)
+                    switch view {
+                    case .changes(let after):
+                        return try await streamChanges(after: after, signal: signal, stopping: stopping, write: watched)
+                    case .summary(let interval):
+                        return try await streamSummary(every: interval, signal: signal, stopping: stopping, write: watched)
+                    }
+                } onCancelOrGracefulShutdown: {
+                    stopping.withLock { $0 = true }
+                    signal.signal()
+                }
             }
-        } onCancelOrGracefulShutdown: {
-            stopping.withLock { $0 = true }
-            signal.signal()
+        } catch where progress.withLock({ $0.disconnected }) {
+            return .fellBehind
+        }
+    }
+
+    /// Drops the connection once a waiting write's position has left the window.
+    private func watch(_ progress: Locked<Progress>, every interval: Duration) async throws {
+        while true {
+            try await Task.sleep(for: interval)
+            guard let position = progress.withLock({ $0.writing }), case .behind = feed.read(after: position, limit: 0) else { continue }
+            progress.withLock { $0.disconnected = true }
+            disconnect()
+            return
         }
     }
 
     private func streamChanges(
-        after: Int64?, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (String) async throws -> Void
+        after: Int64?, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (Int64, String) async throws -> Void
     ) async throws -> End {
         guard var position = after ?? feed.head else { return .stopped }
         var live = false
@@ -77,7 +116,7 @@ struct OrderStreamSession: Sendable {
         while !stopping.withLock({ $0 }) {
             guard let (changes, next) = try await nextChanges(after: position, live: &live) else { return .fellBehind }
             if !changes.isEmpty {
-                try await write(changes.map(event).joined())
+                try await write(position, changes.map(event).joined())
                 lastWrite = .now
             }
             if next != position {
@@ -86,7 +125,7 @@ struct OrderStreamSession: Sendable {
             }
             let idle = configuration.heartbeat - (ContinuousClock.now - lastWrite)
             if idle <= .zero {
-                try await write(ServerSentEvent(comment: "heartbeat").text)
+                try await write(position, ServerSentEvent(comment: "heartbeat").text)
                 lastWrite = .now
             } else {
                 await signal.wait(timeout: idle)
@@ -96,7 +135,7 @@ struct OrderStreamSession: Sendable {
     }
 
     private func streamSummary(
-        every interval: Duration, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (String) async throws -> Void
+        every interval: Duration, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (Int64, String) async throws -> Void
     ) async throws -> End {
         let counts = try await repository.statusCounts(customerID: customerID)
         var summary = LiveSummary(counts: counts)
@@ -113,7 +152,7 @@ struct OrderStreamSession: Sendable {
                 position = next
             }
             let update = summary.update(sequence: position, interval: interval, now: Date())
-            try await write(ServerSentEvent(event: "summary", data: String(decoding: try Self.encoder.encode(update), as: UTF8.self)).text)
+            try await write(position, ServerSentEvent(event: "summary", data: String(decoding: try Self.encoder.encode(update), as: UTF8.self)).text)
             due += interval
             let wait = due - .now
             if wait > .zero { await signal.waitUntilStopping(stopping, for: wait) } else { due = .now }
