@@ -138,5 +138,55 @@ public enum OrderRepositoryContract {
             // Within the repository's cache window a read may still show v3; never an older one.
             #expect(try await store.repository.customer(id: id).map(\.version).map { $0 >= 3 } == true)
         },
+        ContractCheck("every change is numbered in order: created, then invoiced, each with the order as it was then") { store in
+            let start = try await store.repository.statusCounts(customerID: nil).sequence
+            let customer = UUID()
+            try await store.repository.saveCustomers([snapshot(customer, count: 0, version: 1)], events: [])
+            let first = order(customer: customer), second = order(customer: customer, lines: [("Cake", 1, "4.25")])
+            _ = try await store.repository.place(first, idempotency: nil, traceparent: nil)
+            _ = try await store.repository.place(second, idempotency: nil, traceparent: nil)
+            try await store.repository.markInvoiced([try invoiceCreated(order: first.id, number: "INV-2026-000010")])
+            try await store.repository.markInvoiced([try invoiceCreated(order: first.id, number: "INV-2026-000011")])  // a second invoice: no change
+            let changes = try await store.repository.changes(after: start, customerID: nil, limit: 10)
+            #expect(changes.map(\.sequence) == [start + 1, start + 2, start + 3])
+            #expect(changes.map(\.kind) == [.created, .created, .invoiced])
+            #expect(changes.map(\.order.id) == [first.id, second.id, first.id])
+            #expect(changes[0].order.status == .created && changes[0].order.invoiceNumber == nil, "as it was at that change")
+            #expect(changes[0].order.items == first.items && changes[1].order.total == Money("4.25"))
+            #expect(changes[2].order.status == .invoiced && changes[2].order.invoiceNumber == "INV-2026-000010")
+            #expect(changes[0].customer?.name == "Ada v1", "with the replica's customer")
+            #expect(changes[2].at >= changes[0].at && sameInstant(changes[2].order.updatedAt, changes[2].at))
+            // Paging by position, and a limit.
+            #expect(try await store.repository.changes(after: start + 1, customerID: nil, limit: 1).map(\.sequence) == [start + 2])
+            #expect(try await store.repository.changes(after: start + 3, customerID: nil, limit: 10).isEmpty)
+        },
+        ContractCheck("changes filter by customer; history lists one order's changes; counts include exactly the changes up to their sequence") { store in
+            let ada = UUID(), bob = UUID()
+            let adas = order(customer: ada), bobs = order(customer: bob)
+            _ = try await store.repository.place(adas, idempotency: nil, traceparent: nil)
+            let before = try await store.repository.statusCounts(customerID: ada)
+            #expect(before.counts == [.created: 1])
+            _ = try await store.repository.place(bobs, idempotency: nil, traceparent: nil)
+            try await store.repository.markInvoiced([try invoiceCreated(order: adas.id, number: "INV-2026-000020")])
+            let adasChanges = try await store.repository.changes(after: 0, customerID: ada, limit: 10)
+            #expect(adasChanges.map(\.order.id) == [adas.id, adas.id] && adasChanges.map(\.kind) == [.created, .invoiced])
+            #expect(try await store.repository.history(of: adas.id).map(\.kind) == [.created, .invoiced])
+            #expect(try await store.repository.history(of: bobs.id).map(\.kind) == [.created])
+            #expect(try await store.repository.history(of: UUID()).isEmpty)
+            let after = try await store.repository.statusCounts(customerID: ada)
+            #expect(after.counts == [.invoiced: 1] && after.sequence > before.sequence)
+            let all = try await store.repository.statusCounts(customerID: nil)
+            #expect((all.counts[.created] ?? 0) >= 1 && (all.counts[.invoiced] ?? 0) >= 1)
+            #expect(try await store.repository.changes(after: all.sequence, customerID: nil, limit: 10).isEmpty, "nothing after the counts' sequence")
+        },
+        ContractCheck("an order whose invoice was waiting gets both changes when it is placed") { store in
+            let early = order()
+            try await store.repository.markInvoiced([try invoiceCreated(order: early.id, number: "INV-2026-000030")])
+            _ = try await store.repository.place(early, idempotency: nil, traceparent: nil)
+            let history = try await store.repository.history(of: early.id)
+            #expect(history.map(\.kind) == [.created, .invoiced])
+            #expect(history.map(\.order.status) == [.created, .invoiced] && history.last?.order.invoiceNumber == "INV-2026-000030")
+            #expect(history[1].sequence == history[0].sequence + 1)
+        },
     ]
 }

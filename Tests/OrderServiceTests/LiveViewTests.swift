@@ -1,0 +1,231 @@
+import Broker
+import Contracts
+import ContractTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Locking
+import Logging
+import MercatoTesting
+@testable import OrderService
+import ServiceKit
+import Testing
+
+/// The live view's parts over the in-memory repository: the feed's window, a stream session's
+/// catch-up, filtering and slow-client bound, the summary, and the routes' answers.
+@Suite(.timeLimit(.minutes(1)))
+struct LiveViewTests {
+    let repository = MemoryOrderRepository()
+    let logger = Logger(label: "tests")
+
+    func feed(window: Int) -> OrderChangeFeed {
+        var configuration = OrderChangeFeed.Configuration()
+        configuration.window = window
+        return OrderChangeFeed(repository: repository, listener: nil, configuration: configuration, logger: logger)
+    }
+
+    /// Places `count` orders of `customer`; returns them.
+    @discardableResult
+    func place(_ count: Int, customer: UUID = UUID()) async throws -> [Order] {
+        var orders: [Order] = []
+        for _ in 0..<count {
+            let now = Date()
+            let order = Order(
+                id: UUID(), customerID: customer, status: .created, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("3.50")!)],
+                total: Money("3.50")!, createdAt: now, updatedAt: now)
+            orders.append(try await repository.place(order, idempotency: nil, traceparent: nil).order)
+        }
+        return orders
+    }
+
+    func invoice(_ order: Order, number: String) async throws {
+        let payload = InvoiceCreated(
+            invoiceID: UUID(), invoiceNumber: number, orderID: order.id, customerID: order.customerID, lines: [], subtotal: .zero, taxRate: 0,
+            tax: .zero, total: .zero, issuedAt: Date())
+        let event = try IncomingEvent(CloudEvent(source: "/tests", data: payload))
+        try await repository.markInvoiced([InvoicedOrder(event: event, orderID: order.id, invoiceID: payload.invoiceID, invoiceNumber: number)])
+    }
+
+    /// Runs a session until `until` holds for what it wrote, then stops it as a client
+    /// going away would; returns what it wrote and how it ended.
+    func run(
+        _ session: OrderStreamSession, until: @escaping @Sendable (String) -> Bool
+    ) async throws -> (text: String, end: OrderStreamSession.End) {
+        let written = Locked("")
+        let task = Task {
+            try await session.run(watchInterval: .milliseconds(10)) { text in written.withLock { $0 += text } }
+        }
+        try await waitUntil("the session wrote what was expected", timeout: .seconds(10)) { until(written.withLock { $0 }) }
+        task.cancel()
+        let end = try await task.value
+        return (written.withLock { $0 }, end)
+    }
+
+    static func ids(_ text: String) -> [Int64] {
+        text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int64($0.dropFirst(4)) }
+    }
+
+    func session(_ feed: OrderChangeFeed, customer: UUID? = nil, view: OrderStreamSession.View, disconnect: @escaping @Sendable () -> Void = {})
+        -> OrderStreamSession
+    {
+        var configuration = OrderStreamSession.Configuration()
+        configuration.batchSize = 2
+        configuration.heartbeat = .seconds(3600)
+        return OrderStreamSession(feed: feed, repository: repository, customerID: customer, view: view, configuration: configuration, disconnect: disconnect)
+    }
+
+    @Test func eventsAreWrittenInTheServerSentEventsFormat() {
+        let event = ServerSentEvent(id: "7\n8", event: "order.created", data: "{\"a\":1}\nsecond")
+        #expect(event.text == "id: 7 8\nevent: order.created\ndata: {\"a\":1}\ndata: second\n\n")
+        #expect(ServerSentEvent(comment: "heartbeat").text == ": heartbeat\n\n")
+        #expect(ServerSentEvent(comment: "hello", retryMilliseconds: 2000).text == ": hello\nretry: 2000\n\n")
+    }
+
+    @Test func theFeedKeepsAWindowOfTheLatestChanges() async throws {
+        let feed = feed(window: 3)
+        #expect(feed.head == nil)
+        guard case .behind = feed.read(after: 0, limit: 10) else { Issue.record("before it starts, everything is behind"); return }
+        try await place(2)
+        try await feed.catchUp()
+        #expect(feed.head == 2, "it starts at the latest change")
+        guard case .upToDate = feed.read(after: 2, limit: 10) else { Issue.record("nothing new yet"); return }
+        guard case .behind(let start) = feed.read(after: 1, limit: 10), start == 3 else { Issue.record("older than the window"); return }
+        try await place(5)
+        try await feed.catchUp()
+        #expect(feed.head == 7)
+        guard case .changes(let latest) = feed.read(after: 4, limit: 10) else { Issue.record("in the window"); return }
+        #expect(latest.map(\.sequence) == [5, 6, 7])
+        guard case .changes(let limited) = feed.read(after: 5, limit: 1) else { Issue.record("in the window"); return }
+        #expect(limited.map(\.sequence) == [6])
+        guard case .behind(let windowStart) = feed.read(after: 3, limit: 10) else { Issue.record("fell out of the window"); return }
+        #expect(windowStart == 5)
+    }
+
+    @Test func aSessionCatchesUpFromTheDatabaseThenReadsTheWindowWithNoGapAndNoRepeat() async throws {
+        let feed = feed(window: 3)
+        try await place(3)
+        try await feed.catchUp()
+        try await place(4)  // 4…7: beyond the window (3), so 1…4 come from the database
+        try await feed.catchUp()
+        let (text, end) = try await run(session(feed, view: .changes(after: 0))) { Self.ids($0).count >= 7 }
+        #expect(Self.ids(text) == Array(1...7))
+        #expect(end == .stopped)
+        #expect(text.hasPrefix(": mercato order stream\nretry: 2000\n\n"))
+        #expect(text.contains("event: order.created\ndata: {"))
+    }
+
+    @Test func aCustomersSessionSeesItsOwnOrdersOnly() async throws {
+        let feed = feed(window: 100)
+        try await feed.catchUp()
+        let ada = UUID()
+        let adas = try await place(2, customer: ada)
+        try await place(3)
+        try await invoice(adas[0], number: "INV-2026-000001")
+        try await feed.catchUp()
+        let (text, _) = try await run(session(feed, customer: ada, view: .changes(after: 0))) { Self.ids($0).count >= 3 }
+        #expect(Self.ids(text) == [1, 2, 6])
+        #expect(text.contains("event: order.invoiced") && text.contains("INV-2026-000001"))
+        #expect(!text.contains(UUID().uuidString.lowercased()))
+    }
+
+    @Test func aSessionWhoseWriteWaitsWhileItsPositionLeavesTheWindowIsDisconnected() async throws {
+        let feed = feed(window: 2)
+        try await feed.catchUp()
+        try await place(1)
+        try await feed.catchUp()
+        // A client that takes the greeting and then stops reading: its next write waits
+        // until the connection is dropped.
+        let dropped = Locked<CheckedContinuation<Void, any Error>?>(nil)
+        let disconnects = Locked(0)
+        let writes = Locked(0)
+        let session = session(feed, view: .changes(after: 0)) {
+            disconnects.withLock { $0 += 1 }
+            dropped.withLock { $0 }?.resume(throwing: CancellationError())
+        }
+        let task = Task {
+            try await session.run(watchInterval: .milliseconds(10)) { _ in
+                guard writes.withLock({ $0 += 1; return $0 }) > 1 else { return }
+                try await withCheckedThrowingContinuation { continuation in dropped.withLock { $0 = continuation } }
+            }
+        }
+        try await waitUntil("the first change's write waits", timeout: .seconds(5)) { dropped.withLock { $0 != nil } }
+        try await place(3)  // its position (0) leaves the window of 2
+        try await feed.catchUp()
+        #expect(try await task.value == .fellBehind)
+        #expect(disconnects.withLock { $0 } == 1)
+    }
+
+    @Test func theSummaryCountsRatesLatencyAndTheLatestOrders() async throws {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        var summary = LiveSummary(counts: OrderStatusCounts(counts: [.created: 2, .invoiced: 5], sequence: 9))
+        var orders: [Order] = []
+        for index in 0..<25 {
+            let at = start.addingTimeInterval(Double(index))
+            let order = Order(
+                id: UUID(), customerID: UUID(), status: .created, items: [], total: Money("1.00")!, createdAt: at, updatedAt: at)
+            orders.append(order)
+            summary.apply(OrderChange(sequence: 10 + Int64(index), kind: .created, at: at, order: order))
+        }
+        var invoiced = orders[24]
+        invoiced.status = .invoiced
+        invoiced.invoiceNumber = "INV-2026-000099"
+        invoiced.updatedAt = invoiced.createdAt.addingTimeInterval(0.004)
+        summary.apply(OrderChange(sequence: 35, kind: .invoiced, at: invoiced.updatedAt, order: invoiced))
+        let update = summary.update(sequence: 35, interval: .milliseconds(500), now: invoiced.updatedAt)
+        #expect(update.counts == ["created": 26, "invoiced": 6])
+        #expect(update.created == 25 && update.invoiced == 1 && update.intervalMilliseconds == 500)
+        #expect(update.latest.count == LiveSummary.latestCount && update.latest.first?.id == orders[24].id)
+        #expect(update.latest.first?.status == .invoiced && update.latest.first?.invoiceNumber == "INV-2026-000099", "updated in place")
+        #expect(abs((update.latest.first?.invoicedAfterMilliseconds ?? 0) - 4) < 0.01)
+        #expect(update.latency.count == 1 && (4.0...4.4).contains(update.latency.p50 ?? 0))
+        let next = summary.update(sequence: 35, interval: .milliseconds(500), now: invoiced.updatedAt.addingTimeInterval(0.5))
+        #expect(next.created == 0 && next.invoiced == 0, "per update")
+    }
+
+    @Test func latencyPercentilesCoverTheLastMinuteWithinTenPercent() {
+        var window = LatencyWindow()
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        for millisecond in 1...100 { window.record(milliseconds: Double(millisecond), at: now) }
+        window.record(milliseconds: 5000, at: now.addingTimeInterval(-61))  // older than a minute
+        let p50 = window.percentile(0.5, now: now) ?? 0, p99 = window.percentile(0.99, now: now) ?? 0
+        #expect((50...55).contains(p50), "p50 \(p50)")
+        #expect((99...109).contains(p99), "p99 \(p99)")
+        #expect(window.count(now: now) == 100)
+        #expect(window.percentile(0.5, now: now.addingTimeInterval(61)) == nil, "a minute later, nothing")
+    }
+
+    @Test func theRoutesNeedATokenCheckTheirParametersAndHideOtherCustomersOrders() async throws {
+        let tokens = TestTokens()
+        let feed = feed(window: 100)
+        try await feed.catchUp()
+        let router = Router(context: TestRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        LiveRoutes(repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()), heartbeat: .seconds(15))
+            .add(to: router, access: try await tokens.accessGuard())
+        let ada = UUID()
+        let order = try await place(1, customer: ada)[0]
+        let asAda = TestTokens.bearer(try await tokens.customer(ada)), asBob = TestTokens.bearer(try await tokens.customer(UUID()))
+        let admin = TestTokens.bearer(try await tokens.admin())
+
+        #expect(try await router.respond(.get, "/orders/stream").status == .unauthorized)
+        for (query, field) in [("?view=all", "view"), ("?after=-3", "after"), ("?view=summary&interval_ms=0", "interval_ms")] {
+            let response = try await router.respond(.get, "/orders/stream\(query)", headers: admin)
+            #expect(response.status == .badRequest && response.errorField == field, "\(query)")
+        }
+        var resume = admin
+        resume[.lastEventID] = "x"
+        #expect(try await router.respond(.get, "/orders/stream", headers: resume).errorField == "Last-Event-ID")
+
+        let history = try await router.respond(.get, "/orders/\(order.id)/history", headers: asAda)
+        let changes = (history.json as? [String: Any])?["changes"] as? [[String: Any]]
+        #expect(history.status == .ok && changes?.first?["event"] as? String == "order.created" && changes?.first?["sequence"] as? Int == 1)
+        #expect(try await router.respond(.get, "/orders/\(order.id)/history", headers: asBob).status == .notFound)
+        #expect(try await router.respond(.get, "/orders/nope/history", headers: admin).status == .badRequest)
+        #expect(try await router.respond(.get, "/queues", headers: asAda).status == .forbidden)
+
+        let page = try await router.respond(.get, "/live")
+        #expect(page.status == .ok && String(decoding: page.body, as: UTF8.self).contains("<script src=\"/live/live.js\""))
+        #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
+        #expect(try await router.respond(.get, "/").headers[.location] == "/live")
+    }
+}
