@@ -92,6 +92,9 @@ public actor MemoryOrderRepository: OrderRepository {
         changeLog.append(OrderChange(sequence: Int64(changeLog.count + 1), kind: kind, at: time, order: snapshot))
     }
 
+    /// Changes are numbered as they are made: nothing to settle.
+    public func settleChanges() async throws -> Bool { true }
+
     public func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
         let start = Int(max(0, min(sequence, Int64(changeLog.count))))
         return changeLog[start...].lazy.filter { customerID == nil || $0.order.customerID == customerID }.prefix(limit).map(withCustomer)

@@ -56,12 +56,29 @@ enum OrderMigrations {
             PostgresMigration(
             version: 13, name: "create order changes",
             sql: """
-                -- Every change of every order, numbered. The numbers come from the one row of
-                -- order_change_sequence, which each writing transaction updates: its row lock,
-                -- held until commit, makes transactions that record changes commit one after
-                -- the other in number order, so a reader never sees change n+1 before change n
-                -- (a plain sequence would let a later number commit first, and a reader
-                -- resuming after it would miss the earlier one for good).
+                -- Every change of every order, numbered in one order that every replica agrees
+                -- on and that never lets a later number become visible before an earlier one:
+                -- a stream resuming after n then misses nothing.
+                --
+                -- The transactions that change orders only append to order_change_queue (no
+                -- lock, no number: the hot path stays as parallel as it was). The sequencer
+                -- (PostgresOrderRepository.settleChanges, one at a time under an advisory lock)
+                -- moves the changes of transactions that have ended - xid below the oldest
+                -- running transaction's - into order_changes, numbered from
+                -- order_change_sequence in (xid, id) order, in one transaction. Numbering at
+                -- write time instead needs a lock held to commit, which serialized every
+                -- order-service commit and cost 40% of the throughput.
+                CREATE TABLE order_change_queue (
+                    id bigserial NOT NULL,
+                    xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+                    order_id uuid NOT NULL,
+                    customer_id uuid NOT NULL,
+                    event text NOT NULL,
+                    invoice_id uuid,
+                    invoice_number text,
+                    at timestamptz NOT NULL
+                );
+                CREATE INDEX order_change_queue_settling ON order_change_queue (xid, id);
                 CREATE TABLE order_change_sequence (
                     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
                     last bigint NOT NULL

@@ -31,16 +31,25 @@ public protocol OrderRepository: Sendable {
     /// is kept and applied when the order arrives.
     func markInvoiced(_ invoices: [InvoicedOrder]) async throws
 
+    /// Numbers the changes recorded so far whose transactions have ended, after every
+    /// change numbered before: from then on ``changes(after:customerID:limit:)`` returns them.
+    /// Every change is recorded in the transaction that made it (``place(_:idempotency:traceparent:)``,
+    /// ``markInvoiced(_:)``) and numbered soon after. Safe to call from several replicas at
+    /// once (they take turns). Returns whether every change committed before the call is now
+    /// numbered: a change waits while an older transaction is still running.
+    @discardableResult
+    func settleChanges() async throws -> Bool
+
     /// Up to `limit` changes numbered after `sequence`, in sequence order, optionally of one
-    /// customer's orders. Every change is recorded in the transaction that made it
-    /// (``place(_:idempotency:traceparent:)``, ``markInvoiced(_:)``).
+    /// customer's orders.
     func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange]
 
-    /// One order's changes, oldest first (empty if the order does not exist).
+    /// One order's numbered changes, oldest first (empty if the order does not exist); it
+    /// settles first, so a change made before the call is in it.
     func history(of orderID: UUID) async throws -> [OrderChange]
 
-    /// Orders per status, optionally of one customer, with the last change they include,
-    /// read in one snapshot.
+    /// Orders per status, optionally of one customer, as of the last numbered change (which
+    /// the result names), read in one snapshot.
     func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts
 }
 

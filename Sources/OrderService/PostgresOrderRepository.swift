@@ -65,32 +65,21 @@ public struct PostgresOrderRepository: OrderRepository {
             SELECT * FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::numeric[], $12::numeric[])
         ), events AS (
             \(Outbox.insert(parametersFrom: 13))
-        ), change_rows AS (
-            -- Each order's order.created, in the order given, then order.invoiced for those
-            -- whose invoice was waiting for them.
-            SELECT i.n AS n, i.id, i.customer_id, 'order.created' AS event, NULL::uuid AS invoice_id, NULL::text AS invoice_number,
-                   i.created_at AS at
-            FROM input AS i
-            UNION ALL
-            SELECT (SELECT count(*) FROM input) + row_number() OVER (ORDER BY i.n), i.id, i.customer_id, 'order.invoiced',
-                   p.invoice_id, p.invoice_number, greatest(now(), i.created_at)
-            FROM input AS i JOIN parked AS p ON p.order_id = i.id
-        ), numbering AS (
-            \(Self.takeSequenceNumbers("(SELECT count(*) FROM change_rows)"))
         ), changes AS (
-            INSERT INTO order_changes (sequence, order_id, customer_id, event, invoice_id, invoice_number, at)
-            SELECT s.last - (SELECT count(*) FROM change_rows) + r.n, r.id, r.customer_id, r.event, r.invoice_id, r.invoice_number, r.at
-            FROM change_rows AS r, numbering AS s
+            -- Each order's order.created, in the order given, then order.invoiced for those
+            -- whose invoice was waiting for them; numbered later (settleChanges).
+            INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at)
+            SELECT c.id, c.customer_id, c.event, c.invoice_id, c.invoice_number, c.at FROM (
+                SELECT i.n, 1 AS step, i.id, i.customer_id, 'order.created' AS event, NULL::uuid AS invoice_id,
+                       NULL::text AS invoice_number, i.created_at AS at
+                FROM input AS i
+                UNION ALL
+                SELECT i.n, 2, i.id, i.customer_id, 'order.invoiced', p.invoice_id, p.invoice_number, greatest(now(), i.created_at)
+                FROM input AS i JOIN parked AS p ON p.order_id = i.id
+            ) AS c ORDER BY c.step, c.n
         )
         SELECT id, invoice_id, invoice_number FROM placed WHERE invoice_id IS NOT NULL
         """
-
-    /// The statement that reserves `count` sequence numbers for order_changes and returns the
-    /// last of them (`last`). Its row lock is held until the transaction ends, so transactions
-    /// that record changes commit in sequence order (see ``OrderMigrations``).
-    static func takeSequenceNumbers(_ count: String) -> String {
-        "UPDATE order_change_sequence SET last = last + \(count) RETURNING last"
-    }
 
     /// Inserts orders, their items and their `order.created` events in one statement: one
     /// round trip and one implicit transaction, all or nothing. An invoice that arrived
@@ -234,15 +223,9 @@ public struct PostgresOrderRepository: OrderRepository {
                     FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS d(order_id, invoice_id, invoice_number)
                     WHERE o.id = d.order_id AND o.invoice_id IS NULL
                     RETURNING o.id, o.customer_id, o.invoice_id, o.invoice_number, o.updated_at
-                ), numbered AS (
-                    SELECT row_number() OVER (ORDER BY id) AS n, * FROM updated
-                ), numbering AS (
-                    \(Self.takeSequenceNumbers("(SELECT count(*) FROM updated)"))
                 ), changes AS (
-                    INSERT INTO order_changes (sequence, order_id, customer_id, event, invoice_id, invoice_number, at)
-                    SELECT s.last - (SELECT count(*) FROM updated) + u.n, u.id, u.customer_id, 'order.invoiced', u.invoice_id,
-                           u.invoice_number, u.updated_at
-                    FROM numbered AS u, numbering AS s
+                    INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at)
+                    SELECT id, customer_id, 'order.invoiced', invoice_id, invoice_number, updated_at FROM updated ORDER BY id
                 )
                 SELECT id FROM updated
                 """, applicable.map(\.orderID), applicable.map(\.invoiceID), applicable.map(\.invoiceNumber))
@@ -270,6 +253,43 @@ public struct PostgresOrderRepository: OrderRepository {
         FROM order_changes AS c JOIN orders AS o ON o.id = c.order_id LEFT JOIN customers AS cu ON cu.id = c.customer_id
         """
 
+    /// The advisory lock that makes one sequencer at a time number changes (per database).
+    static let sequencerLock: Int64 = 0x6D65_7263_6174_6F31  // "mercato1"
+
+    /// Moves the settled changes from the queue into order_changes, numbered. A transaction's
+    /// changes are settled once its xid is below every running transaction's, so no change
+    /// of an older transaction can appear after them; they are numbered in (xid, id) order.
+    private static let settleStatement = """
+        WITH settled AS (
+            DELETE FROM order_change_queue WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+            RETURNING id, xid, order_id, customer_id, event, invoice_id, invoice_number, at
+        ), numbering AS (
+            UPDATE order_change_sequence SET last = last + (SELECT count(*) FROM settled)
+            WHERE EXISTS (SELECT 1 FROM settled) RETURNING last
+        )
+        INSERT INTO order_changes (sequence, order_id, customer_id, event, invoice_id, invoice_number, at)
+        SELECT s.last - (SELECT count(*) FROM settled) + row_number() OVER (ORDER BY q.xid, q.id), q.order_id, q.customer_id,
+               q.event, q.invoice_id, q.invoice_number, q.at
+        FROM settled AS q, numbering AS s
+        """
+
+    public func settleChanges() async throws -> Bool {
+        try await client.transaction { connection in
+            // Every transaction that committed before this call has an xid below `before` (the
+            // statement's snapshot is taken before the lock is waited for). One sequencer at a
+            // time; a concurrent one is waited for (it is quick), then this round sees what
+            // committed meanwhile.
+            let before = try await connection.query(
+                "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, pg_advisory_xact_lock($1)", Self.sequencerLock
+            ).first?.decode(String.self, at: 0) ?? "0"
+            let numbered = try await connection.query(Self.settleStatement).affectedRows
+            // The other replicas' feeds read them now rather than at their next poll.
+            if numbered > 0 { try await connection.notify(OrderChangeFeed.channel) }
+            let waiting = try await connection.query("SELECT EXISTS (SELECT 1 FROM order_change_queue WHERE xid < $1::xid8)", before)
+            return try waiting.first?.decode(Bool.self, at: 0) == false
+        }
+    }
+
     public func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
         let rows: PostgresRows
         if let customerID {
@@ -283,16 +303,34 @@ public struct PostgresOrderRepository: OrderRepository {
     }
 
     public func history(of orderID: UUID) async throws -> [OrderChange] {
+        // A transaction still running that began before the order's change holds its number
+        // back; such transactions end within milliseconds, so wait a moment for them.
+        for _ in 0..<50 where try await !settleChanges() { try await Task.sleep(for: .milliseconds(10)) }
         let rows = try await client.query("SELECT \(Self.changeColumns) WHERE c.order_id = $1 ORDER BY c.sequence", orderID)
         return try await decodeChanges(Array(rows))
     }
 
     public func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts {
-        // One statement, one snapshot: the counts include exactly the changes up to `last`.
+        // One statement, one snapshot. `orders` already shows the changes still queued (not
+        // numbered, so after `last`): they are taken back out, so the counts are exactly
+        // those of the changes up to `last`. A queued order.invoiced moves its order back to
+        // created; a queued order.created removes it.
         let filter = customerID == nil ? "" : "WHERE customer_id = $1"
         let sql = """
-            SELECT s.last, c.status, c.n FROM order_change_sequence AS s
-            LEFT JOIN (SELECT status, count(*) AS n FROM orders \(filter) GROUP BY status) AS c ON true
+            WITH queued AS (
+                SELECT count(*) FILTER (WHERE event = 'order.created') AS created,
+                       count(*) FILTER (WHERE event = 'order.invoiced') AS invoiced
+                FROM order_change_queue \(filter)
+            ), current AS (
+                SELECT status, count(*) AS n FROM orders \(filter) GROUP BY status
+            )
+            SELECT s.last, 'created', coalesce((SELECT n FROM current WHERE status = 'created'), 0) + q.invoiced - q.created
+            FROM order_change_sequence AS s, queued AS q
+            UNION ALL
+            SELECT s.last, 'invoiced', coalesce((SELECT n FROM current WHERE status = 'invoiced'), 0) - q.invoiced
+            FROM order_change_sequence AS s, queued AS q
+            UNION ALL
+            SELECT s.last, status, n FROM order_change_sequence AS s, current WHERE status NOT IN ('created', 'invoiced')
             """
         let bindings: [any PostgresEncodable] = customerID.map { [$0] } ?? []
         let rows = try await client.withConnection { try await $0.query(sql, bindings) }
@@ -300,11 +338,12 @@ public struct PostgresOrderRepository: OrderRepository {
         var sequence: Int64 = 0
         for row in rows {
             sequence = try row.decode(Int64.self, at: 0)
-            guard let text = try row.decode(String?.self, at: 1) else { continue }
+            let text = try row.decode(String.self, at: 1)
             guard let status = Order.Status(rawValue: text) else {
                 throw OrderStoreError(.unknownStatus, "orders have status \(text.prefix(40)), which this version does not know")
             }
-            counts[status] = try row.decode(Int.self, at: 2)
+            let count = try row.decode(Int.self, at: 2)
+            if count != 0 { counts[status] = count }
         }
         return OrderStatusCounts(counts: counts, sequence: sequence)
     }

@@ -25,6 +25,10 @@ public final class OrderChangeFeed: Service, Sendable {
         public var window = 10_000
         /// How often the database is read when no notification came. Default 500 ms.
         public var pollInterval = Duration.milliseconds(500)
+        /// The least time between two reads, however many notifications come: under load
+        /// every commit notifies, and a read per commit would cost more than it shows.
+        /// Default 20 ms.
+        public var minimumInterval = Duration.milliseconds(20)
         /// The most changes read with one query. Default 1,000.
         public var batchSize = 1_000
 
@@ -106,8 +110,10 @@ public final class OrderChangeFeed: Service, Sendable {
         await readiness?.wait(for: [Readiness.database])
         var failures = 0
         while !Task.isCancelled {
+            let round = ContinuousClock.now
+            var settled = true
             do {
-                try await catchUp()
+                settled = try await catchUp()
                 readiness?.markUp(Self.component)
                 failures = 0
             } catch {
@@ -117,13 +123,19 @@ public final class OrderChangeFeed: Service, Sendable {
                     logger.warning("reading order changes failed; retrying", metadata: ["error.message": "\(error)", "failures": "\(failures)"])
                 }
             }
-            await wake.wait(timeout: configuration.pollInterval)
+            // Changes held back by a transaction still running: look again shortly.
+            await wake.wait(timeout: settled ? configuration.pollInterval : configuration.minimumInterval)
+            try? await Task.sleep(until: round + configuration.minimumInterval)
         }
     }
 
-    /// Reads every change after the head into the window and wakes the streams. On its first
-    /// success it starts at the latest change: the window begins empty, at "now".
-    public func catchUp() async throws {
+    /// Numbers what has settled (``OrderRepository/settleChanges()``), reads every change
+    /// after the head into the window and wakes the streams; returns whether every change
+    /// committed before the call was numbered. On its first success it starts at the latest
+    /// change: the window begins empty, at "now".
+    @discardableResult
+    public func catchUp() async throws -> Bool {
+        let settled = try await repository.settleChanges()
         guard let start = head else {
             let latest = try await repository.statusCounts(customerID: Self.nobody).sequence
             state.withLock { if $0.head == nil { $0.head = latest } }
@@ -133,10 +145,10 @@ public final class OrderChangeFeed: Service, Sendable {
         var position = start
         while true {
             let batch = try await repository.changes(after: position, customerID: nil, limit: configuration.batchSize)
-            guard let last = batch.last else { return }
+            guard let last = batch.last else { return settled }
             position = last.sequence
             append(batch)
-            if batch.count < configuration.batchSize { return }
+            if batch.count < configuration.batchSize { return settled }
         }
     }
 
