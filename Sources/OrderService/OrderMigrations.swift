@@ -78,7 +78,6 @@ enum OrderMigrations {
                     invoice_number text,
                     at timestamptz NOT NULL
                 );
-                CREATE INDEX order_change_queue_settling ON order_change_queue (xid, id);
                 CREATE TABLE order_change_sequence (
                     only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
                     last bigint NOT NULL

@@ -155,12 +155,16 @@ public struct PostgresOrderRepository: OrderRepository {
         return orders
     }
 
-    /// The lines of `orders`, in the order given, with one query.
+    /// The lines of `orders`, in the order given, with one query: an index lookup per order
+    /// (LATERAL), never a scan of every order's lines.
     private func lines(of orders: [UUID]) async throws -> [UUID: [OrderLine]] {
         let items = try await client.query(
             """
-            SELECT order_id, product_name, quantity, unit_price FROM order_items
-            WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, position
+            SELECT k.id, i.product_name, i.quantity, i.unit_price FROM unnest($1::uuid[]) AS k(id)
+            JOIN LATERAL (
+                SELECT product_name, quantity, unit_price, position FROM order_items WHERE order_id = k.id ORDER BY position
+            ) AS i ON true
+            ORDER BY k.id, i.position
             """, orders)
         var lines: [UUID: [OrderLine]] = [:]
         for row in items {
@@ -246,12 +250,27 @@ public struct PostgresOrderRepository: OrderRepository {
 
     // MARK: - Changes
 
-    /// A change row with the order and the replica's customer: what ``decodeChanges(_:)`` reads.
-    private static let changeColumns = """
-        c.sequence, c.event, c.invoice_id, c.invoice_number, c.at, o.id, o.customer_id, o.total, o.created_at,
-        cu.name, cu.email, cu.address, cu.orders_count, cu.version, cu.updated_at
-        FROM order_changes AS c JOIN orders AS o ON o.id = c.order_id LEFT JOIN customers AS cu ON cu.id = c.customer_id
+    /// The changes `filter` picks (a `WHERE … ORDER BY … LIMIT` over order_changes, as `c`),
+    /// each with its order and the replica's customer: what ``decodeChanges(_:)`` reads. The
+    /// order and customer are looked up per change (LATERAL), by primary key: a join the
+    /// planner may turn into a scan of every order, and does on a young table whose
+    /// statistics say it is small.
+    private static func changesQuery(_ filter: String) -> String {
         """
+        SELECT c.sequence, c.event, c.invoice_id, c.invoice_number, c.at, o.id, o.customer_id, o.total, o.created_at,
+               cu.name, cu.email, cu.address, cu.orders_count, cu.version, cu.updated_at
+        FROM (SELECT * FROM order_changes \(filter)) AS c
+        JOIN LATERAL (SELECT id, customer_id, total, created_at FROM orders WHERE id = c.order_id) AS o ON true
+        LEFT JOIN LATERAL (
+            SELECT name, email, address, orders_count, version, updated_at FROM customers WHERE id = c.customer_id
+        ) AS cu ON true
+        ORDER BY c.sequence
+        """
+    }
+
+    private static let changesAfter = changesQuery("WHERE sequence > $1 ORDER BY sequence LIMIT $2")
+    private static let customerChangesAfter = changesQuery("WHERE customer_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3")
+    private static let orderHistory = changesQuery("WHERE order_id = $1 ORDER BY sequence")
 
     /// The advisory lock that makes one sequencer at a time number changes (per database).
     static let sequencerLock: Int64 = 0x6D65_7263_6174_6F31  // "mercato1"
@@ -293,11 +312,9 @@ public struct PostgresOrderRepository: OrderRepository {
     public func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
         let rows: PostgresRows
         if let customerID {
-            rows = try await client.query(
-                "SELECT \(Self.changeColumns) WHERE c.customer_id = $1 AND c.sequence > $2 ORDER BY c.sequence LIMIT $3", customerID,
-                sequence, limit)
+            rows = try await client.query(Self.customerChangesAfter, customerID, sequence, limit)
         } else {
-            rows = try await client.query("SELECT \(Self.changeColumns) WHERE c.sequence > $1 ORDER BY c.sequence LIMIT $2", sequence, limit)
+            rows = try await client.query(Self.changesAfter, sequence, limit)
         }
         return try await decodeChanges(Array(rows))
     }
@@ -306,7 +323,7 @@ public struct PostgresOrderRepository: OrderRepository {
         // A transaction still running that began before the order's change holds its number
         // back; such transactions end within milliseconds, so wait a moment for them.
         for _ in 0..<50 where try await !settleChanges() { try await Task.sleep(for: .milliseconds(10)) }
-        let rows = try await client.query("SELECT \(Self.changeColumns) WHERE c.order_id = $1 ORDER BY c.sequence", orderID)
+        let rows = try await client.query(Self.orderHistory, orderID)
         return try await decodeChanges(Array(rows))
     }
 
@@ -348,7 +365,7 @@ public struct PostgresOrderRepository: OrderRepository {
         return OrderStatusCounts(counts: counts, sequence: sequence)
     }
 
-    /// Decodes change rows (``changeColumns``) and loads their orders' items with one more query.
+    /// Decodes change rows (``changesQuery(_:)``) and loads their orders' items with one more query.
     private func decodeChanges(_ rows: [PostgresRow]) async throws -> [OrderChange] {
         var changes = try rows.map { row in
             let text = try row.decode(String.self, at: 1)

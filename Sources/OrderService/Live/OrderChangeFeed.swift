@@ -27,8 +27,8 @@ public final class OrderChangeFeed: Service, Sendable {
         public var pollInterval = Duration.milliseconds(500)
         /// The least time between two reads, however many notifications come: under load
         /// every commit notifies, and a read per commit would cost more than it shows.
-        /// Default 20 ms.
-        public var minimumInterval = Duration.milliseconds(20)
+        /// Default 100 ms.
+        public var minimumInterval = Duration.milliseconds(100)
         /// The most changes read with one query. Default 1,000.
         public var batchSize = 1_000
 
