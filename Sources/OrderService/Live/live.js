@@ -247,16 +247,26 @@ function renderOrders(latest) {
 function renderChart() {
   const width = 600, height = 140, top = 16;
   const now = Date.now();
-  const points = state.samples.map((s) => ({
-    x: width - ((now - s.t) / (HISTORY_SECONDS * 1000)) * width,
-    created: s.created / s.seconds,
-    invoiced: s.invoiced / s.seconds,
+  // Per second: updates come every half second, and batches make single ones jumpy.
+  const bins = new Map();
+  for (const s of state.samples) {
+    const second = Math.floor(s.t / 1000);
+    const bin = bins.get(second) || { created: 0, invoiced: 0, seconds: 0 };
+    bin.created += s.created;
+    bin.invoiced += s.invoiced;
+    bin.seconds += s.seconds;
+    bins.set(second, bin);
+  }
+  const points = [...bins.entries()].map(([second, bin]) => ({
+    x: width - ((now - second * 1000) / (HISTORY_SECONDS * 1000)) * width,
+    created: bin.created / bin.seconds,
+    invoiced: bin.invoiced / bin.seconds,
   }));
   const max = Math.max(1, ...points.map((p) => Math.max(p.created, p.invoiced)));
   const y = (value) => (height - (value / max) * (height - top)).toFixed(1);
   $("chart-created").setAttribute("points", points.map((p) => p.x.toFixed(1) + "," + y(p.created)).join(" "));
   $("chart-invoiced").setAttribute("points", points.map((p) => p.x.toFixed(1) + "," + y(p.invoiced)).join(" "));
-  $("chart-max").textContent = format(Math.round(max)) + "/s";
+  $("chart-max").textContent = format(Math.round(max));
 }
 
 function renderQueues() {
