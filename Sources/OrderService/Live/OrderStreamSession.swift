@@ -53,7 +53,8 @@ struct OrderStreamSession: Sendable {
 
     /// Where a session is, for its watchdog.
     private struct Progress {
-        /// The position of the changes being written, while a write waits for the client.
+        /// The position of the changes being written, while a write waits for a client that
+        /// reads live (a client catching up from the database is behind the window by design).
         var writing: Int64?
         var disconnected = false
     }
@@ -69,7 +70,7 @@ struct OrderStreamSession: Sendable {
         defer { feed.unsubscribe(subscription) }
         let stopping = Locked(false)
         let progress = Locked(Progress())
-        func watched(_ position: Int64, _ text: String) async throws {
+        func watched(_ position: Int64?, _ text: String) async throws {
             progress.withLock { $0.writing = position }
             defer { progress.withLock { $0.writing = nil } }
             try await write(text)
@@ -79,7 +80,7 @@ struct OrderStreamSession: Sendable {
                 group.addTask { try await watch(progress, every: watchInterval) }
                 defer { group.cancelAll() }
                 return try await withTaskCancellationOrGracefulShutdownHandler {
-                    try await watched(0, ServerSentEvent(comment: "mercato order stream", retryMilliseconds: configuration.retryMilliseconds).text)
+                    try await watched(nil, ServerSentEvent(comment: "mercato order stream", retryMilliseconds: configuration.retryMilliseconds).text)
                     switch view {
                     case .changes(let after):
                         return try await streamChanges(after: after, signal: signal, stopping: stopping, write: watched)
@@ -108,7 +109,7 @@ struct OrderStreamSession: Sendable {
     }
 
     private func streamChanges(
-        after: Int64?, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (Int64, String) async throws -> Void
+        after: Int64?, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (Int64?, String) async throws -> Void
     ) async throws -> End {
         guard var position = after ?? feed.head else { return .stopped }
         var live = false
@@ -116,7 +117,7 @@ struct OrderStreamSession: Sendable {
         while !stopping.withLock({ $0 }) {
             guard let (changes, next) = try await nextChanges(after: position, live: &live) else { return .fellBehind }
             if !changes.isEmpty {
-                try await write(position, changes.map(event).joined())
+                try await write(live ? position : nil, changes.map(event).joined())
                 lastWrite = .now
             }
             if next != position {
@@ -125,7 +126,7 @@ struct OrderStreamSession: Sendable {
             }
             let idle = configuration.heartbeat - (ContinuousClock.now - lastWrite)
             if idle <= .zero {
-                try await write(position, ServerSentEvent(comment: "heartbeat").text)
+                try await write(live ? position : nil, ServerSentEvent(comment: "heartbeat").text)
                 lastWrite = .now
             } else {
                 await signal.wait(timeout: idle)
@@ -135,7 +136,7 @@ struct OrderStreamSession: Sendable {
     }
 
     private func streamSummary(
-        every interval: Duration, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (Int64, String) async throws -> Void
+        every interval: Duration, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (Int64?, String) async throws -> Void
     ) async throws -> End {
         let counts = try await repository.statusCounts(customerID: customerID)
         var summary = LiveSummary(counts: counts)
@@ -152,7 +153,7 @@ struct OrderStreamSession: Sendable {
                 position = next
             }
             let update = summary.update(sequence: position, interval: interval, now: Date())
-            try await write(position, ServerSentEvent(event: "summary", data: String(decoding: try Self.encoder.encode(update), as: UTF8.self)).text)
+            try await write(live ? position : nil, ServerSentEvent(event: "summary", data: String(decoding: try Self.encoder.encode(update), as: UTF8.self)).text)
             due += interval
             let wait = due - .now
             if wait > .zero { await signal.waitUntilStopping(stopping, for: wait) } else { due = .now }
