@@ -279,11 +279,15 @@ public struct PostgresOrderRepository: OrderRepository {
     /// changes are settled once its xid is below every running transaction's, so no change
     /// of an older transaction can appear after them; they are numbered in (xid, id) order.
     private static let settleStatement = """
-        WITH settled AS (
-            DELETE FROM order_change_queue WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+        WITH horizon AS (
+            SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xid
+        ), settled AS (
+            -- Every row below settled_xid was taken by an earlier round.
+            DELETE FROM order_change_queue
+            WHERE xid >= (SELECT settled_xid FROM order_change_sequence) AND xid < (SELECT xid FROM horizon)
             RETURNING id, xid, order_id, customer_id, event, invoice_id, invoice_number, at
         ), numbering AS (
-            UPDATE order_change_sequence SET last = last + (SELECT count(*) FROM settled)
+            UPDATE order_change_sequence SET last = last + (SELECT count(*) FROM settled), settled_xid = (SELECT xid FROM horizon)
             WHERE EXISTS (SELECT 1 FROM settled) RETURNING last
         )
         INSERT INTO order_changes (sequence, order_id, customer_id, event, invoice_id, invoice_number, at)
