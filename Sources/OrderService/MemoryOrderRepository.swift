@@ -95,6 +95,8 @@ public actor MemoryOrderRepository: OrderRepository {
     /// Changes are numbered as they are made: nothing to settle.
     public func settleChanges() async throws -> Bool { true }
 
+    public func lastChangeSequence() async throws -> Int64 { Int64(changeLog.count) }
+
     public func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
         let start = Int(max(0, min(sequence, Int64(changeLog.count))))
         return changeLog[start...].lazy.filter { customerID == nil || $0.order.customerID == customerID }.prefix(limit).map(withCustomer)

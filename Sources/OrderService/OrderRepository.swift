@@ -40,6 +40,9 @@ public protocol OrderRepository: Sendable {
     @discardableResult
     func settleChanges() async throws -> Bool
 
+    /// The number of the last change numbered so far (0 before the first).
+    func lastChangeSequence() async throws -> Int64
+
     /// Up to `limit` changes numbered after `sequence`, in sequence order, optionally of one
     /// customer's orders.
     func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange]

@@ -313,6 +313,10 @@ public struct PostgresOrderRepository: OrderRepository {
         }
     }
 
+    public func lastChangeSequence() async throws -> Int64 {
+        try await client.query("SELECT last FROM order_change_sequence").first?.decode(Int64.self, at: 0) ?? 0
+    }
+
     public func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
         let rows: PostgresRows
         if let customerID {

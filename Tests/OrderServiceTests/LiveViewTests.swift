@@ -84,6 +84,7 @@ struct LiveViewTests {
     @Test func theFeedKeepsAWindowOfTheLatestChanges() async throws {
         let feed = feed(window: 3)
         #expect(feed.head == nil)
+        let watcher = feed.subscribe()  // the window fills only while someone watches
         guard case .behind = feed.read(after: 0, limit: 10) else { Issue.record("before it starts, everything is behind"); return }
         try await place(2)
         try await feed.catchUp()
@@ -99,10 +100,17 @@ struct LiveViewTests {
         #expect(limited.map(\.sequence) == [6])
         guard case .behind(let windowStart) = feed.read(after: 3, limit: 10) else { Issue.record("fell out of the window"); return }
         #expect(windowStart == 5)
+        // Nobody watching: the window empties and only follows the latest number.
+        feed.unsubscribe(watcher.id)
+        try await place(2)
+        try await feed.catchUp()
+        #expect(feed.head == 9)
+        guard case .behind(let emptyStart) = feed.read(after: 7, limit: 10), emptyStart == 10 else { Issue.record("an empty window"); return }
     }
 
     @Test func aSessionCatchesUpFromTheDatabaseThenReadsTheWindowWithNoGapAndNoRepeat() async throws {
         let feed = feed(window: 3)
+        _ = feed.subscribe()
         try await place(3)
         try await feed.catchUp()
         try await place(4)  // 4…7: beyond the window (3), so 1…4 come from the database
@@ -116,6 +124,7 @@ struct LiveViewTests {
 
     @Test func aCustomersSessionSeesItsOwnOrdersOnly() async throws {
         let feed = feed(window: 100)
+        _ = feed.subscribe()
         try await feed.catchUp()
         let ada = UUID()
         let adas = try await place(2, customer: ada)
@@ -130,6 +139,7 @@ struct LiveViewTests {
 
     @Test func aSessionWhoseWriteWaitsWhileItsPositionLeavesTheWindowIsDisconnected() async throws {
         let feed = feed(window: 2)
+        _ = feed.subscribe()
         try await feed.catchUp()
         try await place(1)
         try await feed.catchUp()

@@ -129,18 +129,25 @@ public final class OrderChangeFeed: Service, Sendable {
         }
     }
 
-    /// Numbers what has settled (``OrderRepository/settleChanges()``), reads every change
-    /// after the head into the window and wakes the streams; returns whether every change
-    /// committed before the call was numbered. On its first success it starts at the latest
-    /// change: the window begins empty, at "now".
+    /// Numbers what has settled (``OrderRepository/settleChanges()``) and, while a stream is
+    /// open, reads every change after the head into the window and wakes the streams;
+    /// returns whether every change committed before the call was numbered. It starts at the
+    /// latest change: the window begins empty, at "now".
     @discardableResult
     public func catchUp() async throws -> Bool {
         let settled = try await repository.settleChanges()
-        guard let start = head else {
-            let latest = try await repository.statusCounts(customerID: Self.nobody).sequence
-            state.withLock { if $0.head == nil { $0.head = latest } }
+        guard let start = head, subscriberCount > 0 else {
+            // Nobody watching (or not started): the window is not worth its reads. It starts
+            // again, empty, at the latest change; a stream that opens later with an older
+            // position reads the database, as any stream behind the window does.
+            let latest = try await repository.lastChangeSequence()
+            state.withLock { state in
+                state.head = max(state.head ?? latest, latest)
+                state.changes.removeAll(keepingCapacity: true)
+                state.offset = 0
+            }
             notifySubscribers()
-            return try await catchUp()
+            return settled
         }
         var position = start
         while true {
@@ -151,10 +158,6 @@ public final class OrderChangeFeed: Service, Sendable {
             if batch.count < configuration.batchSize { return settled }
         }
     }
-
-    /// A customer id no order has: counting its orders is the cheapest way to read the latest
-    /// sequence number in the same statement.
-    private static let nobody = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 
     private func append(_ batch: [OrderChange]) {
         state.withLock { state in
@@ -202,6 +205,8 @@ public final class OrderChangeFeed: Service, Sendable {
             state.subscribers[state.nextSubscriber] = signal
             return state.nextSubscriber
         }
+        // The feed reads changes only while someone watches: start now.
+        wake.signal()
         return (id, signal)
     }
 
