@@ -87,9 +87,6 @@ public final class OrderChangeFeed: Service, Sendable {
     /// The last sequence number the feed has read, or nil before it could read the database.
     public var head: Int64? { state.withLock { $0.head } }
 
-    /// The window's size.
-    public var window: Int { configuration.window }
-
     /// Tails the changes until graceful shutdown.
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
