@@ -24,9 +24,20 @@ public struct EventType: Hashable, Sendable, CustomStringConvertible {
     public static let customerCreated = EventType(name: "customer.created", exchange: ExchangeName.customers)
     /// A customer's details or `orders_count` changed.
     public static let customerUpdated = EventType(name: "customer.updated", exchange: ExchangeName.customers)
+    /// order-service cancelled an order (at the customer's request, or unpaid past its due date).
+    public static let orderCancelled = EventType(name: "order.cancelled", exchange: ExchangeName.orders)
+    /// invoice-service captured the payment of an invoice.
+    public static let invoicePaid = EventType(name: "invoice.paid", exchange: ExchangeName.invoices)
+    /// invoice-service voided the invoice of a cancelled order (its number stays used).
+    public static let invoiceVoided = EventType(name: "invoice.voided", exchange: ExchangeName.invoices)
+    /// invoice-service refunded a payment captured for a cancelled order.
+    public static let invoiceRefunded = EventType(name: "invoice.refunded", exchange: ExchangeName.invoices)
 
     /// Every event type Mercato publishes.
-    public static let all: [EventType] = [.orderCreated, .invoiceCreated, .customerCreated, .customerUpdated]
+    public static let all: [EventType] = [
+        .orderCreated, .invoiceCreated, .customerCreated, .customerUpdated, .orderCancelled, .invoicePaid, .invoiceVoided,
+        .invoiceRefunded,
+    ]
 
     /// The known event type with this name, if any.
     public static func named(_ name: String) -> EventType? {

@@ -24,11 +24,14 @@ public struct InvoiceCreated: EventPayload {
     public var total: Money
     /// When the invoice was issued.
     public var issuedAt: Date
+    /// When payment is due: an order whose invoice is unpaid then is cancelled. Added in the
+    /// same data version (additive): absent from invoices issued before it existed.
+    public var dueAt: Date?
 
     /// Creates the payload.
     public init(
         invoiceID: UUID, invoiceNumber: String, orderID: UUID, customerID: UUID, lines: [OrderLine],
-        subtotal: Money, taxRate: Decimal, tax: Money, total: Money, issuedAt: Date
+        subtotal: Money, taxRate: Decimal, tax: Money, total: Money, issuedAt: Date, dueAt: Date? = nil
     ) {
         self.invoiceID = invoiceID
         self.invoiceNumber = invoiceNumber
@@ -40,6 +43,7 @@ public struct InvoiceCreated: EventPayload {
         self.tax = tax
         self.total = total
         self.issuedAt = issuedAt
+        self.dueAt = dueAt
     }
 
     enum CodingKeys: String, CodingKey {
@@ -51,6 +55,7 @@ public struct InvoiceCreated: EventPayload {
         case taxRate = "tax_rate"
         case tax, total
         case issuedAt = "issued_at"
+        case dueAt = "due_at"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -66,6 +71,7 @@ public struct InvoiceCreated: EventPayload {
         tax = try c.decode(Money.self, forKey: .tax)
         total = try c.decode(Money.self, forKey: .total)
         issuedAt = try c.decode(Date.self, forKey: .issuedAt)
+        dueAt = try c.decodeIfPresent(Date.self, forKey: .dueAt)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -80,5 +86,6 @@ public struct InvoiceCreated: EventPayload {
         try c.encode(tax, forKey: .tax)
         try c.encode(total, forKey: .total)
         try c.encode(issuedAt, forKey: .issuedAt)
+        try c.encodeIfPresent(dueAt, forKey: .dueAt)
     }
 }

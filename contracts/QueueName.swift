@@ -8,9 +8,20 @@ public enum QueueName {
     public static let orderInvoiceCreated = "order-service.invoice-created"
     /// order-service keeps its customer replica from `customer.*`.
     public static let orderCustomerEvents = "order-service.customer-events"
+    /// customer-service takes cancelled orders out of `orders_count` from `order.cancelled`.
+    public static let customerOrderCancelled = "customer-service.order-cancelled"
+    /// invoice-service voids the invoices of cancelled orders (refunding what was paid) from
+    /// `order.cancelled`.
+    public static let invoiceOrderCancelled = "invoice-service.order-cancelled"
+    /// order-service marks orders paid, or their payment refunded, from `invoice.paid` and
+    /// `invoice.refunded`.
+    public static let orderInvoicePayments = "order-service.invoice-payments"
 
     /// Every queue a service consumes, in the order the services depend on each other.
-    public static let consumerQueues = [customerOrderCreated, invoiceOrderCreated, orderInvoiceCreated, orderCustomerEvents]
+    public static let consumerQueues = [
+        customerOrderCreated, invoiceOrderCreated, orderInvoiceCreated, orderCustomerEvents, customerOrderCancelled,
+        invoiceOrderCancelled, orderInvoicePayments,
+    ]
 
     /// The dead-letter queue of `queue`.
     public static func deadLetter(of queue: String) -> String { queue + ".dlq" }

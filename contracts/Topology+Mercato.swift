@@ -63,6 +63,18 @@ extension Topology {
             consumerQueue(
                 QueueName.orderCustomerEvents, exchange: ExchangeName.customers,
                 routingKeys: ["customer.*"], queueType: queueType),
+            // The order's later life has queues of its own: `order.created` stays on the hot
+            // queues alone, and an event arriving before the one it follows is handled by
+            // the consumers' state machines, not by queue order.
+            consumerQueue(
+                QueueName.customerOrderCancelled, exchange: ExchangeName.orders,
+                routingKeys: [EventType.orderCancelled.name], queueType: queueType),
+            consumerQueue(
+                QueueName.invoiceOrderCancelled, exchange: ExchangeName.orders,
+                routingKeys: [EventType.orderCancelled.name], queueType: queueType),
+            consumerQueue(
+                QueueName.orderInvoicePayments, exchange: ExchangeName.invoices,
+                routingKeys: [EventType.invoicePaid.name, EventType.invoiceRefunded.name], queueType: queueType),
         ].reduce(Topology()) { $0.merging($1) }
     }
 }

@@ -52,6 +52,31 @@ struct SampleEventTests {
         #expect(event.data.customer.ordersCount == 1)
     }
 
+    @Test func invoiceCreatedCarriesItsDueDate() throws {
+        let event = try roundTrip("invoice.created", as: InvoiceCreated.self)
+        #expect(event.data.dueAt.map { $0 > event.data.issuedAt } == true)
+    }
+
+    @Test func orderCancelled() throws {
+        let event = try roundTrip("order.cancelled", as: OrderCancelled.self)
+        #expect(event.data.reason == .requested)
+    }
+
+    @Test func invoicePaid() throws {
+        let event = try roundTrip("invoice.paid", as: InvoicePaid.self)
+        #expect(event.data.amount == Money("53.38"))
+    }
+
+    @Test func invoiceVoided() throws {
+        let event = try roundTrip("invoice.voided", as: InvoiceVoided.self)
+        #expect(event.data.refundDue == Money("53.38"))
+    }
+
+    @Test func invoiceRefunded() throws {
+        let event = try roundTrip("invoice.refunded", as: InvoiceRefunded.self)
+        #expect(event.data.amount == Money("53.38"))
+    }
+
     @Test func everyEventTypeHasASample() throws {
         for type in EventType.all {
             let header = try EventCoding.makeDecoder().decode(CloudEventHeader.self, from: Self.sample(type.name))

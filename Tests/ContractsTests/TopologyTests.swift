@@ -8,9 +8,11 @@ struct TopologyTests {
     func everyConsumerQueueHasADeadLetterQueue(_ queueType: QueueType) {
         let topology = Topology.mercato(queueType: queueType)
         let consumerQueues = topology.queues.filter { !$0.name.hasSuffix(".dlq") && !$0.name.contains(".retry.") }
-        #expect(Set(consumerQueues.map(\.name)) == [
+        #expect(Set(consumerQueues.map(\.name)) == Set(QueueName.consumerQueues))
+        #expect(Set(QueueName.consumerQueues) == [
             QueueName.customerOrderCreated, QueueName.invoiceOrderCreated,
             QueueName.orderInvoiceCreated, QueueName.orderCustomerEvents,
+            QueueName.customerOrderCancelled, QueueName.invoiceOrderCancelled, QueueName.orderInvoicePayments,
         ])
         for queue in consumerQueues {
             #expect(queue.durable)

@@ -16,7 +16,7 @@ struct TopologySystemTests {
         }
         #expect(status == 0, "\(output)")
         #expect(output.contains("OK: every exchange, queue and binding"))
-        for queue in [QueueName.customerOrderCreated, QueueName.invoiceOrderCreated, QueueName.orderInvoiceCreated, QueueName.orderCustomerEvents] {
+        for queue in QueueName.consumerQueues {
             // Each consumer queue, with one consumer: its service.
             let line = output.split(separator: "\n").first { $0.hasPrefix("  \(queue) ") }
             #expect(line?.split(separator: " ").last == "1", "\(line ?? "no line for \(queue)")")
