@@ -118,7 +118,7 @@ let package = Package(
 
         .target(
             name: "InvoiceService",
-            dependencies: ["Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth")],
+            dependencies: ["Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings

@@ -23,11 +23,21 @@ public struct Invoice: Sendable, Hashable {
     public var total: Money
     /// When it was issued.
     public var issuedAt: Date
+    /// Where it is in its life.
+    public var status: InvoiceLifecycle.Status = .issued
+    /// When payment is due (none for invoices issued before due dates existed).
+    public var dueAt: Date?
+    /// When it was paid.
+    public var paidAt: Date?
+    /// When it was voided.
+    public var voidedAt: Date?
+    /// Why its order was cancelled.
+    public var voidReason: String?
 
     /// Creates an invoice.
     public init(
         id: UUID, number: String, orderID: UUID, customerID: UUID, lines: [OrderLine], subtotal: Money, taxRate: Decimal, tax: Money,
-        total: Money, issuedAt: Date
+        total: Money, issuedAt: Date, dueAt: Date? = nil
     ) {
         self.id = id
         self.number = number
@@ -39,15 +49,16 @@ public struct Invoice: Sendable, Hashable {
         self.tax = tax
         self.total = total
         self.issuedAt = issuedAt
+        self.dueAt = dueAt
     }
 
     /// The invoice of `order`: lines copied, amounts computed exactly.
-    public init(for order: OrderCreated, id: UUID, number: String, taxRate: Decimal, issuedAt: Date) {
+    public init(for order: OrderCreated, id: UUID, number: String, taxRate: Decimal, issuedAt: Date, dueAt: Date? = nil) {
         let subtotal = order.items.map(\.lineTotal).reduce(Money.zero, +)
         let tax = (subtotal * taxRate).rounded(scale: 2)
         self.init(
             id: id, number: number, orderID: order.orderID, customerID: order.customerID, lines: order.items, subtotal: subtotal,
-            taxRate: taxRate, tax: tax, total: subtotal + tax, issuedAt: issuedAt)
+            taxRate: taxRate, tax: tax, total: subtotal + tax, issuedAt: issuedAt, dueAt: dueAt)
     }
 
     /// `INV-2026-000042`.
@@ -61,6 +72,9 @@ public struct Invoice: Sendable, Hashable {
     public var createdEvent: InvoiceCreated {
         InvoiceCreated(
             invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, lines: lines, subtotal: subtotal,
-            taxRate: taxRate, tax: tax, total: total, issuedAt: issuedAt)
+            taxRate: taxRate, tax: tax, total: total, issuedAt: issuedAt, dueAt: dueAt)
     }
+
+    /// What is still to pay: the total while issued, nothing once paid or void.
+    public var openAmount: Money { status == .issued ? total : .zero }
 }

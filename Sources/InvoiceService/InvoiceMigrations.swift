@@ -38,5 +38,58 @@ enum InvoiceMigrations {
             version: 11, name: "index invoices by customer",
             // A customer's own list (GET /invoices with a customer's token) pages by customer.
             sql: "CREATE INDEX invoices_customer_page ON invoices (customer_id, issued_at, id);"),
+        PostgresMigration(
+            version: 12, name: "invoice lifecycle and payments",
+            sql: """
+                -- InvoiceLifecycle: issued -> paid, issued/paid -> void. Existing invoices are issued.
+                ALTER TABLE invoices
+                    ADD COLUMN status text NOT NULL DEFAULT 'issued' CHECK (status IN ('issued', 'paid', 'void')),
+                    ADD COLUMN due_at timestamptz,
+                    ADD COLUMN paid_at timestamptz,
+                    ADD COLUMN voided_at timestamptz,
+                    ADD COLUMN void_reason text;
+                -- Orders cancelled before or after their invoice: an order listed here is never
+                -- invoiced, whatever order order.created and order.cancelled arrive in.
+                CREATE TABLE cancelled_orders (
+                    order_id uuid PRIMARY KEY,
+                    reason text NOT NULL,
+                    cancelled_at timestamptz NOT NULL
+                );
+                -- PaymentLifecycle. A payment row is written before the provider is called,
+                -- so a crash mid-call leaves a pending payment the reconciler resolves.
+                CREATE TABLE payments (
+                    id uuid PRIMARY KEY,
+                    invoice_id uuid NOT NULL REFERENCES invoices (id),
+                    idempotency_key text NOT NULL,
+                    request text NOT NULL,
+                    amount numeric(16, 2) NOT NULL CHECK (amount > 0),
+                    method text NOT NULL,
+                    token text,
+                    status text NOT NULL CHECK (status IN ('pending', 'captured', 'declined', 'failed', 'refunded')),
+                    provider_reference text,
+                    failure_reason text,
+                    created_at timestamptz NOT NULL,
+                    updated_at timestamptz NOT NULL,
+                    lease_until timestamptz,
+                    UNIQUE (invoice_id, idempotency_key)
+                );
+                -- One payment at a time per invoice, and never two captures: a second
+                -- payment while one is pending or captured is refused by the database itself.
+                CREATE UNIQUE INDEX payments_one_live ON payments (invoice_id) WHERE status IN ('pending', 'captured');
+                CREATE INDEX payments_pending ON payments (updated_at) WHERE status = 'pending';
+                CREATE INDEX payments_captured ON payments (invoice_id) WHERE status = 'captured';
+                -- The simulated payment provider's own books (SimulatedPaymentGateway): written
+                -- in transactions of their own, never the invoice's, like a real provider's.
+                CREATE TABLE simulated_provider_charges (
+                    key text PRIMARY KEY,
+                    reference text NOT NULL UNIQUE,
+                    status text NOT NULL CHECK (status IN ('captured', 'declined', 'refunded')),
+                    amount numeric(16, 2) NOT NULL,
+                    method text,
+                    decline_reason text,
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    refunded_at timestamptz
+                );
+                """),
     ]
 }

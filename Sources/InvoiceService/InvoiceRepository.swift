@@ -2,12 +2,21 @@ public import Contracts
 public import Foundation
 public import ServiceKit
 
-/// invoice-service's storage.
+/// invoice-service's storage. Every change of an invoice's or a payment's status goes
+/// through ``InvoiceLifecycle`` and ``PaymentLifecycle`` under the invoice's row lock, in one
+/// transaction with the events it announces (outbox) and the inbox entries of the events it
+/// applies.
 public protocol InvoiceRepository: Sendable {
     /// Invoices each order once, in one transaction: inbox entries, the next gapless numbers,
     /// the invoices and their `invoice.created` events. An order that already has an invoice
-    /// (a duplicate under another event id) gets none.
-    func invoice(_ orders: [OrderToInvoice], taxRate: Decimal, at time: Date) async throws
+    /// (a duplicate under another event id) gets none, and so does a cancelled order.
+    func invoice(_ orders: [OrderToInvoice], terms: InvoicingTerms, at time: Date) async throws
+
+    /// Applies `order.cancelled`, once per event: the order is never invoiced from now on,
+    /// and its invoice, if any, is voided (`invoice.voided`). Returns how many captured
+    /// payments the voids left to refund (``claimRefunds(limit:lease:at:)``).
+    @discardableResult
+    func cancelOrders(_ cancellations: [CancelledOrder]) async throws -> Int
 
     /// The invoice, if it exists.
     func invoice(id: UUID) async throws -> Invoice?
@@ -17,6 +26,50 @@ public protocol InvoiceRepository: Sendable {
 
     /// A page of invoices, oldest first: everyone's, or `customerID`'s only.
     func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice]
+
+    /// Records a payment about to be sent to the provider, or finds the one made under the
+    /// same key. Throws ``InvoiceStoreError`` when the invoice cannot take it.
+    func startPayment(_ payment: NewPayment, at time: Date) async throws -> PaymentStart
+
+    /// Records what the provider said about a payment, through ``PaymentLifecycle``; a capture
+    /// pays the invoice (`invoice.paid`) if it is still issued, and leaves a refund owed if it
+    /// was voided meanwhile. Returns the payment and its invoice as they are now.
+    func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice)
+
+    /// An invoice's payments, oldest first.
+    func payments(invoiceID: UUID) async throws -> [Payment]
+
+    /// Up to `limit` captured payments of void invoices (refunds owed), each leased to the
+    /// caller for `lease` so another replica does not refund it at the same time.
+    func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment]
+
+    /// Records the refund of a captured payment and queues `invoice.refunded`; a repeat
+    /// changes nothing.
+    func recordRefund(_ id: UUID, at time: Date) async throws
+
+    /// Up to `limit` payments pending since before `cutoff` (their caller died or gave up),
+    /// each leased for `lease`.
+    func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment]
+}
+
+/// What an invoice says besides its lines: the tax and when payment is due.
+public struct InvoicingTerms: Sendable, Hashable {
+    /// The rate applied, e.g. `0.20`.
+    public var taxRate: Decimal
+    /// How long after issue payment is due.
+    public var paymentDue: Duration
+
+    /// Creates terms.
+    public init(taxRate: Decimal, paymentDue: Duration) {
+        self.taxRate = taxRate
+        self.paymentDue = paymentDue
+    }
+
+    /// The due date of an invoice issued at `issuedAt`.
+    public func dueDate(issuedAt: Date) -> Date {
+        let (seconds, attoseconds) = paymentDue.components
+        return issuedAt.addingTimeInterval(Double(seconds) + Double(attoseconds) / 1e18)
+    }
 }
 
 /// One `order.created` to invoice.
@@ -34,4 +87,104 @@ public struct OrderToInvoice: Sendable {
         self.order = order
         self.traceparent = traceparent
     }
+}
+
+/// One `order.cancelled` to apply.
+public struct CancelledOrder: Sendable {
+    /// The inbox entry.
+    public var event: IncomingEvent
+    /// The cancellation.
+    public var cancellation: OrderCancelled
+    /// Carried into `invoice.voided`.
+    public var traceparent: String?
+
+    /// Creates the entry.
+    public init(event: IncomingEvent, cancellation: OrderCancelled, traceparent: String?) {
+        self.event = event
+        self.cancellation = cancellation
+        self.traceparent = traceparent
+    }
+}
+
+/// A payment request as the route validated it.
+public struct NewPayment: Sendable, Hashable {
+    /// The invoice to pay.
+    public var invoiceID: UUID
+    /// The client's `Idempotency-Key`.
+    public var idempotencyKey: String
+    /// The canonical request, compared on a replay.
+    public var request: String
+    /// How much (must be the invoice's open amount).
+    public var amount: Money
+    /// How.
+    public var method: String
+    /// The client's provider token.
+    public var token: String?
+    /// The caller's trace, carried into `invoice.paid`.
+    public var traceparent: String?
+
+    /// Creates a request.
+    public init(invoiceID: UUID, idempotencyKey: String, request: String, amount: Money, method: String, token: String?, traceparent: String?) {
+        self.invoiceID = invoiceID
+        self.idempotencyKey = idempotencyKey
+        self.request = request
+        self.amount = amount
+        self.method = method
+        self.token = token
+        self.traceparent = traceparent
+    }
+}
+
+/// What ``InvoiceRepository/startPayment(_:at:)`` found.
+public struct PaymentStart: Sendable, Hashable {
+    /// The payment: new and pending, or the one made under the same key (a retried failed
+    /// one is pending again).
+    public var payment: Payment
+    /// Its invoice.
+    public var invoice: Invoice
+    /// Whether the payment existed before this request.
+    public var isReplay: Bool
+
+    /// Creates the result.
+    public init(payment: Payment, invoice: Invoice, isReplay: Bool) {
+        self.payment = payment
+        self.invoice = invoice
+        self.isReplay = isReplay
+    }
+}
+
+/// What invoice-service's storage refuses, in the domain's terms; the routes answer it.
+public struct InvoiceStoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let value: String
+        private init(_ value: String) { self.value = value }
+        public var description: String { value }
+
+        /// No such invoice.
+        public static let notFound = Code("notFound")
+        /// The invoice is paid already.
+        public static let alreadyPaid = Code("alreadyPaid")
+        /// The invoice is void (its order was cancelled).
+        public static let void = Code("void")
+        /// The amount is not the invoice's open amount.
+        public static let wrongAmount = Code("wrongAmount")
+        /// Another payment of the invoice is in progress.
+        public static let paymentInProgress = Code("paymentInProgress")
+        /// The `Idempotency-Key` was used for another request.
+        public static let idempotencyKeyReused = Code("idempotencyKeyReused")
+    }
+
+    /// What went wrong.
+    public var code: Code
+    /// Details for the client.
+    public var message: String
+
+    /// Creates the error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "InvoiceStoreError.\(code): \(message)" }
 }

@@ -1,7 +1,8 @@
 import Contracts
 import Foundation
 
-/// An invoice as the HTTP API shows it: the `invoice.created` payload plus `id` and `number`.
+/// An invoice as the HTTP API shows it: the `invoice.created` payload plus `id`, `number` and
+/// where it is in its life.
 struct InvoiceResponse: Encodable, Sendable {
     var invoice: Invoice
 
@@ -13,6 +14,11 @@ struct InvoiceResponse: Encodable, Sendable {
         case taxRate = "tax_rate"
         case tax, total
         case issuedAt = "issued_at"
+        case status
+        case dueAt = "due_at"
+        case paidAt = "paid_at"
+        case voidedAt = "voided_at"
+        case voidReason = "void_reason"
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -27,5 +33,10 @@ struct InvoiceResponse: Encodable, Sendable {
         try container.encode(invoice.tax, forKey: .tax)
         try container.encode(invoice.total, forKey: .total)
         try container.encode(invoice.issuedAt, forKey: .issuedAt)
+        try container.encode(invoice.status.rawValue, forKey: .status)
+        try container.encodeIfPresent(invoice.dueAt, forKey: .dueAt)
+        try container.encodeIfPresent(invoice.paidAt, forKey: .paidAt)
+        try container.encodeIfPresent(invoice.voidedAt, forKey: .voidedAt)
+        try container.encodeIfPresent(invoice.voidReason, forKey: .voidReason)
     }
 }

@@ -1,16 +1,46 @@
 public import Foundation
 public import ServiceKit
 
-/// invoice-service's configuration: the common variables plus `TAX_RATE`.
+/// invoice-service's configuration: the common variables, `TAX_RATE`, `PAYMENT_DUE_SECONDS`,
+/// and the payment provider's (`PAYMENT_GATEWAY_*`, `PAYMENT_CIRCUIT_*`, `PAYMENT_SIM_*`).
 public struct InvoiceServiceConfiguration: Sendable {
     /// `PORT` (default 8082), `AMQP_URL`, `DATABASE_URL` (default database `invoices`), ….
     public var service: ServiceConfiguration
     /// `TAX_RATE`: a decimal from 0 to 1, e.g. `0.20`. Default 0.20.
     public var taxRate: Decimal
+    /// `PAYMENT_DUE_SECONDS`: how long after issue an invoice is due; an order whose invoice
+    /// is unpaid then is cancelled by order-service. Default 7 days.
+    public var paymentDue: Duration
+    /// Timeout, retries and circuit breaker around the provider.
+    public var gateway: ResilientPaymentGateway<ContinuousClock>.Configuration
+    /// The simulated provider's behaviour.
+    public var simulator: SimulatedPaymentGateway<ContinuousClock>.Configuration
+    /// `PAYMENT_RECONCILE_INTERVAL_MS`: how often refunds owed and abandoned payments are
+    /// looked for (a refund owed is also started at once). Default 5 s.
+    public var reconcileInterval: Duration
+
+    /// The invoicing terms.
+    public var terms: InvoicingTerms { InvoicingTerms(taxRate: taxRate, paymentDue: paymentDue) }
 
     /// Reads the environment.
     public init(environment: EnvironmentReader = EnvironmentReader()) throws {
         service = try ServiceConfiguration(serviceName: "invoice-service", defaultPort: 8082, defaultDatabase: "invoices", environment: environment)
         taxRate = try environment.decimal("TAX_RATE", default: Decimal(string: "0.20")!, in: 0...1)
+        paymentDue = .seconds(try environment.int("PAYMENT_DUE_SECONDS", default: 7 * 24 * 3600, in: 1...(10 * 366 * 24 * 3600)))
+        gateway = .init()
+        gateway.timeout = .milliseconds(try environment.int("PAYMENT_GATEWAY_TIMEOUT_MS", default: 2000, in: 10...120_000))
+        gateway.attempts = try environment.int("PAYMENT_GATEWAY_ATTEMPTS", default: 3, in: 1...10)
+        gateway.breaker.failureThreshold = try environment.int("PAYMENT_CIRCUIT_FAILURES", default: 5, in: 1...1000)
+        gateway.breaker.openDuration = .milliseconds(try environment.int("PAYMENT_CIRCUIT_OPEN_MS", default: 30_000, in: 10...3_600_000))
+        simulator = .init()
+        simulator.latency = .milliseconds(try environment.int("PAYMENT_SIM_LATENCY_MS", default: 20, in: 0...600_000))
+        func rate(_ name: String) throws -> Double {
+            NSDecimalNumber(decimal: try environment.decimal(name, default: 0, in: 0...1)).doubleValue
+        }
+        simulator.failureRate = try rate("PAYMENT_SIM_FAILURE_RATE")
+        simulator.declineRate = try rate("PAYMENT_SIM_DECLINE_RATE")
+        simulator.lostResponseRate = try rate("PAYMENT_SIM_LOST_RESPONSE_RATE")
+        simulator.hangRate = try environment.bool("PAYMENT_SIM_HANG", default: false) ? 1 : try rate("PAYMENT_SIM_HANG_RATE")
+        reconcileInterval = .milliseconds(try environment.int("PAYMENT_RECONCILE_INTERVAL_MS", default: 5000, in: 10...3_600_000))
     }
 }

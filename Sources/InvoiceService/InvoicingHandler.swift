@@ -1,17 +1,17 @@
 import Contracts
-public import Foundation
+import Foundation
 public import ServiceKit
 
 /// Invoices orders: `order.created` from `invoice-service.order-created` becomes exactly one
 /// invoice per order.
 public struct InvoicingHandler: EventHandler {
     private let repository: any InvoiceRepository
-    private let taxRate: Decimal
+    private let terms: InvoicingTerms
 
-    /// Creates the handler over `repository`, taxing at `taxRate`.
-    public init(repository: any InvoiceRepository, taxRate: Decimal) {
+    /// Creates the handler over `repository`, invoicing on `terms`.
+    public init(repository: any InvoiceRepository, terms: InvoicingTerms) {
         self.repository = repository
-        self.taxRate = taxRate
+        self.terms = terms
     }
 
     public var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self)] }
@@ -27,6 +27,6 @@ public struct InvoicingHandler: EventHandler {
             }
             return OrderToInvoice(event: event, order: order, traceparent: event.traceparent)
         }
-        try await repository.invoice(orders, taxRate: taxRate, at: Date())
+        try await repository.invoice(orders, terms: terms, at: Date())
     }
 }

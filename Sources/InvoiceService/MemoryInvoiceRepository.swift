@@ -3,12 +3,16 @@ public import Foundation
 public import ServiceKit
 
 /// invoice-service's storage in memory, for unit tests; it passes the same contract suite as
-/// ``PostgresInvoiceRepository``.
+/// ``PostgresInvoiceRepository``. Being an actor, each call runs alone: the row locks of the
+/// PostgreSQL version are implicit.
 public actor MemoryInvoiceRepository: InvoiceRepository {
     private var invoices: [UUID: Invoice] = [:]
     private var byOrder: [UUID: UUID] = [:]
     private var counters: [Int: Int] = [:]
     private var inbox: Set<String> = []
+    private var cancelled: Set<UUID> = []
+    private var payments: [UUID: Payment] = [:]
+    private var leases: [UUID: Date] = [:]
     /// The events queued by the repository.
     public nonisolated let outbox: MemoryOutboxStore
     private let stamp: EventStamp
@@ -19,7 +23,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         self.outbox = outbox
     }
 
-    public func invoice(_ orders: [OrderToInvoice], taxRate: Decimal, at time: Date) async throws {
+    public func invoice(_ orders: [OrderToInvoice], terms: InvoicingTerms, at time: Date) async throws {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let year = calendar.component(.year, from: time)
@@ -27,10 +31,12 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         var created: [Invoice] = []
         var sequence = counters[year] ?? 0
         var seen = inbox
-        var invoicedOrders = Set(byOrder.keys)
-        for entry in orders where seen.insert(entry.event.id).inserted && invoicedOrders.insert(entry.order.orderID).inserted {
+        var skipped = Set(byOrder.keys).union(cancelled)
+        for entry in orders where seen.insert(entry.event.id).inserted && skipped.insert(entry.order.orderID).inserted {
             sequence += 1
-            let invoice = Invoice(for: entry.order, id: UUID(), number: Invoice.number(year: year, sequence: sequence), taxRate: taxRate, issuedAt: time)
+            let invoice = Invoice(
+                for: entry.order, id: UUID(), number: Invoice.number(year: year, sequence: sequence), taxRate: terms.taxRate, issuedAt: time,
+                dueAt: terms.dueDate(issuedAt: time))
             created.append(invoice)
             events.append(try stamp.message(invoice.createdEvent, subject: invoice.id, time: time, traceparent: entry.traceparent))
         }
@@ -44,11 +50,135 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         outbox.append(events)
     }
 
+    public func cancelOrders(_ cancellations: [CancelledOrder]) async throws -> Int {
+        var seen = inbox
+        var events: [OutboxMessage] = []
+        var voided: [Invoice] = []
+        var refunds = 0
+        let now = Date()
+        var orders = Set<UUID>()
+        for entry in cancellations where seen.insert(entry.event.id).inserted && orders.insert(entry.cancellation.orderID).inserted {
+            guard var invoice = byOrder[entry.cancellation.orderID].flatMap({ invoices[$0] }),
+                InvoiceLifecycle.transition(from: invoice.status, on: .orderCancelled).next == .void
+            else { continue }
+            invoice.status = .void
+            invoice.voidedAt = now
+            invoice.voidReason = entry.cancellation.reason.rawValue
+            let captured = payments.values.first { $0.invoiceID == invoice.id && $0.status == .captured }?.amount
+            if captured != nil { refunds += 1 }
+            voided.append(invoice)
+            events.append(
+                try stamp.message(
+                    InvoiceVoided(
+                        invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID,
+                        reason: entry.cancellation.reason, refundDue: captured, voidedAt: now),
+                    subject: invoice.id, time: now, traceparent: entry.traceparent))
+        }
+        inbox = seen
+        cancelled.formUnion(orders)
+        for invoice in voided { invoices[invoice.id] = invoice }
+        outbox.append(events)
+        return refunds
+    }
+
     public func invoice(id: UUID) async throws -> Invoice? { invoices[id] }
 
     public func invoice(orderID: UUID) async throws -> Invoice? { byOrder[orderID].flatMap { invoices[$0] } }
 
     public func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice] {
         page.page(of: invoices.values.filter { customerID == nil || $0.customerID == customerID }) { PageCursor(time: $0.issuedAt, id: $0.id) }
+    }
+
+    public func startPayment(_ new: NewPayment, at time: Date) async throws -> PaymentStart {
+        guard let invoice = invoices[new.invoiceID] else { throw InvoiceStoreError(.notFound, "invoice \(new.invoiceID)") }
+        if var payment = payments.values.first(where: { $0.invoiceID == new.invoiceID && $0.idempotencyKey == new.idempotencyKey }) {
+            guard payment.request == new.request else {
+                throw InvoiceStoreError(.idempotencyKeyReused, "this Idempotency-Key was used for a different payment request")
+            }
+            if payment.status == .failed, invoice.status == .issued, let next = PaymentLifecycle.transition(from: .failed, on: .retried) {
+                try refuseIfAnotherIsLive(invoice, except: payment.id)
+                payment.status = next
+                payment.failureReason = nil
+                payment.updatedAt = time
+                payments[payment.id] = payment
+            }
+            return PaymentStart(payment: payment, invoice: invoice, isReplay: true)
+        }
+        try PostgresInvoiceRepository.check(new, against: invoice)
+        try refuseIfAnotherIsLive(invoice, except: nil)
+        let payment = Payment(
+            id: UUID(), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey, request: new.request, amount: new.amount, method: new.method,
+            token: new.token, status: .pending, createdAt: time, updatedAt: time)
+        payments[payment.id] = payment
+        return PaymentStart(payment: payment, invoice: invoice, isReplay: false)
+    }
+
+    private func refuseIfAnotherIsLive(_ invoice: Invoice, except id: UUID?) throws {
+        if payments.values.contains(where: { $0.invoiceID == invoice.id && [.pending, .captured].contains($0.status) && $0.id != id }) {
+            throw InvoiceStoreError(.paymentInProgress, "another payment of invoice \(invoice.number) is in progress")
+        }
+    }
+
+    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice) {
+        guard var payment = payments[id], var invoice = invoices[payment.invoiceID] else { throw InvoiceStoreError(.notFound, "payment \(id)") }
+        guard let next = PaymentLifecycle.transition(from: payment.status, on: outcome.event) else { return (payment, invoice) }
+        payment.status = next
+        payment.updatedAt = time
+        switch outcome {
+        case .captured(let reference): payment.providerReference = reference
+        case .declined(let reason), .failed(let reason): payment.failureReason = reason
+        }
+        var events: [OutboxMessage] = []
+        if next == .captured, InvoiceLifecycle.transition(from: invoice.status, on: .paymentCaptured).next == .paid {
+            invoice.status = .paid
+            invoice.paidAt = time
+            events.append(
+                try stamp.message(
+                    InvoicePaid(
+                        invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID,
+                        paymentID: payment.id, amount: payment.amount, method: payment.method, paidAt: time),
+                    subject: invoice.id, time: time))
+        }
+        payments[id] = payment
+        leases[id] = nil
+        invoices[invoice.id] = invoice
+        outbox.append(events)
+        return (payment, invoice)
+    }
+
+    public func payments(invoiceID: UUID) async throws -> [Payment] {
+        payments.values.filter { $0.invoiceID == invoiceID }.sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
+    }
+
+    public func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+        claim(limit: limit, lease: lease, at: time) { $0.status == .captured && self.invoices[$0.invoiceID]?.status == .void }
+    }
+
+    public func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+        claim(limit: limit, lease: lease, at: time) { $0.status == .pending && $0.updatedAt < cutoff }
+    }
+
+    private func claim(limit: Int, lease: Duration, at time: Date, where matches: (Payment) -> Bool) -> [Payment] {
+        let due = payments.values.filter { matches($0) && (leases[$0.id].map { $0 < time } ?? true) }.sorted { $0.updatedAt < $1.updatedAt }
+            .prefix(limit)
+        let until = time.addingTimeInterval(Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18)
+        for payment in due { leases[payment.id] = until }
+        return Array(due)
+    }
+
+    public func recordRefund(_ id: UUID, at time: Date) async throws {
+        guard var payment = payments[id], let invoice = invoices[payment.invoiceID],
+            let next = PaymentLifecycle.transition(from: payment.status, on: .refunded)
+        else { return }
+        let event = try stamp.message(
+            InvoiceRefunded(
+                invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID, paymentID: id,
+                amount: payment.amount, refundedAt: time),
+            subject: invoice.id, time: time)
+        payment.status = next
+        payment.updatedAt = time
+        payments[id] = payment
+        leases[id] = nil
+        outbox.append([event])
     }
 }

@@ -14,7 +14,13 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         self.stamp = stamp
     }
 
-    public func invoice(_ orders: [OrderToInvoice], taxRate: Decimal, at time: Date) async throws {
+    /// Invoicing takes it shared, a cancellation exclusively: a cancellation waits for the
+    /// invoicing transactions in flight and holds off new ones until it commits, so an order
+    /// cannot be invoiced by a transaction that missed its cancellation (both would otherwise
+    /// see the other's write only after committing).
+    static let invoicingLock: Int64 = 0x6D65_7263_6174_6F32  // "mercato2"
+
+    public func invoice(_ orders: [OrderToInvoice], terms: InvoicingTerms, at time: Date) async throws {
         let stamp = self.stamp
         try await client.transaction { connection in
             var seenOrders = Set<UUID>()
@@ -25,29 +31,36 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "UTC")!
             let year = calendar.component(.year, from: time)
+            try await connection.query("SELECT pg_advisory_xact_lock_shared($1)", Self.invoicingLock)
             // Take the year's counter first: it serializes invoicing, so the check below
             // cannot race another transaction invoicing the same order.
             try await connection.query(
                 "INSERT INTO invoice_counters (year, last_number) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING", year)
             let last = try await connection.query("SELECT last_number FROM invoice_counters WHERE year = $1 FOR UPDATE", year)[0]
                 .decode(Int.self, at: 0)
-            let invoiced = Set(
-                try await connection.query("SELECT order_id FROM invoices WHERE order_id = ANY($1::uuid[])", candidates.map(\.order.orderID))
-                    .map { try $0.decode(UUID.self, at: 0) })
-            candidates.removeAll { invoiced.contains($0.order.orderID) }
+            let skipped = Set(
+                try await connection.query(
+                    """
+                    SELECT order_id FROM invoices WHERE order_id = ANY($1::uuid[])
+                    UNION ALL SELECT order_id FROM cancelled_orders WHERE order_id = ANY($1::uuid[])
+                    """, candidates.map(\.order.orderID)
+                ).map { try $0.decode(UUID.self, at: 0) })
+            candidates.removeAll { skipped.contains($0.order.orderID) }
             guard !candidates.isEmpty else { return }
             let invoices = candidates.enumerated().map { offset, entry in
-                Invoice(for: entry.order, id: UUID(), number: Invoice.number(year: year, sequence: last + offset + 1), taxRate: taxRate, issuedAt: time)
+                Invoice(
+                    for: entry.order, id: UUID(), number: Invoice.number(year: year, sequence: last + offset + 1), taxRate: terms.taxRate,
+                    issuedAt: time, dueAt: terms.dueDate(issuedAt: time))
             }
             try await connection.query("UPDATE invoice_counters SET last_number = $2 WHERE year = $1", year, last + invoices.count)
             try await connection.query(
                 """
-                INSERT INTO invoices (id, number, order_id, customer_id, subtotal, tax_rate, tax, total, issued_at)
+                INSERT INTO invoices (id, number, order_id, customer_id, subtotal, tax_rate, tax, total, issued_at, due_at)
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::numeric[], $6::numeric[], $7::numeric[],
-                                     $8::numeric[], $9::timestamptz[])
+                                     $8::numeric[], $9::timestamptz[], $10::timestamptz[])
                 """, invoices.map(\.id), invoices.map(\.number), invoices.map(\.orderID), invoices.map(\.customerID),
                 invoices.map(\.subtotal.amount), invoices.map(\.taxRate), invoices.map(\.tax.amount), invoices.map(\.total.amount),
-                invoices.map(\.issuedAt))
+                invoices.map(\.issuedAt), invoices.map(\.dueAt))
             let lines = invoices.flatMap { invoice in invoice.lines.enumerated().map { (invoice.id, $0.offset, $0.element) } }
             try await connection.query(
                 """
@@ -62,33 +75,89 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         }
     }
 
-    private static let columns = "id, number, order_id, customer_id, subtotal, tax_rate, tax, total, issued_at"
+    public func cancelOrders(_ cancellations: [CancelledOrder]) async throws -> Int {
+        let stamp = self.stamp
+        return try await client.transaction { connection in
+            var seen = Set<UUID>()
+            let fresh = try await Inbox.claim(cancellations, on: connection, event: \.event).filter {
+                seen.insert($0.cancellation.orderID).inserted
+            }
+            guard !fresh.isEmpty else { return 0 }
+            try await connection.query("SELECT pg_advisory_xact_lock($1)", Self.invoicingLock)
+            let orderIDs = fresh.map(\.cancellation.orderID)
+            try await connection.query(
+                """
+                INSERT INTO cancelled_orders (order_id, reason, cancelled_at)
+                SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) ON CONFLICT (order_id) DO NOTHING
+                """, orderIDs, fresh.map(\.cancellation.reason.rawValue), fresh.map(\.cancellation.cancelledAt))
+            let invoices = try await load(
+                try await connection.query("SELECT \(Self.columns) FROM invoices WHERE order_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", orderIDs),
+                on: connection)
+            let byOrder = Dictionary(uniqueKeysWithValues: fresh.map { ($0.cancellation.orderID, $0) })
+            var events: [OutboxMessage] = []
+            var refunds = 0
+            let now = Date()
+            for invoice in invoices {
+                let entry = byOrder[invoice.orderID]!
+                let transition = InvoiceLifecycle.transition(from: invoice.status, on: .orderCancelled)
+                guard transition.next == .void else { continue }
+                try await connection.query(
+                    "UPDATE invoices SET status = 'void', voided_at = $2, void_reason = $3 WHERE id = $1", invoice.id, now,
+                    entry.cancellation.reason.rawValue)
+                // Money captured (or being captured) for it goes back.
+                let captured = try await connection.query(
+                    "SELECT amount FROM payments WHERE invoice_id = $1 AND status = 'captured'", invoice.id
+                ).first.map { Money(try $0.decode(Decimal.self, at: 0)) }
+                if captured != nil { refunds += 1 }
+                events.append(
+                    try stamp.message(
+                        InvoiceVoided(
+                            invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID,
+                            reason: entry.cancellation.reason, refundDue: captured, voidedAt: now),
+                        subject: invoice.id, time: now, traceparent: entry.traceparent))
+            }
+            try await Outbox.append(events, on: connection)
+            return refunds
+        }
+    }
+
+    private static let columns = "id, number, order_id, customer_id, subtotal, tax_rate, tax, total, issued_at, status, due_at, paid_at, voided_at, void_reason"
 
     public func invoice(id: UUID) async throws -> Invoice? {
-        try await load(try await client.query("SELECT \(Self.columns) FROM invoices WHERE id = $1", id)).first
+        try await client.withConnection { connection in
+            try await load(try await connection.query("SELECT \(Self.columns) FROM invoices WHERE id = $1", id), on: connection).first
+        }
     }
 
     public func invoice(orderID: UUID) async throws -> Invoice? {
-        try await load(try await client.query("SELECT \(Self.columns) FROM invoices WHERE order_id = $1", orderID)).first
+        try await client.withConnection { connection in
+            try await load(try await connection.query("SELECT \(Self.columns) FROM invoices WHERE order_id = $1", orderID), on: connection).first
+        }
     }
 
     public func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice] {
         let (sql, bindings) = page.query(
             select: Self.columns, from: "invoices", orderedBy: "issued_at", filter: customerID.map { _ in "customer_id = $1" },
             filterBindings: customerID.map { [$0] } ?? [])
-        return try await load(try await client.withConnection { try await $0.query(sql, bindings) })
+        return try await client.withConnection { connection in try await load(try await connection.query(sql, bindings), on: connection) }
     }
 
-    private func load(_ rows: PostgresRows) async throws -> [Invoice] {
+    private func load(_ rows: PostgresRows, on connection: PostgresConnection) async throws -> [Invoice] {
         var invoices = try rows.map { row in
-            Invoice(
+            var invoice = Invoice(
                 id: try row.decode(UUID.self, at: 0), number: try row.decode(String.self, at: 1), orderID: try row.decode(UUID.self, at: 2),
                 customerID: try row.decode(UUID.self, at: 3), lines: [], subtotal: Money(try row.decode(Decimal.self, at: 4)),
                 taxRate: try row.decode(Decimal.self, at: 5), tax: Money(try row.decode(Decimal.self, at: 6)),
-                total: Money(try row.decode(Decimal.self, at: 7)), issuedAt: try row.decode(Date.self, at: 8))
+                total: Money(try row.decode(Decimal.self, at: 7)), issuedAt: try row.decode(Date.self, at: 8),
+                dueAt: try row.decode(Date?.self, at: 10))
+            invoice.status = InvoiceLifecycle.Status(rawValue: try row.decode(String.self, at: 9)) ?? .issued
+            invoice.paidAt = try row.decode(Date?.self, at: 11)
+            invoice.voidedAt = try row.decode(Date?.self, at: 12)
+            invoice.voidReason = try row.decode(String?.self, at: 13)
+            return invoice
         }
         guard !invoices.isEmpty else { return [] }
-        let lineRows = try await client.query(
+        let lineRows = try await connection.query(
             """
             SELECT invoice_id, product_name, quantity, unit_price FROM invoice_lines
             WHERE invoice_id = ANY($1::uuid[]) ORDER BY invoice_id, position
@@ -101,5 +170,170 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         }
         for index in invoices.indices { invoices[index].lines = lines[invoices[index].id] ?? [] }
         return invoices
+    }
+
+    // MARK: - Payments
+
+    private static let paymentColumns =
+        "id, invoice_id, idempotency_key, request, amount, method, token, status, provider_reference, failure_reason, created_at, updated_at"
+
+    private static func decodePayment(_ row: PostgresRow) throws -> Payment {
+        Payment(
+            id: try row.decode(UUID.self, at: 0), invoiceID: try row.decode(UUID.self, at: 1), idempotencyKey: try row.decode(String.self, at: 2),
+            request: try row.decode(String.self, at: 3), amount: Money(try row.decode(Decimal.self, at: 4)), method: try row.decode(String.self, at: 5),
+            token: try row.decode(String?.self, at: 6), status: PaymentLifecycle.Status(rawValue: try row.decode(String.self, at: 7)) ?? .pending,
+            providerReference: try row.decode(String?.self, at: 8), failureReason: try row.decode(String?.self, at: 9),
+            createdAt: try row.decode(Date.self, at: 10), updatedAt: try row.decode(Date.self, at: 11))
+    }
+
+    /// The invoice, locked until the transaction ends: every payment and status change of an
+    /// invoice happens under this lock, so they are decided one at a time.
+    private func lockedInvoice(_ id: UUID, on connection: PostgresConnection) async throws -> Invoice? {
+        try await load(try await connection.query("SELECT \(Self.columns) FROM invoices WHERE id = $1 FOR UPDATE", id), on: connection).first
+    }
+
+    public func startPayment(_ new: NewPayment, at time: Date) async throws -> PaymentStart {
+        try await client.transaction { connection in
+            guard let invoice = try await lockedInvoice(new.invoiceID, on: connection) else {
+                throw InvoiceStoreError(.notFound, "invoice \(new.invoiceID.uuidString.lowercased())")
+            }
+            let existing = try await connection.query(
+                "SELECT \(Self.paymentColumns) FROM payments WHERE invoice_id = $1 AND idempotency_key = $2 FOR UPDATE", new.invoiceID,
+                new.idempotencyKey
+            ).first.map(Self.decodePayment)
+            if var payment = existing {
+                guard payment.request == new.request else {
+                    throw InvoiceStoreError(.idempotencyKeyReused, "this Idempotency-Key was used for a different payment request")
+                }
+                // A failed attempt took nothing: the same key may try again, if the invoice
+                // still takes payments.
+                if payment.status == .failed, invoice.status == .issued, let next = PaymentLifecycle.transition(from: .failed, on: .retried) {
+                    try await Self.refuseIfAnotherIsLive(invoice, except: payment.id, on: connection)
+                    try await connection.query("UPDATE payments SET status = $2, failure_reason = NULL, updated_at = $3 WHERE id = $1", payment.id, next.rawValue, time)
+                    payment.status = next
+                    payment.failureReason = nil
+                    payment.updatedAt = time
+                }
+                return PaymentStart(payment: payment, invoice: invoice, isReplay: true)
+            }
+            try Self.check(new, against: invoice)
+            try await Self.refuseIfAnotherIsLive(invoice, except: nil, on: connection)
+            let payment = Payment(
+                id: UUID(), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey, request: new.request, amount: new.amount, method: new.method,
+                token: new.token, status: .pending, createdAt: time, updatedAt: time)
+            try await connection.query(
+                """
+                INSERT INTO payments (id, invoice_id, idempotency_key, request, amount, method, token, status, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)
+                """, payment.id, payment.invoiceID, payment.idempotencyKey, payment.request, payment.amount.amount, payment.method, payment.token,
+                time)
+            return PaymentStart(payment: payment, invoice: invoice, isReplay: false)
+        }
+    }
+
+    /// Whether `new` may pay `invoice` at all (checked under the invoice's lock).
+    static func check(_ new: NewPayment, against invoice: Invoice) throws {
+        switch invoice.status {
+        case .paid: throw InvoiceStoreError(.alreadyPaid, "invoice \(invoice.number) is paid already")
+        case .void: throw InvoiceStoreError(.void, "invoice \(invoice.number) is void: its order was cancelled")
+        case .issued: break
+        }
+        guard new.amount == invoice.openAmount else {
+            throw InvoiceStoreError(.wrongAmount, "amount must be the invoice's open amount, \(invoice.openAmount)")
+        }
+    }
+
+    private static func refuseIfAnotherIsLive(_ invoice: Invoice, except id: UUID?, on connection: PostgresConnection) async throws {
+        let live = try await connection.query(
+            "SELECT count(*) FROM payments WHERE invoice_id = $1 AND status IN ('pending', 'captured') AND id IS DISTINCT FROM $2", invoice.id, id
+        )[0].decode(Int.self, at: 0)
+        if live > 0 { throw InvoiceStoreError(.paymentInProgress, "another payment of invoice \(invoice.number) is in progress") }
+    }
+
+    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice) {
+        let stamp = self.stamp
+        return try await client.transaction { connection in
+            guard let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?.decode(UUID.self, at: 0),
+                var invoice = try await lockedInvoice(invoiceID, on: connection),
+                var payment = try await connection.query("SELECT \(Self.paymentColumns) FROM payments WHERE id = $1 FOR UPDATE", id).first
+                    .map(Self.decodePayment)
+            else { throw InvoiceStoreError(.notFound, "payment \(id.uuidString.lowercased())") }
+            guard let next = PaymentLifecycle.transition(from: payment.status, on: outcome.event) else { return (payment, invoice) }
+            payment.status = next
+            payment.updatedAt = time
+            switch outcome {
+            case .captured(let reference): payment.providerReference = reference
+            case .declined(let reason), .failed(let reason): payment.failureReason = reason
+            }
+            try await connection.query(
+                "UPDATE payments SET status = $2, provider_reference = $3, failure_reason = $4, updated_at = $5, lease_until = NULL WHERE id = $1",
+                payment.id, next.rawValue, payment.providerReference, payment.failureReason, time)
+            guard next == .captured, InvoiceLifecycle.transition(from: invoice.status, on: .paymentCaptured).next == .paid else {
+                // Captured for a void invoice: the refund it owes is found by claimRefunds.
+                return (payment, invoice)
+            }
+            invoice.status = .paid
+            invoice.paidAt = time
+            try await connection.query("UPDATE invoices SET status = 'paid', paid_at = $2 WHERE id = $1", invoice.id, time)
+            let event = InvoicePaid(
+                invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID,
+                paymentID: payment.id, amount: payment.amount, method: payment.method, paidAt: time)
+            try await Outbox.append([try stamp.message(event, subject: invoice.id, time: time)], on: connection)
+            return (payment, invoice)
+        }
+    }
+
+    public func payments(invoiceID: UUID) async throws -> [Payment] {
+        try await client.query("SELECT \(Self.paymentColumns) FROM payments WHERE invoice_id = $1 ORDER BY created_at, id", invoiceID)
+            .map(Self.decodePayment)
+    }
+
+    public func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+        try await client.query(
+            """
+            UPDATE payments SET lease_until = $2::timestamptz + make_interval(secs => $3)
+            WHERE id IN (
+                SELECT p.id FROM payments AS p JOIN invoices AS i ON i.id = p.invoice_id
+                WHERE p.status = 'captured' AND i.status = 'void' AND (p.lease_until IS NULL OR p.lease_until < $2)
+                ORDER BY p.updated_at LIMIT $1 FOR UPDATE OF p SKIP LOCKED
+            )
+            RETURNING \(Self.paymentColumns)
+            """, limit, time, Self.seconds(lease)
+        ).map(Self.decodePayment)
+    }
+
+    public func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+        try await client.query(
+            """
+            UPDATE payments SET lease_until = $3::timestamptz + make_interval(secs => $4)
+            WHERE id IN (
+                SELECT id FROM payments WHERE status = 'pending' AND updated_at < $1 AND (lease_until IS NULL OR lease_until < $3)
+                ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
+            )
+            RETURNING \(Self.paymentColumns)
+            """, cutoff, limit, time, Self.seconds(lease)
+        ).map(Self.decodePayment)
+    }
+
+    public func recordRefund(_ id: UUID, at time: Date) async throws {
+        let stamp = self.stamp
+        try await client.transaction { connection in
+            guard let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?.decode(UUID.self, at: 0),
+                let invoice = try await lockedInvoice(invoiceID, on: connection),
+                let payment = try await connection.query("SELECT \(Self.paymentColumns) FROM payments WHERE id = $1 FOR UPDATE", id).first
+                    .map(Self.decodePayment),
+                let next = PaymentLifecycle.transition(from: payment.status, on: .refunded)
+            else { return }
+            try await connection.query(
+                "UPDATE payments SET status = $2, updated_at = $3, lease_until = NULL WHERE id = $1", id, next.rawValue, time)
+            let event = InvoiceRefunded(
+                invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID, paymentID: id,
+                amount: payment.amount, refundedAt: time)
+            try await Outbox.append([try stamp.message(event, subject: invoice.id, time: time)], on: connection)
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -50,10 +50,7 @@ public struct OrderRoutes: Sendable {
             throw APIError.forbidden("customer_id", "a customer's token places orders for that customer only")
         }
         var idempotency: IdempotencyKey?
-        if let key = request.headers[.idempotencyKey] {
-            guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-                throw APIError.badParameter("Idempotency-Key", "Idempotency-Key must be 1-255 visible ASCII characters")
-            }
+        if let key = try request.idempotencyKey() {
             idempotency = IdempotencyKey(key: key, request: new.canonicalJSON)
             // A retried request answers at once, without looking the customer up again.
             if let (existing, original) = try await repository.order(idempotencyKey: key) {

@@ -19,12 +19,14 @@ public struct Scope: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let ordersWrite = Scope(rawValue: "orders:write")
     /// `GET /invoices…`.
     public static let invoicesRead = Scope(rawValue: "invoices:read")
+    /// `POST /invoices/{id}/payments`.
+    public static let invoicesWrite = Scope(rawValue: "invoices:write")
     /// Any customer's data: without it, a caller sees and acts on its own customer only.
     public static let admin = Scope(rawValue: "mercato:admin")
 
     /// Every scope Mercato knows, as an operator's token carries them.
-    public static let all: [Scope] = [.customersRead, .customersWrite, .ordersRead, .ordersWrite, .invoicesRead, .admin]
+    public static let all: [Scope] = [.customersRead, .customersWrite, .ordersRead, .ordersWrite, .invoicesRead, .invoicesWrite, .admin]
 
     /// What a customer's own token carries: everything on its own data, nothing beyond.
-    public static let customer: [Scope] = [.customersRead, .customersWrite, .ordersRead, .ordersWrite, .invoicesRead]
+    public static let customer: [Scope] = [.customersRead, .customersWrite, .ordersRead, .ordersWrite, .invoicesRead, .invoicesWrite]
 }

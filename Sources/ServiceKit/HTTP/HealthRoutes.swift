@@ -29,6 +29,7 @@ public enum HealthRoutes {
     struct Status: Encodable {
         var status: String
         var checks: [String: Bool]?
+        var details: [String: String]?
     }
 
     /// Adds the health endpoints. Live is always 200 while the process serves HTTP; ready is
@@ -37,7 +38,7 @@ public enum HealthRoutes {
     /// missing.
     public static func add<Context: RequestContext>(
         to router: Router<Context>, readiness: Readiness, database: PostgresClient, broker: any Broker,
-        configuration: Configuration = .init()
+        configuration: Configuration = .init(), details: @escaping @Sendable () -> [String: String] = { [:] }
     ) {
         router.get("/health/live") { _, _ in
             try JSONResponse.make(Status(status: "live", checks: nil))
@@ -47,8 +48,12 @@ public enum HealthRoutes {
             checks["database.connection"] = database.health.isHealthy(maximumAge: configuration.databaseMaximumAge)
             checks["broker.connection"] = broker.isReady
             let ready = checks.values.allSatisfy { $0 }
+            // Details inform (e.g. a payment provider's circuit) without deciding readiness:
+            // a pod whose provider is down still serves everything else.
+            let details = details()
             return try JSONResponse.make(
-                Status(status: ready ? "ready" : "not_ready", checks: checks), status: ready ? .ok : .serviceUnavailable)
+                Status(status: ready ? "ready" : "not_ready", checks: checks, details: details.isEmpty ? nil : details),
+                status: ready ? .ok : .serviceUnavailable)
         }
     }
 }

@@ -62,7 +62,8 @@ public struct ServiceRuntime: Sendable {
 
     /// Runs the service until SIGTERM or SIGINT; `openAPI` is the service's OpenAPI document,
     /// served at `GET /openapi.json`; `background` are the service's own services, started
-    /// after the database and the broker and stopped before them.
+    /// after the database and the broker and stopped before them; `readinessDetails` adds
+    /// informative state to `/health/ready` (it never makes the service unready).
     ///
     /// Start-up never fails for an unreachable dependency: the HTTP server answers at once
     /// (live, but not ready), while the database and broker are retried in the background.
@@ -74,6 +75,7 @@ public struct ServiceRuntime: Sendable {
         afterMigrations: @escaping @Sendable (PostgresClient) async throws -> Void = { _ in },
         consumers: [EventConsumer],
         background: [any Service] = [],
+        readinessDetails: @escaping @Sendable () -> [String: String] = { [:] },
         openAPI: [UInt8],
         routes: (Router<MercatoRequestContext>, AccessGuard) -> Void
     ) async throws {
@@ -87,7 +89,7 @@ public struct ServiceRuntime: Sendable {
         router.add(middleware: TracingMiddleware())
         router.add(middleware: APIErrorMiddleware())
         router.add(middleware: MethodNotAllowedMiddleware(openAPI: openAPI))
-        HealthRoutes.add(to: router, readiness: readiness, database: database, broker: broker)
+        HealthRoutes.add(to: router, readiness: readiness, database: database, broker: broker, details: readinessDetails)
         MetricsRoutes.add(to: router, registry: Observability.registry)
         OpenAPIRoute.add(to: router, document: openAPI)
         routes(router, access)

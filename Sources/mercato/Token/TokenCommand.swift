@@ -10,7 +10,7 @@ struct TokenCommand: AsyncParsableCommand {
             Signs with the HS256 secret the services verify with (--secret-file, else
             AUTH_JWT_SECRET or AUTH_JWT_SECRET_FILE), or with a PEM private key (--key, EC P-256
             or RSA) whose public key the services have in AUTH_JWKS_FILE under --kid.
-            Scopes: customers:read customers:write orders:read orders:write invoices:read
+            Scopes: customers:read customers:write orders:read orders:write invoices:read invoices:write
             mercato:admin (any customer's data). Without mercato:admin, --sub is a customer id.
             Production tokens come from your identity provider, not from this command.
             """)
@@ -24,8 +24,8 @@ struct TokenCommand: AsyncParsableCommand {
     @Option(help: "iss.") var issuer = ProcessInfo.processInfo.environment["AUTH_ISSUER"] ?? "mercato"
     @Option(help: "aud.") var audience = ProcessInfo.processInfo.environment["AUTH_AUDIENCE"] ?? "mercato"
 
-    static let adminScopes = ["customers:read", "customers:write", "orders:read", "orders:write", "invoices:read", "mercato:admin"]
-    static let customerScopes = ["customers:read", "customers:write", "orders:read", "orders:write", "invoices:read"]
+    static let adminScopes = ["customers:read", "customers:write", "orders:read", "orders:write", "invoices:read", "invoices:write", "mercato:admin"]
+    static let customerScopes = ["customers:read", "customers:write", "orders:read", "orders:write", "invoices:read", "invoices:write"]
 
     func validate() throws {
         guard ttl > 0 else { throw ValidationError("--ttl must be positive") }

@@ -1,0 +1,72 @@
+public import Contracts
+public import Foundation
+
+/// A payment of an invoice, as invoice-service records it before, during and after the call
+/// to the provider.
+public struct Payment: Sendable, Hashable {
+    /// The payment's id, also its idempotency key at the provider.
+    public var id: UUID
+    /// The invoice paid.
+    public var invoiceID: UUID
+    /// The client's `Idempotency-Key` (unique per invoice).
+    public var idempotencyKey: String
+    /// The canonical request it came with: a reused key with another request is refused.
+    public var request: String
+    /// How much.
+    public var amount: Money
+    /// `card`, `bank_transfer` or `wallet`.
+    public var method: String
+    /// The client's provider token, passed on.
+    public var token: String?
+    /// Where it is.
+    public var status: PaymentLifecycle.Status
+    /// The provider's id of the capture, once captured.
+    public var providerReference: String?
+    /// Why it was declined or failed.
+    public var failureReason: String?
+    /// When it was first requested.
+    public var createdAt: Date
+    /// When it last changed.
+    public var updatedAt: Date
+
+    /// Creates a payment.
+    public init(
+        id: UUID, invoiceID: UUID, idempotencyKey: String, request: String, amount: Money, method: String, token: String?,
+        status: PaymentLifecycle.Status, providerReference: String? = nil, failureReason: String? = nil, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.invoiceID = invoiceID
+        self.idempotencyKey = idempotencyKey
+        self.request = request
+        self.amount = amount
+        self.method = method
+        self.token = token
+        self.status = status
+        self.providerReference = providerReference
+        self.failureReason = failureReason
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// The key the provider knows this payment by.
+    public var providerKey: String { id.uuidString.lowercased() }
+}
+
+/// What the provider's answer (or its absence) means for a payment.
+public enum PaymentOutcome: Sendable, Hashable {
+    /// Money taken; the provider's reference.
+    case captured(reference: String)
+    /// Refused, with the provider's reason.
+    case declined(reason: String)
+    /// Nothing was taken (provider down, circuit open, or no record of the charge).
+    case failed(reason: String)
+
+    /// The lifecycle event it is.
+    var event: PaymentLifecycle.Event {
+        switch self {
+        case .captured: .captured
+        case .declined: .declined
+        case .failed: .failed
+        }
+    }
+}

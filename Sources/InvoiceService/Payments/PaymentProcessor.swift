@@ -1,0 +1,123 @@
+import Contracts
+public import Foundation
+public import Logging
+import ServiceKit
+
+/// Takes payments through the provider, and repairs what a crash or a race left behind: the
+/// orchestration around ``InvoiceRepository`` (states, under the invoice's lock) and
+/// ``PaymentGateway`` (money, never inside a database transaction).
+///
+/// A payment is recorded `pending` before the provider is called, with the payment's id as
+/// the provider's idempotency key. Whatever happens next — the provider declines, fails,
+/// hangs, the process dies — the payment ends in a state that matches the provider's books:
+/// the caller's retry (same `Idempotency-Key`) or ``reconcile(at:)`` asks the provider again
+/// under the same key, which never charges twice.
+public struct PaymentProcessor: Sendable {
+    private let repository: any InvoiceRepository
+    private let gateway: any PaymentGateway
+    private let logger: Logger
+    /// A payment left `pending` this long has no caller any more: the reconciler settles it.
+    private let staleAfter: Duration
+    /// Wakes the reconciler when a refund becomes owed.
+    let refundsOwed: WakeSignal<ContinuousClock>
+
+    /// Creates the processor; `staleAfter` must exceed the longest call to the gateway.
+    public init(repository: any InvoiceRepository, gateway: any PaymentGateway, staleAfter: Duration, logger: Logger) {
+        self.repository = repository
+        self.gateway = gateway
+        self.staleAfter = staleAfter
+        self.logger = logger
+        self.refundsOwed = WakeSignal()
+    }
+
+    /// Pays an invoice, or answers what the payment under the same key came to. Throws
+    /// ``InvoiceStoreError`` when the invoice cannot take it.
+    public func pay(_ new: NewPayment) async throws -> (Payment, Invoice) {
+        let start = try await repository.startPayment(new, at: Date())
+        let payment = start.payment
+        guard payment.status == .pending else {
+            // Final, or failed on an invoice that no longer takes payments: as it is now.
+            return (payment, try await repository.invoice(id: payment.invoiceID) ?? start.invoice)
+        }
+        let outcome: PaymentOutcome?
+        if start.invoice.status == .issued {
+            outcome = await charge(payment)
+        } else {
+            // A pending payment of an invoice that is paid or void: learn what the earlier
+            // attempt did, but never charge now.
+            outcome = await lookUp(payment)
+        }
+        guard let outcome else { return (payment, start.invoice) }
+        return try await settle(payment, outcome)
+    }
+
+    /// The provider's answer to a charge, as a payment outcome; `nil` if nobody knows yet
+    /// (timed out, or the answer was lost): the payment stays pending.
+    private func charge(_ payment: Payment) async -> PaymentOutcome? {
+        do {
+            let request = ChargeRequest(
+                key: payment.providerKey, amount: payment.amount, method: payment.method, token: payment.token,
+                description: "invoice \(payment.invoiceID.uuidString.lowercased())")
+            switch try await gateway.charge(request) {
+            case .captured(let reference): return .captured(reference: reference)
+            case .declined(let reason): return .declined(reason: reason)
+            }
+        } catch let error as PaymentGatewayError where error.nothingCharged {
+            return .failed(reason: error.code == .circuitOpen ? "payment_provider_unavailable" : "payment_provider_error")
+        } catch {
+            logger.warning("payment outcome unknown", metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
+            return nil
+        }
+    }
+
+    /// What the provider recorded under the payment's key: a capture or decline it made, or
+    /// `failed` if it has none; `nil` if it could not be asked.
+    private func lookUp(_ payment: Payment) async -> PaymentOutcome? {
+        do {
+            switch try await gateway.charge(key: payment.providerKey) {
+            case .captured(let reference): return .captured(reference: reference)
+            case .declined(let reason): return .declined(reason: reason)
+            case nil: return .failed(reason: "the provider has no record of the charge")
+            }
+        } catch {
+            return nil
+        }
+    }
+
+    private func settle(_ payment: Payment, _ outcome: PaymentOutcome) async throws -> (Payment, Invoice) {
+        let (settled, invoice) = try await repository.settlePayment(payment.id, outcome: outcome, at: Date())
+        if settled.status == .captured, invoice.status == .void {
+            // Paid while its order was being cancelled: compensate now, not at the next round.
+            logger.info("payment captured for a cancelled order; refunding", metadata: ["payment.id": "\(settled.providerKey)"])
+            refundsOwed.signal()
+        }
+        return (settled, invoice)
+    }
+
+    /// One round of repairs: refunds every captured payment of a void invoice, and settles
+    /// payments left pending by a caller that is gone. Safe on several replicas at once:
+    /// each payment is leased to one of them. Returns how many payments it moved on.
+    @discardableResult
+    public func reconcile(at now: Date = Date()) async throws -> Int {
+        var done = 0
+        for payment in try await repository.claimRefunds(limit: 50, lease: .seconds(60), at: now) {
+            guard let reference = payment.providerReference else { continue }
+            do {
+                try await gateway.refund(reference: reference, amount: payment.amount, key: "refund-" + payment.providerKey)
+                try await repository.recordRefund(payment.id, at: Date())
+                logger.info("refunded", metadata: ["payment.id": "\(payment.providerKey)", "payment.amount": "\(payment.amount)"])
+                done += 1
+            } catch {
+                // Leased for a minute: the next rounds after that try again.
+                logger.warning("refund failed; will retry", metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
+            }
+        }
+        let cutoff = now.addingTimeInterval(-Double(staleAfter.components.seconds) - Double(staleAfter.components.attoseconds) / 1e18)
+        for payment in try await repository.claimStalePayments(updatedBefore: cutoff, limit: 50, lease: .seconds(60), at: now) {
+            guard let outcome = await lookUp(payment) else { continue }
+            _ = try await settle(payment, outcome)
+            done += 1
+        }
+        return done
+    }
+}
