@@ -18,6 +18,21 @@ enum CustomerMigrations {
                 );
                 CREATE UNIQUE INDEX customers_email ON customers (lower(email));
                 CREATE INDEX customers_page ON customers (created_at, id);
-                """)
+                """),
+        PostgresMigration(
+            version: 11, name: "order tally",
+            sql: """
+                -- Which orders orders_count holds, so that it counts orders placed and not
+                -- cancelled, each change exactly once whichever of order.created and
+                -- order.cancelled arrives first: 'counted' (created seen, +1), 'cancelled_first'
+                -- (cancelled seen before created: nothing to take back yet), 'uncounted'
+                -- (both seen: net 0). Orders counted before this version have no row; a
+                -- cancellation of one of them is taken as arriving first (see the README).
+                CREATE TABLE order_tally (
+                    order_id uuid PRIMARY KEY,
+                    customer_id uuid NOT NULL,
+                    state text NOT NULL CHECK (state IN ('counted', 'cancelled_first', 'uncounted'))
+                );
+                """),
     ]
 }

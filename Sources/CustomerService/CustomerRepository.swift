@@ -15,8 +15,9 @@ public protocol CustomerRepository: Sendable {
     /// A page of customers, oldest first.
     func customers(page: PageRequest) async throws -> [Customer]
 
-    /// Counts orders: applies each `order.created` once (by event id), adding one to its
-    /// customer's `orders_count` and queuing one `customer.updated` per changed customer.
+    /// Counts orders placed and not cancelled: applies each `order.created` (+1) and
+    /// `order.cancelled` (−1 once the order was counted) once per event and once per order,
+    /// whatever order they arrive in, queuing one `customer.updated` per changed customer.
     /// Throws ``PoisonMessage`` if a customer does not exist.
     func countOrders(_ orders: [CountedOrder]) async throws
 
@@ -25,19 +26,58 @@ public protocol CustomerRepository: Sendable {
     func seedIfEmpty(_ customers: [NewCustomer], ids: [UUID], at time: Date) async throws -> Bool
 }
 
-/// One `order.created` to count.
+/// One `order.created` or `order.cancelled` to count.
 public struct CountedOrder: Sendable {
+    /// Whether the order is placed or cancelled.
+    public enum Change: String, Sendable {
+        /// `order.created`.
+        case placed
+        /// `order.cancelled`.
+        case cancelled
+    }
+
     /// The inbox entry: the event id and type.
     public var event: IncomingEvent
+    /// The order.
+    public var orderID: UUID
     /// The customer who ordered.
     public var customerID: UUID
+    /// What happened to it.
+    public var change: Change
     /// Carried into the resulting `customer.updated`.
     public var traceparent: String?
 
     /// Creates the entry.
-    public init(event: IncomingEvent, customerID: UUID, traceparent: String?) {
+    public init(event: IncomingEvent, orderID: UUID, customerID: UUID, change: Change = .placed, traceparent: String?) {
         self.event = event
+        self.orderID = orderID
         self.customerID = customerID
+        self.change = change
         self.traceparent = traceparent
+    }
+}
+
+/// The tally of one order in `orders_count`: the state machine that makes each order count
+/// once and uncount once, whatever order its events arrive in.
+public enum OrderTally {
+    /// What `orders_count` holds of an order.
+    public enum State: String, Sendable, CaseIterable {
+        /// Placed and counted.
+        case counted
+        /// Its cancellation came before its creation: nothing counted, nothing to take back.
+        case cancelledFirst = "cancelled_first"
+        /// Placed and cancelled: counted and taken back.
+        case uncounted
+    }
+
+    /// The next state and the change to `orders_count` for `change` from `state` (`nil`: no row yet).
+    public static func apply(_ change: CountedOrder.Change, to state: State?) -> (next: State?, delta: Int) {
+        switch (state, change) {
+        case (nil, .placed): (.counted, 1)
+        case (nil, .cancelled): (.cancelledFirst, 0)
+        case (.counted?, .cancelled): (.uncounted, -1)
+        case (.cancelledFirst?, .placed): (.uncounted, 0)
+        default: (nil, 0)
+        }
     }
 }

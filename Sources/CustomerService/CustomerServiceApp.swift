@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import ServiceKit
 
-/// customer-service: customers over HTTP, `orders_count` from `order.created`.
+/// customer-service: customers over HTTP, `orders_count` from `order.created` and `order.cancelled`.
 public enum CustomerServiceApp {
     /// Runs the service with `configuration` until SIGTERM or SIGINT.
     public static func run(_ configuration: CustomerServiceConfiguration) async throws {
@@ -19,7 +19,10 @@ public enum CustomerServiceApp {
                     logger.info("seeded customers", metadata: ["customers.count": "\(CustomerSeeds.customers.count)"])
                 }
             },
-            consumers: [runtime.consumer(of: QueueName.customerOrderCreated, handler: OrderCountingHandler(repository: repository))],
+            consumers: [
+                runtime.consumer(of: QueueName.customerOrderCreated, handler: OrderCountingHandler(repository: repository)),
+                runtime.consumer(of: QueueName.customerOrderCancelled, handler: OrderCountingHandler(repository: repository)),
+            ],
             openAPI: PackageResources.openapi_json,
             routes: { CustomerRoutes(repository: repository, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0, access: $1) })
     }

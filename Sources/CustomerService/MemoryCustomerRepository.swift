@@ -8,6 +8,7 @@ public import ServiceKit
 public actor MemoryCustomerRepository: CustomerRepository {
     private var customers: [UUID: Customer] = [:]
     private var inbox: Set<String> = []
+    private var tally: [UUID: OrderTally.State] = [:]
     /// The events queued by the repository.
     public nonisolated let outbox: MemoryOutboxStore
     private let stamp: EventStamp
@@ -46,24 +47,30 @@ public actor MemoryCustomerRepository: CustomerRepository {
         for order in orders where seen.insert(order.event.id).inserted { fresh.append(order) }
         let unknown = Set(fresh.map(\.customerID).filter { customers[$0] == nil })
         if !unknown.isEmpty {
-            throw PoisonMessage("order.created names unknown customer \(unknown.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))")
+            let type = fresh.first { unknown.contains($0.customerID) }?.event.type ?? "order.created"
+            throw PoisonMessage("\(type) names unknown customer \(unknown.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))")
         }
+        var states = tally
         var counts: [UUID: Int] = [:]
         var traceparents: [UUID: String] = [:]
         for order in fresh {
-            counts[order.customerID, default: 0] += 1
+            let (next, delta) = OrderTally.apply(order.change, to: states[order.orderID])
+            guard let next else { continue }
+            states[order.orderID] = next
+            if delta != 0 { counts[order.customerID, default: 0] += delta }
             if let traceparent = order.traceparent { traceparents[order.customerID] = traceparent }
         }
         let now = Date()
         var updated = customers
         var events: [OutboxMessage] = []
-        for (id, count) in counts.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+        for (id, count) in counts.sorted(by: { $0.key.uuidString < $1.key.uuidString }) where count != 0 {
             updated[id]!.ordersCount += count
             updated[id]!.version += 1
             updated[id]!.updatedAt = now
             events.append(try stamp.message(CustomerUpdated(customer: updated[id]!.snapshot), subject: id, time: now, traceparent: traceparents[id]))
         }
         inbox = seen
+        tally = states
         customers = updated
         outbox.append(events)
     }

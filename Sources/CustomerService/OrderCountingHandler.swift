@@ -1,8 +1,9 @@
 import Contracts
 public import ServiceKit
 
-/// Counts orders: `order.created` from `customer-service.order-created` adds one to the
-/// customer's `orders_count`, exactly once per event.
+/// Counts orders placed and not cancelled: `order.created` from `customer-service.order-created`
+/// adds one to the customer's `orders_count`, `order.cancelled` from
+/// `customer-service.order-cancelled` takes it back, each exactly once per order.
 public struct OrderCountingHandler: EventHandler {
     private let repository: any CustomerRepository
 
@@ -11,12 +12,17 @@ public struct OrderCountingHandler: EventHandler {
         self.repository = repository
     }
 
-    public var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self)] }
+    public var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self), AcceptedEvent(OrderCancelled.self)] }
 
     public func apply(_ events: [IncomingEvent]) async throws {
         let orders = try events.map { event in
-            let order = try event.decode(OrderCreated.self)
-            return CountedOrder(event: event, customerID: order.data.customerID, traceparent: event.traceparent)
+            if event.type == EventType.orderCancelled.name {
+                let cancelled = try event.decode(OrderCancelled.self).data
+                return CountedOrder(
+                    event: event, orderID: cancelled.orderID, customerID: cancelled.customerID, change: .cancelled, traceparent: event.traceparent)
+            }
+            let order = try event.decode(OrderCreated.self).data
+            return CountedOrder(event: event, orderID: order.orderID, customerID: order.customerID, change: .placed, traceparent: event.traceparent)
         }
         try await repository.countOrders(orders)
     }

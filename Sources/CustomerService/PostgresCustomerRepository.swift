@@ -57,16 +57,47 @@ public struct PostgresCustomerRepository: CustomerRepository {
         let stamp = self.stamp
         try await client.transaction { connection in
             let fresh = try await Inbox.claim(orders, on: connection, event: \.event)
+            guard !fresh.isEmpty else { return }
+            let ids = Set(fresh.map(\.customerID)).sorted { $0.uuidString < $1.uuidString }
+            // Lock in a fixed order so two consumers never deadlock on the same customers. An
+            // order's events all lock its customer first, so its tally row below is read and
+            // written by one transaction at a time.
+            let locked = Set(
+                try await connection.query("SELECT id FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
+                    .map { try $0.decode(UUID.self, at: 0) })
+            if locked.count < ids.count {
+                let missing = Set(ids).subtracting(locked)
+                let type = fresh.first { missing.contains($0.customerID) }?.event.type ?? "order.created"
+                throw PoisonMessage("\(type) names unknown customer \(missing.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))")
+            }
+            var states: [UUID: OrderTally.State] = [:]
+            for row in try await connection.query(
+                "SELECT order_id, state FROM order_tally WHERE order_id = ANY($1::uuid[])", Array(Set(fresh.map(\.orderID))))
+            {
+                states[try row.decode(UUID.self, at: 0)] = OrderTally.State(rawValue: try row.decode(String.self, at: 1))
+            }
+            var changed: [UUID: (customer: UUID, state: OrderTally.State)] = [:]
             var counts: [UUID: Int] = [:]
             var traceparents: [UUID: String] = [:]
             for order in fresh {
-                counts[order.customerID, default: 0] += 1
+                let (next, delta) = OrderTally.apply(order.change, to: states[order.orderID])
+                guard let next else { continue }
+                states[order.orderID] = next
+                changed[order.orderID] = (order.customerID, next)
+                if delta != 0 { counts[order.customerID, default: 0] += delta }
                 if let traceparent = order.traceparent { traceparents[order.customerID] = traceparent }
             }
-            guard !counts.isEmpty else { return }
-            let ids = counts.keys.sorted { $0.uuidString < $1.uuidString }
-            // Lock in a fixed order so two consumers never deadlock on the same customers.
-            try await connection.query("SELECT id FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
+            if !changed.isEmpty {
+                let orderIDs = Array(changed.keys)
+                try await connection.query(
+                    """
+                    INSERT INTO order_tally (order_id, customer_id, state)
+                    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])
+                    ON CONFLICT (order_id) DO UPDATE SET state = excluded.state
+                    """, orderIDs, orderIDs.map { changed[$0]!.customer }, orderIDs.map { changed[$0]!.state.rawValue })
+            }
+            let moved = counts.filter { $0.value != 0 }.keys.sorted { $0.uuidString < $1.uuidString }
+            guard !moved.isEmpty else { return }
             let rows = try await connection.query(
                 """
                 UPDATE customers AS c
@@ -74,13 +105,8 @@ public struct PostgresCustomerRepository: CustomerRepository {
                 FROM unnest($1::uuid[], $2::int[]) AS d(id, n)
                 WHERE c.id = d.id
                 RETURNING c.id, c.name, c.email, c.address, c.orders_count, c.version, c.created_at, c.updated_at
-                """, ids, ids.map { counts[$0]! })
-            let updated = try rows.map(Self.decode)
-            if updated.count < ids.count {
-                let missing = Set(ids).subtracting(updated.map(\.id))
-                throw PoisonMessage("order.created names unknown customer \(missing.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))")
-            }
-            let events = try updated.map { customer in
+                """, moved, moved.map { counts[$0]! })
+            let events = try rows.map(Self.decode).map { customer in
                 try stamp.message(
                     CustomerUpdated(customer: customer.snapshot), subject: customer.id, time: customer.updatedAt, traceparent: traceparents[customer.id])
             }

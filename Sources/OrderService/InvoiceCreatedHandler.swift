@@ -15,7 +15,8 @@ public struct InvoiceCreatedHandler: EventHandler {
     public func apply(_ events: [IncomingEvent]) async throws {
         let invoices = try events.map { event in
             let invoice = try event.decode(InvoiceCreated.self).data
-            return InvoicedOrder(event: event, orderID: invoice.orderID, invoiceID: invoice.invoiceID, invoiceNumber: invoice.invoiceNumber)
+            return InvoicedOrder(
+                event: event, orderID: invoice.orderID, invoiceID: invoice.invoiceID, invoiceNumber: invoice.invoiceNumber, dueAt: invoice.dueAt)
         }
         try await repository.markInvoiced(invoices)
     }

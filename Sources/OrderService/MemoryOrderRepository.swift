@@ -8,7 +8,7 @@ public actor MemoryOrderRepository: OrderRepository {
     private var orders: [UUID: Order] = [:]
     private var keys: [String: (UUID, String)] = [:]
     private var customers: [UUID: CustomerSnapshot] = [:]
-    private var parked: [UUID: (UUID, String)] = [:]
+    private var parked: [UUID: InvoicedOrder] = [:]
     private var inbox: Set<String> = []
     /// Every change, in sequence order (the sequence number of `changeLog[i]` is `i + 1`).
     private var changeLog: [OrderChange] = []
@@ -31,13 +31,14 @@ public actor MemoryOrderRepository: OrderRepository {
         }
         let event = try stamp.message(order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
         var order = order
-        if let (invoiceID, number) = parked.removeValue(forKey: order.id) {
+        if let invoice = parked.removeValue(forKey: order.id) {
             order.status = .invoiced
-            order.invoiceID = invoiceID
-            order.invoiceNumber = number
+            order.invoiceID = invoice.invoiceID
+            order.invoiceNumber = invoice.invoiceNumber
+            order.paymentDueAt = invoice.dueAt
         }
         record(.created, of: order, at: order.createdAt)
-        if order.status == .invoiced { record(.invoiced, of: order, at: max(Date(), order.createdAt)) }
+        if order.status == .invoiced { record(.invoiced, of: order, at: max(Date(), order.createdAt), from: .created) }
         orders[order.id] = order
         if let idempotency { keys[idempotency.key] = (order.id, idempotency.request) }
         outbox.append([event])
@@ -67,21 +68,80 @@ public actor MemoryOrderRepository: OrderRepository {
         let now = Date()
         for invoice in invoices where inbox.insert(invoice.event.id).inserted {
             guard var order = orders[invoice.orderID] else {
-                if parked[invoice.orderID] == nil { parked[invoice.orderID] = (invoice.invoiceID, invoice.invoiceNumber) }
+                if parked[invoice.orderID] == nil { parked[invoice.orderID] = invoice }
                 continue
             }
             guard order.invoiceID == nil else { continue }
-            order.status = .invoiced
             order.invoiceID = invoice.invoiceID
             order.invoiceNumber = invoice.invoiceNumber
+            order.paymentDueAt = invoice.dueAt
             order.updatedAt = now
+            if case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .invoiceIssued) {
+                let previous = order.status
+                order.status = next
+                record(.invoiced, of: order, at: now, from: previous)
+            }
             orders[order.id] = order
-            record(.invoiced, of: order, at: now)
         }
     }
 
+    public func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult? {
+        guard var order = orders[orderID] else { return nil }
+        let outcome = OrderLifecycle.transition(from: order.status, on: .cancel)
+        guard case .moves(let next) = outcome else { return CancelResult(order: order, outcome: outcome) }
+        let previous = order.status
+        order.status = next
+        order.cancelledAt = time
+        order.cancelReason = reason.rawValue
+        order.updatedAt = time
+        let event = try stamp.message(order.cancelledEvent!, subject: order.id, time: time, traceparent: traceparent)
+        orders[orderID] = order
+        record(.cancelled, of: order, at: time, from: previous)
+        outbox.append([event])
+        return CancelResult(order: order, outcome: outcome)
+    }
+
+    public func applyPayments(_ notices: [PaymentNotice]) async throws {
+        let missing = notices.filter { orders[$0.orderID] == nil && !inbox.contains($0.event.id) }
+        if !missing.isEmpty {
+            throw OrderStoreError(.unknownOrder, "payment news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
+        }
+        let now = Date()
+        for notice in notices where inbox.insert(notice.event.id).inserted {
+            var order = orders[notice.orderID]!
+            switch notice.kind {
+            case .paid:
+                if order.invoiceID == nil {
+                    order.invoiceID = notice.invoiceID
+                    order.invoiceNumber = notice.invoiceNumber
+                }
+                if case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .paymentCaptured) {
+                    let previous = order.status
+                    order.status = next
+                    order.paidAt = notice.at
+                    order.updatedAt = now
+                    record(.paid, of: order, at: now, from: previous)
+                }
+            case .refunded:
+                guard order.status == .cancelled, order.refundedAt == nil else { continue }
+                order.refundedAt = notice.at
+                order.updatedAt = now
+                record(.refunded, of: order, at: now, from: .cancelled)
+            }
+            orders[order.id] = order
+        }
+    }
+
+    public func cancelOverdue(dueBefore cutoff: Date, limit: Int) async throws -> Int {
+        let due = orders.values.filter { $0.status == .invoiced && ($0.paymentDueAt.map { $0 < cutoff } ?? false) }
+            .sorted { $0.paymentDueAt! < $1.paymentDueAt! }.prefix(limit)
+        let now = Date()
+        for order in due { _ = try await cancel(order.id, reason: .paymentOverdue, at: now, traceparent: nil) }
+        return due.count
+    }
+
     /// Appends the change that left `order` as it is, numbered next.
-    private func record(_ kind: OrderChange.Kind, of order: Order, at time: Date) {
+    private func record(_ kind: OrderChange.Kind, of order: Order, at time: Date, from previous: Order.Status? = nil) {
         var snapshot = order
         snapshot.status = kind.status
         snapshot.updatedAt = time
@@ -89,7 +149,13 @@ public actor MemoryOrderRepository: OrderRepository {
             snapshot.invoiceID = nil
             snapshot.invoiceNumber = nil
         }
-        changeLog.append(OrderChange(sequence: Int64(changeLog.count + 1), kind: kind, at: time, order: snapshot))
+        // As the PostgreSQL change log keeps it: the status and the invoice, nothing more.
+        snapshot.paymentDueAt = nil
+        snapshot.paidAt = nil
+        snapshot.cancelledAt = nil
+        snapshot.cancelReason = nil
+        snapshot.refundedAt = nil
+        changeLog.append(OrderChange(sequence: Int64(changeLog.count + 1), kind: kind, at: time, order: snapshot, previousStatus: previous))
     }
 
     /// Changes are numbered as they are made: nothing to settle.

@@ -4,11 +4,15 @@ public import Foundation
 /// An order as order-service stores it.
 public struct Order: Sendable, Hashable {
     /// Where an order is in its life.
-    public enum Status: String, Sendable, Codable {
+    public enum Status: String, Sendable, Codable, CaseIterable {
         /// Accepted; its invoice is on the way.
         case created
-        /// invoice-service issued its invoice.
+        /// invoice-service issued its invoice; payment is awaited.
         case invoiced
+        /// Its invoice was paid. Final.
+        case paid
+        /// Cancelled before it was paid (by request, or unpaid at the due date). Final.
+        case cancelled
     }
 
     /// The order's id.
@@ -29,6 +33,16 @@ public struct Order: Sendable, Hashable {
     public var createdAt: Date
     /// When it last changed.
     public var updatedAt: Date
+    /// When its invoice is due, once invoiced.
+    public var paymentDueAt: Date?
+    /// When it was paid.
+    public var paidAt: Date?
+    /// When it was cancelled.
+    public var cancelledAt: Date?
+    /// Why it was cancelled (`requested`, `payment_overdue`).
+    public var cancelReason: String?
+    /// When a payment captured despite its cancellation was refunded.
+    public var refundedAt: Date?
 
     /// Creates an order.
     public init(
@@ -44,6 +58,13 @@ public struct Order: Sendable, Hashable {
         self.invoiceNumber = invoiceNumber
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+    }
+
+    /// The `order.cancelled` payload announcing this order's cancellation.
+    public var cancelledEvent: OrderCancelled? {
+        guard status == .cancelled, let cancelledAt else { return nil }
+        return OrderCancelled(
+            orderID: id, customerID: customerID, reason: OrderCancelled.Reason(rawValue: cancelReason ?? "requested"), cancelledAt: cancelledAt)
     }
 
     /// The `order.created` payload announcing this order.

@@ -4,8 +4,8 @@ public import Foundation
 /// One change in an order's life, as its history and the live stream show it: the order as it
 /// was right after the change, numbered by a sequence that orders every change of every order.
 ///
-/// Sequence numbers are handed out under a row lock held until commit (``OrderMigrations``),
-/// so changes become visible in sequence order: a reader that has seen change `n` has seen
+/// Sequence numbers are handed out by the sequencer once the changes' transactions have
+/// ended (``OrderRepository/settleChanges()``), so changes become visible in sequence order: a reader that has seen change `n` has seen
 /// every change before it, and "every change after `n`" is a gapless resume point.
 public struct OrderChange: Sendable, Hashable {
     /// What happened to the order.
@@ -14,12 +14,20 @@ public struct OrderChange: Sendable, Hashable {
         case created = "order.created"
         /// Its invoice was issued.
         case invoiced = "order.invoiced"
+        /// Its invoice was paid.
+        case paid = "order.paid"
+        /// It was cancelled.
+        case cancelled = "order.cancelled"
+        /// A payment captured despite its cancellation was refunded (it stays cancelled).
+        case refunded = "order.refunded"
 
         /// The status the order has after this change.
         public var status: Order.Status {
             switch self {
             case .created: .created
             case .invoiced: .invoiced
+            case .paid: .paid
+            case .cancelled, .refunded: .cancelled
             }
         }
     }
@@ -34,14 +42,17 @@ public struct OrderChange: Sendable, Hashable {
     public var order: Order
     /// The order's customer, as order-service's replica knows them (nil if it does not yet).
     public var customer: CustomerSnapshot?
+    /// The status the change moved the order from; nil for ``Kind/created``.
+    public var previousStatus: Order.Status?
 
     /// Creates a change.
-    public init(sequence: Int64, kind: Kind, at: Date, order: Order, customer: CustomerSnapshot? = nil) {
+    public init(sequence: Int64, kind: Kind, at: Date, order: Order, customer: CustomerSnapshot? = nil, previousStatus: Order.Status? = nil) {
         self.sequence = sequence
         self.kind = kind
         self.at = at
         self.order = order
         self.customer = customer
+        self.previousStatus = previousStatus
     }
 }
 

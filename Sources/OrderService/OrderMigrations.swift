@@ -111,5 +111,31 @@ enum OrderMigrations {
                 ) AS c;
                 INSERT INTO order_change_sequence (last) SELECT coalesce(max(sequence), 0) FROM order_changes;
                 """),
+        PostgresMigration(
+            version: 14, name: "order lifecycle: paid and cancelled",
+            sql: """
+                -- OrderLifecycle: created -> invoiced -> paid; created/invoiced -> cancelled.
+                ALTER TABLE orders DROP CONSTRAINT orders_status_check;
+                ALTER TABLE orders ADD CONSTRAINT orders_status_check CHECK (status IN ('created', 'invoiced', 'paid', 'cancelled'));
+                ALTER TABLE orders
+                    ADD COLUMN payment_due_at timestamptz,
+                    ADD COLUMN paid_at timestamptz,
+                    ADD COLUMN cancelled_at timestamptz,
+                    ADD COLUMN cancel_reason text,
+                    ADD COLUMN refunded_at timestamptz;
+                -- The due-date sweeper's work: invoiced orders by due date, nothing else.
+                CREATE INDEX orders_payment_due ON orders (payment_due_at) WHERE status = 'invoiced';
+                ALTER TABLE order_changes DROP CONSTRAINT order_changes_event_check;
+                ALTER TABLE order_changes ADD CONSTRAINT order_changes_event_check
+                    CHECK (event IN ('order.created', 'order.invoiced', 'order.paid', 'order.cancelled', 'order.refunded'));
+                -- The status a queued change moved its order from (NULL for order.created), so
+                -- counts "as of the last numbered change" can take queued changes back out
+                -- whatever the transition.
+                ALTER TABLE order_change_queue ADD COLUMN from_status text;
+                ALTER TABLE parked_invoices ADD COLUMN due_at timestamptz;
+                ALTER TABLE order_changes ADD COLUMN from_status text;
+                UPDATE order_changes SET from_status = 'created' WHERE event = 'order.invoiced';
+                UPDATE order_change_queue SET from_status = 'created' WHERE event = 'order.invoiced';
+                """),
     ]
 }

@@ -27,9 +27,25 @@ public protocol OrderRepository: Sendable {
     /// `events` are the inbox entries of the events they came from (none for an HTTP lookup).
     func saveCustomers(_ customers: [CustomerSnapshot], events: [IncomingEvent]) async throws
 
-    /// Moves orders to `invoiced`, once per event. An invoice for an order not stored (yet)
-    /// is kept and applied when the order arrives.
+    /// Moves orders to `invoiced` (``OrderLifecycle``), once per event, and records their
+    /// invoice and its due date. An invoice for an order not stored (yet) is kept and
+    /// applied when the order arrives.
     func markInvoiced(_ invoices: [InvoicedOrder]) async throws
+
+    /// Cancels an order (``OrderLifecycle``) and queues `order.cancelled`, in one
+    /// transaction; `nil` if there is no such order. A paid order is refused, a cancelled one
+    /// answered as it is.
+    func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult?
+
+    /// Applies `invoice.paid` (the order moves to `paid`, unless it was cancelled) and
+    /// `invoice.refunded` (recorded on the cancelled order), once per event. Throws (to be
+    /// retried) if an order is not stored yet.
+    func applyPayments(_ notices: [PaymentNotice]) async throws
+
+    /// Cancels up to `limit` invoiced orders whose payment was due before `cutoff`, queuing
+    /// `order.cancelled` (reason `payment_overdue`) for each; returns how many. Safe on
+    /// several replicas at once: each order is taken by one of them.
+    func cancelOverdue(dueBefore cutoff: Date, limit: Int) async throws -> Int
 
     /// Numbers the changes recorded so far whose transactions have ended, after every
     /// change numbered before: from then on ``changes(after:customerID:limit:)`` returns them.
@@ -94,12 +110,64 @@ public struct InvoicedOrder: Sendable {
     public var invoiceID: UUID
     /// Its number.
     public var invoiceNumber: String
+    /// When it is due (none on invoices issued before due dates existed).
+    public var dueAt: Date?
 
     /// Creates the entry.
-    public init(event: IncomingEvent, orderID: UUID, invoiceID: UUID, invoiceNumber: String) {
+    public init(event: IncomingEvent, orderID: UUID, invoiceID: UUID, invoiceNumber: String, dueAt: Date? = nil) {
         self.event = event
         self.orderID = orderID
         self.invoiceID = invoiceID
         self.invoiceNumber = invoiceNumber
+        self.dueAt = dueAt
+    }
+}
+
+/// What ``OrderRepository/cancel(_:reason:at:traceparent:)`` did.
+public struct CancelResult: Sendable, Hashable {
+    /// The order as it is now.
+    public var order: Order
+    /// What the cancellation did: moved it to cancelled, found it cancelled already, or was
+    /// refused because it is paid.
+    public var outcome: OrderLifecycle.Outcome
+
+    /// Creates the result.
+    public init(order: Order, outcome: OrderLifecycle.Outcome) {
+        self.order = order
+        self.outcome = outcome
+    }
+}
+
+/// One `invoice.paid` or `invoice.refunded` to apply.
+public struct PaymentNotice: Sendable {
+    /// Which of the two.
+    public enum Kind: Sendable {
+        /// `invoice.paid`.
+        case paid
+        /// `invoice.refunded`.
+        case refunded
+    }
+
+    /// The inbox entry.
+    public var event: IncomingEvent
+    /// Which.
+    public var kind: Kind
+    /// The order.
+    public var orderID: UUID
+    /// Its invoice.
+    public var invoiceID: UUID
+    /// The invoice's number.
+    public var invoiceNumber: String
+    /// When it was paid or refunded.
+    public var at: Date
+
+    /// Creates the entry.
+    public init(event: IncomingEvent, kind: Kind, orderID: UUID, invoiceID: UUID, invoiceNumber: String, at: Date) {
+        self.event = event
+        self.kind = kind
+        self.orderID = orderID
+        self.invoiceID = invoiceID
+        self.invoiceNumber = invoiceNumber
+        self.at = at
     }
 }

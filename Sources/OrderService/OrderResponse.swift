@@ -24,6 +24,11 @@ struct OrderResponse: Encodable, Sendable {
     var invoiceNumber: String?
     var createdAt: Date
     var updatedAt: Date
+    var paymentDueAt: Date?
+    var paidAt: Date?
+    var cancelledAt: Date?
+    var cancelReason: String?
+    var refundedAt: Date?
     var customer: Customer?
 
     init(_ order: Order, customer: CustomerSnapshot?) {
@@ -36,6 +41,11 @@ struct OrderResponse: Encodable, Sendable {
         invoiceNumber = order.invoiceNumber
         createdAt = order.createdAt
         updatedAt = order.updatedAt
+        paymentDueAt = order.paymentDueAt
+        paidAt = order.paidAt
+        cancelledAt = order.cancelledAt
+        cancelReason = order.cancelReason
+        refundedAt = order.refundedAt
         self.customer = customer.map {
             Customer(id: $0.customerID, name: $0.name, address: $0.address, ordersCount: $0.ordersCount)
         }
@@ -49,6 +59,11 @@ struct OrderResponse: Encodable, Sendable {
         case invoiceNumber = "invoice_number"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+        case paymentDueAt = "payment_due_at"
+        case paidAt = "paid_at"
+        case cancelledAt = "cancelled_at"
+        case cancelReason = "cancel_reason"
+        case refundedAt = "refunded_at"
         case customer
     }
 
@@ -64,6 +79,11 @@ struct OrderResponse: Encodable, Sendable {
         try container.encode(invoiceNumber, forKey: .invoiceNumber)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encodeIfPresent(paymentDueAt, forKey: .paymentDueAt)
+        try container.encodeIfPresent(paidAt, forKey: .paidAt)
+        try container.encodeIfPresent(cancelledAt, forKey: .cancelledAt)
+        try container.encodeIfPresent(cancelReason, forKey: .cancelReason)
+        try container.encodeIfPresent(refundedAt, forKey: .refundedAt)
         try container.encodeIfPresent(customer, forKey: .customer)
     }
 }

@@ -5,9 +5,9 @@ public import HummingbirdAuth
 public import Logging
 public import ServiceKit
 
-/// order-service's HTTP API: `POST /orders`, `GET /orders/{id}`, `GET /orders`. Every route
-/// needs a bearer token; a caller without `mercato:admin` sees and places only its own
-/// customer's orders.
+/// order-service's HTTP API: `POST /orders`, `GET /orders/{id}`, `GET /orders`,
+/// `POST /orders/{id}/cancel`. Every route needs a bearer token; a caller without
+/// `mercato:admin` sees, places and cancels only its own customer's orders.
 public struct OrderRoutes: Sendable {
     private let repository: any OrderRepository
     private let directory: any CustomerDirectory
@@ -29,6 +29,25 @@ public struct OrderRoutes: Sendable {
             try await show(context.parameters.get("id") ?? "", caller: context.caller)
         }
         access.requiring(.ordersRead, on: router).get("/orders") { request, context in try await list(request, caller: context.caller) }
+        access.requiring(.ordersWrite, on: router).post("/orders/:id/cancel") { request, context in
+            try await cancel(context.parameters.get("id") ?? "", request, caller: context.caller)
+        }
+    }
+
+    /// Cancels an order that is not paid: 200 with the order, cancelled (also when it was
+    /// already: cancelling is idempotent); 409 if it is paid. `order.cancelled` goes out in
+    /// the same transaction: customer-service uncounts it, invoice-service voids its invoice.
+    func cancel(_ idText: String, _ request: Request, caller: Caller) async throws -> Response {
+        guard let id = UUID(uuidString: idText) else { throw APIError.badParameter("id", "id must be a UUID") }
+        // Ownership first, so another customer's order is a 404 whatever its state.
+        guard let existing = try await repository.order(id: id), caller.owns(existing.customerID),
+            let result = try await repository.cancel(id, reason: .requested, at: Date(), traceparent: request.traceparent)
+        else { throw APIError.notFound("order \(idText)") }
+        if result.outcome == .refused {
+            throw APIError.conflict("order_paid", "order \(idText) is paid and can no longer be cancelled")
+        }
+        logger.debug("order cancelled", metadata: ["order.id": "\(id.uuidString.lowercased())", "order.replay": "\(result.outcome == .stays)"])
+        return try await respond(result.order, status: .ok)
     }
 
     static let idempotencyConflict = APIError.conflict(

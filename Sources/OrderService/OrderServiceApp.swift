@@ -2,8 +2,9 @@ import Contracts
 import Postgres
 import ServiceKit
 
-/// order-service: orders over HTTP, `order.created` through the outbox, invoice status and
-/// the customer replica from events, and the live view of every order's changes.
+/// order-service: orders over HTTP, `order.created` and `order.cancelled` through the outbox,
+/// invoice and payment status and the customer replica from events, the due-date sweeper,
+/// and the live view of every order's changes.
 public enum OrderServiceApp {
     /// Runs the service with `configuration` until SIGTERM or SIGINT.
     public static func run(_ configuration: OrderServiceConfiguration) async throws {
@@ -21,8 +22,13 @@ public enum OrderServiceApp {
             consumers: [
                 runtime.consumer(of: QueueName.orderInvoiceCreated, handler: InvoiceCreatedHandler(repository: repository)),
                 runtime.consumer(of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(repository: repository)),
+                runtime.consumer(of: QueueName.orderInvoicePayments, handler: InvoicePaymentsHandler(repository: repository)),
             ],
-            background: [feed],
+            background: [
+                feed,
+                OverdueOrderSweeper(
+                    repository: repository, readiness: runtime.readiness, interval: configuration.paymentSweepInterval, logger: runtime.logger),
+            ],
             openAPI: PackageResources.openapi_json,
             routes: { router, access in
                 OrderRoutes(

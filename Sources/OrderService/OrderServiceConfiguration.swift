@@ -15,6 +15,9 @@ public struct OrderServiceConfiguration: Sendable {
     public var feed: OrderChangeFeed.Configuration
     /// `ORDER_STREAM_HEARTBEAT_SECONDS`: a comment on an idle stream this often. Default 15.
     public var streamHeartbeat: Duration
+    /// `PAYMENT_SWEEP_INTERVAL_MS`: how often orders unpaid at their invoice's due date are
+    /// looked for and cancelled. Default 10 s.
+    public var paymentSweepInterval: Duration
 
     /// Reads the environment.
     public init(environment: EnvironmentReader = EnvironmentReader()) throws {
@@ -28,5 +31,6 @@ public struct OrderServiceConfiguration: Sendable {
         feed = OrderChangeFeed.Configuration()
         feed.window = try environment.int("ORDER_STREAM_WINDOW", default: feed.window, in: 100...1_000_000)
         streamHeartbeat = .seconds(try environment.int("ORDER_STREAM_HEARTBEAT_SECONDS", default: 15, in: 1...3600))
+        paymentSweepInterval = .milliseconds(try environment.int("PAYMENT_SWEEP_INTERVAL_MS", default: 10_000, in: 10...3_600_000))
     }
 }

@@ -9,6 +9,8 @@ public struct OrderStoreError: Error, Hashable, Sendable, CustomStringConvertibl
 
         /// The `Idempotency-Key` was used before for a different request.
         public static let idempotencyKeyReused = Code("idempotencyKeyReused")
+        /// An event names an order this database does not hold.
+        public static let unknownOrder = Code("unknownOrder")
         /// A stored order has a status this version of order-service does not know (a newer
         /// replica wrote it): refused, never read as another status.
         public static let unknownStatus = Code("unknownStatus")

@@ -30,7 +30,8 @@ public struct PostgresOrderRepository: OrderRepository {
         }
     }
 
-    private static let orderColumns = "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at"
+    private static let orderColumns =
+        "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at, payment_due_at, paid_at, cancelled_at, cancel_reason, refunded_at"
 
     public func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
         let event = try stamp.message(order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
@@ -52,12 +53,12 @@ public struct PostgresOrderRepository: OrderRepository {
             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::numeric[], $4::text[], $5::text[], $6::timestamptz[]) WITH ORDINALITY
                 AS i(id, customer_id, total, idempotency_key, idempotency_request, created_at, n)
         ), parked AS (
-            DELETE FROM parked_invoices WHERE order_id IN (SELECT id FROM input) RETURNING order_id, invoice_id, invoice_number
+            DELETE FROM parked_invoices WHERE order_id IN (SELECT id FROM input) RETURNING order_id, invoice_id, invoice_number, due_at
         ), placed AS (
             INSERT INTO orders (id, customer_id, status, total, idempotency_key, idempotency_request, created_at, updated_at,
-                                invoice_id, invoice_number)
+                                invoice_id, invoice_number, payment_due_at)
             SELECT i.id, i.customer_id, CASE WHEN p.invoice_id IS NULL THEN 'created' ELSE 'invoiced' END, i.total,
-                   i.idempotency_key, i.idempotency_request, i.created_at, i.created_at, p.invoice_id, p.invoice_number
+                   i.idempotency_key, i.idempotency_request, i.created_at, i.created_at, p.invoice_id, p.invoice_number, p.due_at
             FROM input AS i LEFT JOIN parked AS p ON p.order_id = i.id
             RETURNING id, invoice_id, invoice_number
         ), items AS (
@@ -68,13 +69,14 @@ public struct PostgresOrderRepository: OrderRepository {
         ), changes AS (
             -- Each order's order.created, in the order given, then order.invoiced for those
             -- whose invoice was waiting for them; numbered later (settleChanges).
-            INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at)
-            SELECT c.id, c.customer_id, c.event, c.invoice_id, c.invoice_number, c.at FROM (
+            INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
+            SELECT c.id, c.customer_id, c.event, c.invoice_id, c.invoice_number, c.at, c.from_status FROM (
                 SELECT i.n, 1 AS step, i.id, i.customer_id, 'order.created' AS event, NULL::uuid AS invoice_id,
-                       NULL::text AS invoice_number, i.created_at AS at
+                       NULL::text AS invoice_number, i.created_at AS at, NULL::text AS from_status
                 FROM input AS i
                 UNION ALL
-                SELECT i.n, 2, i.id, i.customer_id, 'order.invoiced', p.invoice_id, p.invoice_number, greatest(now(), i.created_at)
+                SELECT i.n, 2, i.id, i.customer_id, 'order.invoiced', p.invoice_id, p.invoice_number, greatest(now(), i.created_at),
+                       'created'
                 FROM input AS i JOIN parked AS p ON p.order_id = i.id
             ) AS c ORDER BY c.step, c.n
         )
@@ -119,7 +121,7 @@ public struct PostgresOrderRepository: OrderRepository {
             "SELECT \(Self.orderColumns), idempotency_request FROM orders WHERE idempotency_key = $1", idempotencyKey)
         guard let row = rows.first else { return nil }
         let orders = try await withItems([row])
-        return (orders[0], try row.decode(String?.self, at: 8) ?? "")
+        return (orders[0], try row.decode(String?.self, at: 13) ?? "")
     }
 
     public func order(id: UUID) async throws -> Order? {
@@ -136,36 +138,43 @@ public struct PostgresOrderRepository: OrderRepository {
     }
 
     /// Decodes order rows and loads their items with one more query.
-    private func withItems(_ rows: [PostgresRow]) async throws -> [Order] {
+    private func withItems(_ rows: [PostgresRow], on connection: PostgresConnection? = nil) async throws -> [Order] {
         var orders = try rows.map { row in
             let id = try row.decode(UUID.self, at: 0)
             let status = try row.decode(String.self, at: 2)
             guard let known = Order.Status(rawValue: status) else {
                 throw OrderStoreError(.unknownStatus, "order \(id.uuidString.lowercased()) has status \(status.prefix(40)), which this version does not know")
             }
-            return Order(
+            var order = Order(
                 id: id, customerID: try row.decode(UUID.self, at: 1), status: known, items: [],
                 total: Money(try row.decode(Decimal.self, at: 3)), invoiceID: try row.decode(UUID?.self, at: 4),
                 invoiceNumber: try row.decode(String?.self, at: 5), createdAt: try row.decode(Date.self, at: 6),
                 updatedAt: try row.decode(Date.self, at: 7))
+            order.paymentDueAt = try row.decode(Date?.self, at: 8)
+            order.paidAt = try row.decode(Date?.self, at: 9)
+            order.cancelledAt = try row.decode(Date?.self, at: 10)
+            order.cancelReason = try row.decode(String?.self, at: 11)
+            order.refundedAt = try row.decode(Date?.self, at: 12)
+            return order
         }
         guard !orders.isEmpty else { return [] }
-        let lines = try await lines(of: orders.map(\.id))
+        let lines = try await lines(of: orders.map(\.id), on: connection)
         for index in orders.indices { orders[index].items = lines[orders[index].id] ?? [] }
         return orders
     }
 
     /// The lines of `orders`, in the order given, with one query: an index lookup per order
     /// (LATERAL), never a scan of every order's lines.
-    private func lines(of orders: [UUID]) async throws -> [UUID: [OrderLine]] {
-        let items = try await client.query(
-            """
+    private func lines(of orders: [UUID], on connection: PostgresConnection? = nil) async throws -> [UUID: [OrderLine]] {
+        let sql = """
             SELECT k.id, i.product_name, i.quantity, i.unit_price FROM unnest($1::uuid[]) AS k(id)
             JOIN LATERAL (
                 SELECT product_name, quantity, unit_price, position FROM order_items WHERE order_id = k.id ORDER BY position
             ) AS i ON true
             ORDER BY k.id, i.position
-            """, orders)
+            """
+        let items: PostgresRows
+        if let connection { items = try await connection.query(sql, orders) } else { items = try await client.query(sql, orders) }
         var lines: [UUID: [OrderLine]] = [:]
         for row in items {
             lines[try row.decode(UUID.self, at: 0), default: []].append(
@@ -215,24 +224,36 @@ public struct PostgresOrderRepository: OrderRepository {
         }
     }
 
+    /// The statement of ``markInvoiced(_:)``: records each invoice on its order (once: an order
+    /// with an invoice keeps it) and moves the order through ``OrderLifecycle`` (only a
+    /// created order moves; a paid or cancelled one keeps its status).
+    private static let markInvoicedStatement = """
+        WITH d AS (
+            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) AS d(order_id, invoice_id, invoice_number, due_at)
+        ), old AS (
+            SELECT o.id, o.status FROM orders AS o JOIN d ON d.order_id = o.id WHERE o.invoice_id IS NULL ORDER BY o.id FOR UPDATE OF o
+        ), updated AS (
+            UPDATE orders AS o
+            SET status = \(OrderLifecycle.sqlCase(for: .invoiceIssued, column: "old.status")), invoice_id = d.invoice_id,
+                invoice_number = d.invoice_number, payment_due_at = d.due_at, updated_at = now()
+            FROM d, old
+            WHERE o.id = d.order_id AND old.id = o.id
+            RETURNING o.id, o.customer_id, o.invoice_id, o.invoice_number, o.updated_at, o.status, old.status AS from_status
+        ), changes AS (
+            INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
+            SELECT id, customer_id, 'order.invoiced', invoice_id, invoice_number, updated_at, from_status
+            FROM updated WHERE status <> from_status ORDER BY id
+        )
+        SELECT id FROM updated
+        """
+
     public func markInvoiced(_ invoices: [InvoicedOrder]) async throws {
         try await client.transaction { connection in
             let applicable = try await Inbox.claim(invoices, on: connection, event: \.event)
             guard !applicable.isEmpty else { return }
             let updated = try await connection.query(
-                """
-                WITH updated AS (
-                    UPDATE orders AS o
-                    SET status = 'invoiced', invoice_id = d.invoice_id, invoice_number = d.invoice_number, updated_at = now()
-                    FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS d(order_id, invoice_id, invoice_number)
-                    WHERE o.id = d.order_id AND o.invoice_id IS NULL
-                    RETURNING o.id, o.customer_id, o.invoice_id, o.invoice_number, o.updated_at
-                ), changes AS (
-                    INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at)
-                    SELECT id, customer_id, 'order.invoiced', invoice_id, invoice_number, updated_at FROM updated ORDER BY id
-                )
-                SELECT id FROM updated
-                """, applicable.map(\.orderID), applicable.map(\.invoiceID), applicable.map(\.invoiceNumber))
+                Self.markInvoicedStatement, applicable.map(\.orderID), applicable.map(\.invoiceID), applicable.map(\.invoiceNumber),
+                applicable.map(\.dueAt))
             let done = Set(try updated.map { try $0.decode(UUID.self, at: 0) })
             if !done.isEmpty { try await connection.notify(OrderChangeFeed.channel) }
             let pending = applicable.filter { !done.contains($0.orderID) }
@@ -240,11 +261,148 @@ public struct PostgresOrderRepository: OrderRepository {
             // Either already invoiced (nothing to do) or not stored yet: park the latter.
             try await connection.query(
                 """
-                INSERT INTO parked_invoices (order_id, invoice_id, invoice_number)
-                SELECT d.* FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS d(order_id, invoice_id, invoice_number)
+                INSERT INTO parked_invoices (order_id, invoice_id, invoice_number, due_at)
+                SELECT d.* FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) AS d(order_id, invoice_id, invoice_number, due_at)
                 WHERE NOT EXISTS (SELECT 1 FROM orders WHERE id = d.order_id)
                 ON CONFLICT (order_id) DO NOTHING
-                """, pending.map(\.orderID), pending.map(\.invoiceID), pending.map(\.invoiceNumber))
+                """, pending.map(\.orderID), pending.map(\.invoiceID), pending.map(\.invoiceNumber), pending.map(\.dueAt))
+        }
+    }
+
+    // MARK: - Payment and cancellation
+
+    public func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult? {
+        let stamp = self.stamp
+        return try await client.transaction { connection in
+            let rows = try await connection.query("SELECT \(Self.orderColumns) FROM orders WHERE id = $1 FOR UPDATE", orderID)
+            guard var order = try await withItems(Array(rows), on: connection).first else { return nil }
+            let outcome = OrderLifecycle.transition(from: order.status, on: .cancel)
+            guard case .moves(let next) = outcome else { return CancelResult(order: order, outcome: outcome) }
+            let from = order.status
+            order.status = next
+            order.cancelledAt = time
+            order.cancelReason = reason.rawValue
+            order.updatedAt = time
+            try await Self.recordCancellations([(order, from)], traceparent: traceparent, stamp: stamp, on: connection)
+            return CancelResult(order: order, outcome: outcome)
+        }
+    }
+
+    /// Writes cancelled orders (moved from the given statuses), their changes and their
+    /// `order.cancelled` events, inside the caller's transaction (the orders are locked).
+    private static func recordCancellations(
+        _ cancelled: [(order: Order, from: Order.Status)], traceparent: String?, stamp: EventStamp, on connection: PostgresConnection
+    ) async throws {
+        guard !cancelled.isEmpty else { return }
+        let orders = cancelled.map(\.order)
+        try await connection.query(
+            """
+            WITH d AS (
+                SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[]) AS d(id, at, reason, from_status)
+            ), updated AS (
+                UPDATE orders AS o SET status = 'cancelled', cancelled_at = d.at, cancel_reason = d.reason, updated_at = d.at
+                FROM d WHERE o.id = d.id
+                RETURNING o.id, o.customer_id, o.invoice_id, o.invoice_number, d.at, d.from_status
+            )
+            INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
+            SELECT id, customer_id, 'order.cancelled', invoice_id, invoice_number, at, from_status FROM updated ORDER BY id
+            """, orders.map(\.id), orders.map { $0.cancelledAt! }, orders.map { $0.cancelReason! }, cancelled.map(\.from.rawValue))
+        let events = try orders.compactMap { order in
+            try order.cancelledEvent.map { try stamp.message($0, subject: order.id, time: order.cancelledAt!, traceparent: traceparent) }
+        }
+        try await Outbox.append(events, on: connection)
+        try await connection.notify(Outbox.channel)
+        try await connection.notify(OrderChangeFeed.channel)
+    }
+
+    /// The statement of ``applyPayments(_:)`` for `invoice.paid`: the order moves to paid
+    /// through ``OrderLifecycle`` (a cancelled one stays cancelled) and learns its invoice if
+    /// `invoice.created` has not arrived yet.
+    private static let paidStatement = """
+        WITH d AS (
+            SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) AS d(order_id, invoice_id, invoice_number, at)
+        ), old AS (
+            SELECT o.id, o.status FROM orders AS o JOIN d ON d.order_id = o.id ORDER BY o.id FOR UPDATE OF o
+        ), updated AS (
+            UPDATE orders AS o
+            SET status = \(OrderLifecycle.sqlCase(for: .paymentCaptured, column: "old.status")),
+                paid_at = CASE WHEN \(OrderLifecycle.sqlCase(for: .paymentCaptured, column: "old.status")) = 'paid' THEN coalesce(o.paid_at, d.at) END,
+                invoice_id = coalesce(o.invoice_id, d.invoice_id), invoice_number = coalesce(o.invoice_number, d.invoice_number),
+                updated_at = CASE WHEN \(OrderLifecycle.sqlCase(for: .paymentCaptured, column: "old.status")) <> old.status THEN now() ELSE o.updated_at END
+            FROM d, old
+            WHERE o.id = d.order_id AND old.id = o.id
+            RETURNING o.id, o.customer_id, o.invoice_id, o.invoice_number, o.updated_at, o.status, old.status AS from_status
+        ), changes AS (
+            INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
+            SELECT id, customer_id, 'order.paid', invoice_id, invoice_number, updated_at, from_status
+            FROM updated WHERE status <> from_status ORDER BY id
+        )
+        SELECT id FROM updated
+        """
+
+    /// The statement of ``applyPayments(_:)`` for `invoice.refunded`: recorded once on the
+    /// (cancelled) order.
+    private static let refundedStatement = """
+        WITH d AS (
+            SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS d(order_id, at)
+        ), updated AS (
+            UPDATE orders AS o SET refunded_at = d.at, updated_at = now()
+            FROM d WHERE o.id = d.order_id AND o.status = 'cancelled' AND o.refunded_at IS NULL
+            RETURNING o.id, o.customer_id, o.invoice_id, o.invoice_number, o.updated_at
+        ), changes AS (
+            INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
+            SELECT id, customer_id, 'order.refunded', invoice_id, invoice_number, updated_at, 'cancelled' FROM updated ORDER BY id
+        )
+        SELECT o.id FROM orders AS o JOIN d ON d.order_id = o.id
+        """
+
+    public func applyPayments(_ notices: [PaymentNotice]) async throws {
+        try await client.transaction { connection in
+            let fresh = try await Inbox.claim(notices, on: connection, event: \.event)
+            guard !fresh.isEmpty else { return }
+            let paid = fresh.filter { $0.kind == .paid }
+            let refunded = fresh.filter { $0.kind == .refunded }
+            var found = Set<UUID>()
+            if !paid.isEmpty {
+                let rows = try await connection.query(
+                    Self.paidStatement, paid.map(\.orderID), paid.map(\.invoiceID), paid.map(\.invoiceNumber), paid.map(\.at))
+                found.formUnion(try rows.map { try $0.decode(UUID.self, at: 0) })
+            }
+            if !refunded.isEmpty {
+                let rows = try await connection.query(Self.refundedStatement, refunded.map(\.orderID), refunded.map(\.at))
+                found.formUnion(try rows.map { try $0.decode(UUID.self, at: 0) })
+            }
+            let missing = fresh.filter { !found.contains($0.orderID) }
+            if !missing.isEmpty {
+                // order.created is committed before it is published, so this is a replica
+                // restored from an older backup or a forged event: retried, then dead-lettered.
+                throw OrderStoreError(.unknownOrder, "payment news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
+            }
+            try await connection.notify(OrderChangeFeed.channel)
+        }
+    }
+
+    public func cancelOverdue(dueBefore cutoff: Date, limit: Int) async throws -> Int {
+        let stamp = self.stamp
+        return try await client.transaction { connection in
+            // Another replica's sweeper skips what this one took.
+            let rows = try await connection.query(
+                """
+                SELECT \(Self.orderColumns) FROM orders WHERE status = 'invoiced' AND payment_due_at < $1
+                ORDER BY payment_due_at LIMIT $2 FOR UPDATE SKIP LOCKED
+                """, cutoff, limit)
+            let now = Date()
+            let cancelled = try await withItems(Array(rows), on: connection).compactMap { order -> (Order, Order.Status)? in
+                guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else { return nil }
+                var moved = order
+                moved.status = next
+                moved.cancelledAt = now
+                moved.cancelReason = OrderCancelled.Reason.paymentOverdue.rawValue
+                moved.updatedAt = now
+                return (moved, order.status)
+            }
+            try await Self.recordCancellations(cancelled.map { (order: $0.0, from: $0.1) }, traceparent: nil, stamp: stamp, on: connection)
+            return cancelled.count
         }
     }
 
@@ -258,7 +416,7 @@ public struct PostgresOrderRepository: OrderRepository {
     private static func changesQuery(_ filter: String) -> String {
         """
         SELECT c.sequence, c.event, c.invoice_id, c.invoice_number, c.at, o.id, o.customer_id, o.total, o.created_at,
-               cu.name, cu.email, cu.address, cu.orders_count, cu.version, cu.updated_at
+               cu.name, cu.email, cu.address, cu.orders_count, cu.version, cu.updated_at, c.from_status
         FROM (SELECT * FROM order_changes \(filter)) AS c
         JOIN LATERAL (SELECT id, customer_id, total, created_at FROM orders WHERE id = c.order_id) AS o ON true
         LEFT JOIN LATERAL (
@@ -285,14 +443,14 @@ public struct PostgresOrderRepository: OrderRepository {
             -- Every row below settled_xid was taken by an earlier round.
             DELETE FROM order_change_queue
             WHERE xid >= (SELECT settled_xid FROM order_change_sequence) AND xid < (SELECT xid FROM horizon)
-            RETURNING id, xid, order_id, customer_id, event, invoice_id, invoice_number, at
+            RETURNING id, xid, order_id, customer_id, event, invoice_id, invoice_number, at, from_status
         ), numbering AS (
             UPDATE order_change_sequence SET last = last + (SELECT count(*) FROM settled), settled_xid = (SELECT xid FROM horizon)
             WHERE EXISTS (SELECT 1 FROM settled) RETURNING last
         )
-        INSERT INTO order_changes (sequence, order_id, customer_id, event, invoice_id, invoice_number, at)
+        INSERT INTO order_changes (sequence, order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
         SELECT s.last - (SELECT count(*) FROM settled) + row_number() OVER (ORDER BY q.xid, q.id), q.order_id, q.customer_id,
-               q.event, q.invoice_id, q.invoice_number, q.at
+               q.event, q.invoice_id, q.invoice_number, q.at, q.from_status
         FROM settled AS q, numbering AS s
         """
 
@@ -338,24 +496,24 @@ public struct PostgresOrderRepository: OrderRepository {
     public func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts {
         // One statement, one snapshot. `orders` already shows the changes still queued (not
         // numbered, so after `last`): they are taken back out, so the counts are exactly
-        // those of the changes up to `last`. A queued order.invoiced moves its order back to
-        // created; a queued order.created removes it.
+        // those of the changes up to `last`. A queued change moved one order from its
+        // from_status (none for order.created) to the status its event names.
         let filter = customerID == nil ? "" : "WHERE customer_id = $1"
         let sql = """
             WITH queued AS (
-                SELECT count(*) FILTER (WHERE event = 'order.created') AS created,
-                       count(*) FILTER (WHERE event = 'order.invoiced') AS invoiced
-                FROM order_change_queue \(filter)
-            ), current AS (
+                SELECT event, from_status FROM order_change_queue \(filter)
+            ), adjustments AS (
                 SELECT status, count(*) AS n FROM orders \(filter) GROUP BY status
+                UNION ALL
+                SELECT CASE event WHEN 'order.created' THEN 'created' WHEN 'order.invoiced' THEN 'invoiced'
+                                  WHEN 'order.paid' THEN 'paid' ELSE 'cancelled' END, -count(*)
+                FROM queued GROUP BY 1
+                UNION ALL
+                SELECT from_status, count(*) FROM queued WHERE from_status IS NOT NULL GROUP BY from_status
             )
-            SELECT s.last, 'created', coalesce((SELECT n FROM current WHERE status = 'created'), 0) + q.invoiced - q.created
-            FROM order_change_sequence AS s, queued AS q
+            SELECT s.last, a.status, sum(a.n)::bigint FROM order_change_sequence AS s, adjustments AS a GROUP BY s.last, a.status
             UNION ALL
-            SELECT s.last, 'invoiced', coalesce((SELECT n FROM current WHERE status = 'invoiced'), 0) - q.invoiced
-            FROM order_change_sequence AS s, queued AS q
-            UNION ALL
-            SELECT s.last, status, n FROM order_change_sequence AS s, current WHERE status NOT IN ('created', 'invoiced')
+            SELECT last, NULL, 0 FROM order_change_sequence
             """
         let bindings: [any PostgresEncodable] = customerID.map { [$0] } ?? []
         let rows = try await client.withConnection { try await $0.query(sql, bindings) }
@@ -363,7 +521,7 @@ public struct PostgresOrderRepository: OrderRepository {
         var sequence: Int64 = 0
         for row in rows {
             sequence = try row.decode(Int64.self, at: 0)
-            let text = try row.decode(String.self, at: 1)
+            guard let text = try row.decode(String?.self, at: 1) else { continue }
             guard let status = Order.Status(rawValue: text) else {
                 throw OrderStoreError(.unknownStatus, "orders have status \(text.prefix(40)), which this version does not know")
             }
@@ -392,7 +550,9 @@ public struct PostgresOrderRepository: OrderRepository {
                     address: try row.decode(String.self, at: 11), ordersCount: try row.decode(Int.self, at: 12),
                     version: try row.decode(Int.self, at: 13), updatedAt: try row.decode(Date.self, at: 14))
             }
-            return OrderChange(sequence: try row.decode(Int64.self, at: 0), kind: kind, at: at, order: order, customer: customer)
+            return OrderChange(
+                sequence: try row.decode(Int64.self, at: 0), kind: kind, at: at, order: order, customer: customer,
+                previousStatus: try row.decode(String?.self, at: 15).flatMap(Order.Status.init(rawValue:)))
         }
         guard !changes.isEmpty else { return [] }
         let lines = try await lines(of: Array(Set(changes.map(\.order.id))))

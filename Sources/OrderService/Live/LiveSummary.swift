@@ -12,6 +12,8 @@ struct LiveSummary: Sendable {
     private var counts: [Order.Status: Int]
     private var created = 0
     private var invoiced = 0
+    private var paid = 0
+    private var cancelled = 0
     private var latency = LatencyWindow()
     /// The latest orders, newest first.
     private var latest: [Row] = []
@@ -52,6 +54,10 @@ struct LiveSummary: Sendable {
         var created: Int
         /// Orders invoiced since the previous update.
         var invoiced: Int
+        /// Orders paid since the previous update.
+        var paid: Int
+        /// Orders cancelled since the previous update.
+        var cancelled: Int
         var intervalMilliseconds: Int
         var latency: Latency
         var latest: [Row]
@@ -63,7 +69,7 @@ struct LiveSummary: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case sequence, counts, created, invoiced
+            case sequence, counts, created, invoiced, paid, cancelled
             case intervalMilliseconds = "interval_ms"
             case latency = "latency_ms"
             case latest
@@ -73,15 +79,16 @@ struct LiveSummary: Sendable {
     /// Moves the summary on by one change.
     mutating func apply(_ change: OrderChange) {
         let milliseconds = max(0, change.order.updatedAt.timeIntervalSince(change.order.createdAt) * 1000)
+        if let previous = change.previousStatus { counts[previous, default: 0] -= 1 }
+        counts[change.kind.status, default: 0] += 1
         switch change.kind {
-        case .created:
-            counts[.created, default: 0] += 1
-            created += 1
+        case .created: created += 1
         case .invoiced:
-            counts[.created, default: 0] -= 1
-            counts[.invoiced, default: 0] += 1
             invoiced += 1
             latency.record(milliseconds: milliseconds, at: change.at)
+        case .paid: paid += 1
+        case .cancelled: cancelled += 1
+        case .refunded: break
         }
         let row = Row(
             id: change.order.id, customerID: change.order.customerID, customerName: change.customer?.name, total: change.order.total,
@@ -100,11 +107,13 @@ struct LiveSummary: Sendable {
         defer {
             created = 0
             invoiced = 0
+            paid = 0
+            cancelled = 0
         }
         let milliseconds = interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000
         return Update(
             sequence: sequence, counts: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }), created: created,
-            invoiced: invoiced, intervalMilliseconds: Int(milliseconds),
+            invoiced: invoiced, paid: paid, cancelled: cancelled, intervalMilliseconds: Int(milliseconds),
             latency: .init(p50: latency.percentile(0.5, now: now), p99: latency.percentile(0.99, now: now), count: latency.count(now: now)),
             latest: latest)
     }

@@ -184,6 +184,8 @@ function render() {
   if (summary) {
     $("count-created").textContent = format(summary.counts.created || 0);
     $("count-invoiced").textContent = format(summary.counts.invoiced || 0);
+    $("count-paid").textContent = format(summary.counts.paid || 0);
+    $("count-cancelled").textContent = format(summary.counts.cancelled || 0);
     $("position").textContent = "change #" + summary.sequence;
     const recent = state.samples.slice(-4);
     const seconds = recent.reduce((sum, s) => sum + s.seconds, 0) || 1;

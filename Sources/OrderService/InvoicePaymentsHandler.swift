@@ -1,0 +1,30 @@
+import Contracts
+public import ServiceKit
+
+/// Marks orders paid, or records the refund of a cancelled order's payment: `invoice.paid`
+/// and `invoice.refunded` from `order-service.invoice-payments`.
+public struct InvoicePaymentsHandler: EventHandler {
+    private let repository: any OrderRepository
+
+    /// Creates the handler over `repository`.
+    public init(repository: any OrderRepository) {
+        self.repository = repository
+    }
+
+    public var accepts: [AcceptedEvent] { [AcceptedEvent(InvoicePaid.self), AcceptedEvent(InvoiceRefunded.self)] }
+
+    public func apply(_ events: [IncomingEvent]) async throws {
+        let notices = try events.map { event in
+            if event.type == EventType.invoiceRefunded.name {
+                let refund = try event.decode(InvoiceRefunded.self).data
+                return PaymentNotice(
+                    event: event, kind: .refunded, orderID: refund.orderID, invoiceID: refund.invoiceID, invoiceNumber: refund.invoiceNumber,
+                    at: refund.refundedAt)
+            }
+            let paid = try event.decode(InvoicePaid.self).data
+            return PaymentNotice(
+                event: event, kind: .paid, orderID: paid.orderID, invoiceID: paid.invoiceID, invoiceNumber: paid.invoiceNumber, at: paid.paidAt)
+        }
+        try await repository.applyPayments(notices)
+    }
+}
