@@ -13,8 +13,8 @@ public enum QueueName {
     /// invoice-service voids the invoices of cancelled orders (refunding what was paid) from
     /// `order.cancelled`.
     public static let invoiceOrderCancelled = "invoice-service.order-cancelled"
-    /// order-service marks orders paid, or their payment refunded, from `invoice.paid` and
-    /// `invoice.refunded`.
+    /// order-service marks orders paid, or their invoice void and payment refunded, from
+    /// `invoice.paid`, `invoice.voided` and `invoice.refunded`.
     public static let orderInvoicePayments = "order-service.invoice-payments"
 
     /// Every queue a service consumes, in the order the services depend on each other.

@@ -1,8 +1,8 @@
 import Contracts
 public import ServiceKit
 
-/// Marks orders paid, or records the refund of a cancelled order's payment: `invoice.paid`
-/// and `invoice.refunded` from `order-service.invoice-payments`.
+/// Marks orders paid, or records the void and the refund of a cancelled order's invoice:
+/// `invoice.paid`, `invoice.voided` and `invoice.refunded` from `order-service.invoice-payments`.
 public struct InvoicePaymentsHandler: EventHandler {
     private let repository: any OrderRepository
 
@@ -11,10 +11,16 @@ public struct InvoicePaymentsHandler: EventHandler {
         self.repository = repository
     }
 
-    public var accepts: [AcceptedEvent] { [AcceptedEvent(InvoicePaid.self), AcceptedEvent(InvoiceRefunded.self)] }
+    public var accepts: [AcceptedEvent] { [AcceptedEvent(InvoicePaid.self), AcceptedEvent(InvoiceVoided.self), AcceptedEvent(InvoiceRefunded.self)] }
 
     public func apply(_ events: [IncomingEvent]) async throws {
         let notices = try events.map { event in
+            if event.type == EventType.invoiceVoided.name {
+                let void = try event.decode(InvoiceVoided.self).data
+                return PaymentNotice(
+                    event: event, kind: .voided, orderID: void.orderID, invoiceID: void.invoiceID, invoiceNumber: void.invoiceNumber,
+                    at: void.voidedAt)
+            }
             if event.type == EventType.invoiceRefunded.name {
                 let refund = try event.decode(InvoiceRefunded.self).data
                 return PaymentNotice(

@@ -122,6 +122,12 @@ public actor MemoryOrderRepository: OrderRepository {
                     order.updatedAt = now
                     record(.paid, of: order, at: now, from: previous)
                 }
+            case .voided:
+                if order.invoiceID == nil {
+                    order.invoiceID = notice.invoiceID
+                    order.invoiceNumber = notice.invoiceNumber
+                }
+                order.invoiceVoidedAt = order.invoiceVoidedAt ?? notice.at
             case .refunded:
                 guard order.status == .cancelled, order.refundedAt == nil else { continue }
                 order.refundedAt = notice.at
@@ -155,6 +161,7 @@ public actor MemoryOrderRepository: OrderRepository {
         snapshot.cancelledAt = nil
         snapshot.cancelReason = nil
         snapshot.refundedAt = nil
+        snapshot.invoiceVoidedAt = nil
         changeLog.append(OrderChange(sequence: Int64(changeLog.count + 1), kind: kind, at: time, order: snapshot, previousStatus: previous))
     }
 

@@ -43,6 +43,8 @@ public struct Order: Sendable, Hashable {
     public var cancelReason: String?
     /// When a payment captured despite its cancellation was refunded.
     public var refundedAt: Date?
+    /// When invoice-service voided its invoice (after the cancellation).
+    public var invoiceVoidedAt: Date?
 
     /// Creates an order.
     public init(

@@ -122,7 +122,8 @@ enum OrderMigrations {
                     ADD COLUMN paid_at timestamptz,
                     ADD COLUMN cancelled_at timestamptz,
                     ADD COLUMN cancel_reason text,
-                    ADD COLUMN refunded_at timestamptz;
+                    ADD COLUMN refunded_at timestamptz,
+                    ADD COLUMN invoice_voided_at timestamptz;
                 -- The due-date sweeper's work: invoiced orders by due date, nothing else.
                 CREATE INDEX orders_payment_due ON orders (payment_due_at) WHERE status = 'invoiced';
                 ALTER TABLE order_changes DROP CONSTRAINT order_changes_event_check;

@@ -37,8 +37,8 @@ public protocol OrderRepository: Sendable {
     /// answered as it is.
     func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult?
 
-    /// Applies `invoice.paid` (the order moves to `paid`, unless it was cancelled) and
-    /// `invoice.refunded` (recorded on the cancelled order), once per event. Throws (to be
+    /// Applies `invoice.paid` (the order moves to `paid`, unless it was cancelled),
+    /// `invoice.voided` and `invoice.refunded` (recorded on the cancelled order), once per event. Throws (to be
     /// retried) if an order is not stored yet.
     func applyPayments(_ notices: [PaymentNotice]) async throws
 
@@ -138,12 +138,14 @@ public struct CancelResult: Sendable, Hashable {
     }
 }
 
-/// One `invoice.paid` or `invoice.refunded` to apply.
+/// One `invoice.paid`, `invoice.voided` or `invoice.refunded` to apply.
 public struct PaymentNotice: Sendable {
     /// Which of the two.
     public enum Kind: Sendable {
         /// `invoice.paid`.
         case paid
+        /// `invoice.voided`.
+        case voided
         /// `invoice.refunded`.
         case refunded
     }
@@ -158,7 +160,7 @@ public struct PaymentNotice: Sendable {
     public var invoiceID: UUID
     /// The invoice's number.
     public var invoiceNumber: String
-    /// When it was paid or refunded.
+    /// When it was paid, voided or refunded.
     public var at: Date
 
     /// Creates the entry.

@@ -29,6 +29,7 @@ struct OrderResponse: Encodable, Sendable {
     var cancelledAt: Date?
     var cancelReason: String?
     var refundedAt: Date?
+    var invoiceVoidedAt: Date?
     var customer: Customer?
 
     init(_ order: Order, customer: CustomerSnapshot?) {
@@ -46,6 +47,7 @@ struct OrderResponse: Encodable, Sendable {
         cancelledAt = order.cancelledAt
         cancelReason = order.cancelReason
         refundedAt = order.refundedAt
+        invoiceVoidedAt = order.invoiceVoidedAt
         self.customer = customer.map {
             Customer(id: $0.customerID, name: $0.name, address: $0.address, ordersCount: $0.ordersCount)
         }
@@ -64,6 +66,7 @@ struct OrderResponse: Encodable, Sendable {
         case cancelledAt = "cancelled_at"
         case cancelReason = "cancel_reason"
         case refundedAt = "refunded_at"
+        case invoiceVoidedAt = "invoice_voided_at"
         case customer
     }
 
@@ -84,6 +87,7 @@ struct OrderResponse: Encodable, Sendable {
         try container.encodeIfPresent(cancelledAt, forKey: .cancelledAt)
         try container.encodeIfPresent(cancelReason, forKey: .cancelReason)
         try container.encodeIfPresent(refundedAt, forKey: .refundedAt)
+        try container.encodeIfPresent(invoiceVoidedAt, forKey: .invoiceVoidedAt)
         try container.encodeIfPresent(customer, forKey: .customer)
     }
 }

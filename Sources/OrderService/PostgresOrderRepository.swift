@@ -31,7 +31,7 @@ public struct PostgresOrderRepository: OrderRepository {
     }
 
     private static let orderColumns =
-        "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at, payment_due_at, paid_at, cancelled_at, cancel_reason, refunded_at"
+        "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at, payment_due_at, paid_at, cancelled_at, cancel_reason, refunded_at, invoice_voided_at"
 
     public func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
         let event = try stamp.message(order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
@@ -121,7 +121,7 @@ public struct PostgresOrderRepository: OrderRepository {
             "SELECT \(Self.orderColumns), idempotency_request FROM orders WHERE idempotency_key = $1", idempotencyKey)
         guard let row = rows.first else { return nil }
         let orders = try await withItems([row])
-        return (orders[0], try row.decode(String?.self, at: 13) ?? "")
+        return (orders[0], try row.decode(String?.self, at: 14) ?? "")
     }
 
     public func order(id: UUID) async throws -> Order? {
@@ -155,6 +155,7 @@ public struct PostgresOrderRepository: OrderRepository {
             order.cancelledAt = try row.decode(Date?.self, at: 10)
             order.cancelReason = try row.decode(String?.self, at: 11)
             order.refundedAt = try row.decode(Date?.self, at: 12)
+            order.invoiceVoidedAt = try row.decode(Date?.self, at: 13)
             return order
         }
         guard !orders.isEmpty else { return [] }
@@ -362,6 +363,7 @@ public struct PostgresOrderRepository: OrderRepository {
             guard !fresh.isEmpty else { return }
             let paid = fresh.filter { $0.kind == .paid }
             let refunded = fresh.filter { $0.kind == .refunded }
+            let voided = fresh.filter { $0.kind == .voided }
             var found = Set<UUID>()
             if !paid.isEmpty {
                 let rows = try await connection.query(
@@ -370,6 +372,17 @@ public struct PostgresOrderRepository: OrderRepository {
             }
             if !refunded.isEmpty {
                 let rows = try await connection.query(Self.refundedStatement, refunded.map(\.orderID), refunded.map(\.at))
+                found.formUnion(try rows.map { try $0.decode(UUID.self, at: 0) })
+            }
+            if !voided.isEmpty {
+                // Recorded, no change of status: the order was cancelled before its invoice was voided.
+                let rows = try await connection.query(
+                    """
+                    UPDATE orders AS o SET invoice_voided_at = coalesce(o.invoice_voided_at, d.at),
+                        invoice_id = coalesce(o.invoice_id, d.invoice_id), invoice_number = coalesce(o.invoice_number, d.invoice_number)
+                    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) AS d(order_id, invoice_id, invoice_number, at)
+                    WHERE o.id = d.order_id RETURNING o.id
+                    """, voided.map(\.orderID), voided.map(\.invoiceID), voided.map(\.invoiceNumber), voided.map(\.at))
                 found.formUnion(try rows.map { try $0.decode(UUID.self, at: 0) })
             }
             let missing = fresh.filter { !found.contains($0.orderID) }

@@ -28,12 +28,20 @@ public enum CustomerRepositoryContract {
         NewCustomer(name: name, email: email ?? "\(name.lowercased())-\(UUID().uuidString.prefix(8))@example.com", address: "London")
     }
 
-    static func orderCreated(for customer: UUID, id: String = UUID().uuidString) throws -> CountedOrder {
+    static func orderCreated(for customer: UUID, order: UUID = UUID(), id: String = UUID().uuidString) throws -> CountedOrder {
         let event = try IncomingEvent(
             CloudEvent(
                 id: id, source: "/tests", traceparent: testTraceparent,
-                data: OrderCreated(orderID: UUID(), customerID: customer, items: [], total: .zero, createdAt: Date())))
-        return CountedOrder(event: event, customerID: customer, traceparent: event.traceparent)
+                data: OrderCreated(orderID: order, customerID: customer, items: [], total: .zero, createdAt: Date())))
+        return CountedOrder(event: event, orderID: order, customerID: customer, change: .placed, traceparent: event.traceparent)
+    }
+
+    static func orderCancelled(for customer: UUID, order: UUID, id: String = UUID().uuidString) throws -> CountedOrder {
+        let event = try IncomingEvent(
+            CloudEvent(
+                id: id, source: "/tests", traceparent: testTraceparent,
+                data: OrderCancelled(orderID: order, customerID: customer, reason: .requested, cancelledAt: Date())))
+        return CountedOrder(event: event, orderID: order, customerID: customer, change: .cancelled, traceparent: event.traceparent)
     }
 
     static func decode<Payload: EventPayload>(_ type: Payload.Type, _ message: OutboxMessage) throws -> CloudEvent<Payload> {
@@ -101,6 +109,9 @@ public enum CustomerRepositoryContract {
             try await store.repository.countOrders([first, first])  // duplicated within a batch
             let customer = try #require(try await store.repository.customer(id: id))
             #expect(customer.ordersCount == 2 && customer.version == 2)
+            // Another event id for an order already counted: still one order.
+            try await store.repository.countOrders([try orderCreated(for: id, order: first.orderID)])
+            #expect(try await store.repository.customer(id: id)?.ordersCount == 2)
             let events = try await store.pendingEvents()
             #expect(events.map(\.eventType) == ["customer.created", "customer.updated"])
             let updated = try decode(CustomerUpdated.self, events[1])
@@ -118,6 +129,27 @@ public enum CustomerRepositoryContract {
             // Retried alone, the good event still counts: the failed batch recorded nothing.
             try await store.repository.countOrders([good])
             #expect(try await store.repository.customer(id: known)?.ordersCount == 1)
+        },
+        ContractCheck("a cancelled order is taken out once, whichever of its events arrives first") { store in
+            let id = UUID()
+            _ = try await store.repository.create(newCustomer(), id: id, at: millisecondNow(), traceparent: nil)
+            let (inOrder, reversed, kept) = (UUID(), UUID(), UUID())
+            try await store.repository.countOrders([try orderCreated(for: id, order: inOrder), try orderCreated(for: id, order: kept)])
+            #expect(try await store.repository.customer(id: id)?.ordersCount == 2)
+            let cancel = try orderCancelled(for: id, order: inOrder)
+            try await store.repository.countOrders([cancel])
+            try await store.repository.countOrders([cancel, try orderCancelled(for: id, order: inOrder)])  // again, and under another id
+            #expect(try await store.repository.customer(id: id)?.ordersCount == 1)
+            // The cancellation overtakes the creation: nothing to take back, and the late
+            // creation does not count.
+            try await store.repository.countOrders([try orderCancelled(for: id, order: reversed)])
+            #expect(try await store.repository.customer(id: id)?.ordersCount == 1)
+            try await store.repository.countOrders([try orderCreated(for: id, order: reversed)])
+            try await store.repository.countOrders([try orderCancelled(for: id, order: reversed)])
+            let customer = try #require(try await store.repository.customer(id: id))
+            #expect(customer.ordersCount == 1)
+            // A change only when the count moved: created (+2), one cancel (−1).
+            #expect(try await store.pendingEvents().filter { $0.eventType == "customer.updated" }.count == 2 && customer.version == 3)
         },
         ContractCheck("seeding fills an empty store once") { store in
             let time = millisecondNow()

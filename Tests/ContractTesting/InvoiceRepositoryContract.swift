@@ -34,6 +34,27 @@ public enum InvoiceRepositoryContract {
         return OrderToInvoice(event: event, order: order, traceparent: testTraceparent)
     }
 
+    /// Invoicing terms at `taxRate`, due in an hour.
+    static func terms(_ taxRate: Decimal) -> InvoicingTerms { InvoicingTerms(taxRate: taxRate, paymentDue: .seconds(3600)) }
+
+    static func cancellation(of order: OrderCreated, id: String = UUID().uuidString) throws -> CancelledOrder {
+        let cancelled = OrderCancelled(orderID: order.orderID, customerID: order.customerID, reason: .requested, cancelledAt: Date())
+        return CancelledOrder(event: try IncomingEvent(CloudEvent(id: id, source: "/tests", data: cancelled)), cancellation: cancelled, traceparent: nil)
+    }
+
+    static func payment(of invoice: Invoice, key: String = UUID().uuidString, amount: Money? = nil) -> NewPayment {
+        NewPayment(
+            invoiceID: invoice.id, idempotencyKey: key, request: "{\"key\":\"\(key)\"}", amount: amount ?? invoice.total, method: "card", token: nil,
+            traceparent: nil)
+    }
+
+    /// A fresh order, invoiced.
+    static func invoiced(_ store: InvoiceStore) async throws -> (OrderCreated, Invoice) {
+        let created = order()
+        try await store.repository.invoice([try toInvoice(created)], terms: terms(0), at: millisecondNow())
+        return (created, try #require(try await store.repository.invoice(orderID: created.orderID)))
+    }
+
     static func sequences(_ invoices: [Invoice]) -> [Int] {
         invoices.compactMap { Int($0.number.split(separator: "-").last ?? "") }.sorted()
     }
@@ -45,10 +66,10 @@ public enum InvoiceRepositoryContract {
             let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: time).year!
             let (first, second, third) = (order(), order([("Coffee", 2, "2.50")]), order())
             let firstEvent = try toInvoice(first)
-            try await store.repository.invoice([firstEvent, try toInvoice(second), firstEvent], taxRate: Decimal(string: "0.20")!, at: time)
-            try await store.repository.invoice([firstEvent], taxRate: Decimal(string: "0.20")!, at: time)  // redelivered
-            try await store.repository.invoice([try toInvoice(first)], taxRate: Decimal(string: "0.20")!, at: time)  // same order, new event id
-            try await store.repository.invoice([try toInvoice(third)], taxRate: Decimal(string: "0.20")!, at: time)
+            try await store.repository.invoice([firstEvent, try toInvoice(second), firstEvent], terms: terms(Decimal(string: "0.20")!), at: time)
+            try await store.repository.invoice([firstEvent], terms: terms(Decimal(string: "0.20")!), at: time)  // redelivered
+            try await store.repository.invoice([try toInvoice(first)], terms: terms(Decimal(string: "0.20")!), at: time)  // same order, new event id
+            try await store.repository.invoice([try toInvoice(third)], terms: terms(Decimal(string: "0.20")!), at: time)
             let invoices = try await [first, second, third].asyncMap { try #require(try await store.repository.invoice(orderID: $0.orderID)) }
             #expect(invoices.map(\.number) == (1...3).map { Invoice.number(year: year, sequence: $0) })
             let coffee = invoices[1]
@@ -61,7 +82,9 @@ public enum InvoiceRepositoryContract {
             let event = try EventCoding.makeDecoder().decode(CloudEvent<InvoiceCreated>.self, from: events[1].body)
             var expected = coffee.createdEvent
             expected.issuedAt = event.data.issuedAt
+            expected.dueAt = event.data.dueAt
             #expect(event.data == expected && sameInstant(event.data.issuedAt, coffee.issuedAt))
+            #expect(event.data.dueAt.map { sameInstant($0, time.addingTimeInterval(3600)) } == true)
             #expect(event.traceparent == testTraceparent && event.source == stamp.source)
         },
         ContractCheck("batches invoicing at the same time share one gapless sequence") { store in
@@ -69,7 +92,7 @@ public enum InvoiceRepositoryContract {
             let time = millisecondNow()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for batch in batches {
-                    group.addTask { try await store.repository.invoice(try batch.map { try toInvoice($0) }, taxRate: 0, at: time) }
+                    group.addTask { try await store.repository.invoice(try batch.map { try toInvoice($0) }, terms: terms(0), at: time) }
                 }
                 try await group.waitForAll()
             }
@@ -87,7 +110,7 @@ public enum InvoiceRepositoryContract {
         ContractCheck("pages run oldest first and follow each other without repeats") { store in
             let start = millisecondNow(plus: -100)
             for index in 0..<7 {
-                try await store.repository.invoice([try toInvoice(order())], taxRate: 0, at: start + Double(index / 2))
+                try await store.repository.invoice([try toInvoice(order())], terms: terms(0), at: start + Double(index / 2))
             }
             var request = PageRequest(limit: 3)
             var seen: [Invoice] = []
@@ -102,9 +125,107 @@ public enum InvoiceRepositoryContract {
         },
         ContractCheck("a customer's page holds that customer's invoices only") { store in
             let mine = order(), theirs = order()
-            try await store.repository.invoice([try toInvoice(mine), try toInvoice(theirs)], taxRate: 0, at: millisecondNow())
+            try await store.repository.invoice([try toInvoice(mine), try toInvoice(theirs)], terms: terms(0), at: millisecondNow())
             let page = try await store.repository.invoices(page: PageRequest(limit: 10), customerID: mine.customerID)
             #expect(page.map(\.orderID) == [mine.orderID])
+        },
+        ContractCheck("a cancelled order is never invoiced; an invoiced one is voided once and keeps its number") { store in
+            let early = order()
+            try await store.repository.cancelOrders([try cancellation(of: early)])
+            try await store.repository.invoice([try toInvoice(early)], terms: terms(0), at: millisecondNow())
+            #expect(try await store.repository.invoice(orderID: early.orderID) == nil)
+            let (late, invoice) = try await invoiced(store)
+            let cancel = try cancellation(of: late)
+            #expect(try await store.repository.cancelOrders([cancel, cancel]) == 0)
+            try await store.repository.cancelOrders([try cancellation(of: late)])  // another event id, same order
+            let voided = try #require(try await store.repository.invoice(id: invoice.id))
+            #expect(voided.status == .void && voided.number == invoice.number && voided.voidReason == "requested" && voided.voidedAt != nil)
+            let events = try await store.pendingEvents().filter { $0.eventType == "invoice.voided" }
+            #expect(events.count == 1)
+            let event = try EventCoding.makeDecoder().decode(CloudEvent<InvoiceVoided>.self, from: try #require(events.first).body)
+            #expect(event.data.invoiceNumber == invoice.number && event.data.refundDue == nil)
+            await #expect(throws: InvoiceStoreError.self) { try await store.repository.startPayment(payment(of: voided), at: Date()) }
+        },
+        ContractCheck("a payment pays the invoice once; its key answers it again; a second payment is refused") { store in
+            let (_, invoice) = try await invoiced(store)
+            let wrong = payment(of: invoice, amount: invoice.total + Money("0.01")!)
+            await #expect(throws: InvoiceStoreError(.wrongAmount, "amount must be the invoice's open amount, \(invoice.total)")) {
+                try await store.repository.startPayment(wrong, at: Date())
+            }
+            let request = payment(of: invoice)
+            let start = try await store.repository.startPayment(request, at: Date())
+            #expect(start.payment.status == .pending && !start.isReplay)
+            do {
+                _ = try await store.repository.startPayment(payment(of: invoice), at: Date())
+                Issue.record("a second payment was accepted while one is pending")
+            } catch let error as InvoiceStoreError {
+                #expect(error.code == .paymentInProgress)
+            }
+            var changed = request
+            changed.request = "{}"
+            do {
+                _ = try await store.repository.startPayment(changed, at: Date())
+                Issue.record("a reused key was accepted")
+            } catch let error as InvoiceStoreError {
+                #expect(error.code == .idempotencyKeyReused)
+            }
+            let (paid, after) = try await store.repository.settlePayment(start.payment.id, outcome: .captured(reference: "ch_1"), at: Date())
+            #expect(paid.status == .captured && paid.providerReference == "ch_1" && after.status == .paid)
+            _ = try await store.repository.settlePayment(start.payment.id, outcome: .captured(reference: "ch_1"), at: Date())  // repeated
+            let replay = try await store.repository.startPayment(request, at: Date())
+            #expect(replay.isReplay && replay.payment.id == paid.id && replay.payment.status == .captured)
+            #expect(try await store.pendingEvents().filter { $0.eventType == "invoice.paid" }.count == 1)
+            #expect(try await store.repository.payments(invoiceID: invoice.id).map(\.status) == [.captured])
+        },
+        ContractCheck("a failed payment may be retried under its key; a declined one is final") { store in
+            let (_, invoice) = try await invoiced(store)
+            let request = payment(of: invoice)
+            let first = try await store.repository.startPayment(request, at: Date())
+            let (failed, _) = try await store.repository.settlePayment(first.payment.id, outcome: .failed(reason: "down"), at: Date())
+            #expect(failed.status == .failed)
+            let retry = try await store.repository.startPayment(request, at: Date())
+            #expect(retry.isReplay && retry.payment.status == .pending && retry.payment.id == first.payment.id)
+            let (declined, after) = try await store.repository.settlePayment(first.payment.id, outcome: .declined(reason: "insufficient_funds"), at: Date())
+            #expect(declined.status == .declined && declined.failureReason == "insufficient_funds" && after.status == .issued)
+            #expect(try await store.repository.startPayment(request, at: Date()).payment.status == .declined)
+        },
+        ContractCheck("money captured for a voided invoice is owed back once, and its refund is announced once") { store in
+            let (created, invoice) = try await invoiced(store)
+            let start = try await store.repository.startPayment(payment(of: invoice), at: Date())
+            // The cancellation lands while the provider is charging.
+            #expect(try await store.repository.cancelOrders([try cancellation(of: created)]) == 0)
+            let (captured, after) = try await store.repository.settlePayment(start.payment.id, outcome: .captured(reference: "ch_2"), at: Date())
+            #expect(captured.status == .captured && after.status == .void)
+            let now = Date()
+            let owed = try await store.repository.claimRefunds(limit: 10, lease: .seconds(60), at: now)
+            #expect(owed.map(\.id).contains(captured.id))
+            #expect(!(try await store.repository.claimRefunds(limit: 10, lease: .seconds(60), at: now)).map(\.id).contains(captured.id), "leased")
+            try await store.repository.recordRefund(captured.id, at: Date())
+            try await store.repository.recordRefund(captured.id, at: Date())
+            #expect(try await store.repository.payments(invoiceID: invoice.id).map(\.status) == [.refunded])
+            #expect(!(try await store.repository.claimRefunds(limit: 10, lease: .seconds(60), at: now.addingTimeInterval(120))).map(\.id).contains(captured.id))
+            let events = try await store.pendingEvents()
+            #expect(events.filter { $0.eventType == "invoice.refunded" }.count == 1)
+            #expect(events.filter { $0.eventType == "invoice.paid" }.isEmpty)
+        },
+        ContractCheck("a paid invoice whose order is cancelled is voided with its refund due") { store in
+            let (created, invoice) = try await invoiced(store)
+            let start = try await store.repository.startPayment(payment(of: invoice), at: Date())
+            _ = try await store.repository.settlePayment(start.payment.id, outcome: .captured(reference: "ch_3"), at: Date())
+            #expect(try await store.repository.cancelOrders([try cancellation(of: created)]) == 1)
+            let event = try EventCoding.makeDecoder().decode(
+                CloudEvent<InvoiceVoided>.self, from: try #require(try await store.pendingEvents().last { $0.eventType == "invoice.voided" }).body)
+            #expect(event.data.refundDue == invoice.total)
+            #expect(try await store.repository.claimRefunds(limit: 10, lease: .seconds(1), at: Date()).map(\.id).contains(start.payment.id))
+        },
+        ContractCheck("payments pending since before the cutoff are claimed once per lease") { store in
+            let (_, invoice) = try await invoiced(store)
+            let start = try await store.repository.startPayment(payment(of: invoice), at: millisecondNow(plus: -60))
+            let now = Date()
+            #expect(try await store.repository.claimStalePayments(updatedBefore: now.addingTimeInterval(-120), limit: 5, lease: .seconds(30), at: now).isEmpty)
+            let stale = try await store.repository.claimStalePayments(updatedBefore: now.addingTimeInterval(-30), limit: 5, lease: .seconds(30), at: now)
+            #expect(stale.map(\.id).contains(start.payment.id))
+            #expect(!(try await store.repository.claimStalePayments(updatedBefore: now, limit: 5, lease: .seconds(30), at: now)).map(\.id).contains(start.payment.id))
         },
     ]
 }

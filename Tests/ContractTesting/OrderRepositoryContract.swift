@@ -39,6 +39,42 @@ public enum OrderRepositoryContract {
         return InvoicedOrder(event: event, orderID: order, invoiceID: payload.invoiceID, invoiceNumber: number)
     }
 
+    static func invoiceCreated(order: UUID, number: String, dueAt: Date) throws -> InvoicedOrder {
+        var invoiced = try invoiceCreated(order: order, number: number)
+        invoiced.dueAt = dueAt
+        return invoiced
+    }
+
+    static func notice(_ kind: PaymentNotice.Kind, order: UUID, number: String = "INV-2026-000077") throws -> PaymentNotice {
+        let invoiceID = UUID()
+        let at = millisecondNow()
+        let event: IncomingEvent
+        switch kind {
+        case .paid:
+            event = try IncomingEvent(
+                CloudEvent(
+                    source: "/tests",
+                    data: InvoicePaid(
+                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(), paymentID: UUID(), amount: Money("7.00")!,
+                        method: "card", paidAt: at)))
+        case .voided:
+            event = try IncomingEvent(
+                CloudEvent(
+                    source: "/tests",
+                    data: InvoiceVoided(
+                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(), reason: .requested, refundDue: nil,
+                        voidedAt: at)))
+        case .refunded:
+            event = try IncomingEvent(
+                CloudEvent(
+                    source: "/tests",
+                    data: InvoiceRefunded(
+                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(), paymentID: UUID(), amount: Money("7.00")!,
+                        refundedAt: at)))
+        }
+        return PaymentNotice(event: event, kind: kind, orderID: order, invoiceID: invoiceID, invoiceNumber: number, at: at)
+    }
+
     static func snapshot(_ id: UUID, count: Int, version: Int) -> CustomerSnapshot {
         CustomerSnapshot(
             customerID: id, name: "Ada v\(version)", email: "ada@example.com", address: "x", ordersCount: count, version: version,
@@ -199,6 +235,84 @@ public enum OrderRepositoryContract {
             #expect(history.map(\.kind) == [.created, .invoiced])
             #expect(history.map(\.order.status) == [.created, .invoiced] && history.last?.order.invoiceNumber == "INV-2026-000030")
             #expect(history[1].sequence == history[0].sequence + 1)
+        },
+        ContractCheck("an order is cancelled once while unpaid, with order.cancelled; a paid one is refused") { store in
+            let open = order(), invoiced = order(), paid = order()
+            for order in [open, invoiced, paid] { _ = try await store.repository.place(order, idempotency: nil, traceparent: nil) }
+            try await store.repository.markInvoiced([try invoiceCreated(order: invoiced.id, number: "INV-2026-000041")])
+            try await store.repository.applyPayments([try notice(.paid, order: paid.id)])
+            #expect(try await store.repository.order(id: paid.id)?.status == .paid)
+            let time = millisecondNow()
+            for order in [open, invoiced] {
+                let result = try #require(try await store.repository.cancel(order.id, reason: .requested, at: time, traceparent: testTraceparent))
+                #expect(result.outcome == .moves(to: .cancelled) && result.order.status == .cancelled && result.order.cancelReason == "requested")
+                let again = try #require(try await store.repository.cancel(order.id, reason: .requested, at: time, traceparent: nil))
+                #expect(again.outcome == .stays && again.order.status == .cancelled)
+            }
+            let refused = try #require(try await store.repository.cancel(paid.id, reason: .requested, at: time, traceparent: nil))
+            #expect(refused.outcome == .refused && refused.order.status == .paid)
+            #expect(try await store.repository.cancel(UUID(), reason: .requested, at: time, traceparent: nil) == nil)
+            let stored = try #require(try await store.repository.order(id: invoiced.id))
+            #expect(stored.status == .cancelled && stored.invoiceNumber == "INV-2026-000041" && sameInstant(stored.cancelledAt, time))
+            let events = try await store.pendingEvents().filter { $0.eventType == "order.cancelled" }
+            #expect(events.count == 2)
+            let event = try EventCoding.makeDecoder().decode(CloudEvent<OrderCancelled>.self, from: events[0].body)
+            #expect(event.data.orderID == open.id && event.data.reason == .requested && event.traceparent == testTraceparent)
+            try await settle(store)
+            #expect(try await store.repository.history(of: invoiced.id).map(\.kind) == [.created, .invoiced, .cancelled])
+            #expect(try await store.repository.history(of: paid.id).map(\.kind) == [.created, .paid])
+        },
+        ContractCheck("late news never reopens a cancelled order: its invoice and payment are recorded, its refund once") { store in
+            let order = order()
+            _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
+            _ = try await store.repository.cancel(order.id, reason: .requested, at: millisecondNow(), traceparent: nil)
+            try await store.repository.markInvoiced([try invoiceCreated(order: order.id, number: "INV-2026-000042")])
+            let paid = try notice(.paid, order: order.id, number: "INV-2026-000042")
+            try await store.repository.applyPayments([paid, paid])
+            try await store.repository.applyPayments([try notice(.voided, order: order.id, number: "INV-2026-000042")])
+            let refund = try notice(.refunded, order: order.id, number: "INV-2026-000042")
+            try await store.repository.applyPayments([refund])
+            try await store.repository.applyPayments([try notice(.refunded, order: order.id)])  // another id
+            let stored = try #require(try await store.repository.order(id: order.id))
+            #expect(stored.status == .cancelled && stored.invoiceNumber == "INV-2026-000042" && stored.refundedAt != nil && stored.paidAt == nil)
+            #expect(stored.invoiceVoidedAt != nil)
+            try await settle(store)
+            #expect(try await store.repository.history(of: order.id).map(\.kind) == [.created, .cancelled, .refunded])
+            await #expect(throws: OrderStoreError.self) { try await store.repository.applyPayments([try notice(.paid, order: UUID())]) }
+        },
+        ContractCheck("a payment before its invoice.created pays the order, and the late invoice changes nothing") { store in
+            let order = order()
+            _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
+            try await store.repository.applyPayments([try notice(.paid, order: order.id, number: "INV-2026-000043")])
+            try await store.repository.markInvoiced([try invoiceCreated(order: order.id, number: "INV-2026-000043")])
+            let stored = try #require(try await store.repository.order(id: order.id))
+            #expect(stored.status == .paid && stored.invoiceNumber == "INV-2026-000043" && stored.paidAt != nil)
+            try await settle(store)
+            let history = try await store.repository.history(of: order.id)
+            #expect(history.map(\.kind) == [.created, .paid] && history.map(\.previousStatus) == [nil, .created])
+        },
+        ContractCheck("orders unpaid at their due date are cancelled once, with reason payment_overdue") { store in
+            let customer = UUID()
+            let (overdue, notYet, paid) = (order(customer: customer), order(customer: customer), order(customer: customer))
+            for order in [overdue, notYet, paid] { _ = try await store.repository.place(order, idempotency: nil, traceparent: nil) }
+            let now = Date()
+            try await store.repository.markInvoiced([
+                try invoiceCreated(order: overdue.id, number: "INV-2026-000051", dueAt: now.addingTimeInterval(-10)),
+                try invoiceCreated(order: notYet.id, number: "INV-2026-000052", dueAt: now.addingTimeInterval(3600)),
+                try invoiceCreated(order: paid.id, number: "INV-2026-000053", dueAt: now.addingTimeInterval(-10)),
+            ])
+            try await store.repository.applyPayments([try notice(.paid, order: paid.id)])
+            #expect(try await store.repository.order(id: notYet.id)?.paymentDueAt.map { sameInstant($0, now.addingTimeInterval(3600)) } == true)
+            var cancelled = 0
+            for _ in 0..<3 { cancelled += try await store.repository.cancelOverdue(dueBefore: now, limit: 10) }
+            #expect(cancelled == 1)
+            let stored = try #require(try await store.repository.order(id: overdue.id))
+            #expect(stored.status == .cancelled && stored.cancelReason == "payment_overdue")
+            #expect(try await store.repository.order(id: notYet.id)?.status == .invoiced)
+            #expect(try await store.repository.order(id: paid.id)?.status == .paid)
+            try await settle(store)
+            let counts = try await store.repository.statusCounts(customerID: customer)
+            #expect(counts.counts == [.cancelled: 1, .invoiced: 1, .paid: 1])
         },
     ]
 }

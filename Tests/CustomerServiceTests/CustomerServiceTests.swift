@@ -83,3 +83,36 @@ struct CustomerServiceTests {
     }
 }
 
+
+/// The order tally over every (state, change) pair: each order counts once and uncounts once.
+@Suite(.timeLimit(.minutes(1)))
+struct OrderTallyTests {
+    @Test func everyTransition() {
+        let states: [OrderTally.State?] = [nil] + OrderTally.State.allCases.map { $0 }
+        for state in states {
+            for change in [CountedOrder.Change.placed, .cancelled] {
+                let (next, delta) = OrderTally.apply(change, to: state)
+                switch (state, change) {
+                case (nil, .placed): #expect(next == .counted && delta == 1)
+                case (nil, .cancelled): #expect(next == .cancelledFirst && delta == 0)
+                case (.counted?, .cancelled): #expect(next == .uncounted && delta == -1)
+                case (.cancelledFirst?, .placed): #expect(next == .uncounted && delta == 0)
+                default: #expect(next == nil && delta == 0, "\(String(describing: state)) on \(change)")
+                }
+            }
+        }
+    }
+
+    @Test func bothOrdersOfArrivalEndAtZero() {
+        for changes in [[CountedOrder.Change.placed, .cancelled], [.cancelled, .placed], [.placed, .placed, .cancelled, .cancelled]] {
+            var state: OrderTally.State?
+            var total = 0
+            for change in changes {
+                let (next, delta) = OrderTally.apply(change, to: state)
+                if let next { state = next }
+                total += delta
+            }
+            #expect(total == 0 && state == .uncounted)
+        }
+    }
+}

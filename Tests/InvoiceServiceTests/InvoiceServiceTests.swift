@@ -46,14 +46,14 @@ struct InvoiceServiceTests {
     }
 
     @Test func theHandlerInvoicesWhatAddsUp() async throws {
-        let handler = InvoicingHandler(repository: repository, taxRate: Decimal(string: "0.20")!)
+        let handler = InvoicingHandler(repository: repository, terms: InvoicingTerms(taxRate: Decimal(string: "0.20")!, paymentDue: .seconds(3600)))
         let tea = order([("Tea", 1, "3.00")])
         try await handler.apply([try event(tea)])
         #expect(try await repository.invoice(orderID: tea.orderID)?.total == Money("3.60"))
     }
 
     @Test func anOrderThatDoesNotAddUpIsPoison() async throws {
-        let handler = InvoicingHandler(repository: repository, taxRate: 0)
+        let handler = InvoicingHandler(repository: repository, terms: InvoicingTerms(taxRate: 0, paymentDue: .seconds(3600)))
         var bad = order([("Tea", 1, "3.00")])
         bad.total = Money("4.00")!
         await #expect(throws: PoisonMessage.self) { try await handler.apply([try event(bad)]) }

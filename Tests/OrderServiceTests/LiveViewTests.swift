@@ -180,7 +180,7 @@ struct LiveViewTests {
         invoiced.status = .invoiced
         invoiced.invoiceNumber = "INV-2026-000099"
         invoiced.updatedAt = invoiced.createdAt.addingTimeInterval(0.004)
-        summary.apply(OrderChange(sequence: 35, kind: .invoiced, at: invoiced.updatedAt, order: invoiced))
+        summary.apply(OrderChange(sequence: 35, kind: .invoiced, at: invoiced.updatedAt, order: invoiced, previousStatus: .created))
         let update = summary.update(sequence: 35, interval: .milliseconds(500), now: invoiced.updatedAt)
         #expect(update.counts == ["created": 26, "invoiced": 6])
         #expect(update.created == 25 && update.invoiced == 1 && update.intervalMilliseconds == 500)

@@ -190,3 +190,38 @@ struct OrderOwnershipTests {
         #expect(((admin.json as? [String: Any])?["data"] as? [Any])?.count == 1)
     }
 }
+
+/// The order's state machine over every (state, event) pair, and its SQL form.
+@Suite(.timeLimit(.minutes(1)))
+struct OrderLifecycleTests {
+    @Test(arguments: Order.Status.allCases)
+    func everyTransition(_ status: Order.Status) {
+        let expected: [OrderLifecycle.Event: OrderLifecycle.Outcome] =
+            switch status {
+            case .created:
+                [.invoiceIssued: .moves(to: .invoiced), .paymentCaptured: .moves(to: .paid), .cancel: .moves(to: .cancelled), .paymentRefunded: .stays]
+            case .invoiced:
+                [.invoiceIssued: .stays, .paymentCaptured: .moves(to: .paid), .cancel: .moves(to: .cancelled), .paymentRefunded: .stays]
+            case .paid: [.invoiceIssued: .stays, .paymentCaptured: .stays, .cancel: .refused, .paymentRefunded: .stays]
+            case .cancelled: [.invoiceIssued: .stays, .paymentCaptured: .stays, .cancel: .stays, .paymentRefunded: .stays]
+            }
+        for event in OrderLifecycle.Event.allCases {
+            #expect(OrderLifecycle.transition(from: status, on: event) == expected[event], "\(status) on \(event)")
+        }
+    }
+
+    @Test func paidAndCancelledAreFinalAndNeverFollowEachOther() {
+        for event in OrderLifecycle.Event.allCases {
+            for status in [Order.Status.paid, .cancelled] {
+                if case .moves = OrderLifecycle.transition(from: status, on: event) { Issue.record("\(status) moves on \(event)") }
+            }
+        }
+    }
+
+    @Test func theSQLFormMovesExactlyWhatTheMachineMoves() {
+        #expect(OrderLifecycle.sqlCase(for: .invoiceIssued) == "CASE status WHEN 'created' THEN 'invoiced' ELSE status END")
+        #expect(
+            OrderLifecycle.sqlCase(for: .paymentCaptured, column: "o.status")
+                == "CASE o.status WHEN 'created' THEN 'paid' WHEN 'invoiced' THEN 'paid' ELSE o.status END")
+    }
+}

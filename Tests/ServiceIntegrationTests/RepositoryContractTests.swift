@@ -43,6 +43,13 @@ struct RepositoryContractTests {
         await client.shutdown()
     }
 
+    @Test(arguments: SimulatedProviderLedgerContract.checks)
+    func simulatedProviderLedger(_ check: ContractCheck<any SimulatedProviderLedger>) async throws {
+        let client = try await FreshDatabase.make("invoices", migrations: InvoiceMigrations.all)
+        try await check.run(PostgresSimulatedProviderLedger(client: client))
+        await client.shutdown()
+    }
+
     @Test(arguments: OutboxStoreContract.checks)
     func outboxStore(_ check: ContractCheck<OutboxStoreSubject>) async throws {
         let client = try await FreshDatabase.make("outbox", migrations: [])

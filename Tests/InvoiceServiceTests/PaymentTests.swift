@@ -1,0 +1,313 @@
+import Contracts
+import ContractTesting
+import Foundation
+@testable import InvoiceService
+import Locking
+import Logging
+import MercatoTesting
+import ServiceKit
+import Testing
+
+/// The invoice's and the payment's state machines over every (state, event) pair, the
+/// circuit breaker and the resilient gateway on a manual clock, and the payment processor's
+/// races on the in-memory repository.
+@Suite(.timeLimit(.minutes(1)))
+struct PaymentTests {
+    @Test(arguments: InvoiceLifecycle.Status.allCases)
+    func invoiceLifecycle(_ status: InvoiceLifecycle.Status) {
+        let expected: [InvoiceLifecycle.Event: InvoiceLifecycle.Transition] =
+            switch status {
+            case .issued: [.paymentCaptured: .init(next: .paid, refund: false), .orderCancelled: .init(next: .void, refund: false)]
+            case .paid: [.paymentCaptured: .unchanged, .orderCancelled: .init(next: .void, refund: true)]
+            case .void: [.paymentCaptured: .init(next: nil, refund: true), .orderCancelled: .unchanged]
+            }
+        for event in InvoiceLifecycle.Event.allCases {
+            #expect(InvoiceLifecycle.transition(from: status, on: event) == expected[event], "\(status) on \(event)")
+        }
+    }
+
+    @Test func aVoidInvoiceNeverBecomesPaidAndPaidNeverReturnsToIssued() {
+        for status in InvoiceLifecycle.Status.allCases {
+            for event in InvoiceLifecycle.Event.allCases {
+                let next = InvoiceLifecycle.transition(from: status, on: event).next
+                #expect(status != .void || next == nil)
+                #expect(next != .issued)
+            }
+        }
+    }
+
+    @Test(arguments: PaymentLifecycle.Status.allCases)
+    func paymentLifecycle(_ status: PaymentLifecycle.Status) {
+        let expected: [PaymentLifecycle.Event: PaymentLifecycle.Status] =
+            switch status {
+            case .pending: [.captured: .captured, .declined: .declined, .failed: .failed]
+            case .failed: [.retried: .pending, .captured: .captured]
+            case .captured: [.refunded: .refunded]
+            case .declined, .refunded: [:]
+            }
+        for event in PaymentLifecycle.Event.allCases {
+            #expect(PaymentLifecycle.transition(from: status, on: event) == expected[event], "\(status) on \(event)")
+        }
+        #expect(PaymentLifecycle.isFinal(status) == (status == .declined || status == .refunded))
+    }
+
+    @Test func theBreakerOpensAfterConsecutiveFailuresAndLetsOneProbeThrough() {
+        let clock = ManualClock()
+        var configuration = CircuitBreaker<ManualClock>.Configuration()
+        configuration.failureThreshold = 3
+        configuration.openDuration = .seconds(10)
+        let changes = Locked<[CircuitBreaker<ManualClock>.State]>([])
+        let breaker = CircuitBreaker(configuration: configuration, clock: clock) { state in changes.withLock { $0.append(state) } }
+        for _ in 0..<2 {
+            #expect(breaker.permit())
+            breaker.record(success: false)
+        }
+        #expect(breaker.permit())
+        breaker.record(success: true)  // a success resets the count
+        for _ in 0..<3 {
+            #expect(breaker.permit())
+            breaker.record(success: false)
+        }
+        #expect(breaker.state == .open && !breaker.permit())
+        clock.advance(by: .seconds(10))
+        #expect(breaker.state == .halfOpen)
+        #expect(breaker.permit(), "the probe")
+        #expect(!breaker.permit(), "only one probe at a time")
+        breaker.record(success: false)
+        #expect(breaker.state == .open)
+        clock.advance(by: .seconds(10))
+        #expect(breaker.permit())
+        breaker.record(success: true)
+        #expect(breaker.state == .closed && breaker.permit())
+        #expect(changes.withLock { $0 } == [.open, .halfOpen, .open, .halfOpen, .closed])
+    }
+
+    /// A provider that answers from a script, counting calls.
+    final class ScriptedProvider: PaymentGateway {
+        let script: Locked<[Result<ChargeOutcome, PaymentGatewayError>]>
+        let calls = Locked(0)
+        let hangs: Bool
+
+        init(_ script: [Result<ChargeOutcome, PaymentGatewayError>], hangs: Bool = false) {
+            self.script = Locked(script)
+            self.hangs = hangs
+        }
+
+        func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
+            calls.withLock { $0 += 1 }
+            if hangs { try await Task.sleep(for: .seconds(3600)) }
+            let next = script.withLock { $0.isEmpty ? .success(.captured(reference: "ch_default")) : $0.removeFirst() }
+            return try next.get()
+        }
+
+        func charge(key: String) async throws -> ChargeOutcome? { nil }
+        func refund(reference: String, amount: Money, key: String) async throws {}
+    }
+
+    static let request = ChargeRequest(key: "k", amount: Money("1.00")!, method: "card", token: nil, description: "test")
+
+    func gateway(_ provider: ScriptedProvider, clock: ManualClock, attempts: Int = 3, threshold: Int = 5) -> ResilientPaymentGateway<ManualClock> {
+        var configuration = ResilientPaymentGateway<ManualClock>.Configuration()
+        configuration.attempts = attempts
+        configuration.timeout = .seconds(2)
+        configuration.initialBackoff = .milliseconds(100)
+        configuration.breaker.failureThreshold = threshold
+        configuration.breaker.openDuration = .seconds(30)
+        return ResilientPaymentGateway(provider, configuration: configuration, clock: clock, logger: Logger(label: "test"))
+    }
+
+    /// Runs `body` while advancing `clock` whenever the code under test sleeps on it.
+    func driving<T: Sendable>(_ clock: ManualClock, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await body() }
+        let driver = Task {
+            while !Task.isCancelled {
+                if clock.pendingSleeps > 0 { clock.advance(by: .seconds(5)) }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+        defer { driver.cancel() }
+        return try await task.value
+    }
+
+    @Test func transientFailuresAreRetriedWithTheSameKeyAndDeclinesAreNot() async throws {
+        let clock = ManualClock()
+        let flaky = ScriptedProvider([.failure(.init(.unavailable, "503")), .failure(.init(.outcomeUnknown, "reset")), .success(.captured(reference: "ch_1"))])
+        let outcome = try await driving(clock) { [self] in try await gateway(flaky, clock: clock).charge(Self.request) }
+        #expect(outcome == .captured(reference: "ch_1") && flaky.calls.withLock { $0 } == 3)
+
+        let declining = ScriptedProvider([.success(.declined(reason: "insufficient_funds"))])
+        let declined = try await driving(clock) { [self] in try await gateway(declining, clock: clock).charge(Self.request) }
+        #expect(declined == .declined(reason: "insufficient_funds") && declining.calls.withLock { $0 } == 1)
+
+        let rejecting = ScriptedProvider([.failure(.init(.rejected, "bad request"))])
+        await #expect(throws: PaymentGatewayError(.rejected, "bad request")) {
+            try await driving(clock) { [self] in try await gateway(rejecting, clock: clock).charge(Self.request) }
+        }
+        #expect(rejecting.calls.withLock { $0 } == 1)
+    }
+
+    @Test func aHangingProviderTimesOutAsOutcomeUnknown() async throws {
+        let clock = ManualClock()
+        let hanging = ScriptedProvider([], hangs: true)
+        do {
+            _ = try await driving(clock) { [self] in try await gateway(hanging, clock: clock, attempts: 2).charge(Self.request) }
+            Issue.record("a hanging provider answered")
+        } catch let error as PaymentGatewayError {
+            #expect(error.code == .outcomeUnknown && !error.nothingCharged)
+        }
+        #expect(hanging.calls.withLock { $0 } == 2)
+    }
+
+    @Test func anOpenCircuitFailsFastWithoutCallingAndAnUnknownOutcomeIsNotForgotten() async throws {
+        let clock = ManualClock()
+        let down = ScriptedProvider(Array(repeating: .failure(.init(.unavailable, "503")), count: 4))
+        let gateway = gateway(down, clock: clock, attempts: 2, threshold: 4)
+        for _ in 0..<2 {
+            await #expect(throws: PaymentGatewayError.self) { try await driving(clock) { try await gateway.charge(Self.request) } }
+        }
+        #expect(gateway.breaker.state == .open && down.calls.withLock { $0 } == 4)
+        do {
+            _ = try await gateway.charge(Self.request)
+            Issue.record("an open circuit called the provider")
+        } catch let error as PaymentGatewayError {
+            #expect(error.code == .circuitOpen && error.nothingCharged && down.calls.withLock { $0 } == 4)
+        }
+        clock.advance(by: .seconds(30))
+        #expect(try await gateway.charge(Self.request) == .captured(reference: "ch_default"), "the half-open probe succeeds")
+        #expect(gateway.breaker.state == .closed)
+
+        // An attempt whose outcome is unknown, then an open circuit: the call may have charged.
+        let lost = ScriptedProvider([.failure(.init(.outcomeUnknown, "reset"))] + Array(repeating: .failure(.init(.unavailable, "503")), count: 9))
+        let fragile = self.gateway(lost, clock: clock, attempts: 3, threshold: 2)
+        do {
+            _ = try await driving(clock) { try await fragile.charge(Self.request) }
+        } catch let error as PaymentGatewayError {
+            #expect(error.code == .outcomeUnknown)
+        }
+    }
+
+    @Test(arguments: SimulatedProviderLedgerContract.checks)
+    func memoryLedger(_ check: ContractCheck<any SimulatedProviderLedger>) async throws {
+        try await check.run(MemorySimulatedProviderLedger())
+    }
+
+    @Test func theSimulatorHonoursItsTestTokensAndNeverChargesAKeyTwice() async throws {
+        let ledger = MemorySimulatedProviderLedger()
+        var configuration = SimulatedPaymentGateway<ContinuousClock>.Configuration()
+        configuration.latency = .zero
+        let simulator = SimulatedPaymentGateway(ledger: ledger, configuration: configuration, clock: ContinuousClock(), random: { 0.5 })
+        func request(_ key: String, _ token: String?) -> ChargeRequest {
+            ChargeRequest(key: key, amount: Money("2.00")!, method: "card", token: token, description: "test")
+        }
+        #expect(try await simulator.charge(request("a", "tok_decline")) == .declined(reason: "insufficient_funds"))
+        await #expect(throws: PaymentGatewayError.self) { try await simulator.charge(request("b", "tok_fail")) }
+        #expect(try await simulator.charge(key: "b") == nil, "a failure charges nothing")
+        await #expect(throws: PaymentGatewayError.self) { try await simulator.charge(request("c", "tok_lost_response")) }
+        let lost = try await simulator.charge(key: "c")
+        guard case .captured = lost else {
+            Issue.record("a lost response still charged: \(String(describing: lost))")
+            return
+        }
+        #expect(try await simulator.charge(request("c", nil)) == lost, "the retry answers the first charge")
+        #expect(try await ledger.totals().captured == Money("2.00"))
+    }
+
+    // MARK: - The processor
+
+    struct Fixture {
+        let repository = MemoryInvoiceRepository()
+        let ledger = MemorySimulatedProviderLedger()
+        let processor: PaymentProcessor
+        let invoice: Invoice
+        let order: OrderCreated
+
+        init(provider: (any SimulatedProviderLedger) -> any PaymentGateway = { SimulatedPaymentGateway(ledger: $0, configuration: Fixture.instant, clock: ContinuousClock()) }) async throws {
+            processor = PaymentProcessor(repository: repository, gateway: provider(ledger), staleAfter: .seconds(30), logger: Logger(label: "test"))
+            let items = [OrderLine(productName: "Tea", quantity: 2, unitPrice: Money("3.00")!)]
+            order = OrderCreated(orderID: UUID(), customerID: UUID(), items: items, total: Money("6.00")!, createdAt: Date())
+            let event = try IncomingEvent(CloudEvent(source: "/tests", data: order))
+            try await repository.invoice(
+                [OrderToInvoice(event: event, order: order, traceparent: nil)], terms: .init(taxRate: 0, paymentDue: .seconds(60)), at: Date())
+            invoice = try await repository.invoice(orderID: order.orderID)!
+        }
+
+        static var instant: SimulatedPaymentGateway<ContinuousClock>.Configuration {
+            var configuration = SimulatedPaymentGateway<ContinuousClock>.Configuration()
+            configuration.latency = .zero
+            return configuration
+        }
+
+        func payment(key: String = UUID().uuidString, token: String? = nil) -> NewPayment {
+            NewPayment(invoiceID: invoice.id, idempotencyKey: key, request: key + (token ?? ""), amount: invoice.total, method: "card", token: token, traceparent: nil)
+        }
+
+        func cancel() async throws -> Int {
+            let cancelled = OrderCancelled(orderID: order.orderID, customerID: order.customerID, reason: .requested, cancelledAt: Date())
+            return try await repository.cancelOrders([
+                CancelledOrder(event: try IncomingEvent(CloudEvent(source: "/tests", data: cancelled)), cancellation: cancelled, traceparent: nil)
+            ])
+        }
+    }
+
+    @Test func aPaymentPaysOnceAndItsRetryChargesNothingMore() async throws {
+        let fixture = try await Fixture()
+        let request = fixture.payment()
+        let (payment, invoice) = try await fixture.processor.pay(request)
+        #expect(payment.status == .captured && invoice.status == .paid)
+        let (again, _) = try await fixture.processor.pay(request)
+        #expect(again.id == payment.id && again.status == .captured)
+        #expect(try await fixture.ledger.totals().captured == invoice.total)
+        await #expect(throws: InvoiceStoreError.self) { try await fixture.processor.pay(fixture.payment()) }
+    }
+
+    @Test func aLostAnswerIsLearnedByTheRetryWithoutASecondCharge() async throws {
+        // A provider that loses its first answer and is not retried within the call.
+        let fixture = try await Fixture { ledger in
+            var configuration = ResilientPaymentGateway<ContinuousClock>.Configuration()
+            configuration.attempts = 1
+            return ResilientPaymentGateway(
+                SimulatedPaymentGateway(ledger: ledger, configuration: Fixture.instant, clock: ContinuousClock()), configuration: configuration,
+                clock: ContinuousClock(), logger: Logger(label: "test"))
+        }
+        let request = fixture.payment(token: "tok_lost_response")
+        let (pending, _) = try await fixture.processor.pay(request)
+        #expect(pending.status == .pending)
+        let (payment, invoice) = try await fixture.processor.pay(request)
+        #expect(payment.status == .captured && invoice.status == .paid)
+        #expect(try await fixture.ledger.totals().captured == fixture.invoice.total)
+    }
+
+    @Test func aPaymentCapturedAfterTheCancellationIsRefunded() async throws {
+        let fixture = try await Fixture()
+        let start = try await fixture.repository.startPayment(fixture.payment(), at: Date())
+        #expect(try await fixture.cancel() == 0)
+        // The provider captured meanwhile: the reconciler's lookup finds it.
+        _ = try await fixture.ledger.capture(key: start.payment.providerKey, amount: start.payment.amount, method: "card")
+        #expect(try await fixture.processor.reconcile(at: Date().addingTimeInterval(60)) >= 1)
+        #expect(try await fixture.processor.reconcile(at: Date().addingTimeInterval(60)) >= 0)
+        #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status) == [.refunded])
+        #expect(try await fixture.ledger.totals() == (captured: .zero, refunded: fixture.invoice.total))
+        #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .void)
+    }
+
+    @Test func aPaidInvoiceWhoseOrderIsCancelledIsRefundedOnce() async throws {
+        let fixture = try await Fixture()
+        _ = try await fixture.processor.pay(fixture.payment())
+        #expect(try await fixture.cancel() == 1)
+        #expect(try await fixture.processor.reconcile() == 1)
+        #expect(try await fixture.processor.reconcile() == 0)
+        #expect(try await fixture.ledger.totals() == (captured: .zero, refunded: fixture.invoice.total))
+        #expect(fixture.repository.outbox.pending.filter { $0.eventType == "invoice.refunded" }.count == 1)
+    }
+
+    @Test func anAbandonedPendingPaymentWithNothingAtTheProviderFails() async throws {
+        let fixture = try await Fixture()
+        let start = try await fixture.repository.startPayment(fixture.payment(), at: Date())
+        #expect(try await fixture.processor.reconcile(at: Date()) == 0, "not stale yet")
+        #expect(try await fixture.processor.reconcile(at: Date().addingTimeInterval(60)) == 1)
+        #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status) == [.failed])
+        // The client's retry under the same key now goes to the provider.
+        let (payment, invoice) = try await fixture.processor.pay(fixture.payment(key: start.payment.idempotencyKey))
+        #expect(payment.id == start.payment.id && payment.status == .captured && invoice.status == .paid)
+    }
+}
