@@ -10,7 +10,8 @@ public import Foundation
 /// Test tokens, as real providers' sandboxes have, pick an outcome for one charge:
 /// `tok_decline` (declined, `insufficient_funds`), `tok_fail` (transient failure, nothing
 /// charged), `tok_hang` (never answers), `tok_lost_response` (charges, then the connection
-/// breaks). Any other token, or none, charges subject to the configured rates.
+/// breaks), `tok_slow` (charges after a second: room for a cancellation to race it). Any
+/// other token, or none, charges subject to the configured rates.
 public struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration == Duration {
     /// How the simulator behaves, from `PAYMENT_SIM_*`.
     public struct Configuration: Sendable {
@@ -49,6 +50,7 @@ public struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration
     public func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
         try await network(token: request.token)
         if let earlier = try await ledger.charge(key: request.key) { return earlier }
+        if request.token == "tok_slow" { try await clock.sleep(for: .seconds(1)) }
         let outcome: ChargeOutcome
         if request.token == "tok_decline" || random() < configuration.declineRate {
             outcome = try await ledger.decline(key: request.key, amount: request.amount, reason: "insufficient_funds")
