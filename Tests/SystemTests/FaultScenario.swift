@@ -8,6 +8,7 @@ enum FaultScenario: String, CaseIterable, Sendable {
     case orderService = "order-service"
     case duplicates
     case poison
+    case saga
 
     /// What happens, for the report.
     var title: String {
@@ -18,6 +19,7 @@ enum FaultScenario: String, CaseIterable, Sendable {
         case .orderService: "order-service SIGKILL (relay mid-publish), restarted"
         case .duplicates: "every event published 2 more times, reversed; invoice before order; customer v3 before v1"
         case .poison: "6 poison messages among the orders"
+        case .saga: "orders paid (65%), cancelled (10%), both at once (5%); RabbitMQ, invoice-, order-, customer-service SIGKILLed in turn"
         }
     }
 
@@ -68,13 +70,13 @@ struct FaultReport {
 
     var table: String {
         var lines = [
-            "| Scenario | Orders accepted | HTTP errors during the fault | Lost | Doubled | Fault lasted | Recovered after | Dead letters (expected) | Result |",
-            "|---|---:|---|---:|---:|---:|---:|---:|---|",
+            "| Scenario | Orders accepted | HTTP errors during the fault | Lost | Doubled | Inconsistent | Fault lasted | Recovered after | Dead letters (expected) | Result |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
         ]
         for outcome in outcomes {
             let errors = outcome.httpErrors == 0 ? "0" : "\(outcome.httpErrors) (\(outcome.httpErrorKinds))"
             lines.append(
-                "| \(outcome.scenario.title) | \(outcome.accepted) | \(errors) | \(outcome.audit.lost) | \(outcome.audit.doubled) | "
+                "| \(outcome.scenario.title) | \(outcome.accepted) | \(errors) | \(outcome.audit.lost) | \(outcome.audit.doubled) | \(outcome.audit.inconsistent + outcome.audit.unrefunded) | "
                     + "\(FaultOutcome.seconds(outcome.fault)) | \(FaultOutcome.seconds(outcome.recovery)) | \(outcome.deadLetters) (\(outcome.expectedDeadLetters)) | \(outcome.passed ? "pass" : "FAIL") |")
         }
         return lines.joined(separator: "\n")

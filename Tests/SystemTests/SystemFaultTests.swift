@@ -26,6 +26,7 @@ struct SystemFaultTests {
             #expect(outcome.passed, "\(scenario.title): \(outcome.audit); problems: \(outcome.problems)")
             #expect(outcome.audit.lost == 0, "\(scenario.title): lost")
             #expect(outcome.audit.doubled == 0, "\(scenario.title): doubled")
+            #expect(outcome.audit.inconsistent == 0 && outcome.audit.unrefunded == 0, "\(scenario.title): inconsistent")
         }
         let table = FaultReport(outcomes: outcomes).table
         print("fault-injection report\n" + table)
@@ -49,7 +50,8 @@ struct FaultRun {
         var outcome = FaultOutcome(scenario: scenario)
         let system: MercatoSystem
         do {
-            system = try await MercatoSystem.start()
+            system = try await MercatoSystem.start(
+                environment: scenario == .saga ? ["PAYMENT_SIM_LATENCY_MS": "20", "PAYMENT_RECONCILE_INTERVAL_MS": "500"] : [:])
         } catch {
             outcome.problems.append("the system did not start: \(error)")
             return outcome
@@ -76,6 +78,7 @@ struct FaultRun {
         let tap = scenario == .duplicates ? try await Tap(system: system) : nil
 
         let stream = OrderStream(system: system, customers: customers)
+        let saga = scenario == .saga ? SagaDriver(system: system, stream: stream) : nil
         try await stream.waitForAccepted(30)
         var expectedDeadLetters = 0
         var poisons: [PoisonCatalog.Poison] = []
@@ -112,12 +115,35 @@ struct FaultRun {
             }
             // Each goes to both consumers of order.created, and each dead-letters it.
             expectedDeadLetters = poisons.count * 2
+        case .saga:
+            try await Task.sleep(for: .seconds(2))
+            try await Integration.infra("rabbitmq", "kill")
+            try await Task.sleep(for: .seconds(3))
+            try await Integration.infra("rabbitmq", "start")
+            try await Task.sleep(for: .seconds(3))
+            await system.kill(.invoice)
+            try await Task.sleep(for: .seconds(1))
+            try await system.restart(.invoice)
+            try await Task.sleep(for: .seconds(2))
+            await system.kill(.order)
+            try await Task.sleep(for: .seconds(1))
+            try await system.restart(.order)
+            try await Task.sleep(for: .seconds(2))
+            await system.kill(.customer)
+            try await Task.sleep(for: .seconds(1))
+            try await system.restart(.customer)
         }
         let faultEnd = ContinuousClock.now
         outcome.fault = faultEnd - faultStart
         outcome.recovery = try await recovered(system, stream, since: faultEnd)
         try await Task.sleep(for: .seconds(2))
         await stream.stop()
+        if let saga {
+            // Every payment or cancellation started gets its answer before the audit.
+            try await Task.sleep(for: .seconds(3))
+            await saga.stop()
+            progress("fault-injection: saga: \(saga.summary)")
+        }
 
         outcome.accepted = stream.accepted.count
         outcome.httpErrors = stream.failures.count
@@ -140,16 +166,19 @@ struct FaultRun {
     }
 
     /// Waits until every order accepted before `faultEnd` is invoiced (order-service marked it)
-    /// and counted by customer-service, and returns how long that took.
+    /// or cancelled, and counted by customer-service, and returns how long that took.
     private func recovered(_ system: MercatoSystem, _ stream: OrderStream, since faultEnd: ContinuousClock.Instant) async throws -> Duration {
         let backlog = stream.accepted.filter { $0.at <= faultEnd }
         let ids = backlog.map(\.id)
-        let perCustomer = Dictionary(grouping: backlog, by: \.customerID).mapValues(\.count)
         let deadline = faultEnd + .seconds(180)
         while ContinuousClock.now < deadline {
+            // A cancelled order may never be invoiced, and no longer counts.
             if let invoiced = try? await system.database(.order).query(
-                "SELECT count(*) FROM orders WHERE id = ANY($1) AND invoice_id IS NOT NULL", ids)[0].decode(Int.self, at: 0),
+                "SELECT count(*) FROM orders WHERE id = ANY($1) AND (invoice_id IS NOT NULL OR status = 'cancelled')", ids)[0].decode(Int.self, at: 0),
                 invoiced == ids.count,
+                let perCustomer = try? await system.database(.order).query(
+                    "SELECT customer_id, count(*) FROM orders WHERE id = ANY($1) AND status <> 'cancelled' GROUP BY customer_id", ids
+                ).reduce(into: [UUID: Int](), { $0[try $1.decode(UUID.self, at: 0)] = try $1.decode(Int.self, at: 1) }),
                 let counts = try? await system.database(.customer).query(
                     "SELECT id, orders_count FROM customers WHERE id = ANY($1)", Array(perCustomer.keys)),
                 try counts.allSatisfy({ try $0.decode(Int.self, "orders_count") >= perCustomer[try $0.decode(UUID.self, "id")] ?? 0 })
