@@ -33,10 +33,18 @@ struct HTTPConnection {
         self.port = components.port ?? 80
     }
 
+    /// Sends one request on a connection and reads its response: `send(.GET, "/path", nil)`,
+    /// with an `Idempotency-Key` when given.
+    struct Sender {
+        let perform: (_ method: HTTPMethod, _ path: String, _ json: ByteBuffer?, _ idempotencyKey: String?) async throws -> Response
+
+        func callAsFunction(_ method: HTTPMethod, _ path: String, _ json: ByteBuffer?, idempotencyKey: String? = nil) async throws -> Response {
+            try await perform(method, path, json, idempotencyKey)
+        }
+    }
+
     /// Connects and runs `body` with a way to send requests; closes the connection after.
-    func withConnection<Result: Sendable>(
-        _ body: (_ send: (_ method: HTTPMethod, _ path: String, _ json: ByteBuffer?) async throws -> Response) async throws -> Result
-    ) async throws -> Result {
+    func withConnection<Result: Sendable>(_ body: (_ send: Sender) async throws -> Result) async throws -> Result {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port) { channel in
@@ -48,8 +56,9 @@ struct HTTPConnection {
         let hostHeader = "\(host):\(port)"
         return try await channel.executeThenClose { inbound, outbound in
             var responses = inbound.makeAsyncIterator()
-            return try await body { method, path, json in
+            return try await body(Sender { method, path, json, idempotencyKey in
                 var headers = HTTPHeaders([("host", hostHeader), ("content-length", "\(json?.readableBytes ?? 0)")])
+                if let idempotencyKey { headers.add(name: "idempotency-key", value: idempotencyKey) }
                 if json != nil { headers.add(name: "content-type", value: "application/json") }
                 if let token { headers.add(name: "authorization", value: "Bearer \(token)") }
                 var parts: [HTTPClientRequestPart] = [.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers))]
@@ -65,7 +74,7 @@ struct HTTPConnection {
                     }
                 }
                 throw ValidationFailure("\(hostHeader) closed the connection")
-            }
+            })
         }
     }
 }

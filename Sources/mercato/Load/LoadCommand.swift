@@ -17,8 +17,10 @@ struct LoadCommand: AsyncParsableCommand {
             keep-alive connection) for --count orders or --duration seconds, as fast as they go or
             at --rate orders/s. Then it waits for the system to settle and checks it: every
             accepted order counted once in its customer's orders_count, listed by order-service
-            as invoiced, and invoiced exactly once by invoice-service. It exits 1 on any
-            correctness failure. Order-to-invoice latency is the invoice's issued_at minus the
+            as invoiced, and invoiced exactly once by invoice-service. With --pay and --cancel it
+            then pays and cancels shares of the orders (--race: both at once) and checks that
+            every order ends in the same state at all three services, with one capture per paid
+            order and none kept for a cancelled one. It exits 1 on any correctness failure. Order-to-invoice latency is the invoice's issued_at minus the
             order's created_at (one machine, one clock).
             """)
 
@@ -31,6 +33,9 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Seconds to run when no --count is given.") var duration: Double = 30
     @Option(help: "Customers to create and spread the orders over.") var customers = 50
     @Option(help: "Seconds to wait for the system to settle.") var settleTimeout: Double = 120
+    @Option(help: "Share of the orders to pay in full once invoiced (0-1).") var pay: Double = 0
+    @Option(help: "Share of the orders to cancel (0-1).") var cancel: Double = 0
+    @Option(help: "Share of the orders to pay and cancel at once, racing (0-1).") var race: Double = 0
     @Option(help: "A bearer token with mercato:admin and every scope (default: MERCATO_TOKEN, else one minted with AUTH_JWT_SECRET_FILE).")
     var token: String?
     @Flag(help: "Print the result as JSON.") var json = false
@@ -50,6 +55,9 @@ struct LoadCommand: AsyncParsableCommand {
         guard concurrency > 0, customers > 0 else { throw ValidationError("--concurrency and --customers must be positive") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if let count, count <= 0 { throw ValidationError("--count must be positive") }
+        guard [pay, cancel, race].allSatisfy({ (0...1).contains($0) }), pay + cancel + race <= 1 else {
+            throw ValidationError("--pay, --cancel and --race are shares from 0 to 1 that add up to at most 1")
+        }
     }
 
     func run() async throws {
@@ -76,9 +84,16 @@ struct LoadCommand: AsyncParsableCommand {
 
         let accepted = recorder.accepted
         let elapsed = loadEnd - recorder.start
+        let mix = LoadMix(pay: pay, cancel: cancel, race: race)
+        var mixed: LoadMix.Outcome?
+        if !mix.isEmpty {
+            if !quiet { FileHandle.standardError.write(Data("paying and cancelling…\n".utf8)) }
+            mixed = try await mix.run(
+                accepted, orders: orders, invoices: invoices, clients: max(4, concurrency), deadline: .now + .seconds(settleTimeout))
+        }
         let check = try await LoadCheck.run(
             accepted: accepted, customers: customerIDs, orders: orders, customerService: customerService, invoices: invoices,
-            clients: max(4, concurrency / 2), timeout: .seconds(settleTimeout))
+            clients: max(4, concurrency / 2), timeout: .seconds(settleTimeout), states: mixed?.expected ?? [:])
         let checked = ContinuousClock.now - loadEnd
         sampling.cancel()
 
@@ -86,7 +101,7 @@ struct LoadCommand: AsyncParsableCommand {
             clients: concurrency, targetRate: rate, seconds: elapsed.seconds, accepted: accepted.count, errors: recorder.errors,
             http: recorder.latency, orderToInvoice: check.orderToInvoice,
             settleSeconds: max(0, check.lastEffect.timeIntervalSince(loadEndDate)), checkSeconds: checked.seconds, settled: check.settled,
-            problems: check.problems, peakRSS: memory.peaks)
+            problems: check.problems, peakRSS: memory.peaks, mix: mixed.map { $0.summary + ", refunded \(check.refunds)" })
         print(json ? report.json : report.text)
         if !check.problems.isEmpty || accepted.isEmpty { throw ExitCode(1) }
     }

@@ -20,6 +20,8 @@ struct LoadReport {
     var problems: [String]
     /// Kilobytes by service.
     var peakRSS: [String: Int]
+    /// What `--pay`/`--cancel`/`--race` did, if asked.
+    var mix: String? = nil
 
     var rate: Double { seconds > 0 ? Double(accepted) / seconds : 0 }
 
@@ -46,8 +48,12 @@ struct LoadReport {
             String(format: "  settle time      %.1f s after the last order (checking took %.1f s)", settleSeconds, checkSeconds),
             "  peak RSS         " + memory,
         ]
+        if let mix { lines.append("  payments         " + mix) }
         if problems.isEmpty {
-            lines.append("  check            OK: every accepted order counted once, invoiced once, listed as invoiced")
+            lines.append(
+                mix == nil
+                    ? "  check            OK: every accepted order counted once, invoiced once, listed as invoiced"
+                    : "  check            OK: every order invoiced once, counted unless cancelled, in one state at all three services, money matching")
         } else {
             lines.append("  check            FAILED")
             lines += problems.map { "    - " + $0 }
@@ -66,6 +72,7 @@ struct LoadReport {
             "correct": problems.isEmpty, "problems": problems, "peak_rss_kb": peakRSS,
         ]
         if let targetRate { object["target_rate"] = targetRate }
+        if let mix { object["payments"] = mix }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }

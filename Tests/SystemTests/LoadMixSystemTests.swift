@@ -1,0 +1,33 @@
+import Foundation
+import MercatoTesting
+import Postgres
+import Testing
+
+/// `mercato load` with a mix of payments, cancellations and races, against the real system:
+/// its own checker passes, and the databases' audit agrees with it.
+@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+struct LoadMixSystemTests {
+    @Test func theLoadGeneratorPaysCancelsAndChecksTheSaga() async throws {
+        let system = try await SagaSystemTests.start()
+        let result = try await runProcess(
+            [
+                "load", "--order-url", "http://127.0.0.1:\(system.ports[.order]!)",
+                "--customer-url", "http://127.0.0.1:\(system.ports[.customer]!)",
+                "--invoice-url", "http://127.0.0.1:\(system.ports[.invoice]!)",
+                "--token", system.adminToken, "--count", "300", "--concurrency", "8", "--customers", "10",
+                "--pay", "0.5", "--cancel", "0.2", "--race", "0.1", "--quiet", "--json", "--settle-timeout", "40",
+            ], executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), mergingStandardError: true)
+        #expect(result.status == 0, "\(result.output)")
+        let report = try #require(
+            result.output.firstIndex(of: "{").flatMap { try JSONSerialization.jsonObject(with: Data(result.output[$0...].utf8)) as? [String: Any] })
+        #expect(report["correct"] as? Bool == true && report["accepted"] as? Int == 300)
+        let payments = try #require(report["payments"] as? String)
+        #expect(payments.hasPrefix("paid ") && !payments.contains("gave up"), "\(payments)")
+
+        let orders = try await system.database(.order).query("SELECT id FROM orders").map { try $0.decode(UUID.self, at: 0) }
+        let audit = try await system.drain(accepted: Set(orders))
+        #expect(audit.clean, "\(audit)")
+        #expect((audit.states["paid"] ?? 0) > 0 && (audit.states["cancelled"] ?? 0) > 0, "\(audit)")
+        await system.shutdown()
+    }
+}
