@@ -38,7 +38,8 @@ struct DeployTests {
                 "\(service) reads \(read)")
         }
         #expect(Self.variables["order-service"]!.contains("CUSTOMER_SERVICE_URL"))
-        #expect(Self.variables["invoice-service"]!.contains("TAX_RATE"))
+        #expect(Self.variables["invoice-service"]!.isSuperset(of: ["TAX_RATE", "PAYMENT_DUE_SECONDS", "PAYMENT_GATEWAY_TIMEOUT_MS", "PAYMENT_CIRCUIT_FAILURES"]))
+        #expect(Self.variables["order-service"]!.contains("PAYMENT_SWEEP_INTERVAL_MS"))
         #expect(Self.variables["customer-service"]!.contains("SEED_CUSTOMERS"))
     }
 

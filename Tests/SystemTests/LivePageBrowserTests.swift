@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import MercatoTesting
 import Testing
@@ -35,7 +36,7 @@ struct LivePageBrowserTests {
                 && rows.allSatisfy { $0["status"] as? String == "invoiced" && ($0["invoice"] as? String)?.hasPrefix("INV-") == true }
         }
         #expect(shown["p50"] as? String != "–", "order→invoice latency is shown")
-        let queues = try await page.waitFor("the queues") { (($0["queues"] as? [[String: Any]])?.count ?? 0) == 4 }
+        let queues = try await page.waitFor("the queues") { (($0["queues"] as? [[String: Any]])?.count ?? 0) == QueueName.consumerQueues.count }
         for queue in queues["queues"] as? [[String: Any]] ?? [] {
             #expect(queue["highlighted"] as? String == "", "an empty queue is not highlighted: \(queue)")
         }
@@ -52,6 +53,21 @@ struct LivePageBrowserTests {
             return state["invoiced"] as? String == "17" && Set(second).isSubset(of: ids)
         }
         #expect((caughtUp["chart_points"] as? Int ?? 0) > 0, "the chart has points")
+
+        // The order's later life: one paid, one cancelled, each shown in place and counted.
+        let (_, list) = try await system.request(.invoice, "GET", "/invoices?order_id=\(second[0])")
+        let invoice = try #require(((list as? [String: Any])?["data"] as? [[String: Any]])?.first)
+        let (paid, _) = try await system.pay(invoice["id"] as? String ?? "", amount: invoice["total"] as? String ?? "", key: "live-page")
+        #expect(paid == 201)
+        let (cancelled, _) = try await system.request(.order, "POST", "/orders/\(second[1])/cancel")
+        #expect(cancelled == 200)
+        let later = try await page.waitFor("one paid, one cancelled") { state in
+            let rows = Self.rows(state)
+            return state["paid"] as? String == "1" && state["cancelled"] as? String == "1" && state["invoiced"] as? String == "15"
+                && rows.contains { $0["id"] as? String == second[0] && $0["status"] as? String == "paid" }
+                && rows.contains { $0["id"] as? String == second[1] && $0["status"] as? String == "cancelled" }
+        }
+        #expect(Self.scriptErrors(later).isEmpty, "no script errors: \(Self.scriptErrors(later))")
         #expect(Self.scriptErrors(caughtUp).isEmpty, "no script errors: \(Self.scriptErrors(caughtUp))")
         await system.shutdown()
     }

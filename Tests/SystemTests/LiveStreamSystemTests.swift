@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -142,7 +143,7 @@ struct LiveStreamSystemTests {
         #expect(try await system.request(.order, "GET", "/queues", headers: ["Authorization": "Bearer \(adaToken)"]).0 == 403)
         let (queuesStatus, queuesBody) = try await system.request(.order, "GET", "/queues")
         let queues = try #require((queuesBody as? [String: Any])?["queues"] as? [[String: Any]])
-        #expect(queuesStatus == 200 && queues.count == 4)
+        #expect(queuesStatus == 200 && queues.count == QueueName.consumerQueues.count)
         for report in queues {
             let queue = try #require(report["queue"] as? [String: Any]), dead = try #require(report["dead_letters"] as? [String: Any])
             #expect(queue["consumers"] as? Int == 1 && queue["messages"] as? Int == 0, "\(queue)")

@@ -41,6 +41,8 @@ return {
   login_visible: !document.getElementById("login").hidden,
   created: text("count-created"),
   invoiced: text("count-invoiced"),
+  paid: text("count-paid"),
+  cancelled: text("count-cancelled"),
   p50: text("latency-p50"),
   chart_points: document.getElementById("chart-created").getAttribute("points").split(" ").filter((p) => p).length,
   rows: [...document.querySelectorAll("#orders tbody tr")].map((row) => ({

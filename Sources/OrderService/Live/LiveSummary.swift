@@ -95,6 +95,10 @@ struct LiveSummary: Sendable {
             status: change.order.status, invoiceNumber: change.order.invoiceNumber, createdAt: change.order.createdAt,
             invoicedAfterMilliseconds: change.kind == .invoiced ? milliseconds : nil)
         if let index = latest.firstIndex(where: { $0.id == row.id }) {
+            // A later change (paid, cancelled) keeps what the row already showed.
+            var row = row
+            row.invoicedAfterMilliseconds = row.invoicedAfterMilliseconds ?? latest[index].invoicedAfterMilliseconds
+            row.invoiceNumber = row.invoiceNumber ?? latest[index].invoiceNumber
             latest[index] = row
         } else if change.kind == .created {
             latest.insert(row, at: 0)
