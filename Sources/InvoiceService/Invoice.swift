@@ -75,6 +75,26 @@ public struct Invoice: Sendable, Hashable {
             taxRate: taxRate, tax: tax, total: total, issuedAt: issuedAt, dueAt: dueAt)
     }
 
+    /// The `invoice.paid` payload for `payment`, captured at `time`.
+    public func paidEvent(_ payment: Payment, at time: Date) -> InvoicePaid {
+        InvoicePaid(
+            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, paymentID: payment.id, amount: payment.amount,
+            method: payment.method, paidAt: time)
+    }
+
+    /// The `invoice.voided` payload: voided at `time` for `reason`, with `refundDue` captured.
+    public func voidedEvent(reason: OrderCancelled.Reason, refundDue: Money?, at time: Date) -> InvoiceVoided {
+        InvoiceVoided(
+            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, reason: reason, refundDue: refundDue, voidedAt: time)
+    }
+
+    /// The `invoice.refunded` payload for `payment`, refunded at `time`.
+    public func refundedEvent(_ payment: Payment, at time: Date) -> InvoiceRefunded {
+        InvoiceRefunded(
+            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, paymentID: payment.id, amount: payment.amount,
+            refundedAt: time)
+    }
+
     /// What is still to pay: the total while issued, nothing once paid or void.
     public var openAmount: Money { status == .issued ? total : .zero }
 }

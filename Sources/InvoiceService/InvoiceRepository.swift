@@ -67,8 +67,7 @@ public struct InvoicingTerms: Sendable, Hashable {
 
     /// The due date of an invoice issued at `issuedAt`.
     public func dueDate(issuedAt: Date) -> Date {
-        let (seconds, attoseconds) = paymentDue.components
-        return issuedAt.addingTimeInterval(Double(seconds) + Double(attoseconds) / 1e18)
+        issuedAt.addingTimeInterval(paymentDue.timeInterval)
     }
 }
 

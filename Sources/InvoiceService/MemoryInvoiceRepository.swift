@@ -69,10 +69,8 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
             voided.append(invoice)
             events.append(
                 try stamp.message(
-                    InvoiceVoided(
-                        invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID,
-                        reason: entry.cancellation.reason, refundDue: captured, voidedAt: now),
-                    subject: invoice.id, time: now, traceparent: entry.traceparent))
+                    invoice.voidedEvent(reason: entry.cancellation.reason, refundDue: captured, at: now), subject: invoice.id, time: now,
+                    traceparent: entry.traceparent))
         }
         inbox = seen
         cancelled.formUnion(orders)
@@ -132,12 +130,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         if next == .captured, InvoiceLifecycle.transition(from: invoice.status, on: .paymentCaptured).next == .paid {
             invoice.status = .paid
             invoice.paidAt = time
-            events.append(
-                try stamp.message(
-                    InvoicePaid(
-                        invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID,
-                        paymentID: payment.id, amount: payment.amount, method: payment.method, paidAt: time),
-                    subject: invoice.id, time: time))
+            events.append(try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time))
         }
         payments[id] = payment
         leases[id] = nil
@@ -161,7 +154,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
     private func claim(limit: Int, lease: Duration, at time: Date, where matches: (Payment) -> Bool) -> [Payment] {
         let due = payments.values.filter { matches($0) && (leases[$0.id].map { $0 < time } ?? true) }.sorted { $0.updatedAt < $1.updatedAt }
             .prefix(limit)
-        let until = time.addingTimeInterval(Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18)
+        let until = time.addingTimeInterval(lease.timeInterval)
         for payment in due { leases[payment.id] = until }
         return Array(due)
     }
@@ -170,11 +163,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         guard var payment = payments[id], let invoice = invoices[payment.invoiceID],
             let next = PaymentLifecycle.transition(from: payment.status, on: .refunded)
         else { return }
-        let event = try stamp.message(
-            InvoiceRefunded(
-                invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID, paymentID: id,
-                amount: payment.amount, refundedAt: time),
-            subject: invoice.id, time: time)
+        let event = try stamp.message(invoice.refundedEvent(payment, at: time), subject: invoice.id, time: time)
         payment.status = next
         payment.updatedAt = time
         payments[id] = payment

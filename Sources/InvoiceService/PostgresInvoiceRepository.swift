@@ -111,10 +111,8 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                 if captured != nil { refunds += 1 }
                 events.append(
                     try stamp.message(
-                        InvoiceVoided(
-                            invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID,
-                            reason: entry.cancellation.reason, refundDue: captured, voidedAt: now),
-                        subject: invoice.id, time: now, traceparent: entry.traceparent))
+                        invoice.voidedEvent(reason: entry.cancellation.reason, refundDue: captured, at: now), subject: invoice.id, time: now,
+                        traceparent: entry.traceparent))
             }
             try await Outbox.append(events, on: connection)
             return refunds
@@ -275,10 +273,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             invoice.status = .paid
             invoice.paidAt = time
             try await connection.query("UPDATE invoices SET status = 'paid', paid_at = $2 WHERE id = $1", invoice.id, time)
-            let event = InvoicePaid(
-                invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID,
-                paymentID: payment.id, amount: payment.amount, method: payment.method, paidAt: time)
-            try await Outbox.append([try stamp.message(event, subject: invoice.id, time: time)], on: connection)
+            try await Outbox.append([try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time)], on: connection)
             return (payment, invoice)
         }
     }
@@ -298,7 +293,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                 ORDER BY p.updated_at LIMIT $1 FOR UPDATE OF p SKIP LOCKED
             )
             RETURNING \(Self.paymentColumns)
-            """, limit, time, Self.seconds(lease)
+            """, limit, time, lease.timeInterval
         ).map(Self.decodePayment)
     }
 
@@ -311,7 +306,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                 ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED
             )
             RETURNING \(Self.paymentColumns)
-            """, cutoff, limit, time, Self.seconds(lease)
+            """, cutoff, limit, time, lease.timeInterval
         ).map(Self.decodePayment)
     }
 
@@ -326,14 +321,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             else { return }
             try await connection.query(
                 "UPDATE payments SET status = $2, updated_at = $3, lease_until = NULL WHERE id = $1", id, next.rawValue, time)
-            let event = InvoiceRefunded(
-                invoiceID: invoice.id, invoiceNumber: invoice.number, orderID: invoice.orderID, customerID: invoice.customerID, paymentID: id,
-                amount: payment.amount, refundedAt: time)
-            try await Outbox.append([try stamp.message(event, subject: invoice.id, time: time)], on: connection)
+            try await Outbox.append([try stamp.message(invoice.refundedEvent(payment, at: time), subject: invoice.id, time: time)], on: connection)
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

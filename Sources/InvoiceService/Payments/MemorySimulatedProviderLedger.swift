@@ -1,5 +1,5 @@
 public import Contracts
-public import Foundation
+import Foundation
 import Locking
 
 /// The simulated provider's books in memory, for unit tests; it passes the same contract

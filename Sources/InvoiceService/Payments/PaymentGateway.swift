@@ -1,5 +1,5 @@
 public import Contracts
-public import Foundation
+import Foundation
 
 /// A payment provider: the one place money moves. The shipped implementation is
 /// ``SimulatedPaymentGateway``; a real provider's adapter fills the same shape, and

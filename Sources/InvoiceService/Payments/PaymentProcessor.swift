@@ -112,7 +112,7 @@ public struct PaymentProcessor: Sendable {
                 logger.warning("refund failed; will retry", metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
             }
         }
-        let cutoff = now.addingTimeInterval(-Double(staleAfter.components.seconds) - Double(staleAfter.components.attoseconds) / 1e18)
+        let cutoff = now.addingTimeInterval(-staleAfter.timeInterval)
         for payment in try await repository.claimStalePayments(updatedBefore: cutoff, limit: 50, lease: .seconds(60), at: now) {
             guard let outcome = await lookUp(payment) else { continue }
             _ = try await settle(payment, outcome)

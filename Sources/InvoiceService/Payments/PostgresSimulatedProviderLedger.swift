@@ -1,5 +1,5 @@
 public import Contracts
-public import Foundation
+import Foundation
 public import Postgres
 
 /// The simulated provider's books in PostgreSQL (`simulated_provider_charges`), each write a

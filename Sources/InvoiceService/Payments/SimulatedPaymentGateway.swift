@@ -1,5 +1,5 @@
 public import Contracts
-public import Foundation
+import Foundation
 
 /// A stand-in payment provider, so every path of a payment can be exercised without a real
 /// one: configurable latency, transient failures, declines, answers lost after charging, and
