@@ -10,7 +10,6 @@ import Synchronization
 /// died with invoice-service is still settled one way or the other.
 final class SagaDriver: Sendable {
     private struct State {
-        var next = 0
         var paid = 0
         var cancelled = 0
         var refused = 0
@@ -24,21 +23,20 @@ final class SagaDriver: Sendable {
     init(system: MercatoSystem, stream: OrderStream, pay: Double = 0.65, cancel: Double = 0.1, race: Double = 0.05) {
         let work = Task { [self] in
             var random = SystemRandomNumberGenerator()
-            while running.load(ordering: .relaxed) {
-                let orders = stream.accepted
-                let start = state.withLock { $0.next }
-                guard start < orders.count else {
-                    try? await Task.sleep(for: .milliseconds(50))
-                    continue
-                }
-                state.withLock { $0.next = orders.count }
-                await withTaskGroup(of: Void.self) { group in
-                    for order in orders[start...] {
+            // One task per order, started as the orders are accepted: an order waiting for its
+            // invoice never holds back the others.
+            await withDiscardingTaskGroup { group in
+                var next = 0
+                while running.load(ordering: .relaxed) {
+                    let orders = stream.accepted
+                    for order in orders[next...] {
                         let draw = Double.random(in: 0..<1, using: &random)
                         let id = order.id.uuidString.lowercased()
                         if draw < pay + race { group.addTask { await self.settle(id, paying: true, system: system) } }
                         if draw >= pay, draw < pay + race + cancel { group.addTask { await self.settle(id, paying: false, system: system) } }
                     }
+                    next = orders.count
+                    try? await Task.sleep(for: .milliseconds(50))
                 }
             }
         }
@@ -54,7 +52,12 @@ final class SagaDriver: Sendable {
                     guard let invoice = ((list as? [String: Any])?["data"] as? [[String: Any]])?.first, let id = invoice["id"] as? String,
                         let total = invoice["total"] as? String
                     else {
-                        try await Task.sleep(for: .milliseconds(200))  // not invoiced yet
+                        // Not invoiced yet, or never: cancelled first (a race the cancellation won).
+                        if try await system.orderStatus(order) == "cancelled" {
+                            state.withLock { $0.refused += 1 }
+                            return
+                        }
+                        try await Task.sleep(for: .milliseconds(200))
                         continue
                     }
                     let (status, _) = try await system.pay(id, amount: total, key: "saga-\(order)")
