@@ -317,5 +317,23 @@ public enum OrderRepositoryContract {
             let counts = try await store.repository.statusCounts(customerID: customer)
             #expect(counts.counts == [.cancelled: 1, .invoiced: 1, .paid: 1])
         },
+        ContractCheck("sweepers running at once cancel each overdue order once") { store in
+            let orders = (0..<6).map { _ in order() }
+            for order in orders { _ = try await store.repository.place(order, idempotency: nil, traceparent: nil) }
+            let past = Date().addingTimeInterval(-60)
+            try await store.repository.markInvoiced(
+                try orders.enumerated().map { try invoiceCreated(order: $1.id, number: "INV-2026-\(100_100 + $0)", dueAt: past) })
+            let concurrent = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<3 { group.addTask { try await store.repository.cancelOverdue(dueBefore: Date(), limit: 4) } }
+                return try await group.reduce(0, +)
+            }
+            let afterwards = try await store.repository.cancelOverdue(dueBefore: Date(), limit: 10)
+            #expect(concurrent + afterwards == 6)
+            let ids = Set(orders.map(\.id))
+            let events = try await store.pendingEvents().filter { $0.eventType == "order.cancelled" }.map {
+                try EventCoding.makeDecoder().decode(CloudEvent<OrderCancelled>.self, from: $0.body).data
+            }.filter { ids.contains($0.orderID) }
+            #expect(events.count == 6 && Set(events.map(\.orderID)) == ids && events.allSatisfy { $0.reason == .paymentOverdue })
+        },
     ]
 }
