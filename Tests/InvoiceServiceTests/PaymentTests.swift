@@ -186,6 +186,34 @@ struct PaymentTests {
         }
     }
 
+    @Test func anUnexpectedErrorStillSettlesTheProbe() async throws {
+        struct AdapterBroke: Error {}
+        final class Broken: PaymentGateway {
+            let calls = Locked(0)
+            func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
+                if calls.withLock({ $0 += 1; return $0 }) == 1 { throw AdapterBroke() }
+                return .captured(reference: "ch_after")
+            }
+            func charge(key: String) async throws -> ChargeOutcome? { nil }
+            func refund(reference: String, amount: Money, key: String) async throws {}
+        }
+        let clock = ManualClock()
+        var configuration = ResilientPaymentGateway<ManualClock>.Configuration()
+        configuration.attempts = 1
+        configuration.breaker.failureThreshold = 1
+        let gateway = ResilientPaymentGateway(Broken(), configuration: configuration, clock: clock, logger: Logger(label: "test"))
+        do {
+            _ = try await gateway.charge(Self.request)
+            Issue.record("the broken adapter answered")
+        } catch let error as PaymentGatewayError {
+            #expect(error.code == .outcomeUnknown, "what the provider did is not known")
+        }
+        #expect(gateway.breaker.state == .open)
+        clock.advance(by: configuration.breaker.openDuration)
+        #expect(try await gateway.charge(Self.request) == .captured(reference: "ch_after"), "the probe goes through")
+        #expect(gateway.breaker.state == .closed)
+    }
+
     @Test(arguments: SimulatedProviderLedgerContract.checks)
     func memoryLedger(_ check: ContractCheck<any SimulatedProviderLedger>) async throws {
         try await check.run(MemorySimulatedProviderLedger())

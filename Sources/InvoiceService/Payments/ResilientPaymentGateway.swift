@@ -100,6 +100,15 @@ public struct ResilientPaymentGateway<C: Clock>: PaymentGateway where C.Duration
                 guard error.isTransient else { break }
                 logger.info(
                     "payment provider call failed", metadata: ["payment.operation": "\(operation)", "payment.attempt": "\(attempt)", "error.message": "\(error)"])
+            } catch {
+                // Anything else (an adapter's own error, cancellation) still settles the
+                // permit, or a half-open breaker would wait for its probe forever; what the
+                // provider did is not known.
+                breaker.record(success: false)
+                count(operation, "error")
+                if error is CancellationError { throw error }
+                unknown = true
+                lastError = PaymentGatewayError(.outcomeUnknown, "the provider call failed: \(error)")
             }
         }
         if unknown, lastError.code != .outcomeUnknown {
