@@ -118,16 +118,10 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
     }
 
     public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice) {
-        guard var payment = payments[id], var invoice = invoices[payment.invoiceID] else { throw InvoiceStoreError(.notFound, "payment \(id)") }
-        guard let next = PaymentLifecycle.transition(from: payment.status, on: outcome.event) else { return (payment, invoice) }
-        payment.status = next
-        payment.updatedAt = time
-        switch outcome {
-        case .captured(let reference): payment.providerReference = reference
-        case .declined(let reason), .failed(let reason): payment.failureReason = reason
-        }
+        guard let current = payments[id], var invoice = invoices[current.invoiceID] else { throw InvoiceStoreError(.notFound, "payment \(id)") }
+        guard let payment = current.applying(outcome, at: time) else { return (current, invoice) }
         var events: [OutboxMessage] = []
-        if next == .captured, InvoiceLifecycle.transition(from: invoice.status, on: .paymentCaptured).next == .paid {
+        if payment.status == .captured, InvoiceLifecycle.transition(from: invoice.status, on: .paymentCaptured).next == .paid {
             invoice.status = .paid
             invoice.paidAt = time
             events.append(try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time))

@@ -253,20 +253,14 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         return try await client.transaction { connection in
             guard let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?.decode(UUID.self, at: 0),
                 var invoice = try await lockedInvoice(invoiceID, on: connection),
-                var payment = try await connection.query("SELECT \(Self.paymentColumns) FROM payments WHERE id = $1 FOR UPDATE", id).first
+                let current = try await connection.query("SELECT \(Self.paymentColumns) FROM payments WHERE id = $1 FOR UPDATE", id).first
                     .map(Self.decodePayment)
             else { throw InvoiceStoreError(.notFound, "payment \(id.uuidString.lowercased())") }
-            guard let next = PaymentLifecycle.transition(from: payment.status, on: outcome.event) else { return (payment, invoice) }
-            payment.status = next
-            payment.updatedAt = time
-            switch outcome {
-            case .captured(let reference): payment.providerReference = reference
-            case .declined(let reason), .failed(let reason): payment.failureReason = reason
-            }
+            guard let payment = current.applying(outcome, at: time) else { return (current, invoice) }
             try await connection.query(
                 "UPDATE payments SET status = $2, provider_reference = $3, failure_reason = $4, updated_at = $5, lease_until = NULL WHERE id = $1",
-                payment.id, next.rawValue, payment.providerReference, payment.failureReason, time)
-            guard next == .captured, InvoiceLifecycle.transition(from: invoice.status, on: .paymentCaptured).next == .paid else {
+                payment.id, payment.status.rawValue, payment.providerReference, payment.failureReason, time)
+            guard payment.status == .captured, InvoiceLifecycle.transition(from: invoice.status, on: .paymentCaptured).next == .paid else {
                 // Captured for a void invoice: the refund it owes is found by claimRefunds.
                 return (payment, invoice)
             }

@@ -50,6 +50,20 @@ public struct Payment: Sendable, Hashable {
 
     /// The key the provider knows this payment by.
     public var providerKey: String { id.uuidString.lowercased() }
+
+    /// The payment after `outcome` at `time`, through ``PaymentLifecycle``; `nil` if the
+    /// outcome changes nothing (a repeat, or news too late to matter).
+    public func applying(_ outcome: PaymentOutcome, at time: Date) -> Payment? {
+        guard let next = PaymentLifecycle.transition(from: status, on: outcome.event) else { return nil }
+        var payment = self
+        payment.status = next
+        payment.updatedAt = time
+        switch outcome {
+        case .captured(let reference): payment.providerReference = reference
+        case .declined(let reason), .failed(let reason): payment.failureReason = reason
+        }
+        return payment
+    }
 }
 
 /// What the provider's answer (or its absence) means for a payment.
