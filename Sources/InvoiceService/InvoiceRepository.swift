@@ -34,7 +34,8 @@ public protocol InvoiceRepository: Sendable {
     /// Records what the provider said about a payment, through ``PaymentLifecycle``; a capture
     /// pays the invoice (`invoice.paid`) if it is still issued, and leaves a refund owed if it
     /// was voided meanwhile. Returns the payment and its invoice as they are now.
-    func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice)
+    /// `traceparent` (the paying request's) is carried into `invoice.paid`.
+    func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice)
 
     /// An invoice's payments, oldest first.
     func payments(invoiceID: UUID) async throws -> [Payment]
@@ -149,6 +150,13 @@ public struct PaymentStart: Sendable, Hashable {
         self.payment = payment
         self.invoice = invoice
         self.isReplay = isReplay
+    }
+}
+
+extension InvoiceRepository {
+    /// ``settlePayment(_:outcome:at:traceparent:)`` outside any request's trace (the reconciler).
+    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice) {
+        try await settlePayment(id, outcome: outcome, at: time, traceparent: nil)
     }
 }
 

@@ -117,14 +117,14 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         }
     }
 
-    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice) {
+    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice) {
         guard let current = payments[id], var invoice = invoices[current.invoiceID] else { throw InvoiceStoreError(.notFound, "payment \(id)") }
         guard let payment = current.applying(outcome, at: time) else { return (current, invoice) }
         var events: [OutboxMessage] = []
         if payment.status == .captured, InvoiceLifecycle.transition(from: invoice.status, on: .paymentCaptured).next == .paid {
             invoice.status = .paid
             invoice.paidAt = time
-            events.append(try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time))
+            events.append(try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time, traceparent: traceparent))
         }
         payments[id] = payment
         leases[id] = nil

@@ -248,7 +248,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         if live > 0 { throw InvoiceStoreError(.paymentInProgress, "another payment of invoice \(invoice.number) is in progress") }
     }
 
-    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice) {
+    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice) {
         let stamp = self.stamp
         return try await client.transaction { connection in
             guard let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?.decode(UUID.self, at: 0),
@@ -267,7 +267,8 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             invoice.status = .paid
             invoice.paidAt = time
             try await connection.query("UPDATE invoices SET status = 'paid', paid_at = $2 WHERE id = $1", invoice.id, time)
-            try await Outbox.append([try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time)], on: connection)
+            try await Outbox.append(
+                [try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time, traceparent: traceparent)], on: connection)
             return (payment, invoice)
         }
     }

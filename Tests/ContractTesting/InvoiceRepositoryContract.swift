@@ -169,12 +169,14 @@ public enum InvoiceRepositoryContract {
             } catch let error as InvoiceStoreError {
                 #expect(error.code == .idempotencyKeyReused)
             }
-            let (paid, after) = try await store.repository.settlePayment(start.payment.id, outcome: .captured(reference: "ch_1"), at: Date())
+            let (paid, after) = try await store.repository.settlePayment(
+                start.payment.id, outcome: .captured(reference: "ch_1"), at: Date(), traceparent: testTraceparent)
             #expect(paid.status == .captured && paid.providerReference == "ch_1" && after.status == .paid)
             _ = try await store.repository.settlePayment(start.payment.id, outcome: .captured(reference: "ch_1"), at: Date())  // repeated
             let replay = try await store.repository.startPayment(request, at: Date())
             #expect(replay.isReplay && replay.payment.id == paid.id && replay.payment.status == .captured)
-            #expect(try await store.pendingEvents().filter { $0.eventType == "invoice.paid" }.count == 1)
+            let paidEvents = try await store.pendingEvents().filter { $0.eventType == "invoice.paid" }
+            #expect(paidEvents.count == 1 && paidEvents.first?.traceparent == testTraceparent)
             #expect(try await store.repository.payments(invoiceID: invoice.id).map(\.status) == [.captured])
         },
         ContractCheck("a failed payment may be retried under its key; a declined one is final") { store in

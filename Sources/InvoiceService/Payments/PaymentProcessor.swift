@@ -48,7 +48,7 @@ public struct PaymentProcessor: Sendable {
             outcome = await lookUp(payment)
         }
         guard let outcome else { return (payment, start.invoice) }
-        return try await settle(payment, outcome)
+        return try await settle(payment, outcome, traceparent: new.traceparent)
     }
 
     /// The provider's answer to a charge, as a payment outcome; `nil` if nobody knows yet
@@ -84,8 +84,8 @@ public struct PaymentProcessor: Sendable {
         }
     }
 
-    private func settle(_ payment: Payment, _ outcome: PaymentOutcome) async throws -> (Payment, Invoice) {
-        let (settled, invoice) = try await repository.settlePayment(payment.id, outcome: outcome, at: Date())
+    private func settle(_ payment: Payment, _ outcome: PaymentOutcome, traceparent: String? = nil) async throws -> (Payment, Invoice) {
+        let (settled, invoice) = try await repository.settlePayment(payment.id, outcome: outcome, at: Date(), traceparent: traceparent)
         if settled.status == .captured, invoice.status == .void {
             // Paid while its order was being cancelled: compensate now, not at the next round.
             logger.info("payment captured for a cancelled order; refunding", metadata: ["payment.id": "\(settled.providerKey)"])
