@@ -200,7 +200,8 @@ struct SagaSystemTests {
         let system = try await Self.start(["PAYMENT_DUE_SECONDS": "2"])
         let before = try await system.ordersCount(Self.customer)
         let (order, invoice, _) = try await system.invoicedOrder(customer: Self.customer)
-        #expect(try await system.orderField(order, "payment_due_at") != nil)
+        // invoice-service has the invoice; order-service learns its due date from invoice.created.
+        try await system.eventually("order-service knows the due date") { try await system.orderField(order, "payment_due_at") != nil }
         try await system.eventually("the sweeper cancels the overdue order", timeout: .seconds(30)) {
             try await system.orderStatus(order) == "cancelled"
         }
