@@ -10,7 +10,10 @@ struct TopologySystemTests {
         let system = try await MercatoSystem.start()
         // The management API refreshes consumer counts every statistics interval: wait for it.
         var (status, output) = try await runCLI(["topology", "--vhost", system.name])
-        for _ in 0..<40 where output.split(separator: "\n").contains(where: { $0.hasPrefix("  \(QueueName.orderCustomerEvents) ") && $0.hasSuffix(" 0") }) {
+        // Until every consumer queue shows its consumer (the API's statistics lag).
+        for _ in 0..<40 where output.split(separator: "\n").contains(where: { line in
+            QueueName.consumerQueues.contains { line.hasPrefix("  \($0) ") } && line.hasSuffix(" 0")
+        }) {
             try await Task.sleep(for: .milliseconds(500))
             (status, output) = try await runCLI(["topology", "--vhost", system.name])
         }
