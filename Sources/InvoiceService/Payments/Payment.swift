@@ -75,6 +75,14 @@ public enum PaymentOutcome: Sendable, Hashable {
     /// Nothing was taken (provider down, circuit open, or no record of the charge).
     case failed(reason: String)
 
+    /// What the provider's answer means for the payment.
+    init(_ charge: ChargeOutcome) {
+        switch charge {
+        case .captured(let reference): self = .captured(reference: reference)
+        case .declined(let reason): self = .declined(reason: reason)
+        }
+    }
+
     /// The lifecycle event it is.
     var event: PaymentLifecycle.Event {
         switch self {

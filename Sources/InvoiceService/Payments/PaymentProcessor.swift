@@ -58,10 +58,7 @@ public struct PaymentProcessor: Sendable {
             let request = ChargeRequest(
                 key: payment.providerKey, amount: payment.amount, method: payment.method, token: payment.token,
                 description: "invoice \(payment.invoiceID.uuidString.lowercased())")
-            switch try await gateway.charge(request) {
-            case .captured(let reference): return .captured(reference: reference)
-            case .declined(let reason): return .declined(reason: reason)
-            }
+            return PaymentOutcome(try await gateway.charge(request))
         } catch let error as PaymentGatewayError where error.nothingCharged {
             return .failed(reason: error.code == .circuitOpen ? "payment_provider_unavailable" : "payment_provider_error")
         } catch {
@@ -74,11 +71,10 @@ public struct PaymentProcessor: Sendable {
     /// `failed` if it has none; `nil` if it could not be asked.
     private func lookUp(_ payment: Payment) async -> PaymentOutcome? {
         do {
-            switch try await gateway.charge(key: payment.providerKey) {
-            case .captured(let reference): return .captured(reference: reference)
-            case .declined(let reason): return .declined(reason: reason)
-            case nil: return .failed(reason: "the provider has no record of the charge")
+            guard let charge = try await gateway.charge(key: payment.providerKey) else {
+                return .failed(reason: "the provider has no record of the charge")
             }
+            return PaymentOutcome(charge)
         } catch {
             return nil
         }
