@@ -70,6 +70,34 @@ public enum OrderTally {
         case uncounted
     }
 
+    /// What a batch of fresh events does: the orders whose state changed (with their
+    /// customer), the change to each customer's `orders_count`, and the trace to carry into
+    /// each customer's `customer.updated`.
+    public struct Batch: Sendable {
+        /// Each changed order's customer and new state.
+        public var changed: [UUID: (customer: UUID, state: State)] = [:]
+        /// The net change to each customer's `orders_count` (customers whose count moved).
+        public var counts: [UUID: Int] = [:]
+        /// The last trace seen per customer.
+        public var traceparents: [UUID: String] = [:]
+    }
+
+    /// Applies `orders`, in order, to the tally `states` holds: what both repositories write.
+    public static func apply(_ orders: [CountedOrder], to states: [UUID: State]) -> Batch {
+        var states = states
+        var batch = Batch()
+        for order in orders {
+            let (next, delta) = apply(order.change, to: states[order.orderID])
+            guard let next else { continue }
+            states[order.orderID] = next
+            batch.changed[order.orderID] = (order.customerID, next)
+            if delta != 0 { batch.counts[order.customerID, default: 0] += delta }
+            if let traceparent = order.traceparent { batch.traceparents[order.customerID] = traceparent }
+        }
+        batch.counts = batch.counts.filter { $0.value != 0 }
+        return batch
+    }
+
     /// The next state and the change to `orders_count` for `change` from `state` (`nil`: no row yet).
     public static func apply(_ change: CountedOrder.Change, to state: State?) -> (next: State?, delta: Int) {
         switch (state, change) {

@@ -50,20 +50,14 @@ public actor MemoryCustomerRepository: CustomerRepository {
             let type = fresh.first { unknown.contains($0.customerID) }?.event.type ?? "order.created"
             throw PoisonMessage("\(type) names unknown customer \(unknown.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))")
         }
+        let batch = OrderTally.apply(fresh, to: tally)
         var states = tally
-        var counts: [UUID: Int] = [:]
-        var traceparents: [UUID: String] = [:]
-        for order in fresh {
-            let (next, delta) = OrderTally.apply(order.change, to: states[order.orderID])
-            guard let next else { continue }
-            states[order.orderID] = next
-            if delta != 0 { counts[order.customerID, default: 0] += delta }
-            if let traceparent = order.traceparent { traceparents[order.customerID] = traceparent }
-        }
+        for (order, change) in batch.changed { states[order] = change.state }
+        let (counts, traceparents) = (batch.counts, batch.traceparents)
         let now = Date()
         var updated = customers
         var events: [OutboxMessage] = []
-        for (id, count) in counts.sorted(by: { $0.key.uuidString < $1.key.uuidString }) where count != 0 {
+        for (id, count) in counts.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
             updated[id]!.ordersCount += count
             updated[id]!.version += 1
             updated[id]!.updatedAt = now

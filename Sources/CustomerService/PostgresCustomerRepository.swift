@@ -76,17 +76,8 @@ public struct PostgresCustomerRepository: CustomerRepository {
             {
                 states[try row.decode(UUID.self, at: 0)] = OrderTally.State(rawValue: try row.decode(String.self, at: 1))
             }
-            var changed: [UUID: (customer: UUID, state: OrderTally.State)] = [:]
-            var counts: [UUID: Int] = [:]
-            var traceparents: [UUID: String] = [:]
-            for order in fresh {
-                let (next, delta) = OrderTally.apply(order.change, to: states[order.orderID])
-                guard let next else { continue }
-                states[order.orderID] = next
-                changed[order.orderID] = (order.customerID, next)
-                if delta != 0 { counts[order.customerID, default: 0] += delta }
-                if let traceparent = order.traceparent { traceparents[order.customerID] = traceparent }
-            }
+            let batch = OrderTally.apply(fresh, to: states)
+            let (changed, counts, traceparents) = (batch.changed, batch.counts, batch.traceparents)
             if !changed.isEmpty {
                 let orderIDs = Array(changed.keys)
                 try await connection.query(
@@ -96,7 +87,7 @@ public struct PostgresCustomerRepository: CustomerRepository {
                     ON CONFLICT (order_id) DO UPDATE SET state = excluded.state
                     """, orderIDs, orderIDs.map { changed[$0]!.customer }, orderIDs.map { changed[$0]!.state.rawValue })
             }
-            let moved = counts.filter { $0.value != 0 }.keys.sorted { $0.uuidString < $1.uuidString }
+            let moved = counts.keys.sorted { $0.uuidString < $1.uuidString }
             guard !moved.isEmpty else { return }
             let rows = try await connection.query(
                 """
