@@ -31,7 +31,7 @@ struct AMQPBadInputSystemTests {
 
         for batch in batches {
             for queue in batch.queues {
-                let dead = try await system.drainDeadLetters(of: queue, quiet: .seconds(2))
+                let dead = try await system.drainDeadLetters(of: queue, expecting: batch.poisons.count)
                 #expect(dead.count == batch.poisons.count, "\(queue): \(dead.count) dead letters")
                 for poison in batch.poisons {
                     let match = dead.first { $0.properties.headers["x-mercato-error"]?.stringValue?.contains(poison.reason) == true }

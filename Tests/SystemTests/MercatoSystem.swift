@@ -318,9 +318,21 @@ final class MercatoSystem: Sendable {
     }
 
     /// Every message now in `queue`'s dead-letter queue (read and acknowledged), gathered
-    /// until none has come for `quiet`.
-    func drainDeadLetters(of queue: String, quiet: Duration = .seconds(1)) async throws -> [Delivery] {
-        let consumer = try await broker.consume(queue: QueueName.deadLetter(of: queue), prefetch: 500)
+    /// until none has come for `quiet`. With `expecting`, first waits (up to `timeout`) until
+    /// the queue holds that many: a consumer starved of CPU by the tests running beside it may
+    /// dead-letter its poison after the good work behind it has settled, and a quiet window
+    /// alone would then report too few.
+    func drainDeadLetters(
+        of queue: String, expecting: Int? = nil, timeout: Duration = .seconds(60), quiet: Duration = .seconds(1)
+    ) async throws -> [Delivery] {
+        let deadLetterQueue = QueueName.deadLetter(of: queue)
+        if let expecting {
+            // On a timeout, drain what is there: the caller's count check says what is missing.
+            try? await eventually("\(deadLetterQueue) holds \(expecting) messages", timeout: timeout) {
+                try await broker.inspect(queue: deadLetterQueue).messageCount >= expecting
+            }
+        }
+        let consumer = try await broker.consume(queue: deadLetterQueue, prefetch: 500)
         var received: [Delivery] = []
         while true {
             let batch = await withTaskGroup(of: [Delivery].self) { group in

@@ -153,7 +153,8 @@ struct FaultRun {
         // The dead-letter queues hold exactly what was injected, with the reasons.
         var deadLetters: [Delivery] = []
         for queue in Topology.mercato().queues.map(\.name) where !queue.hasSuffix(".dlq") && !queue.contains(".retry.") {
-            deadLetters += try await system.drainDeadLetters(of: queue)
+            let expecting = [QueueName.customerOrderCreated, QueueName.invoiceOrderCreated].contains(queue) ? poisons.count : 0
+            deadLetters += try await system.drainDeadLetters(of: queue, expecting: expecting)
         }
         outcome.deadLetters = deadLetters.count
         outcome.expectedDeadLetters = expectedDeadLetters
