@@ -14,9 +14,11 @@ public protocol Broker: Service {
     func declare(_ topology: Topology) async throws
 
     /// Publishes `messages` pipelined and returns once the broker has confirmed every one of
-    /// them. Throws ``BrokerError/Code/publishFailed`` listing each message that was nacked or
-    /// unroutable (every other message of the batch was confirmed), or a transient error
-    /// (``BrokerError/isTransient``) when the outcome is unknown.
+    /// them. Throws ``BrokerError/Code/publishFailed`` listing each message that was
+    /// unroutable or refused for good (every other message of the batch was confirmed), or a
+    /// transient error (``BrokerError/isTransient``) when the outcome is unknown. A nack is not
+    /// a refusal for good: RabbitMQ nacks what a quorum queue could not take while its leader
+    /// moved, so ``RabbitMQBroker`` sends such messages again until its publish timeout.
     func publish(_ messages: [OutboundMessage]) async throws
 
     /// Starts consuming `queue`, with at most `prefetch` unacknowledged deliveries in flight.

@@ -8,6 +8,9 @@
 ///
 /// When the connection is lost, messages without an outcome go back to waiting and are sent
 /// again on the next connection: at-least-once, which consumers absorb through their inbox.
+/// A nacked message goes back to waiting too: a quorum queue nacks what it could not take
+/// while its leader moved or its members lost their majority, which a moment later it
+/// takes. It is sent again after ``nackRetryDelay``, until the request's deadline.
 struct PublisherConfirms {
     typealias RequestID = UInt64
 
@@ -34,6 +37,13 @@ struct PublisherConfirms {
     private var nextTag: UInt64 = 1
     /// No tag below this one is still in flight.
     private var lowestTag: UInt64 = 1
+    /// When the oldest nacked message that waits to be sent again was nacked.
+    private(set) var nackedSince: ContinuousClock.Instant?
+    /// How long a nacked message waits before it is sent again: long enough not to spin
+    /// against a broker that keeps refusing, short next to a leader election.
+    static let nackRetryDelay: Duration = .milliseconds(200)
+    /// Nacks seen on this channel, for tests and logs.
+    private(set) var nackCount = 0
 
     /// Registers a publish; its messages wait until ``assignTags(to:)``.
     mutating func enqueue(
@@ -63,9 +73,15 @@ struct PublisherConfirms {
         return assigned
     }
 
+    /// Whether nacked messages have waited ``nackRetryDelay`` and should be sent again.
+    func nackRetryDue(now: ContinuousClock.Instant) -> Bool {
+        nackedSince.map { now - $0 >= Self.nackRetryDelay } ?? false
+    }
+
     /// Requests with messages waiting to be sent, oldest first.
-    func requestsToSend() -> [RequestID] {
-        requests.filter { _, request in
+    mutating func requestsToSend() -> [RequestID] {
+        nackedSince = nil
+        return requests.filter { _, request in
             request.states.contains { if case .waiting = $0 { return true } else { return false } }
         }.keys.sorted()
     }
@@ -87,12 +103,19 @@ struct PublisherConfirms {
 
     private mutating func settle(_ tag: UInt64, accepted: Bool) {
         guard let (id, index) = inFlight.removeValue(forKey: tag), var request = requests[id] else { return }
+        if !accepted {
+            // Sent again once the retry delay has passed; the deadline still bounds it.
+            request.states[index] = .waiting
+            request.returned[index] = nil
+            requests[id] = request
+            nackCount += 1
+            if nackedSince == nil { nackedSince = .now }
+            return
+        }
         request.states[index] = .done
         request.remaining -= 1
         let message = request.messages[index]
-        if !accepted {
-            request.failures.append(.init(messageID: message.displayID, code: .nacked, reason: "the broker nacked the message"))
-        } else if let reason = request.returned[index] {
+        if let reason = request.returned[index] {
             request.failures.append(.init(messageID: message.displayID, code: .unroutable, reason: reason))
         }
         requests[id] = request

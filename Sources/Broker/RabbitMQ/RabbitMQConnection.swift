@@ -37,6 +37,12 @@ actor RabbitMQConnection: DeliveryAcknowledger {
     private let logger: Logger
 
     private var handle: AMQPConnectionHandle?
+    /// The node of ``RabbitMQBroker/Configuration/nodes`` this connection uses or tries
+    /// next. It starts at random, so the connections of many replicas spread over a cluster,
+    /// and moves to the next node whenever a connection fails or is lost: a node that died
+    /// or was cut off is not tried again until the others have been.
+    private var nodeIndex: Int
+    private var node: RabbitMQBroker.Configuration.Node { configuration.nodes[nodeIndex] }
     /// Grows by one whenever the connection is lost; deliveries remember theirs, so settling
     /// one from a previous connection is refused instead of acknowledging the wrong message.
     private var generation: UInt64 = 0 {
@@ -68,6 +74,7 @@ actor RabbitMQConnection: DeliveryAcknowledger {
         self.role = role
         self.configuration = configuration
         self.topologies = topologies
+        self.nodeIndex = Int.random(in: 0..<max(1, configuration.nodes.count))
         var logger = logger
         switch role {
         case .publisher:
@@ -129,13 +136,12 @@ actor RabbitMQConnection: DeliveryAcknowledger {
                 try await serve()
             } catch {
                 if !closing {
-                    logger.warning(
-                        "AMQP connection lost",
-                        metadata: ["error.message": "\(error)", "amqp.host": "\(configuration.host):\(configuration.port)"])
+                    logger.warning("AMQP connection lost", metadata: ["error.message": "\(error)", "amqp.node": "\(node)"])
                 }
             }
             disconnect(graceful: closing)
             guard !closing else { break }
+            nodeIndex = (nodeIndex + 1) % configuration.nodes.count
             let delay = reconnectDelay(attempt: attempt)
             attempt += 1
             let sleep = Task { try await Task.sleep(for: delay) }
@@ -148,7 +154,7 @@ actor RabbitMQConnection: DeliveryAcknowledger {
     }
 
     private func connect() throws {
-        let handle = try AMQPConnectionHandle(endpoint: configuration.endpoint)
+        let handle = try AMQPConnectionHandle(endpoint: configuration.endpoint(node))
         try handle.openChannel(Self.controlChannel)
         for topology in topologies.all {
             try declare(topology, using: handle)
@@ -165,7 +171,7 @@ actor RabbitMQConnection: DeliveryAcknowledger {
         }
         self.handle = handle
         connected.store(true, ordering: .releasing)
-        logger.info("AMQP connection established", metadata: ["amqp.host": "\(configuration.host):\(configuration.port)"])
+        logger.info("AMQP connection established", metadata: ["amqp.node": "\(node)"])
         for waiter in connectionWaiters { waiter.resume() }
         connectionWaiters.removeAll()
         try resendPublishes()
@@ -187,11 +193,17 @@ actor RabbitMQConnection: DeliveryAcknowledger {
             }
             flushDeliveries()
             expirePublishes()
+            if publisher.nackRetryDue(now: .now) {
+                logger.debug("sending nacked messages again", metadata: ["amqp.nacks": "\(publisher.nackCount)"])
+                try resendPublishes()
+            }
             if handled == Self.eventsPerTurn || handle.hasBufferedInput {
                 // More is waiting: let queued jobs (acknowledgements, publishes) run first.
                 await Task.yield()
             } else {
-                _ = await executor.waitUntilReadable(handle.socketDescriptor, timeout: tick)
+                // Nacked messages are due again sooner than the next tick, perhaps.
+                let wait = publisher.nackedSince.map { max(.milliseconds(5), min(tick, PublisherConfirms.nackRetryDelay - (.now - $0))) } ?? tick
+                _ = await executor.waitUntilReadable(handle.socketDescriptor, timeout: wait)
             }
         }
     }
@@ -256,7 +268,8 @@ actor RabbitMQConnection: DeliveryAcknowledger {
 
     private func timeOutConnectionWaiters() {
         guard handle == nil else { return }
-        let error = BrokerError(.connectionFailed, "RabbitMQ at \(configuration.host):\(configuration.port) is unreachable")
+        let nodes = configuration.nodes.map(\.description).joined(separator: ", ")
+        let error = BrokerError(.connectionFailed, "RabbitMQ at \(nodes) is unreachable")
         for waiter in connectionWaiters { waiter.resume(throwing: error) }
         connectionWaiters.removeAll()
     }
