@@ -7,7 +7,14 @@ extension Topology {
     ///
     /// Quorum queues get at-least-once dead-lettering (which RabbitMQ only honours together
     /// with `overflow=reject-publish`), so a message moving to the `.dlq` cannot be lost
-    /// between the two queues.
+    /// between the two queues, and a delivery limit of ``quorumDeliveryLimit``.
+    /// `x-delivery-limit` of the quorum consumer queues: a message delivered this many times
+    /// without being settled — one that kills its consumer before it can ack or dead-letter
+    /// it — goes to the `.dlq` (with an `x-death` reason `delivery_limit`) instead of taking
+    /// every replica down in turn. Generous, as connection losses in a failover return
+    /// whole prefetch windows several times.
+    public static let quorumDeliveryLimit = 20
+
     public static func consumerQueue(
         _ queue: String,
         exchange: String,
@@ -20,6 +27,7 @@ extension Topology {
             queueType: queueType,
             deadLetterExchange: ExchangeName.deadLetter,
             deadLetterRoutingKey: queue,
+            deliveryLimit: quorum ? quorumDeliveryLimit : nil,
             overflow: quorum ? "reject-publish" : nil,
             deadLetterStrategy: quorum ? "at-least-once" : nil
         )

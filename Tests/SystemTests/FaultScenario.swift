@@ -9,6 +9,22 @@ enum FaultScenario: String, CaseIterable, Sendable {
     case duplicates
     case poison
     case saga
+    // On a three-node RabbitMQ cluster (quorum queues), two replicas of every service.
+    case clusterLeader = "cluster-leader"
+    case clusterRolling = "cluster-rolling"
+    case clusterPartition = "cluster-partition"
+    case zombies
+    case postgresStall = "postgres-stall"
+    case replicaKill = "replica-kill"
+
+    /// Whether the scenario runs on the cluster (scripts/infra up --cluster) with two
+    /// replicas of every service, in the cluster suite.
+    var needsCluster: Bool {
+        switch self {
+        case .rabbitmq, .postgres, .consumers, .orderService, .duplicates, .poison, .saga: false
+        case .clusterLeader, .clusterRolling, .clusterPartition, .zombies, .postgresStall, .replicaKill: true
+        }
+    }
 
     /// What happens, for the report.
     var title: String {
@@ -20,20 +36,29 @@ enum FaultScenario: String, CaseIterable, Sendable {
         case .duplicates: "every event published 2 more times, reversed; invoice before order; customer v3 before v1"
         case .poison: "6 poison messages among the orders"
         case .saga: "orders paid (65%), cancelled (10%), both at once (5%); RabbitMQ, invoice-, order-, customer-service SIGKILLed in turn"
+        case .clusterLeader: "cluster: the RabbitMQ node holding the quorum-queue leaders SIGKILLed, restarted after 10 s; 6 poison messages"
+        case .clusterRolling: "cluster: rolling restart of the three RabbitMQ nodes, one at a time"
+        case .clusterPartition: "cluster: the leaders' RabbitMQ node cut off from the other two for 20 s (pause_minority), healed"
+        case .zombies: "cluster: one replica of each service SIGSTOPped for 35 s (past the heartbeat timeout), then SIGCONT"
+        case .postgresStall: "cluster: PostgreSQL SIGSTOPped for 10 s, then SIGCONT"
+        case .replicaKill: "cluster: one replica of each service SIGKILLed, the other serving on"
         }
     }
 
-    /// The scenarios to run: all, or those named in `MERCATO_FAULT_SCENARIOS` (comma-separated);
-    /// an unknown name is an error, not a scenario skipped.
-    static func selected() throws -> [FaultScenario] {
-        guard let names = MercatoSystem.environment["MERCATO_FAULT_SCENARIOS"], !names.isEmpty else { return allCases }
-        return try names.split(separator: ",").map { name in
+    /// The scenarios of one suite (the cluster's, or the single node's) to run: all, or
+    /// those named in `MERCATO_FAULT_SCENARIOS` (comma-separated); an unknown name is an
+    /// error, not a scenario skipped, and a name from the other suite is ignored.
+    static func selected(cluster: Bool) throws -> [FaultScenario] {
+        let suite = allCases.filter { $0.needsCluster == cluster }
+        guard let names = MercatoSystem.environment["MERCATO_FAULT_SCENARIOS"], !names.isEmpty else { return suite }
+        let named = try names.split(separator: ",").map { name in
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             guard let scenario = FaultScenario(rawValue: trimmed) else {
                 throw SystemTestFailure("unknown fault scenario \(trimmed); the scenarios are \(allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return scenario
         }
+        return named.filter { $0.needsCluster == cluster }
     }
 }
 

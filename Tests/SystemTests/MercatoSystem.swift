@@ -120,7 +120,7 @@ final class MercatoSystem: Sendable {
         Integration.ignoreBrokenPipes()
         let broker = RabbitMQBroker(configuration: brokerConfiguration, logger: quietLogger)
         let brokerRun = Task { try await broker.run() }
-        if applyTopology { try await broker.declare(.mercato()) }
+        if applyTopology { try await broker.declare(.mercato(queueType: queueType)) }
         // Each service logs in as its own user, with the least-privilege permissions of
         // production, on this system's vhost: the topology was applied above, as the admin.
         for permission in BrokerPermission.mercato {
@@ -158,9 +158,20 @@ final class MercatoSystem: Sendable {
         return components.string!
     }
 
-    /// `service`'s own AMQP URL: its user, this system's vhost.
+    /// The queue type of the test broker: `QUEUE_TYPE`, which scripts/infra sets to
+    /// `quorum` on a cluster (and the services read too).
+    static var queueType: QueueType { environment["QUEUE_TYPE"].flatMap(QueueType.init(rawValue:)) ?? .classic }
+
+    /// Whether the test broker is a cluster (scripts/infra up --cluster).
+    static var isCluster: Bool { (Int(environment["MERCATO_RABBITMQ_NODES"] ?? "1") ?? 1) > 1 }
+
+    /// `service`'s own AMQP URL: its user, this system's vhost; on a cluster, one URL per node.
     func serviceAMQPURL(_ service: Service) -> String {
-        var components = URLComponents(string: amqpURL)!
+        amqpURL.split(separator: ",").map { serviceAMQPURL(service, node: String($0)) }.joined(separator: ",")
+    }
+
+    private func serviceAMQPURL(_ service: Service, node: String) -> String {
+        var components = URLComponents(string: node)!
         if tlsCAFile != nil, let tls = Self.environment["MERCATO_AMQPS_URL"].flatMap(URLComponents.init(string:)) {
             components.scheme = tls.scheme
             components.host = tls.host
@@ -197,7 +208,7 @@ final class MercatoSystem: Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["PORT"] = String(port)
         environment["AMQP_URL"] = serviceAMQPURL(service)
-        environment["AMQP_OPERATOR_USER"] = URLComponents(string: amqpURL)?.user
+        environment["AMQP_OPERATOR_USER"] = try RabbitMQBroker.Configuration(url: amqpURL).username
         environment["AMQP_CA_FILE"] = tlsCAFile
         environment["DATABASE_URL"] = serviceDatabaseURL(service)
         environment["CUSTOMER_SERVICE_URL"] = "http://127.0.0.1:\(ports[.customer]!)"
@@ -364,9 +375,9 @@ final class MercatoSystem: Sendable {
 
     /// Sends a request; returns the status and the decoded JSON body.
     func request(
-        _ service: Service, _ method: String, _ path: String, json: Any? = nil, headers: [String: String] = [:]
+        _ service: Service, _ method: String, _ path: String, json: Any? = nil, headers: [String: String] = [:], port: Int? = nil
     ) async throws -> (Int, Any?) {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(ports[service]!)\(path)")!)
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port ?? ports[service]!)\(path)")!)
         request.httpMethod = method
         if let json {
             request.httpBody = try JSONSerialization.data(withJSONObject: json)
@@ -380,12 +391,12 @@ final class MercatoSystem: Sendable {
     }
 
     /// `POST /orders`; returns the status and the body.
-    func placeOrder(customer: String, items: [(String, Int, String)], headers: [String: String] = [:]) async throws -> (Int, [String: Any]) {
+    func placeOrder(customer: String, items: [(String, Int, String)], headers: [String: String] = [:], port: Int? = nil) async throws -> (Int, [String: Any]) {
         let body: [String: Any] = [
             "customer_id": customer,
             "items": items.map { ["product_name": $0.0, "quantity": $0.1, "unit_price": $0.2] },
         ]
-        let (status, json) = try await request(.order, "POST", "/orders", json: body, headers: headers)
+        let (status, json) = try await request(.order, "POST", "/orders", json: body, headers: headers, port: port)
         return (status, json as? [String: Any] ?? [:])
     }
 
@@ -522,30 +533,57 @@ func freePort() throws -> Int {
 
 /// The RabbitMQ management API of the test broker.
 struct Management {
-    let base: URL
+    /// The management API of every node (one, or each node of a cluster, any of which
+    /// answers for the whole cluster).
+    let bases: [URL]
     let authorization: String
 
     init() throws {
-        guard let text = MercatoSystem.environment["RABBITMQ_MANAGEMENT_URL"], let components = URLComponents(string: text),
-            let user = components.user, let password = components.password, let host = components.host, let port = components.port
-        else { throw SystemTestFailure("RABBITMQ_MANAGEMENT_URL is not set") }
-        base = URL(string: "http://\(host):\(port)")!
+        let environment = MercatoSystem.environment
+        guard let text = environment["MERCATO_RABBITMQ_MANAGEMENT_URLS"] ?? environment["RABBITMQ_MANAGEMENT_URL"] else {
+            throw SystemTestFailure("RABBITMQ_MANAGEMENT_URL is not set")
+        }
+        var bases: [URL] = []
+        var credentials: (String, String)?
+        for url in text.split(separator: ",") {
+            guard let components = URLComponents(string: String(url)), let user = components.user, let password = components.password,
+                let host = components.host, let port = components.port
+            else { throw SystemTestFailure("not a management URL: \(url)") }
+            bases.append(URL(string: "http://\(host):\(port)")!)
+            credentials = credentials ?? (user, password)
+        }
+        guard let (user, password) = credentials else { throw SystemTestFailure("RABBITMQ_MANAGEMENT_URL is not set") }
+        self.bases = bases
         authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
         self.user = user
     }
 
     let user: String
 
+    /// Sends a request to the first node that answers: on a cluster, a node may be down
+    /// or paused by the test.
     func send(_ method: String, _ path: String, json: Any? = nil) async throws -> (Int, Data) {
-        var request = URLRequest(url: URL(string: base.absoluteString + path)!)
-        request.httpMethod = method
-        request.setValue(authorization, forHTTPHeaderField: "Authorization")
-        if let json {
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        var lastError: (any Error)?
+        for base in bases {
+            var request = URLRequest(url: URL(string: base.absoluteString + path)!)
+            request.httpMethod = method
+            request.timeoutInterval = bases.count > 1 ? 5 : 30
+            request.setValue(authorization, forHTTPHeaderField: "Authorization")
+            if let json {
+                request.httpBody = try JSONSerialization.data(withJSONObject: json)
+                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            }
+            do {
+                let (data, response) = try await MercatoSystem.session.data(for: request)
+                let status = (response as! HTTPURLResponse).statusCode
+                // A paused (minority) node's API answers 503 or not at all.
+                if status >= 500, base != bases.last { continue }
+                return (status, data)
+            } catch {
+                lastError = error
+            }
         }
-        let (data, response) = try await MercatoSystem.session.data(for: request)
-        return ((response as! HTTPURLResponse).statusCode, data)
+        throw lastError ?? SystemTestFailure("no management API answered")
     }
 
     /// Creates or updates `permission`'s user and sets its permissions on `virtualHost`.

@@ -27,9 +27,14 @@ final class OrderStream: Sendable {
     private let state = Locked(State())
     private let running = Atomic<Bool>(true)
     private let clients = Locked<[Task<Void, Never>]>([])
+    /// The order-service ports the clients take turns on (`nil`: the system's one), as a
+    /// load balancer would; the suite takes a replica out before it stops or kills it.
+    private let ports: Locked<[Int]>
 
-    /// Starts `clients` clients, each placing an order, pausing for `pause`, and so on.
-    init(system: MercatoSystem, customers: [UUID], clients count: Int = 4, pause: Duration = .milliseconds(40)) {
+    /// Starts `clients` clients, each placing an order, pausing for `pause`, and so on,
+    /// spread over the order-service replicas at `ports` (default: the system's one).
+    init(system: MercatoSystem, customers: [UUID], clients count: Int = 4, pause: Duration = .milliseconds(40), ports: [Int]? = nil) {
+        self.ports = Locked(ports ?? [system.ports[.order]!])
         let tasks = (0..<count).map { client in
             Task { [self] in
                 var sequence = 0
@@ -39,7 +44,8 @@ final class OrderStream: Sendable {
                     let items = (0...(sequence % 3)).map { line in
                         ("Item \(client)-\(sequence)-\(line) ☕", 1 + (sequence + line) % 4, "\(1 + line).\(10 + sequence % 90)")
                     }
-                    await place(system: system, customer: customer, items: items)
+                    let port = self.ports.withLock { $0.isEmpty ? nil : $0[(client + sequence) % $0.count] }
+                    await place(system: system, customer: customer, items: items, port: port)
                     try? await Task.sleep(for: pause)
                 }
             }
@@ -47,10 +53,16 @@ final class OrderStream: Sendable {
         clients.withLock { $0 = tasks }
     }
 
-    private func place(system: MercatoSystem, customer: UUID, items: [(String, Int, String)]) async {
+    /// Stops sending to the replica at `port` (it is about to be stopped or killed).
+    func exclude(port: Int) { ports.withLock { $0.removeAll { $0 == port } } }
+
+    /// Sends to the replica at `port` again.
+    func include(port: Int) { ports.withLock { if !$0.contains(port) { $0.append(port) } } }
+
+    private func place(system: MercatoSystem, customer: UUID, items: [(String, Int, String)], port: Int?) async {
         let now = ContinuousClock.now
         do {
-            let (status, body) = try await system.placeOrder(customer: customer.uuidString.lowercased(), items: items)
+            let (status, body) = try await system.placeOrder(customer: customer.uuidString.lowercased(), items: items, port: port)
             if status == 201, let id = (body["id"] as? String).flatMap(UUID.init(uuidString:)) {
                 state.withLock { $0.accepted.append(Accepted(id: id, customerID: customer, at: .now)) }
             } else {

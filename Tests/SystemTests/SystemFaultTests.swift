@@ -16,8 +16,18 @@ import Testing
 @Suite(.needsSystem, .serialized, .timeLimit(.minutes(25)))
 struct SystemFaultTests {
     @Test func nothingIsLostOrDoubledUnderFaults() async throws {
+        guard !MercatoSystem.isCluster else {
+            throw SystemTestFailure("the single-node fault suite runs on one RabbitMQ node, not a cluster (scripts/test runs it so)")
+        }
+        try await runFaultScenarios(FaultScenario.selected(cluster: false))
+    }
+}
+
+/// Runs `scenarios` one after the other, each on a system of its own, expects each to pass,
+/// and prints (and with `MERCATO_FAULT_REPORT`, writes) the report table.
+func runFaultScenarios(_ scenarios: [FaultScenario]) async throws {
         var outcomes: [FaultOutcome] = []
-        for scenario in try FaultScenario.selected() {
+        for scenario in scenarios {
             progress("fault-injection: \(scenario.rawValue): \(scenario.title)")
             let outcome = await FaultRun(scenario: scenario).run()
             progress("fault-injection: \(scenario.rawValue): \(outcome.passed ? "pass" : "FAIL") — \(outcome.audit)"
@@ -33,7 +43,6 @@ struct SystemFaultTests {
         if let path = MercatoSystem.environment["MERCATO_FAULT_REPORT"] {
             try (table + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         }
-    }
 }
 
 /// A line on standard error, which is unbuffered: standard output reaches a pipe only when
@@ -49,6 +58,7 @@ struct FaultRun {
     func run() async -> FaultOutcome {
         var outcome = FaultOutcome(scenario: scenario)
         let system: MercatoSystem
+        let replicas = Replicas()
         do {
             system = try await MercatoSystem.start(
                 environment: scenario == .saga ? ["PAYMENT_SIM_LATENCY_MS": "20", "PAYMENT_RECONCILE_INTERVAL_MS": "500"] : [:])
@@ -57,15 +67,17 @@ struct FaultRun {
             return outcome
         }
         do {
-            try await exercise(system, &outcome)
+            if scenario.needsCluster { try await replicas.launch(on: system) }
+            try await exercise(system, replicas, &outcome)
         } catch {
             outcome.problems.append("\(error)")
         }
+        await replicas.stop()
         await system.shutdown()
         return outcome
     }
 
-    private func exercise(_ system: MercatoSystem, _ outcome: inout FaultOutcome) async throws {
+    private func exercise(_ system: MercatoSystem, _ replicas: Replicas, _ outcome: inout FaultOutcome) async throws {
         var customers = OrderFlowSystemTests.seeds.map { UUID(uuidString: $0)! }
         for index in 0..<5 {
             let (status, body) = try await system.request(
@@ -77,7 +89,7 @@ struct FaultRun {
         }
         let tap = scenario == .duplicates ? try await Tap(system: system) : nil
 
-        let stream = OrderStream(system: system, customers: customers)
+        let stream = OrderStream(system: system, customers: customers, ports: [system.ports[.order]!] + replicas.ports(of: .order))
         let saga = scenario == .saga ? SagaDriver(system: system, stream: stream) : nil
         try await stream.waitForAccepted(30)
         var expectedDeadLetters = 0
@@ -86,6 +98,42 @@ struct FaultRun {
         let faultStart = ContinuousClock.now
 
         switch scenario {
+        case .clusterLeader:
+            poisons = try PoisonCatalog.all(tag: "cluster-\(UUID().uuidString.prefix(8))")
+            for poison in poisons { try await system.publish(poison.message) }
+            expectedDeadLetters = poisons.count * 2
+            let node = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
+            progress("fault-injection: \(scenario.rawValue): the leaders are on node \(node)")
+            try await Integration.infra("rabbitmq", "kill", "\(node)")
+            try await Task.sleep(for: .seconds(10))
+            try await Integration.infra("rabbitmq", "start", "\(node)")
+        case .clusterRolling:
+            for node in 1...3 {
+                try await Integration.infra("rabbitmq", "restart", "\(node)")
+                try await ClusterNodes.waitUntilAllRunning()
+                try await Task.sleep(for: .seconds(3))
+            }
+        case .clusterPartition:
+            let node = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
+            progress("fault-injection: \(scenario.rawValue): cutting off node \(node), which holds the leaders")
+            try await Integration.infra("rabbitmq", "partition", "\(node)", "20")
+            try await Task.sleep(for: .seconds(20))
+            try await ClusterNodes.waitUntilAllRunning(timeout: .seconds(120))
+        case .zombies:
+            for port in replicas.ports(of: .order) { stream.exclude(port: port) }
+            replicas.signal(SIGSTOP)
+            try await Task.sleep(for: .seconds(35))
+            replicas.signal(SIGCONT)
+            try await replicas.waitUntilReady(on: system)
+            for port in replicas.ports(of: .order) { stream.include(port: port) }
+        case .postgresStall:
+            try await Integration.infra("postgres", "pause")
+            try await Task.sleep(for: .seconds(10))
+            try await Integration.infra("postgres", "resume")
+        case .replicaKill:
+            for port in replicas.ports(of: .order) { stream.exclude(port: port) }
+            await replicas.kill()
+            try await Task.sleep(for: .seconds(10))
         case .rabbitmq:
             try await Integration.infra("rabbitmq", "kill")
             try await Task.sleep(for: .seconds(3))

@@ -114,9 +114,8 @@ public struct ServiceConfiguration: Sendable {
     /// itself refuses it from elsewhere); anywhere else it is a deployment mistake, reported
     /// before the service starts rather than as a vague authentication failure.
     static func refuseDefaultCredentials(_ amqpURL: String) throws {
-        guard let url = URLComponents(string: amqpURL), url.user == "guest", url.password == "guest" else { return }
-        let host = url.host ?? "localhost"
-        guard !["localhost", "127.0.0.1", "::1", "[::1]"].contains(host) else { return }
+        guard let broker = try? RabbitMQBroker.Configuration(url: amqpURL), broker.username == "guest", broker.password == "guest" else { return }
+        guard let host = broker.nodes.map(\.host).first(where: { !["localhost", "127.0.0.1", "::1", "[::1]"].contains($0) }) else { return }
         throw ConfigurationError(variable: "AMQP_URL", message: "guest/guest is for a broker on this machine only; give \(host) a user of its own")
     }
 
