@@ -18,7 +18,8 @@ public protocol Broker: Service {
     /// unroutable or refused for good (every other message of the batch was confirmed), or a
     /// transient error (``BrokerError/isTransient``) when the outcome is unknown. A nack is not
     /// a refusal for good: RabbitMQ nacks what a quorum queue could not take while its leader
-    /// moved, so ``RabbitMQBroker`` sends such messages again until its publish timeout.
+    /// moved, so ``RabbitMQBroker`` sends such messages again a few times (for about 6 s) before
+    /// it reports them nacked.
     func publish(_ messages: [OutboundMessage]) async throws
 
     /// Starts consuming `queue`, with at most `prefetch` unacknowledged deliveries in flight.

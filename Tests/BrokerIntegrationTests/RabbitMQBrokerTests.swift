@@ -95,6 +95,50 @@ struct RabbitMQBrokerTests {
         }
     }
 
+    @Test func aNodeListWithADeadNodeConnectsThroughTheLiveOne() async throws {
+        let live = try RabbitMQBroker.Configuration(url: Integration.amqpURL())
+        // Nothing listens on port 1: whichever node each connection starts at, it ends up
+        // on the live one.
+        let broker = try Integration.makeBroker("node-list") { configuration in
+            configuration.nodes = [.init(host: "127.0.0.1", port: 1), live.nodes[0], .init(host: "127.0.0.1", port: 1)]
+            configuration.connectTimeout = .seconds(1)
+            configuration.reconnectMaximumDelay = .milliseconds(200)
+        }
+        try await broker.withRunning {
+            let queue = uniqueName("nodes")
+            try await broker.declare(Topology(queues: [.init(name: queue)]))
+            var consumers: [BrokerConsumer] = []
+            for _ in 0..<4 { consumers.append(try await broker.consume(queue: queue, prefetch: 1)) }
+            let count = consumers.count
+            try await broker.publish(message("", queue, id: "through-the-live-node"))
+            try await waitUntil("every consumer to subscribe through the live node", timeout: .seconds(30), interval: .milliseconds(100)) {
+                (try? await broker.inspect(queue: queue).consumerCount) == count
+            }
+            for consumer in consumers { await consumer.cancel() }
+        }
+    }
+
+    @Test func aConsumerTheBrokerCancelsSubscribesAgain() async throws {
+        try await Integration.withBroker { broker in
+            let queue = uniqueName("cancelled")
+            try await broker.declare(Topology(queues: [.init(name: queue)]))
+            let consumer = try await broker.consume(queue: queue, prefetch: 10)
+            try await broker.publish(message("", queue, id: "before"))
+            try await #expect(nextDelivery(consumer).properties.messageID == "before")
+            // Deleting the queue makes RabbitMQ send the consumer a basic.cancel (as it does
+            // when a quorum queue's leader goes away with its consumers). The consumer's
+            // connection starts over: it declares the topology again, which brings the queue
+            // back, and subscribes again.
+            try await Integration.deleteQueue(queue)
+            try await waitUntil("the consumer to subscribe again", timeout: .seconds(30), interval: .milliseconds(100)) {
+                (try? await broker.inspect(queue: queue).consumerCount) == 1
+            }
+            try await broker.publish(message("", queue, id: "after"))
+            try await #expect(nextDelivery(consumer).properties.messageID == "after")
+            await consumer.cancel()
+        }
+    }
+
     @Test func refusesAConflictingDeclarationAndCarriesOn() async throws {
         try await Integration.withBroker { broker in
             let queue = uniqueName("conflict")

@@ -114,6 +114,16 @@ enum ClusterNodes {
         return index + 1
     }
 
+    /// How many of the services' connections on `system`'s vhost are on node `node`, of all.
+    static func connections(on node: Int, of system: MercatoSystem) async throws -> (onNode: Int, all: Int) {
+        let (status, data) = try await Management().send("GET", "/api/vhosts/\(system.name)/connections")
+        guard status == 200, let connections = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
+            throw SystemTestFailure("the management API did not list the connections (\(status))")
+        }
+        let services = connections.filter { ($0["user"] as? String)?.hasSuffix("-service") == true }
+        return (services.filter { $0["node"] as? String == names[node - 1] }.count, services.count)
+    }
+
     /// Waits until the management API reports every node of the cluster running.
     static func waitUntilAllRunning(timeout: Duration = .seconds(90)) async throws {
         let management = try Management()

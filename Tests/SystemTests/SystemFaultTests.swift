@@ -103,7 +103,8 @@ struct FaultRun {
             for poison in poisons { try await system.publish(poison.message) }
             expectedDeadLetters = poisons.count * 2
             let node = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
-            progress("fault-injection: \(scenario.rawValue): the leaders are on node \(node)")
+            let (onNode, all) = try await ClusterNodes.connections(on: node, of: system)
+            progress("fault-injection: \(scenario.rawValue): the leaders are on node \(node), with \(onNode) of the services' \(all) connections")
             try await Integration.infra("rabbitmq", "kill", "\(node)")
             try await Task.sleep(for: .seconds(10))
             try await Integration.infra("rabbitmq", "start", "\(node)")
@@ -115,7 +116,10 @@ struct FaultRun {
             }
         case .clusterPartition:
             let node = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
-            progress("fault-injection: \(scenario.rawValue): cutting off node \(node), which holds the leaders")
+            let (onNode, all) = try await ClusterNodes.connections(on: node, of: system)
+            progress("fault-injection: \(scenario.rawValue): cutting off node \(node), which holds the leaders and \(onNode) of the services' \(all) connections")
+            // The scenario is about clients on the minority side: some must be there.
+            if onNode == 0 { outcome.problems.append("no service connection was on the node cut off") }
             try await Integration.infra("rabbitmq", "partition", "\(node)", "20")
             try await Task.sleep(for: .seconds(20))
             try await ClusterNodes.waitUntilAllRunning(timeout: .seconds(120))

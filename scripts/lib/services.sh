@@ -10,10 +10,14 @@ apply_broker_setup() {
   "$1/mercato" topology apply --password-dir "$MERCATO_STATE_DIR/broker-users" >"$MERCATO_STATE_DIR/topology-apply.log"
 }
 
-# The service's AMQP URL: its own user on the installation's broker.
+# The service's AMQP URL: its own user on the installation's broker (on a cluster, one URL
+# per node, as AMQP_URL lists them).
 amqp_url_of() {
-  local hostport=${AMQP_URL#*@}
-  echo "amqp://$1:$(cat "$MERCATO_STATE_DIR/broker-users/$1")@${hostport}"
+  local password urls=() url
+  password=$(cat "$MERCATO_STATE_DIR/broker-users/$1")
+  IFS=, read -r -a nodes <<<"$AMQP_URL"
+  for url in "${nodes[@]}"; do urls+=("amqp://$1:$password@${url#*@}"); done
+  (IFS=,; echo "${urls[*]}")
 }
 
 # The service's DATABASE_URL: its own role and database.

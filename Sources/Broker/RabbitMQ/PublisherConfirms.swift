@@ -10,7 +10,10 @@
 /// again on the next connection: at-least-once, which consumers absorb through their inbox.
 /// A nacked message goes back to waiting too: a quorum queue nacks what it could not take
 /// while its leader moved or its members lost their majority, which a moment later it
-/// takes. It is sent again after ``nackRetryDelay``, until the request's deadline.
+/// takes. It is sent again after ``nackRetryDelay``, doubling, up to ``nackRetries`` times
+/// (about 6 s in all, longer than a leader election); a message nacked once more than that
+/// fails as ``BrokerError/Code/nacked`` (a full `reject-publish` queue, say), and the
+/// caller's own retry takes over.
 struct PublisherConfirms {
     typealias RequestID = UInt64
 
@@ -26,6 +29,10 @@ struct PublisherConfirms {
         var remaining: Int
         var returned: [Int: String] = [:]
         var failures: [BrokerError.Failure] = []
+        /// Nacks so far, by message index.
+        var nacks: [Int: Int] = [:]
+        /// When a nacked message may be sent again, by message index.
+        var notBefore: [Int: ContinuousClock.Instant] = [:]
         let deadline: ContinuousClock.Instant
         let continuation: CheckedContinuation<Void, any Error>
     }
@@ -37,11 +44,13 @@ struct PublisherConfirms {
     private var nextTag: UInt64 = 1
     /// No tag below this one is still in flight.
     private var lowestTag: UInt64 = 1
-    /// When the oldest nacked message that waits to be sent again was nacked.
-    private(set) var nackedSince: ContinuousClock.Instant?
-    /// How long a nacked message waits before it is sent again: long enough not to spin
-    /// against a broker that keeps refusing, short next to a leader election.
+    /// When the next nacked message is due to be sent again.
+    private(set) var nextNackRetry: ContinuousClock.Instant?
+    /// How long a message nacked once waits before it is sent again (doubling for each
+    /// further nack): long enough not to spin against a broker that keeps refusing.
     static let nackRetryDelay: Duration = .milliseconds(200)
+    /// How many times a nacked message is sent again before it fails.
+    static let nackRetries = 5
     /// Nacks seen on this channel, for tests and logs.
     private(set) var nackCount = 0
 
@@ -58,11 +67,16 @@ struct PublisherConfirms {
 
     /// Gives the waiting messages of `id` the next delivery tags, in order, and returns them
     /// for sending.
-    mutating func assignTags(to id: RequestID) -> [(tag: UInt64, message: OutboundMessage)] {
+    mutating func assignTags(to id: RequestID, now: ContinuousClock.Instant = .now) -> [(tag: UInt64, message: OutboundMessage)] {
         guard var request = requests[id] else { return [] }
         var assigned: [(tag: UInt64, message: OutboundMessage)] = []
         for index in request.states.indices {
             guard case .waiting = request.states[index] else { continue }
+            // A nacked message not due yet waits for a later round.
+            if let due = request.notBefore[index] {
+                guard due <= now else { continue }
+                request.notBefore[index] = nil
+            }
             let tag = nextTag
             nextTag += 1
             request.states[index] = .inFlight(tag: tag)
@@ -73,14 +87,21 @@ struct PublisherConfirms {
         return assigned
     }
 
-    /// Whether nacked messages have waited ``nackRetryDelay`` and should be sent again.
+    /// Whether a nacked message is due to be sent again.
     func nackRetryDue(now: ContinuousClock.Instant) -> Bool {
-        nackedSince.map { now - $0 >= Self.nackRetryDelay } ?? false
+        nextNackRetry.map { $0 <= now } ?? false
     }
 
-    /// Requests with messages waiting to be sent, oldest first.
-    mutating func requestsToSend() -> [RequestID] {
-        nackedSince = nil
+    /// Requests with messages waiting to be sent, oldest first. A nacked message among them
+    /// is sent by ``assignTags(to:now:)`` only once it is due; ``nextNackRetry`` says when the
+    /// first of those left waiting will be.
+    mutating func requestsToSend(now: ContinuousClock.Instant = .now) -> [RequestID] {
+        nextNackRetry = nil
+        for request in requests.values {
+            for due in request.notBefore.values where due > now {
+                nextNackRetry = min(nextNackRetry ?? due, due)
+            }
+        }
         return requests.filter { _, request in
             request.states.contains { if case .waiting = $0 { return true } else { return false } }
         }.keys.sorted()
@@ -88,34 +109,43 @@ struct PublisherConfirms {
 
     /// Applies a `basic.ack` (`accepted`) or `basic.nack` for `tag`, or with `multiple` for
     /// every tag up to it.
-    mutating func confirm(upTo tag: UInt64, multiple: Bool, accepted: Bool) {
+    mutating func confirm(upTo tag: UInt64, multiple: Bool, accepted: Bool, now: ContinuousClock.Instant = .now) {
         if multiple {
             var current = lowestTag
             while current <= tag {
-                settle(current, accepted: accepted)
+                settle(current, accepted: accepted, now: now)
                 current += 1
             }
         } else {
-            settle(tag, accepted: accepted)
+            settle(tag, accepted: accepted, now: now)
         }
         while lowestTag < nextTag, inFlight[lowestTag] == nil { lowestTag += 1 }
     }
 
-    private mutating func settle(_ tag: UInt64, accepted: Bool) {
+    private mutating func settle(_ tag: UInt64, accepted: Bool, now: ContinuousClock.Instant) {
         guard let (id, index) = inFlight.removeValue(forKey: tag), var request = requests[id] else { return }
         if !accepted {
-            // Sent again once the retry delay has passed; the deadline still bounds it.
-            request.states[index] = .waiting
-            request.returned[index] = nil
-            requests[id] = request
             nackCount += 1
-            if nackedSince == nil { nackedSince = .now }
-            return
+            let nacks = request.nacks[index, default: 0] + 1
+            if nacks <= Self.nackRetries {
+                // Sent again once its delay has passed; the deadline still bounds it.
+                let due = now + Self.nackRetryDelay * (1 << (nacks - 1))
+                request.states[index] = .waiting
+                request.returned[index] = nil
+                request.nacks[index] = nacks
+                request.notBefore[index] = due
+                requests[id] = request
+                nextNackRetry = min(nextNackRetry ?? due, due)
+                return
+            }
         }
         request.states[index] = .done
         request.remaining -= 1
         let message = request.messages[index]
-        if let reason = request.returned[index] {
+        if !accepted {
+            request.failures.append(
+                .init(messageID: message.displayID, code: .nacked, reason: "the broker nacked the message \(Self.nackRetries + 1) times"))
+        } else if let reason = request.returned[index] {
             request.failures.append(.init(messageID: message.displayID, code: .unroutable, reason: reason))
         }
         requests[id] = request

@@ -202,7 +202,7 @@ actor RabbitMQConnection: DeliveryAcknowledger {
                 await Task.yield()
             } else {
                 // Nacked messages are due again sooner than the next tick, perhaps.
-                let wait = publisher.nackedSince.map { max(.milliseconds(5), min(tick, PublisherConfirms.nackRetryDelay - (.now - $0))) } ?? tick
+                let wait = publisher.nextNackRetry.map { max(.milliseconds(5), min(tick, $0 - .now)) } ?? tick
                 _ = await executor.waitUntilReadable(handle.socketDescriptor, timeout: wait)
             }
         }
