@@ -190,8 +190,14 @@ struct DeployTests {
         let replicas = (rabbit["spec"] as? [String: Any])?["replicas"] as? Int
         let instances = (postgres["spec"] as? [String: Any])?["instances"] as? Int
         if overlay == "prod" {
+            // The shape the cluster fault suite runs: three nodes, quorum queues, two
+            // replicas of every service.
             #expect(replicas == 3 && instances == 3)
             #expect(configuration["QUEUE_TYPE"] == "quorum")
+            for name in Self.defaults.keys {
+                let spec = named("Deployment", name)?["spec"] as? [String: Any]
+                #expect(spec?["replicas"] as? Int == 2, "\(name)")
+            }
         } else {
             #expect(replicas == 1)
             #expect(configuration["QUEUE_TYPE"] == "classic")
