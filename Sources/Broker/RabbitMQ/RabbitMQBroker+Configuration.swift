@@ -21,7 +21,7 @@ extension RabbitMQBroker {
 
         /// The broker's nodes: one, or every node of a cluster. Each connection starts at one
         /// picked at random (so replicas spread over the cluster) and, whenever it loses its
-        /// node, reconnects to the next in the list. Default `127.0.0.1:5672`.
+        /// node, reconnects to the next in the list. At least one. Default `127.0.0.1:5672`.
         public var nodes: [Node] = [Node(host: "127.0.0.1", port: 5672)]
         /// The first node's host (the only one's, on a single node).
         public var host: String {

@@ -38,6 +38,7 @@ public final class RabbitMQBroker: Broker {
 
     /// Creates the broker. Nothing connects until ``run()``.
     public init(configuration: Configuration, logger: Logger) {
+        precondition(!configuration.nodes.isEmpty, "RabbitMQBroker.Configuration.nodes must name at least one node")
         self.configuration = configuration
         self.logger = logger
         self.publisher = RabbitMQConnection(role: .publisher, configuration: configuration, topologies: topologies, logger: logger)
