@@ -106,22 +106,29 @@ struct PaymentTests {
 
     static let request = ChargeRequest(key: "k", amount: Money("1.00")!, method: "card", token: nil, description: "test")
 
-    func gateway(_ provider: ScriptedProvider, clock: ManualClock, attempts: Int = 3, threshold: Int = 5) -> ResilientPaymentGateway<ManualClock> {
+    /// A gateway over `provider` on `clock`. Its timeout is an hour unless a test is about
+    /// timeouts: ``driving(_:_:)`` advances the clock whenever anything sleeps on it, and the
+    /// timeout of an attempt sleeps from before the provider is even called, so a short one
+    /// could fire before a slow (sanitized) run reaches the provider.
+    func gateway(
+        _ provider: ScriptedProvider, clock: ManualClock, attempts: Int = 3, threshold: Int = 5, timeout: Duration = .seconds(3600)
+    ) -> ResilientPaymentGateway<ManualClock> {
         var configuration = ResilientPaymentGateway<ManualClock>.Configuration()
         configuration.attempts = attempts
-        configuration.timeout = .seconds(2)
+        configuration.timeout = timeout
         configuration.initialBackoff = .milliseconds(100)
         configuration.breaker.failureThreshold = threshold
         configuration.breaker.openDuration = .seconds(30)
         return ResilientPaymentGateway(provider, configuration: configuration, clock: clock, logger: Logger(label: "test"))
     }
 
-    /// Runs `body` while advancing `clock` whenever the code under test sleeps on it.
+    /// Runs `body` while advancing `clock` by a second whenever the code under test sleeps on
+    /// it: enough for any backoff, thousands of turns short of a default timeout.
     func driving<T: Sendable>(_ clock: ManualClock, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let task = Task { try await body() }
         let driver = Task {
             while !Task.isCancelled {
-                if clock.pendingSleeps > 0 { clock.advance(by: .seconds(5)) }
+                if clock.pendingSleeps > 0 { clock.advance(by: .seconds(1)) }
                 try await Task.sleep(for: .milliseconds(1))
             }
         }
@@ -150,7 +157,7 @@ struct PaymentTests {
         let clock = ManualClock()
         let hanging = ScriptedProvider([], hangs: true)
         do {
-            _ = try await driving(clock) { [self] in try await gateway(hanging, clock: clock, attempts: 2).charge(Self.request) }
+            _ = try await driving(clock) { [self] in try await gateway(hanging, clock: clock, attempts: 2, timeout: .seconds(2)).charge(Self.request) }
             Issue.record("a hanging provider answered")
         } catch let error as PaymentGatewayError {
             #expect(error.code == .outcomeUnknown && !error.nothingCharged)
