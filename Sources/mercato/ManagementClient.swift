@@ -137,6 +137,20 @@ struct ManagementClient: Sendable {
         return try JSONDecoder().decode([PeekedMessage].self, from: data)
     }
 
+    /// Declares a durable classic `queue` that RabbitMQ deletes by itself once unused for
+    /// `expiresAfter` (`x-expires`): a benchmark interrupted before its clean-up leaves
+    /// nothing behind for long. Declared here rather than through a `Broker`, which would
+    /// remember it and declare it again on each new connection, after it was deleted.
+    func declareQueue(_ queue: String, expiresAfter: Duration) async throws {
+        let milliseconds = expiresAfter.components.seconds * 1000 + expiresAfter.components.attoseconds / 1_000_000_000_000_000
+        let (data, status) = try await send(
+            "PUT", "/api/queues/\(encodedVirtualHost)/\(queue)",
+            json: ["durable": true, "auto_delete": false, "arguments": ["x-expires": milliseconds, "x-queue-type": "classic"]] as [String: Any])
+        guard (200..<300).contains(status) else {
+            throw ValidationFailure("declaring \(queue) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+    }
+
     /// Deletes `queue` (benchmarks clean up after themselves).
     func deleteQueue(_ queue: String) async throws {
         let (data, status) = try await send("DELETE", "/api/queues/\(encodedVirtualHost)/\(queue)")

@@ -60,15 +60,21 @@ struct BrokerBenchCommand: AsyncParsableCommand {
             for round in 0..<rounds {
                 for useC in [round % 2 == 1, round % 2 == 0] {
                     let queue = "mercato.bench.\(UUID().uuidString.prefix(8).lowercased())"
-                    try await broker.declare(Topology(queues: [.init(name: queue)]))
+                    try await management.declareQueue(queue, expiresAfter: .seconds(60))
                     if case .consume = workload.kind {
                         let all = messages(workload.count, to: queue)
                         for start in stride(from: 0, to: all.count, by: 1000) { try await broker.publish(Array(all[start..<min(start + 1000, all.count)])) }
                     }
-                    let rate =
-                        useC
-                        ? try runBaseline(baselinePath, configuration, queue: queue, workload)
-                        : try await runSwift(broker, queue: queue, workload)
+                    let rate: Double
+                    do {
+                        rate =
+                            useC
+                            ? try runBaseline(baselinePath, configuration, queue: queue, workload)
+                            : try await runSwift(broker, queue: queue, workload)
+                    } catch {
+                        try? await management.deleteQueue(queue)
+                        throw error
+                    }
                     if useC { cRates.append(rate) } else { swiftRates.append(rate) }
                     try await management.deleteQueue(queue)
                 }
