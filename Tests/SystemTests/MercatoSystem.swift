@@ -516,19 +516,32 @@ struct SystemTestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// A port nobody listens on, for a service to listen on, below the kernel's ephemeral range:
+/// a port the kernel picked (bind to port 0) is one it also hands to outgoing connections,
+/// and with a hundred of them open by the tests beside, one took a service's port between
+/// this check and the service's bind (seen in CI: "Address already in use"). Random, and
+/// checked by binding it.
 func freePort() throws -> Int {
+    let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+        .split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32768
+    for _ in 0..<1000 {
+        let port = Int.random(in: 10000..<max(10001, range))
+        if canBind(port) { return port }
+    }
+    throw SystemTestFailure("no free port below the ephemeral range")
+}
+
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    address.sin_port = UInt16(port).bigEndian
+    let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    return withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 }
     }
-    guard bound else { throw SystemTestFailure("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// The RabbitMQ management API of the test broker.

@@ -49,3 +49,28 @@ stop_leftover_services() {
     pkill -TERM -x -f "$dir/$name" 2>/dev/null || true
   done
 }
+
+# A port nobody listens on, below the kernel's ephemeral range: a port the kernel picked
+# (bind to port 0) is one it also hands to outgoing connections, so after a fault-injection
+# restart the node's own port could be taken by a client's socket (seen: RabbitMQ failing to
+# boot with dist_port_already_used). Random, so two runs side by side rarely collide, and
+# checked by binding it.
+free_port() {
+  python3 - <<'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(1000):
+    port = random.randrange(10000, low)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port below the ephemeral range")
+PY
+}
