@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Locking
 import MercatoTesting
@@ -114,15 +115,28 @@ enum ClusterNodes {
         return index + 1
     }
 
-    /// How many of the services' connections on `system`'s vhost are on node `node`, of all.
-    static func connections(on node: Int, of system: MercatoSystem) async throws -> (onNode: Int, all: Int) {
-        let (status, data) = try await Management().send("GET", "/api/vhosts/\(system.name)/connections")
-        guard status == 200, let connections = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
-            throw SystemTestFailure("the management API did not list the connections (\(status))")
+    /// The services' connections on `system`'s vhost by node number, once the management
+    /// API lists all `expected` of them (its view of other nodes' connections lags, and on a
+    /// busy machine some were missing for seconds), or what it lists after `timeout`.
+    static func serviceConnections(of system: MercatoSystem, expected: Int, timeout: Duration = .seconds(60)) async throws -> [Int: Int] {
+        let management = try Management()
+        let byNode = Locked<[Int: Int]>([:])
+        try? await waitUntil("the management API to list \(expected) service connections", timeout: timeout, interval: .milliseconds(500)) {
+            let (status, data) = try await management.send("GET", "/api/vhosts/\(system.name)/connections")
+            guard status == 200, let connections = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return false }
+            var counts: [Int: Int] = [:]
+            for connection in connections where (connection["user"] as? String)?.hasSuffix("-service") == true {
+                if let index = names.firstIndex(of: connection["node"] as? String ?? "") { counts[index + 1, default: 0] += 1 }
+            }
+            byNode.withLock { $0 = counts }
+            return counts.values.reduce(0, +) >= expected
         }
-        let services = connections.filter { ($0["user"] as? String)?.hasSuffix("-service") == true }
-        return (services.filter { $0["node"] as? String == names[node - 1] }.count, services.count)
+        return byNode.withLock { $0 }
     }
+
+    /// How many connections two replicas of every service hold: each process one to publish
+    /// and one per queue it consumes.
+    static var expectedServiceConnections: Int { (QueueName.consumerQueues.count + MercatoSystem.Service.allCases.count) * 2 }
 
     /// Waits until the management API reports every node of the cluster running.
     static func waitUntilAllRunning(timeout: Duration = .seconds(90)) async throws {

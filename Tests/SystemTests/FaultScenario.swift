@@ -38,7 +38,7 @@ enum FaultScenario: String, CaseIterable, Sendable {
         case .saga: "orders paid (65%), cancelled (10%), both at once (5%); RabbitMQ, invoice-, order-, customer-service SIGKILLed in turn"
         case .clusterLeader: "cluster: the RabbitMQ node holding the quorum-queue leaders SIGKILLed, restarted after 10 s; 6 poison messages"
         case .clusterRolling: "cluster: rolling restart of the three RabbitMQ nodes, one at a time"
-        case .clusterPartition: "cluster: the leaders' RabbitMQ node cut off from the other two for 20 s (pause_minority), healed"
+        case .clusterPartition: "cluster: a RabbitMQ node (the leaders', with clients on it) cut off from the other two for 20 s (pause_minority), healed"
         case .zombies: "cluster: one replica of each service SIGSTOPped for 35 s (past the heartbeat timeout), then SIGCONT"
         case .postgresStall: "cluster: PostgreSQL SIGSTOPped for 10 s, then SIGCONT"
         case .replicaKill: "cluster: one replica of each service SIGKILLed, the other serving on"

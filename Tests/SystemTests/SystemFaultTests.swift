@@ -103,8 +103,8 @@ struct FaultRun {
             for poison in poisons { try await system.publish(poison.message) }
             expectedDeadLetters = poisons.count * 2
             let node = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
-            let (onNode, all) = try await ClusterNodes.connections(on: node, of: system)
-            progress("fault-injection: \(scenario.rawValue): the leaders are on node \(node), with \(onNode) of the services' \(all) connections")
+            let connections = try await ClusterNodes.serviceConnections(of: system, expected: ClusterNodes.expectedServiceConnections)
+            progress("fault-injection: \(scenario.rawValue): the leaders are on node \(node); the services' connections by node: \(connections.sorted { $0.key < $1.key })")
             try await Integration.infra("rabbitmq", "kill", "\(node)")
             try await Task.sleep(for: .seconds(10))
             try await Integration.infra("rabbitmq", "start", "\(node)")
@@ -115,11 +115,13 @@ struct FaultRun {
                 try await Task.sleep(for: .seconds(3))
             }
         case .clusterPartition:
-            let node = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
-            let (onNode, all) = try await ClusterNodes.connections(on: node, of: system)
-            progress("fault-injection: \(scenario.rawValue): cutting off node \(node), which holds the leaders and \(onNode) of the services' \(all) connections")
-            // The scenario is about clients on the minority side: some must be there.
-            if onNode == 0 { outcome.problems.append("no service connection was on the node cut off") }
+            // The node with the leaders, unless none of the services' connections is on it:
+            // the scenario is about clients on the minority side.
+            let leader = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
+            let connections = try await ClusterNodes.serviceConnections(of: system, expected: ClusterNodes.expectedServiceConnections)
+            let node = connections[leader, default: 0] > 0 ? leader : connections.max { $0.value < $1.value }?.key ?? leader
+            progress("fault-injection: \(scenario.rawValue): cutting off node \(node) (leaders on node \(leader)); the services' connections by node: \(connections.sorted { $0.key < $1.key })")
+            if connections[node, default: 0] == 0 { outcome.problems.append("no service connection was on the node cut off: \(connections)") }
             try await Integration.infra("rabbitmq", "partition", "\(node)", "20")
             try await Task.sleep(for: .seconds(20))
             try await ClusterNodes.waitUntilAllRunning(timeout: .seconds(120))
