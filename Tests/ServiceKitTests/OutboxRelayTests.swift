@@ -85,6 +85,57 @@ struct OutboxRelayTests {
     }
 }
 
+extension OutboxRelayTests {
+    /// The window: while one batch waits for its confirms, what was committed meanwhile is
+    /// published by another pass, not held behind it.
+    @Test func aBatchWaitingForItsConfirmsDoesNotHoldBackTheNext() async throws {
+        let broker = InMemoryBroker()
+        try await broker.declare(.mercato())
+        let store = MemoryOutboxStore()
+        let firstPublishing = OneShot()
+        let releaseFirst = OneShot()
+        let calls = Atomic<Int>(0)
+        let holding = HoldingBroker(broker) {
+            guard calls.add(1, ordering: .relaxed).newValue == 1 else { return }
+            firstPublishing.fire()
+            try? await releaseFirst.wait("the test to release the first batch")
+        }
+        let first = try OutboxStoreContract.message()
+        let second = try OutboxStoreContract.message()
+        try await withRunning([Self.relay(store: store, broker: holding)]) {
+            store.append([first])
+            try await firstPublishing.wait("the first batch to be on its way")
+            store.append([second])
+            try await waitUntil("the second message to be published while the first waits") { store.published.map(\.id) == [second.id] }
+            releaseFirst.fire()
+            try await waitUntil("both to be published") { store.published.count == 2 }
+        }
+        #expect(Set(store.published.map(\.id)) == [first.id, second.id])
+    }
+}
+
+/// Passes calls to a broker, running `beforePublish` first (which may hold a publish back).
+final class HoldingBroker: Broker {
+    let base: InMemoryBroker
+    let beforePublish: @Sendable () async -> Void
+
+    init(_ base: InMemoryBroker, beforePublish: @escaping @Sendable () async -> Void) {
+        self.base = base
+        self.beforePublish = beforePublish
+    }
+
+    func declare(_ topology: Topology) async throws { try await base.declare(topology) }
+    func publish(_ messages: [OutboundMessage]) async throws {
+        await beforePublish()
+        try await base.publish(messages)
+    }
+    func consume(queue: String, prefetch: Int) async throws -> BrokerConsumer { try await base.consume(queue: queue, prefetch: prefetch) }
+    func inspect(queue: String) async throws -> QueueStatus { try await base.inspect(queue: queue) }
+    var isReady: Bool { base.isReady }
+    func shutdown() async { await base.shutdown() }
+    func run() async throws { try await base.run() }
+}
+
 /// Passes calls to a broker, counting refused publishes.
 final class CountingBroker: Broker {
     let base: InMemoryBroker

@@ -8,6 +8,12 @@ import Synchronization
 /// `pollInterval` as a safety net), publishes batches with publisher confirms, and marks
 /// messages sent only after the broker's ack. While the broker is unreachable, messages wait
 /// in the outbox; HTTP requests never wait for the broker.
+///
+/// ``Configuration/workers`` passes run side by side, each claiming its own rows
+/// (`SKIP LOCKED`): while one waits for its batch's confirms and commits, another already
+/// publishes what was committed meanwhile, so a message never waits for an earlier batch's
+/// round trips — a window of batches in flight. Order across batches is not kept (it is not
+/// across replicas either); consumers do not rely on it.
 public struct OutboxRelay: Service {
     /// How the relay paces itself.
     public struct Configuration: Sendable {
@@ -17,6 +23,9 @@ public struct OutboxRelay: Service {
         public var pollInterval: Duration = .seconds(2)
         /// Wait after a failure to reach the broker or the database. Default 1 s.
         public var retryDelay: Duration = .seconds(1)
+        /// Passes over the outbox that run at once, each holding a database connection while
+        /// its batch is in flight. Default 2.
+        public var workers = 2
 
         /// The defaults.
         public init() {}
@@ -47,20 +56,33 @@ public struct OutboxRelay: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await self.readiness.wait(for: [Readiness.database])
-            let wake = WakeSignal()
+            // One signal per worker, every one raised by each commit: a worker busy with a
+            // batch finds its signal pending when it is done, an idle one starts at once.
+            let wakes = (0..<max(1, configuration.workers)).map { _ in WakeSignal() }
             let changes = store.changes()
             let listening = Task {
-                for await _ in changes { wake.signal() }
+                for await _ in changes {
+                    for wake in wakes { wake.signal() }
+                }
             }
             defer { listening.cancel() }
-            while !Task.isCancelled {
-                let delay = await self.drain()
-                await afterBatch()
-                if let delay {
-                    try? await Task.sleep(for: delay)
-                } else {
-                    await wake.wait(timeout: configuration.pollInterval)
+            await withDiscardingTaskGroup { group in
+                for wake in wakes {
+                    group.addTask { await self.work(wake) }
                 }
+            }
+        }
+    }
+
+    /// One worker: drains the outbox, then sleeps until woken, until cancelled.
+    private func work(_ wake: WakeSignal<ContinuousClock>) async {
+        while !Task.isCancelled {
+            let delay = await self.drain()
+            await afterBatch()
+            if let delay {
+                try? await Task.sleep(for: delay)
+            } else {
+                await wake.wait(timeout: configuration.pollInterval)
             }
         }
     }
