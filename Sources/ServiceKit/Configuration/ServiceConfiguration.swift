@@ -32,6 +32,8 @@ public struct ServiceConfiguration: Sendable {
     public var consumerPrefetch: Int
     /// `CONSUMER_BATCH_SIZE`: deliveries applied in one transaction at most. Default 100.
     public var consumerBatchSize: Int
+    /// `OUTBOX_RELAY_WORKERS`: outbox batches in flight at once (``OutboxRelay``). Default 2.
+    public var relayWorkers: Int
     /// `MAX_BODY_BYTES`: largest accepted request body. Default 64 KiB.
     public var maxBodyBytes: Int
     /// `CONSUMER_MAX_ATTEMPTS`: attempts at a failing event (1 s, 5 s, then 30 s apart)
@@ -86,6 +88,7 @@ public struct ServiceConfiguration: Sendable {
         self.databasePoolSize = try environment.int("DATABASE_POOL_SIZE", default: 4, in: 1...100)
         self.consumerPrefetch = try environment.int("CONSUMER_PREFETCH", default: 200, in: 1...65535)
         self.consumerBatchSize = try environment.int("CONSUMER_BATCH_SIZE", default: 100, in: 1...1000)
+        self.relayWorkers = try environment.int("OUTBOX_RELAY_WORKERS", default: OutboxRelay.Configuration().workers, in: 1...16)
         self.maxBodyBytes = try environment.int("MAX_BODY_BYTES", default: 64 * 1024, in: 1024...(16 * 1024 * 1024))
         self.consumerMaxAttempts = try environment.int("CONSUMER_MAX_ATTEMPTS", default: RetryPolicy.maxAttempts, in: 1...100)
         self.auth = try AuthConfiguration(environment: environment)

@@ -103,6 +103,8 @@ public struct ServiceRuntime: Sendable {
                 logger.debug("outbox pruning failed", metadata: ["error.message": "\(error)"])
             }
         }
+        var relayConfiguration = OutboxRelay.Configuration()
+        relayConfiguration.workers = configuration.relayWorkers
         let services = RuntimeServices(
             spanExporter: Observability.spanExporter,
             database: DatabaseService(
@@ -111,7 +113,9 @@ public struct ServiceRuntime: Sendable {
             outboxListener: outbox.listener,
             broker: broker,
             topology: TopologyService(broker: broker, topology: .mercato(queueType: configuration.queueType), readiness: readiness, logger: logger),
-            relay: OutboxRelay(store: outbox, broker: broker, readiness: readiness, logger: logger, afterBatch: { await housekeeping.tick() }),
+            relay: OutboxRelay(
+                store: outbox, broker: broker, readiness: readiness, configuration: relayConfiguration, logger: logger,
+                afterBatch: { await housekeeping.tick() }),
             sampler: MetricsSampler(outbox: outbox, database: database, readiness: readiness),
             background: background,
             consumers: consumers)
