@@ -15,7 +15,7 @@ struct LoadMixSystemTests {
                 "--customer-url", "http://127.0.0.1:\(system.ports[.customer]!)",
                 "--invoice-url", "http://127.0.0.1:\(system.ports[.invoice]!)",
                 "--token", system.adminToken, "--count", "300", "--concurrency", "8", "--customers", "10",
-                "--pay", "0.5", "--cancel", "0.2", "--race", "0.1", "--quiet", "--json", "--settle-timeout", "40",
+                "--pay", "0.5", "--cancel", "0.2", "--race", "0.1", "--quiet", "--json", "--settle-timeout", "120",
             ], executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), mergingStandardError: true)
         #expect(result.status == 0, "\(result.output)")
         let report = try #require(

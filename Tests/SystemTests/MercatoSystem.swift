@@ -332,7 +332,10 @@ final class MercatoSystem: Sendable {
     /// until none has come for `quiet`. With `expecting`, first waits (up to `timeout`) until
     /// the queue holds that many: a consumer starved of CPU by the tests running beside it may
     /// dead-letter its poison after the good work behind it has settled, and a quiet window
-    /// alone would then report too few.
+    /// alone would then report too few. Until it has read as many as the queue held (or
+    /// `expecting`), it waits for each batch up to `timeout`, not `quiet`: a new consumer
+    /// connection declares the whole topology before its first delivery, which on a busy
+    /// machine took longer than a second (CI: 0 of 6 read).
     func drainDeadLetters(
         of queue: String, expecting: Int? = nil, timeout: Duration = .seconds(60), quiet: Duration = .seconds(1)
     ) async throws -> [Delivery] {
@@ -343,13 +346,17 @@ final class MercatoSystem: Sendable {
                 try await broker.inspect(queue: deadLetterQueue).messageCount >= expecting
             }
         }
+        let held = (try? await broker.inspect(queue: deadLetterQueue).messageCount) ?? 0
+        let target = max(held, expecting ?? 0)
         let consumer = try await broker.consume(queue: deadLetterQueue, prefetch: 500)
         var received: [Delivery] = []
+        let deadline = ContinuousClock.now + timeout
         while true {
+            let wait = received.count < target ? max(quiet, deadline - ContinuousClock.now) : quiet
             let batch = await withTaskGroup(of: [Delivery].self) { group in
                 group.addTask { await consumer.next(max: 500) }
                 group.addTask {
-                    try? await Task.sleep(for: quiet)
+                    try? await Task.sleep(for: wait)
                     return []
                 }
                 let first = await group.next() ?? []

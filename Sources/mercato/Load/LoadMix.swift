@@ -18,10 +18,14 @@ struct LoadMix {
         /// Payments answered 409 because the cancellation won, or cancellations 409 because the payment did.
         var lostRaces = 0
         var declined = 0
-        var gaveUp = 0
+        /// Requests without a definitive answer by the deadline (status 0), or with an answer
+        /// the mix does not expect, by status.
+        var gaveUp: [Int: Int] = [:]
 
         var summary: String {
-            "paid \(paid), cancelled \(cancelled), races lost \(lostRaces), declined \(declined)" + (gaveUp > 0 ? ", gave up \(gaveUp)" : "")
+            let gaveUp = self.gaveUp.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : "HTTP \($0.key)")" }
+            return "paid \(paid), cancelled \(cancelled), races lost \(lostRaces), declined \(declined)"
+                + (gaveUp.isEmpty ? "" : ", gave up \(gaveUp.joined(separator: ", "))")
         }
     }
 
@@ -53,7 +57,7 @@ struct LoadMix {
                     outcome.expected[job.order] = outcome.expected[job.order] ?? "paid"
                 case 402: outcome.declined += 1
                 case 409: outcome.lostRaces += 1
-                default: outcome.gaveUp += 1
+                default: outcome.gaveUp[result, default: 0] += 1
                 }
             }
         }
@@ -67,7 +71,7 @@ struct LoadMix {
                     outcome.cancelled += 1
                     outcome.expected[job.order] = "cancelled"
                 case 409: outcome.lostRaces += 1
-                default: outcome.gaveUp += 1
+                default: outcome.gaveUp[result, default: 0] += 1
                 }
             }
         }
