@@ -32,10 +32,11 @@ struct OutboxStoreTests {
 /// The real relay, over the in-memory store and broker.
 @Suite(.timeLimit(.minutes(1)))
 struct OutboxRelayTests {
-    static func relay(store: any OutboxStore, broker: any Broker) -> OutboxRelay {
+    static func relay(store: any OutboxStore, broker: any Broker, workers: Int = 1) -> OutboxRelay {
         let readiness = Readiness()
         readiness.markUp(Readiness.database)
         var configuration = OutboxRelay.Configuration()
+        configuration.workers = workers
         configuration.retryDelay = .milliseconds(10)
         configuration.pollInterval = .milliseconds(20)
         return OutboxRelay(store: store, broker: broker, readiness: readiness, configuration: configuration, logger: Logger(label: "tests"))
@@ -86,8 +87,8 @@ struct OutboxRelayTests {
 }
 
 extension OutboxRelayTests {
-    /// The window: while one batch waits for its confirms, what was committed meanwhile is
-    /// published by another pass, not held behind it.
+    /// The window, with two workers: while one batch waits for its confirms, what was
+    /// committed meanwhile is published by the other pass, not held behind it.
     @Test func aBatchWaitingForItsConfirmsDoesNotHoldBackTheNext() async throws {
         let broker = InMemoryBroker()
         try await broker.declare(.mercato())
@@ -102,7 +103,7 @@ extension OutboxRelayTests {
         }
         let first = try OutboxStoreContract.message()
         let second = try OutboxStoreContract.message()
-        try await withRunning([Self.relay(store: store, broker: holding)]) {
+        try await withRunning([Self.relay(store: store, broker: holding, workers: 2)]) {
             store.append([first])
             try await firstPublishing.wait("the first batch to be on its way")
             store.append([second])

@@ -32,7 +32,7 @@ public struct ServiceConfiguration: Sendable {
     public var consumerPrefetch: Int
     /// `CONSUMER_BATCH_SIZE`: deliveries applied in one transaction at most. Default 100.
     public var consumerBatchSize: Int
-    /// `OUTBOX_RELAY_WORKERS`: outbox batches in flight at once (``OutboxRelay``). Default 2.
+    /// `OUTBOX_RELAY_WORKERS`: outbox batches in flight at once (``OutboxRelay``). Default 1.
     public var relayWorkers: Int
     /// `MAX_BODY_BYTES`: largest accepted request body. Default 64 KiB.
     public var maxBodyBytes: Int

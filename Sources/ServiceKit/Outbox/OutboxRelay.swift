@@ -24,8 +24,10 @@ public struct OutboxRelay: Service {
         /// Wait after a failure to reach the broker or the database. Default 1 s.
         public var retryDelay: Duration = .seconds(1)
         /// Passes over the outbox that run at once, each holding a database connection while
-        /// its batch is in flight. Default 2.
-        public var workers = 2
+        /// its batch is in flight. Default 1: a second one cut the latency at low rates but
+        /// cost sustained throughput in the one A/B this noisy machine allowed (see
+        /// benchmarks/README.md), so it is an operator's choice (`OUTBOX_RELAY_WORKERS`).
+        public var workers = 1
 
         /// The defaults.
         public init() {}
@@ -56,33 +58,49 @@ public struct OutboxRelay: Service {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             await self.readiness.wait(for: [Readiness.database])
-            // One signal per worker, every one raised by each commit: a worker busy with a
-            // batch finds its signal pending when it is done, an idle one starts at once.
-            let wakes = (0..<max(1, configuration.workers)).map { _ in WakeSignal() }
+            // Each commit wakes one worker: an idle one if there is one (it publishes at
+            // once, beside a busy one), else one of the busy ones, which finds its signal
+            // pending when its batch is done. Waking every worker would make the extra ones
+            // claim nothing, a transaction each: measured, a third of the sustained rate.
+            let workers = (0..<max(1, configuration.workers)).map { _ in Worker() }
             let changes = store.changes()
             let listening = Task {
+                var next = 0
                 for await _ in changes {
-                    for wake in wakes { wake.signal() }
+                    if let idle = workers.first(where: { $0.idle.load(ordering: .acquiring) }) {
+                        idle.wake.signal()
+                    } else {
+                        workers[next % workers.count].wake.signal()
+                        next += 1
+                    }
                 }
             }
             defer { listening.cancel() }
             await withDiscardingTaskGroup { group in
-                for wake in wakes {
-                    group.addTask { await self.work(wake) }
+                for worker in workers {
+                    group.addTask { await self.work(worker) }
                 }
             }
         }
     }
 
+    /// A pass over the outbox: its wake-up, and whether it waits for one.
+    private final class Worker: Sendable {
+        let wake = WakeSignal()
+        let idle = Atomic<Bool>(false)
+    }
+
     /// One worker: drains the outbox, then sleeps until woken, until cancelled.
-    private func work(_ wake: WakeSignal<ContinuousClock>) async {
+    private func work(_ worker: Worker) async {
         while !Task.isCancelled {
             let delay = await self.drain()
             await afterBatch()
             if let delay {
                 try? await Task.sleep(for: delay)
             } else {
-                await wake.wait(timeout: configuration.pollInterval)
+                worker.idle.store(true, ordering: .releasing)
+                await worker.wake.wait(timeout: configuration.pollInterval)
+                worker.idle.store(false, ordering: .releasing)
             }
         }
     }
