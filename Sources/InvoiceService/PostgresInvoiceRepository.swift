@@ -33,11 +33,14 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             let year = calendar.component(.year, from: time)
             try await connection.query("SELECT pg_advisory_xact_lock_shared($1)", Self.invoicingLock)
             // Take the year's counter first: it serializes invoicing, so the check below
-            // cannot race another transaction invoicing the same order.
-            try await connection.query(
-                "INSERT INTO invoice_counters (year, last_number) VALUES ($1, 0) ON CONFLICT (year) DO NOTHING", year)
-            let last = try await connection.query("SELECT last_number FROM invoice_counters WHERE year = $1 FOR UPDATE", year)[0]
-                .decode(Int.self, at: 0)
+            // cannot race another transaction invoicing the same order. One round trip: the
+            // upsert's no-op update locks the row (as FOR UPDATE would) and returns it.
+            let last = try await connection.query(
+                """
+                INSERT INTO invoice_counters (year, last_number) VALUES ($1, 0)
+                ON CONFLICT (year) DO UPDATE SET last_number = invoice_counters.last_number
+                RETURNING last_number
+                """, year)[0].decode(Int.self, at: 0)
             let skipped = Set(
                 try await connection.query(
                     """
