@@ -92,16 +92,13 @@ struct FaultRun {
         let stream = OrderStream(system: system, customers: customers, ports: [system.ports[.order]!] + replicas.ports(of: .order))
         let saga = scenario == .saga ? SagaDriver(system: system, stream: stream) : nil
         try await stream.waitForAccepted(30)
-        var expectedDeadLetters = 0
         var poisons: [PoisonCatalog.Poison] = []
         var synthetic: Synthetic?
         let faultStart = ContinuousClock.now
 
         switch scenario {
         case .clusterLeader:
-            poisons = try PoisonCatalog.all(tag: "cluster-\(UUID().uuidString.prefix(8))")
-            for poison in poisons { try await system.publish(poison.message) }
-            expectedDeadLetters = poisons.count * 2
+            poisons = try await Self.injectPoison(into: system, tag: "cluster", pause: .zero)
             let node = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
             let connections = try await ClusterNodes.serviceConnections(of: system, expected: ClusterNodes.expectedServiceConnections)
             progress("fault-injection: \(scenario.rawValue): the leaders are on node \(node); the services' connections by node: \(connections.sorted { $0.key < $1.key })")
@@ -162,13 +159,7 @@ struct FaultRun {
             try await tap!.republish(for: .seconds(5))
             synthetic = try await Synthetic.publish(on: system)
         case .poison:
-            poisons = try PoisonCatalog.all(tag: "fault-\(UUID().uuidString.prefix(8))")
-            for poison in poisons {
-                try await system.publish(poison.message)
-                try await Task.sleep(for: .milliseconds(300))
-            }
-            // Each goes to both consumers of order.created, and each dead-letters it.
-            expectedDeadLetters = poisons.count * 2
+            poisons = try await Self.injectPoison(into: system, tag: "fault", pause: .milliseconds(300))
         case .saga:
             try await Task.sleep(for: .seconds(2))
             try await Integration.infra("rabbitmq", "kill")
@@ -211,13 +202,24 @@ struct FaultRun {
             deadLetters += try await system.drainDeadLetters(of: queue, expecting: expecting)
         }
         outcome.deadLetters = deadLetters.count
-        outcome.expectedDeadLetters = expectedDeadLetters
+        // Each poison goes to both consumers of order.created, and each dead-letters it.
+        outcome.expectedDeadLetters = poisons.count * 2
         let reasons = deadLetters.compactMap { $0.properties.headers["x-mercato-error"]?.stringValue }
         for poison in poisons where reasons.filter({ $0.contains(poison.reason) }).count != 2 {
             outcome.problems.append("\(poison.name) is not dead-lettered by both consumers with \"\(poison.reason)\"; reasons: \(reasons)")
         }
         if poisons.isEmpty, !reasons.isEmpty { outcome.problems.append("unexpected dead letters: \(reasons.prefix(5))") }
         if let synthetic { try await synthetic.check(on: system, &outcome.problems) }
+    }
+
+    /// Publishes every kind of poison message among the orders, `pause` apart.
+    private static func injectPoison(into system: MercatoSystem, tag: String, pause: Duration) async throws -> [PoisonCatalog.Poison] {
+        let poisons = try PoisonCatalog.all(tag: "\(tag)-\(UUID().uuidString.prefix(8))")
+        for poison in poisons {
+            try await system.publish(poison.message)
+            if pause > .zero { try await Task.sleep(for: pause) }
+        }
+        return poisons
     }
 
     /// Waits until every order accepted before `faultEnd` is invoiced (order-service marked it)

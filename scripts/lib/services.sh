@@ -13,7 +13,7 @@ apply_broker_setup() {
 # The service's AMQP URL: its own user on the installation's broker (on a cluster, one URL
 # per node, as AMQP_URL lists them).
 amqp_url_of() {
-  local password urls=() url
+  local password urls=() url nodes
   password=$(cat "$MERCATO_STATE_DIR/broker-users/$1")
   IFS=, read -r -a nodes <<<"$AMQP_URL"
   for url in "${nodes[@]}"; do urls+=("amqp://$1:$password@${url#*@}"); done

@@ -9,11 +9,11 @@ import Synchronization
 /// messages sent only after the broker's ack. While the broker is unreachable, messages wait
 /// in the outbox; HTTP requests never wait for the broker.
 ///
-/// ``Configuration/workers`` passes run side by side, each claiming its own rows
-/// (`SKIP LOCKED`): while one waits for its batch's confirms and commits, another already
-/// publishes what was committed meanwhile, so a message never waits for an earlier batch's
-/// round trips — a window of batches in flight. Order across batches is not kept (it is not
-/// across replicas either); consumers do not rely on it.
+/// With ``Configuration/workers`` above one, that many passes run side by side, each claiming
+/// its own rows (`SKIP LOCKED`): while one waits for its batch's confirms and commit, another
+/// already publishes what was committed meanwhile — a window of batches in flight. Order
+/// across batches is not kept (it is not across replicas either); consumers do not rely on
+/// it.
 public struct OutboxRelay: Service {
     /// How the relay paces itself.
     public struct Configuration: Sendable {
@@ -61,7 +61,7 @@ public struct OutboxRelay: Service {
             // Each commit wakes one worker: an idle one if there is one (it publishes at
             // once, beside a busy one), else one of the busy ones, which finds its signal
             // pending when its batch is done. Waking every worker would make the extra ones
-            // claim nothing, a transaction each: measured, a third of the sustained rate.
+            // claim nothing, a transaction each (measured: a third less sustained rate).
             let workers = (0..<max(1, configuration.workers)).map { _ in Worker() }
             let changes = store.changes()
             let listening = Task {
