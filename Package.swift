@@ -108,7 +108,7 @@ let package = Package(
 
         .target(
             name: "OrderService",
-            dependencies: ["Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: ["Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             // Served at GET /openapi.json and GET /live; compiled into the binary, so the image
             // needs no bundle and the page no CDN.
             resources: [.embedInCode("openapi.json"), .embedInCode("Live/live.html"), .embedInCode("Live/live.js"), .embedInCode("Live/live.css")],

@@ -1,13 +1,17 @@
 import Contracts
+import Foundation
 public import ServiceKit
 
-/// Marks orders invoiced: `invoice.created` from `order-service.invoice-created`.
+/// Marks orders invoiced: `invoice.created` from `order-service.invoice-created`, and tells
+/// ``OrderAdmission`` how long each order took to get there.
 public struct InvoiceCreatedHandler: EventHandler {
     private let repository: any OrderRepository
+    private let admission: OrderAdmission?
 
-    /// Creates the handler over `repository`.
-    public init(repository: any OrderRepository) {
+    /// Creates the handler over `repository`, timing trips for `admission`.
+    public init(repository: any OrderRepository, admission: OrderAdmission? = nil) {
         self.repository = repository
+        self.admission = admission
     }
 
     public var accepts: [AcceptedEvent] { [AcceptedEvent(InvoiceCreated.self)] }
@@ -18,6 +22,10 @@ public struct InvoiceCreatedHandler: EventHandler {
             return InvoicedOrder(
                 event: event, orderID: invoice.orderID, invoiceID: invoice.invoiceID, invoiceNumber: invoice.invoiceNumber, dueAt: invoice.dueAt)
         }
-        try await repository.markInvoiced(invoices)
+        let accepted = try await repository.markInvoiced(invoices)
+        if let admission, !accepted.isEmpty {
+            let now = Date()
+            admission.record(tripMilliseconds: accepted.map { now.timeIntervalSince($0) * 1000 })
+        }
     }
 }

@@ -64,8 +64,10 @@ public actor MemoryOrderRepository: OrderRepository {
         }
     }
 
-    public func markInvoiced(_ invoices: [InvoicedOrder]) async throws {
+    @discardableResult
+    public func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [Date] {
         let now = Date()
+        var marked: [Date] = []
         for invoice in invoices where inbox.insert(invoice.event.id).inserted {
             guard var order = orders[invoice.orderID] else {
                 if parked[invoice.orderID] == nil { parked[invoice.orderID] = invoice }
@@ -82,7 +84,9 @@ public actor MemoryOrderRepository: OrderRepository {
                 record(.invoiced, of: order, at: now, from: previous)
             }
             orders[order.id] = order
+            marked.append(order.createdAt)
         }
+        return marked
     }
 
     public func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult? {

@@ -29,8 +29,10 @@ public protocol OrderRepository: Sendable {
 
     /// Moves orders to `invoiced` (``OrderLifecycle``), once per event, and records their
     /// invoice and its due date. An invoice for an order not stored (yet) is kept and
-    /// applied when the order arrives.
-    func markInvoiced(_ invoices: [InvoicedOrder]) async throws
+    /// applied when the order arrives. Returns when each order it marked was accepted
+    /// (its `created_at`), for ``OrderAdmission`` to time the trip.
+    @discardableResult
+    func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [Date]
 
     /// Cancels an order (``OrderLifecycle``) and queues `order.cancelled`, in one
     /// transaction; `nil` if there is no such order. A paid order is refused, a cancelled one

@@ -12,15 +12,26 @@ public struct OrderRoutes: Sendable {
     private let repository: any OrderRepository
     private let directory: any CustomerDirectory
     private let maxBodyBytes: Int
+    private let admission: OrderAdmission?
     private let logger: Logger
 
-    /// Creates the routes.
-    public init(repository: any OrderRepository, directory: any CustomerDirectory, maxBodyBytes: Int, logger: Logger) {
+    /// Creates the routes; with `admission`, new orders beyond what the pipeline settles in
+    /// time are answered 503.
+    public init(
+        repository: any OrderRepository, directory: any CustomerDirectory, maxBodyBytes: Int, admission: OrderAdmission? = nil, logger: Logger
+    ) {
         self.repository = repository
         self.directory = directory
         self.maxBodyBytes = maxBodyBytes
+        self.admission = admission
         self.logger = logger
     }
+
+    /// The answer to an order admission control sheds: 503 with `Retry-After`, before the
+    /// body is read, so a shed order costs next to nothing.
+    static let overloaded = APIError(
+        status: .serviceUnavailable, code: "overloaded",
+        message: "orders are taking longer than they should to settle; nothing was placed, retry after Retry-After seconds")
 
     /// Adds the routes to `router`.
     public func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
@@ -62,8 +73,10 @@ public struct OrderRoutes: Sendable {
         }
     }
 
-    /// Places an order: one transaction (order, items, outbox), never a wait for the broker.
+    /// Places an order: one transaction (order, items, outbox), never a wait for the broker;
+    /// unless ``OrderAdmission`` sheds it first.
     func place(_ request: Request, caller: Caller) async throws -> Response {
+        if let admission, !admission.admit() { throw Self.overloaded }
         let new = try await request.decodeJSON(NewOrder.self, limit: maxBodyBytes).validated()
         guard caller.owns(new.customerID) else {
             throw APIError.forbidden("customer_id", "a customer's token places orders for that customer only")

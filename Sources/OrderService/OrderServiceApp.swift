@@ -15,12 +15,13 @@ public enum OrderServiceApp {
             repository: repository, listener: runtime.database.listen([OrderChangeFeed.channel]), readiness: runtime.readiness,
             configuration: configuration.feed,
             logger: runtime.logger)
+        let admission = OrderAdmission(configuration: configuration.admission)
         let live = LiveRoutes(
             repository: repository, feed: feed, queues: QueueHealth(broker: runtime.broker), heartbeat: configuration.streamHeartbeat)
         try await runtime.run(
             migrations: OrderMigrations.all,
             consumers: [
-                runtime.consumer(of: QueueName.orderInvoiceCreated, handler: InvoiceCreatedHandler(repository: repository)),
+                runtime.consumer(of: QueueName.orderInvoiceCreated, handler: InvoiceCreatedHandler(repository: repository, admission: admission)),
                 runtime.consumer(of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(repository: repository)),
                 runtime.consumer(of: QueueName.orderInvoicePayments, handler: InvoicePaymentsHandler(repository: repository)),
             ],
@@ -32,7 +33,8 @@ public enum OrderServiceApp {
             openAPI: PackageResources.openapi_json,
             routes: { router, access in
                 OrderRoutes(
-                    repository: repository, directory: directory, maxBodyBytes: configuration.service.maxBodyBytes, logger: runtime.logger
+                    repository: repository, directory: directory, maxBodyBytes: configuration.service.maxBodyBytes, admission: admission,
+                    logger: runtime.logger
                 ).add(to: router, access: access)
                 live.add(to: router, access: access)
             })

@@ -18,6 +18,9 @@ public struct OrderServiceConfiguration: Sendable {
     /// `PAYMENT_SWEEP_INTERVAL_MS`: how often orders unpaid at their invoice's due date are
     /// looked for and cancelled. Default 10 s.
     public var paymentSweepInterval: Duration
+    /// `ADMISSION_TARGET_MS`: the order→invoice time above which new orders are shed (see
+    /// ``OrderAdmission/Configuration``). Default 250; 0 turns shedding off.
+    public var admission: OrderAdmission.Configuration
 
     /// Reads the environment.
     public init(environment: EnvironmentReader = EnvironmentReader()) throws {
@@ -32,5 +35,7 @@ public struct OrderServiceConfiguration: Sendable {
         feed.window = try environment.int("ORDER_STREAM_WINDOW", default: feed.window, in: 100...1_000_000)
         streamHeartbeat = .seconds(try environment.int("ORDER_STREAM_HEARTBEAT_SECONDS", default: 15, in: 1...3600))
         paymentSweepInterval = .milliseconds(try environment.int("PAYMENT_SWEEP_INTERVAL_MS", default: 10_000, in: 10...3_600_000))
+        admission = OrderAdmission.Configuration()
+        admission.target = .milliseconds(try environment.int("ADMISSION_TARGET_MS", default: 250, in: 0...600_000))
     }
 }

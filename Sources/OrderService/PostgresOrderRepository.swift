@@ -239,26 +239,28 @@ public struct PostgresOrderRepository: OrderRepository {
                 invoice_number = d.invoice_number, payment_due_at = d.due_at, updated_at = now()
             FROM d, old
             WHERE o.id = d.order_id AND old.id = o.id
-            RETURNING o.id, o.customer_id, o.invoice_id, o.invoice_number, o.updated_at, o.status, old.status AS from_status
+            RETURNING o.id, o.customer_id, o.invoice_id, o.invoice_number, o.updated_at, o.status, old.status AS from_status, o.created_at
         ), changes AS (
             INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
             SELECT id, customer_id, 'order.invoiced', invoice_id, invoice_number, updated_at, from_status
             FROM updated WHERE status <> from_status ORDER BY id
         )
-        SELECT id FROM updated
+        SELECT id, created_at FROM updated
         """
 
-    public func markInvoiced(_ invoices: [InvoicedOrder]) async throws {
+    @discardableResult
+    public func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [Date] {
         try await client.transaction { connection in
             let applicable = try await Inbox.claim(invoices, on: connection, event: \.event)
-            guard !applicable.isEmpty else { return }
+            guard !applicable.isEmpty else { return [] }
             let updated = try await connection.query(
                 Self.markInvoicedStatement, applicable.map(\.orderID), applicable.map(\.invoiceID), applicable.map(\.invoiceNumber),
                 applicable.map(\.dueAt))
-            let done = Set(try updated.map { try $0.decode(UUID.self, at: 0) })
+            let marked = try updated.map { (id: try $0.decode(UUID.self, at: 0), createdAt: try $0.decode(Date.self, at: 1)) }
+            let done = Set(marked.map(\.id))
             if !done.isEmpty { try await connection.notify(OrderChangeFeed.channel) }
             let pending = applicable.filter { !done.contains($0.orderID) }
-            guard !pending.isEmpty else { return }
+            guard !pending.isEmpty else { return marked.map(\.createdAt) }
             // Either already invoiced (nothing to do) or not stored yet: park the latter.
             try await connection.query(
                 """
@@ -267,6 +269,7 @@ public struct PostgresOrderRepository: OrderRepository {
                 WHERE NOT EXISTS (SELECT 1 FROM orders WHERE id = d.order_id)
                 ON CONFLICT (order_id) DO NOTHING
                 """, pending.map(\.orderID), pending.map(\.invoiceID), pending.map(\.invoiceNumber), pending.map(\.dueAt))
+            return marked.map(\.createdAt)
         }
     }
 
@@ -332,7 +335,7 @@ public struct PostgresOrderRepository: OrderRepository {
                 updated_at = CASE WHEN \(OrderLifecycle.sqlCase(for: .paymentCaptured, column: "old.status")) <> old.status THEN now() ELSE o.updated_at END
             FROM d, old
             WHERE o.id = d.order_id AND old.id = o.id
-            RETURNING o.id, o.customer_id, o.invoice_id, o.invoice_number, o.updated_at, o.status, old.status AS from_status
+            RETURNING o.id, o.customer_id, o.invoice_id, o.invoice_number, o.updated_at, o.status, old.status AS from_status, o.created_at
         ), changes AS (
             INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
             SELECT id, customer_id, 'order.paid', invoice_id, invoice_number, updated_at, from_status

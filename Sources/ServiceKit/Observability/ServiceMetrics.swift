@@ -71,4 +71,10 @@ public struct ServiceMetrics: Sendable {
 
     /// Callers waiting for a database connection: `mercato_db_pool_waiting`.
     public var databaseWaiting: Gauge { Gauge(label: "mercato_db_pool_waiting", factory: factory) }
+
+    /// Requests answered 503 by admission control before any work: `mercato_requests_shed_total`.
+    public var requestsShed: Counter { Counter(label: "mercato_requests_shed_total", factory: factory) }
+
+    /// The share of requests admission control lets in, 0…1: `mercato_admission_share`.
+    public var admissionShare: Gauge { Gauge(label: "mercato_admission_share", factory: factory) }
 }

@@ -38,6 +38,8 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Share of the orders to pay and cancel at once, racing (0-1).") var race: Double = 0
     @Option(help: "A bearer token with mercato:admin and every scope (default: MERCATO_TOKEN, else one minted with AUTH_JWT_SECRET_FILE).")
     var token: String?
+    @Option(help: "Milliseconds a client waits after an order shed with 503 (admission control) before its next one.")
+    var shedPauseMs = 100
     @Flag(help: "Print the result as JSON.") var json = false
     @Flag(help: "No live progress line.") var quiet = false
 
@@ -73,7 +75,9 @@ struct LoadCommand: AsyncParsableCommand {
         let progress = quiet ? nil : Task { await Self.showProgress(recorder) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in 0..<concurrency {
-                group.addTask { try await Self.placeOrders(orders, client: client, customers: customerIDs, recorder: recorder) }
+                group.addTask {
+                    try await Self.placeOrders(orders, client: client, customers: customerIDs, recorder: recorder, shedPause: .milliseconds(shedPauseMs))
+                }
             }
             try await group.waitForAll()
         }
@@ -98,7 +102,7 @@ struct LoadCommand: AsyncParsableCommand {
         sampling.cancel()
 
         let report = LoadReport(
-            clients: concurrency, targetRate: rate, seconds: elapsed.seconds, accepted: accepted.count, errors: recorder.errors,
+            clients: concurrency, targetRate: rate, seconds: elapsed.seconds, accepted: accepted.count, shed: recorder.shed, errors: recorder.errors,
             http: recorder.latency, orderToInvoice: check.orderToInvoice,
             settleSeconds: max(0, check.lastEffect.timeIntervalSince(loadEndDate)), checkSeconds: checked.seconds, settled: check.settled,
             problems: check.problems, peakRSS: memory.peaks, mix: mixed.map { $0.summary + ", refunded \(check.refunds)" })
@@ -124,7 +128,9 @@ struct LoadCommand: AsyncParsableCommand {
     }
 
     /// One client: its own connection, one order at a time, reconnecting after a failure.
-    private static func placeOrders(_ service: HTTPConnection, client: Int, customers: [String], recorder: LoadRecorder) async throws {
+    private static func placeOrders(
+        _ service: HTTPConnection, client: Int, customers: [String], recorder: LoadRecorder, shedPause: Duration
+    ) async throws {
         var sequence = 0
         var done = false
         while !done {
@@ -144,6 +150,11 @@ struct LoadCommand: AsyncParsableCommand {
                             let created = (object["created_at"] as? String).flatMap(EventCoding.parseTimestamp)
                         {
                             recorder.record(latency: latency, accepted: .init(orderID: id, customer: customer, createdAt: created), error: nil)
+                        } else if response.status == 503, (response.json()?["error"] as? [String: Any])?["code"] as? String == "overloaded" {
+                            // Shed by admission control before any work: counted, kept out of
+                            // the latency of the orders placed, and this client backs off.
+                            recorder.recordShed()
+                            try await Task.sleep(for: shedPause)
                         } else {
                             recorder.record(latency: latency, accepted: nil, error: "HTTP \(response.status)")
                         }

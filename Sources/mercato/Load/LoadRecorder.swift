@@ -17,6 +17,7 @@ final class LoadRecorder: Sendable {
         var issued = 0
         var accepted: [Accepted] = []
         var errors: [String: Int] = [:]
+        var shed = 0
         var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
     }
 
@@ -57,7 +58,13 @@ final class LoadRecorder: Sendable {
         }
     }
 
+    /// An order answered 503 `overloaded`: not placed, not an error, not a latency sample.
+    func recordShed() {
+        state.withLock { $0.shed += 1 }
+    }
+
     var accepted: [Accepted] { state.withLock { $0.accepted } }
+    var shed: Int { state.withLock { $0.shed } }
     var errors: [String: Int] { state.withLock { $0.errors } }
     var latency: Histogram<UInt64> { state.withLock { $0.latency } }
     var progress: (accepted: Int, errors: Int, p99: UInt64) {

@@ -7,6 +7,8 @@ struct LoadReport {
     var targetRate: Double?
     var seconds: Double
     var accepted: Int
+    /// Orders shed by admission control (503 `overloaded`).
+    var shed: Int
     var errors: [String: Int]
     /// HTTP latency of `POST /orders`, microseconds.
     var http: Histogram<UInt64>
@@ -42,7 +44,7 @@ struct LoadReport {
         }.joined(separator: ", ")
         var lines = [
             "mercato load: \(clients) clients, " + (targetRate.map { String(format: "target %.0f orders/s", $0) } ?? "as fast as they go"),
-            String(format: "  accepted         %d orders in %.1f s: %.1f orders/s; %@", accepted, seconds, rate, errorText),
+            String(format: "  accepted         %d orders in %.1f s: %.1f orders/s; %d shed; %@", accepted, seconds, rate, shed, errorText),
             "  HTTP latency     " + Self.line(http),
             "  order → invoice  " + Self.line(orderToInvoice),
             String(format: "  settle time      %.1f s after the last order (checking took %.1f s)", settleSeconds, checkSeconds),
@@ -67,7 +69,7 @@ struct LoadReport {
              "max_ms": histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000]
         }
         var object: [String: Any] = [
-            "clients": clients, "seconds": seconds, "accepted": accepted, "orders_per_second": rate, "errors": errors,
+            "clients": clients, "seconds": seconds, "accepted": accepted, "orders_per_second": rate, "shed": shed, "errors": errors,
             "http_latency": percentiles(http), "order_to_invoice": percentiles(orderToInvoice), "settle_seconds": settleSeconds, "check_seconds": checkSeconds,
             "correct": problems.isEmpty, "problems": problems, "peak_rss_kb": peakRSS,
         ]

@@ -1,0 +1,132 @@
+import CoreMetrics
+import Locking
+public import ServiceKit
+
+/// Admission control for new orders: order-service admits only what the pipeline behind it
+/// settles in time, and answers the rest `503` with `Retry-After` before doing any work.
+///
+/// The signal is the one the promise is about: how long orders take from acceptance to being
+/// marked invoiced, as this replica sees them come back (``record(tripMilliseconds:at:)``,
+/// from `invoice.created`). Like CoDel it looks at the time work spent waiting, not at a
+/// queue length, so it needs no knowledge of prefetch windows, batch sizes or how many
+/// replicas share the queues. Every ``Configuration/interval`` it compares the interval's
+/// median trip with ``Configuration/target``: above it, the share of orders admitted shrinks
+/// by a quarter (never below ``Configuration/minimumShare``, so trips keep being measured);
+/// at or below it, or with no trips measured at all, the share grows back by a tenth. An
+/// outage therefore never closes the door by itself: with nothing coming back there is
+/// nothing to say the pipeline is slow, and orders keep being taken (and settle later).
+///
+/// Admission is deterministic for a given share (a credit counter, not a coin): at share
+/// 0.5 every other order is admitted.
+public final class OrderAdmission: Sendable {
+    /// When orders are shed.
+    public struct Configuration: Sendable {
+        /// `ADMISSION_TARGET_MS`: the order→invoice time above which new orders are shed.
+        /// Default 250 ms: at full load on the reference machine the median trip is 40–60 ms,
+        /// so only a backlog, not ordinary batching, crosses it. 0 turns shedding off.
+        public var target: Duration = .milliseconds(250)
+        /// How often the admitted share is adjusted. Default 250 ms.
+        public var interval: Duration = .milliseconds(250)
+        /// The least share admitted while shedding. Default 0.1.
+        public var minimumShare = 0.1
+
+        /// The defaults.
+        public init() {}
+
+        /// Whether orders are ever shed.
+        public var isEnabled: Bool { target > .zero }
+    }
+
+    private struct State {
+        var share = 1.0
+        var credit = 0.0
+        var intervalStart: ContinuousClock.Instant?
+        /// Trips of the current interval, in milliseconds.
+        var trips: [Double] = []
+        var shed = 0
+    }
+
+    private let configuration: Configuration
+    private let state = Locked(State())
+    private let metrics: ServiceMetrics
+
+    /// Creates the admission control; it reports what it sheds through `metrics`.
+    public init(configuration: Configuration = Configuration(), metrics: ServiceMetrics = ServiceMetrics()) {
+        self.configuration = configuration
+        self.metrics = metrics
+    }
+
+    /// The share of new orders admitted now, 0…1.
+    public var share: Double { state.withLock { $0.share } }
+
+    /// How many orders were shed since the service started.
+    public var shedCount: Int { state.withLock { $0.shed } }
+
+    /// Records orders marked invoiced `tripMilliseconds` after they were accepted.
+    public func record(tripMilliseconds trips: [Double], at now: ContinuousClock.Instant = .now) {
+        guard configuration.isEnabled, !trips.isEmpty else { return }
+        state.withLock { state in
+            adjust(&state, now: now)
+            // Bounded: a median over the first few thousand trips of an interval is as good.
+            if state.trips.count < 4_096 { state.trips.append(contentsOf: trips.prefix(4_096 - state.trips.count)) }
+        }
+    }
+
+    /// Whether to take a new order now; false means answer 503.
+    public func admit(at now: ContinuousClock.Instant = .now) -> Bool {
+        guard configuration.isEnabled else { return true }
+        let (admitted, share, adjusted) = state.withLock { state in
+            let adjusted = adjust(&state, now: now)
+            state.credit += state.share
+            guard state.credit >= 1 else {
+                state.shed += 1
+                return (false, state.share, adjusted)
+            }
+            state.credit -= 1
+            return (true, state.share, adjusted)
+        }
+        if adjusted { metrics.admissionShare.record(share) }
+        if !admitted { metrics.requestsShed.increment() }
+        return admitted
+    }
+
+    /// Closes the intervals that ended before `now`: the first judges its trips, the empty
+    /// ones after it (no trips came back) count as under target.
+    @discardableResult
+    private func adjust(_ state: inout State, now: ContinuousClock.Instant) -> Bool {
+        guard let start = state.intervalStart else {
+            state.intervalStart = now
+            return false
+        }
+        var elapsed = now - start
+        guard elapsed >= configuration.interval else { return false }
+        var trips = state.trips
+        var intervals = 0
+        while elapsed >= configuration.interval, intervals < 20 {
+            if let median = Self.median(of: &trips), median > configuration.target.milliseconds {
+                state.share = max(configuration.minimumShare, state.share * 0.75)
+            } else {
+                state.share = min(1, state.share + 0.1)
+            }
+            trips = []
+            elapsed -= configuration.interval
+            intervals += 1
+        }
+        state.trips = []
+        state.intervalStart = now
+        if state.share == 1 { state.credit = 0 }
+        return true
+    }
+
+    private static func median(of trips: inout [Double]) -> Double? {
+        guard !trips.isEmpty else { return nil }
+        trips.sort()
+        return trips[trips.count / 2]
+    }
+}
+
+extension Duration {
+    fileprivate var milliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
+}

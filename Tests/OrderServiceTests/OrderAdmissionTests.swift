@@ -1,0 +1,109 @@
+import Contracts
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import MercatoTesting
+@testable import OrderService
+import ServiceKit
+import Testing
+
+/// Admission control over explicit instants: no wall clock, no sleeping.
+@Suite(.timeLimit(.minutes(1)))
+struct OrderAdmissionTests {
+    let start = ContinuousClock.now
+    let admission = OrderAdmission()
+
+    func at(_ milliseconds: Int) -> ContinuousClock.Instant { start + .milliseconds(milliseconds) }
+
+    /// How many of `count` orders asked for at `time` are admitted.
+    func admitted(_ count: Int, at time: ContinuousClock.Instant) -> Int {
+        (0..<count).filter { _ in admission.admit(at: time) }.count
+    }
+
+    @Test func admitsEverythingWhileOrdersSettleInTime() {
+        #expect(admitted(100, at: at(0)) == 100)
+        for interval in 1...20 {
+            admission.record(tripMilliseconds: [20, 40, 900], at: at(interval * 250 - 10))
+            #expect(admitted(100, at: at(interval * 250)) == 100, "interval \(interval)")
+        }
+        #expect(admission.share == 1 && admission.shedCount == 0)
+    }
+
+    @Test func shedsAShareThatGrowsWithTheBacklogAndRecoversWhenItDrains() {
+        _ = admission.admit(at: at(0))
+        // Two intervals whose median trip is over the 250 ms target.
+        admission.record(tripMilliseconds: [300, 400, 100], at: at(100))
+        #expect(admitted(100, at: at(250)) == 75)
+        admission.record(tripMilliseconds: [600, 700], at: at(300))
+        let second = admitted(100, at: at(500))
+        #expect((55...57).contains(second), "share 0.5625, got \(second)")
+        #expect(admission.shedCount == 25 + 100 - second)
+        // Drained: each interval in time gives a tenth back.
+        admission.record(tripMilliseconds: [30], at: at(600))
+        #expect(abs(admission.share - 0.5625) < 1e-9)
+        _ = admission.admit(at: at(750))
+        #expect(abs(admission.share - 0.6625) < 1e-9)
+    }
+
+    @Test func neverShutsTheDoorAndOpensItWhenNothingComesBack() {
+        _ = admission.admit(at: at(0))
+        for interval in 1...40 {
+            admission.record(tripMilliseconds: [5_000], at: at(interval * 250 - 1))
+        }
+        _ = admission.admit(at: at(10_000))
+        #expect(abs(admission.share - 0.1) < 1e-9)
+        #expect(admitted(100, at: at(10_001)) == 10, "the least share is still admitted, so trips keep being measured")
+        // An outage downstream: no trips at all for a few seconds is not a reason to shed.
+        _ = admission.admit(at: at(13_000))
+        #expect(admission.share == 1)
+    }
+
+    @Test func aTargetOfZeroNeverSheds() {
+        var configuration = OrderAdmission.Configuration()
+        configuration.target = .zero
+        let off = OrderAdmission(configuration: configuration)
+        off.record(tripMilliseconds: [60_000], at: at(0))
+        off.record(tripMilliseconds: [60_000], at: at(1_000))
+        #expect((0..<10).allSatisfy { _ in off.admit(at: at(2_000)) })
+    }
+
+    /// A shed order is a 503 with Retry-After and the JSON error body, and nothing is written.
+    @Test func aShedOrderIsA503WithRetryAfterAndIsNotPlaced() async throws {
+        let repository = MemoryOrderRepository()
+        let customer = CustomerSnapshot(
+            customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())
+        try await repository.saveCustomers([customer], events: [])
+        var configuration = OrderAdmission.Configuration()
+        configuration.minimumShare = 0.5
+        configuration.interval = .seconds(60)
+        let admission = OrderAdmission(configuration: configuration)
+        // Three intervals well over target, recorded ahead of the clock so the requests
+        // below fall in no new interval: half the orders are shed, every other one.
+        let base = ContinuousClock.now
+        for minute in 0...3 {
+            admission.record(tripMilliseconds: [10_000], at: base + .seconds(60 * minute))
+        }
+        #expect(admission.share == 0.5)
+        let tokens = TestTokens()
+        let router = Router(context: TestRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        OrderRoutes(repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, admission: admission, logger: Logger(label: "tests"))
+            .add(to: router, access: try await tokens.accessGuard())
+        var headers = TestTokens.bearer(try await tokens.customer(customer.customerID))
+        headers[.contentType] = "application/json"
+        var statuses: [HTTPResponse.Status] = []
+        for _ in 0..<4 {
+            let response = try await router.respond(
+                .post, "/orders", headers: headers,
+                body: #"{"customer_id": "\#(customer.customerID)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#)
+            statuses.append(response.status)
+            if response.status == .serviceUnavailable {
+                #expect(response.headers[.retryAfter] == "1")
+                #expect(((response.json as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "overloaded")
+            }
+        }
+        #expect(statuses == [.serviceUnavailable, .created, .serviceUnavailable, .created])
+        #expect(try await repository.orders(page: PageRequest(limit: 10), customerID: nil).count == 2, "a shed order was written")
+    }
+}
