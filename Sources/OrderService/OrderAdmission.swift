@@ -12,12 +12,14 @@ public import ServiceKit
 /// replicas share the queues. Every ``Configuration/interval`` it compares the interval's
 /// median trip with ``Configuration/target``: above it, the share of orders admitted shrinks
 /// by a quarter (never below ``Configuration/minimumShare``, so trips keep being measured);
-/// at or below it, or with no trips measured at all, the share grows back by a tenth. An
-/// outage therefore never closes the door by itself: with nothing coming back there is
+/// at or below it, the share grows back by a tenth. An interval with fewer than
+/// ``Configuration/minimumTrips`` trips counts as in time: shedding is for a pipeline that
+/// is busy, and at a few orders a second one slow order is noise, not a backlog. An outage
+/// therefore never closes the door by itself either: with nothing coming back there is
 /// nothing to say the pipeline is slow, and orders keep being taken (and settle later).
 ///
 /// Admission is deterministic for a given share (a credit counter, not a coin): at share
-/// 0.5 every other order is admitted.
+/// 0.5 every other order is admitted, starting with the first.
 public final class OrderAdmission: Sendable {
     /// When orders are shed.
     public struct Configuration: Sendable {
@@ -29,6 +31,9 @@ public final class OrderAdmission: Sendable {
         public var interval: Duration = .milliseconds(250)
         /// The least share admitted while shedding. Default 0.1.
         public var minimumShare = 0.1
+        /// The fewest trips an interval needs to be judged. Default 20 (80 orders/s at
+        /// the default interval).
+        public var minimumTrips = 20
 
         /// The defaults.
         public init() {}
@@ -77,8 +82,9 @@ public final class OrderAdmission: Sendable {
         guard configuration.isEnabled else { return true }
         let (admitted, share, adjusted) = state.withLock { state in
             let adjusted = adjust(&state, now: now)
+            // Owing at most one order: the first after a change of share is admitted.
             state.credit += state.share
-            guard state.credit >= 1 else {
+            guard state.credit >= 0 else {
                 state.shed += 1
                 return (false, state.share, adjusted)
             }
@@ -103,7 +109,7 @@ public final class OrderAdmission: Sendable {
         var trips = state.trips
         var intervals = 0
         while elapsed >= configuration.interval, intervals < 20 {
-            if let median = Self.median(of: &trips), median > configuration.target.milliseconds {
+            if trips.count >= configuration.minimumTrips, let median = Self.median(of: &trips), median > configuration.target.milliseconds {
                 state.share = max(configuration.minimumShare, state.share * 0.75)
             } else {
                 state.share = min(1, state.share + 0.1)

@@ -27,8 +27,8 @@ public struct OrderRoutes: Sendable {
         self.logger = logger
     }
 
-    /// The answer to an order admission control sheds: 503 with `Retry-After`, before the
-    /// body is read, so a shed order costs next to nothing.
+    /// The answer to an order admission control sheds: 503 with `Retry-After`, after the
+    /// request's checks but before any lookup or write, so a shed order costs next to nothing.
     static let overloaded = APIError(
         status: .serviceUnavailable, code: "overloaded",
         message: "orders are taking longer than they should to settle; nothing was placed, retry after Retry-After seconds")
@@ -76,7 +76,6 @@ public struct OrderRoutes: Sendable {
     /// Places an order: one transaction (order, items, outbox), never a wait for the broker;
     /// unless ``OrderAdmission`` sheds it first.
     func place(_ request: Request, caller: Caller) async throws -> Response {
-        if let admission, !admission.admit() { throw Self.overloaded }
         let new = try await request.decodeJSON(NewOrder.self, limit: maxBodyBytes).validated()
         guard caller.owns(new.customerID) else {
             throw APIError.forbidden("customer_id", "a customer's token places orders for that customer only")
@@ -90,6 +89,8 @@ public struct OrderRoutes: Sendable {
                 return try await respond(existing, status: .created)
             }
         }
+        // After the checks: bad input is a 4xx and a replay is answered whatever the load.
+        if let admission, !admission.admit() { throw Self.overloaded }
         let customer = try await knownCustomer(new.customerID, caller: caller)
         let lines = new.lines
         let now = Date()
