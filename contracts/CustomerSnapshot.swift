@@ -56,7 +56,9 @@ public struct CustomerCreated: EventPayload {
     public func encode(to encoder: any Encoder) throws { try customer.encode(to: encoder) }
 }
 
-/// `customer.updated`: a customer's details or `orders_count` changed.
+/// `customer.updated`: a customer's details or `orders_count` changed. Count changes are
+/// coalesced: at most one per customer per `COUNT_PUBLISH_INTERVAL_MS`, with the count as it
+/// is then.
 public struct CustomerUpdated: EventPayload {
     public static var eventType: EventType { .customerUpdated }
 

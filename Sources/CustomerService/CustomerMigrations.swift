@@ -34,5 +34,13 @@ enum CustomerMigrations {
                     state text NOT NULL CHECK (state IN ('counted', 'cancelled_first', 'uncounted'))
                 );
                 """),
+        PostgresMigration(
+            version: 12, name: "coalesced count changes",
+            sql: """
+                -- orders_count moved since the last customer.updated: announced by the
+                -- count publisher once per interval, not once per counted batch.
+                ALTER TABLE customers ADD COLUMN count_changed boolean NOT NULL DEFAULT false;
+                CREATE INDEX customers_count_changed ON customers (id) WHERE count_changed;
+                """),
     ]
 }

@@ -17,9 +17,17 @@ public protocol CustomerRepository: Sendable {
 
     /// Counts orders placed and not cancelled: applies each `order.created` (+1) and
     /// `order.cancelled` (−1 once the order was counted) once per event and once per order,
-    /// whatever order they arrive in, queuing one `customer.updated` per changed customer.
-    /// Throws ``PoisonMessage`` if a customer does not exist.
+    /// whatever order they arrive in, and marks each customer whose count moved for
+    /// ``publishCountChanges(limit:)``. Throws ``PoisonMessage`` if a customer does not exist.
     func countOrders(_ orders: [CountedOrder]) async throws
+
+    /// Queues one `customer.updated` (the customer as it is now) for each customer whose
+    /// `orders_count` moved since its last one, at most `limit` of them, and returns how many
+    /// it queued. Count changes are coalesced this way rather than announced per order: the
+    /// only reader of the count outside customer-service is order-service's replica, for
+    /// its order responses, and a busy customer's dozens of orders a second would otherwise
+    /// each cost an event, a delivery and a transaction. Safe to call from several replicas.
+    func publishCountChanges(limit: Int) async throws -> Int
 
     /// Registers `customers` if there are none yet (first start), queuing `customer.created`
     /// for each; returns whether it did.
@@ -44,16 +52,13 @@ public struct CountedOrder: Sendable {
     public var customerID: UUID
     /// What happened to it.
     public var change: Change
-    /// Carried into the resulting `customer.updated`.
-    public var traceparent: String?
 
     /// Creates the entry.
-    public init(event: IncomingEvent, orderID: UUID, customerID: UUID, change: Change = .placed, traceparent: String?) {
+    public init(event: IncomingEvent, orderID: UUID, customerID: UUID, change: Change = .placed) {
         self.event = event
         self.orderID = orderID
         self.customerID = customerID
         self.change = change
-        self.traceparent = traceparent
     }
 }
 
@@ -71,15 +76,12 @@ public enum OrderTally {
     }
 
     /// What a batch of fresh events does: the orders whose state changed (with their
-    /// customer), the change to each customer's `orders_count`, and the trace to carry into
-    /// each customer's `customer.updated`.
+    /// customer) and the change to each customer's `orders_count`.
     public struct Batch: Sendable {
         /// Each changed order's customer and new state.
         public var changed: [UUID: (customer: UUID, state: State)] = [:]
         /// The net change to each customer's `orders_count` (customers whose count moved).
         public var counts: [UUID: Int] = [:]
-        /// The last trace seen per customer.
-        public var traceparents: [UUID: String] = [:]
     }
 
     /// Applies `orders`, in order, to the tally `states` holds: what both repositories write.
@@ -92,7 +94,6 @@ public enum OrderTally {
             states[order.orderID] = next
             batch.changed[order.orderID] = (order.customerID, next)
             if delta != 0 { batch.counts[order.customerID, default: 0] += delta }
-            if let traceparent = order.traceparent { batch.traceparents[order.customerID] = traceparent }
         }
         batch.counts = batch.counts.filter { $0.value != 0 }
         return batch

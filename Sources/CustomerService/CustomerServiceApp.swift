@@ -3,7 +3,8 @@ import Foundation
 import Logging
 import ServiceKit
 
-/// customer-service: customers over HTTP, `orders_count` from `order.created` and `order.cancelled`.
+/// customer-service: customers over HTTP, `orders_count` from `order.created` and
+/// `order.cancelled`, its changes announced once per interval.
 public enum CustomerServiceApp {
     /// Runs the service with `configuration` until SIGTERM or SIGINT.
     public static func run(_ configuration: CustomerServiceConfiguration) async throws {
@@ -22,6 +23,10 @@ public enum CustomerServiceApp {
             consumers: [
                 runtime.consumer(of: QueueName.customerOrderCreated, handler: OrderCountingHandler(repository: repository)),
                 runtime.consumer(of: QueueName.customerOrderCancelled, handler: OrderCountingHandler(repository: repository)),
+            ],
+            background: [
+                CountChangePublisher(
+                    repository: repository, readiness: runtime.readiness, interval: configuration.countPublishInterval, logger: runtime.logger)
             ],
             openAPI: PackageResources.openapi_json,
             routes: { CustomerRoutes(repository: repository, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0, access: $1) })

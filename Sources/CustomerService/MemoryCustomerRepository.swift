@@ -9,6 +9,7 @@ public actor MemoryCustomerRepository: CustomerRepository {
     private var customers: [UUID: Customer] = [:]
     private var inbox: Set<String> = []
     private var tally: [UUID: OrderTally.State] = [:]
+    private var countChanged: Set<UUID> = []
     /// The events queued by the repository.
     public nonisolated let outbox: MemoryOutboxStore
     private let stamp: EventStamp
@@ -53,20 +54,25 @@ public actor MemoryCustomerRepository: CustomerRepository {
         let batch = OrderTally.apply(fresh, to: tally)
         var states = tally
         for (order, change) in batch.changed { states[order] = change.state }
-        let (counts, traceparents) = (batch.counts, batch.traceparents)
         let now = Date()
-        var updated = customers
-        var events: [OutboxMessage] = []
-        for (id, count) in counts.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
-            updated[id]!.ordersCount += count
-            updated[id]!.version += 1
-            updated[id]!.updatedAt = now
-            events.append(try stamp.message(CustomerUpdated(customer: updated[id]!.snapshot), subject: id, time: now, traceparent: traceparents[id]))
+        for (id, count) in batch.counts {
+            customers[id]!.ordersCount += count
+            customers[id]!.version += 1
+            customers[id]!.updatedAt = now
+            countChanged.insert(id)
         }
         inbox = seen
         tally = states
-        customers = updated
+    }
+
+    public func publishCountChanges(limit: Int) async throws -> Int {
+        let due = countChanged.sorted { $0.uuidString < $1.uuidString }.prefix(limit)
+        let events = try due.map { id in
+            try stamp.message(CustomerUpdated(customer: customers[id]!.snapshot), subject: id, time: customers[id]!.updatedAt)
+        }
+        countChanged.subtract(due)
         outbox.append(events)
+        return events.count
     }
 
     public func seedIfEmpty(_ seeds: [NewCustomer], ids: [UUID], at time: Date) async throws -> Bool {

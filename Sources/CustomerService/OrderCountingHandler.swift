@@ -18,11 +18,10 @@ public struct OrderCountingHandler: EventHandler {
         let orders = try events.map { event in
             if event.type == EventType.orderCancelled.name {
                 let cancelled = try event.decode(OrderCancelled.self).data
-                return CountedOrder(
-                    event: event, orderID: cancelled.orderID, customerID: cancelled.customerID, change: .cancelled, traceparent: event.traceparent)
+                return CountedOrder(event: event, orderID: cancelled.orderID, customerID: cancelled.customerID, change: .cancelled)
             }
             let order = try event.decode(OrderCreated.self).data
-            return CountedOrder(event: event, orderID: order.orderID, customerID: order.customerID, change: .placed, traceparent: event.traceparent)
+            return CountedOrder(event: event, orderID: order.orderID, customerID: order.customerID, change: .placed)
         }
         try await repository.countOrders(orders)
     }

@@ -54,7 +54,6 @@ public struct PostgresCustomerRepository: CustomerRepository {
     }
 
     public func countOrders(_ orders: [CountedOrder]) async throws {
-        let stamp = self.stamp
         try await client.transaction { connection in
             let fresh = try await Inbox.claim(orders, on: connection, event: \.event)
             guard !fresh.isEmpty else { return }
@@ -77,7 +76,7 @@ public struct PostgresCustomerRepository: CustomerRepository {
                 states[try row.decode(UUID.self, at: 0)] = OrderTally.State(rawValue: try row.decode(String.self, at: 1))
             }
             let batch = OrderTally.apply(fresh, to: states)
-            let (changed, counts, traceparents) = (batch.changed, batch.counts, batch.traceparents)
+            let (changed, counts) = (batch.changed, batch.counts)
             if !changed.isEmpty {
                 let orderIDs = Array(changed.keys)
                 try await connection.query(
@@ -89,19 +88,34 @@ public struct PostgresCustomerRepository: CustomerRepository {
             }
             let moved = counts.keys.sorted { $0.uuidString < $1.uuidString }
             guard !moved.isEmpty else { return }
-            let rows = try await connection.query(
+            try await connection.query(
                 """
                 UPDATE customers AS c
-                SET orders_count = c.orders_count + d.n, version = c.version + 1, updated_at = now()
+                SET orders_count = c.orders_count + d.n, version = c.version + 1, updated_at = now(), count_changed = true
                 FROM unnest($1::uuid[], $2::int[]) AS d(id, n)
                 WHERE c.id = d.id
-                RETURNING c.id, c.name, c.email, c.address, c.orders_count, c.version, c.created_at, c.updated_at
                 """, moved, moved.map { counts[$0]! })
-            let events = try rows.map(Self.decode).map { customer in
-                try stamp.message(
-                    CustomerUpdated(customer: customer.snapshot), subject: customer.id, time: customer.updatedAt, traceparent: traceparents[customer.id])
+        }
+    }
+
+    public func publishCountChanges(limit: Int) async throws -> Int {
+        let stamp = self.stamp
+        return try await client.transaction { connection in
+            // SKIP LOCKED: a customer being counted right now is left for the next round
+            // rather than waited for, and two replicas never announce the same change.
+            let rows = try await connection.query(
+                """
+                WITH due AS (
+                    SELECT id FROM customers WHERE count_changed ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+                )
+                UPDATE customers AS c SET count_changed = false FROM due WHERE c.id = due.id
+                RETURNING c.id, c.name, c.email, c.address, c.orders_count, c.version, c.created_at, c.updated_at
+                """, limit)
+            let events = try rows.map(Self.decode).sorted { $0.id.uuidString < $1.id.uuidString }.map { customer in
+                try stamp.message(CustomerUpdated(customer: customer.snapshot), subject: customer.id, time: customer.updatedAt)
             }
             try await Outbox.append(events, on: connection)
+            return events.count
         }
     }
 

@@ -50,6 +50,12 @@ struct OrderFlowSystemTests {
         let invoice = try #require(((invoices as? [String: Any])?["data"] as? [[String: Any]])?.first)
         #expect(invoice["order_id"] as? String == orderID)
         #expect((invoice["number"] as? String)?.hasPrefix("INV-") == true)
+        // order-service's replica converges on the count too: customer-service announces
+        // count changes coalesced, once a second per changed customer.
+        try await system.eventually("the order's customer shows orders_count 50", timeout: .seconds(30)) {
+            let (_, order) = try await system.request(.order, "GET", "/orders/\(orderID)")
+            return ((order as? [String: Any])?["customer"] as? [String: Any])?["orders_count"] as? Int == 50
+        }
         await system.shutdown()
     }
 
