@@ -28,7 +28,7 @@ public struct CloudEvent<Payload: EventPayload>: Codable, Sendable, Equatable {
 
     /// Creates an envelope for `data`, with a fresh id unless one is given.
     public init(
-        id: String = UUID().uuidString.lowercased(),
+        id: String = UUID.timeOrdered().uuidString.lowercased(),
         source: String,
         time: Date = Date(),
         subject: String? = nil,

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 public import Hummingbird
 public import HummingbirdAuth
@@ -31,7 +32,7 @@ public struct CustomerRoutes: Sendable {
         let new = try await request.decodeJSON(NewCustomer.self, limit: maxBodyBytes).validated()
         let id: UUID
         if caller.isAdmin {
-            id = UUID()
+            id = UUID.timeOrdered()
         } else {
             guard let own = caller.customerID else {
                 throw APIError.forbidden("sub", "a token without mercato:admin registers the customer its sub names, which must be a UUID")

@@ -35,7 +35,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         for entry in orders where seen.insert(entry.event.id).inserted && skipped.insert(entry.order.orderID).inserted {
             sequence += 1
             let invoice = Invoice(
-                for: entry.order, id: UUID(), number: Invoice.number(year: year, sequence: sequence), taxRate: terms.taxRate, issuedAt: time,
+                for: entry.order, id: UUID.timeOrdered(at: time), number: Invoice.number(year: year, sequence: sequence), taxRate: terms.taxRate, issuedAt: time,
                 dueAt: terms.dueDate(issuedAt: time))
             created.append(invoice)
             events.append(try stamp.message(invoice.createdEvent, subject: invoice.id, time: time, traceparent: entry.traceparent))
@@ -105,7 +105,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         try PostgresInvoiceRepository.check(new, against: invoice)
         try refuseIfAnotherIsLive(invoice, except: nil)
         let payment = Payment(
-            id: UUID(), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey, request: new.request, amount: new.amount, method: new.method,
+            id: UUID.timeOrdered(at: time), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey, request: new.request, amount: new.amount, method: new.method,
             token: new.token, status: .pending, createdAt: time, updatedAt: time)
         payments[payment.id] = payment
         return PaymentStart(payment: payment, invoice: invoice, isReplay: false)

@@ -52,7 +52,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             guard !candidates.isEmpty else { return }
             let invoices = candidates.enumerated().map { offset, entry in
                 Invoice(
-                    for: entry.order, id: UUID(), number: Invoice.number(year: year, sequence: last + offset + 1), taxRate: terms.taxRate,
+                    for: entry.order, id: UUID.timeOrdered(at: time), number: Invoice.number(year: year, sequence: last + offset + 1), taxRate: terms.taxRate,
                     issuedAt: time, dueAt: terms.dueDate(issuedAt: time))
             }
             try await connection.query("UPDATE invoice_counters SET last_number = $2 WHERE year = $1", year, last + invoices.count)
@@ -220,7 +220,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             try Self.check(new, against: invoice)
             try await Self.refuseIfAnotherIsLive(invoice, except: nil, on: connection)
             let payment = Payment(
-                id: UUID(), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey, request: new.request, amount: new.amount, method: new.method,
+                id: UUID.timeOrdered(at: time), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey, request: new.request, amount: new.amount, method: new.method,
                 token: new.token, status: .pending, createdAt: time, updatedAt: time)
             try await connection.query(
                 """
