@@ -31,16 +31,19 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = TimeZone(identifier: "UTC")!
             let year = calendar.component(.year, from: time)
-            try await connection.query("SELECT pg_advisory_xact_lock_shared($1)", Self.invoicingLock)
-            // Take the year's counter first: it serializes invoicing, so the check below
-            // cannot race another transaction invoicing the same order. One round trip: the
-            // upsert's no-op update locks the row (as FOR UPDATE would) and returns it.
+            // The shared invoicing lock, then the year's counter: the counter serializes
+            // invoicing, so the check below cannot race another transaction invoicing the same
+            // order. One round trip: the lock is taken by the row the upsert inserts (so
+            // before it), and the upsert's no-op update locks the counter row (as FOR UPDATE
+            // would) and returns it.
             let last = try await connection.query(
                 """
-                INSERT INTO invoice_counters (year, last_number) VALUES ($1, 0)
+                INSERT INTO invoice_counters (year, last_number)
+                SELECT $2, 0 FROM (SELECT pg_advisory_xact_lock_shared($1)) AS invoicing_lock
                 ON CONFLICT (year) DO UPDATE SET last_number = invoice_counters.last_number
                 RETURNING last_number
-                """, year)[0].decode(Int.self, at: 0)
+                """, Self.invoicingLock, year)[0].decode(Int.self, at: 0)
+            // A statement of its own: its snapshot must be taken after the counter's lock.
             let skipped = Set(
                 try await connection.query(
                     """
@@ -55,26 +58,39 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                     for: entry.order, id: UUID.timeOrdered(at: time), number: Invoice.number(year: year, sequence: last + offset + 1), taxRate: terms.taxRate,
                     issuedAt: time, dueAt: terms.dueDate(issuedAt: time))
             }
-            try await connection.query("UPDATE invoice_counters SET last_number = $2 WHERE year = $1", year, last + invoices.count)
-            try await connection.query(
-                """
-                INSERT INTO invoices (id, number, order_id, customer_id, subtotal, tax_rate, tax, total, issued_at, due_at)
-                SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::numeric[], $6::numeric[], $7::numeric[],
-                                     $8::numeric[], $9::timestamptz[], $10::timestamptz[])
-                """, invoices.map(\.id), invoices.map(\.number), invoices.map(\.orderID), invoices.map(\.customerID),
-                invoices.map(\.subtotal.amount), invoices.map(\.taxRate), invoices.map(\.tax.amount), invoices.map(\.total.amount),
-                invoices.map(\.issuedAt), invoices.map(\.dueAt))
             let lines = invoices.flatMap { invoice in invoice.lines.enumerated().map { (invoice.id, $0.offset, $0.element) } }
-            try await connection.query(
-                """
-                INSERT INTO invoice_lines (invoice_id, position, product_name, quantity, unit_price, line_total)
-                SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::numeric[], $6::numeric[])
-                """, lines.map(\.0), lines.map(\.1), lines.map(\.2.productName), lines.map(\.2.quantity), lines.map(\.2.unitPrice.amount),
-                lines.map(\.2.lineTotal.amount))
             let events = try zip(invoices, candidates).map { invoice, entry in
                 try stamp.message(invoice.createdEvent, subject: invoice.id, time: time, traceparent: entry.traceparent)
             }
-            try await Outbox.append(events, on: connection)
+            // Counter, invoices, lines and events in one statement: one round trip while the
+            // counter is held. The lines' foreign key is checked at the statement's end,
+            // when their invoices exist.
+            var bindings: [any PostgresEncodable] = [year, last + invoices.count]
+            bindings += [
+                invoices.map(\.id), invoices.map(\.number), invoices.map(\.orderID), invoices.map(\.customerID),
+                invoices.map(\.subtotal.amount), invoices.map(\.taxRate), invoices.map(\.tax.amount), invoices.map(\.total.amount),
+                invoices.map(\.issuedAt), invoices.map(\.dueAt),
+            ] as [any PostgresEncodable]
+            bindings += [
+                lines.map(\.0), lines.map(\.1), lines.map(\.2.productName), lines.map(\.2.quantity), lines.map(\.2.unitPrice.amount),
+                lines.map(\.2.lineTotal.amount),
+            ] as [any PostgresEncodable]
+            bindings += Outbox.bindings(events)
+            try await connection.query(
+                """
+                WITH counter AS (
+                    UPDATE invoice_counters SET last_number = $2 WHERE year = $1
+                ), new_invoices AS (
+                    INSERT INTO invoices (id, number, order_id, customer_id, subtotal, tax_rate, tax, total, issued_at, due_at)
+                    SELECT * FROM unnest($3::uuid[], $4::text[], $5::uuid[], $6::uuid[], $7::numeric[], $8::numeric[], $9::numeric[],
+                                         $10::numeric[], $11::timestamptz[], $12::timestamptz[])
+                ), new_lines AS (
+                    INSERT INTO invoice_lines (invoice_id, position, product_name, quantity, unit_price, line_total)
+                    SELECT * FROM unnest($13::uuid[], $14::int[], $15::text[], $16::int[], $17::numeric[], $18::numeric[])
+                )
+                \(Outbox.insert(parametersFrom: 19))
+                """, bindings)
+            try await connection.notify(Outbox.channel)
         }
     }
 
