@@ -9,8 +9,12 @@ public import ServiceKit
 /// marked invoiced, as this replica sees them come back (``record(tripMilliseconds:at:)``,
 /// from `invoice.created`). Like CoDel it looks at the time work spent waiting, not at a
 /// queue length, so it needs no knowledge of prefetch windows, batch sizes or how many
-/// replicas share the queues. Every ``Configuration/interval`` it compares the interval's
-/// median trip with ``Configuration/target``: above it, the share of orders admitted shrinks
+/// replicas share the queues; and like CoDel it judges an interval by its *fastest* trip:
+/// a burst makes some orders slow, but only a standing backlog makes every order slow, and
+/// only a backlog is worth shedding for (measured: judging by the median shed half the
+/// orders of a saturated but keeping-up system and halved its throughput). Every
+/// ``Configuration/interval`` it compares the interval's fastest trip with
+/// ``Configuration/target``: above it, the share of orders admitted shrinks
 /// by a quarter (never below ``Configuration/minimumShare``, so trips keep being measured);
 /// at or below it, the share grows back by a tenth. An interval with fewer than
 /// ``Configuration/minimumTrips`` trips counts as in time: shedding is for a pipeline that
@@ -23,9 +27,10 @@ public import ServiceKit
 public final class OrderAdmission: Sendable {
     /// When orders are shed.
     public struct Configuration: Sendable {
-        /// `ADMISSION_TARGET_MS`: the order→invoice time above which new orders are shed.
-        /// Default 250 ms: at full load on the reference machine the median trip is 40–60 ms,
-        /// so only a backlog, not ordinary batching, crosses it. 0 turns shedding off.
+        /// `ADMISSION_TARGET_MS`: the standing backlog, as the fastest order→invoiced trip of
+        /// an interval, above which new orders are shed. Default 250 ms: at full load on the
+        /// reference machine the fastest trips take some 10–30 ms, so only a backlog, not
+        /// ordinary batching, crosses it. 0 turns shedding off.
         public var target: Duration = .milliseconds(250)
         /// How often the admitted share is adjusted. Default 250 ms.
         public var interval: Duration = .milliseconds(250)
@@ -46,8 +51,9 @@ public final class OrderAdmission: Sendable {
         var share = 1.0
         var credit = 0.0
         var intervalStart: ContinuousClock.Instant?
-        /// Trips of the current interval, in milliseconds.
-        var trips: [Double] = []
+        /// Trips of the current interval and the fastest, in milliseconds.
+        var trips = 0
+        var fastest = Double.infinity
         var shed = 0
     }
 
@@ -72,8 +78,8 @@ public final class OrderAdmission: Sendable {
         guard configuration.isEnabled, !trips.isEmpty else { return }
         state.withLock { state in
             adjust(&state, now: now)
-            // Bounded: a median over the first few thousand trips of an interval is as good.
-            if state.trips.count < 4_096 { state.trips.append(contentsOf: trips.prefix(4_096 - state.trips.count)) }
+            state.trips += trips.count
+            state.fastest = min(state.fastest, trips.min()!)
         }
     }
 
@@ -106,28 +112,23 @@ public final class OrderAdmission: Sendable {
         }
         var elapsed = now - start
         guard elapsed >= configuration.interval else { return false }
-        var trips = state.trips
+        // The first interval judges its trips; those after it had none (nothing came back).
+        var (trips, fastest) = (state.trips, state.fastest)
         var intervals = 0
         while elapsed >= configuration.interval, intervals < 20 {
-            if trips.count >= configuration.minimumTrips, let median = Self.median(of: &trips), median > configuration.target.milliseconds {
+            if trips >= configuration.minimumTrips, fastest > configuration.target.milliseconds {
                 state.share = max(configuration.minimumShare, state.share * 0.75)
             } else {
                 state.share = min(1, state.share + 0.1)
             }
-            trips = []
+            (trips, fastest) = (0, .infinity)
             elapsed -= configuration.interval
             intervals += 1
         }
-        state.trips = []
+        (state.trips, state.fastest) = (0, .infinity)
         state.intervalStart = now
         if state.share == 1 { state.credit = 0 }
         return true
-    }
-
-    private static func median(of trips: inout [Double]) -> Double? {
-        guard !trips.isEmpty else { return nil }
-        trips.sort()
-        return trips[trips.count / 2]
     }
 }
 
