@@ -28,10 +28,12 @@ public final class OrderAdmission: Sendable {
     /// When orders are shed.
     public struct Configuration: Sendable {
         /// `ADMISSION_TARGET_MS`: the standing backlog, as the fastest order→invoiced trip of
-        /// an interval, above which new orders are shed. Default 250 ms: at full load on the
-        /// reference machine the fastest trips take some 10–30 ms, so only a backlog, not
-        /// ordinary batching, crosses it. 0 turns shedding off.
-        public var target: Duration = .milliseconds(250)
+        /// an interval, above which new orders are shed. Default 1000 ms: a backlog of a
+        /// second or more (a start-up transient, the catch-up after an outage), not the
+        /// 0.1–0.6 s trips of a saturated system that keeps up — on the 2-core reference
+        /// machine a 500 ms target shed 1,794 orders of a 45 s saturation run for no gain in
+        /// rate or tail (benchmarks/README.md). 0 turns shedding off.
+        public var target: Duration = .milliseconds(1000)
         /// How often the admitted share is adjusted. Default 250 ms.
         public var interval: Duration = .milliseconds(250)
         /// The least share admitted while shedding. Default 0.1.

@@ -19,7 +19,7 @@ public struct OrderServiceConfiguration: Sendable {
     /// looked for and cancelled. Default 10 s.
     public var paymentSweepInterval: Duration
     /// `ADMISSION_TARGET_MS`: the order→invoice time above which new orders are shed (see
-    /// ``OrderAdmission/Configuration``). Default 250; 0 turns shedding off.
+    /// ``OrderAdmission/Configuration``). Default 1000; 0 turns shedding off.
     public var admission: OrderAdmission.Configuration
 
     /// Reads the environment.
@@ -36,6 +36,6 @@ public struct OrderServiceConfiguration: Sendable {
         streamHeartbeat = .seconds(try environment.int("ORDER_STREAM_HEARTBEAT_SECONDS", default: 15, in: 1...3600))
         paymentSweepInterval = .milliseconds(try environment.int("PAYMENT_SWEEP_INTERVAL_MS", default: 10_000, in: 10...3_600_000))
         admission = OrderAdmission.Configuration()
-        admission.target = .milliseconds(try environment.int("ADMISSION_TARGET_MS", default: 250, in: 0...600_000))
+        admission.target = .milliseconds(try environment.int("ADMISSION_TARGET_MS", default: 1000, in: 0...600_000))
     }
 }

@@ -12,7 +12,12 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct OrderAdmissionTests {
     let start = ContinuousClock.now
-    let admission = OrderAdmission()
+    /// A 250 ms target, whatever the default.
+    let admission = {
+        var configuration = OrderAdmission.Configuration()
+        configuration.target = .milliseconds(250)
+        return OrderAdmission(configuration: configuration)
+    }()
 
     func at(_ milliseconds: Int) -> ContinuousClock.Instant { start + .milliseconds(milliseconds) }
 
