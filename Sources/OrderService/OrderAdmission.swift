@@ -11,8 +11,8 @@ public import ServiceKit
 /// queue length, so it needs no knowledge of prefetch windows, batch sizes or how many
 /// replicas share the queues; and like CoDel it judges an interval by its *fastest* trip:
 /// a burst makes some orders slow, but only a standing backlog makes every order slow, and
-/// only a backlog is worth shedding for (measured: judging by the median shed half the
-/// orders of a saturated but keeping-up system and halved its throughput). Every
+/// only a backlog is worth shedding for (measured: judging by the median shed a quarter of
+/// the orders of a saturated but keeping-up system and halved its throughput). Every
 /// ``Configuration/interval`` it compares the interval's fastest trip with
 /// ``Configuration/target``: above it, the share of orders admitted shrinks
 /// by a quarter (never below ``Configuration/minimumShare``, so trips keep being measured);
