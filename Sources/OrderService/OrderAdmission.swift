@@ -67,6 +67,9 @@ public final class OrderAdmission: Sendable {
     public init(configuration: Configuration = Configuration(), metrics: ServiceMetrics = ServiceMetrics()) {
         self.configuration = configuration
         self.metrics = metrics
+        // On /metrics from the first scrape, not from the first shed order.
+        metrics.admissionShare.record(1.0)
+        metrics.requestsShed.increment(by: 0)
     }
 
     /// The share of new orders admitted now, 0…1.

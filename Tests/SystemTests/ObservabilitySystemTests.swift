@@ -93,6 +93,8 @@ struct ObservabilitySystemTests {
                 && (invoice.value("mercato_db_pool_connections", ["state": "idle"]) ?? 0) >= 1
         }
         let order = try await system.metrics(.order)
+        // Admission control's figures are there from the first scrape, before anything is shed.
+        #expect(order.value("mercato_admission_share", [:]) == 1 && order.value("mercato_requests_shed_total", [:]) == 0)
         #expect(order.value("http_server_request_duration_seconds_count", ["http_route": "/orders", "http_request_method": "POST", "http_response_status_code": "201"]) == 3)
         let invoice = try await system.metrics(.invoice)
         #expect((invoice.value("mercato_event_handler_duration_seconds_count", ["queue": QueueName.invoiceOrderCreated]) ?? 0) >= 1)
