@@ -16,7 +16,10 @@ struct LoadMixSystemTests {
                 "--invoice-url", "http://127.0.0.1:\(system.ports[.invoice]!)",
                 "--token", system.adminToken, "--count", "300", "--concurrency", "8", "--customers", "10",
                 "--pay", "0.5", "--cancel", "0.2", "--race", "0.1", "--quiet", "--json", "--settle-timeout", "120",
-            ], executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), mergingStandardError: true)
+            ], executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), mergingStandardError: true,
+            // Longer than the load's own --settle-timeout: a run that does not settle then
+            // fails with the generator's report of what is missing, not a bare timeout.
+            timeout: .seconds(300))
         #expect(result.status == 0, "\(result.output)")
         let report = try #require(
             result.output.firstIndex(of: "{").flatMap { try JSONSerialization.jsonObject(with: Data(result.output[$0...].utf8)) as? [String: Any] })
