@@ -115,30 +115,20 @@ public final class OrderAdmission: Sendable {
             state.intervalStart = now
             return false
         }
-        var elapsed = now - start
+        let elapsed = now - start
         guard elapsed >= configuration.interval else { return false }
-        // The first interval judges its trips; those after it had none (nothing came back).
-        var (trips, fastest) = (state.trips, state.fastest)
-        var intervals = 0
-        while elapsed >= configuration.interval, intervals < 20 {
-            if trips >= configuration.minimumTrips, fastest > configuration.target.milliseconds {
-                state.share = max(configuration.minimumShare, state.share * 0.75)
-            } else {
-                state.share = min(1, state.share + 0.1)
-            }
-            (trips, fastest) = (0, .infinity)
-            elapsed -= configuration.interval
-            intervals += 1
+        // The first interval judges its trips; those after it had none (nothing came back)
+        // and each counts as in time (at most 20 are caught up).
+        let closed = min(20, Int(elapsed / configuration.interval))
+        if state.trips >= configuration.minimumTrips, state.fastest > configuration.target / .milliseconds(1) {
+            state.share = max(configuration.minimumShare, state.share * 0.75)
+        } else {
+            state.share = min(1, state.share + 0.1)
         }
+        state.share = min(1, state.share + 0.1 * Double(closed - 1))
         (state.trips, state.fastest) = (0, .infinity)
         state.intervalStart = now
         if state.share == 1 { state.credit = 0 }
         return true
-    }
-}
-
-extension Duration {
-    fileprivate var milliseconds: Double {
-        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
     }
 }
