@@ -17,32 +17,15 @@ public final class PostgresClient: Sendable {
         case serializable = "SERIALIZABLE"
     }
 
-    private struct Waiter {
-        /// When the caller gives up with ``PostgresError/Code/poolTimeout``.
-        let deadline: ContinuousClock.Instant
-        /// Gets a connection, or `nil` meaning "a slot freed up: try opening one yourself".
-        let continuation: CheckedContinuation<PostgresConnection?, any Error>
-    }
-
-    private struct PoolState {
-        var idle: [PostgresConnection] = []
-        var open = 0
-        var waiters: [Waiter] = []
-        /// Whether the task that times out waiters is running (one per client, not per waiter).
-        var reaping = false
-        var isShutDown = false
-    }
-
-    private enum Acquisition {
-        case reuse(PostgresConnection)
-        case create
-        case wait
-    }
+    /// A caller waiting for a connection: resumed with what it is handed, or failed at its
+    /// deadline or at shutdown.
+    private typealias Waiter = CheckedContinuation<PoolHandover<PostgresConnection>, any Error>
+    private typealias PoolState = ConnectionPoolState<PostgresConnection, Waiter>
 
     /// The configuration the client was created with.
     public let configuration: Configuration
     let logger: Logger
-    private let state = Locked(PoolState())
+    private let state: Locked<PoolState>
     let hub: NotificationHub
     /// What the pool's statements have shown about the server; read by readiness probes.
     public let health = DatabaseHealth()
@@ -52,6 +35,7 @@ public final class PostgresClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.hub = NotificationHub(remoteInterval: configuration.notifyInterval)
+        self.state = Locked(PoolState(capacity: configuration.poolSize))
     }
 
     // MARK: - Using connections
@@ -137,16 +121,8 @@ public final class PostgresClient: Sendable {
 
     /// Closes idle connections and refuses new work; connections in use close when returned.
     public func shutdown() async {
-        let (idle, waiters) = state.withLock { state in
-            state.isShutDown = true
-            defer {
-                state.open -= state.idle.count
-                state.idle.removeAll()
-                state.waiters.removeAll()
-            }
-            return (state.idle, state.waiters)
-        }
-        for waiter in waiters { waiter.continuation.resume(throwing: PostgresError(.shutdown, "the client was shut down")) }
+        let (idle, waiters) = state.withLock { $0.shutDown() }
+        for waiter in waiters { waiter.resume(throwing: PostgresError(.shutdown, "the client was shut down")) }
         for connection in idle { await connection.close() }
     }
 
@@ -155,45 +131,46 @@ public final class PostgresClient: Sendable {
     private func acquire() async throws -> PostgresConnection {
         let deadline = ContinuousClock.now + configuration.acquireTimeout
         while true {
-            let next = try state.withLock { state throws(PostgresError) -> Acquisition in
-                if state.isShutDown { throw PostgresError(.shutdown, "the client was shut down") }
-                if let connection = state.idle.popLast() { return .reuse(connection) }
-                if state.open < configuration.poolSize {
-                    state.open += 1
-                    return .create
-                }
-                return .wait
-            }
-            switch next {
+            switch try state.withLock({ state throws(PostgresError) in try state.acquire() }) {
             case .reuse(let connection):
                 if await connection.isReusable() { return connection }
                 await discard(connection)
             case .create:
-                let connection = PostgresConnection(parameters: configuration.connectionParameters, hub: hub, health: health)
-                do {
-                    try await connection.open()
-                    return connection
-                } catch {
-                    await discard(connection)
-                    throw error
-                }
+                return try await openConnection()
             case .wait:
-                if let connection = try await waitForRelease(until: deadline) { return connection }
+                switch try await waitForRelease(until: deadline) {
+                case .connection(let connection):
+                    if await connection.isReusable() { return connection }
+                    await discard(connection)
+                case .slot:
+                    return try await openConnection()
+                }
             }
         }
     }
 
-    private func waitForRelease(until deadline: ContinuousClock.Instant) async throws -> PostgresConnection? {
+    /// Opens a connection in a slot reserved for it; a failure frees the slot.
+    private func openConnection() async throws -> PostgresConnection {
+        let connection = PostgresConnection(parameters: configuration.connectionParameters, hub: hub, health: health)
+        do {
+            try await connection.open()
+            return connection
+        } catch {
+            await discard(connection)
+            throw error
+        }
+    }
+
+    private func waitForRelease(until deadline: ContinuousClock.Instant) async throws -> PoolHandover<PostgresConnection> {
         try await withCheckedThrowingContinuation { continuation in
-            let (shutDown, startReaper) = state.withLock { state -> (Bool, Bool) in
-                guard !state.isShutDown else { return (true, false) }
-                state.waiters.append(Waiter(deadline: deadline, continuation: continuation))
-                guard !state.reaping else { return (false, false) }
-                state.reaping = true
-                return (false, true)
+            do {
+                switch try state.withLock({ state throws(PostgresError) in try state.enqueue(continuation, deadline: deadline) }) {
+                case .ready(let handover): continuation.resume(returning: handover)
+                case .queued(let startTimer): if startTimer { Task { await self.timeOutWaiters() } }
+                }
+            } catch {
+                continuation.resume(throwing: error)
             }
-            if shutDown { continuation.resume(throwing: PostgresError(.shutdown, "the client was shut down")) }
-            if startReaper { Task { await self.timeOutWaiters() } }
         }
     }
 
@@ -203,16 +180,9 @@ public final class PostgresClient: Sendable {
     private func timeOutWaiters() async {
         while true {
             let now = ContinuousClock.now
-            let (expired, next) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?) in
-                let expired = state.waiters.filter { $0.deadline <= now }
-                state.waiters.removeAll { $0.deadline <= now }
-                let next = state.waiters.map(\.deadline).min()
-                if next == nil { state.reaping = false }
-                return (expired, next)
-            }
+            let (expired, next) = state.withLock { $0.expire(at: now) }
             for waiter in expired {
-                waiter.continuation.resume(
-                    throwing: PostgresError(.poolTimeout, "no database connection became free within \(configuration.acquireTimeout)"))
+                waiter.resume(throwing: PostgresError(.poolTimeout, "no database connection became free within \(configuration.acquireTimeout)"))
             }
             guard let next else { return }
             try? await Task.sleep(until: next)
@@ -229,26 +199,16 @@ public final class PostgresClient: Sendable {
             await discard(connection)
             return
         }
-        let (waiter, closeIt) = state.withLock { state -> (Waiter?, Bool) in
-            if state.isShutDown {
-                state.open -= 1
-                return (nil, true)
-            }
-            if !state.waiters.isEmpty { return (state.waiters.removeFirst(), false) }
-            state.idle.append(connection)
-            return (nil, false)
+        switch state.withLock({ $0.release(connection) }) {
+        case .handOver(let waiter): waiter.resume(returning: .connection(connection))
+        case .idle: break
+        case .close: await connection.close()
         }
-        if closeIt { await connection.close() }
-        waiter?.continuation.resume(returning: connection)
     }
 
-    /// Closes a broken connection and lets a waiter open a fresh one in its place.
+    /// Closes a broken connection; its slot goes to a waiter, who opens a fresh one in it.
     private func discard(_ connection: PostgresConnection) async {
         await connection.close()
-        let waiter = state.withLock { state -> Waiter? in
-            state.open -= 1
-            return state.waiters.isEmpty ? nil : state.waiters.removeFirst()
-        }
-        waiter?.continuation.resume(returning: nil)
+        state.withLock { $0.discard() }?.resume(returning: .slot)
     }
 }
