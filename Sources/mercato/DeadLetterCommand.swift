@@ -89,9 +89,10 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The queue.") var queue: String
         @Option(help: "Only the message with this id.") var id: String?
+        @Option(help: "Seconds to wait for the messages the queue holds to arrive.") var timeout = 60
 
         func run() async throws {
-            let replayed = try await DeadLetterCommand.drain(queue, connection: connection, id: id) { delivery, broker in
+            let replayed = try await DeadLetterCommand.drain(queue, connection: connection, id: id, timeout: timeout) { delivery, broker in
                 try await broker.publish(DeadLetterCommand.original(of: delivery))
             }
             print("replayed \(replayed) message(s)")
@@ -104,51 +105,25 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The queue.") var queue: String
         @Option(help: "Only the message with this id.") var id: String?
+        @Option(help: "Seconds to wait for the messages the queue holds to arrive.") var timeout = 60
 
         func run() async throws {
-            let purged = try await DeadLetterCommand.drain(queue, connection: connection, id: id) { _, _ in }
+            let purged = try await DeadLetterCommand.drain(queue, connection: connection, id: id, timeout: timeout) { _, _ in }
             print("purged \(purged) message(s)")
         }
     }
 
-    /// Takes the dead letters of `queue` (those with `id`, or all), runs `action` on each and
-    /// acknowledges it; others go back to the queue untouched. It stops once the queue has
-    /// had nothing new for a moment.
+    /// Takes the dead letters `queue` holds (those with `id`, or all), runs `action` on each
+    /// and acknowledges it; others go back to the queue untouched (``DeadLetterDrain``).
     static func drain(
-        _ queue: String, connection: ConnectionOptions, id: String?, action: (Delivery, RabbitMQBroker) async throws -> Void
+        _ queue: String, connection: ConnectionOptions, id: String?, timeout: Int,
+        action: @escaping (Delivery, RabbitMQBroker) async throws -> Void
     ) async throws -> Int {
-        let name = deadLetterQueue(queue)
         let broker = try connection.broker()
-        return try await broker.withRunning { try await drain(name, broker: broker, id: id, action: action) }
-    }
-
-    private static func drain(
-        _ name: String, broker: RabbitMQBroker, id: String?, action: (Delivery, RabbitMQBroker) async throws -> Void
-    ) async throws -> Int {
-        let consumer = try await broker.consume(queue: name, prefetch: 1000)
-        var handled = 0
-        var seen = Set<UInt64>()
-        while true {
-            let batch = await withTaskGroup(of: [Delivery].self) { group in
-                group.addTask { await consumer.next(max: 100) }
-                group.addTask {
-                    try? await Task.sleep(for: .milliseconds(1500))
-                    return []
-                }
-                let first = await group.next() ?? []
-                group.cancelAll()
-                return first
-            }
-            // Nothing new, or only messages left unacknowledged coming round again.
-            if batch.isEmpty || batch.allSatisfy({ !seen.insert($0.deliveryTag).inserted }) { break }
-            for delivery in batch where id == nil || delivery.properties.messageID == id {
-                try await action(delivery, broker)
-                try await delivery.ack()
-                handled += 1
-            }
+        let drain = DeadLetterDrain(queue: deadLetterQueue(queue), broker: broker, timeout: .seconds(timeout))
+        return try await broker.withRunning {
+            try await drain.run(select: { id == nil || $0.properties.messageID == id }, action: { try await action($0, broker) }).handled
         }
-        await consumer.cancel()
-        return handled
     }
 
     /// The dead letter as first published: original exchange and routing key, without the
