@@ -20,6 +20,7 @@ public struct OrderServiceConfiguration: Sendable {
     public var paymentSweepInterval: Duration
     /// `ADMISSION_TARGET_MS`: the order→invoice time above which new orders are shed (see
     /// ``OrderAdmission/Configuration``). Default 1000; 0 turns shedding off.
+    /// `ADMISSION_MIN_TRIPS`: the fewest trips an interval needs to be judged. Default 20.
     public var admission: OrderAdmission.Configuration
 
     /// Reads the environment.
@@ -37,5 +38,6 @@ public struct OrderServiceConfiguration: Sendable {
         paymentSweepInterval = .milliseconds(try environment.int("PAYMENT_SWEEP_INTERVAL_MS", default: 10_000, in: 10...3_600_000))
         admission = OrderAdmission.Configuration()
         admission.target = .milliseconds(try environment.int("ADMISSION_TARGET_MS", default: 1000, in: 0...600_000))
+        admission.minimumTrips = try environment.int("ADMISSION_MIN_TRIPS", default: admission.minimumTrips, in: 1...100_000)
     }
 }
