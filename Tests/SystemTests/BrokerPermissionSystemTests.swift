@@ -1,6 +1,7 @@
 @testable import Broker
 import Contracts
 import Foundation
+import Logging
 import ContractTesting
 import MercatoTesting
 import Testing
@@ -11,11 +12,13 @@ import Testing
 @Suite(.needsSystem, .serialized, .timeLimit(.minutes(5)))
 struct BrokerPermissionSystemTests {
     /// A connection as `service`'s own broker user.
-    static func connection(as service: MercatoSystem.Service, of system: MercatoSystem, stampsUserID: Bool = true) throws -> RabbitMQBroker {
+    static func connection(
+        as service: MercatoSystem.Service, of system: MercatoSystem, stampsUserID: Bool = true, logger: Logger = MercatoSystem.quietLogger
+    ) throws -> RabbitMQBroker {
         var configuration = try RabbitMQBroker.Configuration(url: system.serviceAMQPURL(service))
         configuration.connectionName = "forger"
         configuration.stampsUserID = stampsUserID
-        return RabbitMQBroker(configuration: configuration, logger: MercatoSystem.quietLogger)
+        return RabbitMQBroker(configuration: configuration, logger: logger)
     }
 
     /// Whether `error` is RabbitMQ's refusal `code` (`text` in its reply).
@@ -32,7 +35,8 @@ struct BrokerPermissionSystemTests {
 
     @Test func eachServiceUserMayOnlyDoWhatItsServiceDoes() async throws {
         let system = try await MercatoSystem.start()
-        let customerService = try Self.connection(as: .customer, of: system)
+        let log = LogRecording()
+        let customerService = try Self.connection(as: .customer, of: system, logger: log.logger(level: .warning))
         try await customerService.withRunning {
             // Not its exchange: the broker refuses the publish.
             await #expect { try await customerService.publish(try Self.invoiceCreated(order: UUID().uuidString, customer: UUID().uuidString)) } throws: {
@@ -41,7 +45,7 @@ struct BrokerPermissionSystemTests {
             // Not its queue: the broker refuses the consumer (the wrapper keeps trying to
             // subscribe in the background; the queue never gets a second consumer).
             let stolen = try? await customerService.consume(queue: QueueName.orderInvoiceCreated, prefetch: 1)
-            try await Task.sleep(for: .seconds(1))
+            try await log.waitFor("the broker refuses the subscription") { $0.text.contains("ACCESS_REFUSED") && $0.text.contains(QueueName.orderInvoiceCreated) }
             #expect(try await system.broker.inspect(queue: QueueName.orderInvoiceCreated).consumerCount == 1)
             await stolen?.cancel()
             // No configure permission: it cannot declare (or delete) anything.
@@ -64,7 +68,7 @@ struct BrokerPermissionSystemTests {
     /// A service whose user may not declare waits for the admin step, and says what it misses.
     @Test func withoutTheAdminStepReadinessNamesTheMissingQueues() async throws {
         let system = try await MercatoSystem.start(applyTopology: false)
-        try await system.eventually("invoice-service to report its missing queue", timeout: .seconds(30)) {
+        try await system.eventually("invoice-service to report its missing queue") {
             let (status, body) = try await system.request(.invoice, "GET", "/health/ready")
             let checks = (body as? [String: Any])?["checks"] as? [String: Bool] ?? [:]
             return status == 503 && checks["topology:\(QueueName.invoiceOrderCreated)"] == false
@@ -95,7 +99,7 @@ struct BrokerPermissionSystemTests {
         try await customerService.withRunning { try await customerService.publish(direct) }
 
         let deadLetterQueue = QueueName.deadLetter(of: QueueName.orderInvoiceCreated)
-        try await system.eventually("the forged event to be dead-lettered", timeout: .seconds(30)) {
+        try await system.eventually("the forged event to be dead-lettered") {
             try await system.broker.inspect(queue: deadLetterQueue).messageCount == 1
         }
         let consumer = try await system.broker.consume(queue: deadLetterQueue, prefetch: 1)

@@ -25,7 +25,7 @@ struct DatabaseRoleSystemTests {
 
             for other in MercatoSystem.Service.allCases where other != service {
                 var configuration = try PostgresClient.Configuration(url: system.serviceDatabaseURL(service, database: other))
-                configuration.acquireTimeout = .seconds(5)
+                configuration.acquireTimeout = .seconds(30)
                 let foreign = PostgresClient(configuration: configuration, logger: MercatoSystem.quietLogger)
                 await #expect("\(service.role) reached \(other.database)") {
                     _ = try await foreign.query("SELECT count(*) FROM outbox")

@@ -118,10 +118,7 @@ struct HTTPFuzzSystemTests {
         #expect(orders == fuzzer.acceptedOrders)
         #expect(events == fuzzer.acceptedOrders)
         #expect(customers == OrderFlowSystemTests.seeds.count + fuzzer.acceptedCustomers)
-        for service in MercatoSystem.Service.allCases {
-            let (ready, _) = try await system.request(service, "GET", "/health/ready")
-            #expect(ready == 200, "\(service.rawValue) is not ready after the fuzz pass")
-        }
+        for service in MercatoSystem.Service.allCases { try await system.waitUntilReady(service) }
         try await system.expectSettled(orders: fuzzer.acceptedOrders)
         print("http-fuzz: \(fuzzer.sent) requests, seed \(Self.seed): \(fuzzer.statuses.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))")
         await system.shutdown()

@@ -43,9 +43,9 @@ struct LivePageBrowserTests {
 
         // order-service goes away: the page says so, and catches up once it is back.
         await system.stop(.order)
-        try await page.waitFor("disconnected", timeout: .seconds(20)) { $0["connection"] as? String == "disconnected" }
+        try await page.waitFor("disconnected", timeout: .seconds(60)) { $0["connection"] as? String == "disconnected" }
         try await system.restart(.order)
-        try await page.waitFor("connected again", timeout: .seconds(30)) { $0["connection"] as? String == "connected" }
+        try await page.waitFor("connected again", timeout: .seconds(60)) { $0["connection"] as? String == "connected" }
         let second = try await LiveStreamSystemTests.place(5, on: system)
         try await system.expectSettled(orders: 17)
         let caughtUp = try await page.waitFor("17 invoiced orders") { state in

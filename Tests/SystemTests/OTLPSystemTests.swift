@@ -26,7 +26,7 @@ struct OTLPSystemTests {
         var spans: [(service: String, name: String, kind: Int, parent: String?)] = []
         var missing = expected.map { "\($0.service) \($0.name)" }
         do {
-            try await system.eventually("the collector has the trace's spans", timeout: .seconds(20)) {
+            try await system.eventually("the collector has the trace's spans") {
                 spans = collector.spans(ofTrace: traceID)
                 missing = expected.filter { want in
                     !spans.contains { $0.service == want.service && $0.name == want.name && $0.kind == want.kind }

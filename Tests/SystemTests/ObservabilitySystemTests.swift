@@ -45,7 +45,7 @@ struct ObservabilitySystemTests {
         #expect(invoiceCreated.spanID != orderCreated.spanID, "invoice.created comes from invoice-service's consumer span")
 
         // In the logs: every service logged a JSON line carrying the trace id.
-        try await system.eventually("each service has logged the trace", timeout: .seconds(10)) {
+        try await system.eventually("each service has logged the trace") {
             MercatoSystem.Service.allCases.allSatisfy { service in
                 system.jsonLogLines(service).contains { $0["trace.id"] as? String == traceID && $0["service"] as? String == service.rawValue }
             }
@@ -75,7 +75,7 @@ struct ObservabilitySystemTests {
 
         // Counters move in the relay and consumers a moment after the databases show the
         // effect, and the sampled gauges every 2 s.
-        try await system.eventually("the metrics show the orders", timeout: .seconds(15)) {
+        try await system.eventually("the metrics show the orders") {
             let order = try await system.metrics(.order)
             let customer = try await system.metrics(.customer)
             let invoice = try await system.metrics(.invoice)

@@ -311,9 +311,15 @@ struct Synthetic {
         return synthetic
     }
 
-    /// order-service parked the early invoice, and its replica kept version 3.
+    /// order-service parked the early invoice, and its replica kept version 3 (waited for:
+    /// the events may still be on their way after a fault, and a wrong end state stays wrong).
     func check(on system: MercatoSystem, _ problems: inout [String]) async throws {
         let orders = system.database(.order)
+        try? await system.eventually("the synthetic events are handled", timeout: .seconds(60)) {
+            let parked = try await orders.query("SELECT count(*) FROM parked_invoices WHERE order_id = $1", orderID)[0].decode(Int.self, at: 0)
+            let version = try await orders.query("SELECT version FROM customers WHERE id = $1", customerID).first?.decode(Int.self, at: 0)
+            return parked == 1 && version == 3
+        }
         let parked = try await orders.query("SELECT count(*) FROM parked_invoices WHERE order_id = $1", orderID)[0].decode(Int.self, at: 0)
         if parked != 1 { problems.append("the invoice of an unseen order was not parked (\(parked) rows)") }
         let replica = try await orders.query("SELECT name, version FROM customers WHERE id = $1", customerID)

@@ -11,7 +11,8 @@ struct TopologySystemTests {
         // The management API refreshes consumer counts every statistics interval: wait for it.
         var (status, output) = try await runCLI(["topology", "--vhost", system.name])
         // Until every consumer queue shows its consumer (the API's statistics lag).
-        for _ in 0..<40 where output.split(separator: "\n").contains(where: { line in
+        let deadline = ContinuousClock.now + .seconds(90)
+        while ContinuousClock.now < deadline, output.split(separator: "\n").contains(where: { line in
             QueueName.consumerQueues.contains { line.hasPrefix("  \($0) ") } && line.hasSuffix(" 0")
         }) {
             try await Task.sleep(for: .milliseconds(500))
