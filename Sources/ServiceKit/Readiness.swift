@@ -55,6 +55,12 @@ public final class Readiness: Sendable {
         }
     }
 
+    /// How many ``wait(for:)`` calls are waiting: tests know from it that a part has reached
+    /// its wait, before they assert that it did nothing yet.
+    var waiting: Int {
+        state.withLock { $0.waiters.count }
+    }
+
     /// Whether every required component is up.
     public var isReady: Bool {
         state.withLock { $0.required.isSubset(of: $0.up) }

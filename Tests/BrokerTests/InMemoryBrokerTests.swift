@@ -1,8 +1,9 @@
-@testable import Broker
-import Contracts
 import ContractTesting
+import Contracts
 import MercatoTesting
 import Testing
+
+@testable import Broker
 
 /// The broker semantics against the in-memory double, plus its own details.
 @Suite(.timeLimit(.minutes(1)))
@@ -42,6 +43,33 @@ struct InMemoryBrokerTests {
         await broker.shutdown()
         try await withDeadline(.seconds(10), "run() to return after shutdown()") { try await running.value }
         #expect(!broker.isReady)
+    }
+
+    /// A message outliving its queue's `x-message-ttl` is dead-lettered as expired, and not
+    /// before: the TTL runs on the broker's clock, here a manual one.
+    @Test func expiresMessagesAtTheirTTLOnItsClock() async throws {
+        let clock = ManualClock()
+        let broker = InMemoryBroker(clock: clock)
+        let (queue, expired) = (uniqueName("ttl"), uniqueName("expired"))
+        try await broker.declare(
+            Topology(queues: [
+                .init(name: queue, arguments: .init(deadLetterExchange: "", deadLetterRoutingKey: expired, messageTTL: 1_000)), .init(name: expired),
+            ]))
+        try await broker.publish(message("", queue, id: "late"))
+        try await clock.waitForSleepers(1, timeout: .seconds(60))
+        clock.advance(by: .milliseconds(999))
+        // Still asleep, so not expired: the advance wakes every sleep that is due, at once.
+        #expect(clock.pendingSleeps == 1)
+        #expect(await broker.messageCount(queue: queue) == 1)
+        clock.advance(by: .milliseconds(1))
+        try await waitUntil("the message to expire", timeout: .seconds(60)) { await broker.messageCount(queue: expired) == 1 }
+        #expect(await broker.messageCount(queue: queue) == 0)
+        let dead = await broker.messages(in: expired)
+        guard case .array(let deaths)? = dead.first?.properties.headers["x-death"], case .table(let death)? = deaths.first else {
+            Issue.record("no x-death header: \(String(describing: dead.first?.properties.headers))")
+            return
+        }
+        #expect(death["reason"]?.stringValue == "expired" && death["queue"]?.stringValue == queue)
     }
 
     @Test func declaresMercatosTopology() async throws {

@@ -1,12 +1,13 @@
-import Contracts
 import ContractTesting
+import Contracts
 import Foundation
-@testable import InvoiceService
 import Locking
 import Logging
 import MercatoTesting
 import ServiceKit
 import Testing
+
+@testable import InvoiceService
 
 /// The invoice's and the payment's state machines over every (state, event) pair, the
 /// circuit breaker and the resilient gateway on a manual clock, and the payment processor's
@@ -87,14 +88,29 @@ struct PaymentTests {
         let script: Locked<[Result<ChargeOutcome, PaymentGatewayError>]>
         let calls = Locked(0)
         let hangs: Bool
+        private let callEvents = Locked<[Int: OneShot]>([:])
 
         init(_ script: [Result<ChargeOutcome, PaymentGatewayError>], hangs: Bool = false) {
             self.script = Locked(script)
             self.hangs = hangs
         }
 
+        /// Fires once the provider has been called `count` times.
+        func called(_ count: Int) -> OneShot {
+            callEvents.withLock { events in
+                if let event = events[count] { return event }
+                let event = OneShot()
+                events[count] = event
+                return event
+            }
+        }
+
         func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
-            calls.withLock { $0 += 1 }
+            let count = calls.withLock {
+                $0 += 1
+                return $0
+            }
+            called(count).fire()
             if hangs { try await Task.sleep(for: .seconds(3600)) }
             let next = script.withLock { $0.isEmpty ? .success(.captured(reference: "ch_default")) : $0.removeFirst() }
             return try next.get()
@@ -107,9 +123,7 @@ struct PaymentTests {
     static let request = ChargeRequest(key: "k", amount: Money("1.00")!, method: "card", token: nil, description: "test")
 
     /// A gateway over `provider` on `clock`. Its timeout is an hour unless a test is about
-    /// timeouts: ``driving(_:_:)`` advances the clock whenever anything sleeps on it, and the
-    /// timeout of an attempt sleeps from before the provider is even called, so a short one
-    /// could fire before a slow (sanitized) run reaches the provider.
+    /// timeouts, and ``driving(_:_:)`` never moves the clock that far.
     func gateway(
         _ provider: ScriptedProvider, clock: ManualClock, attempts: Int = 3, threshold: Int = 5, timeout: Duration = .seconds(3600)
     ) -> ResilientPaymentGateway<ManualClock> {
@@ -122,18 +136,22 @@ struct PaymentTests {
         return ResilientPaymentGateway(provider, configuration: configuration, clock: clock, logger: Logger(label: "test"))
     }
 
-    /// Runs `body` while advancing `clock` by a second whenever the code under test sleeps on
-    /// it: enough for any backoff, thousands of turns short of a default timeout.
+    /// Runs `body` while waiting out every backoff it sleeps on `clock`: a pending sleep that
+    /// ends within a second (a backoff is at most 300 ms here) has the clock moved to its end.
+    /// An attempt's timeout (an hour) is never reached, however late the body's tasks run:
+    /// the clock moves only while a backoff sleeps, and no attempt is running then.
     func driving<T: Sendable>(_ clock: ManualClock, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         let task = Task { try await body() }
         let driver = Task {
             while !Task.isCancelled {
-                if clock.pendingSleeps > 0 { clock.advance(by: .seconds(1)) }
+                if let next = clock.nextDeadline, clock.now.duration(to: next) <= .seconds(1) {
+                    clock.advance(by: max(clock.now.duration(to: next), .zero))
+                }
                 try await Task.sleep(for: .milliseconds(1))
             }
         }
         defer { driver.cancel() }
-        return try await task.value
+        return try await withDeadline(.seconds(60), "the gateway call to end") { try await task.value }
     }
 
     @Test func transientFailuresAreRetriedWithTheSameKeyAndDeclinesAreNot() async throws {
@@ -156,8 +174,24 @@ struct PaymentTests {
     @Test func aHangingProviderTimesOutAsOutcomeUnknown() async throws {
         let clock = ManualClock()
         let hanging = ScriptedProvider([], hangs: true)
+        let timeout = Duration.seconds(2)
+        let gateway = gateway(hanging, clock: clock, attempts: 2, timeout: timeout)
+        let call = Task { try await gateway.charge(Self.request) }
+        for attempt in 1...2 {
+            // The timeout passes only once the provider has the call and the attempt's timer
+            // sleeps (the provider hangs on the real clock: the timer is the only sleeper).
+            // Moving the clock sooner could time the attempt out before it reached the provider.
+            try await hanging.called(attempt).wait("the provider's call \(attempt)", timeout: .seconds(60))
+            try await clock.waitForSleepers(1, timeout: .seconds(60))
+            clock.advance(by: timeout)
+            if attempt == 1 {
+                // The timer is gone; the next sleeper is the backoff (at most 150 ms).
+                try await clock.waitForSleepers(1, timeout: .seconds(60))
+                clock.advance(by: .seconds(1))
+            }
+        }
         do {
-            _ = try await driving(clock) { [self] in try await gateway(hanging, clock: clock, attempts: 2, timeout: .seconds(2)).charge(Self.request) }
+            _ = try await withDeadline(.seconds(60), "the call to give up") { try await call.value }
             Issue.record("a hanging provider answered")
         } catch let error as PaymentGatewayError {
             #expect(error.code == .outcomeUnknown && !error.nothingCharged)
@@ -198,7 +232,12 @@ struct PaymentTests {
         final class Broken: PaymentGateway {
             let calls = Locked(0)
             func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
-                if calls.withLock({ $0 += 1; return $0 }) == 1 { throw AdapterBroke() }
+                if calls.withLock({
+                    $0 += 1
+                    return $0
+                }) == 1 {
+                    throw AdapterBroke()
+                }
                 return .captured(reference: "ch_after")
             }
             func charge(key: String) async throws -> ChargeOutcome? { nil }
@@ -256,7 +295,11 @@ struct PaymentTests {
         let invoice: Invoice
         let order: OrderCreated
 
-        init(provider: (any SimulatedProviderLedger) -> any PaymentGateway = { SimulatedPaymentGateway(ledger: $0, configuration: Fixture.instant, clock: ContinuousClock()) }) async throws {
+        init(
+            provider: (any SimulatedProviderLedger) -> any PaymentGateway = {
+                SimulatedPaymentGateway(ledger: $0, configuration: Fixture.instant, clock: ContinuousClock())
+            }
+        ) async throws {
             processor = PaymentProcessor(repository: repository, gateway: provider(ledger), staleAfter: .seconds(30), logger: Logger(label: "test"))
             let items = [OrderLine(productName: "Tea", quantity: 2, unitPrice: Money("3.00")!)]
             order = OrderCreated(orderID: UUID(), customerID: UUID(), items: items, total: Money("6.00")!, createdAt: Date())
@@ -273,7 +316,8 @@ struct PaymentTests {
         }
 
         func payment(key: String = UUID().uuidString, token: String? = nil) -> NewPayment {
-            NewPayment(invoiceID: invoice.id, idempotencyKey: key, request: key + (token ?? ""), amount: invoice.total, method: "card", token: token, traceparent: nil)
+            NewPayment(
+                invoiceID: invoice.id, idempotencyKey: key, request: key + (token ?? ""), amount: invoice.total, method: "card", token: token, traceparent: nil)
         }
 
         func cancel() async throws -> Int {

@@ -41,6 +41,10 @@ public final class ManualClock: Clock, Sendable {
     /// How many sleeps were ever started (finished or not).
     public var sleepsStarted: Int { state.withLock { $0.sleepsStarted } }
 
+    /// The earliest deadline of the pending sleeps, if any: lets a test tell a short sleep (a
+    /// backoff) from a long one (a timeout) and wake only the one it means to.
+    public var nextDeadline: Instant? { state.withLock { $0.sleepers.map(\.deadline).min() } }
+
     public func sleep(until deadline: Instant, tolerance: Duration? = nil) async throws {
         let id = state.withLock { state in
             state.nextID += 1

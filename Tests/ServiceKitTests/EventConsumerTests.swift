@@ -1,12 +1,13 @@
-@testable import Broker
-import Contracts
 import ContractTesting
+import Contracts
 import Foundation
+import Locking
 import Logging
 import MercatoTesting
-@testable import ServiceKit
-import Locking
 import Testing
+
+@testable import Broker
+@testable import ServiceKit
 
 /// Records what it applied; refuses what it is told to.
 final class RecordingHandler: EventHandler {
@@ -35,8 +36,14 @@ final class RecordingHandler: EventHandler {
 
 @Suite(.timeLimit(.minutes(1)))
 struct EventConsumerTests {
-    let broker = InMemoryBroker(user: "order-service")
+    /// Times the delay queues: a message waits in one until the test moves the clock.
+    let clock = ManualClock()
+    let broker: InMemoryBroker
     let queue = QueueName.invoiceOrderCreated
+
+    init() {
+        broker = InMemoryBroker(user: "order-service", clock: clock)
+    }
 
     func orderCreated(id: String = UUID().uuidString) throws -> OutboundMessage {
         let event = CloudEvent(
@@ -81,13 +88,34 @@ struct EventConsumerTests {
 
     @Test(arguments: [
         ("not json", "application/cloudevents+json", "id-1", "not a CloudEvents envelope"),
-        (#"{"specversion":"1.0","id":"id-2","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "text/plain", "id-2", "content type"),
-        (#"{"specversion":"1.0","id":"id-3","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "", "message_id is missing"),
-        (#"{"specversion":"1.0","id":"id-4","source":"/x","type":"order.deleted","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-4", "unexpected event type"),
-        (#"{"specversion":"0.3","id":"id-5","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-5", "specversion"),
-        (#"{"specversion":"1.0","id":"id-6","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-6", "payload does not decode"),
-        (#"{"specversion":"1.0","id":"id-7","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","dataversion":"2","data":{}}"#, "application/cloudevents+json", "id-7", "unsupported data version 2"),
-        (#"{"specversion":"1.0","id":"other","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json", "id-8", "differs from the event id"),
+        (
+            #"{"specversion":"1.0","id":"id-2","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "text/plain", "id-2",
+            "content type"
+        ),
+        (
+            #"{"specversion":"1.0","id":"id-3","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json",
+            "", "message_id is missing"
+        ),
+        (
+            #"{"specversion":"1.0","id":"id-4","source":"/x","type":"order.deleted","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json",
+            "id-4", "unexpected event type"
+        ),
+        (
+            #"{"specversion":"0.3","id":"id-5","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json",
+            "id-5", "specversion"
+        ),
+        (
+            #"{"specversion":"1.0","id":"id-6","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json",
+            "id-6", "payload does not decode"
+        ),
+        (
+            #"{"specversion":"1.0","id":"id-7","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","dataversion":"2","data":{}}"#,
+            "application/cloudevents+json", "id-7", "unsupported data version 2"
+        ),
+        (
+            #"{"specversion":"1.0","id":"other","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json",
+            "id-8", "differs from the event id"
+        ),
     ])
     func malformedMessagesAreDeadLetteredWithTheReason(body: String, contentType: String, messageID: String, reason: String) async throws {
         try await broker.declare(.mercato())
@@ -136,7 +164,11 @@ struct EventConsumerTests {
         #expect(waiting.first?.properties.headers["x-original-exchange"]?.stringValue == ExchangeName.orders)
         #expect(await broker.messageCount(queue: QueueName.deadLetter(of: queue)) == 0)
 
-        // After the delay it is back, fails its last attempt, and is dead-lettered.
+        // After the delay it is back, fails its last attempt, and is dead-lettered. Its
+        // expiry is the only sleep on the clock: once it sleeps, the delay can pass.
+        try await clock.waitForSleepers(1, timeout: .seconds(60))
+        #expect(await broker.messageCount(queue: queue) == 0, "back before its delay")
+        clock.advance(by: .milliseconds(RetryPolicy.delaysMilliseconds[0]))
         try await waitUntil("the delay queue to return the event") { await broker.messageCount(queue: queue) == 1 }
         try await process(consumer, expecting: 1)
         let dead = await broker.messages(in: QueueName.deadLetter(of: queue))
@@ -215,10 +247,13 @@ struct ProducerPolicyTests {
         let broker = InMemoryBroker(user: "customer-service")
         try await broker.declare(.mercato())
         let id = UUID().uuidString
-        let event = CloudEvent(id: id, source: "/mercato/order-service", data: OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()))
+        let event = CloudEvent(
+            id: id, source: "/mercato/order-service", data: OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()))
         var properties = MessageProperties(contentType: CloudEvent<OrderCreated>.contentType, messageID: id, type: "order.created")
         properties.headers[FailureHeader.producer] = .string("order-service")
-        try await broker.publish(OutboundMessage(exchange: ExchangeName.orders, routingKey: "order.created", properties: properties, body: try EventCoding.makeEncoder().encode(event)))
+        try await broker.publish(
+            OutboundMessage(
+                exchange: ExchangeName.orders, routingKey: "order.created", properties: properties, body: try EventCoding.makeEncoder().encode(event)))
         let handler = RecordingHandler()
         var configuration = EventConsumer.Configuration()
         configuration.producers = ProducerPolicy(republishers: ["invoice-service"])

@@ -1,19 +1,20 @@
 import Broker
-import Contracts
 import ContractTesting
+import Contracts
 import Foundation
+import Locking
 import Logging
 import MercatoTesting
 import ServiceKit
-import Locking
 import Synchronization
 import Testing
 
-/// A clock for ``MemoryOutboxStore`` that tests move forward.
+/// A clock for ``MemoryOutboxStore`` that stands still until a test moves it forward: a
+/// refused message's backoff never passes by itself, however long a slow run stalls.
 final class MovableTime: Sendable {
-    private let offset = Locked<TimeInterval>(0)
-    func now() -> Date { Date() + offset.withLock { $0 } }
-    func advance(by seconds: TimeInterval) { offset.withLock { $0 += seconds } }
+    private let time = Locked(Date())
+    func now() -> Date { time.withLock { $0 } }
+    func advance(by seconds: TimeInterval) { time.withLock { $0 += seconds } }
 }
 
 @Suite(.timeLimit(.minutes(1)))

@@ -1,8 +1,9 @@
 import Locking
 import Logging
 import MercatoTesting
-import ServiceKit
 import Testing
+
+@testable import ServiceKit
 
 /// The loop under the sweepers and publishers, driven by its wake-up signal: no sleeping.
 @Suite(.timeLimit(.minutes(1)))
@@ -20,7 +21,9 @@ struct PeriodicChoreTests {
             return try script.withLock { $0.isEmpty ? .success(false) : $0.removeFirst() }.get()
         }
         try await withRunning([chore]) {
-            try await Task.sleep(for: .milliseconds(50))
+            // The chore waits for the database before its first round: once it does, it has
+            // run nothing.
+            try await waitUntil("the chore to wait for the database") { readiness.waiting == 1 }
             #expect(rounds.withLock { $0 } == 0, "ran before the database was ready")
             readiness.markUp(Readiness.database)
             try await waitUntil("the backlog drained in one run") { rounds.withLock { $0 } == 3 }

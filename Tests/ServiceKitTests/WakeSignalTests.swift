@@ -1,7 +1,8 @@
 import MercatoTesting
-@testable import ServiceKit
 import Synchronization
 import Testing
+
+@testable import ServiceKit
 
 /// The relay's wake-up, on a manual clock: timeouts are tested by moving the clock, not by
 /// waiting and measuring.
@@ -51,9 +52,11 @@ struct WakeSignalTests {
         try await clock.waitForSleepers()
         signal.signal()
         try await long.returned.wait("the long wait to end on the signal")
-        // The 30 s timer is still asleep; a 1 s wait must not have to outlast it.
+        // The 30 s timer is still asleep; a 1 s wait must not have to outlast it. The short
+        // wait's own timer is the second sleeper: moving the clock before the wait has taken
+        // its deadline would set that deadline a second later.
         let short = PendingWait(signal, timeout: .seconds(1))
-        try await waitUntil("the short wait's own timer") { clock.pendingSleeps >= 1 }
+        try await clock.waitForSleepers(2)
         clock.advance(by: .seconds(1))
         try await short.returned.wait("the short wait to end at its own timeout")
     }

@@ -56,10 +56,15 @@ public actor InMemoryBroker: Broker {
     /// The user this broker's "connection" is logged in as: every publish carries it as
     /// `user_id`, as the RabbitMQ broker's do.
     public nonisolated let user: String
+    /// What times a queue's `x-message-ttl`.
+    private nonisolated let clock: any Clock<Duration>
 
     /// Creates an empty broker (only the default exchange exists), publishing as `user`.
-    public init(user: String = "guest") {
+    /// Messages' time-to-live runs on `clock`: a test gives it a manual one, to look at a
+    /// delay queue before its messages expire and to expire them when it says so.
+    public init(user: String = "guest", clock: any Clock<Duration> = ContinuousClock()) {
         self.user = user
+        self.clock = clock
     }
 
     public func declare(_ topology: Topology) async throws {
@@ -205,8 +210,8 @@ public actor InMemoryBroker: Broker {
             let sequence = nextSequence
             queues[queue]?.messages.append(StoredMessage(message: message, redelivered: false, sequence: sequence))
             if let ttl = queues[queue]?.declaration.arguments.messageTTL {
-                Task { [weak self] in
-                    try? await Task.sleep(for: .milliseconds(ttl))
+                Task { [weak self, clock] in
+                    try? await clock.sleep(for: .milliseconds(ttl))
                     await self?.expire(sequence, in: queue)
                 }
             }

@@ -21,11 +21,13 @@ public final class MemoryOutboxStore: OutboxStore {
 
     private let state = Locked(State())
     private let now: @Sendable () -> Date
+    private let backoff: OutboxBackoff
 
     /// Creates an empty outbox whose clock is `now` (tests move it to make refused messages
-    /// due again).
-    public init(now: @escaping @Sendable () -> Date = Date.init) {
+    /// due again) and whose refused messages wait out `backoff`.
+    public init(now: @escaping @Sendable () -> Date = Date.init, backoff: OutboxBackoff = .init()) {
         self.now = now
+        self.backoff = backoff
     }
 
     /// Adds messages (what a repository does in its "transaction").
@@ -57,16 +59,17 @@ public final class MemoryOutboxStore: OutboxStore {
         guard !batch.isEmpty else { return 0 }
         let outcome = await publish(batch)
         let after = now()
+        let backoff = self.backoff
         state.withLock { state in
             let confirmed = Set(outcome.confirmed)
             state.published += state.pending.filter { confirmed.contains($0.message.id) }.map(\.message)
             state.pending.removeAll { confirmed.contains($0.message.id) }
             for index in state.pending.indices {
                 guard let reason = outcome.refused[state.pending[index].message.id] else { continue }
-                // Refused messages (unroutable, nacked) back off: 2, 4, 8 … 300 seconds.
+                // Refused messages (unroutable, nacked) back off: by default 2, 4, 8 … 300 seconds.
                 state.pending[index].attempts += 1
                 state.pending[index].lastError = reason
-                state.pending[index].nextAttemptAt = after + min(300, pow(2, Double(state.pending[index].attempts)))
+                state.pending[index].nextAttemptAt = after + backoff.seconds(afterRefusals: state.pending[index].attempts)
             }
             state.claimed.subtract(batch.map(\.id))
         }

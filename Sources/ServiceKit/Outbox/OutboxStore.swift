@@ -16,6 +16,33 @@ public protocol OutboxStore: Sendable {
     func changes() -> any AsyncSequence<Void, Never> & Sendable
 }
 
+/// How long a refused outbox message waits before it is tried again: ``first`` after its first
+/// refusal, doubling with each refusal after, never more than ``longest``.
+public struct OutboxBackoff: Sendable {
+    /// The wait after the first refusal. Default 2 s.
+    public var first: Duration
+    /// The longest wait. Default 300 s.
+    public var longest: Duration
+
+    /// Creates a backoff; the defaults are what the services run with (tests of the stores
+    /// lengthen it, so that no stall of a slow run lets a backoff pass by itself).
+    public init(first: Duration = .seconds(2), longest: Duration = .seconds(300)) {
+        self.first = first
+        self.longest = longest
+    }
+
+    /// The wait after the `refusals`-th refusal (1 for the first), in seconds.
+    func seconds(afterRefusals refusals: Int) -> Double {
+        // The exponent is capped: 2^30 times any first wait is past any sensible longest.
+        min(longest.timeInterval, first.timeInterval * Double(1 << min(max(refusals - 1, 0), 30)))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, for `Date` arithmetic and SQL intervals.
+    var timeInterval: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
 /// What happened to a batch of outbox messages handed to the broker.
 public struct PublishOutcome: Sendable {
     /// Ids the broker confirmed.

@@ -8,13 +8,16 @@ public import Postgres
 /// same rows, and a relay that dies mid-batch leaves its rows to the others.
 public struct PostgresOutboxStore: OutboxStore {
     private let client: PostgresClient
+    private let backoff: OutboxBackoff
     /// The `LISTEN outbox` session that hears other replicas' commits: a `Service` to run
     /// before the relay (``ServiceRuntime`` does).
     public let listener: PostgresListener
 
-    /// Creates the store over `client`; nothing connects until ``listener`` runs.
-    public init(client: PostgresClient) {
+    /// Creates the store over `client`, whose refused messages wait out `backoff`; nothing
+    /// connects until ``listener`` runs.
+    public init(client: PostgresClient, backoff: OutboxBackoff = .init()) {
         self.client = client
+        self.backoff = backoff
         self.listener = client.listen([Outbox.channel])
     }
 
@@ -42,16 +45,17 @@ public struct PostgresOutboxStore: OutboxStore {
                 try await connection.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::text[])", outcome.confirmed)
             }
             if !outcome.refused.isEmpty {
-                // Refused messages (unroutable, nacked) back off: 2, 4, 8 … 300 seconds.
+                // Refused messages (unroutable, nacked) back off: by default 2, 4, 8 … 300
+                // seconds. The exponent is capped, or power() overflows after 1,024 refusals.
                 let ids = Array(outcome.refused.keys)
                 try await connection.query(
                     """
                     UPDATE outbox AS o
                     SET attempts = o.attempts + 1, last_error = f.reason,
-                        next_attempt_at = now() + make_interval(secs => least(300, power(2, o.attempts + 1)))
+                        next_attempt_at = now() + make_interval(secs => least($4::float8, $3::float8 * power(2, least(o.attempts, 30))))
                     FROM unnest($1::text[], $2::text[]) AS f(id, reason)
                     WHERE o.id = f.id
-                    """, ids, ids.map { outcome.refused[$0] ?? "" })
+                    """, ids, ids.map { outcome.refused[$0] ?? "" }, backoff.first.timeInterval, backoff.longest.timeInterval)
             }
             return rows.count
         }
