@@ -34,6 +34,7 @@ public struct InvoiceServiceConfiguration: Sendable {
         gateway.breaker.openDuration = .milliseconds(try environment.int("PAYMENT_CIRCUIT_OPEN_MS", default: 30_000, in: 10...3_600_000))
         simulator = .init()
         simulator.latency = .milliseconds(try environment.int("PAYMENT_SIM_LATENCY_MS", default: 20, in: 0...600_000))
+        simulator.slowCharge = .milliseconds(try environment.int("PAYMENT_SIM_SLOW_MS", default: 1000, in: 0...600_000))
         func rate(_ name: String) throws -> Double {
             NSDecimalNumber(decimal: try environment.decimal(name, default: 0, in: 0...1)).doubleValue
         }

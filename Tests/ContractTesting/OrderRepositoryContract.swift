@@ -82,9 +82,12 @@ public enum OrderRepositoryContract {
     }
 
     /// Numbers every change made so far: a transaction of a check running beside this one
-    /// may hold numbering back for a moment.
+    /// may hold numbering back for a while (on a busy machine, longer than any fixed number
+    /// of tries); fails rather than let a check go on with changes still unnumbered.
     static func settle(_ store: OrderStore) async throws {
-        for _ in 0..<500 where try await !store.repository.settleChanges() { try await Task.sleep(for: .milliseconds(10)) }
+        try await waitUntil("every change made so far is numbered", timeout: .seconds(60), interval: .milliseconds(10)) {
+            try await store.repository.settleChanges()
+        }
     }
 
     /// Every check.
@@ -186,7 +189,8 @@ public enum OrderRepositoryContract {
             let start = try await store.repository.statusCounts(customerID: nil).sequence
             let customer = UUID()
             try await store.repository.saveCustomers([snapshot(customer, count: 0, version: 1)], events: [])
-            let first = order(customer: customer), second = order(customer: customer, lines: [("Cake", 1, "4.25")])
+            let first = order(customer: customer)
+            let second = order(customer: customer, lines: [("Cake", 1, "4.25")])
             _ = try await store.repository.place(first, idempotency: nil, traceparent: nil)
             _ = try await store.repository.place(second, idempotency: nil, traceparent: nil)
             try await store.repository.markInvoiced([try invoiceCreated(order: first.id, number: "INV-2026-000010")])
@@ -206,8 +210,10 @@ public enum OrderRepositoryContract {
             #expect(try await store.repository.changes(after: start + 3, customerID: nil, limit: 10).isEmpty)
         },
         ContractCheck("changes filter by customer; history lists one order's changes; counts include exactly the changes up to their sequence") { store in
-            let ada = UUID(), bob = UUID()
-            let adas = order(customer: ada), bobs = order(customer: bob)
+            let ada = UUID()
+            let bob = UUID()
+            let adas = order(customer: ada)
+            let bobs = order(customer: bob)
             _ = try await store.repository.place(adas, idempotency: nil, traceparent: nil)
             try await settle(store)
             let before = try await store.repository.statusCounts(customerID: ada)
@@ -242,7 +248,9 @@ public enum OrderRepositoryContract {
             #expect(history[1].sequence == history[0].sequence + 1)
         },
         ContractCheck("an order is cancelled once while unpaid, with order.cancelled; a paid one is refused") { store in
-            let open = order(), invoiced = order(), paid = order()
+            let open = order()
+            let invoiced = order()
+            let paid = order()
             for order in [open, invoiced, paid] { _ = try await store.repository.place(order, idempotency: nil, traceparent: nil) }
             try await store.repository.markInvoiced([try invoiceCreated(order: invoiced.id, number: "INV-2026-000041")])
             try await store.repository.applyPayments([try notice(.paid, order: paid.id)])

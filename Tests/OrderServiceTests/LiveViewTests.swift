@@ -1,19 +1,21 @@
 import Broker
-import Contracts
 import ContractTesting
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Locking
 import Logging
 import MercatoTesting
-@testable import OrderService
 import ServiceKit
 import Testing
 
+@testable import OrderService
+
 /// The live view's parts over the in-memory repository: the feed's window, a stream session's
-/// catch-up, filtering and slow-client bound, the summary, and the routes' answers.
-@Suite(.timeLimit(.minutes(1)))
+/// catch-up, filtering and slow-client bound, the summary, and the routes' answers. Waits
+/// guard against hangs only (a minute), and the time limit leaves them room to say what hung.
+@Suite(.timeLimit(.minutes(3)))
 struct LiveViewTests {
     let repository = MemoryOrderRepository()
     let logger = Logger(label: "tests")
@@ -55,7 +57,7 @@ struct LiveViewTests {
         let task = Task {
             try await session.run(watchInterval: .milliseconds(10)) { text in written.withLock { $0 += text } }
         }
-        try await waitUntil("the session wrote what was expected", timeout: .seconds(10)) { until(written.withLock { $0 }) }
+        try await waitUntil("the session wrote what was expected", timeout: .seconds(60)) { until(written.withLock { $0 }) }
         task.cancel()
         let end = try await task.value
         return (written.withLock { $0 }, end)
@@ -85,27 +87,48 @@ struct LiveViewTests {
         let feed = feed(window: 3)
         #expect(feed.head == nil)
         let watcher = feed.subscribe()  // the window fills only while someone watches
-        guard case .behind = feed.read(after: 0, limit: 10) else { Issue.record("before it starts, everything is behind"); return }
+        guard case .behind = feed.read(after: 0, limit: 10) else {
+            Issue.record("before it starts, everything is behind")
+            return
+        }
         try await place(2)
         try await feed.catchUp()
         #expect(feed.head == 2, "it starts at the latest change")
-        guard case .upToDate = feed.read(after: 2, limit: 10) else { Issue.record("nothing new yet"); return }
-        guard case .behind(let start) = feed.read(after: 1, limit: 10), start == 3 else { Issue.record("older than the window"); return }
+        guard case .upToDate = feed.read(after: 2, limit: 10) else {
+            Issue.record("nothing new yet")
+            return
+        }
+        guard case .behind(let start) = feed.read(after: 1, limit: 10), start == 3 else {
+            Issue.record("older than the window")
+            return
+        }
         try await place(5)
         try await feed.catchUp()
         #expect(feed.head == 7)
-        guard case .changes(let latest) = feed.read(after: 4, limit: 10) else { Issue.record("in the window"); return }
+        guard case .changes(let latest) = feed.read(after: 4, limit: 10) else {
+            Issue.record("in the window")
+            return
+        }
         #expect(latest.map(\.sequence) == [5, 6, 7])
-        guard case .changes(let limited) = feed.read(after: 5, limit: 1) else { Issue.record("in the window"); return }
+        guard case .changes(let limited) = feed.read(after: 5, limit: 1) else {
+            Issue.record("in the window")
+            return
+        }
         #expect(limited.map(\.sequence) == [6])
-        guard case .behind(let windowStart) = feed.read(after: 3, limit: 10) else { Issue.record("fell out of the window"); return }
+        guard case .behind(let windowStart) = feed.read(after: 3, limit: 10) else {
+            Issue.record("fell out of the window")
+            return
+        }
         #expect(windowStart == 5)
         // Nobody watching: the window empties and only follows the latest number.
         feed.unsubscribe(watcher.id)
         try await place(2)
         try await feed.catchUp()
         #expect(feed.head == 9)
-        guard case .behind(let emptyStart) = feed.read(after: 7, limit: 10), emptyStart == 10 else { Issue.record("an empty window"); return }
+        guard case .behind(let emptyStart) = feed.read(after: 7, limit: 10), emptyStart == 10 else {
+            Issue.record("an empty window")
+            return
+        }
     }
 
     @Test func aSessionCatchesUpFromTheDatabaseThenReadsTheWindowWithNoGapAndNoRepeat() async throws {
@@ -154,11 +177,15 @@ struct LiveViewTests {
         }
         let task = Task {
             try await session.run(watchInterval: .milliseconds(10)) { _ in
-                guard writes.withLock({ $0 += 1; return $0 }) > 1 else { return }
+                let count = writes.withLock { count in
+                    count += 1
+                    return count
+                }
+                guard count > 1 else { return }
                 try await withCheckedThrowingContinuation { continuation in dropped.withLock { $0 = continuation } }
             }
         }
-        try await waitUntil("the first change's write waits", timeout: .seconds(5)) { dropped.withLock { $0 != nil } }
+        try await waitUntil("the first change's write waits", timeout: .seconds(60)) { dropped.withLock { $0 != nil } }
         try await place(3)  // its position (0) leaves the window of 2
         try await feed.catchUp()
         #expect(try await task.value == .fellBehind)
@@ -197,7 +224,8 @@ struct LiveViewTests {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         for millisecond in 1...100 { window.record(milliseconds: Double(millisecond), at: now) }
         window.record(milliseconds: 5000, at: now.addingTimeInterval(-61))  // older than a minute
-        let p50 = window.percentile(0.5, now: now) ?? 0, p99 = window.percentile(0.99, now: now) ?? 0
+        let p50 = window.percentile(0.5, now: now) ?? 0
+        let p99 = window.percentile(0.99, now: now) ?? 0
         #expect((50...55).contains(p50), "p50 \(p50)")
         #expect((99...109).contains(p99), "p99 \(p99)")
         #expect(window.count(now: now) == 100)
@@ -214,7 +242,8 @@ struct LiveViewTests {
             .add(to: router, access: try await tokens.accessGuard())
         let ada = UUID()
         let order = try await place(1, customer: ada)[0]
-        let asAda = TestTokens.bearer(try await tokens.customer(ada)), asBob = TestTokens.bearer(try await tokens.customer(UUID()))
+        let asAda = TestTokens.bearer(try await tokens.customer(ada))
+        let asBob = TestTokens.bearer(try await tokens.customer(UUID()))
         let admin = TestTokens.bearer(try await tokens.admin())
 
         #expect(try await router.respond(.get, "/orders/stream").status == .unauthorized)

@@ -2,7 +2,7 @@ import Foundation
 
 /// A client of a Server-Sent Events stream: `curl -N` writing what it receives to a file,
 /// which the test reads as it grows. curl is a real, independent HTTP client (chunked
-/// encoding, keep-alive) and `--limit-rate` makes it a slow reader on demand.
+/// encoding, keep-alive); a client that stops reading is a few lines of Python.
 final class EventStreamClient: Sendable {
     /// One event (or comment) as received.
     struct Event: Sendable, Hashable {
@@ -20,20 +20,24 @@ final class EventStreamClient: Sendable {
     private let body: URL
     private let head: URL
 
-    /// Opens `url` with `headers`. A `slow` client reads about 20 KB/s through a 4 KB socket
-    /// receive buffer (a few lines of Python: curl cannot shrink its buffer), so the server's
-    /// writes soon wait for it.
-    init(url: String, headers: [String: String], slow: Bool = false) throws {
+    /// Opens `url` with `headers`. With `stopReadingAfter`, a client that reads that many bytes
+    /// through a 4 KB socket receive buffer (curl cannot shrink its buffer) and then reads
+    /// nothing more until the server drops the connection: however fast or slow the server
+    /// writes, its writes wait once the socket buffers between them are full.
+    init(url: String, headers: [String: String], stopReadingAfter: Int? = nil) throws {
         let directory = FileManager.default.temporaryDirectory
         body = directory.appendingPathComponent("sse-\(UUID().uuidString).txt")
         head = directory.appendingPathComponent("sse-\(UUID().uuidString).head")
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        if slow {
+        if let stopReadingAfter {
             let components = URLComponents(string: url)!
-            let request = (["GET \(components.percentEncodedPath)\(components.percentEncodedQuery.map { "?" + $0 } ?? "") HTTP/1.1", "Host: 127.0.0.1"]
+            let request =
+                (["GET \(components.percentEncodedPath)\(components.percentEncodedQuery.map { "?" + $0 } ?? "") HTTP/1.1", "Host: 127.0.0.1"]
                 + headers.map { "\($0.key): \($0.value)" }).joined(separator: "\r\n") + "\r\n\r\n"
-            process.arguments = ["python3", "-c", Self.slowReader, String(components.port!), request, head.path, body.path]
+            process.arguments = [
+                "python3", "-c", Self.stoppingReader, String(components.port!), request, head.path, body.path, String(stopReadingAfter),
+            ]
         } else {
             var arguments = ["curl", "-sN", "--max-time", "600", "-D", head.path, "-o", body.path]
             for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
@@ -46,24 +50,34 @@ final class EventStreamClient: Sendable {
 
     deinit { stop() }
 
-    /// Reads a chunked HTTP/1.1 response slowly and writes its head and de-chunked body.
-    private static let slowReader = """
-        import socket, sys, time
-        port, request, head_path, body_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    /// Reads a chunked HTTP/1.1 response and writes its head and de-chunked body; after its
+    /// first `stop` bytes it waits, reading nothing, until the connection is reset or closed
+    /// (poll reports that without reading), then reads what its buffer still holds.
+    private static let stoppingReader = """
+        import select, socket, sys
+        port, request, head_path, body_path, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.connect(("127.0.0.1", port))
         s.sendall(request.encode())
         buf = b""
+        read = 0
         def more():
-            global buf
-            time.sleep(0.05)
+            global buf, read
+            if read >= stop:
+                # Nothing is read until the connection is reset or closed, which poll reports
+                # (POLLERR and POLLHUP always count) without taking data from the buffer.
+                poller = select.poll()
+                poller.register(s, select.POLLRDHUP)
+                while not poller.poll(): pass
+                read = float("-inf")
             try:
-                data = s.recv(1024)
+                data = s.recv(65536)
             except ConnectionResetError:
                 sys.exit(0)
             if not data: sys.exit(0)
             buf += data
+            read += len(data)
         while b"\\r\\n\\r\\n" not in buf: more()
         head, buf = buf.split(b"\\r\\n\\r\\n", 1)
         open(head_path, "wb").write(head + b"\\r\\n")
@@ -121,7 +135,7 @@ final class EventStreamClient: Sendable {
     /// Waits until `condition` holds for what was received, failing after `timeout`.
     @discardableResult
     func waitFor(
-        _ what: String, timeout: Duration = .seconds(30), _ condition: ([Event]) -> Bool
+        _ what: String, timeout: Duration = .seconds(90), _ condition: ([Event]) -> Bool
     ) async throws -> [Event] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -135,7 +149,7 @@ final class EventStreamClient: Sendable {
     }
 
     /// Waits until the server ends the stream.
-    func waitForEnd(timeout: Duration = .seconds(30)) async throws {
+    func waitForEnd(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             guard ContinuousClock.now < deadline else { throw SystemTestFailure("the stream did not end within \(timeout)") }

@@ -1,11 +1,12 @@
 import Contracts
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import MercatoTesting
 import ServiceKit
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `GET /orders/stream`, `GET /orders/{id}/history` and `GET /queues` against the real
 /// order-service over real PostgreSQL and RabbitMQ, read by curl.
@@ -29,11 +30,38 @@ struct LiveStreamSystemTests {
         }
     }
 
-    func stream(_ system: MercatoSystem, port: Int? = nil, query: String = "", token: String? = nil, lastEventID: Int? = nil, slow: Bool = false) throws -> EventStreamClient {
+    func stream(
+        _ system: MercatoSystem, port: Int? = nil, query: String = "", token: String? = nil, lastEventID: Int? = nil, stopReadingAfter: Int? = nil
+    ) throws -> EventStreamClient {
         var headers = ["Authorization": "Bearer \(token ?? system.adminToken)", "Accept": "text/event-stream"]
         if let lastEventID { headers["Last-Event-ID"] = String(lastEventID) }
         return try EventStreamClient(
-            url: "http://127.0.0.1:\(port ?? system.ports[.order]!)/orders/stream\(query)", headers: headers, slow: slow)
+            url: "http://127.0.0.1:\(port ?? system.ports[.order]!)/orders/stream\(query)", headers: headers, stopReadingAfter: stopReadingAfter)
+    }
+
+    /// Starts another order-service of `system`, which the test stops itself, and waits until
+    /// it is ready.
+    static func replica(of system: MercatoSystem) async throws -> (port: Int, process: Process) {
+        let (port, process) = try system.launchReplica(.order)
+        try await system.eventually("the replica on port \(port) is ready", timeout: .seconds(60)) {
+            try await system.request(.order, "GET", "/health/ready", port: port).0 == 200
+        }
+        return (port, process)
+    }
+
+    /// Sends `process` SIGTERM and waits for it to exit; returns whether it exited by itself,
+    /// successfully. One still running after `timeout` (a guard against a hang, not a measure
+    /// of shutdown's speed) is killed, and that is a `false`.
+    static func stopGracefully(_ process: Process, timeout: Duration = .seconds(90)) async -> Bool {
+        process.terminate()
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        guard !process.isRunning else {
+            kill(process.processIdentifier, SIGKILL)
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+            return false
+        }
+        return process.terminationReason == .exit && process.terminationStatus == 0
     }
 
     /// Checks that `events` are consecutive changes from `first`, and each order's
@@ -60,8 +88,12 @@ struct LiveStreamSystemTests {
 
     @Test func changesArriveInOrderAndResumeAcrossARestartWithNoGapAndNoRepeat() async throws {
         let system = try await MercatoSystem.start(environment: ["ORDER_STREAM_HEARTBEAT_SECONDS": "1"])
+        // The stream is served by an order-service the test starts and stops itself, to see how
+        // that process ends; orders go through the system's own.
+        let (port, replica) = try await Self.replica(of: system)
+        defer { if replica.isRunning { kill(replica.processIdentifier, SIGKILL) } }
         // From the start of history: every change, one event each.
-        let client = try stream(system, query: "?after=0")
+        let client = try stream(system, port: port, query: "?after=0")
         try await client.waitFor("the stream to open") { !$0.isEmpty }
         #expect(client.status == 200 && client.headers["content-type"]?.hasPrefix("text/event-stream") == true)
         let first = try await Self.place(5, on: system)
@@ -72,26 +104,31 @@ struct LiveStreamSystemTests {
         #expect((order["items"] as? [[String: Any]])?.first?["product_name"] as? String == "Tea", "the order as GET /orders/{id} shows it")
         #expect((order["customer"] as? [String: Any])?["name"] is String)
         // An idle stream gets heartbeats (every second here).
-        try await client.waitFor("a heartbeat", timeout: .seconds(5)) { $0.contains { $0.comment == "heartbeat" } }
+        try await client.waitFor("a heartbeat") { $0.contains { $0.comment == "heartbeat" } }
 
         // order-service stops: the open stream ends with it (graceful shutdown does not wait
-        // for streams), and it restarts.
-        let stopping = ContinuousClock.now
-        await system.stop(.order)
-        #expect(ContinuousClock.now - stopping < .seconds(10), "open streams do not hold up shutdown")
+        // for streams, so the process exits by itself), and another one starts, with none of
+        // the changes in memory.
+        #expect(await Self.stopGracefully(replica), "order-service exits by itself on SIGTERM: an open stream does not hold up shutdown")
         try await client.waitForEnd()
         let last = try #require(client.changes.last?.sequence)
-        try await system.restart(.order)
+        let (restartedPort, restarted) = try await Self.replica(of: system)
+        defer { if restarted.isRunning { kill(restarted.processIdentifier, SIGKILL) } }
         let second = try await Self.place(5, on: system)
         try await system.expectSettled(orders: 10)
 
         // Resuming after the last event seen gives exactly the changes since, from the database.
-        let resumed = try stream(system, lastEventID: last)
+        let resumed = try stream(system, port: restartedPort, lastEventID: last)
         let more = try await resumed.waitFor("the 10 changes since \(last)") { $0.filter { $0.id != nil }.count >= 10 }.filter { $0.id != nil }
         expectConsecutive(more, from: last + 1)
         #expect(Set(more.compactMap { $0.json["id"] as? String }) == Set(second))
-        try await Task.sleep(for: .seconds(1))
-        #expect(resumed.changes.count == 10, "nothing repeated or invented")
+        // A heartbeat is written only once the stream has sent every change there is: one
+        // after the tenth means the ten are all it will send.
+        let caughtUp = try await resumed.waitFor("a heartbeat after the 10 changes") { events in
+            guard let tenth = events.firstIndex(where: { $0.sequence == last + 10 }) else { return false }
+            return events[tenth...].contains { $0.comment == "heartbeat" }
+        }
+        #expect(caughtUp.filter { $0.id != nil }.count == 10, "nothing repeated or invented")
 
         // ?after= does the same as Last-Event-ID; a bad position is a 400 naming it.
         let after = try stream(system, query: "?after=\(last + 5)")
@@ -102,6 +139,7 @@ struct LiveStreamSystemTests {
             #expect(status == 400 && ((body as? [String: Any])?["error"] as? [String: Any])?["field"] as? String == field, "\(query)")
         }
         for client in [client, resumed, after] { client.stop() }
+        #expect(await Self.stopGracefully(restarted))
         await system.shutdown()
     }
 
@@ -122,17 +160,27 @@ struct LiveStreamSystemTests {
         let ids = try await Self.place(6, on: system)  // 2 of them Ada's
         try await system.expectSettled(orders: 6)
         try await adminStream.waitFor("every change") { $0.filter { $0.id != nil }.count >= 12 }
-        let adas = try await adaStream.waitFor("Ada's changes") { $0.filter { $0.id != nil }.count >= 4 }.filter { $0.id != nil }
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(adaStream.changes.count == 4 && adas.allSatisfy { $0.json["customer_id"] as? String == ada.uuidString.lowercased() })
+        try await adaStream.waitFor("Ada's changes") { $0.filter { $0.id != nil }.count >= 4 }
+        // Ada orders once more: once its change reaches her stream, every change before it has
+        // been through her stream's filter, and only her 4 came through.
+        let (placed, marker) = try await system.placeOrder(customer: ada.uuidString, items: [("Tea", 1, "3.50")])
+        let markerID = try #require(marker["id"] as? String, "POST /orders answered \(placed)")
+        let seen = try await adaStream.waitFor("Ada's new order") { $0.contains { $0.json["id"] as? String == markerID } }.filter { $0.id != nil }
+        let adas = Array(seen.prefix { $0.json["id"] as? String != markerID })
+        #expect(adas.count == 4 && seen.allSatisfy { $0.json["customer_id"] as? String == ada.uuidString.lowercased() })
+        try await system.expectSettled(orders: 7)
 
         // History: an order's changes with times, for its customer and admins only.
         let adasOrder = try #require(adas.first?.json["id"] as? String)
         let adaOrders = Set(adas.compactMap { $0.json["id"] as? String })
         let othersOrder = try #require(ids.first { !adaOrders.contains($0) })
-        let (status, body) = try await system.request(.order, "GET", "/orders/\(adasOrder)/history", headers: ["Authorization": "Bearer \(adaToken)"])
-        let changes = try #require((body as? [String: Any])?["changes"] as? [[String: Any]])
-        #expect(status == 200 && changes.map { $0["event"] as? String } == ["order.created", "order.invoiced"])
+        // A change is numbered, and in the history, once every older transaction has ended.
+        var changes: [[String: Any]] = []
+        try await system.eventually("the history of Ada's order has both changes") {
+            let (status, body) = try await system.request(.order, "GET", "/orders/\(adasOrder)/history", headers: ["Authorization": "Bearer \(adaToken)"])
+            changes = (body as? [String: Any])?["changes"] as? [[String: Any]] ?? []
+            return status == 200 && changes.map { $0["event"] as? String } == ["order.created", "order.invoiced"]
+        }
         #expect(changes.allSatisfy { $0["at"] is String && $0["sequence"] is Int })
         #expect(changes.last?["invoice_number"] as? String != nil)
         #expect(try await system.request(.order, "GET", "/orders/\(othersOrder)/history", headers: ["Authorization": "Bearer \(adaToken)"]).0 == 404)
@@ -145,7 +193,8 @@ struct LiveStreamSystemTests {
         let queues = try #require((queuesBody as? [String: Any])?["queues"] as? [[String: Any]])
         #expect(queuesStatus == 200 && queues.count == QueueName.consumerQueues.count)
         for report in queues {
-            let queue = try #require(report["queue"] as? [String: Any]), dead = try #require(report["dead_letters"] as? [String: Any])
+            let queue = try #require(report["queue"] as? [String: Any])
+            let dead = try #require(report["dead_letters"] as? [String: Any])
             #expect(queue["consumers"] as? Int == 1 && queue["messages"] as? Int == 0, "\(queue)")
             #expect(dead["messages"] as? Int == 0 && (dead["name"] as? String)?.hasSuffix(".dlq") == true, "\(dead)")
         }
@@ -154,30 +203,50 @@ struct LiveStreamSystemTests {
         await system.shutdown()
     }
 
-    @Test func aClientThatFallsTooFarBehindIsDisconnectedAndResumesWithoutAGap() async throws {
-        let system = try await MercatoSystem.start(environment: ["ORDER_STREAM_WINDOW": "200"])
-        // A client that reads 20 KB/s through a small buffer: the server's writes soon wait.
-        let slow = try stream(system, slow: true)
-        try await slow.waitFor("the slow stream to open") { !$0.isEmpty }
-        // Orders until the server has dropped it: the kernel's socket buffers (up to a few
-        // MB) take the first changes before any write waits.
+    @Test func aClientThatStopsReadingIsDisconnectedAndResumesWithoutAGap() async throws {
+        let window = 1000
+        let batch = 200
+        let system = try await MercatoSystem.start(environment: ["ORDER_STREAM_WINDOW": String(window)])
+        // One client reads its first 16 KB and then nothing; another reads everything as it comes.
+        let stopped = try stream(system, stopReadingAfter: 16_384)
+        let reader = try stream(system)
+        try await stopped.waitFor("the stopping client's stream to open") { !$0.isEmpty }
+        try await reader.waitFor("the reader's stream to open") { !$0.isEmpty }
+        // Orders, `batch` at a time, each batch's changes (created and invoiced) read by
+        // `reader` before the next: no stream that keeps up is ever more than 2 × batch plus
+        // one write (256) changes behind, inside the window, so `reader` stays. The stopped
+        // client's writes wait once the socket buffers (a few MB at most) are full, and it is
+        // dropped once the window has moved past the write: a number of orders that does not
+        // depend on how fast the machine is.
         var placed = 0
-        while !slow.hasEnded, placed < 20_000 {
-            placed += try await Self.place(1000, on: system, concurrency: 16).count
+        while !stopped.hasEnded {
+            // The socket buffers take at most a few MB: with the window, about 3,500 orders.
+            guard placed < 10_000 else {
+                Issue.record("the client that stopped reading was not dropped after \(placed) orders")
+                break
+            }
+            placed += try await Self.place(batch, on: system, concurrency: 16).count
+            try await reader.waitFor("all \(2 * placed) changes") { $0.filter { $0.id != nil }.count >= 2 * placed }
         }
-        try await system.expectSettled(orders: placed)
-        try await slow.waitForEnd(timeout: .seconds(120))
-        let head = slow.changes
-        #expect(head.count < 2 * placed, "disconnected before it saw everything")
-        expectConsecutive(head, from: 1)
-        let last = head.last?.sequence ?? 0
         let total = 2 * placed
+        try await system.expectSettled(orders: placed)
+        let head = stopped.changes
+        progress("the client that stopped reading was dropped after \(placed) orders; it had \(head.count) of their \(total) changes")
+        #expect(head.count < total, "disconnected before it saw everything")
+        expectConsecutive(head, from: 1)
+        let all = reader.changes
+        #expect(!reader.hasEnded && all.count == total, "the reader that kept up is still connected, with every change")
+        expectConsecutive(all, from: 1)
 
+        // Resuming after its last event gives the rest, from the database: a read whose
+        // deadline grows with what there is to read.
+        let last = head.last?.sequence ?? 0
         let resumed = try stream(system, lastEventID: last)
-        let rest = try await resumed.waitFor("the rest", timeout: .seconds(60)) { $0.filter { $0.id != nil }.count >= total - last }
-            .filter { $0.id != nil }
+        let rest = try await resumed.waitFor("the rest", timeout: .seconds(90) + .milliseconds(20 * (total - last))) {
+            $0.filter { $0.id != nil }.count >= total - last
+        }.filter { $0.id != nil }
         #expect(rest.compactMap(\.sequence) == Array((last + 1)...total))
-        resumed.stop()
+        for client in [stopped, reader, resumed] { client.stop() }
         await system.shutdown()
     }
 

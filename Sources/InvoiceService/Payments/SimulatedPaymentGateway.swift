@@ -10,8 +10,9 @@ import Foundation
 /// Test tokens, as real providers' sandboxes have, pick an outcome for one charge:
 /// `tok_decline` (declined, `insufficient_funds`), `tok_fail` (transient failure, nothing
 /// charged), `tok_hang` (never answers), `tok_lost_response` (charges, then the connection
-/// breaks), `tok_slow` (charges after a second: room for a cancellation to race it). Any
-/// other token, or none, charges subject to the configured rates.
+/// breaks), `tok_slow` (charges after ``Configuration/slowCharge``, a second by default: room
+/// for a cancellation to race it). Any other token, or none, charges subject to the
+/// configured rates.
 public struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration == Duration {
     /// How the simulator behaves, from `PAYMENT_SIM_*`.
     public struct Configuration: Sendable {
@@ -25,6 +26,10 @@ public struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration
         public var lostResponseRate = 0.0
         /// `PAYMENT_SIM_HANG_RATE` (1 with `PAYMENT_SIM_HANG=true`): share of calls never answered. Default 0.
         public var hangRate = 0.0
+        /// `PAYMENT_SIM_SLOW_MS`: how long a `tok_slow` charge is held before it is made.
+        /// Default 1 s; a test that must cancel the order meanwhile whatever the machine's
+        /// speed holds it for many seconds.
+        public var slowCharge: Duration = .seconds(1)
 
         /// The defaults: a prompt provider that charges everything.
         public init() {}
@@ -50,7 +55,7 @@ public struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration
     public func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
         try await network(token: request.token)
         if let earlier = try await ledger.charge(key: request.key) { return earlier }
-        if request.token == "tok_slow" { try await clock.sleep(for: .seconds(1)) }
+        if request.token == "tok_slow" { try await clock.sleep(for: configuration.slowCharge) }
         let outcome: ChargeOutcome
         if request.token == "tok_decline" || random() < configuration.declineRate {
             outcome = try await ledger.decline(key: request.key, amount: request.amount, reason: "insufficient_funds")
