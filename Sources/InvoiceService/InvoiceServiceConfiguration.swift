@@ -1,3 +1,4 @@
+import Contracts
 public import Foundation
 public import ServiceKit
 
@@ -6,7 +7,8 @@ public import ServiceKit
 public struct InvoiceServiceConfiguration: Sendable {
     /// `PORT` (default 8082), `AMQP_URL`, `DATABASE_URL` (default database `invoices`), ….
     public var service: ServiceConfiguration
-    /// `TAX_RATE`: a decimal from 0 to 1, e.g. `0.20`. Default 0.20.
+    /// `TAX_RATE`: a decimal from 0 to 1 with at most four decimals, e.g. `0.20` or
+    /// `0.1925`. Default 0.20.
     public var taxRate: Decimal
     /// `PAYMENT_DUE_SECONDS`: how long after issue an invoice is due; an order whose invoice
     /// is unpaid then is cancelled by order-service. Default 7 days.
@@ -26,6 +28,11 @@ public struct InvoiceServiceConfiguration: Sendable {
     public init(environment: EnvironmentReader = EnvironmentReader()) throws {
         service = try ServiceConfiguration(serviceName: "invoice-service", defaultPort: 8082, defaultDatabase: "invoices", environment: environment)
         taxRate = try environment.decimal("TAX_RATE", default: Decimal(string: "0.20")!, in: 0...1)
+        // Invoices store the rate as numeric(6,4): a finer one would be stored rounded but
+        // applied in full, and an invoice's rate would not give its tax.
+        guard Money(taxRate).scale <= 4 else {
+            throw ConfigurationError(variable: "TAX_RATE", message: "at most four decimals (invoices store the rate as numeric(6,4)), got \(taxRate)")
+        }
         paymentDue = .seconds(try environment.int("PAYMENT_DUE_SECONDS", default: 7 * 24 * 3600, in: 1...(10 * 366 * 24 * 3600)))
         gateway = .init()
         gateway.timeout = .milliseconds(try environment.int("PAYMENT_GATEWAY_TIMEOUT_MS", default: 2000, in: 10...120_000))

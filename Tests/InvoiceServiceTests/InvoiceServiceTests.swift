@@ -32,6 +32,19 @@ struct InvoiceServiceTests {
         #expect(invoice.total == Money(total))
     }
 
+    /// `invoices.tax_rate` is `numeric(6,4)`: a rate with more decimals would be stored
+    /// rounded and applied in full, so the stored invoice would disagree with its own sums.
+    @Test(arguments: ["0.12345", "0.20001", "0.000001"])
+    func aTaxRateWithMoreThanFourDecimalsIsRefusedAtStart(rate: String) {
+        let environment = EnvironmentReader(["AUTH_JWT_SECRET": String(repeating: "k", count: 40), "TAX_RATE": rate])
+        #expect { try InvoiceServiceConfiguration(environment: environment) } throws: { ($0 as? ConfigurationError)?.variable == "TAX_RATE" }
+    }
+
+    @Test func aTaxRateWithFourDecimalsIsTaken() throws {
+        let environment = EnvironmentReader(["AUTH_JWT_SECRET": String(repeating: "k", count: 40), "TAX_RATE": "0.1925"])
+        #expect(try InvoiceServiceConfiguration(environment: environment).taxRate == Decimal(string: "0.1925")!)
+    }
+
     @Test func numbersHaveTheYearAndSixDigits() {
         #expect(Invoice.number(year: 2026, sequence: 42) == "INV-2026-000042")
         #expect(Invoice.number(year: 2026, sequence: 1_234_567) == "INV-2026-1234567")
