@@ -76,6 +76,10 @@ public struct NewOrder: Codable, Sendable, Equatable {
     /// Most lines one order may have.
     public static let maxItems = 100
 
+    /// The largest total an order may have: what `orders.total numeric(14,2)` holds. The line
+    /// limits alone allow 100 × 10,000 × 1,000,000.00, which it does not.
+    public static let maximumTotal = Money("999999999999.99")!
+
     /// The checked request: trimmed names, and every rule a 422 names the field of.
     public func validated() throws -> NewOrder {
         guard !items.isEmpty else { throw APIError.invalid("items", "must contain at least one item") }
@@ -91,13 +95,24 @@ public struct NewOrder: Codable, Sendable, Equatable {
             guard item.unitPrice.scale <= 2 else { throw APIError.invalid("\(field).unit_price", "must have at most two decimals") }
             return Item(productName: name, quantity: item.quantity, unitPrice: item.unitPrice)
         }
-        return NewOrder(customerID: customerID, items: checked)
+        let order = NewOrder(customerID: customerID, items: checked)
+        // A total of 0.00 could never be paid (a payment is positive and equals the open
+        // amount), and one over the column's range could not be stored: both are refused here,
+        // so every order that passes is one the system can store, invoice and settle.
+        guard order.total > .zero else { throw APIError.invalid("items", "the order's total must be greater than 0") }
+        guard order.total <= Self.maximumTotal else {
+            throw APIError.invalid("items", "the order's total must be at most \(Self.maximumTotal), not \(order.total)")
+        }
+        return order
     }
 
     /// The order's lines with their totals.
     public var lines: [OrderLine] {
         items.map { OrderLine(productName: $0.productName, quantity: $0.quantity, unitPrice: $0.unitPrice) }
     }
+
+    /// What the order comes to.
+    public var total: Money { lines.map(\.lineTotal).reduce(.zero, +) }
 
     /// The request in a canonical form, to tell a retried request from a different one under
     /// the same `Idempotency-Key`.

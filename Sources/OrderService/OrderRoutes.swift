@@ -95,7 +95,7 @@ public struct OrderRoutes: Sendable {
         let lines = new.lines
         let now = Date()
         let order = Order(
-            id: UUID.timeOrdered(at: now), customerID: new.customerID, status: .created, items: lines, total: lines.map(\.lineTotal).reduce(.zero, +),
+            id: UUID.timeOrdered(at: now), customerID: new.customerID, status: .created, items: lines, total: new.total,
             createdAt: now, updatedAt: now)
         let placed = try await answering { try await repository.place(order, idempotency: idempotency, traceparent: request.traceparent) }
         logger.debug(

@@ -92,6 +92,22 @@ public enum OrderRepositoryContract {
 
     /// Every check.
     public static let checks: [ContractCheck<OrderStore>] = [
+        ContractCheck("the largest order validation accepts is stored exactly") { store in
+            // 99 lines of 10,000 × 1,000,000.00 and one of 9,999: 999,999,000,000.00, under
+            // NewOrder.maximumTotal, so it must fit every column it is written to.
+            let largest = try NewOrder(
+                customerID: UUID(),
+                items: (0..<NewOrder.maxItems).map { index in
+                    NewOrder.Item(productName: "Line \(index)", quantity: index == 0 ? 9_999 : 10_000, unitPrice: Money(1_000_000))
+                }
+            ).validated()
+            var order = order(lines: [])
+            order.items = largest.lines
+            order.total = largest.total
+            _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
+            let stored = try #require(try await store.repository.order(id: order.id))
+            #expect(stored.total == Money("999999000000.00") && stored.items == order.items)
+        },
         ContractCheck("placing stores the order with its lines and queues its order.created") { store in
             let order = order(lines: [("Tea", 2, "3.50"), ("Cake", 1, "4.25")])
             let placed = try await store.repository.place(order, idempotency: nil, traceparent: testTraceparent)

@@ -36,8 +36,24 @@ struct OrderServiceTests {
         for (order, field) in cases {
             #expect { try order.validated() } throws: { ($0 as? APIError)?.field == field && ($0 as? APIError)?.code == "validation_failed" }
         }
-        // Zero is a price (a free sample), not an error.
-        #expect(throws: Never.self) { try NewOrder(customerID: customer, items: [item("Sample", 1, "0")]).validated() }
+        // Zero is a price (a free sample beside paid lines), not an error...
+        #expect(throws: Never.self) { try NewOrder(customerID: customer, items: [item("Sample", 1, "0"), item()]).validated() }
+    }
+
+    /// An order totalling 0.00 could never be paid (a payment must be positive and equal the
+    /// open amount) and would always end cancelled as overdue: it is refused at placement.
+    @Test func anOrderTotallingZeroIsRefusedNamingItsItems() {
+        let order = NewOrder(customerID: UUID(), items: [item("Sample", 1, "0"), item("Sticker", 3, "0.00")])
+        #expect { try order.validated() } throws: { ($0 as? APIError)?.field == "items" && ($0 as? APIError)?.code == "validation_failed" }
+    }
+
+    /// Every request that passes validation fits orders.total numeric(14,2); the largest the
+    /// line limits allow (100 × 10,000 × 1,000,000.00) does not, so it is a 422, not a 500.
+    @Test func anOrderOverTheLargestTotalIsRefusedNamingItsItems() throws {
+        let largest = NewOrder(customerID: UUID(), items: Array(repeating: item("Gold", 10_000, "1000000"), count: NewOrder.maxItems))
+        #expect { try largest.validated() } throws: { ($0 as? APIError)?.field == "items" && ($0 as? APIError)?.code == "validation_failed" }
+        let justUnder = NewOrder(customerID: UUID(), items: [item("Gold", 9_999, "1000000")] + Array(repeating: item("Gold", 10_000, "1000000"), count: 99))
+        #expect(try justUnder.validated().total == Money("999999000000"))
     }
 
     @Test func decodingNamesTheField() throws {
