@@ -7,8 +7,11 @@ public struct BrokerPermission: Sendable, Hashable {
     public var user: String
     /// Resources it may declare or delete: none; the topology is applied by an admin step.
     public var configure: String
-    /// Exchanges it may publish to: its own events' exchange, the dead-letter exchange, and
-    /// the default exchange (its delay queues are reached through it).
+    /// Exchanges it may publish to: its own events' exchange and its own
+    /// ``ExchangeName/failures(of:)`` (its retries and dead letters). Never the default
+    /// exchange (`amq.default`, which reaches every queue by name) nor
+    /// ``ExchangeName/deadLetter`` (every dead-letter queue by its queue's name): with either,
+    /// its credentials could put a forged event into another service's queues.
     public var write: String
     /// Queues it may consume from (and exchanges it may bind from): its own.
     public var read: String
@@ -24,7 +27,7 @@ public struct BrokerPermission: Sendable, Hashable {
         func quoted(_ text: String) -> String { text.replacingOccurrences(of: ".", with: "\\.") }
         return BrokerPermission(
             user: name, configure: "^$",
-            write: "^(\(quoted(exchange))|\(quoted(ExchangeName.deadLetter))|amq\\.default)$",
+            write: "^(\(quoted(exchange))|\(quoted(ExchangeName.failures(of: name))))$",
             read: "^\(quoted(name))\\.")
     }
 }

@@ -23,6 +23,12 @@ public enum QueueName {
         invoiceOrderCancelled, orderInvoicePayments,
     ]
 
+    /// The service that consumes `queue`, whose broker user has the service's name: the part
+    /// of the name before the first dot.
+    public static func owner(of queue: String) -> String {
+        String(queue.prefix { $0 != "." })
+    }
+
     /// The dead-letter queue of `queue`.
     public static func deadLetter(of queue: String) -> String { queue + ".dlq" }
 

@@ -2,7 +2,9 @@
 /// consumer queue and comes back by itself, so the consumer never blocks on it.
 ///
 /// A delay queue `<queue>.retry.<N>s` holds messages for N seconds (`x-message-ttl`), then
-/// dead-letters them through the default exchange back to `<queue>`. Each tier has one fixed
+/// dead-letters them through the default exchange back to `<queue>`. The consumer puts a
+/// message into it through its service's own ``ExchangeName/failures(of:)``, by the delay
+/// queue's name: services may not write to the default exchange. Each tier has one fixed
 /// TTL, so a long delay never holds up a short one (RabbitMQ expires messages from the head of
 /// a queue only). The attempt count travels in the ``FailureHeader/attempt`` header.
 public enum RetryPolicy {

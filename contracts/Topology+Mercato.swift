@@ -1,13 +1,6 @@
 public import Broker
 
 extension Topology {
-    /// A consumer queue `queue` bound to `exchange` with `routingKeys`, with its dead-letter
-    /// queue `<queue>.dlq` behind ``ExchangeName/deadLetter`` and its delay queues
-    /// `<queue>.retry.<N>s` (see ``RetryPolicy``).
-    ///
-    /// Quorum queues get at-least-once dead-lettering (which RabbitMQ only honours together
-    /// with `overflow=reject-publish`), so a message moving to the `.dlq` cannot be lost
-    /// between the two queues, and a delivery limit of ``quorumDeliveryLimit``.
     /// `x-delivery-limit` of the quorum consumer queues: a message delivered this many times
     /// without being settled — one that kills its consumer before it can ack or dead-letter
     /// it — goes to the `.dlq` (with an `x-death` reason `delivery_limit`) instead of taking
@@ -15,6 +8,18 @@ extension Topology {
     /// whole prefetch windows several times.
     public static let quorumDeliveryLimit = 20
 
+    /// A consumer queue `queue` bound to `exchange` with `routingKeys`, with its dead-letter
+    /// queue `<queue>.dlq` and its delay queues `<queue>.retry.<N>s` (see ``RetryPolicy``).
+    ///
+    /// The broker dead-letters into the `.dlq` through ``ExchangeName/deadLetter``; the
+    /// queue's consumer moves messages into the `.dlq` and the delay queues through its
+    /// service's own ``ExchangeName/failures(of:)``, bound to them alone — so a service's
+    /// credentials reach no other service's dead letters or retries, and no service writes
+    /// to the default exchange.
+    ///
+    /// Quorum queues get at-least-once dead-lettering (which RabbitMQ only honours together
+    /// with `overflow=reject-publish`), so a message moving to the `.dlq` cannot be lost
+    /// between the two queues, and a delivery limit of ``quorumDeliveryLimit``.
     public static func consumerQueue(
         _ queue: String,
         exchange: String,
@@ -22,6 +27,7 @@ extension Topology {
         queueType: QueueType
     ) -> Topology {
         let deadLetterQueue = QueueName.deadLetter(of: queue)
+        let failures = ExchangeName.failures(of: QueueName.owner(of: queue))
         let quorum = queueType == .quorum
         let arguments = Queue.Arguments(
             queueType: queueType,
@@ -31,7 +37,8 @@ extension Topology {
             overflow: quorum ? "reject-publish" : nil,
             deadLetterStrategy: quorum ? "at-least-once" : nil
         )
-        // Delay queues expire messages back into `queue` through the default exchange.
+        // Delay queues expire messages back into `queue` through the default exchange: the
+        // broker's own dead-lettering, which needs no one's permission to write there.
         let delayQueues = RetryPolicy.delaysMilliseconds.map { delay in
             Queue(
                 name: QueueName.retry(of: queue, delayMilliseconds: delay),
@@ -43,14 +50,16 @@ extension Topology {
             exchanges: [
                 Exchange(name: exchange, kind: .topic),
                 Exchange(name: ExchangeName.deadLetter, kind: .direct),
+                Exchange(name: failures, kind: .direct),
             ],
             queues: [
                 Queue(name: deadLetterQueue, arguments: Queue.Arguments(queueType: queueType)),
                 Queue(name: queue, arguments: arguments),
             ] + delayQueues,
             bindings: routingKeys.map { Binding(exchange: exchange, queue: queue, routingKey: $0) } + [
-                Binding(exchange: ExchangeName.deadLetter, queue: deadLetterQueue, routingKey: queue)
-            ]
+                Binding(exchange: ExchangeName.deadLetter, queue: deadLetterQueue, routingKey: queue),
+                Binding(exchange: failures, queue: deadLetterQueue, routingKey: queue),
+            ] + delayQueues.map { Binding(exchange: failures, queue: $0.name, routingKey: $0.name) }
         )
     }
 

@@ -1,4 +1,5 @@
 import Broker
+import Contracts
 import Foundation
 
 /// Takes what a dead-letter queue holds, message by message, for `mercato dlq replay` and
@@ -17,8 +18,18 @@ struct DeadLetterDrain {
         var handled = 0
         /// Messages the queue held when the drain began.
         var held = 0
-        /// Messages seen (handled or, not selected, left in the queue).
+        /// Messages seen (handled, refused, or not selected and left in the queue).
         var seen = 0
+        /// Messages the action refused, with why: left in the queue.
+        var refused: [DeadLetterReplay.Refusal] = []
+    }
+
+    /// What the action did with one message.
+    enum Disposition {
+        /// Done with it: it is acknowledged, so it leaves the queue.
+        case handled
+        /// Not done, for a reason: it stays in the queue.
+        case refused(DeadLetterReplay.Refusal)
     }
 
     /// The dead-letter queue.
@@ -27,16 +38,18 @@ struct DeadLetterDrain {
     /// How long to wait for the messages the queue holds to arrive.
     let timeout: Duration
 
-    /// Runs `action` on each message `select` accepts and acknowledges it; the others go back
-    /// to the queue untouched when the drain ends. Throws when the messages counted did not
-    /// all arrive within ``timeout``, after handling those that did.
+    /// Runs `action` on each message `select` accepts and acknowledges it unless the action
+    /// refused it; the refused and the unselected go back to the queue untouched when the
+    /// drain ends. Throws when the messages counted did not all arrive within ``timeout``,
+    /// after handling those that did.
     func run(
-        select: (Delivery) -> Bool, action: (Delivery) async throws -> Void
+        select: (Delivery) -> Bool, action: (Delivery) async throws -> Disposition
     ) async throws -> Outcome {
         var outcome = Outcome()
         outcome.held = try await broker.inspect(queue: queue).messageCount
         guard outcome.held > 0 else { return outcome }
-        // Unselected messages stay unacknowledged until the end, so the window must hold them all.
+        // Unselected and refused messages stay unacknowledged until the end, so the window
+        // must hold them all.
         let consumer = try await broker.consume(queue: queue, prefetch: min(outcome.held, Int(UInt16.max)))
         let deadline = ContinuousClock.now + timeout
         do {
@@ -45,9 +58,15 @@ struct DeadLetterDrain {
                 if batch.isEmpty { break }
                 outcome.seen += batch.count
                 for delivery in batch where select(delivery) {
-                    try await action(delivery)
-                    try await delivery.ack()
-                    outcome.handled += 1
+                    switch try await action(delivery) {
+                    case .handled:
+                        try await delivery.ack()
+                        outcome.handled += 1
+                    case .refused(let refusal):
+                        // Unacknowledged, like the unselected: back in the queue at the end,
+                        // and not delivered again meanwhile to be counted twice.
+                        outcome.refused.append(refusal)
+                    }
                 }
             }
         } catch {

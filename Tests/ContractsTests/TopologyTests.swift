@@ -9,11 +9,12 @@ struct TopologyTests {
         let topology = Topology.mercato(queueType: queueType)
         let consumerQueues = topology.queues.filter { !$0.name.hasSuffix(".dlq") && !$0.name.contains(".retry.") }
         #expect(Set(consumerQueues.map(\.name)) == Set(QueueName.consumerQueues))
-        #expect(Set(QueueName.consumerQueues) == [
-            QueueName.customerOrderCreated, QueueName.invoiceOrderCreated,
-            QueueName.orderInvoiceCreated, QueueName.orderCustomerEvents,
-            QueueName.customerOrderCancelled, QueueName.invoiceOrderCancelled, QueueName.orderInvoicePayments,
-        ])
+        #expect(
+            Set(QueueName.consumerQueues) == [
+                QueueName.customerOrderCreated, QueueName.invoiceOrderCreated,
+                QueueName.orderInvoiceCreated, QueueName.orderCustomerEvents,
+                QueueName.customerOrderCancelled, QueueName.invoiceOrderCancelled, QueueName.orderInvoicePayments,
+            ])
         for queue in consumerQueues {
             #expect(queue.durable)
             #expect(queue.arguments.queueType == queueType)
@@ -22,8 +23,14 @@ struct TopologyTests {
             let dlq = QueueName.deadLetter(of: queue.name)
             #expect(topology.queues.contains { $0.name == dlq && $0.durable })
             #expect(topology.bindings.contains(.init(exchange: ExchangeName.deadLetter, queue: dlq, routingKey: queue.name)))
+            // Its consumer reaches its .dlq and delay queues through its own service's exchange.
+            let failures = ExchangeName.failures(of: QueueName.owner(of: queue.name))
+            #expect(topology.bindings.contains(.init(exchange: failures, queue: dlq, routingKey: queue.name)))
             for delay in RetryPolicy.delaysMilliseconds {
                 let retry = topology.queues.first { $0.name == QueueName.retry(of: queue.name, delayMilliseconds: delay) }
+                #expect(
+                    topology.bindings.contains(
+                        .init(exchange: failures, queue: QueueName.retry(of: queue.name, delayMilliseconds: delay), routingKey: retry?.name ?? "")))
                 #expect(retry?.arguments.messageTTL == delay)
                 #expect(retry?.arguments.deadLetterExchange == "")
                 #expect(retry?.arguments.deadLetterRoutingKey == queue.name)
@@ -38,11 +45,26 @@ struct TopologyTests {
     @Test func exchangesAreDeclaredOnceAndDurable() {
         let topology = Topology.mercato()
         let names = topology.exchanges.map(\.name)
+        let services = ["order-service", "customer-service", "invoice-service"]
+        let direct = [ExchangeName.deadLetter] + services.map(ExchangeName.failures(of:))
         #expect(names.count == Set(names).count)
-        #expect(Set(names) == [ExchangeName.orders, ExchangeName.customers, ExchangeName.invoices, ExchangeName.deadLetter])
+        #expect(Set(names) == Set([ExchangeName.orders, ExchangeName.customers, ExchangeName.invoices] + direct))
         #expect(topology.exchanges.allSatisfy { $0.durable })
-        #expect(topology.exchanges.first { $0.name == ExchangeName.deadLetter }?.kind == .direct)
-        #expect(topology.exchanges.filter { $0.name != ExchangeName.deadLetter }.allSatisfy { $0.kind == .topic })
+        #expect(topology.exchanges.filter { direct.contains($0.name) }.allSatisfy { $0.kind == .direct })
+        #expect(topology.exchanges.filter { !direct.contains($0.name) }.allSatisfy { $0.kind == .topic })
+    }
+
+    /// A service's own exchange for retries and dead letters reaches its own queues only, so
+    /// the one exchange its user may write besides its events' cannot reach another service.
+    @Test func aServicesFailuresExchangeReachesOnlyItsOwnQueues() {
+        let topology = Topology.mercato()
+        for service in ["order-service", "customer-service", "invoice-service"] {
+            let reached = topology.bindings.filter { $0.exchange == ExchangeName.failures(of: service) }.map(\.queue)
+            #expect(!reached.isEmpty)
+            #expect(reached.allSatisfy { $0.hasPrefix(service + ".") && ($0.hasSuffix(".dlq") || $0.contains(".retry.")) }, "\(reached)")
+        }
+        #expect(QueueName.owner(of: QueueName.orderInvoicePayments) == "order-service")
+        #expect(QueueName.owner(of: "q") == "q")
     }
 
     @Test func everyEventTypeIsConsumedSomewhere() {

@@ -1,10 +1,13 @@
-@testable import Broker
+import ContractTesting
 import Contracts
 import Foundation
+import Locking
 import Logging
-import ContractTesting
 import MercatoTesting
+import ServiceKit
 import Testing
+
+@testable import Broker
 
 /// Least privilege on the broker, against RabbitMQ itself: each service's user may do only
 /// what that service does, the broker vouches for every event's producer, and an event from
@@ -45,7 +48,9 @@ struct BrokerPermissionSystemTests {
             // Not its queue: the broker refuses the consumer (the wrapper keeps trying to
             // subscribe in the background; the queue never gets a second consumer).
             let stolen = try? await customerService.consume(queue: QueueName.orderInvoiceCreated, prefetch: 1)
-            try await log.waitFor("the broker refuses the subscription") { $0.text.contains("ACCESS_REFUSED") && $0.text.contains(QueueName.orderInvoiceCreated) }
+            try await log.waitFor("the broker refuses the subscription") {
+                $0.text.contains("ACCESS_REFUSED") && $0.text.contains(QueueName.orderInvoiceCreated)
+            }
             #expect(try await system.broker.inspect(queue: QueueName.orderInvoiceCreated).consumerCount == 1)
             await stolen?.cancel()
             // No configure permission: it cannot declare (or delete) anything.
@@ -56,7 +61,8 @@ struct BrokerPermissionSystemTests {
         // A publish claiming another user than the connection's is refused by RabbitMQ.
         let forger = try Self.connection(as: .customer, of: system, stampsUserID: false)
         try await forger.withRunning {
-            var message = OutboundMessage(exchange: ExchangeName.customers, routingKey: "customer.updated", properties: MessageProperties(messageID: "spoofed"), body: Data("{}".utf8))
+            var message = OutboundMessage(
+                exchange: ExchangeName.customers, routingKey: "customer.updated", properties: MessageProperties(messageID: "spoofed"), body: Data("{}".utf8))
             message.properties.userID = "invoice-service"
             await #expect { try await forger.publish(message) } throws: {
                 Self.isRefused($0, code: 406, "PRECONDITION_FAILED")
@@ -79,7 +85,7 @@ struct BrokerPermissionSystemTests {
         await system.shutdown()
     }
 
-    @Test func anInvoiceCreatedForgedByCustomerServiceIsDeadLetteredAndChangesNothing() async throws {
+    @Test func anInvoiceCreatedForgedByCustomerServiceCannotReachOrderServicesQueue() async throws {
         let system = try await MercatoSystem.start()
         let customer = OrderFlowSystemTests.seeds[0]
         let (status, order) = try await system.placeOrder(customer: customer, items: [("Tea", 1, "1.00")])
@@ -90,28 +96,83 @@ struct BrokerPermissionSystemTests {
         }
         let (_, before) = try await system.request(.order, "GET", "/orders/\(orderID)")
 
-        // customer-service may write to the default exchange (its own delay queues are behind
-        // it), so it can reach order-service's queue directly: the broker stamps its user.
+        // The default exchange reaches any queue by its name: customer-service may not write
+        // to it (its retries go through its own exchange), so it cannot push an event
+        // straight into order-service's queue, nor into its delay queues.
         let customerService = try Self.connection(as: .customer, of: system)
         var forged = try Self.invoiceCreated(order: orderID, customer: customer)
         forged.properties.headers[FailureHeader.producer] = .string("invoice-service")
-        let direct = OutboundMessage(exchange: "", routingKey: QueueName.orderInvoiceCreated, properties: forged.properties, body: forged.body)
-        try await customerService.withRunning { try await customerService.publish(direct) }
-
-        let deadLetterQueue = QueueName.deadLetter(of: QueueName.orderInvoiceCreated)
-        try await system.eventually("the forged event to be dead-lettered") {
-            try await system.broker.inspect(queue: deadLetterQueue).messageCount == 1
+        try await customerService.withRunning {
+            for queue in [QueueName.orderInvoiceCreated, RetryPolicy.delayQueue(of: QueueName.orderInvoiceCreated, afterAttempt: 1)] {
+                let direct = OutboundMessage(exchange: "", routingKey: queue, properties: forged.properties, body: forged.body)
+                await #expect { try await customerService.publish(direct) } throws: {
+                    Self.isRefused($0, code: 403, "ACCESS_REFUSED")
+                }
+            }
         }
-        let consumer = try await system.broker.consume(queue: deadLetterQueue, prefetch: 1)
-        let dead = try await nextDelivery(consumer)
-        let reason = dead.properties.headers[FailureHeader.error]?.stringValue ?? ""
-        #expect(reason.hasPrefix("forbidden_publisher: invoice.created from customer-service"), "\(reason)")
-        #expect(dead.properties.userID == "customer-service" || dead.properties.headers[FailureHeader.producer]?.stringValue == "customer-service")
-        try await dead.ack()
-        await consumer.cancel()
+        #expect(try await system.broker.inspect(queue: QueueName.deadLetter(of: QueueName.orderInvoiceCreated)).messageCount == 0)
         let (_, after) = try await system.request(.order, "GET", "/orders/\(orderID)")
         #expect((after as? [String: Any])?["invoice_number"] as? String == (before as? [String: Any])?["invoice_number"] as? String)
         #expect((after as? [String: Any])?["invoice_number"] as? String != "INV-1999-999999")
+        await system.shutdown()
+    }
+
+    /// Retries and dead letters under least privilege: a consumer logged in as
+    /// customer-service moves a failing event through its own exchange into its delay queue
+    /// (and gets it back), and a poison event into its `.dlq`, which the operator's replay
+    /// sends back to it with the producer it recorded.
+    @Test func retriesAndDeadLettersGoThroughTheServicesOwnExchange() async throws {
+        let system = try await MercatoSystem.start()
+        // Its queue is this test's consumer's alone.
+        await system.stop(.customer)
+        let flaky = UUID().uuidString.lowercased()
+        let poison = UUID().uuidString.lowercased()
+        let handler = FlakyHandler(failingOnce: [flaky], poison: [poison])
+        let queue = QueueName.customerOrderCreated
+        let broker = try Self.connection(as: .customer, of: system)
+        let readiness = Readiness()
+        readiness.markUp(Readiness.database)
+        readiness.markUp(Readiness.broker)
+        var configuration = EventConsumer.Configuration()
+        configuration.producers = ProducerPolicy(republishers: ["customer-service", try RabbitMQBroker.Configuration(url: system.amqpURL).username])
+        let consumer = EventConsumer(
+            queue: queue, handler: handler, broker: broker, readiness: readiness, serviceName: "customer-service", configuration: configuration,
+            logger: MercatoSystem.quietLogger)
+        try await broker.withRunning {
+            let running = Task { try await consumer.run() }
+            defer { running.cancel() }
+            for id in [flaky, poison] {
+                let event = CloudEvent(
+                    id: id, source: "/tests", data: OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()))
+                try await system.publish(try OrderFlowSystemTests.amqpMessage(event))
+            }
+            try await system.eventually("the failing event is applied after its retry", timeout: .seconds(30)) {
+                handler.applied.withLock { $0.contains(flaky) }
+            }
+            let deadLetterQueue = QueueName.deadLetter(of: queue)
+            try await system.eventually("the poison event is dead-lettered", timeout: .seconds(30)) {
+                try await system.broker.inspect(queue: deadLetterQueue).messageCount == 1
+            }
+            // Written by the consumer's own user, with the producer the broker vouched for.
+            let dead = try await system.broker.consume(queue: deadLetterQueue, prefetch: 1)
+            let letter = try await nextDelivery(dead)
+            #expect(letter.properties.userID == "customer-service")
+            #expect(letter.properties.headers[FailureHeader.producer]?.stringValue == "order-service")
+            try await letter.nack(requeue: true)
+            await dead.cancel()
+            try await system.eventually("the dead letter is back in its queue") {
+                try await system.broker.inspect(queue: deadLetterQueue).messageCount == 1
+            }
+
+            // The fix, then the operator's replay: back to this queue, accepted, applied.
+            handler.poison.withLock { $0.removeAll() }
+            let replay = try await CLI(system: system).run(["dlq", "replay", queue])
+            #expect(replay.status == 0, "\(replay.output)")
+            #expect(replay.output.contains("replayed 1 message(s)"), "\(replay.output)")
+            try await system.eventually("the replayed event is applied", timeout: .seconds(30)) {
+                handler.applied.withLock { $0.contains(poison) }
+            }
+        }
         await system.shutdown()
     }
 }

@@ -1,8 +1,8 @@
 import Broker
 import Contracts
 import Foundation
-import Postgres
 import MercatoTesting
+import Postgres
 import Testing
 
 /// Dead letters end to end: why they are there, replay after a fix, purge.
@@ -50,9 +50,9 @@ struct DeadLetterSystemTests {
             try await system.database(.customer).query("SELECT orders_count FROM customers WHERE id = $1", customerID)[0]
                 .decode(Int.self, at: 0) == 1
         }
-        // invoice-service sees the event a second time (same exchange and key) and does
-        // nothing: its inbox holds the event id (a second invoice would also break the unique
-        // order_id).
+        // The replay went back to customer-service's queue alone: invoice-service, bound to the
+        // same exchange and key, saw nothing (and would have done nothing: its inbox holds the
+        // event id).
         #expect(try await invoices() == 1)
         #expect(!(try await cli.run(["dlq", "list", queue]).output.contains(event.id)))
 
@@ -65,6 +65,32 @@ struct DeadLetterSystemTests {
         let purge = try await cli.run(["dlq", "purge", queue])
         #expect(purge.output.contains("purged 1 message(s)"), "\(purge.output)")
         #expect(!(try await cli.run(["dlq", "list", queue]).output.contains("junk")))
+        await system.shutdown()
+    }
+
+    /// A dead letter's id, type and headers are whatever its producer wrote: `list` and `show`
+    /// print their control characters escaped, never to the operator's terminal as they are.
+    @Test func deadLettersArePrintedWithTheirControlCharactersEscaped() async throws {
+        let system = try await MercatoSystem.start()
+        let cli = CLI(system: system)
+        let id = "junk-\u{1B}[2J-\(UUID().uuidString.prefix(8))"
+        var properties = MessageProperties(contentType: "application/cloudevents+json", messageID: id, type: "order.created\u{1B}[8m")
+        properties.headers["x-note"] = .string("\u{1B}]0;owned\u{07}\u{9B}31m\u{202E}txt.exe")
+        try await system.publish(
+            OutboundMessage(exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name, properties: properties, body: Data("junk\u{1B}[31m".utf8)))
+        let queue = QueueName.customerOrderCreated
+        let escapedID = #"junk-\u{1B}[2J-"# + id.suffix(8)
+        try await system.eventually("the junk is dead-lettered") { try await cli.run(["dlq", "list", queue]).output.contains(escapedID) }
+        let listing = try await cli.run(["dlq", "list", queue])
+        let shown = try await cli.run(["dlq", "show", queue, "--id", escapedID])
+        #expect(shown.status == 0, "\(shown.output)")
+        for output in [listing.output, shown.output] {
+            let controls = output.unicodeScalars.filter { ($0.properties.generalCategory == .control && $0 != "\n") || $0 == "\u{202E}" }
+            #expect(controls.isEmpty, "\(output.debugDescription)")
+        }
+        #expect(shown.output.contains(#"type: order.created\u{1B}[8m"#), "\(shown.output)")
+        #expect(shown.output.contains(#"header x-note: \u{1B}]0;owned\u{7}\u{9B}31m\u{202E}txt.exe"#), "\(shown.output)")
+        #expect(shown.output.contains(#"junk\u{1B}[31m"#), "\(shown.output)")
         await system.shutdown()
     }
 }

@@ -8,10 +8,16 @@ import Logging
 /// (``RetryPolicy``). Either way a copy is published and confirmed before the original may be
 /// acknowledged, so the message is never dropped in between; the headers
 /// (``FailureHeader``) say why, where it came from and how often it was tried.
+///
+/// Both go through the queue's service's own ``ExchangeName/failures(of:)``, the only
+/// exchange besides its events' one that its broker user may write to: bound to its own
+/// delay and dead-letter queues alone, it lets no service's credentials reach another's.
 struct FailureRouter: Sendable {
     let queue: String
     let serviceName: String
     let broker: any Broker
+    /// The exchange its copies go through: that of the service the queue is named after.
+    var exchange: String { ExchangeName.failures(of: QueueName.owner(of: queue)) }
     /// Tells who produced a delivery, recorded on its copies.
     let producers: ProducerPolicy
     let logger: Logger
@@ -27,7 +33,7 @@ struct FailureRouter: Sendable {
     func deadLetter(_ delivery: Delivery, reason: String) async throws {
         var headers = failureHeaders(of: delivery, reason: reason)
         headers[FailureHeader.attemptsMade] = .int(Int64(Self.attempt(of: delivery)))
-        try await divert(delivery, exchange: ExchangeName.deadLetter, routingKey: queue, headers: headers)
+        try await divert(delivery, routingKey: queue, headers: headers)
     }
 
     /// Moves `delivery`, whose attempt `attempt` failed with `reason`, to the delay queue of
@@ -37,13 +43,13 @@ struct FailureRouter: Sendable {
         let delayQueue = RetryPolicy.delayQueue(of: queue, afterAttempt: attempt)
         var headers = failureHeaders(of: delivery, reason: reason)
         headers[FailureHeader.attempt] = .int(Int64(attempt + 1))
-        // Through the default exchange straight into the delay queue, which returns it here.
-        try await divert(delivery, exchange: "", routingKey: delayQueue, headers: headers)
+        // Into the delay queue by its name; it returns the message here by itself.
+        try await divert(delivery, routingKey: delayQueue, headers: headers)
         return delayQueue
     }
 
     /// The headers saying why a message left its queue, and where it came from in the first
-    /// place (kept from the first failure, so a replay goes back to the original exchange).
+    /// place (kept from the first failure, for the operator to read).
     func failureHeaders(of delivery: Delivery, reason: String) -> [String: HeaderValue] {
         var headers = delivery.properties.headers
         headers[FailureHeader.error] = .string(String(reason.prefix(1000)))
@@ -59,9 +65,10 @@ struct FailureRouter: Sendable {
         return headers
     }
 
-    /// Publishes a copy of `delivery` elsewhere with `headers`, waiting for the broker's
-    /// confirm and retrying while it is away: only then may the original be acknowledged.
-    private func divert(_ delivery: Delivery, exchange: String, routingKey: String, headers: [String: HeaderValue]) async throws {
+    /// Publishes a copy of `delivery` through ``exchange`` with `routingKey` and `headers`,
+    /// waiting for the broker's confirm and retrying while it is away: only then may the
+    /// original be acknowledged.
+    private func divert(_ delivery: Delivery, routingKey: String, headers: [String: HeaderValue]) async throws {
         var properties = delivery.properties
         properties.persistent = true
         properties.headers = headers
