@@ -192,8 +192,14 @@ let package = Package(
         ),
         .testTarget(name: "CustomerServiceTests", dependencies: ["CustomerService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "OrderServiceTests", dependencies: ["OrderService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "InvoiceServiceTests", dependencies: ["Locking", "InvoiceService", "ServiceKit", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "InvoiceServiceTests", dependencies: ["Locking", "InvoiceService", "ServiceKit", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "DeployTests", dependencies: ["Contracts", "OrderService", "CustomerService", "InvoiceService", "ServiceKit", "MercatoTesting"], swiftSettings: swiftSettings),
+        // The operator CLI: its command lines parsed in process, its failures run for real.
+        .testTarget(
+            name: "MercatoCLITests",
+            dependencies: ["mercato", "MercatoTesting", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PostgresIntegrationTests",

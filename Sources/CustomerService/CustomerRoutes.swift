@@ -35,7 +35,8 @@ public struct CustomerRoutes: Sendable {
             id = UUID.timeOrdered()
         } else {
             guard let own = caller.customerID else {
-                throw APIError.forbidden("sub", "a token without mercato:admin registers the customer its sub names, which must be a UUID")
+                throw APIError.forbidden(
+                    "sub", "a token without mercato:admin registers the customer its sub names, which must be a UUID other than the nil UUID")
             }
             guard try await repository.customer(id: own) == nil else {
                 throw APIError.conflict("customer_exists", "the customer this token names is registered already")
@@ -62,19 +63,22 @@ public struct CustomerRoutes: Sendable {
         return try JSONResponse.make(CustomerResponse(customer))
     }
 
-    /// An admin pages through every customer; anyone else gets a list of itself.
+    /// An admin pages through every customer; a customer gets a list of itself; a token that
+    /// names no customer gets an empty list, without a lookup.
     func list(_ request: Request, caller: Caller) async throws -> Response {
         let page = try PageRequest(request)
         let customers: [Customer]
-        if caller.isAdmin {
+        switch caller.visibility() {
+        case .all:
             customers = try await repository.customers(page: page)
-        } else if let own = caller.customerID, page.after == nil, let customer = try await repository.customer(id: own) {
-            customers = [customer]
-        } else {
+        case .customer(let own):
+            customers = page.after == nil ? try await repository.customer(id: own).map { [$0] } ?? [] : []
+        case .nothing:
             customers = []
         }
-        return try JSONResponse.make(Page(data: customers.map(CustomerResponse.init), limit: page.limit) {
-            PageCursor(time: $0.createdAt, id: $0.id)
-        })
+        return try JSONResponse.make(
+            Page(data: customers.map(CustomerResponse.init), limit: page.limit) {
+                PageCursor(time: $0.createdAt, id: $0.id)
+            })
     }
 }

@@ -58,7 +58,7 @@ public struct InvoiceRoutes: Sendable {
                 PageCursor(time: $0.invoice.issuedAt, id: $0.invoice.id)
             })
         }
-        let invoices = try await repository.invoices(page: page, customerID: caller.listFilter(asked: nil))
+        let invoices = try await caller.visibility().query(empty: []) { try await repository.invoices(page: page, customerID: $0) }
         return try JSONResponse.make(Page(data: invoices.map { InvoiceResponse(invoice: $0) }, limit: page.limit) {
             PageCursor(time: $0.invoice.issuedAt, id: $0.invoice.id)
         })

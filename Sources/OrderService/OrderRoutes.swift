@@ -150,9 +150,10 @@ public struct OrderRoutes: Sendable {
             guard let id = UUID(uuidString: text) else { throw APIError.badParameter("customer_id", "customer_id must be a UUID") }
             customerID = id
         }
-        let orders = try await repository.orders(page: page, customerID: caller.listFilter(asked: customerID))
-        return try JSONResponse.make(Page(data: orders.map { OrderResponse($0, customer: nil) }, limit: page.limit) {
-            PageCursor(time: $0.createdAt, id: $0.id)
-        })
+        let orders = try await caller.visibility(asked: customerID).query(empty: []) { try await repository.orders(page: page, customerID: $0) }
+        return try JSONResponse.make(
+            Page(data: orders.map { OrderResponse($0, customer: nil) }, limit: page.limit) {
+                PageCursor(time: $0.createdAt, id: $0.id)
+            })
     }
 }

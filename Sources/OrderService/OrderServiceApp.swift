@@ -17,7 +17,8 @@ public enum OrderServiceApp {
             logger: runtime.logger)
         let admission = OrderAdmission(configuration: configuration.admission)
         let live = LiveRoutes(
-            repository: repository, feed: feed, queues: QueueHealth(broker: runtime.broker), heartbeat: configuration.streamHeartbeat)
+            repository: repository, feed: feed, queues: QueueHealth(broker: runtime.broker), heartbeat: configuration.streamHeartbeat,
+            maxStreamsPerCaller: configuration.streamsPerCaller)
         try await runtime.run(
             migrations: OrderMigrations.all,
             consumers: [

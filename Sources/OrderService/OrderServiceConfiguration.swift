@@ -18,6 +18,9 @@ public struct OrderServiceConfiguration: Sendable {
     /// `PAYMENT_SWEEP_INTERVAL_MS`: how often orders unpaid at their invoice's due date are
     /// looked for and cancelled. Default 10 s.
     public var paymentSweepInterval: Duration
+    /// `ORDER_STREAM_MAX_PER_CALLER`: `GET /orders/stream`s one token subject may have open at
+    /// once; one more is a 429. Default 4.
+    public var streamsPerCaller: Int
     /// `ADMISSION_TARGET_MS`: the order→invoice time above which new orders are shed (see
     /// ``OrderAdmission/Configuration``). Default 1000; 0 turns shedding off.
     /// `ADMISSION_MIN_TRIPS`: the fewest trips an interval needs to be judged. Default 20.
@@ -36,6 +39,7 @@ public struct OrderServiceConfiguration: Sendable {
         feed.window = try environment.int("ORDER_STREAM_WINDOW", default: feed.window, in: 100...1_000_000)
         streamHeartbeat = .seconds(try environment.int("ORDER_STREAM_HEARTBEAT_SECONDS", default: 15, in: 1...3600))
         paymentSweepInterval = .milliseconds(try environment.int("PAYMENT_SWEEP_INTERVAL_MS", default: 10_000, in: 10...3_600_000))
+        streamsPerCaller = try environment.int("ORDER_STREAM_MAX_PER_CALLER", default: 4, in: 1...10_000)
         admission = OrderAdmission.Configuration()
         admission.target = .milliseconds(try environment.int("ADMISSION_TARGET_MS", default: 1000, in: 0...600_000))
         admission.minimumTrips = try environment.int("ADMISSION_MIN_TRIPS", default: admission.minimumTrips, in: 1...100_000)

@@ -2,7 +2,7 @@ import Contracts
 import Foundation
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The RabbitMQ management HTTP API.
@@ -27,6 +27,9 @@ struct ManagementClient: Sendable {
         self.virtualHost = virtualHost
     }
 
+    /// The session of every request: one that gives up on authentication challenges.
+    private static let session = URLSession(configuration: .ephemeral, delegate: ChallengeRefusal(), delegateQueue: nil)
+
     var encodedVirtualHost: String {
         virtualHost.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? virtualHost
     }
@@ -34,7 +37,9 @@ struct ManagementClient: Sendable {
     func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
         let (data, status) = try await send("GET", path)
         guard status == 200 else {
-            throw ValidationFailure("GET \(path) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+            throw ValidationFailure(
+                "the management API at \(base.absoluteString) answered \(status) to GET \(path): \(FailureMessage.oneLine(String(decoding: data.prefix(200), as: UTF8.self)))"
+            )
         }
         return try JSONDecoder().decode(T.self, from: data)
     }
@@ -48,8 +53,16 @@ struct ManagementClient: Sendable {
             request.httpBody = try JSONSerialization.data(withJSONObject: json)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
+        do {
+            let (data, response) = try await Self.session.data(for: request)
+            return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
+        } catch let error as URLError where error.code == .cancelled && !Task.isCancelled {
+            // Only ChallengeRefusal cancels a request: the API answered 401.
+            throw ValidationFailure("the management API at \(base.absoluteString) refused the user and password it was given (401)")
+        } catch let error as URLError {
+            // `base` holds no credentials.
+            throw ValidationFailure("cannot reach the management API at \(base.absoluteString) (\(FailureMessage.reason(error)))")
+        }
     }
 
     struct Exchange: Decodable {
@@ -179,16 +192,28 @@ struct ManagementClient: Sendable {
 
 /// Any JSON value, for the free-form parts of management API answers.
 enum JSONValue: Decodable, CustomStringConvertible {
-    case string(String), number(Double), bool(Bool), object([String: JSONValue]), array([JSONValue]), null
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case object([String: JSONValue])
+    case array([JSONValue])
+    case null
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
     }
 
     var description: String {

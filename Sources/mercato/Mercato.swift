@@ -1,7 +1,8 @@
 import ArgumentParser
+import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `mercato`: the operator's command line.
@@ -16,15 +17,23 @@ struct Mercato: AsyncParsableCommand {
         // A write to a socket whose peer has gone raises SIGPIPE, whose default action ends
         // the process: a lost broker must be an error, not a crash.
         signal(SIGPIPE, SIG_IGN)
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            // Usage errors and help: ArgumentParser's own words.
+            exit(withError: error)
+        }
+        do {
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()
             } else {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            guard let line = FailureMessage.line(for: error) else { exit(withError: error) }
+            FileHandle.standardError.write(Data("mercato: \(line)\n".utf8))
+            exit(withError: ExitCode.failure)
         }
     }
 }

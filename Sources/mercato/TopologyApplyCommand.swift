@@ -25,16 +25,38 @@ struct TopologyApplyCommand: AsyncParsableCommand {
     @Option(help: "The management API, http://user:password@host:port (default: $RABBITMQ_MANAGEMENT_URL).")
     var managementURL = ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
     @Option(help: "QUEUE_TYPE: classic or quorum.") var queueType = ProcessInfo.processInfo.environment["QUEUE_TYPE"] ?? "classic"
-    @Option(help: "A directory with one password file per service user; missing ones are created (AMQP_PASSWORD_ORDER_SERVICE etc. take precedence). Without it, no users are made.")
+    @Option(
+        help:
+            "A directory with one password file per service user; missing ones are created (AMQP_PASSWORD_ORDER_SERVICE etc. take precedence). Without it, no users are made."
+    )
     var passwordDir: String?
 
+    /// How long the broker may take to accept the connection. An orchestrator that runs this
+    /// before the broker is up runs it again (the Kubernetes Job's retries).
+    static let connectionTimeout = Duration.seconds(10)
+
+    func validate() throws {
+        guard QueueType(rawValue: queueType) != nil else { throw ValidationError("--queue-type must be classic or quorum") }
+    }
+
     func run() async throws {
-        guard let type = QueueType(rawValue: queueType) else { throw ValidationError("--queue-type must be classic or quorum") }
+        let type = QueueType(rawValue: queueType) ?? .classic
         var configuration = try RabbitMQBroker.Configuration(url: amqpURL)
         configuration.connectionName = "mercato topology apply"
+        configuration.publishTimeout = Self.connectionTimeout
         if let caFile = ProcessInfo.processInfo.environment["AMQP_CA_FILE"], !caFile.isEmpty { configuration.caFile = caFile }
-        let broker = RabbitMQBroker(configuration: configuration, logger: Logger(label: "mercato"))
-        try await broker.withRunning { try await broker.declare(.mercato(queueType: type)) }
+        // Errors only: the broker's reconnection warnings would bury the one line that says
+        // what failed.
+        var logger = Logger(label: "mercato")
+        logger.logLevel = .error
+        let broker = RabbitMQBroker(configuration: configuration, logger: logger)
+        do {
+            try await broker.withRunning { try await broker.declare(.mercato(queueType: type)) }
+        } catch let error as BrokerError where error.code == .connectionFailed {
+            throw ValidationFailure(
+                "cannot connect to RabbitMQ at \(RabbitMQBroker.Configuration.redacted(amqpURL)) within \(Self.connectionTimeout.components.seconds) s (refused, unreachable, or the login was refused)"
+            )
+        }
         print("topology declared on vhost \(configuration.virtualHost)")
         guard let passwordDir else { return }
         let client = try ManagementClient(url: managementURL, virtualHost: configuration.virtualHost)

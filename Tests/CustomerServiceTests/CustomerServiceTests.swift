@@ -1,7 +1,6 @@
 import Broker
-import Contracts
 import ContractTesting
-@testable import CustomerService
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,6 +8,8 @@ import Logging
 import MercatoTesting
 import ServiceKit
 import Testing
+
+@testable import CustomerService
 
 @Suite(.timeLimit(.minutes(1)))
 struct CustomerServiceTests {
@@ -53,6 +54,32 @@ struct CustomerServiceTests {
         #expect(conflict.status == .conflict && conflict.errorCode == "email_taken" && conflict.errorField == "email")
     }
 
+    /// A customer's token names a real customer: the nil UUID as `sub` registers nobody (403
+    /// naming `sub`), and a caller whose `sub` is no customer id lists nothing, even when a
+    /// customer with the nil UUID exists (the filter such callers used to get).
+    @Test func theNilUUIDIsNoCustomersIdAndACallerWhoIsNoCustomerListsNothing() async throws {
+        let tokens = TestTokens()
+        let router = Router(context: TestRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        CustomerRoutes(repository: repository, maxBodyBytes: 10_000).add(to: router, access: try await tokens.accessGuard())
+        let nilUUID = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
+        var nilSubject = TestTokens.bearer(try await tokens.customer(nilUUID))
+        nilSubject[.contentType] = "application/json"
+        let registered = try await router.respond(
+            .post, "/customers", headers: nilSubject, body: #"{"name": "Nil", "email": "nil@example.com", "address": "Nowhere"}"#)
+        #expect(registered.status == .forbidden && registered.errorField == "sub", "\(String(decoding: registered.body, as: UTF8.self))")
+        #expect(try await repository.customer(id: nilUUID) == nil, "the refused registration was written")
+
+        // As if it had been registered before the fix (or put there by hand).
+        _ = try await repository.create(NewCustomer(name: "Nil", email: "nil@example.com", address: "Nowhere"), id: nilUUID, at: Date(), traceparent: nil)
+        let notACustomer = TestTokens.bearer(try await tokens.token(sub: "operator", scopes: Scope.customer))
+        for (who, headers) in [("a sub that is no customer id", notACustomer), ("the nil UUID as sub", nilSubject)] {
+            let list = try await router.respond(.get, "/customers", headers: headers)
+            #expect(list.status == .ok && ((list.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true, "\(who)")
+            #expect(try await router.respond(.get, "/customers/\(nilUUID)", headers: headers).status == .notFound, "\(who)")
+        }
+    }
+
     @Test func consumesOrderCreatedFromTheBroker() async throws {
         let broker = InMemoryBroker(user: "order-service")
         try await broker.declare(.mercato())
@@ -82,7 +109,6 @@ struct CustomerServiceTests {
         #expect(try await repository.customer(id: id)?.ordersCount == 1)
     }
 }
-
 
 /// The order tally over every (state, change) pair: each order counts once and uncounts once.
 @Suite(.timeLimit(.minutes(1)))

@@ -1,7 +1,11 @@
 import Contracts
 import ContractTesting
 import Foundation
+import HTTPTypes
+import Hummingbird
 @testable import InvoiceService
+import Logging
+import MercatoTesting
 import ServiceKit
 import Testing
 
@@ -72,5 +76,33 @@ struct InvoiceServiceTests {
         await #expect(throws: PoisonMessage.self) { try await handler.apply([try event(bad)]) }
         await #expect(throws: PoisonMessage.self) { try await handler.apply([try event(order([]))]) }
         #expect(repository.outbox.pending.isEmpty)
+    }
+
+    /// A caller who may see no customer lists no invoice, even one of the nil UUID's customer
+    /// (the filter such callers used to get): by construction, not by a filter no row matches.
+    @Test func aCallerWhoMaySeeNoCustomerListsNoInvoiceEvenOfTheNilUUID() async throws {
+        let nilUUID = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
+        var created = order([("Tea", 1, "3.00")])
+        created.customerID = nilUUID
+        try await repository.invoice(
+            [OrderToInvoice(event: try event(created), order: created, traceparent: nil)], terms: .init(taxRate: 0, paymentDue: .seconds(60)), at: Date())
+        let tokens = TestTokens()
+        let router = Router(context: TestRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        let payments = PaymentProcessor(
+            repository: repository, gateway: SimulatedPaymentGateway(ledger: MemorySimulatedProviderLedger(), configuration: .init(), clock: ContinuousClock()),
+            staleAfter: .seconds(30), logger: Logger(label: "tests"))
+        InvoiceRoutes(repository: repository, payments: payments, maxBodyBytes: 10_000).add(to: router, access: try await tokens.accessGuard())
+        let notACustomer = TestTokens.bearer(try await tokens.token(sub: "operator", scopes: Scope.customer))
+        let nilSubject = TestTokens.bearer(try await tokens.customer(nilUUID))
+        for (who, headers) in [("a sub that is no customer id", notACustomer), ("the nil UUID as sub", nilSubject)] {
+            for path in ["/invoices", "/invoices?order_id=\(created.orderID)"] {
+                let list = try await router.respond(.get, path, headers: headers)
+                #expect(list.status == .ok, "\(who): \(path)")
+                #expect(((list.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true, "\(who) saw \(String(decoding: list.body, as: UTF8.self))")
+            }
+        }
+        let admin = try await router.respond(.get, "/invoices", headers: TestTokens.bearer(try await tokens.admin()))
+        #expect(((admin.json as? [String: Any])?["data"] as? [Any])?.count == 1)
     }
 }

@@ -73,7 +73,9 @@ struct LiveViewTests {
         var configuration = OrderStreamSession.Configuration()
         configuration.batchSize = 2
         configuration.heartbeat = .seconds(3600)
-        return OrderStreamSession(feed: feed, repository: repository, customerID: customer, view: view, configuration: configuration, disconnect: disconnect)
+        return OrderStreamSession(
+            feed: feed, repository: repository, visibility: customer.map(Visibility.customer) ?? .all, view: view, configuration: configuration,
+            disconnect: disconnect)
     }
 
     @Test func eventsAreWrittenInTheServerSentEventsFormat() {
@@ -266,5 +268,82 @@ struct LiveViewTests {
         #expect(page.status == .ok && String(decoding: page.body, as: UTF8.self).contains("<script src=\"/live/live.js\""))
         #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
         #expect(try await router.respond(.get, "/").headers[.location] == "/live")
+    }
+
+    /// A caller may have `maxStreamsPerCaller` streams open: one more is a 429 with the JSON
+    /// error and `Retry-After`; other callers are not held back by it; a stream that ends
+    /// (its client went away) frees its place.
+    @Test func streamsPerCallerAreCappedAndAnEndedStreamFreesItsPlace() async throws {
+        let tokens = TestTokens()
+        let feed = feed(window: 100)
+        try await feed.catchUp()
+        let router = Router(context: TestRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        let routes = LiveRoutes(
+            repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()), heartbeat: .seconds(7), maxStreamsPerCaller: 2)
+        routes.add(to: router, access: try await tokens.accessGuard())
+        let ada = UUID()
+        let asAda = TestTokens.bearer(try await tokens.customer(ada))
+        let adas = [
+            try await router.client.open(.get, "/orders/stream", headers: asAda),
+            try await router.client.open(.get, "/orders/stream?view=summary", headers: asAda),
+        ]
+        #expect(adas.allSatisfy { $0.status == .ok })
+        #expect(routes.streams.count(for: ada.uuidString.lowercased()) == 2)
+        let third = try await router.respond(.get, "/orders/stream", headers: asAda)
+        #expect(third.status == .tooManyRequests && third.errorCode == "too_many_streams")
+        #expect(third.headers[.retryAfter] == "7", "one heartbeat: a stream whose client left is found out by then")
+        #expect(third.headers[.contentType]?.hasPrefix("application/json") == true)
+
+        let bob = try await router.client.open(.get, "/orders/stream", headers: TestTokens.bearer(try await tokens.customer(UUID())))
+        #expect(bob.status == .ok, "another caller's streams do not count")
+
+        try await adas[0].stop()
+        try await waitUntil("the ended stream's place to be free") { routes.streams.count(for: ada.uuidString.lowercased()) == 1 }
+        let again = try await router.client.open(.get, "/orders/stream", headers: asAda)
+        #expect(again.status == .ok)
+        for stream in [adas[1], bob, again] { try await stream.stop() }
+        try await waitUntil("every place to be free") { routes.streams.count(for: ada.uuidString.lowercased()) == 0 }
+    }
+
+    /// A caller who may see no customer's orders gets a stream with nothing in it — no change,
+    /// and a summary of nothing — even when the nil UUID's customer (the filter such callers
+    /// used to get) has orders.
+    @Test func aCallerWhoMaySeeNoCustomerStreamsNothingEvenWhenTheNilUUIDHasOrders() async throws {
+        let tokens = TestTokens()
+        let feed = feed(window: 100)
+        try await feed.catchUp()
+        let router = Router(context: TestRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        LiveRoutes(repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()), heartbeat: .milliseconds(50))
+            .add(to: router, access: try await tokens.accessGuard())
+        let nilUUID = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
+        try await place(2, customer: nilUUID)
+        try await feed.catchUp()
+        let callers = [
+            ("a sub that is no customer id", TestTokens.bearer(try await tokens.token(sub: "operator", scopes: [.ordersRead]))),
+            ("the nil UUID as sub", TestTokens.bearer(try await tokens.customer(nilUUID))),
+        ]
+        for (who, headers) in callers {
+            // A heartbeat comes once the stream caught up with everything before it.
+            let changes = try await router.client.open(.get, "/orders/stream?after=0", headers: headers)
+            #expect(changes.status == .ok, "\(who)")
+            let text = try await changes.waitFor("\(who)'s stream to catch up") { $0.contains(": heartbeat") }
+            #expect(Self.ids(text).isEmpty, "\(who) saw \(text)")
+            try await changes.stop()
+
+            let summary = try await router.client.open(.get, "/orders/stream?view=summary&interval_ms=100", headers: headers)
+            let first = try await summary.waitFor("\(who)'s first summary") { $0.contains("event: summary\ndata: ") }
+            try await summary.stop()
+            let data = try #require(first.split(separator: "\n").first { $0.hasPrefix("data: ") }?.dropFirst(6))
+            let update = try #require(try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any])
+            #expect((update["counts"] as? [String: Int] ?? [:]).values.allSatisfy { $0 == 0 }, "\(who) counted \(update)")
+            #expect((update["latest"] as? [Any])?.isEmpty == true, "\(who) saw \(update)")
+        }
+        // The orders are there: an admin streams them.
+        let admin = try await router.client.open(.get, "/orders/stream?after=0", headers: TestTokens.bearer(try await tokens.admin()))
+        let all = try await admin.waitFor("the admin's stream to show both orders") { Self.ids($0).count >= 2 }
+        #expect(Self.ids(all) == [1, 2])
+        try await admin.stop()
     }
 }

@@ -1,13 +1,14 @@
-import Contracts
 import ContractTesting
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import MercatoTesting
-@testable import OrderService
 import ServiceKit
 import Testing
+
+@testable import OrderService
 
 @Suite(.timeLimit(.minutes(1)))
 struct OrderServiceTests {
@@ -108,7 +109,9 @@ struct OrderServiceTests {
         #expect(try await repository.order(id: order.id)?.invoiceNumber == "INV-2026-000001")
         let customer = CustomerSnapshot(
             customerID: order.customerID, name: "Ada", email: "ada@example.com", address: "x", ordersCount: 1, version: 2, updatedAt: time)
-        try await CustomerEventsHandler(repository: repository).apply([try IncomingEvent(CloudEvent(source: "/tests", data: CustomerUpdated(customer: customer)))])
+        try await CustomerEventsHandler(repository: repository).apply([
+            try IncomingEvent(CloudEvent(source: "/tests", data: CustomerUpdated(customer: customer)))
+        ])
         #expect(try await repository.customer(id: order.customerID)?.version == 2)
     }
 
@@ -169,7 +172,8 @@ struct CustomerCacheTests {
 struct OrderOwnershipTests {
     @Test func aCustomerPlacesAndSeesItsOwnOrdersOnly() async throws {
         let repository = MemoryOrderRepository()
-        let ada = UUID(), bob = UUID()
+        let ada = UUID()
+        let bob = UUID()
         for id in [ada, bob] {
             try await repository.saveCustomers(
                 [CustomerSnapshot(customerID: id, name: "C", email: "\(id)@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())],
@@ -185,7 +189,8 @@ struct OrderOwnershipTests {
             headers[.contentType] = "application/json"
             return headers
         }
-        let asAda = headers(try await tokens.customer(ada)), asBob = headers(try await tokens.customer(bob))
+        let asAda = headers(try await tokens.customer(ada))
+        let asBob = headers(try await tokens.customer(bob))
         func order(for customer: UUID) -> String {
             #"{"customer_id": "\#(customer)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#
         }
@@ -204,6 +209,53 @@ struct OrderOwnershipTests {
         #expect(((bobAsksForAda.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true)
         let admin = try await router.respond(.get, "/orders?customer_id=\(ada)", headers: headers(try await tokens.admin()))
         #expect(((admin.json as? [String: Any])?["data"] as? [Any])?.count == 1)
+    }
+
+    /// A caller who may see no customer gets an empty list by construction, never a list
+    /// filtered by an id nobody was supposed to have: the nil UUID's orders (the filter such
+    /// callers used to get) stay hidden from a `sub` that is no customer id, from a `sub` that
+    /// is the nil UUID, and from a customer asking for another customer's list.
+    @Test func aCallerWhoMaySeeNoCustomerGetsNothingEvenWhenTheNilUUIDHasOrders() async throws {
+        let repository = MemoryOrderRepository()
+        let nilUUID = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
+        let ada = UUID()
+        for id in [nilUUID, ada] {
+            try await repository.saveCustomers(
+                [CustomerSnapshot(customerID: id, name: "C", email: "\(id)@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())],
+                events: [])
+        }
+        let now = Date()
+        let order = Order(
+            id: UUID(), customerID: nilUUID, status: .created, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
+            total: Money("1.00")!, createdAt: now, updatedAt: now)
+        _ = try await repository.place(order, idempotency: nil, traceparent: nil)
+        let tokens = TestTokens()
+        let router = Router(context: TestRequestContext.self)
+        router.add(middleware: APIErrorMiddleware())
+        OrderRoutes(repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, logger: Logger(label: "tests"))
+            .add(to: router, access: try await tokens.accessGuard())
+        let notACustomer = TestTokens.bearer(try await tokens.token(sub: "operator", scopes: Scope.customer))
+        let nilSubject = TestTokens.bearer(try await tokens.customer(nilUUID))
+        let asAda = TestTokens.bearer(try await tokens.customer(ada))
+        let lists: [(String, HTTPFields, String)] = [
+            ("a sub that is no customer id", notACustomer, "/orders"),
+            ("a sub that is no customer id, asking for the nil UUID", notACustomer, "/orders?customer_id=\(nilUUID)"),
+            ("the nil UUID as sub", nilSubject, "/orders"),
+            ("a customer asking for another's list", asAda, "/orders?customer_id=\(UUID())"),
+        ]
+        for (who, headers, path) in lists {
+            let list = try await router.respond(.get, path, headers: headers)
+            #expect(list.status == .ok, "\(who)")
+            #expect(((list.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true, "\(who) saw \(String(decoding: list.body, as: UTF8.self))")
+        }
+        #expect(try await router.respond(.get, "/orders/\(order.id)", headers: nilSubject).status == .notFound)
+        var posting = nilSubject
+        posting[.contentType] = "application/json"
+        let placed = try await router.respond(
+            .post, "/orders", headers: posting, body: #"{"customer_id": "\#(nilUUID)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#)
+        #expect(placed.status == .forbidden, "the nil UUID is no customer's id")
+        let admin = try await router.respond(.get, "/orders?customer_id=\(nilUUID)", headers: TestTokens.bearer(try await tokens.admin()))
+        #expect(((admin.json as? [String: Any])?["data"] as? [Any])?.count == 1, "an admin sees any customer's, even this one's")
     }
 }
 

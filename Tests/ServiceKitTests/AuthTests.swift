@@ -109,17 +109,29 @@ struct AuthTests {
     }
 
     @Test func callersOwnTheirCustomerOnly() {
-        let ada = UUID(), bob = UUID()
+        let ada = UUID()
+        let bob = UUID()
         let customer = Caller(subject: ada.uuidString.lowercased(), permissions: Set(Scope.customer), token: "")
         let admin = Caller(subject: "operator", permissions: Set(Scope.all), token: "")
         let stranger = Caller(subject: "not-a-uuid", permissions: Set(Scope.customer), token: "")
         #expect(customer.owns(ada) && !customer.owns(bob))
         #expect(admin.owns(ada) && admin.owns(bob))
         #expect(!stranger.owns(ada))
-        #expect(customer.listFilter(asked: nil) == ada && customer.listFilter(asked: ada) == ada)
-        #expect(customer.listFilter(asked: bob) != bob && customer.listFilter(asked: bob) != ada)
-        #expect(admin.listFilter(asked: nil) == nil && admin.listFilter(asked: bob) == bob)
-        #expect(stranger.listFilter(asked: nil) != nil)
+        #expect(customer.visibility() == .customer(ada) && customer.visibility(asked: ada) == .customer(ada))
+        #expect(customer.visibility(asked: bob) == .nothing)
+        #expect(admin.visibility() == .all && admin.visibility(asked: bob) == .customer(bob))
+        #expect(stranger.visibility() == .nothing && stranger.visibility(asked: ada) == .nothing)
+    }
+
+    /// The nil UUID is no customer's id: a token whose `sub` is it is a caller who may see
+    /// nothing, like one whose `sub` is no UUID at all.
+    @Test func theNilUUIDIsNoCustomer() {
+        let nilUUID = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
+        let caller = Caller(subject: nilUUID.uuidString, permissions: Set(Scope.customer), token: "")
+        #expect(caller.customerID == nil && !caller.owns(nilUUID))
+        #expect(caller.visibility() == .nothing && caller.visibility(asked: nilUUID) == .nothing)
+        let admin = Caller(subject: nilUUID.uuidString, permissions: Set(Scope.all), token: "")
+        #expect(admin.visibility() == .all, "an admin's sub names no customer, and need not")
     }
 
     @Test func aServiceWithoutAKeyRefusesToStart() throws {
@@ -133,7 +145,8 @@ struct AuthTests {
         for jwks in [privateKey, noAlg, symmetric, "{}", "nonsense"] {
             #expect(throws: ConfigurationError.self, "\(jwks)") { try AuthConfiguration(jwks: jwks).validate() }
         }
-        let configuration = try AuthConfiguration(environment: EnvironmentReader(["AUTH_JWT_SECRET": TestTokens.randomSecret(), "AUTH_ISSUER": "https://id.example.com/"]))
+        let configuration = try AuthConfiguration(
+            environment: EnvironmentReader(["AUTH_JWT_SECRET": TestTokens.randomSecret(), "AUTH_ISSUER": "https://id.example.com/"]))
         #expect(configuration.issuer == "https://id.example.com/" && configuration.audience == "mercato" && configuration.leeway == 30)
     }
 }

@@ -91,7 +91,8 @@ struct AuthSystemTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let pem = directory.appendingPathComponent("signing.pem")
-        let generated = try await runProcess(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", pem.path], mergingStandardError: true)
+        let generated = try await runProcess(
+            ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", pem.path], mergingStandardError: true)
         try #require(generated.status == 0, "\(generated.output)")
         let key = try TestTokens.ECKey(pem: String(contentsOf: pem, encoding: .utf8), kid: "dev-es256")
         let jwks = directory.appendingPathComponent("jwks.json")
@@ -118,8 +119,10 @@ struct AuthSystemTests {
         let system = try await MercatoSystem.start()
         let tokens = system.tokens
         // Ada registers herself: her customer id is her token's sub.
-        let ada = UUID(), bob = UUID()
-        let adaToken = try await tokens.customer(ada), bobToken = try await tokens.customer(bob)
+        let ada = UUID()
+        let bob = UUID()
+        let adaToken = try await tokens.customer(ada)
+        let bobToken = try await tokens.customer(bob)
         func asAda(_ service: Service, _ method: String, _ path: String, _ body: Any? = nil) async throws -> (Int, Any?) {
             try await system.request(service, method, path, json: body, headers: ["Authorization": "Bearer \(adaToken)"])
         }
@@ -138,7 +141,8 @@ struct AuthSystemTests {
         let before = try await Self.rowCounts(system).prefix(2)
         #expect(try await asAda(.order, "POST", "/orders", ["customer_id": bob.uuidString, "items": item]).0 == 403)
         #expect(try await Self.rowCounts(system).prefix(2) == before, "a refused order wrote something")
-        let (_, bobOrder) = try await system.request(.order, "POST", "/orders", json: ["customer_id": bob.uuidString, "items": item], headers: ["Authorization": "Bearer \(bobToken)"])
+        let (_, bobOrder) = try await system.request(
+            .order, "POST", "/orders", json: ["customer_id": bob.uuidString, "items": item], headers: ["Authorization": "Bearer \(bobToken)"])
         let bobOrderID = try #require((bobOrder as? [String: Any])?["id"] as? String)
         var bobInvoiceID = ""
         try await system.eventually("Bob's order to be invoiced") {
@@ -165,9 +169,92 @@ struct AuthSystemTests {
         #expect(ids(try await asAda(.invoice, "GET", "/invoices?order_id=\(bobOrderID)")).isEmpty)
         let adaInvoices = try await asAda(.invoice, "GET", "/invoices")
         #expect(adaInvoices.0 == 200)
-        #expect((((adaInvoices.1 as? [String: Any])?["data"] as? [[String: Any]]) ?? []).allSatisfy { $0["customer_id"] as? String == ada.uuidString.lowercased() })
+        #expect(
+            (((adaInvoices.1 as? [String: Any])?["data"] as? [[String: Any]]) ?? []).allSatisfy { $0["customer_id"] as? String == ada.uuidString.lowercased() })
         let everyone = try await system.request(.customer, "GET", "/customers?limit=100")
         #expect(ids(everyone).count > 2, "an admin lists every customer")
+        await system.shutdown()
+    }
+
+    /// The nil UUID is no customer's id and no filter: a token whose `sub` is the nil UUID
+    /// registers nobody, and a caller who may see no customer — a `sub` that is no customer
+    /// id, the nil UUID, or a customer asking for another's list — gets nothing from any list
+    /// or stream, even when a customer with the nil UUID exists (put in the databases by
+    /// hand, as a registration before this fix could have) and has an order and an invoice.
+    @Test func aCallerWhoMaySeeNoCustomerGetsNothingEvenWhenTheNilUUIDIsACustomer() async throws {
+        let system = try await MercatoSystem.start(environment: ["ORDER_STREAM_HEARTBEAT_SECONDS": "1"])
+        let tokens = system.tokens
+        let nilUUID = "00000000-0000-0000-0000-000000000000"
+        let nilSubject = try await tokens.token(sub: nilUUID, scopes: Scope.customer)
+        let notACustomer = try await tokens.token(sub: "someone", scopes: Scope.customer)
+        let ada = UUID()
+        let adaToken = try await tokens.customer(ada)
+        func request(_ service: Service, _ method: String, _ path: String, _ token: String, _ body: Any? = nil) async throws -> (Int, Any?) {
+            try await system.request(service, method, path, json: body, headers: ["Authorization": "Bearer \(token)"])
+        }
+        let (refused, refusal) = try await request(
+            .customer, "POST", "/customers", nilSubject, ["name": "Nil", "email": "nil-\(UUID())@example.com", "address": "Nowhere"])
+        #expect(refused == 403, "a token whose sub is the nil UUID registered a customer")
+        #expect(((refusal as? [String: Any])?["error"] as? [String: Any])?["field"] as? String == "sub")
+        #expect(
+            try await request(.customer, "POST", "/customers", adaToken, ["name": "Ada", "email": "ada-\(UUID())@example.com", "address": "London"]).0 == 201)
+
+        // The nil UUID's customer, in customer-service and in order-service's replica.
+        try await system.database(.customer).query(
+            "INSERT INTO customers (id, name, email, address, created_at, updated_at) VALUES ($1, 'Nil', 'nil@example.com', 'Nowhere', now(), now()) ON CONFLICT DO NOTHING",
+            UUID(uuidString: nilUUID)!)
+        try await system.database(.order).query(
+            "INSERT INTO customers (id, name, email, address, orders_count, version, updated_at) VALUES ($1, 'Nil', 'nil@example.com', 'Nowhere', 0, 1, now()) ON CONFLICT DO NOTHING",
+            UUID(uuidString: nilUUID)!)
+        let (placed, order) = try await system.placeOrder(customer: nilUUID, items: [("Tea", 1, "2.00")])
+        try #require(placed == 201, "\(order)")
+        let orderID = try #require(order["id"] as? String)
+        try await system.eventually("the nil UUID's order to be invoiced") {
+            let (_, page) = try await system.request(.invoice, "GET", "/invoices?order_id=\(orderID)")
+            return (((page as? [String: Any])?["data"] as? [Any]) ?? []).count == 1
+        }
+        let admin = try EventStreamClient(
+            url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream?after=0", headers: ["Authorization": "Bearer \(system.adminToken)"])
+        defer { admin.stop() }
+        try await admin.waitFor("the admin's stream to show the order and its invoice", timeout: .seconds(60)) { $0.filter { $0.id != nil }.count >= 2 }
+
+        func data(_ response: (Int, Any?)) -> [Any]? { (response.1 as? [String: Any])?["data"] as? [Any] }
+        let lists: [(String, String, Service, String)] = [
+            ("a sub that is no customer id", notACustomer, .order, "/orders"),
+            ("a sub that is no customer id", notACustomer, .order, "/orders?customer_id=\(nilUUID)"),
+            ("a sub that is no customer id", notACustomer, .invoice, "/invoices"),
+            ("a sub that is no customer id", notACustomer, .invoice, "/invoices?order_id=\(orderID)"),
+            ("a sub that is no customer id", notACustomer, .customer, "/customers"),
+            ("the nil UUID as sub", nilSubject, .order, "/orders"),
+            ("the nil UUID as sub", nilSubject, .invoice, "/invoices"),
+            ("the nil UUID as sub", nilSubject, .customer, "/customers"),
+            ("a customer asking for another's list", adaToken, .order, "/orders?customer_id=\(UUID())"),
+        ]
+        for (who, token, service, path) in lists {
+            let response = try await request(service, "GET", path, token)
+            #expect(response.0 == 200 && data(response)?.isEmpty == true, "\(who): GET \(path) answered \(response.0) \(String(describing: response.1))")
+        }
+        #expect(try await request(.order, "GET", "/orders/\(orderID)", nilSubject).0 == 404)
+        #expect(try await request(.customer, "GET", "/customers/\(nilUUID)", nilSubject).0 == 404)
+
+        // Streams: from the first change on, nothing but comments (heartbeats, once caught up).
+        for (who, token) in [("a sub that is no customer id", notACustomer), ("the nil UUID as sub", nilSubject)] {
+            let stream = try EventStreamClient(
+                url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream?after=0", headers: ["Authorization": "Bearer \(token)"])
+            defer { stream.stop() }
+            let events = try await stream.waitFor("\(who)'s stream to catch up", timeout: .seconds(30)) { $0.contains { $0.comment == "heartbeat" } }
+            #expect(stream.status == 200)
+            #expect(events.allSatisfy { $0.id == nil && $0.event == nil }, "\(who) saw \(events)")
+            let summary = try EventStreamClient(
+                url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream?view=summary&interval_ms=200", headers: ["Authorization": "Bearer \(token)"])
+            defer { summary.stop() }
+            let first = try #require(
+                try await summary.waitFor("\(who)'s first summary", timeout: .seconds(30)) { $0.contains { $0.event == "summary" } }.first {
+                    $0.event == "summary"
+                })
+            #expect((first.json["counts"] as? [String: Int] ?? [:]).values.allSatisfy { $0 == 0 }, "\(who) counted \(first.json)")
+            #expect((first.json["latest"] as? [Any])?.isEmpty == true, "\(who) saw \(first.json)")
+        }
         await system.shutdown()
     }
 }

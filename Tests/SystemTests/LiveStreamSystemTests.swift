@@ -250,6 +250,50 @@ struct LiveStreamSystemTests {
         await system.shutdown()
     }
 
+    /// `ORDER_STREAM_MAX_PER_CALLER` streams per token subject at once: one more is a 429 with
+    /// the JSON error and `Retry-After`, other callers are not affected, and a stream's slot
+    /// is free again once its client has gone (its next heartbeat finds out).
+    @Test func streamsPerCallerAreCappedAndFreedWhenTheClientGoes() async throws {
+        let system = try await MercatoSystem.start(environment: ["ORDER_STREAM_MAX_PER_CALLER": "2", "ORDER_STREAM_HEARTBEAT_SECONDS": "1"])
+        let ada = try await system.tokens.customer(try #require(UUID(uuidString: OrderFlowSystemTests.seeds[0])))
+        let bob = try await system.tokens.customer(try #require(UUID(uuidString: OrderFlowSystemTests.seeds[1])))
+        let adas = [try stream(system, token: ada), try stream(system, query: "?view=summary", token: ada)]
+        for client in adas { try await client.waitFor("Ada's stream to open") { !$0.isEmpty } }
+        #expect(adas.allSatisfy { $0.status == 200 })
+
+        // curl, bounded: a stream that is (wrongly) let through would never end.
+        let third = try await runProcess(
+            [
+                "curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", "-H", "Authorization: Bearer \(ada)",
+                "http://127.0.0.1:\(system.ports[.order]!)/orders/stream",
+            ], timeout: .seconds(30))
+        let lines = third.output.split(separator: "\n")
+        #expect(lines.last == "429", "a third stream of Ada's: \(third.output)")
+        let body = lines.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect((body?["error"] as? [String: Any])?["code"] as? String == "too_many_streams", "\(third.output)")
+        let refused = try stream(system, token: ada)
+        try await refused.waitForEnd(timeout: .seconds(30))
+        #expect(refused.status == 429 && Int(refused.headers["retry-after"] ?? "") ?? 0 > 0, "\(refused.headers)")
+
+        let bobs = try stream(system, token: bob)
+        try await bobs.waitFor("Bob's stream to open") { !$0.isEmpty }
+        #expect(bobs.status == 200, "another caller's streams are not Ada's")
+
+        // Ada's client goes away: once order-service notices, her slot is free.
+        adas[0].stop()
+        var reopened: EventStreamClient?
+        try await system.eventually("Ada's slot to be free again", timeout: .seconds(30)) {
+            let client = try stream(system, token: ada)
+            try await client.waitFor("an answer", timeout: .seconds(10)) { _ in client.status != nil }
+            guard client.status == 200 else { return false }
+            reopened = client
+            return true
+        }
+        try await reopened?.waitFor("the reopened stream's greeting") { !$0.isEmpty }
+        for client in [adas[1], bobs, refused] + [reopened].compactMap({ $0 }) { client.stop() }
+        await system.shutdown()
+    }
+
     @Test func everyReplicaStreamsEveryChange() async throws {
         let system = try await MercatoSystem.start()
         let (port, replica) = try system.launchReplica(.order)

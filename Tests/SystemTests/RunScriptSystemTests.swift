@@ -1,12 +1,13 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import MercatoTesting
 import Testing
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The README's `scripts/run`, as a person uses it: its output piped into `tee`, stopped with
@@ -69,6 +70,12 @@ struct RunScriptSystemTests {
         let servers = try Self.serverProcesses(state)
         #expect(servers.count == 2 && servers.allSatisfy(Self.isAlive))
         try await Self.theBannersTokensWork(log: log)
+        // The tokens it keeps for later are as private as the key that signs them.
+        for name in ["admin-token", "customer-token"] {
+            let path = state.appendingPathComponent(name).path
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int, "\(name)")
+            #expect(mode & 0o777 == 0o600, "\(name) is \(String(mode & 0o777, radix: 8)), not 600")
+        }
 
         kill(-pipeline.processIdentifier, SIGINT)
         try await exited.wait("scripts/run to exit after Ctrl-C", timeout: .seconds(120))

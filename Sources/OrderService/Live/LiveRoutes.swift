@@ -16,15 +16,19 @@ public struct LiveRoutes: Sendable {
     private let feed: OrderChangeFeed
     private let queues: QueueHealth
     private let session: OrderStreamSession.Configuration
+    /// Open streams per caller.
+    let streams: StreamLimiter
 
-    /// Creates the routes; a stream with no event for `heartbeat` gets a comment.
-    public init(repository: any OrderRepository, feed: OrderChangeFeed, queues: QueueHealth, heartbeat: Duration) {
+    /// Creates the routes; a stream with no event for `heartbeat` gets a comment; a caller may
+    /// have `maxStreamsPerCaller` streams open at once.
+    public init(repository: any OrderRepository, feed: OrderChangeFeed, queues: QueueHealth, heartbeat: Duration, maxStreamsPerCaller: Int = 4) {
         self.repository = repository
         self.feed = feed
         self.queues = queues
         var session = OrderStreamSession.Configuration()
         session.heartbeat = heartbeat
         self.session = session
+        self.streams = StreamLimiter(limit: maxStreamsPerCaller)
     }
 
     /// Adds the routes to `router`.
@@ -51,15 +55,16 @@ public struct LiveRoutes: Sendable {
     }
 
     /// Starts a stream: `Last-Event-ID` (or `?after=`) resumes after that change;
-    /// `?view=summary` sends the dashboard's summary every `interval_ms` instead.
+    /// `?view=summary` sends the dashboard's summary every `interval_ms` instead. A caller
+    /// with as many streams open as it may have is answered 429.
     func stream(_ request: Request, caller: Caller, disconnect: @escaping @Sendable () -> Void) throws -> Response {
         let view = try Self.view(of: request)
         guard feed.head != nil else {
             throw APIError.unavailable("the order stream is starting: order changes could not be read from the database yet")
         }
+        guard let lease = streams.lease(for: caller.subject) else { throw tooManyStreams }
         let session = OrderStreamSession(
-            feed: feed, repository: repository, customerID: caller.listFilter(asked: nil), view: view,
-            configuration: self.session, disconnect: disconnect)
+            feed: feed, repository: repository, visibility: caller.visibility(), view: view, configuration: self.session, disconnect: disconnect)
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store",
             // nginx and others buffer responses unless told not to; a buffered stream is not live.
@@ -68,9 +73,23 @@ public struct LiveRoutes: Sendable {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
+                // Free as soon as the stream ends, whichever way: the client left (a write
+                // threw), the service stops, or the client fell behind.
+                defer { lease.release() }
                 _ = try await session.run { text in try await writer.write(ByteBuffer(string: text)) }
                 try await writer.finish(nil)
             })
+    }
+
+    /// 429 for a stream beyond the caller's limit. Retry after one heartbeat: a stream whose
+    /// client has gone is found out, and its place freed, at its next write at the latest.
+    private var tooManyStreams: APIError {
+        let seconds = max(1, Int(session.heartbeat.components.seconds))
+        return APIError(
+            status: .tooManyRequests, code: "too_many_streams",
+            message:
+                "this caller has \(streams.limit) order streams open, as many as it may (ORDER_STREAM_MAX_PER_CALLER); close one or retry after Retry-After seconds",
+            retryAfter: seconds)
     }
 
     static func view(of request: Request) throws -> OrderStreamSession.View {

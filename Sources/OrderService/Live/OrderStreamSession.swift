@@ -1,8 +1,8 @@
 import Contracts
 import Foundation
-import ServiceLifecycle
-import ServiceKit
 import Locking
+import ServiceKit
+import ServiceLifecycle
 
 /// One client's `GET /orders/stream`: what it asked for and the loop that writes it.
 ///
@@ -41,8 +41,9 @@ struct OrderStreamSession: Sendable {
 
     let feed: OrderChangeFeed
     let repository: any OrderRepository
-    /// Only this customer's orders, for a caller without `mercato:admin`.
-    let customerID: UUID?
+    /// Whose orders: every customer's, one customer's (a caller without `mercato:admin`), or
+    /// nobody's (a token that names no customer: greetings and heartbeats only).
+    let visibility: Visibility
     let view: View
     let configuration: Configuration
     /// Drops the client's connection: a write waiting for a client that stopped reading
@@ -92,7 +93,7 @@ struct OrderStreamSession: Sendable {
                     signal.signal()
                 }
             }
-        } catch where progress.withLock({ $0.disconnected }) {
+        } catch  where progress.withLock({ $0.disconnected }) {
             return .fellBehind
         }
     }
@@ -138,7 +139,9 @@ struct OrderStreamSession: Sendable {
     private func streamSummary(
         every interval: Duration, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (Int64?, String) async throws -> Void
     ) async throws -> End {
-        let counts = try await repository.statusCounts(customerID: customerID)
+        let counts = try await visibility.query(empty: OrderStatusCounts(counts: [:], sequence: feed.head ?? 0)) {
+            try await repository.statusCounts(customerID: $0)
+        }
         var summary = LiveSummary(counts: counts)
         var position = counts.sequence
         var live = false
@@ -153,7 +156,8 @@ struct OrderStreamSession: Sendable {
                 position = next
             }
             let update = summary.update(sequence: position, interval: interval, now: Date())
-            try await write(live ? position : nil, ServerSentEvent(event: "summary", data: String(decoding: try Self.encoder.encode(update), as: UTF8.self)).text)
+            try await write(
+                live ? position : nil, ServerSentEvent(event: "summary", data: String(decoding: try Self.encoder.encode(update), as: UTF8.self)).text)
             due += interval
             let wait = due - .now
             if wait > .zero { await signal.waitUntilStopping(stopping, for: wait) } else { due = .now }
@@ -173,7 +177,9 @@ struct OrderStreamSession: Sendable {
             return ([], position)
         case .behind(let windowStart):
             if live { return nil }
-            let changes = try await repository.changes(after: position, customerID: customerID, limit: configuration.batchSize)
+            let changes = try await visibility.query(empty: []) {
+                try await repository.changes(after: position, customerID: $0, limit: configuration.batchSize)
+            }
             guard changes.count < configuration.batchSize else { return (changes, changes.last!.sequence) }
             // Fewer than asked: none of this customer's changes lie between the last one read
             // and the window, all of which had committed before the query ran.
@@ -182,7 +188,7 @@ struct OrderStreamSession: Sendable {
     }
 
     private func isVisible(_ change: OrderChange) -> Bool {
-        customerID == nil || change.order.customerID == customerID
+        visibility.includes(change.order.customerID)
     }
 
     /// A change as an event: `id` its sequence number, `event` what happened, `data` the order

@@ -21,23 +21,27 @@ public struct Caller: PermissionProviding, Sendable, Equatable {
     /// Whether the caller may see and act on any customer's data.
     public var isAdmin: Bool { permissions.contains(.admin) }
 
-    /// The customer a non-admin caller is; `nil` when `sub` is not a customer id.
-    public var customerID: UUID? { UUID(uuidString: subject) }
+    /// The customer the token names: its `sub` as a UUID, unless that is the nil UUID, which
+    /// is no customer's (RFC 9562 reserves it for "no UUID"); `nil` when it names none.
+    public var customerID: UUID? {
+        guard let id = UUID(uuidString: subject), id != Caller.nilUUID else { return nil }
+        return id
+    }
 
     /// Whether the caller may see or act on `customerID`'s data: admins any, others their own.
     public func owns(_ customerID: UUID) -> Bool {
         isAdmin || self.customerID == customerID
     }
 
-    /// The customer filter a list runs with: for admins what was asked (`nil`: everyone);
-    /// for others their own customer, and for a list of someone else's, or a `sub` that is no
-    /// customer id, a customer no row has (an empty list, not an error that confirms the id).
-    public func listFilter(asked: UUID?) -> UUID? {
-        if isAdmin { return asked }
-        guard let own = customerID, asked == nil || asked == own else { return Caller.nobody }
-        return own
+    /// Whose rows a list or a stream shows: for admins what was asked (`nil`: everyone's);
+    /// for others their own customer's, and nothing for a list of someone else's or a token
+    /// that names no customer (an empty list, not an error that confirms the id).
+    public func visibility(asked: UUID? = nil) -> Visibility {
+        if isAdmin { return asked.map(Visibility.customer) ?? .all }
+        guard let own = customerID, asked == nil || asked == own else { return .nothing }
+        return .customer(own)
     }
 
-    /// A customer id that is never assigned (the nil UUID).
-    static let nobody = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+    /// The nil UUID, all zeros: never a customer's id.
+    static let nilUUID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
 }

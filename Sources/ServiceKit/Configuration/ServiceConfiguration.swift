@@ -36,6 +36,11 @@ public struct ServiceConfiguration: Sendable {
     public var relayWorkers: Int
     /// `MAX_BODY_BYTES`: largest accepted request body. Default 64 KiB.
     public var maxBodyBytes: Int
+    /// `HTTP_IDLE_TIMEOUT_SECONDS`: an HTTP connection that neither sends a request part nor
+    /// waits for a response this long is closed — one that sends nothing, stops in the
+    /// middle of a request's head, or idles between requests. A response being written (a
+    /// live stream, however quiet) is never cut by it. Default 60.
+    public var httpIdleTimeout: Duration
     /// `CONSUMER_MAX_ATTEMPTS`: attempts at a failing event (1 s, 5 s, then 30 s apart)
     /// before it is dead-lettered. Default 5.
     public var consumerMaxAttempts: Int
@@ -80,7 +85,8 @@ public struct ServiceConfiguration: Sendable {
         self.amqpCAFile = caFile.isEmpty ? nil : caFile
         let level = environment.string("LOG_LEVEL", default: "info").lowercased()
         guard let logLevel = Logger.Level(rawValue: level) else {
-            throw ConfigurationError(variable: "LOG_LEVEL", message: "expected trace, debug, info, notice, warning, error or critical, got \(level.debugDescription)")
+            throw ConfigurationError(
+                variable: "LOG_LEVEL", message: "expected trace, debug, info, notice, warning, error or critical, got \(level.debugDescription)")
         }
         self.logLevel = logLevel
         self.logFormat = try environment.value("LOG_FORMAT", default: .text)
@@ -90,6 +96,7 @@ public struct ServiceConfiguration: Sendable {
         self.consumerBatchSize = try environment.int("CONSUMER_BATCH_SIZE", default: 100, in: 1...1000)
         self.relayWorkers = try environment.int("OUTBOX_RELAY_WORKERS", default: OutboxRelay.Configuration().workers, in: 1...16)
         self.maxBodyBytes = try environment.int("MAX_BODY_BYTES", default: 64 * 1024, in: 1024...(16 * 1024 * 1024))
+        self.httpIdleTimeout = .seconds(try environment.int("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, in: 1...86_400))
         self.consumerMaxAttempts = try environment.int("CONSUMER_MAX_ATTEMPTS", default: RetryPolicy.maxAttempts, in: 1...100)
         self.auth = try AuthConfiguration(environment: environment)
         self.operatorUser = environment.string("AMQP_OPERATOR_USER", default: "mercato")
@@ -97,7 +104,9 @@ public struct ServiceConfiguration: Sendable {
         for entry in environment.string("EVENT_PRODUCERS", default: "").split(separator: ",") {
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw ConfigurationError(variable: "EVENT_PRODUCERS", message: "expected type=user|user,… such as invoice.created=invoice-service, got \(String(entry).debugDescription)")
+                throw ConfigurationError(
+                    variable: "EVENT_PRODUCERS",
+                    message: "expected type=user|user,… such as invoice.created=invoice-service, got \(String(entry).debugDescription)")
             }
             producers[parts[0], default: []].formUnion(parts[1].split(separator: "|").map(String.init))
         }
@@ -107,7 +116,8 @@ public struct ServiceConfiguration: Sendable {
             self.otlpEndpoint = nil
         } else {
             guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-                throw ConfigurationError(variable: "OTEL_EXPORTER_OTLP_ENDPOINT", message: "expected an http(s) URL such as http://collector:4318, got \(endpoint.debugDescription)")
+                throw ConfigurationError(
+                    variable: "OTEL_EXPORTER_OTLP_ENDPOINT", message: "expected an http(s) URL such as http://collector:4318, got \(endpoint.debugDescription)")
             }
             self.otlpEndpoint = url
         }

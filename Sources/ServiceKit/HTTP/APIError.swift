@@ -15,14 +15,19 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
     public var field: String?
     /// The `WWW-Authenticate` challenge of a 401 or 403 (RFC 6750), when there is one.
     public var challenge: String?
+    /// Seconds to wait before retrying (`Retry-After`); a 503 without it says 1.
+    public var retryAfter: Int?
 
     /// Creates an error.
-    public init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil, challenge: String? = nil) {
+    public init(
+        status: HTTPResponse.Status, code: String, message: String, field: String? = nil, challenge: String? = nil, retryAfter: Int? = nil
+    ) {
         self.status = status
         self.code = code
         self.message = message
         self.field = field
         self.challenge = challenge
+        self.retryAfter = retryAfter
     }
 
     /// 401: no bearer token. RFC 6750 3.1: the challenge names no error when the request
@@ -90,7 +95,11 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = try JSONResponse.make(Body(error: .init(code: code, message: message, field: field)), status: status)
-        if status == .serviceUnavailable { response.headers[.retryAfter] = "1" }
+        if let retryAfter {
+            response.headers[.retryAfter] = String(retryAfter)
+        } else if status == .serviceUnavailable {
+            response.headers[.retryAfter] = "1"
+        }
         if let challenge { response.headers[.wwwAuthenticate] = challenge }
         return response
     }

@@ -3,6 +3,7 @@ import Contracts
 import Foundation
 public import Hummingbird
 public import Logging
+import NIOCore
 public import Postgres
 public import ServiceLifecycle
 
@@ -119,8 +120,13 @@ public struct ServiceRuntime: Sendable {
             sampler: MetricsSampler(outbox: outbox, database: database, readiness: readiness),
             background: background,
             consumers: consumers)
+        // The idle timeout (Hummingbird's HTTPConnectionStateHandler) counts from the last
+        // request part read or response finished, and never fires while a response is being
+        // written: it closes silent and half-sent connections, not long responses.
+        let idleTimeout = configuration.httpIdleTimeout.components
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(idleTimeout.seconds))),
             configuration: .init(address: .hostname("0.0.0.0", port: configuration.port), serverName: configuration.serviceName),
             services: services.inStartOrder,
             logger: logger)
