@@ -24,19 +24,22 @@ public struct EventType: Hashable, Sendable, CustomStringConvertible {
     public static let customerCreated = EventType(name: "customer.created", exchange: ExchangeName.customers)
     /// A customer's details or `orders_count` changed.
     public static let customerUpdated = EventType(name: "customer.updated", exchange: ExchangeName.customers)
-    /// order-service cancelled an order (at the customer's request, or unpaid past its due date).
+    /// order-service cancelled an order (at the customer's request, or its invoice overdue).
     public static let orderCancelled = EventType(name: "order.cancelled", exchange: ExchangeName.orders)
     /// invoice-service captured the payment of an invoice.
     public static let invoicePaid = EventType(name: "invoice.paid", exchange: ExchangeName.invoices)
     /// invoice-service voided the invoice of a cancelled order (its number stays used).
     public static let invoiceVoided = EventType(name: "invoice.voided", exchange: ExchangeName.invoices)
-    /// invoice-service refunded a payment captured for a cancelled order.
+    /// invoice-service refunded a captured payment it could not keep (its invoice void, or paid
+    /// by another payment).
     public static let invoiceRefunded = EventType(name: "invoice.refunded", exchange: ExchangeName.invoices)
+    /// invoice-service closed an invoice unpaid at its due date.
+    public static let invoiceOverdue = EventType(name: "invoice.overdue", exchange: ExchangeName.invoices)
 
     /// Every event type Mercato publishes.
     public static let all: [EventType] = [
         .orderCreated, .invoiceCreated, .customerCreated, .customerUpdated, .orderCancelled, .invoicePaid, .invoiceVoided,
-        .invoiceRefunded,
+        .invoiceRefunded, .invoiceOverdue,
     ]
 
     /// The known event type with this name, if any.

@@ -14,7 +14,7 @@ public enum QueueName {
     /// `order.cancelled`.
     public static let invoiceOrderCancelled = "invoice-service.order-cancelled"
     /// order-service marks orders paid, or their invoice void and payment refunded, from
-    /// `invoice.paid`, `invoice.voided` and `invoice.refunded`.
+    /// `invoice.paid`, `invoice.voided`, `invoice.refunded` and `invoice.overdue`.
     public static let orderInvoicePayments = "order-service.invoice-payments"
 
     /// Every queue a service consumes, in the order the services depend on each other.

@@ -29,6 +29,8 @@ public struct Invoice: Sendable, Hashable {
     public var dueAt: Date?
     /// When it was paid.
     public var paidAt: Date?
+    /// When it was closed as overdue (unpaid at its due date).
+    public var overdueAt: Date?
     /// When it was voided.
     public var voidedAt: Date?
     /// Why its order was cancelled.
@@ -88,6 +90,17 @@ public struct Invoice: Sendable, Hashable {
             invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, reason: reason, refundDue: refundDue, voidedAt: time)
     }
 
+    /// The `invoice.overdue` payload: closed unpaid at `time`.
+    public func overdueEvent(at time: Date) -> InvoiceOverdue {
+        InvoiceOverdue(invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, dueAt: dueAt ?? time, overdueAt: time)
+    }
+
+    /// Whether a payment started at `time` is too late: the invoice is closed as overdue, or
+    /// its due date has passed and the sweeper has not closed it yet.
+    public func isOverdue(at time: Date) -> Bool {
+        status == .overdue || (status == .issued && dueAt.map { time >= $0 } == true)
+    }
+
     /// The `invoice.refunded` payload for `payment`, refunded at `time`.
     public func refundedEvent(_ payment: Payment, at time: Date) -> InvoiceRefunded {
         InvoiceRefunded(
@@ -95,6 +108,33 @@ public struct Invoice: Sendable, Hashable {
             refundedAt: time)
     }
 
-    /// What is still to pay: the total while issued, nothing once paid or void.
+    /// What is still to pay: the total while issued, nothing once paid, overdue or void.
     public var openAmount: Money { status == .issued ? total : .zero }
+
+    /// Whether a new payment of `amount` may start at `time`: the invoice is issued, not past
+    /// its due date, and `amount` is its open amount. Checked under the invoice's lock.
+    public func checkPayable(amount: Money, at time: Date) throws(InvoiceStoreError) {
+        switch status {
+        case .paid: throw InvoiceStoreError(.alreadyPaid, "invoice \(number) is paid already")
+        case .void: throw InvoiceStoreError(.void, "invoice \(number) is void: its order was cancelled")
+        case .overdue, .issued where isOverdue(at: time):
+            throw InvoiceStoreError(.overdue, "invoice \(number) was due at \(EventCoding.formatTimestamp(dueAt ?? time)); it can no longer be paid")
+        case .issued: break
+        }
+        guard amount == openAmount else {
+            throw InvoiceStoreError(.wrongAmount, "amount must be the invoice's open amount, \(openAmount)")
+        }
+    }
+
+    /// Applies the capture of `payment` (captured just now): it pays the invoice if the
+    /// invoice can still be paid, and otherwise owes a refund (``Payment/refundDue``). Returns
+    /// whether it paid the invoice, which then announces `invoice.paid`.
+    public mutating func take(_ payment: inout Payment, at time: Date) -> Bool {
+        let transition = InvoiceLifecycle.transition(from: status, on: .paymentCaptured)
+        payment.refundDue = transition.refund
+        guard transition.next == .paid else { return false }
+        status = .paid
+        paidAt = time
+        return true
+    }
 }

@@ -5,9 +5,14 @@
 ///
 /// ```
 /// issued ──payment captured──▶ paid
-///   │                           │
-///   └──order cancelled──▶ void ◀┘ (a captured payment is then refunded)
+///   │  └──due date passed, nothing in flight──▶ overdue
+///   │                           │                  │
+///   └──order cancelled──▶ void ◀┴──────────────────┘ (a captured payment is then refunded)
 /// ```
+/// invoice-service alone decides lateness, because it alone knows whether the invoice is paid:
+/// an invoice paid before its due date is never closed as overdue, whatever else was down.
+/// A capture that cannot pay the invoice (void, overdue, or paid by another payment) is
+/// refunded, never kept.
 public enum InvoiceLifecycle {
     /// Where an invoice is.
     public enum Status: String, Sendable, Codable, CaseIterable {
@@ -15,6 +20,9 @@ public enum InvoiceLifecycle {
         case issued
         /// Paid in full.
         case paid
+        /// Unpaid at its due date, with no payment in flight: closed to payments; its order
+        /// is cancelled on `invoice.overdue`, which voids it.
+        case overdue
         /// Its order was cancelled. Final; its number stays used.
         case void
     }
@@ -25,33 +33,49 @@ public enum InvoiceLifecycle {
         case paymentCaptured
         /// Its order was cancelled (`order.cancelled`).
         case orderCancelled
+        /// Its due date passed while it was unpaid and no payment of it was in flight.
+        case dueDatePassed
     }
 
     /// What an event does to an invoice in a given state.
     public struct Transition: Sendable, Hashable {
         /// The new status; `nil` if it stays as it was.
         public var next: Status?
-        /// Whether money captured for this invoice must go back: a payment captured for a
-        /// cancelled order is refunded, never kept.
-        public var refund: Bool
+        /// Why the money of the payment in question must go back, if it must: a capture that
+        /// cannot pay the invoice, or the payment of an invoice voided after it was paid.
+        public var refund: RefundReason?
+
+        /// Creates a transition.
+        public init(next: Status?, refund: RefundReason? = nil) {
+            self.next = next
+            self.refund = refund
+        }
 
         /// Nothing changes.
-        public static let unchanged = Transition(next: nil, refund: false)
+        public static let unchanged = Transition(next: nil)
     }
 
     /// The transition `event` makes from `status`.
     public static func transition(from status: Status, on event: Event) -> Transition {
         switch (status, event) {
-        case (.issued, .paymentCaptured): Transition(next: .paid, refund: false)
-        case (.issued, .orderCancelled): Transition(next: .void, refund: false)
-        // The same capture reported again (a retry, the reconciler): already counted.
-        case (.paid, .paymentCaptured): .unchanged
+        case (.issued, .paymentCaptured): Transition(next: .paid)
+        case (.issued, .orderCancelled): Transition(next: .void)
+        case (.issued, .dueDatePassed): Transition(next: .overdue)
+        // Another payment's capture (a repeat of the one that paid never gets here: its
+        // payment is captured already): the invoice is paid once, the rest goes back.
+        case (.paid, .paymentCaptured): Transition(next: nil, refund: .invoicePaidByAnother)
         // The cancellation won the race at order-service: void, and give the money back.
-        case (.paid, .orderCancelled): Transition(next: .void, refund: true)
+        case (.paid, .orderCancelled): Transition(next: .void, refund: .invoiceVoid)
+        case (.paid, .dueDatePassed): .unchanged
+        // Closed for lateness: a late capture (a payment given up on) goes back; the order's
+        // cancellation, which invoice.overdue asked for, voids it.
+        case (.overdue, .paymentCaptured): Transition(next: nil, refund: .invoiceOverdue)
+        case (.overdue, .orderCancelled): Transition(next: .void)
+        case (.overdue, .dueDatePassed): .unchanged
         // Captured after the void (the payment was at the provider while the order was
         // cancelled): compensate.
-        case (.void, .paymentCaptured): Transition(next: nil, refund: true)
-        case (.void, .orderCancelled): .unchanged
+        case (.void, .paymentCaptured): Transition(next: nil, refund: .invoiceVoid)
+        case (.void, .orderCancelled), (.void, .dueDatePassed): .unchanged
         }
     }
 }

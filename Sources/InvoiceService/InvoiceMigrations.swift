@@ -91,5 +91,38 @@ enum InvoiceMigrations {
                     refunded_at timestamptz
                 );
                 """),
+            PostgresMigration(
+            version: 13, name: "money integrity: cancelled payments, refunds due, overdue invoices",
+            sql: """
+                -- A payment pending too long is settled by cancelling its key at the provider:
+                -- 'cancelled' means nothing was taken and nothing ever will be under that key.
+                ALTER TABLE payments DROP CONSTRAINT payments_status_check;
+                ALTER TABLE payments ADD CONSTRAINT payments_status_check
+                    CHECK (status IN ('pending', 'captured', 'declined', 'failed', 'refunded', 'cancelled'));
+                ALTER TABLE simulated_provider_charges DROP CONSTRAINT simulated_provider_charges_status_check;
+                ALTER TABLE simulated_provider_charges ADD CONSTRAINT simulated_provider_charges_status_check
+                    CHECK (status IN ('captured', 'declined', 'refunded', 'cancelled'));
+                -- Why a captured payment goes back (its invoice void or overdue, or paid by
+                -- another payment); NULL while it is kept. The reconciler refunds these.
+                ALTER TABLE payments ADD COLUMN refund_due text
+                    CHECK (refund_due IN ('invoice_void', 'invoice_paid_by_another_payment', 'invoice_overdue'));
+                UPDATE payments AS p SET refund_due = 'invoice_void' FROM invoices AS i
+                WHERE i.id = p.invoice_id AND i.status = 'void' AND p.status = 'captured';
+                -- Never two captures kept for one invoice; a second one is owed back instead of
+                -- refused (a capture is the provider's fact, to be recorded, not a request).
+                -- One payment in flight at a time is checked under the invoice's lock.
+                DROP INDEX payments_one_live;
+                CREATE UNIQUE INDEX payments_one_kept_capture ON payments (invoice_id) WHERE status = 'captured' AND refund_due IS NULL;
+                DROP INDEX payments_captured;
+                CREATE INDEX payments_refunds_due ON payments (updated_at) WHERE status = 'captured' AND refund_due IS NOT NULL;
+                CREATE INDEX payments_in_flight ON payments (invoice_id) WHERE status = 'pending';
+                -- invoice-service decides lateness: an invoice unpaid at its due date with no
+                -- payment in flight is closed as overdue (invoice.overdue); its order's
+                -- cancellation then voids it.
+                ALTER TABLE invoices DROP CONSTRAINT invoices_status_check;
+                ALTER TABLE invoices ADD CONSTRAINT invoices_status_check CHECK (status IN ('issued', 'paid', 'overdue', 'void'));
+                ALTER TABLE invoices ADD COLUMN overdue_at timestamptz;
+                CREATE INDEX invoices_due ON invoices (due_at) WHERE status = 'issued';
+                """),
     ]
 }

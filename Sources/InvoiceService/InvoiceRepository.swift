@@ -32,16 +32,17 @@ public protocol InvoiceRepository: Sendable {
     func startPayment(_ payment: NewPayment, at time: Date) async throws -> PaymentStart
 
     /// Records what the provider said about a payment, through ``PaymentLifecycle``; a capture
-    /// pays the invoice (`invoice.paid`) if it is still issued, and leaves a refund owed if it
-    /// was voided meanwhile. Returns the payment and its invoice as they are now.
-    /// `traceparent` (the paying request's) is carried into `invoice.paid`.
+    /// pays the invoice (`invoice.paid`) if it is still issued, and otherwise leaves a refund
+    /// owed (``Invoice/take(_:at:)``: voided, overdue, or paid by another payment meanwhile).
+    /// Returns the payment and its invoice as they are now. `traceparent` (the paying
+    /// request's) is carried into `invoice.paid`.
     func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice)
 
     /// An invoice's payments, oldest first.
     func payments(invoiceID: UUID) async throws -> [Payment]
 
-    /// Up to `limit` captured payments of void invoices (refunds owed), each leased to the
-    /// caller for `lease` so another replica does not refund it at the same time.
+    /// Up to `limit` captured payments with a refund due (``Payment/refundDue``), each leased
+    /// to the caller for `lease` so another replica does not refund it at the same time.
     func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment]
 
     /// Records the refund of a captured payment and queues `invoice.refunded`; a repeat
@@ -51,6 +52,13 @@ public protocol InvoiceRepository: Sendable {
     /// Up to `limit` payments pending since before `cutoff` (their caller died or gave up),
     /// each leased for `lease`.
     func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment]
+
+    /// Closes up to `limit` invoices still issued at their due date (`dueAt` at or before
+    /// `time`) and with no payment in flight, as overdue, each with its `invoice.overdue`:
+    /// under the same lock payments take, so a payment started in time is never overtaken
+    /// (an invoice with a pending payment waits for its outcome). Safe on several replicas at
+    /// once (`SKIP LOCKED`). Returns how many it closed.
+    func closeOverdue(at time: Date, limit: Int) async throws -> Int
 }
 
 /// What an invoice says besides its lines: the tax and when payment is due.
@@ -180,6 +188,8 @@ public struct InvoiceStoreError: Error, Hashable, Sendable, CustomStringConverti
         public static let paymentInProgress = Code("paymentInProgress")
         /// The `Idempotency-Key` was used for another request.
         public static let idempotencyKeyReused = Code("idempotencyKeyReused")
+        /// The invoice's due date has passed: it is closed to payments.
+        public static let overdue = Code("overdue")
     }
 
     /// What went wrong.

@@ -17,6 +17,7 @@ struct InvoiceResponse: Encodable, Sendable {
         case status
         case dueAt = "due_at"
         case paidAt = "paid_at"
+        case overdueAt = "overdue_at"
         case voidedAt = "voided_at"
         case voidReason = "void_reason"
     }
@@ -36,6 +37,7 @@ struct InvoiceResponse: Encodable, Sendable {
         try container.encode(invoice.status.rawValue, forKey: .status)
         try container.encodeIfPresent(invoice.dueAt, forKey: .dueAt)
         try container.encodeIfPresent(invoice.paidAt, forKey: .paidAt)
+        try container.encodeIfPresent(invoice.overdueAt, forKey: .overdueAt)
         try container.encodeIfPresent(invoice.voidedAt, forKey: .voidedAt)
         try container.encodeIfPresent(invoice.voidReason, forKey: .voidReason)
     }

@@ -71,10 +71,11 @@ public struct InvoiceRoutes: Sendable {
     }
 
     /// Pays an invoice in full. The answer says what the provider did: 201 captured, 402
-    /// declined, 409 when the invoice cannot be paid (paid, void — including a payment that
-    /// raced the order's cancellation and is refunded), 503 when the provider is unavailable
-    /// (nothing charged) or its answer is not known yet; a retry with the same
-    /// `Idempotency-Key` never charges twice and answers what the first request came to.
+    /// declined, 409 when the invoice cannot be paid (paid, overdue, void — including a
+    /// payment that raced the order's cancellation and is refunded) or the payment was
+    /// cancelled at the provider, 503 when the provider is unavailable (nothing charged) or its
+    /// answer is not known yet; a retry with the same `Idempotency-Key` never charges twice and
+    /// answers what the first request came to.
     func pay(_ idText: String, _ request: Request, caller: Caller) async throws -> Response {
         let invoice = try await ownInvoice(idText, caller: caller)
         guard let key = try request.idempotencyKey() else {
@@ -91,17 +92,30 @@ public struct InvoiceRoutes: Sendable {
             throw Self.answer(error)
         }
         switch payment.status {
-        case .captured where after.status == .paid:
+        case .captured where payment.refundDue == nil:
             return try JSONResponse.make(PaymentResponse(payment: payment, invoice: after), status: .created)
         case .captured, .refunded:
-            throw APIError.conflict(
-                "invoice_void", "the order was cancelled while this payment was made; the payment is refunded")
+            // Money that landed where it cannot stay: it is given back.
+            switch payment.refundDue {
+            case .invoicePaidByAnother:
+                throw APIError.conflict("invoice_paid", "invoice \(after.number) was paid by another payment; this one is refunded")
+            case .invoiceOverdue:
+                throw APIError.conflict("invoice_overdue", "invoice \(after.number) was closed as overdue; this payment is refunded")
+            case .invoiceVoid, nil:
+                throw APIError.conflict("invoice_void", "the order was cancelled while this payment was made; the payment is refunded")
+            }
         case .declined:
             throw APIError(
                 status: .init(code: 402, reasonPhrase: "Payment Required"), code: "payment_declined",
                 message: "the payment was declined: \(payment.failureReason ?? "declined")", field: "payment_token")
+        case .cancelled:
+            throw APIError.conflict(
+                "payment_cancelled",
+                "the provider never completed this payment, so it was cancelled: nothing was charged. Pay again with a new Idempotency-Key")
         case .failed where after.status != .issued:
-            throw Self.answer(InvoiceStoreError(after.status == .paid ? .alreadyPaid : .void, "invoice \(after.number) is \(after.status.rawValue)"))
+            throw Self.answer(
+                InvoiceStoreError(
+                    after.status == .paid ? .alreadyPaid : after.status == .overdue ? .overdue : .void, "invoice \(after.number) is \(after.status.rawValue)"))
         case .failed:
             throw APIError(
                 status: .serviceUnavailable, code: "payment_provider_unavailable",
@@ -121,6 +135,7 @@ public struct InvoiceRoutes: Sendable {
         case .wrongAmount: .invalid("amount", error.message)
         case .paymentInProgress: .conflict("payment_in_progress", error.message)
         case .idempotencyKeyReused: .conflict("idempotency_key_reused", error.message, field: "Idempotency-Key")
+        case .overdue: .conflict("invoice_overdue", error.message)
         default: .conflict("conflict", error.message)
         }
     }

@@ -10,9 +10,12 @@ public struct InvoiceServiceConfiguration: Sendable {
     /// `TAX_RATE`: a decimal from 0 to 1 with at most four decimals, e.g. `0.20` or
     /// `0.1925`. Default 0.20.
     public var taxRate: Decimal
-    /// `PAYMENT_DUE_SECONDS`: how long after issue an invoice is due; an order whose invoice
-    /// is unpaid then is cancelled by order-service. Default 7 days.
+    /// `PAYMENT_DUE_SECONDS`: how long after issue an invoice is due; one still unpaid then is
+    /// closed as overdue and its order cancelled. Default 7 days.
     public var paymentDue: Duration
+    /// `PAYMENT_SWEEP_INTERVAL_MS`: how often invoices unpaid at their due date are looked for
+    /// and closed as overdue. Default 10 s.
+    public var overdueSweepInterval: Duration
     /// Timeout, retries and circuit breaker around the provider.
     public var gateway: ResilientPaymentGateway<ContinuousClock>.Configuration
     /// The simulated provider's behaviour.
@@ -34,6 +37,7 @@ public struct InvoiceServiceConfiguration: Sendable {
             throw ConfigurationError(variable: "TAX_RATE", message: "at most four decimals (invoices store the rate as numeric(6,4)), got \(taxRate)")
         }
         paymentDue = .seconds(try environment.int("PAYMENT_DUE_SECONDS", default: 7 * 24 * 3600, in: 1...(10 * 366 * 24 * 3600)))
+        overdueSweepInterval = .milliseconds(try environment.int("PAYMENT_SWEEP_INTERVAL_MS", default: 10_000, in: 10...3_600_000))
         gateway = .init()
         gateway.timeout = .milliseconds(try environment.int("PAYMENT_GATEWAY_TIMEOUT_MS", default: 2000, in: 10...120_000))
         gateway.attempts = try environment.int("PAYMENT_GATEWAY_ATTEMPTS", default: 3, in: 1...10)
@@ -41,6 +45,7 @@ public struct InvoiceServiceConfiguration: Sendable {
         gateway.breaker.openDuration = .milliseconds(try environment.int("PAYMENT_CIRCUIT_OPEN_MS", default: 30_000, in: 10...3_600_000))
         simulator = .init()
         simulator.latency = .milliseconds(try environment.int("PAYMENT_SIM_LATENCY_MS", default: 20, in: 0...600_000))
+        simulator.testMode = try environment.bool("PAYMENT_SIM_TEST_MODE", default: false)
         simulator.slowCharge = .milliseconds(try environment.int("PAYMENT_SIM_SLOW_MS", default: 1000, in: 0...600_000))
         func rate(_ name: String) throws -> Double {
             NSDecimalNumber(decimal: try environment.decimal(name, default: 0, in: 0...1)).doubleValue

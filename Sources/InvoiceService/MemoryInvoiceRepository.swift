@@ -54,6 +54,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         var seen = inbox
         var events: [OutboxMessage] = []
         var voided: [Invoice] = []
+        var owed: [Payment] = []
         var refunds = 0
         let now = Date()
         var orders = Set<UUID>()
@@ -61,11 +62,17 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
             guard var invoice = byOrder[entry.cancellation.orderID].flatMap({ invoices[$0] }),
                 InvoiceLifecycle.transition(from: invoice.status, on: .orderCancelled).next == .void
             else { continue }
+            let transition = InvoiceLifecycle.transition(from: invoice.status, on: .orderCancelled)
             invoice.status = .void
             invoice.voidedAt = now
             invoice.voidReason = entry.cancellation.reason.rawValue
-            let captured = payments.values.first { $0.invoiceID == invoice.id && $0.status == .captured }?.amount
-            if captured != nil { refunds += 1 }
+            var captured: Money?
+            if var kept = payments.values.first(where: { $0.invoiceID == invoice.id && $0.status == .captured && $0.refundDue == nil }) {
+                kept.refundDue = transition.refund ?? .invoiceVoid
+                owed.append(kept)
+                captured = kept.amount
+                refunds += 1
+            }
             voided.append(invoice)
             events.append(
                 try stamp.message(
@@ -75,6 +82,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         inbox = seen
         cancelled.formUnion(orders)
         for invoice in voided { invoices[invoice.id] = invoice }
+        for payment in owed { payments[payment.id] = payment }
         outbox.append(events)
         return refunds
     }
@@ -93,16 +101,22 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
             guard payment.request == new.request else {
                 throw InvoiceStoreError(.idempotencyKeyReused, "this Idempotency-Key was used for a different payment request")
             }
-            if payment.status == .failed, invoice.status == .issued, let next = PaymentLifecycle.transition(from: .failed, on: .retried) {
+            switch payment.status {
+            case .failed where invoice.status == .issued && !invoice.isOverdue(at: time):
+                guard let next = PaymentLifecycle.transition(from: .failed, on: .retried) else { break }
                 try refuseIfAnotherIsLive(invoice, except: payment.id)
                 payment.status = next
                 payment.failureReason = nil
                 payment.updatedAt = time
                 payments[payment.id] = payment
+            case .pending:
+                payment.updatedAt = time
+                payments[payment.id] = payment
+            default: break
             }
             return PaymentStart(payment: payment, invoice: invoice, isReplay: true)
         }
-        try PostgresInvoiceRepository.check(new, against: invoice)
+        try invoice.checkPayable(amount: new.amount, at: time)
         try refuseIfAnotherIsLive(invoice, except: nil)
         let payment = Payment(
             id: UUID.timeOrdered(at: time), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey, request: new.request, amount: new.amount, method: new.method,
@@ -112,18 +126,19 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
     }
 
     private func refuseIfAnotherIsLive(_ invoice: Invoice, except id: UUID?) throws {
-        if payments.values.contains(where: { $0.invoiceID == invoice.id && [.pending, .captured].contains($0.status) && $0.id != id }) {
+        let live = payments.values.contains { payment in
+            payment.invoiceID == invoice.id && payment.id != id && (payment.status == .pending || (payment.status == .captured && payment.refundDue == nil))
+        }
+        if live {
             throw InvoiceStoreError(.paymentInProgress, "another payment of invoice \(invoice.number) is in progress")
         }
     }
 
     public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice) {
         guard let current = payments[id], var invoice = invoices[current.invoiceID] else { throw InvoiceStoreError(.notFound, "payment \(id)") }
-        guard let payment = current.applying(outcome, at: time) else { return (current, invoice) }
+        guard var payment = current.applying(outcome, at: time) else { return (current, invoice) }
         var events: [OutboxMessage] = []
-        if payment.status == .captured, InvoiceLifecycle.transition(from: invoice.status, on: .paymentCaptured).next == .paid {
-            invoice.status = .paid
-            invoice.paidAt = time
+        if payment.status == .captured, invoice.take(&payment, at: time) {
             events.append(try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time, traceparent: traceparent))
         }
         payments[id] = payment
@@ -138,7 +153,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
     }
 
     public func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
-        claim(limit: limit, lease: lease, at: time) { $0.status == .captured && self.invoices[$0.invoiceID]?.status == .void }
+        claim(limit: limit, lease: lease, at: time) { $0.status == .captured && $0.refundDue != nil }
     }
 
     public func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
@@ -163,5 +178,23 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         payments[id] = payment
         leases[id] = nil
         outbox.append([event])
+    }
+
+    public func closeOverdue(at time: Date, limit: Int) async throws -> Int {
+        let inFlight = Set(payments.values.filter { $0.status == .pending }.map(\.invoiceID))
+        let due = invoices.values.filter { $0.status == .issued && $0.dueAt.map { $0 <= time } == true && !inFlight.contains($0.id) }
+            .sorted { ($0.dueAt!, $0.id.uuidString) < ($1.dueAt!, $1.id.uuidString) }.prefix(limit)
+        var events: [OutboxMessage] = []
+        var closed: [Invoice] = []
+        for var invoice in due {
+            guard let next = InvoiceLifecycle.transition(from: invoice.status, on: .dueDatePassed).next else { continue }
+            invoice.status = next
+            invoice.overdueAt = time
+            closed.append(invoice)
+            events.append(try stamp.message(invoice.overdueEvent(at: time), subject: invoice.id, time: time))
+        }
+        for invoice in closed { invoices[invoice.id] = invoice }
+        outbox.append(events)
+        return closed.count
     }
 }

@@ -123,9 +123,11 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                 try await connection.query(
                     "UPDATE invoices SET status = 'void', voided_at = $2, void_reason = $3 WHERE id = $1", invoice.id, now,
                     entry.cancellation.reason.rawValue)
-                // Money captured (or being captured) for it goes back.
+                // The payment that paid it goes back (captured later, a payment owes its refund
+                // when it settles: Invoice.take).
                 let captured = try await connection.query(
-                    "SELECT amount FROM payments WHERE invoice_id = $1 AND status = 'captured'", invoice.id
+                    "UPDATE payments SET refund_due = $2 WHERE invoice_id = $1 AND status = 'captured' AND refund_due IS NULL RETURNING amount",
+                    invoice.id, transition.refund?.rawValue ?? RefundReason.invoiceVoid.rawValue
                 ).first.map { Money(try $0.decode(Decimal.self, at: 0)) }
                 if captured != nil { refunds += 1 }
                 events.append(
@@ -138,7 +140,8 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         }
     }
 
-    private static let columns = "id, number, order_id, customer_id, subtotal, tax_rate, tax, total, issued_at, status, due_at, paid_at, voided_at, void_reason"
+    private static let columns =
+        "id, number, order_id, customer_id, subtotal, tax_rate, tax, total, issued_at, status, due_at, paid_at, voided_at, void_reason, overdue_at"
 
     public func invoice(id: UUID) async throws -> Invoice? {
         try await client.withConnection { connection in
@@ -171,6 +174,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             invoice.paidAt = try row.decode(Date?.self, at: 11)
             invoice.voidedAt = try row.decode(Date?.self, at: 12)
             invoice.voidReason = try row.decode(String?.self, at: 13)
+            invoice.overdueAt = try row.decode(Date?.self, at: 14)
             return invoice
         }
         guard !invoices.isEmpty else { return [] }
@@ -192,7 +196,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
     // MARK: - Payments
 
     private static let paymentColumns =
-        "id, invoice_id, idempotency_key, request, amount, method, token, status, provider_reference, failure_reason, created_at, updated_at"
+        "id, invoice_id, idempotency_key, request, amount, method, token, status, provider_reference, failure_reason, created_at, updated_at, refund_due"
 
     private static func decodePayment(_ row: PostgresRow) throws -> Payment {
         Payment(
@@ -200,7 +204,8 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             request: try row.decode(String.self, at: 3), amount: Money(try row.decode(Decimal.self, at: 4)), method: try row.decode(String.self, at: 5),
             token: try row.decode(String?.self, at: 6), status: PaymentLifecycle.Status(rawValue: try row.decode(String.self, at: 7)) ?? .pending,
             providerReference: try row.decode(String?.self, at: 8), failureReason: try row.decode(String?.self, at: 9),
-            createdAt: try row.decode(Date.self, at: 10), updatedAt: try row.decode(Date.self, at: 11))
+            refundDue: try row.decode(String?.self, at: 12).flatMap(RefundReason.init(rawValue:)), createdAt: try row.decode(Date.self, at: 10),
+            updatedAt: try row.decode(Date.self, at: 11))
     }
 
     /// The invoice, locked until the transaction ends: every payment and status change of an
@@ -222,18 +227,27 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                 guard payment.request == new.request else {
                     throw InvoiceStoreError(.idempotencyKeyReused, "this Idempotency-Key was used for a different payment request")
                 }
-                // A failed attempt took nothing: the same key may try again, if the invoice
-                // still takes payments.
-                if payment.status == .failed, invoice.status == .issued, let next = PaymentLifecycle.transition(from: .failed, on: .retried) {
+                switch payment.status {
+                case .failed where invoice.status == .issued && !invoice.isOverdue(at: time):
+                    // A failed attempt took nothing: the same key may try again.
+                    guard let next = PaymentLifecycle.transition(from: .failed, on: .retried) else { break }
                     try await Self.refuseIfAnotherIsLive(invoice, except: payment.id, on: connection)
-                    try await connection.query("UPDATE payments SET status = $2, failure_reason = NULL, updated_at = $3 WHERE id = $1", payment.id, next.rawValue, time)
+                    try await connection.query(
+                        "UPDATE payments SET status = $2, failure_reason = NULL, updated_at = $3 WHERE id = $1", payment.id, next.rawValue, time)
                     payment.status = next
                     payment.failureReason = nil
                     payment.updatedAt = time
+                case .pending:
+                    // The client asks again about a payment whose outcome is unknown, and its
+                    // charge is sent again (same key, never charged twice): the reconciler
+                    // leaves it alone for as long as that call may take, from now.
+                    try await connection.query("UPDATE payments SET updated_at = $2 WHERE id = $1", payment.id, time)
+                    payment.updatedAt = time
+                default: break
                 }
                 return PaymentStart(payment: payment, invoice: invoice, isReplay: true)
             }
-            try Self.check(new, against: invoice)
+            try invoice.checkPayable(amount: new.amount, at: time)
             try await Self.refuseIfAnotherIsLive(invoice, except: nil, on: connection)
             let payment = Payment(
                 id: UUID.timeOrdered(at: time), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey, request: new.request, amount: new.amount, method: new.method,
@@ -248,21 +262,12 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         }
     }
 
-    /// Whether `new` may pay `invoice` at all (checked under the invoice's lock).
-    static func check(_ new: NewPayment, against invoice: Invoice) throws {
-        switch invoice.status {
-        case .paid: throw InvoiceStoreError(.alreadyPaid, "invoice \(invoice.number) is paid already")
-        case .void: throw InvoiceStoreError(.void, "invoice \(invoice.number) is void: its order was cancelled")
-        case .issued: break
-        }
-        guard new.amount == invoice.openAmount else {
-            throw InvoiceStoreError(.wrongAmount, "amount must be the invoice's open amount, \(invoice.openAmount)")
-        }
-    }
-
     private static func refuseIfAnotherIsLive(_ invoice: Invoice, except id: UUID?, on connection: PostgresConnection) async throws {
         let live = try await connection.query(
-            "SELECT count(*) FROM payments WHERE invoice_id = $1 AND status IN ('pending', 'captured') AND id IS DISTINCT FROM $2", invoice.id, id
+            """
+            SELECT count(*) FROM payments
+            WHERE invoice_id = $1 AND (status = 'pending' OR (status = 'captured' AND refund_due IS NULL)) AND id IS DISTINCT FROM $2
+            """, invoice.id, id
         )[0].decode(Int.self, at: 0)
         if live > 0 { throw InvoiceStoreError(.paymentInProgress, "another payment of invoice \(invoice.number) is in progress") }
     }
@@ -275,16 +280,14 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                 let current = try await connection.query("SELECT \(Self.paymentColumns) FROM payments WHERE id = $1 FOR UPDATE", id).first
                     .map(Self.decodePayment)
             else { throw InvoiceStoreError(.notFound, "payment \(id.uuidString.lowercased())") }
-            guard let payment = current.applying(outcome, at: time) else { return (current, invoice) }
+            guard var payment = current.applying(outcome, at: time) else { return (current, invoice) }
+            let paid = payment.status == .captured && invoice.take(&payment, at: time)
             try await connection.query(
-                "UPDATE payments SET status = $2, provider_reference = $3, failure_reason = $4, updated_at = $5, lease_until = NULL WHERE id = $1",
-                payment.id, payment.status.rawValue, payment.providerReference, payment.failureReason, time)
-            guard payment.status == .captured, InvoiceLifecycle.transition(from: invoice.status, on: .paymentCaptured).next == .paid else {
-                // Captured for a void invoice: the refund it owes is found by claimRefunds.
-                return (payment, invoice)
-            }
-            invoice.status = .paid
-            invoice.paidAt = time
+                """
+                UPDATE payments SET status = $2, provider_reference = $3, failure_reason = $4, refund_due = $5, updated_at = $6, lease_until = NULL
+                WHERE id = $1
+                """, payment.id, payment.status.rawValue, payment.providerReference, payment.failureReason, payment.refundDue?.rawValue, time)
+            guard paid else { return (payment, invoice) }
             try await connection.query("UPDATE invoices SET status = 'paid', paid_at = $2 WHERE id = $1", invoice.id, time)
             try await Outbox.append(
                 [try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time, traceparent: traceparent)], on: connection)
@@ -302,9 +305,9 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             """
             UPDATE payments SET lease_until = $2::timestamptz + make_interval(secs => $3)
             WHERE id IN (
-                SELECT p.id FROM payments AS p JOIN invoices AS i ON i.id = p.invoice_id
-                WHERE p.status = 'captured' AND i.status = 'void' AND (p.lease_until IS NULL OR p.lease_until < $2)
-                ORDER BY p.updated_at LIMIT $1 FOR UPDATE OF p SKIP LOCKED
+                SELECT id FROM payments
+                WHERE status = 'captured' AND refund_due IS NOT NULL AND (lease_until IS NULL OR lease_until < $2)
+                ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED
             )
             RETURNING \(Self.paymentColumns)
             """, limit, time, lease.timeInterval
@@ -336,6 +339,40 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             try await connection.query(
                 "UPDATE payments SET status = $2, updated_at = $3, lease_until = NULL WHERE id = $1", id, next.rawValue, time)
             try await Outbox.append([try stamp.message(invoice.refundedEvent(payment, at: time), subject: invoice.id, time: time)], on: connection)
+        }
+    }
+
+    public func closeOverdue(at time: Date, limit: Int) async throws -> Int {
+        let stamp = self.stamp
+        return try await client.transaction { connection in
+            // First the invoices' locks, the ones payments take: then a statement of its own,
+            // whose snapshot is taken after them, sees every payment started before (each is
+            // inserted under its invoice's lock), and no new one can start meanwhile.
+            let due = try await load(
+                try await connection.query(
+                    """
+                    SELECT \(Self.columns) FROM invoices AS i WHERE status = 'issued' AND due_at <= $1
+                      AND NOT EXISTS (SELECT 1 FROM payments AS p WHERE p.invoice_id = i.id AND p.status = 'pending')
+                    ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+                    """, time, limit), on: connection)
+            guard !due.isEmpty else { return 0 }
+            let inFlight = Set(
+                try await connection.query(
+                    "SELECT DISTINCT invoice_id FROM payments WHERE invoice_id = ANY($1::uuid[]) AND status = 'pending'", due.map(\.id)
+                ).map { try $0.decode(UUID.self, at: 0) })
+            var closed: [Invoice] = []
+            for var invoice in due where !inFlight.contains(invoice.id) {
+                guard let next = InvoiceLifecycle.transition(from: invoice.status, on: .dueDatePassed).next else { continue }
+                invoice.status = next
+                invoice.overdueAt = time
+                closed.append(invoice)
+            }
+            guard !closed.isEmpty else { return 0 }
+            try await connection.query(
+                "UPDATE invoices SET status = 'overdue', overdue_at = $2 WHERE id = ANY($1::uuid[])", closed.map(\.id), time)
+            try await Outbox.append(
+                try closed.map { try stamp.message($0.overdueEvent(at: time), subject: $0.id, time: time) }, on: connection)
+            return closed.count
         }
     }
 }

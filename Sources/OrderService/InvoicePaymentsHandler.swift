@@ -1,8 +1,9 @@
 import Contracts
 public import ServiceKit
 
-/// Marks orders paid, or records the void and the refund of a cancelled order's invoice:
-/// `invoice.paid`, `invoice.voided` and `invoice.refunded` from `order-service.invoice-payments`.
+/// Marks orders paid, records the void and the refund of a cancelled order's invoice, and
+/// cancels the orders whose invoice was closed as overdue: `invoice.paid`, `invoice.voided`,
+/// `invoice.refunded` and `invoice.overdue` from `order-service.invoice-payments`.
 public struct InvoicePaymentsHandler: EventHandler {
     private let repository: any OrderRepository
 
@@ -11,7 +12,7 @@ public struct InvoicePaymentsHandler: EventHandler {
         self.repository = repository
     }
 
-    public var accepts: [AcceptedEvent] { [AcceptedEvent(InvoicePaid.self), AcceptedEvent(InvoiceVoided.self), AcceptedEvent(InvoiceRefunded.self)] }
+    public var accepts: [AcceptedEvent] { [AcceptedEvent(InvoicePaid.self), AcceptedEvent(InvoiceVoided.self), AcceptedEvent(InvoiceRefunded.self), AcceptedEvent(InvoiceOverdue.self)] }
 
     public func apply(_ events: [IncomingEvent]) async throws {
         let notices = try events.map { event in
@@ -20,6 +21,12 @@ public struct InvoicePaymentsHandler: EventHandler {
                 return PaymentNotice(
                     event: event, kind: .voided, orderID: void.orderID, invoiceID: void.invoiceID, invoiceNumber: void.invoiceNumber,
                     at: void.voidedAt)
+            }
+            if event.type == EventType.invoiceOverdue.name {
+                let overdue = try event.decode(InvoiceOverdue.self).data
+                return PaymentNotice(
+                    event: event, kind: .overdue, orderID: overdue.orderID, invoiceID: overdue.invoiceID, invoiceNumber: overdue.invoiceNumber,
+                    at: overdue.overdueAt)
             }
             if event.type == EventType.invoiceRefunded.name {
                 let refund = try event.decode(InvoiceRefunded.self).data

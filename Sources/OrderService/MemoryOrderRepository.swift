@@ -137,17 +137,20 @@ public actor MemoryOrderRepository: OrderRepository {
                 order.refundedAt = notice.at
                 order.updatedAt = now
                 record(.refunded, of: order, at: now, from: .cancelled)
+            case .overdue:
+                // invoice-service closed the invoice unpaid: cancelled as a requested
+                // cancellation is, with order.cancelled (which voids the invoice).
+                guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else { continue }
+                let previous = order.status
+                order.status = next
+                order.cancelledAt = now
+                order.cancelReason = OrderCancelled.Reason.paymentOverdue.rawValue
+                order.updatedAt = now
+                outbox.append([try stamp.message(order.cancelledEvent!, subject: order.id, time: now, traceparent: notice.event.traceparent)])
+                record(.cancelled, of: order, at: now, from: previous)
             }
             orders[order.id] = order
         }
-    }
-
-    public func cancelOverdue(dueBefore cutoff: Date, limit: Int) async throws -> Int {
-        let due = orders.values.filter { $0.status == .invoiced && ($0.paymentDueAt.map { $0 < cutoff } ?? false) }
-            .sorted { $0.paymentDueAt! < $1.paymentDueAt! }.prefix(limit)
-        let now = Date()
-        for order in due { _ = try await cancel(order.id, reason: .paymentOverdue, at: now, traceparent: nil) }
-        return due.count
     }
 
     /// Appends the change that left `order` as it is, numbered next.

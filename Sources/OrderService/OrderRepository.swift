@@ -40,14 +40,10 @@ public protocol OrderRepository: Sendable {
     func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult?
 
     /// Applies `invoice.paid` (the order moves to `paid`, unless it was cancelled),
-    /// `invoice.voided` and `invoice.refunded` (recorded on the cancelled order), once per event. Throws (to be
-    /// retried) if an order is not stored yet.
+    /// `invoice.voided` and `invoice.refunded` (recorded on the cancelled order), and
+    /// `invoice.overdue` (the order is cancelled, reason `payment_overdue`, with
+    /// `order.cancelled`), once per event. Throws (to be retried) if an order is not stored yet.
     func applyPayments(_ notices: [PaymentNotice]) async throws
-
-    /// Cancels up to `limit` invoiced orders whose payment was due before `cutoff`, queuing
-    /// `order.cancelled` (reason `payment_overdue`) for each; returns how many. Safe on
-    /// several replicas at once: each order is taken by one of them.
-    func cancelOverdue(dueBefore cutoff: Date, limit: Int) async throws -> Int
 
     /// Numbers the changes recorded so far whose transactions have ended, after every
     /// change numbered before: from then on ``changes(after:customerID:limit:)`` returns them.
@@ -140,9 +136,9 @@ public struct CancelResult: Sendable, Hashable {
     }
 }
 
-/// One `invoice.paid`, `invoice.voided` or `invoice.refunded` to apply.
+/// One `invoice.paid`, `invoice.voided`, `invoice.refunded` or `invoice.overdue` to apply.
 public struct PaymentNotice: Sendable {
-    /// Which of the two.
+    /// Which.
     public enum Kind: Sendable {
         /// `invoice.paid`.
         case paid
@@ -150,6 +146,8 @@ public struct PaymentNotice: Sendable {
         case voided
         /// `invoice.refunded`.
         case refunded
+        /// `invoice.overdue`: invoice-service closed the invoice unpaid at its due date.
+        case overdue
     }
 
     /// The inbox entry.
@@ -162,7 +160,7 @@ public struct PaymentNotice: Sendable {
     public var invoiceID: UUID
     /// The invoice's number.
     public var invoiceNumber: String
-    /// When it was paid, voided or refunded.
+    /// When it was paid, voided, refunded or closed as overdue.
     public var at: Date
 
     /// Creates the entry.

@@ -3,8 +3,8 @@ import Postgres
 import ServiceKit
 
 /// order-service: orders over HTTP, `order.created` and `order.cancelled` through the outbox,
-/// invoice and payment status and the customer replica from events, the due-date sweeper,
-/// and the live view of every order's changes.
+/// invoice and payment status (and cancellation of orders whose invoice is overdue) and the
+/// customer replica from events, and the live view of every order's changes.
 public enum OrderServiceApp {
     /// Runs the service with `configuration` until SIGTERM or SIGINT.
     public static func run(_ configuration: OrderServiceConfiguration) async throws {
@@ -26,11 +26,7 @@ public enum OrderServiceApp {
                 runtime.consumer(of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(repository: repository)),
                 runtime.consumer(of: QueueName.orderInvoicePayments, handler: InvoicePaymentsHandler(repository: repository)),
             ],
-            background: [
-                feed,
-                OverdueOrderSweeper(
-                    repository: repository, readiness: runtime.readiness, interval: configuration.paymentSweepInterval, logger: runtime.logger),
-            ],
+            background: [feed],
             openAPI: PackageResources.openapi_json,
             routes: { router, access in
                 OrderRoutes(

@@ -15,9 +15,6 @@ public struct OrderServiceConfiguration: Sendable {
     public var feed: OrderChangeFeed.Configuration
     /// `ORDER_STREAM_HEARTBEAT_SECONDS`: a comment on an idle stream this often. Default 15.
     public var streamHeartbeat: Duration
-    /// `PAYMENT_SWEEP_INTERVAL_MS`: how often orders unpaid at their invoice's due date are
-    /// looked for and cancelled. Default 10 s.
-    public var paymentSweepInterval: Duration
     /// `ORDER_STREAM_MAX_PER_CALLER`: `GET /orders/stream`s one token subject may have open at
     /// once; one more is a 429. Default 4.
     public var streamsPerCaller: Int
@@ -38,7 +35,6 @@ public struct OrderServiceConfiguration: Sendable {
         feed = OrderChangeFeed.Configuration()
         feed.window = try environment.int("ORDER_STREAM_WINDOW", default: feed.window, in: 100...1_000_000)
         streamHeartbeat = .seconds(try environment.int("ORDER_STREAM_HEARTBEAT_SECONDS", default: 15, in: 1...3600))
-        paymentSweepInterval = .milliseconds(try environment.int("PAYMENT_SWEEP_INTERVAL_MS", default: 10_000, in: 10...3_600_000))
         streamsPerCaller = try environment.int("ORDER_STREAM_MAX_PER_CALLER", default: 4, in: 1...10_000)
         admission = OrderAdmission.Configuration()
         admission.target = .milliseconds(try environment.int("ADMISSION_TARGET_MS", default: 1000, in: 0...600_000))

@@ -361,13 +361,35 @@ public struct PostgresOrderRepository: OrderRepository {
         """
 
     public func applyPayments(_ notices: [PaymentNotice]) async throws {
+        let stamp = self.stamp
         try await client.transaction { connection in
             let fresh = try await Inbox.claim(notices, on: connection, event: \.event)
             guard !fresh.isEmpty else { return }
             let paid = fresh.filter { $0.kind == .paid }
             let refunded = fresh.filter { $0.kind == .refunded }
             let voided = fresh.filter { $0.kind == .voided }
+            let overdue = fresh.filter { $0.kind == .overdue }
             var found = Set<UUID>()
+            if !overdue.isEmpty {
+                // Cancelled as a requested cancellation is, with order.cancelled (which voids
+                // the invoice); invoice-service decided the lateness, knowing it is unpaid.
+                let rows = try await connection.query(
+                    "SELECT \(Self.orderColumns) FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", overdue.map(\.orderID))
+                let now = Date()
+                var cancelled: [(order: Order, from: Order.Status)] = []
+                for order in try await withItems(Array(rows), on: connection) {
+                    found.insert(order.id)
+                    guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else { continue }
+                    var moved = order
+                    moved.status = next
+                    moved.cancelledAt = now
+                    moved.cancelReason = OrderCancelled.Reason.paymentOverdue.rawValue
+                    moved.updatedAt = now
+                    cancelled.append((moved, order.status))
+                }
+                let traceparent = overdue.count == 1 ? overdue[0].event.traceparent : nil
+                try await Self.recordCancellations(cancelled, traceparent: traceparent, stamp: stamp, on: connection)
+            }
             if !paid.isEmpty {
                 let rows = try await connection.query(
                     Self.paidStatement, paid.map(\.orderID), paid.map(\.invoiceID), paid.map(\.invoiceNumber), paid.map(\.at))
@@ -395,30 +417,6 @@ public struct PostgresOrderRepository: OrderRepository {
                 throw OrderStoreError(.unknownOrder, "payment news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
             }
             try await connection.notify(OrderChangeFeed.channel)
-        }
-    }
-
-    public func cancelOverdue(dueBefore cutoff: Date, limit: Int) async throws -> Int {
-        let stamp = self.stamp
-        return try await client.transaction { connection in
-            // Another replica's sweeper skips what this one took.
-            let rows = try await connection.query(
-                """
-                SELECT \(Self.orderColumns) FROM orders WHERE status = 'invoiced' AND payment_due_at < $1
-                ORDER BY payment_due_at LIMIT $2 FOR UPDATE SKIP LOCKED
-                """, cutoff, limit)
-            let now = Date()
-            let cancelled = try await withItems(Array(rows), on: connection).compactMap { order -> (Order, Order.Status)? in
-                guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else { return nil }
-                var moved = order
-                moved.status = next
-                moved.cancelledAt = now
-                moved.cancelReason = OrderCancelled.Reason.paymentOverdue.rawValue
-                moved.updatedAt = now
-                return (moved, order.status)
-            }
-            try await Self.recordCancellations(cancelled.map { (order: $0.0, from: $0.1) }, traceparent: nil, stamp: stamp, on: connection)
-            return cancelled.count
         }
     }
 

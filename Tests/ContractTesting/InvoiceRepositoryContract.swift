@@ -220,6 +220,65 @@ public enum InvoiceRepositoryContract {
             #expect(event.data.refundDue == invoice.total)
             #expect(try await store.repository.claimRefunds(limit: 10, lease: .seconds(1), at: Date()).map(\.id).contains(start.payment.id))
         },
+        ContractCheck("a capture for an invoice paid by another payment is kept once and the other owed back") { store in
+            let (_, invoice) = try await invoiced(store)
+            let first = try await store.repository.startPayment(payment(of: invoice), at: Date())
+            _ = try await store.repository.settlePayment(first.payment.id, outcome: .failed(reason: "payment_provider_error"), at: Date())
+            let second = try await store.repository.startPayment(payment(of: invoice), at: Date())
+            let (paid, after) = try await store.repository.settlePayment(second.payment.id, outcome: .captured(reference: "ch_kept"), at: Date())
+            #expect(paid.refundDue == nil && after.status == .paid)
+            // The provider captured the first after all: recorded, never refused (no 23505), owed back.
+            let (late, still) = try await store.repository.settlePayment(first.payment.id, outcome: .captured(reference: "ch_late"), at: Date())
+            #expect(late.status == .captured && late.refundDue == .invoicePaidByAnother && still.status == .paid)
+            let owed = try await store.repository.claimRefunds(limit: 10, lease: .seconds(60), at: Date())
+            #expect(owed.map(\.id) == [first.payment.id])
+            #expect(try await store.pendingEvents().filter { $0.eventType == "invoice.paid" }.count == 1)
+        },
+        ContractCheck("the client's retry of a pending payment holds the reconciler off for another call") { store in
+            let (_, invoice) = try await invoiced(store)
+            let request = payment(of: invoice)
+            let start = try await store.repository.startPayment(request, at: millisecondNow(plus: -600))
+            let retried = try await store.repository.startPayment(request, at: millisecondNow())
+            #expect(retried.isReplay && retried.payment.status == .pending && retried.payment.updatedAt > start.payment.updatedAt)
+            let now = Date()
+            #expect(try await store.repository.claimStalePayments(updatedBefore: now.addingTimeInterval(-30), limit: 5, lease: .seconds(30), at: now).isEmpty)
+        },
+        ContractCheck("an invoice unpaid at its due date is closed once as overdue, unless paid or a payment is in flight") { store in
+            let issuedAt = millisecondNow(plus: -7200)
+            var orders: [OrderCreated] = []
+            for _ in 0..<4 { orders.append(order()) }
+            try await store.repository.invoice(try orders.map { try toInvoice($0) }, terms: terms(0), at: issuedAt)
+            var invoices: [Invoice] = []
+            for order in orders { invoices.append(try #require(try await store.repository.invoice(orderID: order.orderID))) }
+            let (unpaid, paid, inFlight, cancelled) = (invoices[0], invoices[1], invoices[2], invoices[3])
+            // Paid and in flight before the due date (an hour after issue).
+            let paying = try await store.repository.startPayment(payment(of: paid), at: issuedAt)
+            _ = try await store.repository.settlePayment(paying.payment.id, outcome: .captured(reference: "ch_on_time"), at: issuedAt)
+            let pending = try await store.repository.startPayment(payment(of: inFlight), at: issuedAt)
+            try await store.repository.cancelOrders([try cancellation(of: orders[3])])
+            // Too late: refused before any sweep.
+            await #expect { try await store.repository.startPayment(payment(of: unpaid), at: Date()) } throws: {
+                ($0 as? InvoiceStoreError)?.code == .overdue
+            }
+            let now = Date()
+            #expect(try await store.repository.closeOverdue(at: now, limit: 10) == 1)
+            #expect(try await store.repository.closeOverdue(at: now, limit: 10) == 0, "closed once")
+            let closed = try #require(try await store.repository.invoice(id: unpaid.id))
+            #expect(closed.status == .overdue && closed.overdueAt != nil)
+            #expect(try await store.repository.invoice(id: paid.id)?.status == .paid, "paid in time: never closed for lateness")
+            #expect(try await store.repository.invoice(id: cancelled.id)?.status == .void)
+            #expect(try await store.repository.invoice(id: inFlight.id)?.status == .issued, "a payment in flight holds it open")
+            let events = try await store.pendingEvents().filter { $0.eventType == "invoice.overdue" }
+            #expect(events.count == 1)
+            let event = try EventCoding.makeDecoder().decode(CloudEvent<InvoiceOverdue>.self, from: try #require(events.first).body)
+            #expect(event.data.invoiceID == unpaid.id && event.data.orderID == orders[0].orderID)
+            // The payment in flight fails: the next sweep closes its invoice too.
+            _ = try await store.repository.settlePayment(pending.payment.id, outcome: .failed(reason: "payment_provider_error"), at: Date())
+            #expect(try await store.repository.closeOverdue(at: Date(), limit: 10) == 1)
+            // Its order's cancellation voids an overdue invoice, with nothing to refund.
+            #expect(try await store.repository.cancelOrders([try cancellation(of: orders[0])]) == 0)
+            #expect(try await store.repository.invoice(id: unpaid.id)?.status == .void)
+        },
         ContractCheck("payments pending since before the cutoff are claimed once per lease") { store in
             let (_, invoice) = try await invoiced(store)
             let start = try await store.repository.startPayment(payment(of: invoice), at: millisecondNow(plus: -60))

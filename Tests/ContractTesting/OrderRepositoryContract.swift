@@ -71,6 +71,13 @@ public enum OrderRepositoryContract {
                     data: InvoiceRefunded(
                         invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(), paymentID: UUID(), amount: Money("7.00")!,
                         refundedAt: at)))
+        case .overdue:
+            event = try IncomingEvent(
+                CloudEvent(
+                    source: "/tests",
+                    data: InvoiceOverdue(
+                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(), dueAt: at.addingTimeInterval(-10),
+                        overdueAt: at)))
         }
         return PaymentNotice(event: event, kind: kind, orderID: order, invoiceID: invoiceID, invoiceNumber: number, at: at)
     }
@@ -320,7 +327,7 @@ public enum OrderRepositoryContract {
             let history = try await store.repository.history(of: order.id)
             #expect(history.map(\.kind) == [.created, .paid] && history.map(\.previousStatus) == [nil, .created])
         },
-        ContractCheck("orders unpaid at their due date are cancelled once, with reason payment_overdue") { store in
+        ContractCheck("invoice.overdue cancels its order once, with reason payment_overdue and order.cancelled") { store in
             let customer = UUID()
             let (overdue, notYet, paid) = (order(customer: customer), order(customer: customer), order(customer: customer))
             for order in [overdue, notYet, paid] { _ = try await store.repository.place(order, idempotency: nil, traceparent: nil) }
@@ -332,34 +339,24 @@ public enum OrderRepositoryContract {
             ])
             try await store.repository.applyPayments([try notice(.paid, order: paid.id)])
             #expect(try await store.repository.order(id: notYet.id)?.paymentDueAt.map { sameInstant($0, now.addingTimeInterval(3600)) } == true)
-            var cancelled = 0
-            for _ in 0..<3 { cancelled += try await store.repository.cancelOverdue(dueBefore: now, limit: 10) }
-            #expect(cancelled == 1)
+            // Nothing cancels an order for lateness but invoice-service's word: the due date
+            // passing here changes nothing by itself.
+            let closed = try notice(.overdue, order: overdue.id)
+            try await store.repository.applyPayments([closed])
+            try await store.repository.applyPayments([closed])  // redelivered
+            // A forged or mistaken invoice.overdue of a paid order cannot unpay it.
+            try await store.repository.applyPayments([try notice(.overdue, order: paid.id)])
             let stored = try #require(try await store.repository.order(id: overdue.id))
             #expect(stored.status == .cancelled && stored.cancelReason == "payment_overdue")
             #expect(try await store.repository.order(id: notYet.id)?.status == .invoiced)
             #expect(try await store.repository.order(id: paid.id)?.status == .paid)
+            let events = try await store.pendingEvents().filter { $0.eventType == "order.cancelled" }.map {
+                try EventCoding.makeDecoder().decode(CloudEvent<OrderCancelled>.self, from: $0.body).data
+            }
+            #expect(events.map(\.orderID) == [overdue.id] && events.allSatisfy { $0.reason == .paymentOverdue })
             try await settle(store)
             let counts = try await store.repository.statusCounts(customerID: customer)
             #expect(counts.counts == [.cancelled: 1, .invoiced: 1, .paid: 1])
-        },
-        ContractCheck("sweepers running at once cancel each overdue order once") { store in
-            let orders = (0..<6).map { _ in order() }
-            for order in orders { _ = try await store.repository.place(order, idempotency: nil, traceparent: nil) }
-            let past = Date().addingTimeInterval(-60)
-            try await store.repository.markInvoiced(
-                try orders.enumerated().map { try invoiceCreated(order: $1.id, number: "INV-2026-\(100_100 + $0)", dueAt: past) })
-            let concurrent = try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<3 { group.addTask { try await store.repository.cancelOverdue(dueBefore: Date(), limit: 4) } }
-                return try await group.reduce(0, +)
-            }
-            let afterwards = try await store.repository.cancelOverdue(dueBefore: Date(), limit: 10)
-            #expect(concurrent + afterwards == 6)
-            let ids = Set(orders.map(\.id))
-            let events = try await store.pendingEvents().filter { $0.eventType == "order.cancelled" }.map {
-                try EventCoding.makeDecoder().decode(CloudEvent<OrderCancelled>.self, from: $0.body).data
-            }.filter { ids.contains($0.orderID) }
-            #expect(events.count == 6 && Set(events.map(\.orderID)) == ids && events.allSatisfy { $0.reason == .paymentOverdue })
         },
     ]
 }

@@ -27,6 +27,26 @@ public enum SimulatedProviderLedgerContract {
             #expect(outcomes.count == 1)
             #expect(try await ledger.totals().captured == Money("5.00"))
         },
+        ContractCheck("a cancel answers what the key came to, and no charge is ever made under a cancelled key") { ledger in
+            let cancelled = UUID().uuidString
+            #expect(try await ledger.cancel(key: cancelled) == .cancelled)
+            #expect(try await ledger.capture(key: cancelled, amount: Money("9.00")!, method: "card") == .cancelled)
+            #expect(try await ledger.decline(key: cancelled, amount: Money("9.00")!, reason: "x") == .cancelled)
+            #expect(try await ledger.charge(key: cancelled) == .cancelled)
+            let made = UUID().uuidString
+            let captured = try await ledger.capture(key: made, amount: Money("4.00")!, method: "card")
+            #expect(try await ledger.cancel(key: made) == captured, "too late to cancel: the capture stands")
+            #expect(try await ledger.totals() == (captured: Money("4.00")!, refunded: .zero))
+        },
+        ContractCheck("a cancel and a capture racing under one key: exactly one of them happens") { ledger in
+            for _ in 0..<10 {
+                let key = UUID().uuidString
+                async let cancel = ledger.cancel(key: key)
+                async let capture = ledger.capture(key: key, amount: Money("1.00")!, method: "card")
+                let (cancelled, captured) = try await (cancel, capture)
+                #expect(cancelled == captured, "both answer the one outcome the key has")
+            }
+        },
         ContractCheck("a refund gives a capture back once; an unknown one is rejected") { ledger in
             guard case .captured(let reference) = try await ledger.capture(key: UUID().uuidString, amount: Money("7.50")!, method: "card") else {
                 Issue.record("not captured")

@@ -72,6 +72,11 @@ struct SampleEventTests {
         #expect(event.data.refundDue == Money("53.38"))
     }
 
+    @Test func invoiceOverdue() throws {
+        let event = try roundTrip("invoice.overdue", as: InvoiceOverdue.self)
+        #expect(event.data.invoiceNumber == "INV-2026-000042" && event.data.overdueAt > event.data.dueAt)
+    }
+
     @Test func invoiceRefunded() throws {
         let event = try roundTrip("invoice.refunded", as: InvoiceRefunded.self)
         #expect(event.data.amount == Money("53.38"))

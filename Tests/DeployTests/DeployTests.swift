@@ -39,7 +39,7 @@ struct DeployTests {
         }
         #expect(Self.variables["order-service"]!.contains("CUSTOMER_SERVICE_URL"))
         #expect(Self.variables["invoice-service"]!.isSuperset(of: ["TAX_RATE", "PAYMENT_DUE_SECONDS", "PAYMENT_GATEWAY_TIMEOUT_MS", "PAYMENT_CIRCUIT_FAILURES"]))
-        #expect(Self.variables["order-service"]!.contains("PAYMENT_SWEEP_INTERVAL_MS"))
+        #expect(Self.variables["invoice-service"]!.contains("PAYMENT_SWEEP_INTERVAL_MS"))
         #expect(Self.variables["customer-service"]!.contains("SEED_CUSTOMERS"))
     }
 

@@ -18,9 +18,15 @@ struct PaymentTests {
     func invoiceLifecycle(_ status: InvoiceLifecycle.Status) {
         let expected: [InvoiceLifecycle.Event: InvoiceLifecycle.Transition] =
             switch status {
-            case .issued: [.paymentCaptured: .init(next: .paid, refund: false), .orderCancelled: .init(next: .void, refund: false)]
-            case .paid: [.paymentCaptured: .unchanged, .orderCancelled: .init(next: .void, refund: true)]
-            case .void: [.paymentCaptured: .init(next: nil, refund: true), .orderCancelled: .unchanged]
+            case .issued: [.paymentCaptured: .init(next: .paid), .orderCancelled: .init(next: .void), .dueDatePassed: .init(next: .overdue)]
+            case .paid:
+                [
+                    .paymentCaptured: .init(next: nil, refund: .invoicePaidByAnother), .orderCancelled: .init(next: .void, refund: .invoiceVoid),
+                    .dueDatePassed: .unchanged,
+                ]
+            case .overdue:
+                [.paymentCaptured: .init(next: nil, refund: .invoiceOverdue), .orderCancelled: .init(next: .void), .dueDatePassed: .unchanged]
+            case .void: [.paymentCaptured: .init(next: nil, refund: .invoiceVoid), .orderCancelled: .unchanged, .dueDatePassed: .unchanged]
             }
         for event in InvoiceLifecycle.Event.allCases {
             #expect(InvoiceLifecycle.transition(from: status, on: event) == expected[event], "\(status) on \(event)")
@@ -33,6 +39,7 @@ struct PaymentTests {
                 let next = InvoiceLifecycle.transition(from: status, on: event).next
                 #expect(status != .void || next == nil)
                 #expect(next != .issued)
+                #expect(status != .paid || next != .overdue, "an invoice paid is never closed for lateness")
             }
         }
     }
@@ -41,8 +48,9 @@ struct PaymentTests {
     func paymentLifecycle(_ status: PaymentLifecycle.Status) {
         let expected: [PaymentLifecycle.Event: PaymentLifecycle.Status] =
             switch status {
-            case .pending: [.captured: .captured, .declined: .declined, .failed: .failed]
+            case .pending: [.captured: .captured, .declined: .declined, .failed: .failed, .cancelled: .cancelled]
             case .failed: [.retried: .pending, .captured: .captured]
+            case .cancelled: [.captured: .captured]
             case .captured: [.refunded: .refunded]
             case .declined, .refunded: [:]
             }
@@ -117,6 +125,7 @@ struct PaymentTests {
         }
 
         func charge(key: String) async throws -> ChargeOutcome? { nil }
+        func cancel(key: String) async throws -> ChargeOutcome { .cancelled }
         func refund(reference: String, amount: Money, key: String) async throws {}
     }
 
@@ -241,6 +250,7 @@ struct PaymentTests {
                 return .captured(reference: "ch_after")
             }
             func charge(key: String) async throws -> ChargeOutcome? { nil }
+            func cancel(key: String) async throws -> ChargeOutcome { .cancelled }
             func refund(reference: String, amount: Money, key: String) async throws {}
         }
         let clock = ManualClock()
@@ -267,9 +277,7 @@ struct PaymentTests {
 
     @Test func theSimulatorHonoursItsTestTokensAndNeverChargesAKeyTwice() async throws {
         let ledger = MemorySimulatedProviderLedger()
-        var configuration = SimulatedPaymentGateway<ContinuousClock>.Configuration()
-        configuration.latency = .zero
-        let simulator = SimulatedPaymentGateway(ledger: ledger, configuration: configuration, clock: ContinuousClock(), random: { 0.5 })
+        let simulator = SimulatedPaymentGateway(ledger: ledger, configuration: Fixture.instant, clock: ContinuousClock(), random: { 0.5 })
         func request(_ key: String, _ token: String?) -> ChargeRequest {
             ChargeRequest(key: key, amount: Money("2.00")!, method: "card", token: token, description: "test")
         }
@@ -309,9 +317,11 @@ struct PaymentTests {
             invoice = try await repository.invoice(orderID: order.orderID)!
         }
 
+        /// A prompt simulator in test mode (its tokens pick outcomes).
         static var instant: SimulatedPaymentGateway<ContinuousClock>.Configuration {
             var configuration = SimulatedPaymentGateway<ContinuousClock>.Configuration()
             configuration.latency = .zero
+            configuration.testMode = true
             return configuration
         }
 
@@ -379,14 +389,87 @@ struct PaymentTests {
         #expect(fixture.repository.outbox.pending.filter { $0.eventType == "invoice.refunded" }.count == 1)
     }
 
-    @Test func anAbandonedPendingPaymentWithNothingAtTheProviderFails() async throws {
+    @Test func anAbandonedPendingPaymentIsCancelledAtTheProviderAndItsKeyNeverCharges() async throws {
         let fixture = try await Fixture()
         let start = try await fixture.repository.startPayment(fixture.payment(), at: Date())
         #expect(try await fixture.processor.reconcile(at: Date()) == 0, "not stale yet")
         #expect(try await fixture.processor.reconcile(at: Date().addingTimeInterval(60)) == 1)
-        #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status) == [.failed])
-        // The client's retry under the same key now goes to the provider.
-        let (payment, invoice) = try await fixture.processor.pay(fixture.payment(key: start.payment.idempotencyKey))
-        #expect(payment.id == start.payment.id && payment.status == .captured && invoice.status == .paid)
+        #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status) == [.cancelled])
+        #expect(try await fixture.ledger.charge(key: start.payment.providerKey) == .cancelled)
+        // The same key answers what it came to, and charges nothing; a new key pays.
+        let (again, unpaid) = try await fixture.processor.pay(fixture.payment(key: start.payment.idempotencyKey))
+        #expect(again.id == start.payment.id && again.status == .cancelled && unpaid.status == .issued)
+        let (payment, invoice) = try await fixture.processor.pay(fixture.payment())
+        #expect(payment.status == .captured && invoice.status == .paid)
+        #expect(try await fixture.ledger.totals().captured == fixture.invoice.total)
+    }
+
+    // MARK: - Money that must balance (issue 23)
+
+    /// The attack: a payment's attempts time out (pending), the client retries under the same
+    /// key, and while that charge is still at the provider the reconciler finds the payment
+    /// stale. It must not settle it `failed` while an attempt may still land: the provider's
+    /// late capture would be money taken with no payment to show for it, and the customer's
+    /// next payment (a new key) a second charge.
+    @Test func aChargeStillInFlightIsNeverSettledFailedAndItsLateCaptureIsNeverKeptTwice() async throws {
+        let fixture = try await Fixture()
+        let start = try await fixture.repository.startPayment(fixture.payment(), at: Date().addingTimeInterval(-120))
+        _ = try await fixture.processor.reconcile(at: Date().addingTimeInterval(60))
+        // The retried charge lands at the provider after the reconciler decided.
+        _ = try await fixture.ledger.capture(key: start.payment.providerKey, amount: start.payment.amount, method: "card")
+        // The customer pays again under a new key, as a checkout page does.
+        _ = try? await fixture.processor.pay(fixture.payment())
+        for minutes in 2...4 { _ = try await fixture.processor.reconcile(at: Date().addingTimeInterval(Double(minutes) * 60)) }
+        let payments = try await fixture.repository.payments(invoiceID: fixture.invoice.id)
+        let totals = try await fixture.ledger.totals()
+        #expect(totals.captured == fixture.invoice.total, "captured at the provider: \(totals); payments: \(payments.map(\.status))")
+        #expect(payments.filter { $0.status == .captured }.count == 1, "\(payments.map(\.status))")
+        #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .paid)
+    }
+
+    /// A capture that arrives for a payment that cannot pay its invoice (another payment paid
+    /// it meanwhile) is given back, never kept: the provider's books and the invoice agree.
+    @Test func aCaptureForAnInvoicePaidByAnotherPaymentIsRefunded() async throws {
+        let fixture = try await Fixture()
+        let first = try await fixture.repository.startPayment(fixture.payment(), at: Date())
+        // The provider said "nothing charged" for the first...
+        _ = try await fixture.repository.settlePayment(first.payment.id, outcome: .failed(reason: "payment_provider_error"), at: Date())
+        let (second, paid) = try await fixture.processor.pay(fixture.payment())
+        #expect(second.status == .captured && paid.status == .paid)
+        // ...and captured it after all (a provider's late webhook).
+        guard case .captured(let reference) = try await fixture.ledger.capture(key: first.payment.providerKey, amount: first.payment.amount, method: "card")
+        else {
+            Issue.record("not captured")
+            return
+        }
+        _ = try await fixture.repository.settlePayment(first.payment.id, outcome: .captured(reference: reference), at: Date())
+        _ = try await fixture.processor.reconcile()
+        let totals = try await fixture.ledger.totals()
+        #expect(totals.captured == fixture.invoice.total && totals.refunded == fixture.invoice.total, "\(totals)")
+        #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status).sorted { $0.rawValue < $1.rawValue } == [.captured, .refunded])
+        #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .paid)
+    }
+
+    /// One customer cannot stop everyone's payments: the simulator's outcome tokens (here
+    /// `tok_fail`, a provider fault) work only in test mode, so a customer who sends them to a
+    /// provider in normal mode is charged as anyone else and the breaker stays closed.
+    @Test func aCustomersTestTokensCannotOpenTheBreakerOutsideTestMode() async throws {
+        let ledger = MemorySimulatedProviderLedger()
+        var normalMode = Fixture.instant
+        normalMode.testMode = false
+        let gateway = ResilientPaymentGateway(
+            SimulatedPaymentGateway(ledger: ledger, configuration: normalMode, clock: ContinuousClock()),
+            configuration: {
+                var configuration = ResilientPaymentGateway<ContinuousClock>.Configuration()
+                configuration.initialBackoff = .zero
+                return configuration
+            }(),
+            clock: ContinuousClock(), logger: Logger(label: "test"))
+        for attempt in 0..<4 {
+            let outcome = try? await gateway.charge(
+                ChargeRequest(key: "k\(attempt)", amount: Money("1.00")!, method: "card", token: "tok_fail", description: "test"))
+            #expect(outcome != nil, "a test token outside test mode is an ordinary payment")
+        }
+        #expect(gateway.breaker.state == .closed)
     }
 }

@@ -96,17 +96,20 @@ extension MercatoSystem {
             numbers.append(try row.decode(String.self, "number"))
             if status == "paid" { paidTotal += try row.decode(Decimal.self, "total") }
         }
-        let payments = try await database(.invoice).query("SELECT invoice_id, status FROM payments")
+        let payments = try await database(.invoice).query("SELECT invoice_id, status, refund_due FROM payments")
         var captured: [UUID: Int] = [:]
         var refunded: [UUID: Int] = [:]
+        var refundsDue = 0
         for row in payments {
             guard let orderID = orderOfInvoice[try row.decode(UUID.self, "invoice_id")] else { continue }
             switch try row.decode(String.self, "status") {
+            case "captured" where try row.decode(String?.self, "refund_due") != nil: refundsDue += 1
             case "captured": captured[orderID, default: 0] += 1
             case "refunded": refunded[orderID, default: 0] += 1
             default: break
             }
         }
+        audit.unrefunded += refundsDue
         audit.refunds = refunded.values.reduce(0, +)
         audit.uninvoiced = storedIDs.filter { id in
             statusOf[id] != "cancelled" && (invoicesPerOrder[id] != 1 || !markedInvoiced.contains(id))
@@ -118,11 +121,11 @@ extension MercatoSystem {
             let invoice = invoiceStatus[id]
             let consistent: Bool
             switch statusOf[id] {
-            case "paid": consistent = invoice == "paid" && captured[id] == 1 && refunded[id] == nil
+            // A second capture of a paid invoice is refunded, never kept.
+            case "paid": consistent = invoice == "paid" && captured[id] == 1
             case "cancelled":
                 consistent = (invoice == nil || invoice == "void") && captured[id] == nil
                     && (refunded[id] == nil) == !refundRecorded.contains(id)
-                if captured[id] != nil { audit.unrefunded += 1 }
             default: consistent = (invoice == nil || invoice == "issued") && captured[id] == nil && refunded[id] == nil
             }
             if !consistent { audit.inconsistent += 1 }
@@ -154,7 +157,9 @@ extension MercatoSystem {
     func drain(accepted: Set<UUID>, timeout: Duration = .seconds(120)) async throws -> Audit {
         let deadline = ContinuousClock.now + timeout
         var audit = try await self.audit(accepted: accepted)
-        while !(audit.lost == 0 && audit.unsentOutbox == 0 && audit.inconsistent == 0 && audit.capturedMinusPaid == 0), ContinuousClock.now < deadline {
+        while !(audit.lost == 0 && audit.unsentOutbox == 0 && audit.inconsistent == 0 && audit.unrefunded == 0 && audit.capturedMinusPaid == 0),
+            ContinuousClock.now < deadline
+        {
             try await Task.sleep(for: .milliseconds(250))
             audit = try await self.audit(accepted: accepted)
         }

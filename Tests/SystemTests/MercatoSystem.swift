@@ -266,6 +266,29 @@ final class MercatoSystem: Sendable {
         throw SystemTestFailure("\(service.rawValue) not ready within \(timeout)\n" + tail(service))
     }
 
+    /// Waits until `service`'s log has a line containing `text`: a service saying that
+    /// something happened, instead of a test sleeping and assuming it did.
+    func waitForLog(_ service: Service, containing text: String, timeout: Duration = .seconds(90)) async throws {
+        try await eventually("\(service.rawValue) logs \"\(text)\"", timeout: timeout) {
+            let log = (try? String(contentsOf: logDirectory.appendingPathComponent("\(service.rawValue).log"), encoding: .utf8)) ?? ""
+            return log.contains(text)
+        }
+    }
+
+    /// Removes the binding of `queue` to `exchange` with `routingKey` (the management API):
+    /// events routed only there are then unroutable and wait in their producer's outbox until
+    /// ``rebind()``, as during a partial outage.
+    func unbind(_ queue: String, from exchange: String, routingKey: String) async throws {
+        let path = "/api/bindings/\(name)/e/\(exchange)/q/\(queue)/\(routingKey.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? routingKey)"
+        let (status, _) = try await Management().send("DELETE", path)
+        guard (200..<300).contains(status) else { throw SystemTestFailure("could not unbind \(queue) from \(exchange) (\(routingKey)): \(status)") }
+    }
+
+    /// Declares the whole topology again, bindings included.
+    func rebind() async throws {
+        try await broker.declare(.mercato(queueType: Self.queueType))
+    }
+
     /// The last lines of a service's log, for failure messages.
     func tail(_ service: Service, lines: Int = 30) -> String {
         let text = (try? String(contentsOf: logDirectory.appendingPathComponent("\(service.rawValue).log"), encoding: .utf8)) ?? ""

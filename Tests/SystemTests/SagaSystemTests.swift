@@ -10,8 +10,8 @@ import Testing
 
 /// The order's whole life end to end, as separate processes over real RabbitMQ and
 /// PostgreSQL: payments through the simulated provider (with its test tokens), cancellations,
-/// the refund that compensates a payment racing a cancellation, the circuit breaker, and the
-/// due-date sweeper. Every test ends with the cross-database audit.
+/// the refund that compensates a payment racing a cancellation, the circuit breaker, and
+/// invoices closed at their due date. Every test ends with the cross-database audit.
 @Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
 struct SagaSystemTests {
     static let customer = OrderFlowSystemTests.seeds[0]
@@ -23,7 +23,7 @@ struct SagaSystemTests {
     static func start(_ extra: [String: String] = [:]) async throws -> MercatoSystem {
         var environment = [
             "PAYMENT_SIM_LATENCY_MS": "20", "PAYMENT_GATEWAY_TIMEOUT_MS": "5000", "PAYMENT_GATEWAY_ATTEMPTS": "2",
-            "PAYMENT_RECONCILE_INTERVAL_MS": "200", "PAYMENT_SWEEP_INTERVAL_MS": "200",
+            "PAYMENT_RECONCILE_INTERVAL_MS": "200", "PAYMENT_SWEEP_INTERVAL_MS": "200", "PAYMENT_SIM_TEST_MODE": "true",
         ]
         for (key, value) in extra { environment[key] = value }
         return try await MercatoSystem.start(environment: environment)
@@ -51,10 +51,13 @@ struct SagaSystemTests {
         // The provider hangs: every attempt times out; the outcome is unknown, nothing is paid.
         (status, body) = try await system.pay(invoice, amount: total, key: "hanging", token: "tok_hang")
         #expect(status == 503 && system.errorCode(body) == "payment_outcome_unknown")
-        // The reconciler asks the provider (which has no record) and fails the payment.
-        try await system.eventually("the hanging payment is resolved as failed") {
-            try await system.paymentStatuses(invoice).contains("failed")
+        // The reconciler cancels the payment's key at the provider (which has no charge under
+        // it, and now never will): the payment is cancelled, and its key answers so.
+        try await system.eventually("the hanging payment is cancelled at the provider") {
+            try await system.paymentStatuses(invoice).contains("cancelled")
         }
+        (status, body) = try await system.pay(invoice, amount: total, key: "hanging", token: "tok_hang")
+        #expect(status == 409 && system.errorCode(body) == "payment_cancelled", "\(String(describing: body))")
 
         // Paid: 201, and every retry with the key answers the same payment without a charge.
         (status, body) = try await system.pay(invoice, amount: total, key: "good")
@@ -232,9 +235,8 @@ struct SagaSystemTests {
         let (order, invoice, _) = try await system.invoicedOrder(customer: Self.customer)
         // invoice-service has the invoice; order-service learns its due date from invoice.created.
         try await system.eventually("order-service knows the due date") { try await system.orderField(order, "payment_due_at") != nil }
-        try await system.eventually("the sweeper cancels the overdue order", timeout: .seconds(30)) {
-            try await system.orderStatus(order) == "cancelled"
-        }
+        // invoice-service closes the invoice (invoice.overdue), and order-service cancels on it.
+        try await system.eventually("the overdue invoice's order is cancelled") { try await system.orderStatus(order) == "cancelled" }
         #expect(try await system.orderField(order, "cancel_reason") as? String == "payment_overdue")
         try await system.eventually("its invoice is void and the count is back") {
             let void = try await system.invoiceStatus(invoice) == "void"

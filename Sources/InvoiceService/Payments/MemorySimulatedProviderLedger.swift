@@ -28,6 +28,10 @@ public final class MemorySimulatedProviderLedger: SimulatedProviderLedger {
         record(key: key, Entry(outcome: .declined(reason: reason), amount: amount, refunded: false))
     }
 
+    public func cancel(key: String) async throws -> ChargeOutcome {
+        record(key: key, Entry(outcome: .cancelled, amount: .zero, refunded: false))
+    }
+
     private func record(key: String, _ entry: Entry) -> ChargeOutcome {
         entries.withLock { entries in
             if let existing = entries[key] { return existing.outcome }

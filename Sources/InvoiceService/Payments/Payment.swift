@@ -22,8 +22,12 @@ public struct Payment: Sendable, Hashable {
     public var status: PaymentLifecycle.Status
     /// The provider's id of the capture, once captured.
     public var providerReference: String?
-    /// Why it was declined or failed.
+    /// Why it was declined, failed or cancelled.
     public var failureReason: String?
+    /// Why a captured payment must be given back (its invoice was voided, or paid by another
+    /// payment, or overdue); `nil` when it is kept. Set under the invoice's lock, read by the
+    /// reconciler that refunds.
+    public var refundDue: RefundReason?
     /// When it was first requested.
     public var createdAt: Date
     /// When it last changed.
@@ -32,7 +36,8 @@ public struct Payment: Sendable, Hashable {
     /// Creates a payment.
     public init(
         id: UUID, invoiceID: UUID, idempotencyKey: String, request: String, amount: Money, method: String, token: String?,
-        status: PaymentLifecycle.Status, providerReference: String? = nil, failureReason: String? = nil, createdAt: Date, updatedAt: Date
+        status: PaymentLifecycle.Status, providerReference: String? = nil, failureReason: String? = nil, refundDue: RefundReason? = nil,
+        createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.invoiceID = invoiceID
@@ -44,6 +49,7 @@ public struct Payment: Sendable, Hashable {
         self.status = status
         self.providerReference = providerReference
         self.failureReason = failureReason
+        self.refundDue = refundDue
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
@@ -59,8 +65,11 @@ public struct Payment: Sendable, Hashable {
         payment.status = next
         payment.updatedAt = time
         switch outcome {
-        case .captured(let reference): payment.providerReference = reference
+        case .captured(let reference):
+            payment.providerReference = reference
+            payment.failureReason = nil
         case .declined(let reason), .failed(let reason): payment.failureReason = reason
+        case .cancelled: payment.failureReason = "cancelled at the provider before it charged"
         }
         return payment
     }
@@ -72,14 +81,17 @@ public enum PaymentOutcome: Sendable, Hashable {
     case captured(reference: String)
     /// Refused, with the provider's reason.
     case declined(reason: String)
-    /// Nothing was taken (provider down, circuit open, or no record of the charge).
+    /// Nothing was taken (provider down, or circuit open).
     case failed(reason: String)
+    /// The provider cancelled the charge before making it: nothing taken, ever.
+    case cancelled
 
     /// What the provider's answer means for the payment.
     init(_ charge: ChargeOutcome) {
         switch charge {
         case .captured(let reference): self = .captured(reference: reference)
         case .declined(let reason): self = .declined(reason: reason)
+        case .cancelled: self = .cancelled
         }
     }
 
@@ -89,6 +101,17 @@ public enum PaymentOutcome: Sendable, Hashable {
         case .captured: .captured
         case .declined: .declined
         case .failed: .failed
+        case .cancelled: .cancelled
         }
     }
+}
+
+/// Why a captured payment is owed back.
+public enum RefundReason: String, Sendable, Hashable, Codable {
+    /// Its invoice was voided: the order was cancelled.
+    case invoiceVoid = "invoice_void"
+    /// Another payment paid its invoice first.
+    case invoicePaidByAnother = "invoice_paid_by_another_payment"
+    /// Its invoice was closed as overdue before the capture arrived.
+    case invoiceOverdue = "invoice_overdue"
 }

@@ -13,9 +13,16 @@ public protocol PaymentGateway: Sendable {
     /// outcome and charges nothing more. Throws ``PaymentGatewayError``.
     func charge(_ request: ChargeRequest) async throws -> ChargeOutcome
 
-    /// The charge made under `key`, if the provider made one: how the outcome of a call that
-    /// timed out is learned without charging.
+    /// The charge made under `key`, if the provider made one, as its books say now (a charge
+    /// still in flight may land after this answer: settle by ``cancel(key:)`` instead).
     func charge(key: String) async throws -> ChargeOutcome?
+
+    /// Cancels the charge under `key` unless it was made: answers what the key came to, atomically
+    /// at the provider — the capture or decline if it happened first, ``ChargeOutcome/cancelled``
+    /// otherwise, and then no charge is ever made under `key` (a request still in flight answers
+    /// `cancelled`), as real providers' cancellable payment intents do. How a payment whose
+    /// outcome is unknown is settled without ever leaving money taken and unrecorded.
+    func cancel(key: String) async throws -> ChargeOutcome
 
     /// Gives back the whole of the charge `reference`; a repeat of `key` refunds nothing more.
     func refund(reference: String, amount: Money, key: String) async throws
@@ -51,6 +58,9 @@ public enum ChargeOutcome: Sendable, Hashable {
     case captured(reference: String)
     /// The provider refused, for `reason` (e.g. `insufficient_funds`). Nothing was taken.
     case declined(reason: String)
+    /// The charge was cancelled before it was made (``PaymentGateway/cancel(key:)``). Nothing
+    /// was taken, and nothing ever will be under its key.
+    case cancelled
 }
 
 /// A call to a provider that did not produce an answer.

@@ -2,13 +2,21 @@
 ///
 /// ```
 /// pending ──captured──▶ captured ──refunded──▶ refunded
-///    │ ▲
-///    │ └─retried── failed      pending ──declined──▶ declined
-///    └──failed───▶ failed
+///    │ ▲                   ▲
+///    │ └─retried── failed ─┘ (a late capture)    pending ──declined──▶ declined
+///    ├──failed───▶ failed
+///    └──cancelled──▶ cancelled
 /// ```
 /// `failed` means the provider certainly took nothing (it refused before charging, or was
 /// never called because its circuit was open); a call whose outcome is unknown (a timeout)
-/// leaves the payment `pending` until the provider says what happened.
+/// leaves the payment `pending` until the provider says what happened. A payment pending for
+/// longer than any call takes is settled by cancelling its key at the provider, which answers
+/// atomically: the capture if it happened first (`captured`), or `cancelled`, after which no
+/// charge under the key can ever be made. It is never settled `failed` on a guess: an attempt
+/// still in flight could land afterwards, money taken with no payment to show for it.
+///
+/// A captured payment that cannot pay its invoice (the invoice is void, or paid by another
+/// payment, or overdue) stays `captured` with a refund due until the refund is made.
 public enum PaymentLifecycle {
     /// Where a payment is.
     public enum Status: String, Sendable, Codable, CaseIterable {
@@ -20,8 +28,12 @@ public enum PaymentLifecycle {
         case declined
         /// Nothing was taken and nothing will be: the same Idempotency-Key may try again.
         case failed
-        /// Captured, then given back because its order was cancelled. Final.
+        /// Captured, then given back (its invoice was void, or paid by another payment). Final.
         case refunded
+        /// Cancelled at the provider before it charged anything: nothing was taken and nothing
+        /// will be. Paying again takes a new Idempotency-Key (a provider that broke its word and
+        /// captured anyway would still be believed: ``transition(from:on:)``).
+        case cancelled
     }
 
     /// What happens to a payment.
@@ -36,6 +48,8 @@ public enum PaymentLifecycle {
         case failed
         /// The provider reports the money returned.
         case refunded
+        /// The provider cancelled the charge before making it.
+        case cancelled
     }
 
     /// The status after `event` from `status`; `nil` if the event changes nothing there
@@ -45,10 +59,13 @@ public enum PaymentLifecycle {
         case (.pending, .captured): .captured
         case (.pending, .declined): .declined
         case (.pending, .failed): .failed
+        case (.pending, .cancelled): .cancelled
         case (.failed, .retried): .pending
         // A late answer to an attempt that was given up on still tells the truth: the
-        // provider idempotency key is the payment's, so it is this payment's money.
-        case (.failed, .captured): .captured
+        // provider idempotency key is the payment's, so it is this payment's money (kept if it
+        // can pay the invoice, refunded otherwise). A provider keeping its word never captures
+        // a cancelled key; one that did would be believed all the same.
+        case (.failed, .captured), (.cancelled, .captured): .captured
         case (.captured, .refunded): .refunded
         default: nil
         }

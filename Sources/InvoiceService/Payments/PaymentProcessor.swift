@@ -10,8 +10,14 @@ import ServiceKit
 /// A payment is recorded `pending` before the provider is called, with the payment's id as
 /// the provider's idempotency key. Whatever happens next — the provider declines, fails,
 /// hangs, the process dies — the payment ends in a state that matches the provider's books:
-/// the caller's retry (same `Idempotency-Key`) or ``reconcile(at:)`` asks the provider again
-/// under the same key, which never charges twice.
+/// the caller's retry (same `Idempotency-Key`) sends the charge again under the same key,
+/// which never charges twice, and ``reconcile(at:)`` settles a payment nobody asks about any
+/// more by cancelling its key at the provider, which answers atomically what the key came to
+/// (captured, declined, or cancelled and never to be charged). A payment is never settled
+/// `failed` on a guess while an attempt may still land: that would be money taken with no
+/// payment to show for it, and the customer's next payment a second charge. Money that
+/// lands where it cannot stay (a void or overdue invoice, or one paid by another payment) is
+/// refunded by ``reconcile(at:)``.
 public struct PaymentProcessor: Sendable {
     private let repository: any InvoiceRepository
     private let gateway: any PaymentGateway
@@ -43,9 +49,9 @@ public struct PaymentProcessor: Sendable {
         if start.invoice.status == .issued {
             outcome = await charge(payment)
         } else {
-            // A pending payment of an invoice that is paid or void: learn what the earlier
-            // attempt did, but never charge now.
-            outcome = await lookUp(payment)
+            // A pending payment of an invoice that is paid, overdue or void: never charge now;
+            // cancel what the earlier attempt may still do, and learn what it did.
+            outcome = await cancel(payment)
         }
         guard let outcome else { return (payment, start.invoice) }
         return try await settle(payment, outcome, traceparent: new.traceparent)
@@ -67,32 +73,34 @@ public struct PaymentProcessor: Sendable {
         }
     }
 
-    /// What the provider recorded under the payment's key: a capture or decline it made, or
-    /// `failed` if it has none; `nil` if it could not be asked.
-    private func lookUp(_ payment: Payment) async -> PaymentOutcome? {
+    /// Cancels the payment's key at the provider and answers what it came to: the capture or
+    /// decline that happened first, or `cancelled` (nothing taken, ever); `nil` if the provider
+    /// could not be asked (the payment stays pending for the next round).
+    private func cancel(_ payment: Payment) async -> PaymentOutcome? {
         do {
-            guard let charge = try await gateway.charge(key: payment.providerKey) else {
-                return .failed(reason: "the provider has no record of the charge")
-            }
-            return PaymentOutcome(charge)
+            return PaymentOutcome(try await gateway.cancel(key: payment.providerKey))
         } catch {
+            logger.warning("could not cancel a payment at the provider; will retry", metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
             return nil
         }
     }
 
     private func settle(_ payment: Payment, _ outcome: PaymentOutcome, traceparent: String? = nil) async throws -> (Payment, Invoice) {
         let (settled, invoice) = try await repository.settlePayment(payment.id, outcome: outcome, at: Date(), traceparent: traceparent)
-        if settled.status == .captured, invoice.status == .void {
-            // Paid while its order was being cancelled: compensate now, not at the next round.
-            logger.info("payment captured for a cancelled order; refunding", metadata: ["payment.id": "\(settled.providerKey)"])
+        if settled.status == .captured, let reason = settled.refundDue {
+            // Captured where it cannot stay: compensate now, not at the next round.
+            logger.info(
+                "payment captured for an invoice it cannot pay; refunding",
+                metadata: ["payment.id": "\(settled.providerKey)", "payment.refund_reason": "\(reason.rawValue)"])
             refundsOwed.signal()
         }
         return (settled, invoice)
     }
 
-    /// One round of repairs: refunds every captured payment of a void invoice, and settles
-    /// payments left pending by a caller that is gone. Safe on several replicas at once:
-    /// each payment is leased to one of them. Returns how many payments it moved on.
+    /// One round of repairs: refunds every captured payment with a refund due, and settles
+    /// payments left pending by a caller that is gone by cancelling them at the provider.
+    /// Safe on several replicas at once: each payment is leased to one of them. Returns how
+    /// many payments it moved on.
     @discardableResult
     public func reconcile(at now: Date = Date()) async throws -> Int {
         var done = 0
@@ -110,7 +118,7 @@ public struct PaymentProcessor: Sendable {
         }
         let cutoff = now.addingTimeInterval(-staleAfter.timeInterval)
         for payment in try await repository.claimStalePayments(updatedBefore: cutoff, limit: 50, lease: .seconds(60), at: now) {
-            guard let outcome = await lookUp(payment) else { continue }
+            guard let outcome = await cancel(payment) else { continue }
             _ = try await settle(payment, outcome)
             done += 1
         }

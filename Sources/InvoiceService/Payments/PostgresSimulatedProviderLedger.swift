@@ -26,6 +26,10 @@ public struct PostgresSimulatedProviderLedger: SimulatedProviderLedger {
         try await record(key: key, status: "declined", amount: amount, method: nil, reason: reason)
     }
 
+    public func cancel(key: String) async throws -> ChargeOutcome {
+        try await record(key: key, status: "cancelled", amount: .zero, method: nil, reason: nil)
+    }
+
     private func record(key: String, status: String, amount: Money, method: String?, reason: String?) async throws -> ChargeOutcome {
         // Two calls with one key at once: the second waits on the first's row, then reads it.
         try await client.query(
@@ -58,6 +62,7 @@ public struct PostgresSimulatedProviderLedger: SimulatedProviderLedger {
     private static func outcome(_ row: PostgresRow) throws -> ChargeOutcome {
         switch try row.decode(String.self, at: 0) {
         case "declined": .declined(reason: try row.decode(String?.self, at: 2) ?? "declined")
+        case "cancelled": .cancelled
         default: .captured(reference: try row.decode(String.self, at: 1))
         }
     }

@@ -67,6 +67,10 @@ public struct ResilientPaymentGateway<C: Clock>: PaymentGateway where C.Duration
         try await call("lookup") { try await base.charge(key: key) }
     }
 
+    public func cancel(key: String) async throws -> ChargeOutcome {
+        try await call("cancel") { try await base.cancel(key: key) }
+    }
+
     public func refund(reference: String, amount: Money, key: String) async throws {
         try await call("refund") { try await base.refund(reference: reference, amount: amount, key: key) }
     }

@@ -1,0 +1,29 @@
+import Foundation
+public import Logging
+public import ServiceKit
+public import ServiceLifecycle
+
+/// Closes invoices still unpaid at their due date as overdue (`invoice.overdue`, on which
+/// order-service cancels the order): every `interval`, in batches, until graceful shutdown.
+///
+/// Lateness is decided here, not by order-service, because only invoice-service knows whether
+/// an invoice is paid: under the lock payments take, never while a payment is in flight, so an
+/// invoice paid in time is never cancelled for lateness whatever else was down. Several
+/// replicas sweep at once without coordinating (`FOR UPDATE SKIP LOCKED`).
+public struct InvoiceOverdueSweeper: Service {
+    /// Invoices one transaction closes.
+    static let batchSize = 100
+
+    private let chore: PeriodicChore
+
+    /// Creates the sweeper; it starts once the database is migrated.
+    public init(repository: any InvoiceRepository, readiness: Readiness, interval: Duration, logger: Logger) {
+        chore = PeriodicChore("closing overdue invoices", readiness: readiness, interval: interval, logger: logger) {
+            let closed = try await repository.closeOverdue(at: Date(), limit: Self.batchSize)
+            if closed > 0 { logger.info("closed overdue invoices", metadata: ["invoice.count": "\(closed)"]) }
+            return closed == Self.batchSize
+        }
+    }
+
+    public func run() async throws { try await chore.run() }
+}
