@@ -125,11 +125,19 @@ let package = Package(
         ),
         .executableTarget(name: "invoice-service", dependencies: ["InvoiceService", "ServiceKit"], swiftSettings: swiftSettings),
 
-        // The operator CLI: topology inspection, dead letters, load and benchmarks.
+        // The books, audited across the services' databases and the provider's: mercato audit,
+        // and the end of every load, fault and system test.
+        .target(
+            name: "Audit",
+            dependencies: ["Postgres"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The operator CLI: topology inspection, dead letters, load, audit and benchmarks.
         .executableTarget(
             name: "mercato",
             dependencies: ["Locking", 
-                "Broker", "Contracts", "Postgres",
+                "Audit", "Broker", "Contracts", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -176,7 +184,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SystemTests",
-            dependencies: ["Locking", "Broker", "Contracts", "Postgres", "MercatoTesting", "ServiceKit", "ContractTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Audit", "Locking", "Broker", "Contracts", "Postgres", "MercatoTesting", "ServiceKit", "ContractTesting", .product(name: "Logging", package: "swift-log")],
             exclude: ["schemathesis.toml"],
             swiftSettings: swiftSettings
         ),
@@ -201,6 +209,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: swiftSettings),
+        .testTarget(name: "AuditTests", dependencies: ["Audit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PostgresIntegrationTests",
             dependencies: ["Postgres", "MercatoTesting", .product(name: "Logging", package: "swift-log")],

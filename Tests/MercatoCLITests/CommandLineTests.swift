@@ -83,6 +83,23 @@ struct CommandLineTests {
         #expect(load.token == "t" && load.shedPauseMs == 11 && load.json && load.quiet)
     }
 
+    @Test func auditTakesItsOptions() throws {
+        let audit = try parse(
+            [
+                "audit", "--database-url", "postgres://auditor:pw@db:5433", "--orders-database", "o", "--customers-database", "c",
+                "--invoices-database", "i", "--management-url", "http://admin:pw@rabbit:15673", "--vhost", "shop", "--no-broker", "--settle", "30",
+                "--accepted", "/tmp/ids", "--json",
+            ], as: AuditCommand.self)
+        #expect(audit.options.databaseURL == "postgres://auditor:pw@db:5433" && audit.options.ordersDatabase == "o")
+        #expect(audit.options.customersDatabase == "c" && audit.options.invoicesDatabase == "i" && audit.options.vhost == "shop")
+        #expect(audit.options.managementURL == "http://admin:pw@rabbit:15673" && audit.options.noBroker)
+        #expect(audit.settle == 30 && audit.accepted == "/tmp/ids" && audit.json)
+        #expect(try AuditOptions.url("postgres://auditor:pw@db:5433?sslmode=require", database: "orders") == "postgres://auditor:pw@db:5433/orders?sslmode=require")
+        let load = try parse(["load", "--audit", "--database-url", "postgres://a@db:1", "--invoices-database", "inv"], as: LoadCommand.self)
+        #expect(load.audit && load.auditOptions.databaseURL == "postgres://a@db:1" && load.auditOptions.invoicesDatabase == "inv")
+        #expect(!(try parse(["load", "--no-audit"], as: LoadCommand.self)).audit)
+    }
+
     @Test func benchBrokerTakesItsOptions() throws {
         let bench = try parse(
             [

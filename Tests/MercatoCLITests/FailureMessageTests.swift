@@ -44,6 +44,7 @@ struct FailureMessageTests {
             [closed]
         ),
         (["token", "--sub", "operator", "--secret-file", "/nonexistent/jwt-secret"], ["/nonexistent/jwt-secret"]),
+        (["audit", "--no-broker", "--database-url", "postgres://mercato_auditor:s3cret@\(closed)"], [closed]),
     ])
     func aFailureIsOneLineNamingWhatFailedAndWhere(arguments: [String], names places: [String]) async throws {
         let (status, lines) = try await run(arguments)

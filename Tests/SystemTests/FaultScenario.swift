@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 
 /// One fault the fault-injection suite inflicts on the running system under load.
@@ -68,7 +69,7 @@ struct FaultOutcome: Sendable {
     var accepted = 0
     var httpErrors = 0
     var httpErrorKinds = "-"
-    var audit = Audit()
+    var audit = AuditReport()
     /// From the injection until the fault was over (the process or server back).
     var fault: Duration?
     /// From the end of the fault until every order accepted before it was counted and invoiced.

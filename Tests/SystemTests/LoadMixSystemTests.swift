@@ -1,10 +1,12 @@
+import Audit
 import Foundation
 import MercatoTesting
 import Postgres
 import Testing
 
 /// `mercato load` with a mix of payments, cancellations and races, against the real system:
-/// its own checker passes, and the databases' audit agrees with it.
+/// its own checker passes, its closing `mercato audit` finds the books balanced, and the
+/// tests' audit agrees.
 @Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
 struct LoadMixSystemTests {
     @Test func theLoadGeneratorPaysCancelsAndChecksTheSaga() async throws {
@@ -15,12 +17,13 @@ struct LoadMixSystemTests {
                 "--customer-url", "http://127.0.0.1:\(system.ports[.customer]!)",
                 "--invoice-url", "http://127.0.0.1:\(system.ports[.invoice]!)",
                 "--token", system.adminToken, "--count", "300", "--concurrency", "8", "--customers", "10",
-                "--pay", "0.5", "--cancel", "0.2", "--race", "0.1", "--quiet", "--json", "--settle-timeout", "120",
-            ], executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), mergingStandardError: true,
+                "--pay", "0.5", "--cancel", "0.2", "--race", "0.1", "--quiet", "--json", "--settle-timeout", "120", "--audit",
+            ] + (try system.auditArguments), executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), mergingStandardError: true,
             // Longer than the load's own --settle-timeout: a run that does not settle then
             // fails with the generator's report of what is missing, not a bare timeout.
             timeout: .seconds(300))
         #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("OK: the books balance"), "the load ends with mercato audit: \(result.output)")
         let report = try #require(
             result.output.firstIndex(of: "{").flatMap { try JSONSerialization.jsonObject(with: Data(result.output[$0...].utf8)) as? [String: Any] })
         #expect(report["correct"] as? Bool == true && report["accepted"] as? Int == 300)

@@ -104,6 +104,8 @@ final class MercatoSystem: Sendable {
             let database = "\(name)_\(service.database)"
             try await admin.query("CREATE DATABASE \(database) OWNER \(service.role)")
             try await admin.query("REVOKE CONNECT ON DATABASE \(database) FROM PUBLIC")
+            // The read-only auditor of mercato audit (scripts/infra creates the role).
+            try await admin.query("GRANT CONNECT ON DATABASE \(database) TO mercato_auditor")
             databaseURLs[service] = "\(postgresBase)/\(database)"
             databases[service] = PostgresClient(configuration: try .init(url: databaseURLs[service]!), logger: quietLogger)
         }
@@ -282,6 +284,20 @@ final class MercatoSystem: Sendable {
         let path = "/api/bindings/\(name)/e/\(exchange)/q/\(queue)/\(routingKey.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? routingKey)"
         let (status, _) = try await Management().send("DELETE", path)
         guard (200..<300).contains(status) else { throw SystemTestFailure("could not unbind \(queue) from \(exchange) (\(routingKey)): \(status)") }
+    }
+
+    /// The options that point `mercato audit` (and `mercato load --audit`) at this system:
+    /// its databases as the read-only auditor, its vhost's queues.
+    var auditArguments: [String] {
+        get throws {
+            var server = try #require(URLComponents(string: try Integration.postgresURL()))
+            server.user = "mercato_auditor"
+            let management = MercatoSystem.environment["RABBITMQ_MANAGEMENT_URL"] ?? ""
+            return [
+                "--database-url", server.string!, "--orders-database", "\(name)_orders", "--customers-database", "\(name)_customers",
+                "--invoices-database", "\(name)_invoices", "--management-url", management, "--vhost", name,
+            ]
+        }
     }
 
     /// Declares the whole topology again, bindings included.

@@ -1,3 +1,4 @@
+import Audit
 import Contracts
 import Foundation
 import MercatoTesting

@@ -1,3 +1,4 @@
+import Audit
 import Broker
 import Contracts
 import Foundation

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import Contracts
 import Foundation
 import Histogram
@@ -20,8 +21,10 @@ struct LoadCommand: AsyncParsableCommand {
             as invoiced, and invoiced exactly once by invoice-service. With --pay and --cancel it
             then pays and cancels shares of the orders (--race: both at once) and checks that
             every order ends in the same state at all three services, with one capture per paid
-            order and none kept for a cancelled one. It exits 1 on any correctness failure. Order-to-invoice latency is the invoice's issued_at minus the
-            order's created_at (one machine, one clock).
+            order and none kept for a cancelled one. It ends with `mercato audit` across the
+            services' databases and the provider's books (--audit; on by default when
+            AUDIT_DATABASE_URL is set). It exits 1 on any correctness failure. Order-to-invoice
+            latency is the invoice's issued_at minus the order's created_at (one machine, one clock).
             """)
 
     @Option(help: "order-service.") var orderURL = ProcessInfo.processInfo.environment["ORDER_SERVICE_URL"] ?? "http://127.0.0.1:8080"
@@ -40,6 +43,9 @@ struct LoadCommand: AsyncParsableCommand {
     var token: String?
     @Option(help: "Milliseconds a client waits after an order shed with 503 (admission control) before its next one.")
     var shedPauseMs = 100
+    @Flag(inversion: .prefixedNo, help: "End with `mercato audit` over the run's orders (default: on when AUDIT_DATABASE_URL is set).")
+    var audit = ProcessInfo.processInfo.environment["AUDIT_DATABASE_URL"] != nil
+    @OptionGroup(title: "Audit") var auditOptions: AuditOptions
     @Flag(help: "Print the result as JSON.") var json = false
     @Flag(help: "No live progress line.") var quiet = false
 
@@ -107,7 +113,15 @@ struct LoadCommand: AsyncParsableCommand {
             settleSeconds: max(0, check.lastEffect.timeIntervalSince(loadEndDate)), checkSeconds: checked.seconds, settled: check.settled,
             problems: check.problems, peakRSS: memory.peaks, mix: mixed.map { $0.summary + ", refunded \(check.refunds)" })
         print(json ? report.json : report.text)
-        if !check.problems.isEmpty || accepted.isEmpty { throw ExitCode(1) }
+        var balanced = true
+        if audit {
+            let ids = Set(accepted.compactMap { UUID(uuidString: $0.orderID) })
+            let books = try await auditOptions.withAuditor { try await $0.audit(accepted: ids, settlingWithin: .seconds(settleTimeout)) }
+            // On stderr with --json, whose stdout is the load report alone.
+            if json { FileHandle.standardError.write(Data("\(books)\n".utf8)) } else { print("audit:\n\(books)") }
+            balanced = books.isClean
+        }
+        if !check.problems.isEmpty || accepted.isEmpty || !balanced { throw ExitCode(1) }
     }
 
     /// Creates the run's customers (unique e-mail addresses per run).

@@ -1,0 +1,102 @@
+/// What an audit found: the discrepancies, what was in flight while it looked, and what it
+/// counted.
+public struct AuditReport: Sendable, CustomStringConvertible {
+    /// Discrepancies that nothing in flight can explain: the books do not balance.
+    public var discrepancies: [Discrepancy] = []
+    /// Discrepancies that events, payments or refunds still in flight may yet resolve; each is
+    /// one once nothing is in flight any more.
+    public var unsettled: [Discrepancy] = []
+    /// What was on its way while the audit looked.
+    public var inFlight = InFlight()
+    /// Orders per status.
+    public var states: [String: Int] = [:]
+    /// Orders audited across the services (those placed before the audit began).
+    public var ordersAudited = 0
+    /// Orders placed while the audit ran: too new to be anywhere else yet, checked next time.
+    public var tooNew = 0
+    /// Invoices and payments audited.
+    public var invoicesAudited = 0
+    /// Payments audited.
+    public var paymentsAudited = 0
+    /// Payments refunded.
+    public var refunds = 0
+    /// Messages in each dead-letter queue that holds any: reported, not a discrepancy (an
+    /// operator decides, `mercato dlq`).
+    public var deadLetters: [String: Int] = [:]
+    /// How long the audit took.
+    public var duration: Duration = .zero
+
+    /// Creates an empty report.
+    public init() {}
+
+    /// Nothing wrong and nothing still settling.
+    public var isClean: Bool { discrepancies.isEmpty && unsettled.isEmpty }
+
+    /// How many discrepancies (settled or not) are of `kind`.
+    public func count(_ kind: Discrepancy.Code.Kind) -> Int {
+        (discrepancies + unsettled).filter { $0.code.kind == kind }.count
+    }
+
+    /// `850 ms`, `12.3 s`.
+    static func text(of duration: Duration) -> String {
+        let milliseconds = Int(duration / .milliseconds(1))
+        return milliseconds < 1000 ? "\(milliseconds) ms" : "\(milliseconds / 1000).\(milliseconds % 1000 / 100) s"
+    }
+
+    public var description: String {
+        var lines: [String] = []
+        for discrepancy in discrepancies { lines.append("DISCREPANCY \(discrepancy)") }
+        for discrepancy in unsettled { lines.append("UNSETTLED \(discrepancy) (in flight: may still settle)") }
+        for (queue, count) in deadLetters.sorted(by: { $0.key < $1.key }) { lines.append("DEAD LETTERS \(queue): \(count)") }
+        let states = states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        lines.append(
+            "audited \(ordersAudited) orders (\(states.isEmpty ? "none" : states)), \(invoicesAudited) invoices, \(paymentsAudited) payments, "
+                + "\(refunds) refunds in \(Self.text(of: duration))"
+                + (tooNew > 0 ? "; \(tooNew) orders placed meanwhile left for the next audit" : ""))
+        lines.append("in flight: \(inFlight)")
+        lines.append(
+            discrepancies.isEmpty
+                ? (unsettled.isEmpty ? "OK: the books balance" : "UNSETTLED: \(unsettled.count) discrepancies may still settle")
+                : "FAILED: \(discrepancies.count) discrepancies")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// What is on its way while an audit looks: news in outboxes and queues, payments whose
+/// outcome is unknown, and refunds owed but not made.
+public struct InFlight: Sendable, Hashable, CustomStringConvertible {
+    /// Unpublished outbox rows per service.
+    public var unsentOutbox: [String: Int] = [:]
+    /// Messages (ready or delivered and not acknowledged) in each consumer or retry queue that
+    /// holds any; `nil` if the broker could not be asked.
+    public var queuedMessages: [String: Int]? = [:]
+    /// Payments pending at the provider.
+    public var pendingPayments = 0
+    /// Captured payments owed back and not refunded yet.
+    public var refundsDue = 0
+    /// Orders with changes not numbered yet.
+    public var unnumberedChanges = 0
+
+    /// Creates an empty state.
+    public init() {}
+
+    /// Nothing on its way as far as the audit could see (queues it could not ask count as
+    /// empty): what a settling audit waits for.
+    public var isDrained: Bool {
+        unsentOutbox.values.allSatisfy { $0 == 0 } && (queuedMessages?.values.allSatisfy { $0 == 0 } ?? true) && pendingPayments == 0
+            && refundsDue == 0 && unnumberedChanges == 0
+    }
+
+    /// Nothing on its way: every discrepancy left is one.
+    public var isQuiet: Bool {
+        unsentOutbox.values.allSatisfy { $0 == 0 } && (queuedMessages?.values.allSatisfy { $0 == 0 } ?? false) && pendingPayments == 0
+            && refundsDue == 0 && unnumberedChanges == 0
+    }
+
+    public var description: String {
+        let outbox = unsentOutbox.values.reduce(0, +)
+        let queued = queuedMessages.map { "\($0.values.reduce(0, +))" } ?? "unknown (no broker)"
+        return "\(outbox) unsent events, \(queued) queued messages, \(pendingPayments) pending payments, \(refundsDue) refunds due, "
+            + "\(unnumberedChanges) orders with unnumbered changes"
+    }
+}

@@ -1,0 +1,147 @@
+public import Foundation
+
+/// What the audit read: each service's database in one consistent snapshot of its own, and
+/// the provider's books. Read invoice-service's and customer-service's first and
+/// order-service's last, so that everything the first two mention of an order was caused by
+/// an order the last one shows (an invoice exists only after its order committed).
+public struct AuditSnapshot: Sendable {
+    /// An order as order-service has it.
+    public struct Order: Sendable, Hashable {
+        /// Its id.
+        public var id: UUID
+        /// Its customer.
+        public var customerID: UUID
+        /// `created`, `invoiced`, `paid` or `cancelled`.
+        public var status: String
+        /// When it was placed.
+        public var createdAt: Date
+        /// When it last changed.
+        public var updatedAt: Date
+
+        /// Creates an order row.
+        public init(id: UUID, customerID: UUID, status: String, createdAt: Date, updatedAt: Date? = nil) {
+            self.id = id
+            self.customerID = customerID
+            self.status = status
+            self.createdAt = createdAt
+            self.updatedAt = updatedAt ?? createdAt
+        }
+    }
+
+    /// One numbered change of an order, as its history shows it.
+    public struct Change: Sendable, Hashable {
+        /// Its number among all changes.
+        public var sequence: Int64
+        /// `order.created`, `order.invoiced`, …
+        public var event: String
+        /// The status the change moved the order from (nil for `order.created`).
+        public var fromStatus: String?
+
+        /// Creates a change row.
+        public init(sequence: Int64, event: String, fromStatus: String?) {
+            self.sequence = sequence
+            self.event = event
+            self.fromStatus = fromStatus
+        }
+
+        /// The status the order has after this change.
+        public var status: String {
+            switch event {
+            case "order.created": "created"
+            case "order.invoiced": "invoiced"
+            case "order.paid": "paid"
+            default: "cancelled"
+            }
+        }
+    }
+
+    /// An invoice as invoice-service has it.
+    public struct Invoice: Sendable, Hashable {
+        /// Its id.
+        public var id: UUID
+        /// `INV-<year>-<6 digits>`.
+        public var number: String
+        /// The order it bills.
+        public var orderID: UUID
+        /// `issued`, `paid`, `overdue` or `void`.
+        public var status: String
+        /// What it comes to.
+        public var total: Decimal
+
+        /// Creates an invoice row.
+        public init(id: UUID, number: String, orderID: UUID, status: String, total: Decimal) {
+            self.id = id
+            self.number = number
+            self.orderID = orderID
+            self.status = status
+            self.total = total
+        }
+    }
+
+    /// A payment as invoice-service has it.
+    public struct Payment: Sendable, Hashable {
+        /// Its id, lowercased, which is also its key at the provider.
+        public var key: String
+        /// The invoice paid.
+        public var invoiceID: UUID
+        /// `pending`, `captured`, `declined`, `failed`, `refunded` or `cancelled`.
+        public var status: String
+        /// How much.
+        public var amount: Decimal
+        /// Why a captured payment is owed back, if it is.
+        public var refundDue: String?
+
+        /// Creates a payment row.
+        public init(key: String, invoiceID: UUID, status: String, amount: Decimal, refundDue: String?) {
+            self.key = key
+            self.invoiceID = invoiceID
+            self.status = status
+            self.amount = amount
+            self.refundDue = refundDue
+        }
+    }
+
+    /// A charge in the provider's books.
+    public struct Charge: Sendable, Hashable {
+        /// The idempotency key it was made under (a payment's id).
+        public var key: String
+        /// `captured`, `declined`, `refunded` or `cancelled`.
+        public var status: String
+        /// How much.
+        public var amount: Decimal
+
+        /// Creates a charge row.
+        public init(key: String, status: String, amount: Decimal) {
+            self.key = key
+            self.status = status
+            self.amount = amount
+        }
+    }
+
+    /// orders.
+    public var orders: [Order] = []
+    /// Each order's numbered changes, in sequence order.
+    public var changes: [UUID: [Change]] = [:]
+    /// Orders with changes not numbered yet.
+    public var ordersWithQueuedChanges: Set<UUID> = []
+    /// invoices.
+    public var invoices: [Invoice] = []
+    /// payments.
+    public var payments: [Payment] = []
+    /// The provider's books.
+    public var charges: [Charge] = []
+    /// customer-service's tally: each order it counted, and in which state.
+    public var tallies: [UUID: (customerID: UUID, state: String)] = [:]
+    /// Each customer's `orders_count`.
+    public var ordersCounts: [UUID: Int] = [:]
+    /// Unpublished outbox rows per service, and the subjects (orders, invoices) they are about.
+    public var unsentOutbox: [String: Int] = [:]
+    /// The subjects of unpublished outbox rows: entities whose news is still on its way.
+    public var unsentSubjects: Set<UUID> = []
+    /// When the first snapshot was taken: orders placed or changed after it may not be
+    /// anywhere else yet (the other snapshots are older), so they wait for the next audit.
+    public var takenAt = Date()
+
+    /// Creates an empty snapshot.
+    public init() {}
+}
