@@ -322,7 +322,7 @@ public struct PostgresOrderRepository: OrderRepository {
     /// The statement of ``applyPayments(_:)`` for `invoice.paid`: the order moves to paid
     /// through ``OrderLifecycle`` (a cancelled one stays cancelled) and learns its invoice if
     /// `invoice.created` has not arrived yet.
-    private static let paidStatement = """
+    static let paidStatement = """
         WITH d AS (
             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) AS d(order_id, invoice_id, invoice_number, at)
         ), old AS (
@@ -449,24 +449,59 @@ public struct PostgresOrderRepository: OrderRepository {
 
     /// Moves the settled changes from the queue into order_changes, numbered. A transaction's
     /// changes are settled once its xid is below every running transaction's, so no change
-    /// of an older transaction can appear after them; they are numbered in (xid, id) order.
-    private static let settleStatement = """
+    /// of an older transaction can appear after them; they are numbered in (xid, id) order —
+    /// except that one order's changes are numbered in the order they happened, which xids do
+    /// not tell: a transaction takes its xid at its first write (the `invoice.paid` one when it
+    /// claims its inbox row, a batch at its first order), possibly before it waits for an
+    /// order's lock that another transaction with a later xid holds and changes first.
+    ///
+    /// An order's changes happen in lifecycle order (created, then invoiced, then paid or
+    /// cancelled, then refunded: at most one of each, ``changeRank``), each under the order's
+    /// lock after the one before committed. So a change waits (stays queued) while an earlier
+    /// one of its order is still queued above the horizon, and within a round each order's
+    /// changes take the sequence numbers their (xid, id) places give, in lifecycle order.
+    /// `settled_xid`, below which everything was taken, stops at the oldest change waiting.
+    static let settleStatement = """
         WITH horizon AS (
             SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xid
-        ), settled AS (
+        ), candidates AS (
             -- Every row below settled_xid was taken by an earlier round.
+            SELECT q.id, q.xid, q.order_id, \(changeRank("q.event")) AS rank FROM order_change_queue AS q
+            WHERE q.xid >= (SELECT settled_xid FROM order_change_sequence) AND q.xid < (SELECT xid FROM horizon)
+        ), waiting AS (
+            -- Changes whose order has an earlier change not settled yet (committed, with an xid
+            -- at or above the horizon): numbered in a later round, after it.
+            SELECT c.id, c.xid FROM candidates AS c
+            WHERE EXISTS (
+                SELECT 1 FROM order_change_queue AS w
+                WHERE w.xid >= (SELECT xid FROM horizon) AND w.order_id = c.order_id AND \(changeRank("w.event")) < c.rank)
+        ), settled AS (
             DELETE FROM order_change_queue
-            WHERE xid >= (SELECT settled_xid FROM order_change_sequence) AND xid < (SELECT xid FROM horizon)
+            WHERE id IN (SELECT id FROM candidates EXCEPT SELECT id FROM waiting)
             RETURNING id, xid, order_id, customer_id, event, invoice_id, invoice_number, at, from_status
+        ), ranked AS (
+            SELECT q.*, row_number() OVER (ORDER BY q.xid, q.id) AS slot,
+                   row_number() OVER (PARTITION BY q.order_id ORDER BY q.xid, q.id) AS place,
+                   row_number() OVER (PARTITION BY q.order_id ORDER BY \(changeRank("q.event")), q.id) AS turn
+            FROM settled AS q
         ), numbering AS (
-            UPDATE order_change_sequence SET last = last + (SELECT count(*) FROM settled), settled_xid = (SELECT xid FROM horizon)
-            WHERE EXISTS (SELECT 1 FROM settled) RETURNING last
+            UPDATE order_change_sequence
+            SET last = last + (SELECT count(*) FROM settled),
+                settled_xid = least((SELECT xid FROM horizon), (SELECT min(xid) FROM waiting))
+            WHERE EXISTS (SELECT 1 FROM settled) OR EXISTS (SELECT 1 FROM waiting)
+            RETURNING last
         )
         INSERT INTO order_changes (sequence, order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
-        SELECT s.last - (SELECT count(*) FROM settled) + row_number() OVER (ORDER BY q.xid, q.id), q.order_id, q.customer_id,
+        SELECT s.last - (SELECT count(*) FROM settled) + slots.slot, q.order_id, q.customer_id,
                q.event, q.invoice_id, q.invoice_number, q.at, q.from_status
-        FROM settled AS q, numbering AS s
+        FROM ranked AS q JOIN ranked AS slots ON slots.order_id = q.order_id AND slots.place = q.turn, numbering AS s
         """
+
+    /// An order change's place in its order's life, as SQL over an `event` column: changes of
+    /// one order happen in this order, at most one of each rank.
+    static func changeRank(_ column: String) -> String {
+        "CASE \(column) WHEN 'order.created' THEN 0 WHEN 'order.invoiced' THEN 1 WHEN 'order.refunded' THEN 3 ELSE 2 END"
+    }
 
     public func settleChanges() async throws -> Bool {
         try await client.transaction { connection in

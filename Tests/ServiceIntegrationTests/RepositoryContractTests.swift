@@ -82,4 +82,43 @@ struct RepositoryContractTests {
         }
         await client.shutdown()
     }
+
+    /// Issue 23, item 3: `invoice.paid`'s transaction takes its xid when it claims its inbox
+    /// row, before it waits for the order's lock, so it can hold an older xid than the
+    /// `invoice.created` transaction that marked the order invoiced first. Changes numbered by
+    /// xid then showed `order.paid` before `order.invoiced`: the history and the live stream
+    /// ended on `invoiced` for a paid order.
+    @Test func anOrdersChangesAreNumberedInTheOrderTheyHappenedWhateverTheirTransactionsXIDs() async throws {
+        let client = try await FreshDatabase.make("orders", migrations: OrderMigrations.all)
+        let repository = PostgresOrderRepository(client: client, stamp: OrderRepositoryContract.stamp)
+        let time = millisecondNow()
+        let order = Order(
+            id: UUID(), customerID: UUID(), status: .created, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
+            total: Money("1.00")!, createdAt: time, updatedAt: time)
+        _ = try await repository.place(order, idempotency: nil, traceparent: nil)
+        let invoiceID = UUID()
+        let created = InvoiceCreated(
+            invoiceID: invoiceID, invoiceNumber: "INV-2026-000001", orderID: order.id, customerID: order.customerID, lines: [], subtotal: .zero,
+            taxRate: 0, tax: .zero, total: .zero, issuedAt: Date())
+        try await client.withConnection { paying in
+            // The invoice.paid transaction: its xid first...
+            try await paying.query("BEGIN")
+            _ = try await paying.query("SELECT pg_current_xact_id()")
+            // ...then invoice.created's, which marks the order invoiced and commits...
+            try await repository.markInvoiced([
+                InvoicedOrder(
+                    event: try IncomingEvent(CloudEvent(source: "/tests", data: created)), orderID: order.id, invoiceID: invoiceID,
+                    invoiceNumber: "INV-2026-000001")
+            ])
+            // ...then invoice.paid gets the order's lock and marks it paid.
+            try await paying.query(PostgresOrderRepository.paidStatement, [order.id], [invoiceID], ["INV-2026-000001"], [Date()])
+            try await paying.query("COMMIT")
+        }
+        try await waitUntil("the changes are numbered", timeout: .seconds(60)) { try await repository.settleChanges() }
+        let history = try await repository.history(of: order.id)
+        #expect(history.map(\.kind) == [.created, .invoiced, .paid], "\(history.map(\.kind))")
+        #expect(history.map(\.previousStatus) == [nil, .created, .invoiced])
+        #expect(history.map(\.sequence) == history.map(\.sequence).sorted())
+        await client.shutdown()
+    }
 }
