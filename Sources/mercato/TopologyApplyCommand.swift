@@ -15,8 +15,9 @@ struct TopologyApplyCommand: AsyncParsableCommand {
             management API, creates the users order-service, customer-service and
             invoice-service (password from --password-dir/<user>, created if missing) and
             sets their permissions on the virtual host: configure nothing, write only their own
-            exchange, the dead-letter exchange and the default exchange, read only their own
-            queues (contracts/BrokerPermission.swift). Services whose user may not configure
+            events' exchange and their own <service>.failures (retries and dead letters, bound to
+            their own queues alone), read only their own queues
+            (contracts/BrokerPermission.swift). Services whose user may not configure
             check the topology passively at start.
             """)
 
