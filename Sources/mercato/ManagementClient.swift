@@ -35,7 +35,13 @@ struct ManagementClient: Sendable {
     }
 
     func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
-        let (data, status) = try await send("GET", path)
+        var (data, status) = try await send("GET", path)
+        // A busy broker's management API answers 5xx now and then (its statistics database
+        // behind while vhosts come and go): a read is asked again, twice.
+        for attempt in 1...2 where (500...599).contains(status) {
+            try await Task.sleep(for: .seconds(attempt))
+            (data, status) = try await send("GET", path)
+        }
         guard status == 200 else {
             throw ValidationFailure(
                 "the management API at \(base.absoluteString) answered \(status) to GET \(path): \(FailureMessage.oneLine(String(decoding: data.prefix(200), as: UTF8.self)))"
@@ -47,7 +53,8 @@ struct ManagementClient: Sendable {
     func send(_ method: String, _ path: String, json: Any? = nil) async throws -> (Data, Int) {
         var request = URLRequest(url: URL(string: base.absoluteString + path)!)
         request.httpMethod = method
-        request.timeoutInterval = 10
+        // A loaded broker's management API can take many seconds to list a big vhost.
+        request.timeoutInterval = 60
         request.setValue(authorization, forHTTPHeaderField: "Authorization")
         if let json {
             request.httpBody = try JSONSerialization.data(withJSONObject: json)

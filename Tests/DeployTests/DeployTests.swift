@@ -47,7 +47,14 @@ struct DeployTests {
         let compose = try await DeployFiles.compose()
         let services = try #require(compose["services"] as? [String: Any])
         #expect(
-            Set(services.keys) == ["rabbitmq", "postgres", "broker-setup", "order-service", "customer-service", "invoice-service", "prometheus", "grafana", "jaeger"])
+            Set(services.keys) == [
+                "rabbitmq", "postgres", "broker-setup", "order-service", "customer-service", "invoice-service", "audit", "prometheus", "grafana", "jaeger",
+            ])
+        // `docker compose run --rm audit`: mercato audit as the read-only role, on demand only.
+        let audit = try #require(services["audit"] as? [String: Any])
+        #expect(audit["command"] as? [String] == ["mercato", "audit"] && audit["profiles"] as? [String] == ["tools"])
+        let auditEnvironment = try #require(audit["environment"] as? [String: String])
+        #expect(URLComponents(string: auditEnvironment["AUDIT_DATABASE_URL"] ?? "")?.user == "mercato_auditor")
         let rabbit = try #require(services["rabbitmq"] as? [String: Any])
         let rabbitEnvironment = try #require(rabbit["environment"] as? [String: String])
         let user = try #require(rabbitEnvironment["RABBITMQ_DEFAULT_USER"])
