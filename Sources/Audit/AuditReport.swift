@@ -43,6 +43,15 @@ public struct AuditReport: Sendable, CustomStringConvertible {
         return milliseconds < 1000 ? "\(milliseconds) ms" : "\(milliseconds / 1000).\(milliseconds % 1000 / 100) s"
     }
 
+    /// One line: what was audited, and how it came out.
+    public var summary: String {
+        let states = states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        let verdict =
+            discrepancies.isEmpty ? (unsettled.isEmpty ? "balanced" : "\(unsettled.count) unsettled") : "\(discrepancies.count) discrepancies"
+        return "\(verdict): \(ordersAudited) orders (\(states.isEmpty ? "none" : states)), \(invoicesAudited) invoices, \(paymentsAudited) payments, "
+            + "\(refunds) refunds, dead letters \(deadLetters.values.reduce(0, +)), in \(Self.text(of: duration))"
+    }
+
     public var description: String {
         var lines: [String] = []
         for discrepancy in discrepancies { lines.append("DISCREPANCY \(discrepancy)") }

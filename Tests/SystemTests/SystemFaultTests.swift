@@ -31,7 +31,7 @@ func runFaultScenarios(_ scenarios: [FaultScenario]) async throws {
         for scenario in scenarios {
             progress("fault-injection: \(scenario.rawValue): \(scenario.title)")
             let outcome = await FaultRun(scenario: scenario).run()
-            progress("fault-injection: \(scenario.rawValue): \(outcome.passed ? "pass" : "FAIL") — \(outcome.audit)"
+            progress("fault-injection: \(scenario.rawValue): \(outcome.passed ? "pass" : "FAIL") — \(outcome.passed ? outcome.audit.summary : outcome.audit.description)"
                 + (outcome.problems.isEmpty ? "" : "; problems: \(outcome.problems.joined(separator: "; "))"))
             outcomes.append(outcome)
             #expect(outcome.passed, "\(scenario.title): \(outcome.audit); problems: \(outcome.problems)")
