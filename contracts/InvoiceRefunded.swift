@@ -1,15 +1,17 @@
 public import Foundation
 
-/// `invoice.refunded`: a payment captured for an order that was cancelled (the payment and
-/// the cancellation raced) was refunded in full: the compensation step of the order's saga.
+/// `invoice.refunded`: a captured payment that could not stay was refunded in full: the
+/// compensation step of the order's saga. Mostly a payment captured for an order that was
+/// cancelled meanwhile (its invoice void or overdue); also a second capture of an invoice
+/// another payment paid (the order stays paid). ``reason`` says which.
 public struct InvoiceRefunded: EventPayload {
     public static var eventType: EventType { .invoiceRefunded }
 
-    /// The (void) invoice.
+    /// The invoice.
     public var invoiceID: UUID
     /// Its number.
     public var invoiceNumber: String
-    /// The cancelled order.
+    /// The order.
     public var orderID: UUID
     /// The customer refunded.
     public var customerID: UUID
@@ -19,9 +21,15 @@ public struct InvoiceRefunded: EventPayload {
     public var amount: Money
     /// When the provider confirmed the refund.
     public var refundedAt: Date
+    /// Why the money went back; absent from events of earlier versions, which were all of
+    /// cancelled orders.
+    public var reason: RefundReason?
 
     /// Creates the payload.
-    public init(invoiceID: UUID, invoiceNumber: String, orderID: UUID, customerID: UUID, paymentID: UUID, amount: Money, refundedAt: Date) {
+    public init(
+        invoiceID: UUID, invoiceNumber: String, orderID: UUID, customerID: UUID, paymentID: UUID, amount: Money, refundedAt: Date,
+        reason: RefundReason? = nil
+    ) {
         self.invoiceID = invoiceID
         self.invoiceNumber = invoiceNumber
         self.orderID = orderID
@@ -29,6 +37,7 @@ public struct InvoiceRefunded: EventPayload {
         self.paymentID = paymentID
         self.amount = amount
         self.refundedAt = refundedAt
+        self.reason = reason
     }
 
     enum CodingKeys: String, CodingKey {
@@ -39,5 +48,6 @@ public struct InvoiceRefunded: EventPayload {
         case paymentID = "payment_id"
         case amount
         case refundedAt = "refunded_at"
+        case reason
     }
 }

@@ -105,7 +105,7 @@ public struct Invoice: Sendable, Hashable {
     public func refundedEvent(_ payment: Payment, at time: Date) -> InvoiceRefunded {
         InvoiceRefunded(
             invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, paymentID: payment.id, amount: payment.amount,
-            refundedAt: time)
+            refundedAt: time, reason: payment.refundDue)
     }
 
     /// What is still to pay: the total while issued, nothing once paid, overdue or void.

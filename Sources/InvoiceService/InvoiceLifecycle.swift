@@ -1,3 +1,5 @@
+public import Contracts
+
 /// The invoice's states and the only ways between them. Every change of an invoice's status
 /// goes through ``transition(from:on:)``: the repositories lock the invoice, ask, and write
 /// what it answers, so a repeated or out-of-order event can only land on a transition that

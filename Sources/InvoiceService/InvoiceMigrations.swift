@@ -124,5 +124,13 @@ enum InvoiceMigrations {
                 ALTER TABLE invoices ADD COLUMN overdue_at timestamptz;
                 CREATE INDEX invoices_due ON invoices (due_at) WHERE status = 'issued';
                 """),
+        PostgresMigration(
+            version: 14, name: "payment attempts",
+            sql: """
+                -- How many times a payment was sent to the provider: a `failed` answer ("nothing
+                -- charged") belongs to one attempt, and is not recorded once a later attempt,
+                -- which may have charged, was sent under the same key.
+                ALTER TABLE payments ADD COLUMN attempt integer NOT NULL DEFAULT 1;
+                """),
     ]
 }

@@ -35,8 +35,10 @@ public protocol InvoiceRepository: Sendable {
     /// pays the invoice (`invoice.paid`) if it is still issued, and otherwise leaves a refund
     /// owed (``Invoice/take(_:at:)``: voided, overdue, or paid by another payment meanwhile).
     /// Returns the payment and its invoice as they are now. `traceparent` (the paying
-    /// request's) is carried into `invoice.paid`.
-    func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice)
+    /// request's) is carried into `invoice.paid`. A `failed` outcome of `attempt`
+    /// (``Payment/attempt``) is recorded only if no later attempt was sent since: that one
+    /// may have charged (its own answer, or the reconciler's cancel, settles the payment).
+    func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?) async throws -> (Payment, Invoice)
 
     /// An invoice's payments, oldest first.
     func payments(invoiceID: UUID) async throws -> [Payment]
@@ -52,6 +54,11 @@ public protocol InvoiceRepository: Sendable {
     /// Up to `limit` payments pending since before `cutoff` (their caller died or gave up),
     /// each leased for `lease`.
     func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment]
+
+    /// Up to `limit` payments an earlier version marked `failed` on a guess (``PaymentProcessor/guessedFailure``:
+    /// the provider had no record yet, while a charge may still have been on its way), each
+    /// leased for `lease`: settled now by cancelling their keys.
+    func claimGuessedFailures(limit: Int, lease: Duration, at time: Date) async throws -> [Payment]
 
     /// Closes up to `limit` invoices still issued at their due date (`dueAt` at or before
     /// `time`) and with no payment in flight, as overdue, each with its `invoice.overdue`:
@@ -162,9 +169,15 @@ public struct PaymentStart: Sendable, Hashable {
 }
 
 extension InvoiceRepository {
-    /// ``settlePayment(_:outcome:at:traceparent:)`` outside any request's trace (the reconciler).
+    /// ``settlePayment(_:outcome:at:traceparent:attempt:)`` outside any request's trace (the
+    /// reconciler), for whatever attempt the payment is at.
     public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice) {
-        try await settlePayment(id, outcome: outcome, at: time, traceparent: nil)
+        try await settlePayment(id, outcome: outcome, at: time, traceparent: nil, attempt: nil)
+    }
+
+    /// ``settlePayment(_:outcome:at:traceparent:attempt:)`` for whatever attempt the payment is at.
+    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice) {
+        try await settlePayment(id, outcome: outcome, at: time, traceparent: traceparent, attempt: nil)
     }
 }
 

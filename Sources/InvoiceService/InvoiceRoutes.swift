@@ -112,6 +112,9 @@ public struct InvoiceRoutes: Sendable {
             throw APIError.conflict(
                 "payment_cancelled",
                 "the provider never completed this payment, so it was cancelled: nothing was charged. Pay again with a new Idempotency-Key")
+        case .failed where after.isOverdue(at: Date()):
+            // Its due date passed meanwhile: a retry under the key would be refused.
+            throw Self.answer(InvoiceStoreError(.overdue, "invoice \(after.number) is past its due date; nothing was charged"))
         case .failed where after.status != .issued:
             throw Self.answer(
                 InvoiceStoreError(

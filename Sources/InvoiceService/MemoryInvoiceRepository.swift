@@ -108,9 +108,11 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
                 payment.status = next
                 payment.failureReason = nil
                 payment.updatedAt = time
+                payment.attempt += 1
                 payments[payment.id] = payment
             case .pending:
                 payment.updatedAt = time
+                payment.attempt += 1
                 payments[payment.id] = payment
             default: break
             }
@@ -134,8 +136,9 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         }
     }
 
-    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice) {
+    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?) async throws -> (Payment, Invoice) {
         guard let current = payments[id], var invoice = invoices[current.invoiceID] else { throw InvoiceStoreError(.notFound, "payment \(id)") }
+        if case .failed = outcome, let attempt, attempt != current.attempt { return (current, invoice) }
         guard var payment = current.applying(outcome, at: time) else { return (current, invoice) }
         var events: [OutboxMessage] = []
         if payment.status == .captured, invoice.take(&payment, at: time) {
@@ -154,6 +157,10 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
 
     public func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
         claim(limit: limit, lease: lease, at: time) { $0.status == .captured && $0.refundDue != nil }
+    }
+
+    public func claimGuessedFailures(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+        claim(limit: limit, lease: lease, at: time) { $0.status == .failed && $0.failureReason == PaymentProcessor.guessedFailure }
     }
 
     public func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {

@@ -196,16 +196,18 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
     // MARK: - Payments
 
     private static let paymentColumns =
-        "id, invoice_id, idempotency_key, request, amount, method, token, status, provider_reference, failure_reason, created_at, updated_at, refund_due"
+        "id, invoice_id, idempotency_key, request, amount, method, token, status, provider_reference, failure_reason, created_at, updated_at, refund_due, attempt"
 
     private static func decodePayment(_ row: PostgresRow) throws -> Payment {
-        Payment(
+        var payment = Payment(
             id: try row.decode(UUID.self, at: 0), invoiceID: try row.decode(UUID.self, at: 1), idempotencyKey: try row.decode(String.self, at: 2),
             request: try row.decode(String.self, at: 3), amount: Money(try row.decode(Decimal.self, at: 4)), method: try row.decode(String.self, at: 5),
             token: try row.decode(String?.self, at: 6), status: PaymentLifecycle.Status(rawValue: try row.decode(String.self, at: 7)) ?? .pending,
             providerReference: try row.decode(String?.self, at: 8), failureReason: try row.decode(String?.self, at: 9),
             refundDue: try row.decode(String?.self, at: 12).flatMap(RefundReason.init(rawValue:)), createdAt: try row.decode(Date.self, at: 10),
             updatedAt: try row.decode(Date.self, at: 11))
+        payment.attempt = try row.decode(Int.self, at: 13)
+        return payment
     }
 
     /// The invoice, locked until the transaction ends: every payment and status change of an
@@ -232,8 +234,9 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                     // A failed attempt took nothing: the same key may try again.
                     guard let next = PaymentLifecycle.transition(from: .failed, on: .retried) else { break }
                     try await Self.refuseIfAnotherIsLive(invoice, except: payment.id, on: connection)
-                    try await connection.query(
-                        "UPDATE payments SET status = $2, failure_reason = NULL, updated_at = $3 WHERE id = $1", payment.id, next.rawValue, time)
+                    payment.attempt = try await connection.query(
+                        "UPDATE payments SET status = $2, failure_reason = NULL, updated_at = $3, attempt = attempt + 1 WHERE id = $1 RETURNING attempt",
+                        payment.id, next.rawValue, time)[0].decode(Int.self, at: 0)
                     payment.status = next
                     payment.failureReason = nil
                     payment.updatedAt = time
@@ -241,7 +244,9 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                     // The client asks again about a payment whose outcome is unknown, and its
                     // charge is sent again (same key, never charged twice): the reconciler
                     // leaves it alone for as long as that call may take, from now.
-                    try await connection.query("UPDATE payments SET updated_at = $2 WHERE id = $1", payment.id, time)
+                    payment.attempt = try await connection.query(
+                        "UPDATE payments SET updated_at = $2, attempt = attempt + 1 WHERE id = $1 RETURNING attempt", payment.id, time
+                    )[0].decode(Int.self, at: 0)
                     payment.updatedAt = time
                 default: break
                 }
@@ -272,7 +277,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         if live > 0 { throw InvoiceStoreError(.paymentInProgress, "another payment of invoice \(invoice.number) is in progress") }
     }
 
-    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice) {
+    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?) async throws -> (Payment, Invoice) {
         let stamp = self.stamp
         return try await client.transaction { connection in
             guard let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?.decode(UUID.self, at: 0),
@@ -280,6 +285,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
                 let current = try await connection.query("SELECT \(Self.paymentColumns) FROM payments WHERE id = $1 FOR UPDATE", id).first
                     .map(Self.decodePayment)
             else { throw InvoiceStoreError(.notFound, "payment \(id.uuidString.lowercased())") }
+            if case .failed = outcome, let attempt, attempt != current.attempt { return (current, invoice) }
             guard var payment = current.applying(outcome, at: time) else { return (current, invoice) }
             let paid = payment.status == .captured && invoice.take(&payment, at: time)
             try await connection.query(
@@ -311,6 +317,19 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
             )
             RETURNING \(Self.paymentColumns)
             """, limit, time, lease.timeInterval
+        ).map(Self.decodePayment)
+    }
+
+    public func claimGuessedFailures(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+        try await client.query(
+            """
+            UPDATE payments SET lease_until = $2::timestamptz + make_interval(secs => $3)
+            WHERE id IN (
+                SELECT id FROM payments WHERE status = 'failed' AND failure_reason = $4 AND (lease_until IS NULL OR lease_until < $2)
+                ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED
+            )
+            RETURNING \(Self.paymentColumns)
+            """, limit, time, lease.timeInterval, PaymentProcessor.guessedFailure
         ).map(Self.decodePayment)
     }
 

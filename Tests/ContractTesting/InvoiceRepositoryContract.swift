@@ -279,6 +279,35 @@ public enum InvoiceRepositoryContract {
             #expect(try await store.repository.cancelOrders([try cancellation(of: orders[0])]) == 0)
             #expect(try await store.repository.invoice(id: unpaid.id)?.status == .void)
         },
+        ContractCheck("a failed answer is recorded only while no later attempt was sent under the key") { store in
+            let (_, invoice) = try await invoiced(store)
+            let request = payment(of: invoice)
+            let first = try await store.repository.startPayment(request, at: Date())
+            #expect(first.payment.attempt == 1)
+            // The client asks again while the first call is still out: a second attempt.
+            let second = try await store.repository.startPayment(request, at: Date())
+            #expect(second.payment.attempt == 2 && second.payment.status == .pending)
+            // The first attempt's "nothing charged" cannot speak for the second, which may charge.
+            let (still, _) = try await store.repository.settlePayment(
+                first.payment.id, outcome: .failed(reason: "payment_provider_unavailable"), at: Date(), traceparent: nil, attempt: 1)
+            #expect(still.status == .pending)
+            let (failed, _) = try await store.repository.settlePayment(
+                first.payment.id, outcome: .failed(reason: "payment_provider_unavailable"), at: Date(), traceparent: nil, attempt: 2)
+            #expect(failed.status == .failed)
+            // Retried under its key: a third attempt.
+            #expect(try await store.repository.startPayment(request, at: Date()).payment.attempt == 3)
+        },
+        ContractCheck("payments an earlier version failed on a guess are claimed once per lease until settled") { store in
+            let (_, invoice) = try await invoiced(store)
+            let start = try await store.repository.startPayment(payment(of: invoice), at: Date())
+            _ = try await store.repository.settlePayment(start.payment.id, outcome: .failed(reason: PaymentProcessor.guessedFailure), at: Date())
+            let now = Date()
+            #expect(try await store.repository.claimGuessedFailures(limit: 5, lease: .seconds(30), at: now).map(\.id) == [start.payment.id])
+            #expect(try await store.repository.claimGuessedFailures(limit: 5, lease: .seconds(30), at: now).isEmpty, "leased")
+            let (cancelled, _) = try await store.repository.settlePayment(start.payment.id, outcome: .cancelled, at: Date())
+            #expect(cancelled.status == .cancelled)
+            #expect(try await store.repository.claimGuessedFailures(limit: 5, lease: .seconds(30), at: now.addingTimeInterval(60)).isEmpty)
+        },
         ContractCheck("payments pending since before the cutoff are claimed once per lease") { store in
             let (_, invoice) = try await invoiced(store)
             let start = try await store.repository.startPayment(payment(of: invoice), at: millisecondNow(plus: -60))

@@ -49,7 +49,7 @@ struct PaymentTests {
         let expected: [PaymentLifecycle.Event: PaymentLifecycle.Status] =
             switch status {
             case .pending: [.captured: .captured, .declined: .declined, .failed: .failed, .cancelled: .cancelled]
-            case .failed: [.retried: .pending, .captured: .captured]
+            case .failed: [.retried: .pending, .captured: .captured, .cancelled: .cancelled]
             case .cancelled: [.captured: .captured]
             case .captured: [.refunded: .refunded]
             case .declined, .refunded: [:]
@@ -448,6 +448,20 @@ struct PaymentTests {
         #expect(totals.captured == fixture.invoice.total && totals.refunded == fixture.invoice.total, "\(totals)")
         #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status).sorted { $0.rawValue < $1.rawValue } == [.captured, .refunded])
         #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .paid)
+    }
+
+    /// After an upgrade: a payment an earlier version settled `failed` on a guess, whose charge
+    /// then landed, is found by cancelling its key, and the money pays the invoice (or would
+    /// be refunded, were it paid another way meanwhile).
+    @Test func aPaymentAnEarlierVersionFailedOnAGuessIsSettledFromTheProvidersBooks() async throws {
+        let fixture = try await Fixture()
+        let start = try await fixture.repository.startPayment(fixture.payment(), at: Date())
+        _ = try await fixture.repository.settlePayment(start.payment.id, outcome: .failed(reason: PaymentProcessor.guessedFailure), at: Date())
+        _ = try await fixture.ledger.capture(key: start.payment.providerKey, amount: start.payment.amount, method: "card")
+        #expect(try await fixture.processor.reconcile() == 1)
+        #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status) == [.captured])
+        #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .paid)
+        #expect(try await fixture.ledger.totals().captured == fixture.invoice.total)
     }
 
     /// One customer cannot stop everyone's payments: the simulator's outcome tokens (here

@@ -28,6 +28,10 @@ public struct Payment: Sendable, Hashable {
     /// payment, or overdue); `nil` when it is kept. Set under the invoice's lock, read by the
     /// reconciler that refunds.
     public var refundDue: RefundReason?
+    /// How many times it has been sent to the provider: 1, and one more each time its
+    /// client asks again while it is pending or after it failed. A `failed` answer belongs to
+    /// one attempt and is recorded only if no later one was sent (which may have charged).
+    public var attempt: Int = 1
     /// When it was first requested.
     public var createdAt: Date
     /// When it last changed.
@@ -104,14 +108,4 @@ public enum PaymentOutcome: Sendable, Hashable {
         case .cancelled: .cancelled
         }
     }
-}
-
-/// Why a captured payment is owed back.
-public enum RefundReason: String, Sendable, Hashable, Codable {
-    /// Its invoice was voided: the order was cancelled.
-    case invoiceVoid = "invoice_void"
-    /// Another payment paid its invoice first.
-    case invoicePaidByAnother = "invoice_paid_by_another_payment"
-    /// Its invoice was closed as overdue before the capture arrived.
-    case invoiceOverdue = "invoice_overdue"
 }

@@ -66,6 +66,9 @@ public enum PaymentLifecycle {
         // can pay the invoice, refunded otherwise). A provider keeping its word never captures
         // a cancelled key; one that did would be believed all the same.
         case (.failed, .captured), (.cancelled, .captured): .captured
+        // A payment an earlier version marked failed on a guess, its key cancelled now to
+        // settle what it came to (PaymentProcessor.reconcile).
+        case (.failed, .cancelled): .cancelled
         case (.captured, .refunded): .refunded
         default: nil
         }

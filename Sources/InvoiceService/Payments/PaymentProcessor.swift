@@ -27,6 +27,11 @@ public struct PaymentProcessor: Sendable {
     /// Wakes the reconciler when a refund becomes owed.
     let refundsOwed: WakeSignal<ContinuousClock>
 
+    /// The reason versions before cancel-at-the-provider gave a pending payment they settled
+    /// `failed` on a guess. The reconciler settles such payments again by cancelling their
+    /// keys: a charge that landed after the guess is then found (and kept or refunded).
+    public static let guessedFailure = "the provider has no record of the charge"
+
     /// Creates the processor; `staleAfter` must exceed the longest call to the gateway.
     public init(repository: any InvoiceRepository, gateway: any PaymentGateway, staleAfter: Duration, logger: Logger) {
         self.repository = repository
@@ -54,7 +59,7 @@ public struct PaymentProcessor: Sendable {
             outcome = await cancel(payment)
         }
         guard let outcome else { return (payment, start.invoice) }
-        return try await settle(payment, outcome, traceparent: new.traceparent)
+        return try await settle(payment, outcome, traceparent: new.traceparent, attempt: payment.attempt)
     }
 
     /// The provider's answer to a charge, as a payment outcome; `nil` if nobody knows yet
@@ -85,8 +90,8 @@ public struct PaymentProcessor: Sendable {
         }
     }
 
-    private func settle(_ payment: Payment, _ outcome: PaymentOutcome, traceparent: String? = nil) async throws -> (Payment, Invoice) {
-        let (settled, invoice) = try await repository.settlePayment(payment.id, outcome: outcome, at: Date(), traceparent: traceparent)
+    private func settle(_ payment: Payment, _ outcome: PaymentOutcome, traceparent: String? = nil, attempt: Int? = nil) async throws -> (Payment, Invoice) {
+        let (settled, invoice) = try await repository.settlePayment(payment.id, outcome: outcome, at: Date(), traceparent: traceparent, attempt: attempt)
         if settled.status == .captured, let reason = settled.refundDue {
             // Captured where it cannot stay: compensate now, not at the next round.
             logger.info(
@@ -97,10 +102,12 @@ public struct PaymentProcessor: Sendable {
         return (settled, invoice)
     }
 
-    /// One round of repairs: refunds every captured payment with a refund due, and settles
-    /// payments left pending by a caller that is gone by cancelling them at the provider.
-    /// Safe on several replicas at once: each payment is leased to one of them. Returns how
-    /// many payments it moved on.
+    /// One round of repairs: refunds every captured payment with a refund due, settles
+    /// payments left pending by a caller that is gone by cancelling them at the provider, and
+    /// does the same for payments an earlier version settled `failed` on a guess. Safe on
+    /// several replicas at once: each payment is leased to one of them. A payment that fails
+    /// to settle is left for the next round without holding up the others. Returns how many
+    /// payments it moved on.
     @discardableResult
     public func reconcile(at now: Date = Date()) async throws -> Int {
         var done = 0
@@ -117,10 +124,17 @@ public struct PaymentProcessor: Sendable {
             }
         }
         let cutoff = now.addingTimeInterval(-staleAfter.timeInterval)
-        for payment in try await repository.claimStalePayments(updatedBefore: cutoff, limit: 50, lease: .seconds(60), at: now) {
+        let unsettled =
+            try await repository.claimStalePayments(updatedBefore: cutoff, limit: 50, lease: .seconds(60), at: now)
+            + repository.claimGuessedFailures(limit: 50, lease: .seconds(60), at: now)
+        for payment in unsettled {
             guard let outcome = await cancel(payment) else { continue }
-            _ = try await settle(payment, outcome)
-            done += 1
+            do {
+                _ = try await settle(payment, outcome)
+                done += 1
+            } catch {
+                logger.warning("could not settle a payment; will retry", metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
+            }
         }
         return done
     }
