@@ -32,7 +32,7 @@ public struct InvoicePaymentsHandler: EventHandler {
                 let refund = try event.decode(InvoiceRefunded.self).data
                 return PaymentNotice(
                     event: event, kind: .refunded, orderID: refund.orderID, invoiceID: refund.invoiceID, invoiceNumber: refund.invoiceNumber,
-                    at: refund.refundedAt)
+                    at: refund.refundedAt, refundReason: refund.reason)
             }
             let paid = try event.decode(InvoicePaid.self).data
             return PaymentNotice(

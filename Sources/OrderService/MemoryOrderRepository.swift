@@ -110,6 +110,18 @@ public actor MemoryOrderRepository: OrderRepository {
         if !missing.isEmpty {
             throw OrderStoreError(.unknownOrder, "payment news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
         }
+        // A cancelled order's refund needs the order cancelled: by now, or by an
+        // invoice.overdue earlier in this batch. Checked before anything changes (a throw
+        // leaves everything as it was, as the PostgreSQL transaction's rollback does).
+        var cancelled = Set(orders.values.filter { $0.status == .cancelled }.map(\.id))
+        for notice in notices where !inbox.contains(notice.event.id) {
+            if notice.kind == .overdue, let order = orders[notice.orderID], case .moves = OrderLifecycle.transition(from: order.status, on: .cancel) {
+                cancelled.insert(order.id)
+            }
+            if notice.isCancelledOrdersRefund, !cancelled.contains(notice.orderID) {
+                throw OrderStoreError(.notCancelledYet, "a refund for order \(notice.orderID.uuidString.lowercased()), not cancelled yet")
+            }
+        }
         let now = Date()
         for notice in notices where inbox.insert(notice.event.id).inserted {
             var order = orders[notice.orderID]!
@@ -133,7 +145,8 @@ public actor MemoryOrderRepository: OrderRepository {
                 }
                 order.invoiceVoidedAt = order.invoiceVoidedAt ?? notice.at
             case .refunded:
-                guard order.status == .cancelled, order.refundedAt == nil else { continue }
+                // A paid order's second capture given back changes nothing on the order.
+                guard notice.isCancelledOrdersRefund, order.status == .cancelled, order.refundedAt == nil else { continue }
                 order.refundedAt = notice.at
                 order.updatedAt = now
                 record(.refunded, of: order, at: now, from: .cancelled)

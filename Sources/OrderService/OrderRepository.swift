@@ -40,7 +40,9 @@ public protocol OrderRepository: Sendable {
     func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult?
 
     /// Applies `invoice.paid` (the order moves to `paid`, unless it was cancelled),
-    /// `invoice.voided` and `invoice.refunded` (recorded on the cancelled order), and
+    /// `invoice.voided` and `invoice.refunded` (recorded on the cancelled order; a refund of a
+    /// cancelled order's payment that arrives before the cancellation throws, to be retried;
+    /// a paid order's second capture refunded changes nothing), and
     /// `invoice.overdue` (the order is cancelled, reason `payment_overdue`, with
     /// `order.cancelled`), once per event. Throws (to be retried) if an order is not stored yet.
     func applyPayments(_ notices: [PaymentNotice]) async throws
@@ -162,14 +164,23 @@ public struct PaymentNotice: Sendable {
     public var invoiceNumber: String
     /// When it was paid, voided, refunded or closed as overdue.
     public var at: Date
+    /// For a refund, why (nil from earlier versions: a cancelled order's).
+    public var refundReason: RefundReason?
 
     /// Creates the entry.
-    public init(event: IncomingEvent, kind: Kind, orderID: UUID, invoiceID: UUID, invoiceNumber: String, at: Date) {
+    public init(
+        event: IncomingEvent, kind: Kind, orderID: UUID, invoiceID: UUID, invoiceNumber: String, at: Date, refundReason: RefundReason? = nil
+    ) {
         self.event = event
         self.kind = kind
         self.orderID = orderID
         self.invoiceID = invoiceID
         self.invoiceNumber = invoiceNumber
         self.at = at
+        self.refundReason = refundReason
     }
+
+    /// Whether this is a refund of a cancelled order's payment (recorded on the order, which
+    /// must be cancelled first), as opposed to a paid order's second capture given back.
+    var isCancelledOrdersRefund: Bool { kind == .refunded && refundReason?.ofCancelledOrder != false }
 }

@@ -14,6 +14,9 @@ public struct OrderStoreError: Error, Hashable, Sendable, CustomStringConvertibl
         /// A stored order has a status this version of order-service does not know (a newer
         /// replica wrote it): refused, never read as another status.
         public static let unknownStatus = Code("unknownStatus")
+        /// News that needs the order cancelled (the refund of a cancelled order's payment)
+        /// arrived before its cancellation (a redelivery reordered them): retried.
+        public static let notCancelledYet = Code("notCancelledYet")
     }
 
     /// What went wrong.

@@ -357,7 +357,7 @@ public struct PostgresOrderRepository: OrderRepository {
             INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
             SELECT id, customer_id, 'order.refunded', invoice_id, invoice_number, updated_at, 'cancelled' FROM updated ORDER BY id
         )
-        SELECT o.id FROM orders AS o JOIN d ON d.order_id = o.id
+        SELECT o.id, o.status FROM orders AS o JOIN d ON d.order_id = o.id
         """
 
     public func applyPayments(_ notices: [PaymentNotice]) async throws {
@@ -366,7 +366,10 @@ public struct PostgresOrderRepository: OrderRepository {
             let fresh = try await Inbox.claim(notices, on: connection, event: \.event)
             guard !fresh.isEmpty else { return }
             let paid = fresh.filter { $0.kind == .paid }
-            let refunded = fresh.filter { $0.kind == .refunded }
+            // A paid order's second capture given back changes nothing on the order; a
+            // cancelled order's refund is recorded on it, once it is cancelled.
+            let refunded = fresh.filter(\.isCancelledOrdersRefund)
+            let secondCaptures = fresh.filter { $0.kind == .refunded && !$0.isCancelledOrdersRefund }
             let voided = fresh.filter { $0.kind == .voided }
             let overdue = fresh.filter { $0.kind == .overdue }
             var found = Set<UUID>()
@@ -397,6 +400,18 @@ public struct PostgresOrderRepository: OrderRepository {
             }
             if !refunded.isEmpty {
                 let rows = try await connection.query(Self.refundedStatement, refunded.map(\.orderID), refunded.map(\.at))
+                for row in rows {
+                    let id = try row.decode(UUID.self, at: 0)
+                    found.insert(id)
+                    // Before its cancellation (a redelivery reordered them): the whole batch is
+                    // rolled back and retried.
+                    guard try row.decode(String.self, at: 1) == Order.Status.cancelled.rawValue else {
+                        throw OrderStoreError(.notCancelledYet, "a refund for order \(id.uuidString.lowercased()), not cancelled yet")
+                    }
+                }
+            }
+            if !secondCaptures.isEmpty {
+                let rows = try await connection.query("SELECT id FROM orders WHERE id = ANY($1::uuid[])", secondCaptures.map(\.orderID))
                 found.formUnion(try rows.map { try $0.decode(UUID.self, at: 0) })
             }
             if !voided.isEmpty {

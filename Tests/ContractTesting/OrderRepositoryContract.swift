@@ -327,6 +327,30 @@ public enum OrderRepositoryContract {
             let history = try await store.repository.history(of: order.id)
             #expect(history.map(\.kind) == [.created, .paid] && history.map(\.previousStatus) == [nil, .created])
         },
+        ContractCheck("a cancelled order's refund waits for the cancellation; a paid order's second capture refunded changes nothing") { store in
+            let (early, paid) = (order(), order())
+            for order in [early, paid] { _ = try await store.repository.place(order, idempotency: nil, traceparent: nil) }
+            try await store.repository.markInvoiced([
+                try invoiceCreated(order: early.id, number: "INV-2026-000061"), try invoiceCreated(order: paid.id, number: "INV-2026-000062"),
+            ])
+            // The refund of an overdue order's late capture, redelivered ahead of invoice.overdue:
+            // retried (nothing changes, not even the inbox), then recorded once it is cancelled.
+            let refund = try notice(.refunded, order: early.id)
+            await #expect { try await store.repository.applyPayments([refund]) } throws: { ($0 as? OrderStoreError)?.code == .notCancelledYet }
+            #expect(try await store.repository.order(id: early.id)?.status == .invoiced)
+            try await store.repository.applyPayments([try notice(.overdue, order: early.id), refund])
+            let refunded = try #require(try await store.repository.order(id: early.id))
+            #expect(refunded.status == .cancelled && refunded.refundedAt != nil)
+            // A paid order charged twice: the second capture given back is no news for the order.
+            try await store.repository.applyPayments([try notice(.paid, order: paid.id)])
+            var second = try notice(.refunded, order: paid.id)
+            second.refundReason = .invoicePaidByAnother
+            try await store.repository.applyPayments([second])
+            let stillPaid = try #require(try await store.repository.order(id: paid.id))
+            #expect(stillPaid.status == .paid && stillPaid.refundedAt == nil)
+            try await settle(store)
+            #expect(try await store.repository.history(of: paid.id).map(\.kind) == [.created, .invoiced, .paid])
+        },
         ContractCheck("invoice.overdue cancels its order once, with reason payment_overdue and order.cancelled") { store in
             let customer = UUID()
             let (overdue, notYet, paid) = (order(customer: customer), order(customer: customer), order(customer: customer))
