@@ -10,11 +10,15 @@ public import Foundation
 /// order) is a discrepancy at once.
 public enum AuditChecks {
     /// Audits `snapshot`; `accepted` are orders a client saw accepted (`nil`: not known), and
-    /// `inFlight` what was on its way while the snapshot was read.
-    public static func run(_ snapshot: AuditSnapshot, accepted: Set<UUID>? = nil, inFlight: InFlight) -> AuditReport {
+    /// `inFlight` what was on its way while the snapshot was read. A discrepancy that could
+    /// still settle is one all the same once what it is about has not changed for `stuckAfter`:
+    /// no news takes that long, so a busy system cannot hide it for ever.
+    public static func run(
+        _ snapshot: AuditSnapshot, accepted: Set<UUID>? = nil, inFlight: InFlight, stuckAfter: Duration = .seconds(600)
+    ) -> AuditReport {
         var report = AuditReport()
         report.inFlight = inFlight
-        var findings = Findings(quiet: inFlight.isQuiet)
+        var findings = Findings(quiet: inFlight.isQuiet, takenAt: snapshot.takenAt, stuckAfter: stuckAfter)
 
         let orders = Dictionary(snapshot.orders.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         // Orders placed or changed after the first snapshot was taken are not judged: the
@@ -53,18 +57,18 @@ public enum AuditChecks {
                 if !agree {
                     findings.settling(
                         .statusMismatch, ["order": order.id, "invoice": invoice.id], "order \(order.status), invoice \(invoice.status)",
-                        busy: news || snapshot.unsentSubjects.contains(invoice.id) || busyInvoices.contains(invoice.id))
+                        busy: news || snapshot.unsentSubjects.contains(invoice.id) || busyInvoices.contains(invoice.id), since: order.updatedAt)
                 }
             } else if order.status != "cancelled" {
                 // A cancelled order may never have been invoiced: cancelled before its invoice.
-                findings.settling(.notInvoiced, ["order": order.id], "order \(order.status) has no invoice", busy: news)
+                findings.settling(.notInvoiced, ["order": order.id], "order \(order.status) has no invoice", busy: news, since: order.updatedAt)
             }
             let expected = order.status == "cancelled" ? "uncounted" : "counted"
             let tally = snapshot.tallies[order.id]
             if tally?.state != expected {
                 findings.settling(
                     .notCounted, ["order": order.id, "customer": order.customerID],
-                    "customer-service has it \(tally?.state ?? "not counted"), expected \(expected)", busy: news)
+                    "customer-service has it \(tally?.state ?? "not counted"), expected \(expected)", busy: news, since: order.updatedAt)
             }
         }
 
@@ -77,7 +81,7 @@ public enum AuditChecks {
             guard count != expected else { continue }
             findings.settling(
                 count > expected ? .overcounted : .undercounted, ["customer": customer],
-                "orders_count \(count), orders not cancelled \(expected)", busy: false)
+                "orders_count \(count), orders not cancelled \(expected)", busy: false, since: nil)
         }
 
         // Invoices: of stored orders, numbered 1…n in each year without reuse.
@@ -112,8 +116,12 @@ public enum AuditChecks {
                 if charge?.status == "captured" { net += charge!.amount }
                 let ids: [(String, String)] = [("invoice", invoice.id.lowercased), ("payment", payment.key)]
                 switch payment.status {
-                case "captured" where !["captured", "refunded"].contains(charge?.status ?? ""):
-                    findings.definite(.paymentWithoutCapture, ids, "payment captured, provider has \(charge?.status ?? "no charge")")
+                // A capture owed back may be refunded at the provider before the payment says
+                // so; the one that pays its invoice must still be captured there.
+                case "captured" where !(payment.refundDue == nil ? ["captured"] : ["captured", "refunded"]).contains(charge?.status ?? ""):
+                    findings.definite(
+                        payment.refundDue == nil && charge?.status == "refunded" ? .moneyMismatch : .paymentWithoutCapture, ids,
+                        "payment captured\(payment.refundDue == nil ? " and kept" : ""), provider has \(charge?.status ?? "no charge")")
                 case "refunded" where charge?.status != "refunded":
                     findings.definite(.moneyMismatch, ids, "payment refunded, provider has \(charge?.status ?? "no charge")")
                 case "failed", "declined", "cancelled":
@@ -128,7 +136,7 @@ public enum AuditChecks {
                 findings.settling(
                     .moneyMismatch, ["invoice": invoice.id, "order": invoice.orderID],
                     "captured at the provider, not refunded: \(net); invoice \(invoice.status) \(invoice.total) expects \(expected)",
-                    busy: busyInvoices.contains(invoice.id))
+                    busy: busyInvoices.contains(invoice.id), since: payments.map(\.updatedAt).max())
             }
         }
         for charge in snapshot.charges where ["captured", "refunded"].contains(charge.status) && !paymentKeys.contains(charge.key) {
@@ -144,10 +152,16 @@ public enum AuditChecks {
             for change in changes {
                 if change.fromStatus != previous {
                     inOrder = false
-                    findings.definite(
-                        .changesOutOfOrder, ["order": order.id],
+                    let discrepancy = Discrepancy(
+                        .changesOutOfOrder, ids: [("order", order.id.lowercased)],
                         "change \(change.sequence) (\(change.event)) moves it from \(change.fromStatus ?? "nothing"), but the change before left it \(previous ?? "nothing"): \(changes.map(\.event).joined(separator: " → "))"
                     )
+                    // Numbered by an earlier version, which numbered by xid alone.
+                    if (changes.last?.sequence ?? 0) <= snapshot.changesInOrderSince {
+                        report.history.append(discrepancy)
+                    } else {
+                        findings.definite.append(discrepancy)
+                    }
                     break
                 }
                 previous = change.status
@@ -165,6 +179,8 @@ public enum AuditChecks {
     /// Discrepancies sorted into those that are and those that may yet settle.
     private struct Findings {
         let quiet: Bool
+        let takenAt: Date
+        let stuckAfter: Duration
         var definite: [Discrepancy] = []
         var unsettled: [Discrepancy] = []
 
@@ -177,10 +193,12 @@ public enum AuditChecks {
         }
 
         /// A discrepancy that may settle while the system is busy (or `busy` says this
-        /// entity's news is still on its way).
-        mutating func settling(_ code: Discrepancy.Code, _ ids: KeyValuePairs<String, UUID>, _ message: String, busy: Bool) {
+        /// entity's news is still on its way) — unless what it is about last changed (`since`)
+        /// longer ago than any news takes.
+        mutating func settling(_ code: Discrepancy.Code, _ ids: KeyValuePairs<String, UUID>, _ message: String, busy: Bool, since: Date?) {
             let discrepancy = Discrepancy(code, ids: ids.map { (name: $0.key, value: $0.value.lowercased) }, message)
-            if quiet && !busy { definite.append(discrepancy) } else { unsettled.append(discrepancy) }
+            let stuck = since.map { takenAt.timeIntervalSince($0) > Double(stuckAfter / .milliseconds(1)) / 1000 } ?? false
+            if (quiet && !busy) || stuck { definite.append(discrepancy) } else { unsettled.append(discrepancy) }
         }
     }
 }

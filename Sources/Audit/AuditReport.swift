@@ -4,8 +4,12 @@ public struct AuditReport: Sendable, CustomStringConvertible {
     /// Discrepancies that nothing in flight can explain: the books do not balance.
     public var discrepancies: [Discrepancy] = []
     /// Discrepancies that events, payments or refunds still in flight may yet resolve; each is
-    /// one once nothing is in flight any more.
+    /// one once nothing is in flight any more, or once what it is about has not changed for
+    /// longer than news takes.
     public var unsettled: [Discrepancy] = []
+    /// Orders whose changes an earlier version numbered out of order (before order-service's
+    /// migration 15): reported, not a discrepancy of this version.
+    public var history: [Discrepancy] = []
     /// What was on its way while the audit looked.
     public var inFlight = InFlight()
     /// Orders per status.
@@ -56,6 +60,7 @@ public struct AuditReport: Sendable, CustomStringConvertible {
         var lines: [String] = []
         for discrepancy in discrepancies { lines.append("DISCREPANCY \(discrepancy)") }
         for discrepancy in unsettled { lines.append("UNSETTLED \(discrepancy) (in flight: may still settle)") }
+        for discrepancy in history { lines.append("HISTORY \(discrepancy) (numbered by an earlier version)") }
         for (queue, count) in deadLetters.sorted(by: { $0.key < $1.key }) { lines.append("DEAD LETTERS \(queue): \(count)") }
         let states = states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         lines.append(

@@ -90,14 +90,17 @@ public struct AuditSnapshot: Sendable {
         public var amount: Decimal
         /// Why a captured payment is owed back, if it is.
         public var refundDue: String?
+        /// When it last changed.
+        public var updatedAt: Date
 
         /// Creates a payment row.
-        public init(key: String, invoiceID: UUID, status: String, amount: Decimal, refundDue: String?) {
+        public init(key: String, invoiceID: UUID, status: String, amount: Decimal, refundDue: String?, updatedAt: Date = .distantPast) {
             self.key = key
             self.invoiceID = invoiceID
             self.status = status
             self.amount = amount
             self.refundDue = refundDue
+            self.updatedAt = updatedAt
         }
     }
 
@@ -124,6 +127,9 @@ public struct AuditSnapshot: Sendable {
     public var changes: [UUID: [Change]] = [:]
     /// Orders with changes not numbered yet.
     public var ordersWithQueuedChanges: Set<UUID> = []
+    /// The last change numbered before order-service numbered each order's changes in order
+    /// (its migration 15): an out-of-order history up to it is history, not a discrepancy.
+    public var changesInOrderSince: Int64 = 0
     /// invoices.
     public var invoices: [Invoice] = []
     /// payments.

@@ -28,10 +28,11 @@ public struct AuditSnapshotReader: Sendable {
                     id: try row.decode(UUID.self, at: 0), number: try row.decode(String.self, at: 1), orderID: try row.decode(UUID.self, at: 2),
                     status: try row.decode(String.self, at: 3), total: try row.decode(Decimal.self, at: 4))
             }
-            snapshot.payments = try await connection.query("SELECT id, invoice_id, status, amount, refund_due FROM payments").map { row in
+            snapshot.payments = try await connection.query("SELECT id, invoice_id, status, amount, refund_due, updated_at FROM payments").map { row in
                 AuditSnapshot.Payment(
                     key: try row.decode(UUID.self, at: 0).uuidString.lowercased(), invoiceID: try row.decode(UUID.self, at: 1),
-                    status: try row.decode(String.self, at: 2), amount: try row.decode(Decimal.self, at: 3), refundDue: try row.decode(String?.self, at: 4))
+                    status: try row.decode(String.self, at: 2), amount: try row.decode(Decimal.self, at: 3), refundDue: try row.decode(String?.self, at: 4),
+                    updatedAt: try row.decode(Date.self, at: 5))
             }
             // The simulated provider's books; a real provider's report would be read here.
             snapshot.charges = try await connection.query("SELECT key, status, amount FROM simulated_provider_charges").map { row in
@@ -63,6 +64,8 @@ public struct AuditSnapshotReader: Sendable {
             }
             snapshot.ordersWithQueuedChanges = Set(
                 try await connection.query("SELECT DISTINCT order_id FROM order_change_queue").map { try $0.decode(UUID.self, at: 0) })
+            snapshot.changesInOrderSince = try await connection.query("SELECT coalesce(max(sequence), 0) FROM order_changes_in_order_since")[0]
+                .decode(Int64.self, at: 0)
             try await Self.readOutbox(of: "order-service", on: connection, into: &snapshot)
         }
         return snapshot

@@ -27,9 +27,10 @@ public struct Auditor: Sendable {
         let settling = report.discrepancies.filter(\.code.mayStillSettle)
         if !settling.isEmpty, confirmation > .zero {
             try await Task.sleep(for: confirmation)
-            let again = Set(try await auditOnce(accepted: accepted).discrepancies.map(\.description))
-            report.discrepancies.removeAll { $0.code.mayStillSettle && !again.contains($0.description) }
-            report.unsettled += settling.filter { !again.contains($0.description) }
+            // The same discrepancy (kind and ids; its figures may move on meanwhile).
+            let again = Set(try await auditOnce(accepted: accepted).discrepancies.map(\.identity))
+            report.discrepancies.removeAll { $0.code.mayStillSettle && !again.contains($0.identity) }
+            report.unsettled += settling.filter { !again.contains($0.identity) }
         }
         report.duration = ContinuousClock.now - start
         return report

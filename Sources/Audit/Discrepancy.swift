@@ -72,6 +72,11 @@ public struct Discrepancy: Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
+    /// What it is about, without its figures: its kind and ids.
+    public var identity: String {
+        ([code.name] + ids.map { "\($0.name)=\($0.value)" }).joined(separator: " ")
+    }
+
     public var description: String {
         "\(code.name) \(ids.map { "\($0.name)=\($0.value)" }.joined(separator: " ")): \(message)"
     }
