@@ -30,15 +30,17 @@ struct AuditSystemTests {
         // After an upgrade: a payment an earlier version failed on a guess while its charge
         // was still on its way, and the provider's capture of it. The reconciler cancels such
         // keys to learn what they came to: captured, for an invoice paid meanwhile, so refunded.
+        // The capture first, as it happened: the reconciler (every 200 ms here) may claim the
+        // payment the moment it exists, and cancels its key unless a charge is there.
         let guessed = UUID()
+        try await system.database(.invoice).query(
+            "INSERT INTO simulated_provider_charges (key, reference, status, amount, method) VALUES ($1, $2, 'captured', $3, 'card')",
+            guessed.uuidString.lowercased(), "ch_" + guessed.uuidString.lowercased(), Decimal(string: total)!)
         try await system.database(.invoice).query(
             """
             INSERT INTO payments (id, invoice_id, idempotency_key, request, amount, method, status, failure_reason, created_at, updated_at)
             VALUES ($1, $2, 'guessed', '{}', $3, 'card', 'failed', 'the provider has no record of the charge', now(), now())
             """, guessed, UUID(uuidString: invoice)!, Decimal(string: total)!)
-        try await system.database(.invoice).query(
-            "INSERT INTO simulated_provider_charges (key, reference, status, amount, method) VALUES ($1, $2, 'captured', $3, 'card')",
-            guessed.uuidString.lowercased(), "ch_" + guessed.uuidString.lowercased(), Decimal(string: total)!)
         try await system.eventually("the guessed failure is settled from the provider's books and refunded") {
             try await system.paymentStatuses(invoice).sorted() == ["captured", "refunded"]
         }
