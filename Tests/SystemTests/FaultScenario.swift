@@ -90,7 +90,7 @@ struct FaultOutcome: Sendable {
     }
 }
 
-/// The table the suite prints: Markdown, so a real run can go into the README as it is.
+/// The table the suite prints: Markdown, so a real run can go into docs/operations.md as it is.
 struct FaultReport {
     var outcomes: [FaultOutcome]
 
