@@ -12,7 +12,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Contracts", targets: ["Contracts"]),
+        .library(name: "Messaging", targets: ["Messaging"]),
         .library(name: "Broker", targets: ["Broker"]),
+        .library(name: "BrokerTesting", targets: ["BrokerTesting"]),
         .library(name: "Postgres", targets: ["Postgres"]),
     ],
     dependencies: [
@@ -48,9 +50,13 @@ let package = Package(
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
 
-        // Shared event contracts: payloads, envelope, names, and Mercato's topology in the
-        // Broker's terms.
-        .target(name: "Contracts", dependencies: ["Broker"], path: "contracts", exclude: ["samples", "asyncapi.yaml"], swiftSettings: swiftSettings),
+        // Messages and topologies as values (exchanges, queues, bindings, properties, headers):
+        // no C and no I/O, so the contracts can use them without rabbitmq-c.
+        .target(name: "Messaging", swiftSettings: swiftSettings),
+
+        // Shared event contracts: payloads, envelope, names, and Mercato's topology in
+        // Messaging's terms. Builds without any C library.
+        .target(name: "Contracts", dependencies: ["Messaging"], path: "contracts", exclude: ["samples", "asyncapi.yaml"], swiftSettings: swiftSettings),
 
         // State behind a pthread mutex: Synchronization.Mutex, but visible to ThreadSanitizer.
         .target(name: "Locking", swiftSettings: swiftSettings),
@@ -60,13 +66,17 @@ let package = Package(
 
         .target(
             name: "Broker",
-            dependencies: ["Locking", 
+            dependencies: ["Locking", "Messaging",
                 "CRabbitMQ", "IOThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
+        // The in-memory Broker: the double every unit test uses, held to the same contract
+        // suite as the RabbitMQ one (as ServiceLifecycleTestKit ships beside its library).
+        .target(name: "BrokerTesting", dependencies: ["Broker", "Locking"], swiftSettings: swiftSettings),
+
         .target(
             name: "Postgres",
             dependencies: ["Locking", 
@@ -152,7 +162,7 @@ let package = Package(
         // What the tests share: deadlines, a manual clock, one-shot events, integration gates.
         .target(
             name: "MercatoTesting",
-            dependencies: ["Locking", "ServiceKit",
+            dependencies: ["Locking", "ServiceKit", .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -162,6 +172,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/MercatoTesting",
+            swiftSettings: swiftSettings
+        ),
+
+        // The services' in-memory stores and repositories, for unit tests: each passes the
+        // contract suite its PostgreSQL twin passes.
+        .target(
+            name: "ServiceTesting",
+            dependencies: [
+                "Locking", "Broker", "BrokerTesting", "Contracts", "Postgres", "ServiceKit", "OrderService", "CustomerService", "InvoiceService",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ServiceTesting",
             swiftSettings: swiftSettings
         ),
 
@@ -176,7 +198,7 @@ let package = Package(
 
         .testTarget(name: "ContractsTests", dependencies: ["Contracts", "Broker", "MercatoTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "IOThreadTests", dependencies: ["IOThread", "Locking", "MercatoTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "BrokerTests", dependencies: ["Broker", "Contracts", "ContractTesting", "MercatoTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "BrokerTests", dependencies: ["BrokerTesting", "Broker", "Contracts", "ContractTesting", "MercatoTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BrokerIntegrationTests",
             dependencies: ["Locking", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Logging", package: "swift-log")],
@@ -188,19 +210,19 @@ let package = Package(
             exclude: ["schemathesis.toml"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ServiceKitTests", dependencies: ["Locking", "ServiceKit", "MercatoTesting", "ContractTesting", "Broker", "Contracts", "Postgres", .product(name: "NIOCore", package: "swift-nio"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceTesting", "BrokerTesting", "Locking", "ServiceKit", "MercatoTesting", "ContractTesting", "Broker", "Contracts", "Postgres", .product(name: "NIOCore", package: "swift-nio"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceIntegrationTests",
-            dependencies: [
+            dependencies: ["BrokerTesting", 
                 "ServiceKit", "Broker", "Postgres", "Contracts", "ContractTesting", "MercatoTesting",
                 "CustomerService", "OrderService", "InvoiceService",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CustomerServiceTests", dependencies: ["CustomerService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "OrderServiceTests", dependencies: ["OrderService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "InvoiceServiceTests", dependencies: ["Locking", "InvoiceService", "ServiceKit", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "CustomerServiceTests", dependencies: ["ServiceTesting", "BrokerTesting", "CustomerService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "OrderServiceTests", dependencies: ["ServiceTesting", "BrokerTesting", "OrderService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(name: "InvoiceServiceTests", dependencies: ["ServiceTesting", "Locking", "InvoiceService", "ServiceKit", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "DeployTests", dependencies: ["Contracts", "OrderService", "CustomerService", "InvoiceService", "ServiceKit", "MercatoTesting"], swiftSettings: swiftSettings),
         // The operator CLI: its command lines parsed in process, its failures run for real.
         .testTarget(

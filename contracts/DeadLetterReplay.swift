@@ -1,4 +1,4 @@
-public import Broker
+public import Messaging
 public import Foundation
 
 /// How `mercato dlq replay` sends a dead letter back to be consumed again, and when it
@@ -44,11 +44,6 @@ public struct DeadLetterReplay: Sendable {
         self.queue = queue
         self.owner = QueueName.owner(of: queue)
         self.operatorUser = operatorUser
-    }
-
-    /// The message that sends `deadLetter` back to ``queue``.
-    public func message(for deadLetter: Delivery) throws(Refusal) -> OutboundMessage {
-        try message(properties: deadLetter.properties, body: deadLetter.body)
     }
 
     /// The message that sends the dead letter with `properties` and `body` back to ``queue``:

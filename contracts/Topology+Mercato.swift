@@ -1,4 +1,4 @@
-public import Broker
+public import Messaging
 
 extension Topology {
     /// `x-delivery-limit` of the quorum consumer queues: a message delivered this many times

@@ -8,10 +8,10 @@ public final class BrokerConsumer: AsyncSequence, Sendable {
 
     /// The queue consumed.
     public let queue: String
-    let buffer: DeliveryBuffer
+    package let buffer: DeliveryBuffer
     private let onCancel: @Sendable () async -> Void
 
-    init(queue: String, buffer: DeliveryBuffer, onCancel: @escaping @Sendable () async -> Void) {
+    package init(queue: String, buffer: DeliveryBuffer, onCancel: @escaping @Sendable () async -> Void) {
         self.queue = queue
         self.buffer = buffer
         self.onCancel = onCancel
@@ -36,7 +36,7 @@ public final class BrokerConsumer: AsyncSequence, Sendable {
 
     /// Iterates deliveries one at a time.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let buffer: DeliveryBuffer
+        package let buffer: DeliveryBuffer
 
         public mutating func next() async -> Delivery? {
             await buffer.next(max: 1).first

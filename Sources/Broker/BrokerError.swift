@@ -40,6 +40,13 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
         public var code: Code
         /// Details, e.g. the broker's reply text.
         public var reason: String
+
+        /// A failure of the message `messageID`.
+        public init(messageID: String, code: Code, reason: String) {
+            self.messageID = messageID
+            self.code = code
+            self.reason = reason
+        }
     }
 
     /// The kind of failure.

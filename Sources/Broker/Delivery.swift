@@ -19,10 +19,11 @@ public struct Delivery: Sendable {
     /// The body.
     public let body: Data
 
-    let acknowledger: any DeliveryAcknowledger
-    let generation: UInt64
+    package let acknowledger: any DeliveryAcknowledger
+    package let generation: UInt64
 
-    init(
+    /// Creates a delivery; brokers (and the in-memory one in BrokerTesting) make them.
+    package init(
         queue: String, exchange: String, routingKey: String, redelivered: Bool, deliveryTag: UInt64,
         properties: MessageProperties, body: Data, acknowledger: any DeliveryAcknowledger, generation: UInt64
     ) {
@@ -55,14 +56,14 @@ public struct Delivery: Sendable {
 }
 
 /// How a delivery is settled.
-enum Settlement: Sendable, Equatable {
+package enum Settlement: Sendable, Equatable {
     case ack(multiple: Bool)
     case nack(multiple: Bool, requeue: Bool)
     case reject(requeue: Bool)
 }
 
 /// Settles deliveries on the connection (or in-memory queue) they came from.
-protocol DeliveryAcknowledger: Sendable {
+package protocol DeliveryAcknowledger: Sendable {
     /// Settles the delivery `deliveryTag` received over connection `generation`; throws
     /// ``BrokerError/Code/staleDelivery`` if that connection is gone.
     func settle(_ settlement: Settlement, deliveryTag: UInt64, generation: UInt64) async throws

@@ -7,7 +7,7 @@ import Locking
 /// consumers), drop deliveries of a connection that no longer exists (those can no longer be
 /// acknowledged and the broker delivers them again anyway), and serve several readers: each
 /// delivery goes to exactly one of them.
-final class DeliveryBuffer: Sendable {
+package final class DeliveryBuffer: Sendable {
     private struct State {
         var deliveries: [Delivery] = []
         var head = 0
@@ -37,25 +37,28 @@ final class DeliveryBuffer: Sendable {
 
     private let state = Locked(State())
 
+    /// An empty buffer.
+    package init() {}
+
     /// How many deliveries wait to be read.
-    var count: Int {
+    package var count: Int {
         state.withLock { $0.deliveries.count - $0.head }
     }
 
     /// How many readers wait for a delivery (tests).
-    var waiting: Int {
+    package var waiting: Int {
         state.withLock { $0.waiters.count }
     }
 
     /// Adds a delivery and wakes the waiting readers.
-    func push(_ delivery: Delivery) {
+    package func push(_ delivery: Delivery) {
         push(contentsOf: CollectionOfOne(delivery))
     }
 
     /// Adds deliveries and wakes the waiting readers once: a connection hands over all it read
     /// from the socket in one go, so a fast stream costs one wake-up per read, not one
     /// thread switch per message.
-    func push(contentsOf deliveries: some Collection<Delivery>) {
+    package func push(contentsOf deliveries: some Collection<Delivery>) {
         guard !deliveries.isEmpty else { return }
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             guard !state.finished else { return [] }
@@ -66,7 +69,7 @@ final class DeliveryBuffer: Sendable {
     }
 
     /// Drops buffered deliveries that came over an older connection than `generation`.
-    func dropDeliveries(before generation: UInt64) {
+    package func dropDeliveries(before generation: UInt64) {
         state.withLock { state in
             let kept = state.deliveries[state.head...].filter { $0.generation >= generation }
             state.deliveries = Array(kept)
@@ -75,7 +78,7 @@ final class DeliveryBuffer: Sendable {
     }
 
     /// Ends the sequence: readers get what is buffered, then nothing.
-    func finish() {
+    package func finish() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.finished = true
             return state.takeWaiters()
@@ -85,7 +88,7 @@ final class DeliveryBuffer: Sendable {
 
     /// Waits for at least one delivery and returns up to `max` of those buffered; empty once
     /// finished (or when the calling task is cancelled).
-    func next(max: Int) async -> [Delivery] {
+    package func next(max: Int) async -> [Delivery] {
         while true {
             let (taken, finished) = state.withLock { state in
                 (state.take(max: max), state.finished)

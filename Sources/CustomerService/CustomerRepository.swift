@@ -1,9 +1,9 @@
-public import Foundation
-public import ServiceKit
+package import Foundation
+package import ServiceKit
 
 /// customer-service's storage. Every mutating call is atomic: the state change, the events
 /// it announces (outbox) and, for events it applies, their inbox entries commit together.
-public protocol CustomerRepository: Sendable {
+package protocol CustomerRepository: Sendable {
     /// Registers a customer and queues `customer.created`. Throws
     /// ``CustomerStoreError/Code/emailTaken`` if another customer has the e-mail address, and
     /// ``CustomerStoreError/Code/idTaken`` if a customer has the id.
@@ -35,9 +35,9 @@ public protocol CustomerRepository: Sendable {
 }
 
 /// One `order.created` or `order.cancelled` to count.
-public struct CountedOrder: Sendable {
+package struct CountedOrder: Sendable {
     /// Whether the order is placed or cancelled.
-    public enum Change: String, Sendable {
+    package enum Change: String, Sendable {
         /// `order.created`.
         case placed
         /// `order.cancelled`.
@@ -45,16 +45,16 @@ public struct CountedOrder: Sendable {
     }
 
     /// The inbox entry: the event id and type.
-    public var event: IncomingEvent
+    package var event: IncomingEvent
     /// The order.
-    public var orderID: UUID
+    package var orderID: UUID
     /// The customer who ordered.
-    public var customerID: UUID
+    package var customerID: UUID
     /// What happened to it.
-    public var change: Change
+    package var change: Change
 
     /// Creates the entry.
-    public init(event: IncomingEvent, orderID: UUID, customerID: UUID, change: Change = .placed) {
+    package init(event: IncomingEvent, orderID: UUID, customerID: UUID, change: Change = .placed) {
         self.event = event
         self.orderID = orderID
         self.customerID = customerID
@@ -64,9 +64,9 @@ public struct CountedOrder: Sendable {
 
 /// The tally of one order in `orders_count`: the state machine that makes each order count
 /// once and uncount once, whatever order its events arrive in.
-public enum OrderTally {
+package enum OrderTally {
     /// What `orders_count` holds of an order.
-    public enum State: String, Sendable, CaseIterable {
+    package enum State: String, Sendable, CaseIterable {
         /// Placed and counted.
         case counted
         /// Its cancellation came before its creation: nothing counted, nothing to take back.
@@ -77,15 +77,15 @@ public enum OrderTally {
 
     /// What a batch of fresh events does: the orders whose state changed (with their
     /// customer) and the change to each customer's `orders_count`.
-    public struct Batch: Sendable {
+    package struct Batch: Sendable {
         /// Each changed order's customer and new state.
-        public var changed: [UUID: (customer: UUID, state: State)] = [:]
+        package var changed: [UUID: (customer: UUID, state: State)] = [:]
         /// The net change to each customer's `orders_count` (customers whose count moved).
-        public var counts: [UUID: Int] = [:]
+        package var counts: [UUID: Int] = [:]
     }
 
     /// Applies `orders`, in order, to the tally `states` holds: what both repositories write.
-    public static func apply(_ orders: [CountedOrder], to states: [UUID: State]) -> Batch {
+    package static func apply(_ orders: [CountedOrder], to states: [UUID: State]) -> Batch {
         var states = states
         var batch = Batch()
         for order in orders {
@@ -100,7 +100,7 @@ public enum OrderTally {
     }
 
     /// The next state and the change to `orders_count` for `change` from `state` (`nil`: no row yet).
-    public static func apply(_ change: CountedOrder.Change, to state: State?) -> (next: State?, delta: Int) {
+    package static func apply(_ change: CountedOrder.Change, to state: State?) -> (next: State?, delta: Int) {
         switch (state, change) {
         case (nil, .placed): (.counted, 1)
         case (nil, .cancelled): (.cancelledFirst, 0)

@@ -1,24 +1,24 @@
 import Contracts
 import Foundation
-public import Hummingbird
-public import HummingbirdAuth
-public import ServiceKit
+package import Hummingbird
+package import HummingbirdAuth
+package import ServiceKit
 
 /// customer-service's HTTP API: `POST /customers`, `GET /customers/{id}`, `GET /customers`.
 /// Every route needs a bearer token; a caller without `mercato:admin` is the customer its
 /// `sub` names: it registers that customer and sees only it.
-public struct CustomerRoutes: Sendable {
+package struct CustomerRoutes: Sendable {
     private let repository: any CustomerRepository
     private let maxBodyBytes: Int
 
     /// Creates the routes over `repository`.
-    public init(repository: any CustomerRepository, maxBodyBytes: Int) {
+    package init(repository: any CustomerRepository, maxBodyBytes: Int) {
         self.repository = repository
         self.maxBodyBytes = maxBodyBytes
     }
 
     /// Adds the routes to `router`.
-    public func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
+    package func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
         access.requiring(.customersWrite, on: router).post("/customers") { request, context in try await create(request, caller: context.caller) }
         access.requiring(.customersRead, on: router).get("/customers/:id") { _, context in
             try await show(context.parameters.get("id") ?? "", caller: context.caller)

@@ -1,18 +1,38 @@
 import Contracts
 import Foundation
 import Logging
-import ServiceKit
+package import ServiceKit
 
 /// customer-service: customers over HTTP, `orders_count` from `order.created` and
 /// `order.cancelled`, its changes announced once per interval.
-public enum CustomerServiceApp {
-    /// Runs the service with `configuration` until SIGTERM or SIGINT.
-    public static func run(_ configuration: CustomerServiceConfiguration) async throws {
-        let runtime = try ServiceRuntime(configuration: configuration.service)
-        let repository = PostgresCustomerRepository(client: runtime.database, stamp: configuration.service.eventStamp)
+package enum CustomerServiceApp {
+    /// What customer-service is built on: the common dependencies and its storage.
+    package struct Dependencies: Sendable {
+        /// The database, broker, outbox and logger.
+        package var service: ServiceDependencies
+        /// Customers, their order tallies and the inbox.
+        package var repository: any CustomerRepository
+
+        /// Dependencies as given.
+        package init(service: ServiceDependencies, repository: any CustomerRepository) {
+            self.service = service
+            self.repository = repository
+        }
+
+        /// The real ones: PostgreSQL and RabbitMQ.
+        package static func live(_ configuration: CustomerServiceConfiguration) throws -> Dependencies {
+            let service = try ServiceDependencies.live(configuration.service)
+            return Dependencies(service: service, repository: PostgresCustomerRepository(client: service.database, stamp: configuration.service.eventStamp))
+        }
+    }
+
+    /// Builds the service from `configuration` over `dependencies`.
+    package static func build(_ configuration: CustomerServiceConfiguration, dependencies: Dependencies) async throws -> ServiceApplication {
+        let runtime = ServiceRuntime(configuration: configuration.service, dependencies: dependencies.service)
+        let repository = dependencies.repository
         let logger = runtime.logger
         let seed = configuration.seedCustomers
-        try await runtime.run(
+        return try await runtime.application(
             migrations: CustomerMigrations.all,
             afterMigrations: { _ in
                 guard seed else { return }
@@ -30,5 +50,10 @@ public enum CustomerServiceApp {
             ],
             openAPI: PackageResources.openapi_json,
             routes: { CustomerRoutes(repository: repository, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0, access: $1) })
+    }
+
+    /// Runs the service with `configuration` until SIGTERM or SIGINT.
+    package static func run(_ configuration: CustomerServiceConfiguration) async throws {
+        try await build(configuration, dependencies: .live(configuration)).run()
     }
 }

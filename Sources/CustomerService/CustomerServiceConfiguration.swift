@@ -1,18 +1,18 @@
-public import ServiceKit
+package import ServiceKit
 
 /// customer-service's configuration: the common variables plus `SEED_CUSTOMERS` and
 /// `COUNT_PUBLISH_INTERVAL_MS`.
-public struct CustomerServiceConfiguration: Sendable {
+package struct CustomerServiceConfiguration: Sendable {
     /// `PORT` (default 8081), `AMQP_URL`, `DATABASE_URL` (default database `customers`), ….
-    public var service: ServiceConfiguration
+    package var service: ServiceConfiguration
     /// `SEED_CUSTOMERS`: register three customers on first start. Default true.
-    public var seedCustomers: Bool
+    package var seedCustomers: Bool
     /// `COUNT_PUBLISH_INTERVAL_MS`: how often `orders_count` changes are announced as
     /// `customer.updated` (one per changed customer; see ``CountChangePublisher``). Default 1000.
-    public var countPublishInterval: Duration
+    package var countPublishInterval: Duration
 
     /// Reads the environment.
-    public init(environment: EnvironmentReader = EnvironmentReader()) throws {
+    package init(environment: EnvironmentReader = EnvironmentReader()) throws {
         service = try ServiceConfiguration(serviceName: "customer-service", defaultPort: 8081, defaultDatabase: "customers", environment: environment)
         seedCustomers = try environment.bool("SEED_CUSTOMERS", default: true)
         countPublishInterval = .milliseconds(try environment.int("COUNT_PUBLISH_INTERVAL_MS", default: 1000, in: 10...3_600_000))

@@ -2,23 +2,23 @@ import Foundation
 import ServiceKit
 
 /// The body of `POST /customers`.
-public struct NewCustomer: Decodable, Sendable, Equatable {
+package struct NewCustomer: Decodable, Sendable, Equatable {
     /// Full name, 1–200 characters.
-    public var name: String
+    package var name: String
     /// E-mail address.
-    public var email: String
+    package var email: String
     /// Postal address, 1–500 characters.
-    public var address: String
+    package var address: String
 
     /// Creates a request body.
-    public init(name: String, email: String, address: String) {
+    package init(name: String, email: String, address: String) {
         self.name = name
         self.email = email
         self.address = address
     }
 
     /// The same request, trimmed and checked; throws a 422 naming the first bad field.
-    public func validated() throws -> NewCustomer {
+    package func validated() throws -> NewCustomer {
         NewCustomer(
             name: try FieldValidation.text(name, field: "name", maxLength: 200),
             email: try FieldValidation.email(email, field: "email"),

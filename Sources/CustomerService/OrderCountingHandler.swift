@@ -1,20 +1,20 @@
 import Contracts
-public import ServiceKit
+package import ServiceKit
 
 /// Counts orders placed and not cancelled: `order.created` from `customer-service.order-created`
 /// adds one to the customer's `orders_count`, `order.cancelled` from
 /// `customer-service.order-cancelled` takes it back, each exactly once per order.
-public struct OrderCountingHandler: EventHandler {
+package struct OrderCountingHandler: EventHandler {
     private let repository: any CustomerRepository
 
     /// Creates the handler over `repository`.
-    public init(repository: any CustomerRepository) {
+    package init(repository: any CustomerRepository) {
         self.repository = repository
     }
 
-    public var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self), AcceptedEvent(OrderCancelled.self)] }
+    package var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self), AcceptedEvent(OrderCancelled.self)] }
 
-    public func apply(_ events: [IncomingEvent]) async throws {
+    package func apply(_ events: [IncomingEvent]) async throws {
         let orders = try events.map { event in
             if event.type == EventType.orderCancelled.name {
                 let cancelled = try event.decode(OrderCancelled.self).data

@@ -1,15 +1,15 @@
 import Contracts
-public import Foundation
-public import Postgres
-public import ServiceKit
+package import Foundation
+package import Postgres
+package import ServiceKit
 
 /// customer-service's storage in PostgreSQL.
-public struct PostgresCustomerRepository: CustomerRepository {
+package struct PostgresCustomerRepository: CustomerRepository {
     private let client: PostgresClient
     private let stamp: EventStamp
 
     /// Creates the repository; `stamp` marks the events it queues.
-    public init(client: PostgresClient, stamp: EventStamp) {
+    package init(client: PostgresClient, stamp: EventStamp) {
         self.client = client
         self.stamp = stamp
     }
@@ -20,7 +20,7 @@ public struct PostgresCustomerRepository: CustomerRepository {
 
     private static let columns = "id, name, email, address, orders_count, version, created_at, updated_at"
 
-    public func create(_ new: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer {
+    package func create(_ new: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer {
         let customer = Customer(
             id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time, updatedAt: time)
         let event = try stamp.message(CustomerCreated(customer: customer.snapshot), subject: id, time: time, traceparent: traceparent)
@@ -44,16 +44,16 @@ public struct PostgresCustomerRepository: CustomerRepository {
             customer.createdAt, customer.updatedAt)
     }
 
-    public func customer(id: UUID) async throws -> Customer? {
+    package func customer(id: UUID) async throws -> Customer? {
         try await client.query("SELECT \(Self.columns) FROM customers WHERE id = $1", id).first.map(Self.decode)
     }
 
-    public func customers(page: PageRequest) async throws -> [Customer] {
+    package func customers(page: PageRequest) async throws -> [Customer] {
         let (sql, bindings) = page.query(select: Self.columns, from: "customers", orderedBy: "created_at")
         return try await client.withConnection { try await $0.query(sql, bindings) }.map(Self.decode)
     }
 
-    public func countOrders(_ orders: [CountedOrder]) async throws {
+    package func countOrders(_ orders: [CountedOrder]) async throws {
         try await client.transaction { connection in
             let fresh = try await Inbox.claim(orders, on: connection, event: \.event)
             guard !fresh.isEmpty else { return }
@@ -98,7 +98,7 @@ public struct PostgresCustomerRepository: CustomerRepository {
         }
     }
 
-    public func publishCountChanges(limit: Int) async throws -> Int {
+    package func publishCountChanges(limit: Int) async throws -> Int {
         let stamp = self.stamp
         return try await client.transaction { connection in
             // SKIP LOCKED: a customer being counted right now is left for the next round
@@ -119,7 +119,7 @@ public struct PostgresCustomerRepository: CustomerRepository {
         }
     }
 
-    public func seedIfEmpty(_ customers: [NewCustomer], ids: [UUID], at time: Date) async throws -> Bool {
+    package func seedIfEmpty(_ customers: [NewCustomer], ids: [UUID], at time: Date) async throws -> Bool {
         let stamp = self.stamp
         return try await client.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock($1)", Self.seedingLock)

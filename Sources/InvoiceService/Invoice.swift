@@ -1,43 +1,43 @@
-public import Contracts
-public import Foundation
+package import Contracts
+package import Foundation
 
 /// An invoice as invoice-service stores it.
-public struct Invoice: Sendable, Hashable {
+package struct Invoice: Sendable, Hashable {
     /// The invoice's id.
-    public var id: UUID
+    package var id: UUID
     /// `INV-<year>-<6 digits>`, gapless within a year.
-    public var number: String
+    package var number: String
     /// The invoiced order, one invoice per order.
-    public var orderID: UUID
+    package var orderID: UUID
     /// The billed customer.
-    public var customerID: UUID
+    package var customerID: UUID
     /// The order's lines.
-    public var lines: [OrderLine]
+    package var lines: [OrderLine]
     /// Sum of the lines.
-    public var subtotal: Money
+    package var subtotal: Money
     /// The rate applied.
-    public var taxRate: Decimal
+    package var taxRate: Decimal
     /// `subtotal × taxRate`, rounded to cents (halves away from zero).
-    public var tax: Money
+    package var tax: Money
     /// `subtotal + tax`.
-    public var total: Money
+    package var total: Money
     /// When it was issued.
-    public var issuedAt: Date
+    package var issuedAt: Date
     /// Where it is in its life.
-    public var status: InvoiceLifecycle.Status = .issued
+    package var status: InvoiceLifecycle.Status = .issued
     /// When payment is due (none for invoices issued before due dates existed).
-    public var dueAt: Date?
+    package var dueAt: Date?
     /// When it was paid.
-    public var paidAt: Date?
+    package var paidAt: Date?
     /// When it was closed as overdue (unpaid at its due date).
-    public var overdueAt: Date?
+    package var overdueAt: Date?
     /// When it was voided.
-    public var voidedAt: Date?
+    package var voidedAt: Date?
     /// Why its order was cancelled.
-    public var voidReason: String?
+    package var voidReason: String?
 
     /// Creates an invoice.
-    public init(
+    package init(
         id: UUID, number: String, orderID: UUID, customerID: UUID, lines: [OrderLine], subtotal: Money, taxRate: Decimal, tax: Money,
         total: Money, issuedAt: Date, dueAt: Date? = nil
     ) {
@@ -55,7 +55,7 @@ public struct Invoice: Sendable, Hashable {
     }
 
     /// The invoice of `order`: lines copied, amounts computed exactly.
-    public init(for order: OrderCreated, id: UUID, number: String, taxRate: Decimal, issuedAt: Date, dueAt: Date? = nil) {
+    package init(for order: OrderCreated, id: UUID, number: String, taxRate: Decimal, issuedAt: Date, dueAt: Date? = nil) {
         let subtotal = order.items.map(\.lineTotal).reduce(Money.zero, +)
         let tax = (subtotal * taxRate).rounded(scale: 2)
         self.init(
@@ -64,56 +64,56 @@ public struct Invoice: Sendable, Hashable {
     }
 
     /// `INV-2026-000042`.
-    public static func number(year: Int, sequence: Int) -> String {
+    package static func number(year: Int, sequence: Int) -> String {
         let digits = String(sequence)
         let padded = digits.count >= 6 ? digits : String(repeating: "0", count: 6 - digits.count) + digits
         return "INV-\(year)-\(padded)"
     }
 
     /// The `invoice.created` payload announcing this invoice.
-    public var createdEvent: InvoiceCreated {
+    package var createdEvent: InvoiceCreated {
         InvoiceCreated(
             invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, lines: lines, subtotal: subtotal,
             taxRate: taxRate, tax: tax, total: total, issuedAt: issuedAt, dueAt: dueAt)
     }
 
     /// The `invoice.paid` payload for `payment`, captured at `time`.
-    public func paidEvent(_ payment: Payment, at time: Date) -> InvoicePaid {
+    package func paidEvent(_ payment: Payment, at time: Date) -> InvoicePaid {
         InvoicePaid(
             invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, paymentID: payment.id, amount: payment.amount,
             method: payment.method, paidAt: time)
     }
 
     /// The `invoice.voided` payload: voided at `time` for `reason`, with `refundDue` captured.
-    public func voidedEvent(reason: OrderCancelled.Reason, refundDue: Money?, at time: Date) -> InvoiceVoided {
+    package func voidedEvent(reason: OrderCancelled.Reason, refundDue: Money?, at time: Date) -> InvoiceVoided {
         InvoiceVoided(
             invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, reason: reason, refundDue: refundDue, voidedAt: time)
     }
 
     /// The `invoice.overdue` payload: closed unpaid at `time`.
-    public func overdueEvent(at time: Date) -> InvoiceOverdue {
+    package func overdueEvent(at time: Date) -> InvoiceOverdue {
         InvoiceOverdue(invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, dueAt: dueAt ?? time, overdueAt: time)
     }
 
     /// Whether a payment started at `time` is too late: the invoice is closed as overdue, or
     /// its due date has passed and the sweeper has not closed it yet.
-    public func isOverdue(at time: Date) -> Bool {
+    package func isOverdue(at time: Date) -> Bool {
         status == .overdue || (status == .issued && dueAt.map { time >= $0 } == true)
     }
 
     /// The `invoice.refunded` payload for `payment`, refunded at `time`.
-    public func refundedEvent(_ payment: Payment, at time: Date) -> InvoiceRefunded {
+    package func refundedEvent(_ payment: Payment, at time: Date) -> InvoiceRefunded {
         InvoiceRefunded(
             invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, paymentID: payment.id, amount: payment.amount,
             refundedAt: time, reason: payment.refundDue)
     }
 
     /// What is still to pay: the total while issued, nothing once paid, overdue or void.
-    public var openAmount: Money { status == .issued ? total : .zero }
+    package var openAmount: Money { status == .issued ? total : .zero }
 
     /// Whether a new payment of `amount` may start at `time`: the invoice is issued, not past
     /// its due date, and `amount` is its open amount. Checked under the invoice's lock.
-    public func checkPayable(amount: Money, at time: Date) throws(InvoiceStoreError) {
+    package func checkPayable(amount: Money, at time: Date) throws(InvoiceStoreError) {
         switch status {
         case .paid: throw InvoiceStoreError(.alreadyPaid, "invoice \(number) is paid already")
         case .void: throw InvoiceStoreError(.void, "invoice \(number) is void: its order was cancelled")
@@ -129,7 +129,7 @@ public struct Invoice: Sendable, Hashable {
     /// Applies the capture of `payment` (captured just now): it pays the invoice if the
     /// invoice can still be paid, and otherwise owes a refund (``Payment/refundDue``). Returns
     /// whether it paid the invoice, which then announces `invoice.paid`.
-    public mutating func take(_ payment: inout Payment, at time: Date) -> Bool {
+    package mutating func take(_ payment: inout Payment, at time: Date) -> Bool {
         let transition = InvoiceLifecycle.transition(from: status, on: .paymentCaptured)
         payment.refundDue = transition.refund
         guard transition.next == .paid else { return false }

@@ -1,4 +1,4 @@
-public import Contracts
+package import Contracts
 
 /// The invoice's states and the only ways between them. Every change of an invoice's status
 /// goes through ``transition(from:on:)``: the repositories lock the invoice, ask, and write
@@ -15,9 +15,9 @@ public import Contracts
 /// an invoice paid before its due date is never closed as overdue, whatever else was down.
 /// A capture that cannot pay the invoice (void, overdue, or paid by another payment) is
 /// refunded, never kept.
-public enum InvoiceLifecycle {
+package enum InvoiceLifecycle {
     /// Where an invoice is.
-    public enum Status: String, Sendable, Codable, CaseIterable {
+    package enum Status: String, Sendable, Codable, CaseIterable {
         /// Issued, awaiting payment.
         case issued
         /// Paid in full.
@@ -30,7 +30,7 @@ public enum InvoiceLifecycle {
     }
 
     /// What happens to an invoice.
-    public enum Event: Sendable, Hashable, CaseIterable {
+    package enum Event: Sendable, Hashable, CaseIterable {
         /// The provider captured a payment of the invoice's amount.
         case paymentCaptured
         /// Its order was cancelled (`order.cancelled`).
@@ -40,25 +40,25 @@ public enum InvoiceLifecycle {
     }
 
     /// What an event does to an invoice in a given state.
-    public struct Transition: Sendable, Hashable {
+    package struct Transition: Sendable, Hashable {
         /// The new status; `nil` if it stays as it was.
-        public var next: Status?
+        package var next: Status?
         /// Why the money of the payment in question must go back, if it must: a capture that
         /// cannot pay the invoice, or the payment of an invoice voided after it was paid.
-        public var refund: RefundReason?
+        package var refund: RefundReason?
 
         /// Creates a transition.
-        public init(next: Status?, refund: RefundReason? = nil) {
+        package init(next: Status?, refund: RefundReason? = nil) {
             self.next = next
             self.refund = refund
         }
 
         /// Nothing changes.
-        public static let unchanged = Transition(next: nil)
+        package static let unchanged = Transition(next: nil)
     }
 
     /// The transition `event` makes from `status`.
-    public static func transition(from status: Status, on event: Event) -> Transition {
+    package static func transition(from status: Status, on event: Event) -> Transition {
         switch (status, event) {
         case (.issued, .paymentCaptured): Transition(next: .paid)
         case (.issued, .orderCancelled): Transition(next: .void)

@@ -1,7 +1,7 @@
 import Foundation
-public import Logging
-public import ServiceKit
-public import ServiceLifecycle
+package import Logging
+package import ServiceKit
+package import ServiceLifecycle
 
 /// Closes invoices still unpaid at their due date as overdue (`invoice.overdue`, on which
 /// order-service cancels the order): every `interval`, in batches, until graceful shutdown.
@@ -10,14 +10,14 @@ public import ServiceLifecycle
 /// an invoice is paid: under the lock payments take, never while a payment is in flight, so an
 /// invoice paid in time is never cancelled for lateness whatever else was down. Several
 /// replicas sweep at once without coordinating (`FOR UPDATE SKIP LOCKED`).
-public struct InvoiceOverdueSweeper: Service {
+package struct InvoiceOverdueSweeper: Service {
     /// Invoices one transaction closes.
     static let batchSize = 100
 
     private let chore: PeriodicChore
 
     /// Creates the sweeper; it starts once the database is migrated.
-    public init(repository: any InvoiceRepository, readiness: Readiness, interval: Duration, logger: Logger) {
+    package init(repository: any InvoiceRepository, readiness: Readiness, interval: Duration, logger: Logger) {
         chore = PeriodicChore("closing overdue invoices", readiness: readiness, interval: interval, logger: logger) {
             let closed = try await repository.closeOverdue(at: Date(), limit: Self.batchSize)
             if closed > 0 { logger.info("closed overdue invoices", metadata: ["invoice.count": "\(closed)"]) }
@@ -25,5 +25,5 @@ public struct InvoiceOverdueSweeper: Service {
         }
     }
 
-    public func run() async throws { try await chore.run() }
+    package func run() async throws { try await chore.run() }
 }

@@ -1,12 +1,12 @@
-public import Contracts
-public import Foundation
-public import ServiceKit
+package import Contracts
+package import Foundation
+package import ServiceKit
 
 /// invoice-service's storage. Every change of an invoice's or a payment's status goes
 /// through ``InvoiceLifecycle`` and ``PaymentLifecycle`` under the invoice's row lock, in one
 /// transaction with the events it announces (outbox) and the inbox entries of the events it
 /// applies.
-public protocol InvoiceRepository: Sendable {
+package protocol InvoiceRepository: Sendable {
     /// Invoices each order once, in one transaction: inbox entries, the next gapless numbers,
     /// the invoices and their `invoice.created` events. An order that already has an invoice
     /// (a duplicate under another event id) gets none, and so does a cancelled order.
@@ -69,35 +69,35 @@ public protocol InvoiceRepository: Sendable {
 }
 
 /// What an invoice says besides its lines: the tax and when payment is due.
-public struct InvoicingTerms: Sendable, Hashable {
+package struct InvoicingTerms: Sendable, Hashable {
     /// The rate applied, e.g. `0.20`.
-    public var taxRate: Decimal
+    package var taxRate: Decimal
     /// How long after issue payment is due.
-    public var paymentDue: Duration
+    package var paymentDue: Duration
 
     /// Creates terms.
-    public init(taxRate: Decimal, paymentDue: Duration) {
+    package init(taxRate: Decimal, paymentDue: Duration) {
         self.taxRate = taxRate
         self.paymentDue = paymentDue
     }
 
     /// The due date of an invoice issued at `issuedAt`.
-    public func dueDate(issuedAt: Date) -> Date {
+    package func dueDate(issuedAt: Date) -> Date {
         issuedAt.addingTimeInterval(paymentDue.timeInterval)
     }
 }
 
 /// One `order.created` to invoice.
-public struct OrderToInvoice: Sendable {
+package struct OrderToInvoice: Sendable {
     /// The inbox entry.
-    public var event: IncomingEvent
+    package var event: IncomingEvent
     /// The order.
-    public var order: OrderCreated
+    package var order: OrderCreated
     /// Carried into `invoice.created`.
-    public var traceparent: String?
+    package var traceparent: String?
 
     /// Creates the entry.
-    public init(event: IncomingEvent, order: OrderCreated, traceparent: String?) {
+    package init(event: IncomingEvent, order: OrderCreated, traceparent: String?) {
         self.event = event
         self.order = order
         self.traceparent = traceparent
@@ -105,16 +105,16 @@ public struct OrderToInvoice: Sendable {
 }
 
 /// One `order.cancelled` to apply.
-public struct CancelledOrder: Sendable {
+package struct CancelledOrder: Sendable {
     /// The inbox entry.
-    public var event: IncomingEvent
+    package var event: IncomingEvent
     /// The cancellation.
-    public var cancellation: OrderCancelled
+    package var cancellation: OrderCancelled
     /// Carried into `invoice.voided`.
-    public var traceparent: String?
+    package var traceparent: String?
 
     /// Creates the entry.
-    public init(event: IncomingEvent, cancellation: OrderCancelled, traceparent: String?) {
+    package init(event: IncomingEvent, cancellation: OrderCancelled, traceparent: String?) {
         self.event = event
         self.cancellation = cancellation
         self.traceparent = traceparent
@@ -122,24 +122,24 @@ public struct CancelledOrder: Sendable {
 }
 
 /// A payment request as the route validated it.
-public struct NewPayment: Sendable, Hashable {
+package struct NewPayment: Sendable, Hashable {
     /// The invoice to pay.
-    public var invoiceID: UUID
+    package var invoiceID: UUID
     /// The client's `Idempotency-Key`.
-    public var idempotencyKey: String
+    package var idempotencyKey: String
     /// The canonical request, compared on a replay.
-    public var request: String
+    package var request: String
     /// How much (must be the invoice's open amount).
-    public var amount: Money
+    package var amount: Money
     /// How.
-    public var method: String
+    package var method: String
     /// The client's provider token.
-    public var token: String?
+    package var token: String?
     /// The caller's trace, carried into `invoice.paid`.
-    public var traceparent: String?
+    package var traceparent: String?
 
     /// Creates a request.
-    public init(invoiceID: UUID, idempotencyKey: String, request: String, amount: Money, method: String, token: String?, traceparent: String?) {
+    package init(invoiceID: UUID, idempotencyKey: String, request: String, amount: Money, method: String, token: String?, traceparent: String?) {
         self.invoiceID = invoiceID
         self.idempotencyKey = idempotencyKey
         self.request = request
@@ -151,17 +151,17 @@ public struct NewPayment: Sendable, Hashable {
 }
 
 /// What ``InvoiceRepository/startPayment(_:at:)`` found.
-public struct PaymentStart: Sendable, Hashable {
+package struct PaymentStart: Sendable, Hashable {
     /// The payment: new and pending, or the one made under the same key (a retried failed
     /// one is pending again).
-    public var payment: Payment
+    package var payment: Payment
     /// Its invoice.
-    public var invoice: Invoice
+    package var invoice: Invoice
     /// Whether the payment existed before this request.
-    public var isReplay: Bool
+    package var isReplay: Bool
 
     /// Creates the result.
-    public init(payment: Payment, invoice: Invoice, isReplay: Bool) {
+    package init(payment: Payment, invoice: Invoice, isReplay: Bool) {
         self.payment = payment
         self.invoice = invoice
         self.isReplay = isReplay
@@ -171,50 +171,50 @@ public struct PaymentStart: Sendable, Hashable {
 extension InvoiceRepository {
     /// ``settlePayment(_:outcome:at:traceparent:attempt:)`` outside any request's trace (the
     /// reconciler), for whatever attempt the payment is at.
-    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice) {
+    package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice) {
         try await settlePayment(id, outcome: outcome, at: time, traceparent: nil, attempt: nil)
     }
 
     /// ``settlePayment(_:outcome:at:traceparent:attempt:)`` for whatever attempt the payment is at.
-    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice) {
+    package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice) {
         try await settlePayment(id, outcome: outcome, at: time, traceparent: traceparent, attempt: nil)
     }
 }
 
 /// What invoice-service's storage refuses, in the domain's terms; the routes answer it.
-public struct InvoiceStoreError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct InvoiceStoreError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private let value: String
         private init(_ value: String) { self.value = value }
-        public var description: String { value }
+        package var description: String { value }
 
         /// No such invoice.
-        public static let notFound = Code("notFound")
+        package static let notFound = Code("notFound")
         /// The invoice is paid already.
-        public static let alreadyPaid = Code("alreadyPaid")
+        package static let alreadyPaid = Code("alreadyPaid")
         /// The invoice is void (its order was cancelled).
-        public static let void = Code("void")
+        package static let void = Code("void")
         /// The amount is not the invoice's open amount.
-        public static let wrongAmount = Code("wrongAmount")
+        package static let wrongAmount = Code("wrongAmount")
         /// Another payment of the invoice is in progress.
-        public static let paymentInProgress = Code("paymentInProgress")
+        package static let paymentInProgress = Code("paymentInProgress")
         /// The `Idempotency-Key` was used for another request.
-        public static let idempotencyKeyReused = Code("idempotencyKeyReused")
+        package static let idempotencyKeyReused = Code("idempotencyKeyReused")
         /// The invoice's due date has passed: it is closed to payments.
-        public static let overdue = Code("overdue")
+        package static let overdue = Code("overdue")
     }
 
     /// What went wrong.
-    public var code: Code
+    package var code: Code
     /// Details for the client.
-    public var message: String
+    package var message: String
 
     /// Creates the error.
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { "InvoiceStoreError.\(code): \(message)" }
+    package var description: String { "InvoiceStoreError.\(code): \(message)" }
 }

@@ -1,27 +1,27 @@
 import Contracts
 import Foundation
-public import Hummingbird
-public import HummingbirdAuth
-public import ServiceKit
+package import Hummingbird
+package import HummingbirdAuth
+package import ServiceKit
 
 /// invoice-service's HTTP API: `GET /invoices/{id}`, `GET /invoices?order_id=…` (scope
 /// `invoices:read`), `POST /invoices/{id}/payments` (`invoices:write`) and
 /// `GET /invoices/{id}/payments` (`invoices:read`). A caller without `mercato:admin` sees and
 /// pays its own customer's invoices only.
-public struct InvoiceRoutes: Sendable {
+package struct InvoiceRoutes: Sendable {
     private let repository: any InvoiceRepository
     private let payments: PaymentProcessor
     private let maxBodyBytes: Int
 
     /// Creates the routes over `repository`, paying through `payments`.
-    public init(repository: any InvoiceRepository, payments: PaymentProcessor, maxBodyBytes: Int) {
+    package init(repository: any InvoiceRepository, payments: PaymentProcessor, maxBodyBytes: Int) {
         self.repository = repository
         self.payments = payments
         self.maxBodyBytes = maxBodyBytes
     }
 
     /// Adds the routes to `router`.
-    public func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
+    package func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
         access.requiring(.invoicesRead, on: router).get("/invoices/:id") { _, context in
             try await show(context.parameters.get("id") ?? "", caller: context.caller)
         }

@@ -1,24 +1,49 @@
 import Contracts
-import ServiceKit
+package import ServiceKit
 
 /// invoice-service: one invoice per `order.created`, `invoice.created` through the outbox;
 /// payments through the provider (`invoice.paid`), invoices unpaid at their due date closed
 /// (`invoice.overdue`), voids of cancelled orders' invoices (`invoice.voided`), and the
 /// refunds of money that cannot stay (`invoice.refunded`).
-public enum InvoiceServiceApp {
-    /// Runs the service with `configuration` until SIGTERM or SIGINT.
-    public static func run(_ configuration: InvoiceServiceConfiguration) async throws {
-        let runtime = try ServiceRuntime(configuration: configuration.service)
-        let repository = PostgresInvoiceRepository(client: runtime.database, stamp: configuration.service.eventStamp)
+package enum InvoiceServiceApp {
+    /// What invoice-service is built on: the common dependencies, its storage and the payment
+    /// provider's books.
+    package struct Dependencies: Sendable {
+        /// The database, broker, outbox and logger.
+        package var service: ServiceDependencies
+        /// Invoices, payments and the inbox.
+        package var repository: any InvoiceRepository
+        /// The simulated provider's ledger (its record of charges, captures and refunds).
+        package var ledger: any SimulatedProviderLedger
+
+        /// Dependencies as given.
+        package init(service: ServiceDependencies, repository: any InvoiceRepository, ledger: any SimulatedProviderLedger) {
+            self.service = service
+            self.repository = repository
+            self.ledger = ledger
+        }
+
+        /// The real ones: PostgreSQL (the provider's ledger too) and RabbitMQ.
+        package static func live(_ configuration: InvoiceServiceConfiguration) throws -> Dependencies {
+            let service = try ServiceDependencies.live(configuration.service)
+            return Dependencies(
+                service: service, repository: PostgresInvoiceRepository(client: service.database, stamp: configuration.service.eventStamp),
+                ledger: PostgresSimulatedProviderLedger(client: service.database))
+        }
+    }
+
+    /// Builds the service from `configuration` over `dependencies`.
+    package static func build(_ configuration: InvoiceServiceConfiguration, dependencies: Dependencies) async throws -> ServiceApplication {
+        let runtime = ServiceRuntime(configuration: configuration.service, dependencies: dependencies.service)
+        let repository = dependencies.repository
         let provider = SimulatedPaymentGateway(
-            ledger: PostgresSimulatedProviderLedger(client: runtime.database), configuration: configuration.simulator, clock: ContinuousClock(),
-            logger: runtime.logger)
+            ledger: dependencies.ledger, configuration: configuration.simulator, clock: ContinuousClock(), logger: runtime.logger)
         let gateway = ResilientPaymentGateway(provider, configuration: configuration.gateway, clock: ContinuousClock(), logger: runtime.logger)
         let payments = PaymentProcessor(
             repository: repository, gateway: gateway, staleAfter: configuration.gateway.longestCall + .seconds(5), logger: runtime.logger)
         let reconciler = PaymentReconciler(
             processor: payments, readiness: runtime.readiness, interval: configuration.reconcileInterval, logger: runtime.logger)
-        try await runtime.run(
+        return try await runtime.application(
             migrations: InvoiceMigrations.all,
             consumers: [
                 runtime.consumer(of: QueueName.invoiceOrderCreated, handler: InvoicingHandler(repository: repository, terms: configuration.terms)),
@@ -34,5 +59,10 @@ public enum InvoiceServiceApp {
             readinessDetails: { ["payment.circuit": gateway.breaker.state.rawValue] },
             openAPI: PackageResources.openapi_json,
             routes: { InvoiceRoutes(repository: repository, payments: payments, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0, access: $1) })
+    }
+
+    /// Runs the service with `configuration` until SIGTERM or SIGINT.
+    package static func run(_ configuration: InvoiceServiceConfiguration) async throws {
+        try await build(configuration, dependencies: .live(configuration)).run()
     }
 }

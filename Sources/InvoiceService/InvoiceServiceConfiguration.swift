@@ -1,34 +1,34 @@
 import Contracts
-public import Foundation
-public import ServiceKit
+package import Foundation
+package import ServiceKit
 
 /// invoice-service's configuration: the common variables, `TAX_RATE`, `PAYMENT_DUE_SECONDS`,
 /// and the payment provider's (`PAYMENT_GATEWAY_*`, `PAYMENT_CIRCUIT_*`, `PAYMENT_SIM_*`).
-public struct InvoiceServiceConfiguration: Sendable {
+package struct InvoiceServiceConfiguration: Sendable {
     /// `PORT` (default 8082), `AMQP_URL`, `DATABASE_URL` (default database `invoices`), ….
-    public var service: ServiceConfiguration
+    package var service: ServiceConfiguration
     /// `TAX_RATE`: a decimal from 0 to 1 with at most four decimals, e.g. `0.20` or
     /// `0.1925`. Default 0.20.
-    public var taxRate: Decimal
+    package var taxRate: Decimal
     /// `PAYMENT_DUE_SECONDS`: how long after issue an invoice is due; one still unpaid then is
     /// closed as overdue and its order cancelled. Default 7 days.
-    public var paymentDue: Duration
+    package var paymentDue: Duration
     /// `PAYMENT_SWEEP_INTERVAL_MS`: how often invoices unpaid at their due date are looked for
     /// and closed as overdue. Default 10 s.
-    public var overdueSweepInterval: Duration
+    package var overdueSweepInterval: Duration
     /// Timeout, retries and circuit breaker around the provider.
-    public var gateway: ResilientPaymentGateway<ContinuousClock>.Configuration
+    package var gateway: ResilientPaymentGateway<ContinuousClock>.Configuration
     /// The simulated provider's behaviour.
-    public var simulator: SimulatedPaymentGateway<ContinuousClock>.Configuration
+    package var simulator: SimulatedPaymentGateway<ContinuousClock>.Configuration
     /// `PAYMENT_RECONCILE_INTERVAL_MS`: how often refunds owed and abandoned payments are
     /// looked for (a refund owed is also started at once). Default 5 s.
-    public var reconcileInterval: Duration
+    package var reconcileInterval: Duration
 
     /// The invoicing terms.
-    public var terms: InvoicingTerms { InvoicingTerms(taxRate: taxRate, paymentDue: paymentDue) }
+    package var terms: InvoicingTerms { InvoicingTerms(taxRate: taxRate, paymentDue: paymentDue) }
 
     /// Reads the environment.
-    public init(environment: EnvironmentReader = EnvironmentReader()) throws {
+    package init(environment: EnvironmentReader = EnvironmentReader()) throws {
         service = try ServiceConfiguration(serviceName: "invoice-service", defaultPort: 8082, defaultDatabase: "invoices", environment: environment)
         taxRate = try environment.decimal("TAX_RATE", default: Decimal(string: "0.20")!, in: 0...1)
         // Invoices store the rate as numeric(6,4): a finer one would be stored rounded but

@@ -1,22 +1,22 @@
 import Contracts
 import Foundation
-public import ServiceKit
+package import ServiceKit
 
 /// Invoices orders: `order.created` from `invoice-service.order-created` becomes exactly one
 /// invoice per order.
-public struct InvoicingHandler: EventHandler {
+package struct InvoicingHandler: EventHandler {
     private let repository: any InvoiceRepository
     private let terms: InvoicingTerms
 
     /// Creates the handler over `repository`, invoicing on `terms`.
-    public init(repository: any InvoiceRepository, terms: InvoicingTerms) {
+    package init(repository: any InvoiceRepository, terms: InvoicingTerms) {
         self.repository = repository
         self.terms = terms
     }
 
-    public var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self)] }
+    package var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self)] }
 
-    public func apply(_ events: [IncomingEvent]) async throws {
+    package func apply(_ events: [IncomingEvent]) async throws {
         let orders = try events.map { event in
             let envelope = try event.decode(OrderCreated.self)
             let order = envelope.data

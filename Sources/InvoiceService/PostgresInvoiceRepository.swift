@@ -1,15 +1,15 @@
 import Contracts
-public import Foundation
-public import Postgres
-public import ServiceKit
+package import Foundation
+package import Postgres
+package import ServiceKit
 
 /// invoice-service's storage in PostgreSQL.
-public struct PostgresInvoiceRepository: InvoiceRepository {
+package struct PostgresInvoiceRepository: InvoiceRepository {
     private let client: PostgresClient
     private let stamp: EventStamp
 
     /// Creates the repository; `stamp` marks the events it queues.
-    public init(client: PostgresClient, stamp: EventStamp) {
+    package init(client: PostgresClient, stamp: EventStamp) {
         self.client = client
         self.stamp = stamp
     }
@@ -20,7 +20,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
     /// see the other's write only after committing).
     static let invoicingLock: Int64 = 0x6D65_7263_6174_6F32  // "mercato2"
 
-    public func invoice(_ orders: [OrderToInvoice], terms: InvoicingTerms, at time: Date) async throws {
+    package func invoice(_ orders: [OrderToInvoice], terms: InvoicingTerms, at time: Date) async throws {
         let stamp = self.stamp
         try await client.transaction { connection in
             var seenOrders = Set<UUID>()
@@ -94,7 +94,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         }
     }
 
-    public func cancelOrders(_ cancellations: [CancelledOrder]) async throws -> Int {
+    package func cancelOrders(_ cancellations: [CancelledOrder]) async throws -> Int {
         let stamp = self.stamp
         return try await client.transaction { connection in
             var seen = Set<UUID>()
@@ -143,19 +143,19 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
     private static let columns =
         "id, number, order_id, customer_id, subtotal, tax_rate, tax, total, issued_at, status, due_at, paid_at, voided_at, void_reason, overdue_at"
 
-    public func invoice(id: UUID) async throws -> Invoice? {
+    package func invoice(id: UUID) async throws -> Invoice? {
         try await client.withConnection { connection in
             try await load(try await connection.query("SELECT \(Self.columns) FROM invoices WHERE id = $1", id), on: connection).first
         }
     }
 
-    public func invoice(orderID: UUID) async throws -> Invoice? {
+    package func invoice(orderID: UUID) async throws -> Invoice? {
         try await client.withConnection { connection in
             try await load(try await connection.query("SELECT \(Self.columns) FROM invoices WHERE order_id = $1", orderID), on: connection).first
         }
     }
 
-    public func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice] {
+    package func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice] {
         let (sql, bindings) = page.query(
             select: Self.columns, from: "invoices", orderedBy: "issued_at", filter: customerID.map { _ in "customer_id = $1" },
             filterBindings: customerID.map { [$0] } ?? [])
@@ -216,7 +216,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         try await load(try await connection.query("SELECT \(Self.columns) FROM invoices WHERE id = $1 FOR UPDATE", id), on: connection).first
     }
 
-    public func startPayment(_ new: NewPayment, at time: Date) async throws -> PaymentStart {
+    package func startPayment(_ new: NewPayment, at time: Date) async throws -> PaymentStart {
         try await client.transaction { connection in
             guard let invoice = try await lockedInvoice(new.invoiceID, on: connection) else {
                 throw InvoiceStoreError(.notFound, "invoice \(new.invoiceID.uuidString.lowercased())")
@@ -277,7 +277,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         if live > 0 { throw InvoiceStoreError(.paymentInProgress, "another payment of invoice \(invoice.number) is in progress") }
     }
 
-    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?) async throws -> (Payment, Invoice) {
+    package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?) async throws -> (Payment, Invoice) {
         let stamp = self.stamp
         return try await client.transaction { connection in
             guard let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?.decode(UUID.self, at: 0),
@@ -301,12 +301,12 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         }
     }
 
-    public func payments(invoiceID: UUID) async throws -> [Payment] {
+    package func payments(invoiceID: UUID) async throws -> [Payment] {
         try await client.query("SELECT \(Self.paymentColumns) FROM payments WHERE invoice_id = $1 ORDER BY created_at, id", invoiceID)
             .map(Self.decodePayment)
     }
 
-    public func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+    package func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
         try await client.query(
             """
             UPDATE payments SET lease_until = $2::timestamptz + make_interval(secs => $3)
@@ -320,7 +320,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         ).map(Self.decodePayment)
     }
 
-    public func claimGuessedFailures(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+    package func claimGuessedFailures(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
         try await client.query(
             """
             UPDATE payments SET lease_until = $2::timestamptz + make_interval(secs => $3)
@@ -333,7 +333,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         ).map(Self.decodePayment)
     }
 
-    public func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+    package func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
         try await client.query(
             """
             UPDATE payments SET lease_until = $3::timestamptz + make_interval(secs => $4)
@@ -346,7 +346,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         ).map(Self.decodePayment)
     }
 
-    public func recordRefund(_ id: UUID, at time: Date) async throws {
+    package func recordRefund(_ id: UUID, at time: Date) async throws {
         let stamp = self.stamp
         try await client.transaction { connection in
             guard let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?.decode(UUID.self, at: 0),
@@ -361,7 +361,7 @@ public struct PostgresInvoiceRepository: InvoiceRepository {
         }
     }
 
-    public func closeOverdue(at time: Date, limit: Int) async throws -> Int {
+    package func closeOverdue(at time: Date, limit: Int) async throws -> Int {
         let stamp = self.stamp
         return try await client.transaction { connection in
             // First the invoices' locks, the ones payments take: then a statement of its own,

@@ -1,12 +1,12 @@
-public import Contracts
-public import Foundation
+package import Contracts
+package import Foundation
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
 /// Where order-service asks about a customer its replica does not hold yet.
-public protocol CustomerDirectory: Sendable {
+package protocol CustomerDirectory: Sendable {
     /// The customer, `nil` if customer-service does not know them (or will not show them to
     /// the holder of `token`); throws ``CustomerDirectoryError`` if the token lacks the scope,
     /// and any error if it cannot be asked (down, slow).
@@ -14,26 +14,26 @@ public protocol CustomerDirectory: Sendable {
 }
 
 /// customer-service refused to answer.
-public struct CustomerDirectoryError: Error, Sendable, Equatable {
+package struct CustomerDirectoryError: Error, Sendable, Equatable {
     /// What it refused.
-    public struct Code: Hashable, Sendable {
+    package struct Code: Hashable, Sendable {
         let name: String
         /// The caller's token may not read customers (401 or 403).
-        public static let forbidden = Code(name: "forbidden")
+        package static let forbidden = Code(name: "forbidden")
     }
 
     /// What it refused.
-    public var code: Code
+    package var code: Code
 }
 
 /// customer-service's `GET /customers/{id}`, with a short timeout: a customer created a
 /// moment ago, whose `customer.created` has not reached the replica, can order at once.
-public struct HTTPCustomerDirectory: CustomerDirectory {
+package struct HTTPCustomerDirectory: CustomerDirectory {
     private let baseURL: URL
     private let session: URLSession
 
     /// Creates the directory for customer-service at `baseURL`.
-    public init(baseURL: URL, timeout: Duration) {
+    package init(baseURL: URL, timeout: Duration) {
         self.baseURL = baseURL
         let configuration = URLSessionConfiguration.ephemeral
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
@@ -58,7 +58,7 @@ public struct HTTPCustomerDirectory: CustomerDirectory {
         }
     }
 
-    public func customer(id: UUID, token: String) async throws -> CustomerSnapshot? {
+    package func customer(id: UUID, token: String) async throws -> CustomerSnapshot? {
         var request = URLRequest(url: baseURL.appendingPathComponent("customers").appendingPathComponent(id.uuidString.lowercased()))
         // The caller's own token, as eShop forwards the user's: customer-service decides what
         // this caller may see, not order-service.

@@ -1,22 +1,22 @@
 import Contracts
 import Foundation
-public import ServiceKit
+package import ServiceKit
 
 /// Marks orders invoiced: `invoice.created` from `order-service.invoice-created`, and tells
 /// ``OrderAdmission`` how long each order took to get there.
-public struct InvoiceCreatedHandler: EventHandler {
+package struct InvoiceCreatedHandler: EventHandler {
     private let repository: any OrderRepository
     private let admission: OrderAdmission?
 
     /// Creates the handler over `repository`, timing trips for `admission`.
-    public init(repository: any OrderRepository, admission: OrderAdmission? = nil) {
+    package init(repository: any OrderRepository, admission: OrderAdmission? = nil) {
         self.repository = repository
         self.admission = admission
     }
 
-    public var accepts: [AcceptedEvent] { [AcceptedEvent(InvoiceCreated.self)] }
+    package var accepts: [AcceptedEvent] { [AcceptedEvent(InvoiceCreated.self)] }
 
-    public func apply(_ events: [IncomingEvent]) async throws {
+    package func apply(_ events: [IncomingEvent]) async throws {
         let invoices = try events.map { event in
             let invoice = try event.decode(InvoiceCreated.self).data
             return InvoicedOrder(

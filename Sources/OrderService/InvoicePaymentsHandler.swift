@@ -1,20 +1,20 @@
 import Contracts
-public import ServiceKit
+package import ServiceKit
 
 /// Marks orders paid, records the void and the refund of a cancelled order's invoice, and
 /// cancels the orders whose invoice was closed as overdue: `invoice.paid`, `invoice.voided`,
 /// `invoice.refunded` and `invoice.overdue` from `order-service.invoice-payments`.
-public struct InvoicePaymentsHandler: EventHandler {
+package struct InvoicePaymentsHandler: EventHandler {
     private let repository: any OrderRepository
 
     /// Creates the handler over `repository`.
-    public init(repository: any OrderRepository) {
+    package init(repository: any OrderRepository) {
         self.repository = repository
     }
 
-    public var accepts: [AcceptedEvent] { [AcceptedEvent(InvoicePaid.self), AcceptedEvent(InvoiceVoided.self), AcceptedEvent(InvoiceRefunded.self), AcceptedEvent(InvoiceOverdue.self)] }
+    package var accepts: [AcceptedEvent] { [AcceptedEvent(InvoicePaid.self), AcceptedEvent(InvoiceVoided.self), AcceptedEvent(InvoiceRefunded.self), AcceptedEvent(InvoiceOverdue.self)] }
 
-    public func apply(_ events: [IncomingEvent]) async throws {
+    package func apply(_ events: [IncomingEvent]) async throws {
         let notices = try events.map { event in
             if event.type == EventType.invoiceVoided.name {
                 let void = try event.decode(InvoiceVoided.self).data

@@ -1,25 +1,25 @@
-public import Contracts
-public import Foundation
+package import Contracts
+package import Foundation
 import ServiceKit
 
 /// The body of `POST /orders`.
-public struct NewOrder: Codable, Sendable, Equatable {
+package struct NewOrder: Codable, Sendable, Equatable {
     /// Who orders.
-    public var customerID: UUID
+    package var customerID: UUID
     /// What, at least one line.
-    public var items: [Item]
+    package var items: [Item]
 
     /// One requested line.
-    public struct Item: Codable, Sendable, Equatable {
+    package struct Item: Codable, Sendable, Equatable {
         /// 1–200 characters.
-        public var productName: String
+        package var productName: String
         /// 1–10,000.
-        public var quantity: Int
+        package var quantity: Int
         /// 0–1,000,000 with at most two decimals.
-        public var unitPrice: Money
+        package var unitPrice: Money
 
         /// Creates a line.
-        public init(productName: String, quantity: Int, unitPrice: Money) {
+        package init(productName: String, quantity: Int, unitPrice: Money) {
             self.productName = productName
             self.quantity = quantity
             self.unitPrice = unitPrice
@@ -33,7 +33,7 @@ public struct NewOrder: Codable, Sendable, Equatable {
 
         /// Reads `quantity` as any JSON number first, so `1.5` or `1e30` is reported as this
         /// field's error: JSONDecoder would call either "not valid JSON", naming nothing.
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             productName = try container.decode(String.self, forKey: .productName)
             let number: Decimal
@@ -53,7 +53,7 @@ public struct NewOrder: Codable, Sendable, Equatable {
     }
 
     /// Creates a request.
-    public init(customerID: UUID, items: [Item]) {
+    package init(customerID: UUID, items: [Item]) {
         self.customerID = customerID
         self.items = items
     }
@@ -63,7 +63,7 @@ public struct NewOrder: Codable, Sendable, Equatable {
         case items
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let text = try container.decode(String.self, forKey: .customerID)
         guard let id = UUID(uuidString: text) else {
@@ -74,14 +74,14 @@ public struct NewOrder: Codable, Sendable, Equatable {
     }
 
     /// Most lines one order may have.
-    public static let maxItems = 100
+    package static let maxItems = 100
 
     /// The largest total an order may have: what `orders.total numeric(14,2)` holds. The line
     /// limits alone allow 100 × 10,000 × 1,000,000.00, which it does not.
-    public static let maximumTotal = Money("999999999999.99")!
+    package static let maximumTotal = Money("999999999999.99")!
 
     /// The checked request: trimmed names, and every rule a 422 names the field of.
-    public func validated() throws -> NewOrder {
+    package func validated() throws -> NewOrder {
         guard !items.isEmpty else { throw APIError.invalid("items", "must contain at least one item") }
         guard items.count <= Self.maxItems else { throw APIError.invalid("items", "must contain at most \(Self.maxItems) items") }
         let checked = try items.enumerated().map { index, item in
@@ -107,16 +107,16 @@ public struct NewOrder: Codable, Sendable, Equatable {
     }
 
     /// The order's lines with their totals.
-    public var lines: [OrderLine] {
+    package var lines: [OrderLine] {
         items.map { OrderLine(productName: $0.productName, quantity: $0.quantity, unitPrice: $0.unitPrice) }
     }
 
     /// What the order comes to.
-    public var total: Money { lines.map(\.lineTotal).reduce(.zero, +) }
+    package var total: Money { lines.map(\.lineTotal).reduce(.zero, +) }
 
     /// The request in a canonical form, to tell a retried request from a different one under
     /// the same `Idempotency-Key`.
-    public var canonicalJSON: String {
+    package var canonicalJSON: String {
         let encoder = EventCoding.makeEncoder()
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }

@@ -1,10 +1,10 @@
-public import Contracts
-public import Foundation
+package import Contracts
+package import Foundation
 
 /// An order as order-service stores it.
-public struct Order: Sendable, Hashable {
+package struct Order: Sendable, Hashable {
     /// Where an order is in its life.
-    public enum Status: String, Sendable, Codable, CaseIterable {
+    package enum Status: String, Sendable, Codable, CaseIterable {
         /// Accepted; its invoice is on the way.
         case created
         /// invoice-service issued its invoice; payment is awaited.
@@ -16,38 +16,38 @@ public struct Order: Sendable, Hashable {
     }
 
     /// The order's id.
-    public var id: UUID
+    package var id: UUID
     /// Who placed it.
-    public var customerID: UUID
+    package var customerID: UUID
     /// Where it is.
-    public var status: Status
+    package var status: Status
     /// Its lines, in the order given.
-    public var items: [OrderLine]
+    package var items: [OrderLine]
     /// Sum of the lines.
-    public var total: Money
+    package var total: Money
     /// Its invoice, once issued.
-    public var invoiceID: UUID?
+    package var invoiceID: UUID?
     /// Its invoice's number, once issued.
-    public var invoiceNumber: String?
+    package var invoiceNumber: String?
     /// When it was accepted.
-    public var createdAt: Date
+    package var createdAt: Date
     /// When it last changed.
-    public var updatedAt: Date
+    package var updatedAt: Date
     /// When its invoice is due, once invoiced.
-    public var paymentDueAt: Date?
+    package var paymentDueAt: Date?
     /// When it was paid.
-    public var paidAt: Date?
+    package var paidAt: Date?
     /// When it was cancelled.
-    public var cancelledAt: Date?
+    package var cancelledAt: Date?
     /// Why it was cancelled (`requested`, `payment_overdue`).
-    public var cancelReason: String?
+    package var cancelReason: String?
     /// When a payment captured despite its cancellation was refunded.
-    public var refundedAt: Date?
+    package var refundedAt: Date?
     /// When invoice-service voided its invoice (after the cancellation).
-    public var invoiceVoidedAt: Date?
+    package var invoiceVoidedAt: Date?
 
     /// Creates an order.
-    public init(
+    package init(
         id: UUID, customerID: UUID, status: Status, items: [OrderLine], total: Money, invoiceID: UUID? = nil, invoiceNumber: String? = nil,
         createdAt: Date, updatedAt: Date
     ) {
@@ -63,14 +63,14 @@ public struct Order: Sendable, Hashable {
     }
 
     /// The `order.cancelled` payload announcing this order's cancellation.
-    public var cancelledEvent: OrderCancelled? {
+    package var cancelledEvent: OrderCancelled? {
         guard status == .cancelled, let cancelledAt else { return nil }
         return OrderCancelled(
             orderID: id, customerID: customerID, reason: OrderCancelled.Reason(rawValue: cancelReason ?? "requested"), cancelledAt: cancelledAt)
     }
 
     /// The `order.created` payload announcing this order.
-    public var createdEvent: OrderCreated {
+    package var createdEvent: OrderCreated {
         OrderCreated(orderID: id, customerID: customerID, items: items, total: total, createdAt: createdAt)
     }
 }

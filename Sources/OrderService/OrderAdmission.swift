@@ -1,6 +1,6 @@
 import CoreMetrics
 import Locking
-public import ServiceKit
+package import ServiceKit
 
 /// Admission control for new orders: order-service admits only what the pipeline behind it
 /// settles in time, and answers the rest `503` with `Retry-After` before doing any work.
@@ -24,29 +24,29 @@ public import ServiceKit
 ///
 /// Admission is deterministic for a given share (a credit counter, not a coin): at share
 /// 0.5 every other order is admitted, starting with the first.
-public final class OrderAdmission: Sendable {
+package final class OrderAdmission: Sendable {
     /// When orders are shed.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// `ADMISSION_TARGET_MS`: the standing backlog, as the fastest order→invoiced trip of
         /// an interval, above which new orders are shed. Default 1000 ms: a backlog of a
         /// second or more (a start-up transient, the catch-up after an outage), not the
         /// 0.1–0.6 s trips of a saturated system that keeps up — on the 2-core reference
         /// machine a 500 ms target shed 1,794 orders of a 45 s saturation run for no gain in
         /// rate or tail (benchmarks/README.md). 0 turns shedding off.
-        public var target: Duration = .milliseconds(1000)
+        package var target: Duration = .milliseconds(1000)
         /// How often the admitted share is adjusted. Default 250 ms.
-        public var interval: Duration = .milliseconds(250)
+        package var interval: Duration = .milliseconds(250)
         /// The least share admitted while shedding. Default 0.1.
-        public var minimumShare = 0.1
+        package var minimumShare = 0.1
         /// The fewest trips an interval needs to be judged. Default 20 (80 orders/s at
         /// the default interval).
-        public var minimumTrips = 20
+        package var minimumTrips = 20
 
         /// The defaults.
-        public init() {}
+        package init() {}
 
         /// Whether orders are ever shed.
-        public var isEnabled: Bool { target > .zero }
+        package var isEnabled: Bool { target > .zero }
     }
 
     private struct State {
@@ -64,7 +64,7 @@ public final class OrderAdmission: Sendable {
     private let metrics: ServiceMetrics
 
     /// Creates the admission control; it reports what it sheds through `metrics`.
-    public init(configuration: Configuration = Configuration(), metrics: ServiceMetrics = ServiceMetrics()) {
+    package init(configuration: Configuration = Configuration(), metrics: ServiceMetrics = ServiceMetrics()) {
         self.configuration = configuration
         self.metrics = metrics
         // On /metrics from the first scrape, not from the first shed order.
@@ -73,13 +73,13 @@ public final class OrderAdmission: Sendable {
     }
 
     /// The share of new orders admitted now, 0…1.
-    public var share: Double { state.withLock { $0.share } }
+    package var share: Double { state.withLock { $0.share } }
 
     /// How many orders were shed since the service started.
-    public var shedCount: Int { state.withLock { $0.shed } }
+    package var shedCount: Int { state.withLock { $0.shed } }
 
     /// Records orders marked invoiced `tripMilliseconds` after they were accepted.
-    public func record(tripMilliseconds trips: [Double], at now: ContinuousClock.Instant = .now) {
+    package func record(tripMilliseconds trips: [Double], at now: ContinuousClock.Instant = .now) {
         guard configuration.isEnabled, !trips.isEmpty else { return }
         state.withLock { state in
             adjust(&state, now: now)
@@ -89,7 +89,7 @@ public final class OrderAdmission: Sendable {
     }
 
     /// Whether to take a new order now; false means answer 503.
-    public func admit(at now: ContinuousClock.Instant = .now) -> Bool {
+    package func admit(at now: ContinuousClock.Instant = .now) -> Bool {
         guard configuration.isEnabled else { return true }
         let (admitted, share, adjusted) = state.withLock { state in
             let adjusted = adjust(&state, now: now)

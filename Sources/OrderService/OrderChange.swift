@@ -1,5 +1,5 @@
-public import Contracts
-public import Foundation
+package import Contracts
+package import Foundation
 
 /// One change in an order's life, as its history and the live stream show it: the order as it
 /// was right after the change, numbered by a sequence that orders every change of every order.
@@ -7,9 +7,9 @@ public import Foundation
 /// Sequence numbers are handed out by the sequencer once the changes' transactions have
 /// ended (``OrderRepository/settleChanges()``), so changes become visible in sequence order: a reader that has seen change `n` has seen
 /// every change before it, and "every change after `n`" is a gapless resume point.
-public struct OrderChange: Sendable, Hashable {
+package struct OrderChange: Sendable, Hashable {
     /// What happened to the order.
-    public enum Kind: String, Sendable, Codable, CaseIterable {
+    package enum Kind: String, Sendable, Codable, CaseIterable {
         /// It was placed.
         case created = "order.created"
         /// Its invoice was issued.
@@ -22,7 +22,7 @@ public struct OrderChange: Sendable, Hashable {
         case refunded = "order.refunded"
 
         /// The status the order has after this change.
-        public var status: Order.Status {
+        package var status: Order.Status {
             switch self {
             case .created: .created
             case .invoiced: .invoiced
@@ -33,20 +33,20 @@ public struct OrderChange: Sendable, Hashable {
     }
 
     /// Where the change stands among all changes; increases by one per change.
-    public var sequence: Int64
+    package var sequence: Int64
     /// What happened.
-    public var kind: Kind
+    package var kind: Kind
     /// When it happened.
-    public var at: Date
+    package var at: Date
     /// The order right after the change (its `updatedAt` is ``at``).
-    public var order: Order
+    package var order: Order
     /// The order's customer, as order-service's replica knows them (nil if it does not yet).
-    public var customer: CustomerSnapshot?
+    package var customer: CustomerSnapshot?
     /// The status the change moved the order from; nil for ``Kind/created``.
-    public var previousStatus: Order.Status?
+    package var previousStatus: Order.Status?
 
     /// Creates a change.
-    public init(sequence: Int64, kind: Kind, at: Date, order: Order, customer: CustomerSnapshot? = nil, previousStatus: Order.Status? = nil) {
+    package init(sequence: Int64, kind: Kind, at: Date, order: Order, customer: CustomerSnapshot? = nil, previousStatus: Order.Status? = nil) {
         self.sequence = sequence
         self.kind = kind
         self.at = at
@@ -57,14 +57,14 @@ public struct OrderChange: Sendable, Hashable {
 }
 
 /// How many orders are in each status, and the last change those counts include.
-public struct OrderStatusCounts: Sendable, Hashable {
+package struct OrderStatusCounts: Sendable, Hashable {
     /// Orders per status (a status with none is absent).
-    public var counts: [Order.Status: Int]
+    package var counts: [Order.Status: Int]
     /// The sequence number of the last change counted: later changes move the counts on.
-    public var sequence: Int64
+    package var sequence: Int64
 
     /// Creates the counts.
-    public init(counts: [Order.Status: Int], sequence: Int64) {
+    package init(counts: [Order.Status: Int], sequence: Int64) {
         self.counts = counts
         self.sequence = sequence
     }

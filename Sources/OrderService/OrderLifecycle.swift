@@ -10,9 +10,9 @@
 /// ```
 /// A cancelled order stays cancelled: an invoice or a payment that arrives after the
 /// cancellation is recorded on it (the payment is refunded by invoice-service), never undoes it.
-public enum OrderLifecycle {
+package enum OrderLifecycle {
     /// What happens to an order.
-    public enum Event: String, Sendable, Hashable, CaseIterable {
+    package enum Event: String, Sendable, Hashable, CaseIterable {
         /// invoice-service issued its invoice (`invoice.created`).
         case invoiceIssued
         /// Its invoice was paid (`invoice.paid`).
@@ -24,7 +24,7 @@ public enum OrderLifecycle {
     }
 
     /// What an event does to an order in a given state.
-    public enum Outcome: Sendable, Hashable {
+    package enum Outcome: Sendable, Hashable {
         /// The order moves to this status.
         case moves(to: Order.Status)
         /// Nothing changes (a repeat, or news recorded without a change of status).
@@ -34,7 +34,7 @@ public enum OrderLifecycle {
     }
 
     /// The outcome of `event` for an order in `status`.
-    public static func transition(from status: Order.Status, on event: Event) -> Outcome {
+    package static func transition(from status: Order.Status, on event: Event) -> Outcome {
         switch (status, event) {
         case (.created, .invoiceIssued): .moves(to: .invoiced)
         case (.created, .paymentCaptured), (.invoiced, .paymentCaptured): .moves(to: .paid)
@@ -51,7 +51,7 @@ public enum OrderLifecycle {
 
     /// `CASE status WHEN … THEN … ELSE status END`: ``transition(from:on:)`` for `event` as SQL
     /// over a `status` column, for statements that move many orders at once.
-    public static func sqlCase(for event: Event, column: String = "status") -> String {
+    package static func sqlCase(for event: Event, column: String = "status") -> String {
         let moves = Order.Status.allCases.compactMap { status -> String? in
             guard case .moves(let next) = transition(from: status, on: event) else { return nil }
             return "WHEN '\(status.rawValue)' THEN '\(next.rawValue)'"

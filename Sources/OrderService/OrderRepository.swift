@@ -1,10 +1,10 @@
-public import Contracts
-public import Foundation
-public import ServiceKit
+package import Contracts
+package import Foundation
+package import ServiceKit
 
 /// order-service's storage. Every mutating call is atomic: the state change, the events it
 /// announces (outbox) and, for events it applies, their inbox entries commit together.
-public protocol OrderRepository: Sendable {
+package protocol OrderRepository: Sendable {
     /// Stores `order` and queues its `order.created`, in one transaction. With an
     /// idempotency key already used, returns the order stored under it instead (``PlacedOrder/isReplay``),
     /// or throws ``OrderStoreError/Code/idempotencyKeyReused`` if that order was placed with a
@@ -73,48 +73,48 @@ public protocol OrderRepository: Sendable {
 }
 
 /// An `Idempotency-Key` and the canonical request it came with.
-public struct IdempotencyKey: Sendable {
+package struct IdempotencyKey: Sendable {
     /// The client's key.
-    public var key: String
+    package var key: String
     /// The canonical request body.
-    public var request: String
+    package var request: String
 
     /// Creates the pair.
-    public init(key: String, request: String) {
+    package init(key: String, request: String) {
         self.key = key
         self.request = request
     }
 }
 
 /// The outcome of placing an order.
-public struct PlacedOrder: Sendable {
+package struct PlacedOrder: Sendable {
     /// The order (the earlier one, for a replay).
-    public var order: Order
+    package var order: Order
     /// Whether an earlier request with the same idempotency key had placed it.
-    public var isReplay: Bool
+    package var isReplay: Bool
 
     /// Creates the outcome.
-    public init(order: Order, isReplay: Bool) {
+    package init(order: Order, isReplay: Bool) {
         self.order = order
         self.isReplay = isReplay
     }
 }
 
 /// One `invoice.created` to apply.
-public struct InvoicedOrder: Sendable {
+package struct InvoicedOrder: Sendable {
     /// The inbox entry.
-    public var event: IncomingEvent
+    package var event: IncomingEvent
     /// The invoiced order.
-    public var orderID: UUID
+    package var orderID: UUID
     /// The invoice.
-    public var invoiceID: UUID
+    package var invoiceID: UUID
     /// Its number.
-    public var invoiceNumber: String
+    package var invoiceNumber: String
     /// When it is due (none on invoices issued before due dates existed).
-    public var dueAt: Date?
+    package var dueAt: Date?
 
     /// Creates the entry.
-    public init(event: IncomingEvent, orderID: UUID, invoiceID: UUID, invoiceNumber: String, dueAt: Date? = nil) {
+    package init(event: IncomingEvent, orderID: UUID, invoiceID: UUID, invoiceNumber: String, dueAt: Date? = nil) {
         self.event = event
         self.orderID = orderID
         self.invoiceID = invoiceID
@@ -124,24 +124,24 @@ public struct InvoicedOrder: Sendable {
 }
 
 /// What ``OrderRepository/cancel(_:reason:at:traceparent:)`` did.
-public struct CancelResult: Sendable, Hashable {
+package struct CancelResult: Sendable, Hashable {
     /// The order as it is now.
-    public var order: Order
+    package var order: Order
     /// What the cancellation did: moved it to cancelled, found it cancelled already, or was
     /// refused because it is paid.
-    public var outcome: OrderLifecycle.Outcome
+    package var outcome: OrderLifecycle.Outcome
 
     /// Creates the result.
-    public init(order: Order, outcome: OrderLifecycle.Outcome) {
+    package init(order: Order, outcome: OrderLifecycle.Outcome) {
         self.order = order
         self.outcome = outcome
     }
 }
 
 /// One `invoice.paid`, `invoice.voided`, `invoice.refunded` or `invoice.overdue` to apply.
-public struct PaymentNotice: Sendable {
+package struct PaymentNotice: Sendable {
     /// Which.
-    public enum Kind: Sendable {
+    package enum Kind: Sendable {
         /// `invoice.paid`.
         case paid
         /// `invoice.voided`.
@@ -153,22 +153,22 @@ public struct PaymentNotice: Sendable {
     }
 
     /// The inbox entry.
-    public var event: IncomingEvent
+    package var event: IncomingEvent
     /// Which.
-    public var kind: Kind
+    package var kind: Kind
     /// The order.
-    public var orderID: UUID
+    package var orderID: UUID
     /// Its invoice.
-    public var invoiceID: UUID
+    package var invoiceID: UUID
     /// The invoice's number.
-    public var invoiceNumber: String
+    package var invoiceNumber: String
     /// When it was paid, voided, refunded or closed as overdue.
-    public var at: Date
+    package var at: Date
     /// For a refund, why (nil from earlier versions: a cancelled order's).
-    public var refundReason: RefundReason?
+    package var refundReason: RefundReason?
 
     /// Creates the entry.
-    public init(
+    package init(
         event: IncomingEvent, kind: Kind, orderID: UUID, invoiceID: UUID, invoiceNumber: String, at: Date, refundReason: RefundReason? = nil
     ) {
         self.event = event
@@ -182,5 +182,5 @@ public struct PaymentNotice: Sendable {
 
     /// Whether this is a refund of a cancelled order's payment (recorded on the order, which
     /// must be cancelled first), as opposed to a paid order's second capture given back.
-    var isCancelledOrdersRefund: Bool { kind == .refunded && refundReason?.ofCancelledOrder != false }
+    package var isCancelledOrdersRefund: Bool { kind == .refunded && refundReason?.ofCancelledOrder != false }
 }

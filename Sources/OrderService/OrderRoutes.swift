@@ -1,14 +1,14 @@
 import Contracts
 import Foundation
-public import Hummingbird
-public import HummingbirdAuth
-public import Logging
-public import ServiceKit
+package import Hummingbird
+package import HummingbirdAuth
+package import Logging
+package import ServiceKit
 
 /// order-service's HTTP API: `POST /orders`, `GET /orders/{id}`, `GET /orders`,
 /// `POST /orders/{id}/cancel`. Every route needs a bearer token; a caller without
 /// `mercato:admin` sees, places and cancels only its own customer's orders.
-public struct OrderRoutes: Sendable {
+package struct OrderRoutes: Sendable {
     private let repository: any OrderRepository
     private let directory: any CustomerDirectory
     private let maxBodyBytes: Int
@@ -17,7 +17,7 @@ public struct OrderRoutes: Sendable {
 
     /// Creates the routes; with `admission`, new orders beyond what the pipeline settles in
     /// time are answered 503.
-    public init(
+    package init(
         repository: any OrderRepository, directory: any CustomerDirectory, maxBodyBytes: Int, admission: OrderAdmission? = nil, logger: Logger
     ) {
         self.repository = repository
@@ -34,7 +34,7 @@ public struct OrderRoutes: Sendable {
         message: "orders are taking longer than they should to settle; nothing was placed, retry after Retry-After seconds")
 
     /// Adds the routes to `router`.
-    public func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
+    package func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
         access.requiring(.ordersWrite, on: router).post("/orders") { request, context in try await place(request, caller: context.caller) }
         access.requiring(.ordersRead, on: router).get("/orders/:id") { _, context in
             try await show(context.parameters.get("id") ?? "", caller: context.caller)

@@ -1,30 +1,30 @@
-public import Foundation
-public import ServiceKit
+package import Foundation
+package import ServiceKit
 
 /// order-service's configuration: the common variables plus `CUSTOMER_SERVICE_URL`.
-public struct OrderServiceConfiguration: Sendable {
+package struct OrderServiceConfiguration: Sendable {
     /// `PORT` (default 8080), `AMQP_URL`, `DATABASE_URL` (default database `orders`), ….
-    public var service: ServiceConfiguration
+    package var service: ServiceConfiguration
     /// `CUSTOMER_SERVICE_URL`: asked about customers the replica lacks. Default
     /// `http://127.0.0.1:8081`.
-    public var customerServiceURL: URL
+    package var customerServiceURL: URL
     /// `CUSTOMER_LOOKUP_TIMEOUT_MS`: how long to wait for it. Default 2000.
-    public var customerLookupTimeout: Duration
+    package var customerLookupTimeout: Duration
     /// `ORDER_STREAM_WINDOW`: the changes the live stream keeps in memory (see
     /// ``OrderChangeFeed/Configuration``).
-    public var feed: OrderChangeFeed.Configuration
+    package var feed: OrderChangeFeed.Configuration
     /// `ORDER_STREAM_HEARTBEAT_SECONDS`: a comment on an idle stream this often. Default 15.
-    public var streamHeartbeat: Duration
+    package var streamHeartbeat: Duration
     /// `ORDER_STREAM_MAX_PER_CALLER`: `GET /orders/stream`s one token subject may have open at
     /// once; one more is a 429. Default 4.
-    public var streamsPerCaller: Int
+    package var streamsPerCaller: Int
     /// `ADMISSION_TARGET_MS`: the order→invoice time above which new orders are shed (see
     /// ``OrderAdmission/Configuration``). Default 1000; 0 turns shedding off.
     /// `ADMISSION_MIN_TRIPS`: the fewest trips an interval needs to be judged. Default 20.
-    public var admission: OrderAdmission.Configuration
+    package var admission: OrderAdmission.Configuration
 
     /// Reads the environment.
-    public init(environment: EnvironmentReader = EnvironmentReader()) throws {
+    package init(environment: EnvironmentReader = EnvironmentReader()) throws {
         service = try ServiceConfiguration(serviceName: "order-service", defaultPort: 8080, defaultDatabase: "orders", environment: environment)
         let text = environment.string("CUSTOMER_SERVICE_URL", default: "http://127.0.0.1:8081")
         guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {

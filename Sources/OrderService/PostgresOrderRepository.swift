@@ -1,10 +1,10 @@
-public import Contracts
-public import Foundation
-public import Postgres
-public import ServiceKit
+package import Contracts
+package import Foundation
+package import Postgres
+package import ServiceKit
 
 /// order-service's storage in PostgreSQL.
-public struct PostgresOrderRepository: OrderRepository {
+package struct PostgresOrderRepository: OrderRepository {
     private let client: PostgresClient
     private let stamp: EventStamp
     private let writer: WriteCoalescer<NewRow, Order>
@@ -18,7 +18,7 @@ public struct PostgresOrderRepository: OrderRepository {
     }
 
     /// Creates the repository; `stamp` marks the events it queues.
-    public init(client: PostgresClient, stamp: EventStamp) {
+    package init(client: PostgresClient, stamp: EventStamp) {
         self.client = client
         self.stamp = stamp
         // Orders placed concurrently share one statement and one commit (group commit):
@@ -33,7 +33,7 @@ public struct PostgresOrderRepository: OrderRepository {
     private static let orderColumns =
         "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at, payment_due_at, paid_at, cancelled_at, cancel_reason, refunded_at, invoice_voided_at"
 
-    public func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
+    package func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
         let event = try stamp.message(order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
         do {
             return PlacedOrder(order: try await writer.submit(NewRow(order: order, idempotency: idempotency, event: event)), isReplay: false)
@@ -116,7 +116,7 @@ public struct PostgresOrderRepository: OrderRepository {
         }
     }
 
-    public func order(idempotencyKey: String) async throws -> (Order, request: String)? {
+    package func order(idempotencyKey: String) async throws -> (Order, request: String)? {
         let rows = try await client.query(
             "SELECT \(Self.orderColumns), idempotency_request FROM orders WHERE idempotency_key = $1", idempotencyKey)
         guard let row = rows.first else { return nil }
@@ -124,12 +124,12 @@ public struct PostgresOrderRepository: OrderRepository {
         return (orders[0], try row.decode(String?.self, at: 14) ?? "")
     }
 
-    public func order(id: UUID) async throws -> Order? {
+    package func order(id: UUID) async throws -> Order? {
         let rows = try await client.query("SELECT \(Self.orderColumns) FROM orders WHERE id = $1", id)
         return try await withItems(Array(rows)).first
     }
 
-    public func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
+    package func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
         let (sql, bindings) = page.query(
             select: Self.orderColumns, from: "orders", orderedBy: "created_at", filter: customerID.map { _ in "customer_id = $1" },
             filterBindings: customerID.map { [$0] } ?? [])
@@ -186,7 +186,7 @@ public struct PostgresOrderRepository: OrderRepository {
         return lines
     }
 
-    public func customer(id: UUID) async throws -> CustomerSnapshot? {
+    package func customer(id: UUID) async throws -> CustomerSnapshot? {
         if let cached = customers.customer(id) { return cached }
         let customer = try await client.query(
             "SELECT id, name, email, address, orders_count, version, updated_at FROM customers WHERE id = $1", id
@@ -200,7 +200,7 @@ public struct PostgresOrderRepository: OrderRepository {
         return customer
     }
 
-    public func saveCustomers(_ customers: [CustomerSnapshot], events: [IncomingEvent]) async throws {
+    package func saveCustomers(_ customers: [CustomerSnapshot], events: [IncomingEvent]) async throws {
         try await client.transaction { connection in
             // From events: only those not seen before. From an HTTP lookup: all.
             let applicable =
@@ -249,7 +249,7 @@ public struct PostgresOrderRepository: OrderRepository {
         """
 
     @discardableResult
-    public func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [Date] {
+    package func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [Date] {
         try await client.transaction { connection in
             let applicable = try await Inbox.claim(invoices, on: connection, event: \.event)
             guard !applicable.isEmpty else { return [] }
@@ -275,7 +275,7 @@ public struct PostgresOrderRepository: OrderRepository {
 
     // MARK: - Payment and cancellation
 
-    public func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult? {
+    package func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult? {
         let stamp = self.stamp
         return try await client.transaction { connection in
             let rows = try await connection.query("SELECT \(Self.orderColumns) FROM orders WHERE id = $1 FOR UPDATE", orderID)
@@ -360,7 +360,7 @@ public struct PostgresOrderRepository: OrderRepository {
         SELECT o.id, o.status FROM orders AS o JOIN d ON d.order_id = o.id
         """
 
-    public func applyPayments(_ notices: [PaymentNotice]) async throws {
+    package func applyPayments(_ notices: [PaymentNotice]) async throws {
         let stamp = self.stamp
         try await client.transaction { connection in
             let fresh = try await Inbox.claim(notices, on: connection, event: \.event)
@@ -518,7 +518,7 @@ public struct PostgresOrderRepository: OrderRepository {
         "CASE \(column) WHEN 'order.created' THEN 0 WHEN 'order.invoiced' THEN 1 WHEN 'order.refunded' THEN 3 ELSE 2 END"
     }
 
-    public func settleChanges() async throws -> Bool {
+    package func settleChanges() async throws -> Bool {
         try await client.transaction { connection in
             // Every transaction that committed before this call has an xid below `before` (the
             // statement's snapshot is taken before the lock is waited for). One sequencer at a
@@ -535,11 +535,11 @@ public struct PostgresOrderRepository: OrderRepository {
         }
     }
 
-    public func lastChangeSequence() async throws -> Int64 {
+    package func lastChangeSequence() async throws -> Int64 {
         try await client.query("SELECT last FROM order_change_sequence").first?.decode(Int64.self, at: 0) ?? 0
     }
 
-    public func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
+    package func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
         let rows: PostgresRows
         if let customerID {
             rows = try await client.query(Self.customerChangesAfter, customerID, sequence, limit)
@@ -549,7 +549,7 @@ public struct PostgresOrderRepository: OrderRepository {
         return try await decodeChanges(Array(rows))
     }
 
-    public func history(of orderID: UUID) async throws -> [OrderChange] {
+    package func history(of orderID: UUID) async throws -> [OrderChange] {
         // A transaction still running that began before the order's change holds its number
         // back; such transactions end within milliseconds, so wait a moment for them.
         for _ in 0..<50 where try await !settleChanges() { try await Task.sleep(for: .milliseconds(10)) }
@@ -557,7 +557,7 @@ public struct PostgresOrderRepository: OrderRepository {
         return try await decodeChanges(Array(rows))
     }
 
-    public func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts {
+    package func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts {
         // One statement, one snapshot. `orders` already shows the changes still queued (not
         // numbered, so after `last`): they are taken back out, so the counts are exactly
         // those of the changes up to `last`. A queued change moved one order from its

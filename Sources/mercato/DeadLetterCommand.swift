@@ -120,7 +120,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
             let outcome = try await DeadLetterCommand.drain(queue, connection: connection, id: id, timeout: timeout) { delivery, broker in
                 let message: OutboundMessage
                 do throws(DeadLetterReplay.Refusal) {
-                    message = try replay.message(for: delivery)
+                    message = try replay.message(properties: delivery.properties, body: delivery.body)
                 } catch {
                     return .refused(error)
                 }

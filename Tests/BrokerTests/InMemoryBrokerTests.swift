@@ -4,6 +4,7 @@ import MercatoTesting
 import Testing
 
 @testable import Broker
+import BrokerTesting
 
 /// The broker semantics against the in-memory double, plus its own details.
 @Suite(.timeLimit(.minutes(1)))

@@ -1,15 +1,15 @@
-public import Broker
-public import Foundation
+package import Broker
+package import Foundation
 import MercatoTesting
 
 /// The next delivery of `consumer`, or a ``TestFailure`` after `timeout`.
-public func nextDelivery(_ consumer: BrokerConsumer, timeout: Duration = .seconds(20)) async throws -> Delivery {
+package func nextDelivery(_ consumer: BrokerConsumer, timeout: Duration = .seconds(20)) async throws -> Delivery {
     try await nextDeliveries(consumer, count: 1, timeout: timeout)[0]
 }
 
 /// Exactly `count` deliveries of `consumer` (read in batches), or a ``TestFailure`` after
 /// `timeout`.
-public func nextDeliveries(_ consumer: BrokerConsumer, count: Int, timeout: Duration = .seconds(30)) async throws -> [Delivery] {
+package func nextDeliveries(_ consumer: BrokerConsumer, count: Int, timeout: Duration = .seconds(30)) async throws -> [Delivery] {
     let received = try await withDeadline(timeout, "\(count) deliveries on \(consumer.queue)") {
         var received: [Delivery] = []
         while received.count < count {
@@ -26,7 +26,7 @@ public func nextDeliveries(_ consumer: BrokerConsumer, count: Int, timeout: Dura
 }
 
 /// A small persistent JSON message with `id` as its `message_id`.
-public func message(_ exchange: String, _ routingKey: String, id: String = UUID().uuidString, body: String = "{}") -> OutboundMessage {
+package func message(_ exchange: String, _ routingKey: String, id: String = UUID().uuidString, body: String = "{}") -> OutboundMessage {
     OutboundMessage(
         exchange: exchange, routingKey: routingKey,
         properties: MessageProperties(contentType: "application/json", messageID: id, type: routingKey, appID: "tests"),

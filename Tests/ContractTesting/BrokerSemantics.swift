@@ -1,4 +1,4 @@
-public import Broker
+package import Broker
 import Contracts
 import Foundation
 import MercatoTesting
@@ -7,9 +7,9 @@ import Testing
 /// Behaviour every ``Broker`` must show, checked against RabbitMQ and against
 /// `InMemoryBroker`, so the unit-test double cannot drift from the real thing. Each check
 /// expects a running broker.
-public enum BrokerSemantics {
+package enum BrokerSemantics {
     /// Every check, in turn.
-    public static func all(_ broker: any Broker) async throws {
+    package static func all(_ broker: any Broker) async throws {
         try await topicRouting(broker)
         try await unroutable(broker)
         try await deadLettering(broker)
@@ -19,7 +19,7 @@ public enum BrokerSemantics {
     }
 
     /// A message reaches exactly the queues whose patterns match its routing key.
-    public static func topicRouting(_ broker: any Broker) async throws {
+    package static func topicRouting(_ broker: any Broker) async throws {
         let exchange = uniqueName("topic")
         let (a, b, c) = (exchange + ".a", exchange + ".b", exchange + ".c")
         try await broker.declare(
@@ -56,7 +56,7 @@ public enum BrokerSemantics {
 
     /// Every delivery names its publisher's broker user as `user_id`, whatever the message
     /// asked for: the wrapper stamps its own user, and RabbitMQ would refuse any other.
-    public static func senderIdentity(_ broker: any Broker, user: String) async throws {
+    package static func senderIdentity(_ broker: any Broker, user: String) async throws {
         let queue = uniqueName("sender")
         try await broker.declare(Topology(queues: [.init(name: queue)]))
         var spoofed = message("", queue, id: "spoofed")
@@ -73,7 +73,7 @@ public enum BrokerSemantics {
     }
 
     /// Publishing to an exchange where no binding matches fails as unroutable.
-    public static func unroutable(_ broker: any Broker) async throws {
+    package static func unroutable(_ broker: any Broker) async throws {
         let exchange = uniqueName("nowhere")
         try await broker.declare(Topology(exchanges: [.init(name: exchange, kind: .topic)]))
         do {
@@ -103,7 +103,7 @@ public enum BrokerSemantics {
     }
 
     /// A delivery nacked without requeue lands in the queue's dead-letter queue with `x-death`.
-    public static func deadLettering(_ broker: any Broker) async throws {
+    package static func deadLettering(_ broker: any Broker) async throws {
         let exchange = uniqueName("dlx")
         let queue = exchange + ".work"
         try await broker.declare(Topology.consumerQueue(queue, exchange: exchange, routingKeys: ["work.#"], queueType: .classic))
@@ -129,7 +129,7 @@ public enum BrokerSemantics {
     }
 
     /// A delivery left unacknowledged when its consumer goes is delivered again, flagged.
-    public static func redelivery(_ broker: any Broker) async throws {
+    package static func redelivery(_ broker: any Broker) async throws {
         let queue = uniqueName("redeliver")
         try await broker.declare(Topology(queues: [.init(name: queue)]))
         try await broker.publish(message("", queue, id: "again"))
@@ -150,7 +150,7 @@ public enum BrokerSemantics {
     }
 
     /// Prefetch bounds what a consumer holds unacknowledged; acking lets more in.
-    public static func prefetch(_ broker: any Broker) async throws {
+    package static func prefetch(_ broker: any Broker) async throws {
         let queue = uniqueName("prefetch")
         try await broker.declare(Topology(queues: [.init(name: queue)]))
         try await broker.publish((1...10).map { message("", queue, id: "p\($0)") })
@@ -173,7 +173,7 @@ public enum BrokerSemantics {
 
     /// A passive look at a queue counts its waiting messages and consumers; a missing queue
     /// is a 404.
-    public static func inspection(_ broker: any Broker) async throws {
+    package static func inspection(_ broker: any Broker) async throws {
         let queue = uniqueName("inspect")
         try await broker.declare(Topology(queues: [.init(name: queue)]))
         #expect(try await broker.inspect(queue: queue) == QueueStatus(messageCount: 0, consumerCount: 0))

@@ -1,28 +1,28 @@
 import Contracts
-public import CustomerService
+package import CustomerService
 import Foundation
 import MercatoTesting
-public import ServiceKit
+package import ServiceKit
 import Testing
 
 /// A customer repository under test, with a view of the events it queued.
-public struct CustomerStore: Sendable {
+package struct CustomerStore: Sendable {
     /// The repository.
-    public var repository: any CustomerRepository
+    package var repository: any CustomerRepository
     /// The events it queued and nobody published yet, oldest first.
-    public var pendingEvents: @Sendable () async throws -> [OutboxMessage]
+    package var pendingEvents: @Sendable () async throws -> [OutboxMessage]
 
     /// Creates the subject.
-    public init(repository: any CustomerRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]) {
+    package init(repository: any CustomerRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]) {
         self.repository = repository
         self.pendingEvents = pendingEvents
     }
 }
 
 /// What every ``CustomerRepository`` does — PostgreSQL's and the in-memory one alike.
-public enum CustomerRepositoryContract {
+package enum CustomerRepositoryContract {
     /// The stamp the contract's repositories are created with.
-    public static let stamp = EventStamp(serviceName: "customer-service")
+    package static let stamp = EventStamp(serviceName: "customer-service")
 
     static func newCustomer(_ name: String = "Ada", email: String? = nil) -> NewCustomer {
         NewCustomer(name: name, email: email ?? "\(name.lowercased())-\(UUID().uuidString.prefix(8))@example.com", address: "London")
@@ -49,7 +49,7 @@ public enum CustomerRepositoryContract {
     }
 
     /// Every check.
-    public static let checks: [ContractCheck<CustomerStore>] = [
+    package static let checks: [ContractCheck<CustomerStore>] = [
         ContractCheck("registering stores the customer and queues customer.created") { store in
             let id = UUID()
             let time = millisecondNow()

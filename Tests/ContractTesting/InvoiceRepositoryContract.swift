@@ -1,28 +1,28 @@
 import Contracts
 import Foundation
-public import InvoiceService
+package import InvoiceService
 import MercatoTesting
-public import ServiceKit
+package import ServiceKit
 import Testing
 
 /// An invoice repository under test, with a view of the events it queued.
-public struct InvoiceStore: Sendable {
+package struct InvoiceStore: Sendable {
     /// The repository.
-    public var repository: any InvoiceRepository
+    package var repository: any InvoiceRepository
     /// The events it queued and nobody published yet, oldest first.
-    public var pendingEvents: @Sendable () async throws -> [OutboxMessage]
+    package var pendingEvents: @Sendable () async throws -> [OutboxMessage]
 
     /// Creates the subject.
-    public init(repository: any InvoiceRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]) {
+    package init(repository: any InvoiceRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]) {
         self.repository = repository
         self.pendingEvents = pendingEvents
     }
 }
 
 /// What every ``InvoiceRepository`` does — PostgreSQL's and the in-memory one alike.
-public enum InvoiceRepositoryContract {
+package enum InvoiceRepositoryContract {
     /// The stamp the contract's repositories are created with.
-    public static let stamp = EventStamp(serviceName: "invoice-service")
+    package static let stamp = EventStamp(serviceName: "invoice-service")
 
     static func order(_ lines: [(String, Int, String)] = [("Tea", 1, "3.00")]) -> OrderCreated {
         let items = lines.map { OrderLine(productName: $0.0, quantity: $0.1, unitPrice: Money($0.2)!) }
@@ -60,7 +60,7 @@ public enum InvoiceRepositoryContract {
     }
 
     /// Every check.
-    public static let checks: [ContractCheck<InvoiceStore>] = [
+    package static let checks: [ContractCheck<InvoiceStore>] = [
         ContractCheck("each order gets one invoice, numbered without gaps, however often its event arrives") { store in
             let time = millisecondNow()
             let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: time).year!

@@ -1,28 +1,28 @@
 import Contracts
 import Foundation
 import MercatoTesting
-public import OrderService
-public import ServiceKit
+package import OrderService
+package import ServiceKit
 import Testing
 
 /// An order repository under test, with a view of the events it queued.
-public struct OrderStore: Sendable {
+package struct OrderStore: Sendable {
     /// The repository.
-    public var repository: any OrderRepository
+    package var repository: any OrderRepository
     /// The events it queued and nobody published yet, oldest first.
-    public var pendingEvents: @Sendable () async throws -> [OutboxMessage]
+    package var pendingEvents: @Sendable () async throws -> [OutboxMessage]
 
     /// Creates the subject.
-    public init(repository: any OrderRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]) {
+    package init(repository: any OrderRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]) {
         self.repository = repository
         self.pendingEvents = pendingEvents
     }
 }
 
 /// What every ``OrderRepository`` does — PostgreSQL's and the in-memory one alike.
-public enum OrderRepositoryContract {
+package enum OrderRepositoryContract {
     /// The stamp the contract's repositories are created with.
-    public static let stamp = EventStamp(serviceName: "order-service")
+    package static let stamp = EventStamp(serviceName: "order-service")
 
     static func order(customer: UUID = UUID(), at time: Date = millisecondNow(plus: -1), lines: [(String, Int, String)] = [("Tea", 2, "3.50")]) -> Order {
         let items = lines.map { OrderLine(productName: $0.0, quantity: $0.1, unitPrice: Money($0.2)!) }
@@ -98,7 +98,7 @@ public enum OrderRepositoryContract {
     }
 
     /// Every check.
-    public static let checks: [ContractCheck<OrderStore>] = [
+    package static let checks: [ContractCheck<OrderStore>] = [
         ContractCheck("the largest order validation accepts is stored exactly") { store in
             // 99 lines of 10,000 × 1,000,000.00 and one of 9,999: 999,999,000,000.00, under
             // NewOrder.maximumTotal, so it must fit every column it is written to.

@@ -2,22 +2,22 @@ import Contracts
 import Foundation
 import Locking
 import MercatoTesting
-public import ServiceKit
+package import ServiceKit
 import Testing
 
 /// An outbox store under test, with a way to add messages and to let time pass.
-public struct OutboxStoreSubject: Sendable {
+package struct OutboxStoreSubject: Sendable {
     /// The store.
-    public var store: any OutboxStore
+    package var store: any OutboxStore
     /// Adds messages as a repository's transaction does.
-    public var append: @Sendable ([OutboxMessage]) async throws -> Void
+    package var append: @Sendable ([OutboxMessage]) async throws -> Void
     /// Lets enough time pass that every refused message is due again. Until it is called,
     /// no refused message may become due, however slowly the check runs: a subject stops its
     /// clock or lengthens its backoff.
-    public var letBackoffPass: @Sendable () async throws -> Void
+    package var letBackoffPass: @Sendable () async throws -> Void
 
     /// Creates the subject.
-    public init(
+    package init(
         store: any OutboxStore, append: @escaping @Sendable ([OutboxMessage]) async throws -> Void,
         letBackoffPass: @escaping @Sendable () async throws -> Void
     ) {
@@ -28,9 +28,9 @@ public struct OutboxStoreSubject: Sendable {
 }
 
 /// What every ``OutboxStore`` does — PostgreSQL's and the in-memory one alike.
-public enum OutboxStoreContract {
+package enum OutboxStoreContract {
     /// An `order.created` for the outbox, created `age` seconds ago.
-    public static func message(age: Double = 0) throws -> OutboxMessage {
+    package static func message(age: Double = 0) throws -> OutboxMessage {
         try EventStamp(serviceName: "tests").message(
             OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()), time: millisecondNow(plus: -age),
             traceparent: testTraceparent)
@@ -51,7 +51,7 @@ public enum OutboxStoreContract {
     static let confirmAll: @Sendable ([OutboxMessage]) -> PublishOutcome = { PublishOutcome(confirmed: $0.map(\.id)) }
 
     /// Every check.
-    public static let checks: [ContractCheck<OutboxStoreSubject>] = [
+    package static let checks: [ContractCheck<OutboxStoreSubject>] = [
         ContractCheck("a relay gets the messages oldest first, at most its limit, and confirmed ones are gone") { subject in
             let messages = try (0..<5).map { _ in try message() }
             for message in messages { try await subject.append([message]) }

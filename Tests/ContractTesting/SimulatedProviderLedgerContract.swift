@@ -1,12 +1,12 @@
 import Contracts
 import Foundation
-public import InvoiceService
+package import InvoiceService
 import Testing
 
 /// What every ``SimulatedProviderLedger`` does — PostgreSQL's and the in-memory one alike.
-public enum SimulatedProviderLedgerContract {
+package enum SimulatedProviderLedgerContract {
     /// Every check.
-    public static let checks: [ContractCheck<any SimulatedProviderLedger>] = [
+    package static let checks: [ContractCheck<any SimulatedProviderLedger>] = [
         ContractCheck("a key records one outcome, whatever is sent under it again") { ledger in
             let key = UUID().uuidString
             #expect(try await ledger.charge(key: key) == nil)

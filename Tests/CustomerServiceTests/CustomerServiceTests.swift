@@ -10,10 +10,20 @@ import ServiceKit
 import Testing
 
 @testable import CustomerService
+import BrokerTesting
+import ServiceTesting
 
 @Suite(.timeLimit(.minutes(1)))
 struct CustomerServiceTests {
     let repository = MemoryCustomerRepository()
+
+    /// customer-service as it runs (every middleware, health, metrics, OpenAPI), over the
+    /// in-memory repository and broker.
+    func application(_ tokens: TestTokens) async throws -> ServiceApplication {
+        try await CustomerServiceApp.build(
+            try CustomerServiceConfiguration(environment: tokens.serviceEnvironment(["SEED_CUSTOMERS": "false"])),
+            dependencies: .init(service: .inMemory(outbox: repository.outbox), repository: repository))
+    }
 
     /// The repository contract, against the in-memory repository (PostgreSQL's runs in
     /// ServiceIntegrationTests).
@@ -21,6 +31,23 @@ struct CustomerServiceTests {
     func memoryRepository(_ check: ContractCheck<CustomerStore>) async throws {
         let repository = MemoryCustomerRepository(stamp: CustomerRepositoryContract.stamp)
         try await check.run(CustomerStore(repository: repository, pendingEvents: { repository.outbox.pending }))
+    }
+
+    /// The application a client reaches: health, metrics and the OpenAPI document are open,
+    /// a method the document does not list is a 405 with the JSON error, a route without a
+    /// token a 401, and readiness tells the (never started) database is not there.
+    @Test func theApplicationServesTheCommonRoutesAndMiddleware() async throws {
+        let tokens = TestTokens()
+        let app = try await application(tokens)
+        #expect(try await app.respond(.get, "/health/live").status == .ok)
+        let ready = try await app.respond(.get, "/health/ready")
+        #expect(ready.status == .serviceUnavailable && ready.body.count > 0)
+        #expect(((ready.json as? [String: Any])?["checks"] as? [String: Bool])?["database.connection"] == false)
+        #expect(try await app.respond(.get, "/openapi.json").status == .ok)
+        #expect(try await app.respond(.get, "/metrics").status == .ok)
+        let wrongMethod = try await app.respond(.delete, "/customers", headers: TestTokens.bearer(try await tokens.admin()))
+        #expect(wrongMethod.status == .methodNotAllowed && wrongMethod.errorCode != nil && wrongMethod.headers[.allow] != nil)
+        #expect(try await app.respond(.get, "/customers").status == .unauthorized)
     }
 
     @Test func validatesNewCustomers() throws {
@@ -39,9 +66,7 @@ struct CustomerServiceTests {
     /// Storage's refusal reaches the client as a 409 naming the field.
     @Test func aTakenEmailIsA409NamingTheField() async throws {
         let tokens = TestTokens()
-        let router = Router(context: TestRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
-        CustomerRoutes(repository: repository, maxBodyBytes: 10_000).add(to: router, access: try await tokens.accessGuard())
+        let router = try await application(tokens)
         var headers = TestTokens.bearer(try await tokens.admin())
         headers[.contentType] = "application/json"
         func register(_ email: String) async throws -> TestResponse {
@@ -59,9 +84,7 @@ struct CustomerServiceTests {
     /// customer with the nil UUID exists (the filter such callers used to get).
     @Test func theNilUUIDIsNoCustomersIdAndACallerWhoIsNoCustomerListsNothing() async throws {
         let tokens = TestTokens()
-        let router = Router(context: TestRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
-        CustomerRoutes(repository: repository, maxBodyBytes: 10_000).add(to: router, access: try await tokens.accessGuard())
+        let router = try await application(tokens)
         let nilUUID = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
         var nilSubject = TestTokens.bearer(try await tokens.customer(nilUUID))
         nilSubject[.contentType] = "application/json"

@@ -8,10 +8,36 @@ import Logging
 import MercatoTesting
 import ServiceKit
 import Testing
+import ServiceTesting
 
 @Suite(.timeLimit(.minutes(1)))
 struct InvoiceServiceTests {
     let repository = MemoryInvoiceRepository()
+
+    /// invoice-service as it runs (every middleware, health, metrics, OpenAPI), over the
+    /// in-memory repository, broker and provider ledger.
+    func application(_ tokens: TestTokens) async throws -> ServiceApplication {
+        try await InvoiceServiceApp.build(
+            try InvoiceServiceConfiguration(environment: tokens.serviceEnvironment()),
+            dependencies: .init(service: .inMemory(outbox: repository.outbox), repository: repository, ledger: MemorySimulatedProviderLedger()))
+    }
+
+    /// The application a client reaches: health (with the payment circuit's state), metrics
+    /// and the OpenAPI document are open, a method the document does not list is a 405 with
+    /// the JSON error, a route without a token a 401.
+    @Test func theApplicationServesTheCommonRoutesAndMiddleware() async throws {
+        let tokens = TestTokens()
+        let app = try await application(tokens)
+        #expect(try await app.respond(.get, "/health/live").status == .ok)
+        let ready = try await app.respond(.get, "/health/ready")
+        #expect(ready.status == .serviceUnavailable)
+        #expect(((ready.json as? [String: Any])?["details"] as? [String: String])?["payment.circuit"] == "closed")
+        #expect(try await app.respond(.get, "/openapi.json").status == .ok)
+        #expect(try await app.respond(.get, "/metrics").status == .ok)
+        let wrongMethod = try await app.respond(.delete, "/invoices", headers: TestTokens.bearer(try await tokens.admin()))
+        #expect(wrongMethod.status == .methodNotAllowed && wrongMethod.errorCode != nil && wrongMethod.headers[.allow] != nil)
+        #expect(try await app.respond(.get, "/invoices").status == .unauthorized)
+    }
 
     func order(_ lines: [(String, Int, String)], id: UUID = UUID()) -> OrderCreated {
         let items = lines.map { OrderLine(productName: $0.0, quantity: $0.1, unitPrice: Money($0.2)!) }
@@ -87,12 +113,7 @@ struct InvoiceServiceTests {
         try await repository.invoice(
             [OrderToInvoice(event: try event(created), order: created, traceparent: nil)], terms: .init(taxRate: 0, paymentDue: .seconds(60)), at: Date())
         let tokens = TestTokens()
-        let router = Router(context: TestRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
-        let payments = PaymentProcessor(
-            repository: repository, gateway: SimulatedPaymentGateway(ledger: MemorySimulatedProviderLedger(), configuration: .init(), clock: ContinuousClock()),
-            staleAfter: .seconds(30), logger: Logger(label: "tests"))
-        InvoiceRoutes(repository: repository, payments: payments, maxBodyBytes: 10_000).add(to: router, access: try await tokens.accessGuard())
+        let router = try await application(tokens)
         let notACustomer = TestTokens.bearer(try await tokens.token(sub: "operator", scopes: Scope.customer))
         let nilSubject = TestTokens.bearer(try await tokens.customer(nilUUID))
         for (who, headers) in [("a sub that is no customer id", notACustomer), ("the nil UUID as sub", nilSubject)] {

@@ -8,6 +8,7 @@ import ServiceKit
 import Testing
 
 @testable import InvoiceService
+import ServiceTesting
 
 /// The invoice's and the payment's state machines over every (state, event) pair, the
 /// circuit breaker and the resilient gateway on a manual clock, and the payment processor's

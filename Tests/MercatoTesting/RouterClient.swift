@@ -1,8 +1,8 @@
 public import Foundation
 public import HTTPTypes
 public import Hummingbird
-public import Logging
 public import HummingbirdAuth
+public import Logging
 import NIOCore
 public import ServiceKit
 
@@ -46,7 +46,9 @@ public struct TestResponse: Sendable {
 
 extension Router where Context == TestRequestContext {
     /// A client of this router, to use from any task.
-    public var client: RouterClient { RouterClient(responder: buildResponder()) }
+    public var client: RouterClient<TestRequestContext> {
+        RouterClient(responder: buildResponder()) { TestRequestContext(source: .init(logger: $0)) }
+    }
 
     /// Sends one request through the router's middleware and routes, in process.
     public func respond(
@@ -65,14 +67,22 @@ extension Router where Context == TestRequestContext {
 
 /// Sends requests through a router's middleware and routes, in process: no socket, no
 /// server.
-public struct RouterClient: Sendable {
-    let responder: RouterResponder<TestRequestContext>
+public struct RouterClient<Context: RequestContext>: Sendable {
+    let responder: RouterResponder<Context>
+    let makeContext: @Sendable (Logger) -> Context
+
+    /// A client of `responder`, whose requests get the context `makeContext` makes.
+    public init(responder: RouterResponder<Context>, makeContext: @escaping @Sendable (Logger) -> Context) {
+        self.responder = responder
+        self.makeContext = makeContext
+    }
 
     /// Sends one request through the router's middleware and routes, in process.
     public func respond(
         _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: String? = nil, logger: Logger = Logger(label: "tests")
     ) async throws -> TestResponse {
-        try await respond(method, path, headers: headers, body: body.map { RequestBody(buffer: ByteBuffer(string: $0)) } ?? RequestBody(buffer: ByteBuffer()), logger: logger)
+        try await respond(
+            method, path, headers: headers, body: body.map { RequestBody(buffer: ByteBuffer(string: $0)) } ?? RequestBody(buffer: ByteBuffer()), logger: logger)
     }
 
     /// Sends one request with `body` as given (a stream that fails, say).
@@ -80,8 +90,7 @@ public struct RouterClient: Sendable {
         _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: RequestBody, logger: Logger = Logger(label: "tests")
     ) async throws -> TestResponse {
         let head = HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers)
-        let response = try await responder.respond(
-            to: Request(head: head, body: body), context: TestRequestContext(source: .init(logger: logger)))
+        let response = try await responder.respond(to: Request(head: head, body: body), context: makeContext(logger))
         let collected = CollectedBody()
         let responseBody = response.body
         try await responseBody.write(BodyCollector(target: collected))

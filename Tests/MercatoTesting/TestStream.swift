@@ -50,8 +50,7 @@ extension RouterClient {
         _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], logger: Logger = Logger(label: "tests")
     ) async throws -> TestStream {
         let head = HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers)
-        let response = try await responder.respond(
-            to: Request(head: head, body: RequestBody(buffer: ByteBuffer())), context: TestRequestContext(source: .init(logger: logger)))
+        let response = try await responder.respond(to: Request(head: head, body: RequestBody(buffer: ByteBuffer())), context: makeContext(logger))
         let written = Locked(Data())
         let body = response.body
         let writing = Task {

@@ -11,6 +11,8 @@ import ServiceKit
 import Testing
 
 @testable import OrderService
+import BrokerTesting
+import ServiceTesting
 
 /// The live view's parts over the in-memory repository: the feed's window, a stream session's
 /// catch-up, filtering and slow-client bound, the summary, and the routes' answers. Waits

@@ -7,6 +7,7 @@ import MercatoTesting
 @testable import OrderService
 import ServiceKit
 import Testing
+import ServiceTesting
 
 /// Admission control over explicit instants: no wall clock, no sleeping.
 @Suite(.timeLimit(.minutes(1)))

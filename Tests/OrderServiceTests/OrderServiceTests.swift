@@ -9,6 +9,7 @@ import ServiceKit
 import Testing
 
 @testable import OrderService
+import ServiceTesting
 
 @Suite(.timeLimit(.minutes(1)))
 struct OrderServiceTests {
@@ -16,6 +17,24 @@ struct OrderServiceTests {
 
     func item(_ name: String = "Tea", _ quantity: Int = 1, _ price: String = "3.50") -> NewOrder.Item {
         NewOrder.Item(productName: name, quantity: quantity, unitPrice: Money(price)!)
+    }
+
+    /// The application a client reaches: health, metrics and the OpenAPI document are open,
+    /// a method the document does not list is a 405 with the JSON error, a route without a
+    /// token a 401, and readiness tells the (never started) database is not there.
+    @Test func theApplicationServesTheCommonRoutesAndMiddleware() async throws {
+        let tokens = TestTokens()
+        let app = try await orderApplication(tokens, repository: repository)
+        #expect(try await app.respond(.get, "/health/live").status == .ok)
+        let ready = try await app.respond(.get, "/health/ready")
+        #expect(ready.status == .serviceUnavailable)
+        #expect(((ready.json as? [String: Any])?["checks"] as? [String: Bool])?["database.connection"] == false)
+        #expect(try await app.respond(.get, "/openapi.json").status == .ok)
+        #expect(try await app.respond(.get, "/metrics").status == .ok)
+        #expect(try await app.respond(.get, "/live").status == .ok)
+        let wrongMethod = try await app.respond(.put, "/orders", headers: TestTokens.bearer(try await tokens.admin()))
+        #expect(wrongMethod.status == .methodNotAllowed && wrongMethod.errorCode != nil && wrongMethod.headers[.allow] != nil)
+        #expect(try await app.respond(.get, "/orders").status == .unauthorized)
     }
 
     @Test func validatesOrders() throws {
@@ -121,10 +140,7 @@ struct OrderServiceTests {
             customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())
         try await repository.saveCustomers([customer], events: [])
         let tokens = TestTokens()
-        let router = Router(context: TestRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
-        OrderRoutes(repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, logger: Logger(label: "tests"))
-            .add(to: router, access: try await tokens.accessGuard())
+        let router = try await orderApplication(tokens, repository: repository)
         var headers = TestTokens.bearer(try await tokens.customer(customer.customerID))
         headers[.contentType] = "application/json"
         headers[HTTPField.Name("Idempotency-Key")!] = "k-1"
@@ -141,6 +157,14 @@ struct OrderServiceTests {
 }
 
 /// A customer-service that knows nobody.
+/// order-service as it runs (every middleware, health, metrics, OpenAPI, the live view), over
+/// `repository` and the in-memory broker, with no customer directory to fall back on.
+func orderApplication(_ tokens: TestTokens, repository: MemoryOrderRepository) async throws -> ServiceApplication {
+    try await OrderServiceApp.build(
+        try OrderServiceConfiguration(environment: tokens.serviceEnvironment()),
+        dependencies: .init(service: .inMemory(outbox: repository.outbox), repository: repository, directory: NoDirectory()))
+}
+
 struct NoDirectory: CustomerDirectory {
     func customer(id: UUID, token: String) async throws -> CustomerSnapshot? { nil }
 }
@@ -180,10 +204,7 @@ struct OrderOwnershipTests {
                 events: [])
         }
         let tokens = TestTokens()
-        let router = Router(context: TestRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
-        OrderRoutes(repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, logger: Logger(label: "tests"))
-            .add(to: router, access: try await tokens.accessGuard())
+        let router = try await orderApplication(tokens, repository: repository)
         func headers(_ token: String) -> HTTPFields {
             var headers = TestTokens.bearer(token)
             headers[.contentType] = "application/json"
@@ -230,10 +251,7 @@ struct OrderOwnershipTests {
             total: Money("1.00")!, createdAt: now, updatedAt: now)
         _ = try await repository.place(order, idempotency: nil, traceparent: nil)
         let tokens = TestTokens()
-        let router = Router(context: TestRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
-        OrderRoutes(repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, logger: Logger(label: "tests"))
-            .add(to: router, access: try await tokens.accessGuard())
+        let router = try await orderApplication(tokens, repository: repository)
         let notACustomer = TestTokens.bearer(try await tokens.token(sub: "operator", scopes: Scope.customer))
         let nilSubject = TestTokens.bearer(try await tokens.customer(nilUUID))
         let asAda = TestTokens.bearer(try await tokens.customer(ada))

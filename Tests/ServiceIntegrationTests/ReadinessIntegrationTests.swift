@@ -6,6 +6,7 @@ import MercatoTesting
 import Postgres
 import ServiceKit
 import Testing
+import BrokerTesting
 
 /// Readiness with a real pool: busy is not down.
 @Suite(.needsPostgres, .timeLimit(.minutes(1)))

@@ -8,6 +8,7 @@ import Testing
 
 @testable import Broker
 @testable import ServiceKit
+import BrokerTesting
 
 /// Records what it applied; refuses what it is told to.
 final class RecordingHandler: EventHandler {

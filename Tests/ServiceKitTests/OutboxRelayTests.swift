@@ -8,6 +8,8 @@ import MercatoTesting
 import ServiceKit
 import Synchronization
 import Testing
+import BrokerTesting
+import ServiceTesting
 
 /// A clock for ``MemoryOutboxStore`` that stands still until a test moves it forward: a
 /// refused message's backoff never passes by itself, however long a slow run stalls.

@@ -6,23 +6,23 @@ import Locking
 /// Closed: calls go through; `failureThreshold` consecutive failures open it. Open: calls
 /// are refused at once until `openDuration` has passed. Half-open: one probe call goes
 /// through (others are refused); its success closes the circuit, its failure opens it again.
-public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Duration {
+package final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Duration {
     /// The breaker's state, as `/health/ready` and the metrics show it.
-    public enum State: String, Sendable {
+    package enum State: String, Sendable {
         case closed
         case open
         case halfOpen = "half_open"
     }
 
     /// When to open and for how long.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// Consecutive failed calls that open the circuit. Default 5.
-        public var failureThreshold = 5
+        package var failureThreshold = 5
         /// How long it stays open before a probe. Default 30 s.
-        public var openDuration: Duration = .seconds(30)
+        package var openDuration: Duration = .seconds(30)
 
         /// The defaults.
-        public init() {}
+        package init() {}
     }
 
     private enum Phase {
@@ -37,14 +37,14 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     private let onChange: @Sendable (State) -> Void
 
     /// Creates a closed breaker; `onChange` hears every change of state (metrics, logs).
-    public init(configuration: Configuration, clock: C, onChange: @escaping @Sendable (State) -> Void = { _ in }) {
+    package init(configuration: Configuration, clock: C, onChange: @escaping @Sendable (State) -> Void = { _ in }) {
         self.configuration = configuration
         self.clock = clock
         self.onChange = onChange
     }
 
     /// The state now (an open circuit whose time is up reads as half-open).
-    public var state: State {
+    package var state: State {
         phase.withLock { phase in
             switch phase {
             case .closed: .closed
@@ -56,7 +56,7 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
 
     /// Whether a call may go through now; if so, the caller must report its outcome with
     /// ``record(success:)``. A half-open circuit lets exactly one probe through.
-    public func permit() -> Bool {
+    package func permit() -> Bool {
         let (allowed, changed) = phase.withLock { phase -> (Bool, State?) in
             switch phase {
             case .closed:
@@ -76,7 +76,7 @@ public final class CircuitBreaker<C: Clock>: Sendable where C.Duration == Durati
     }
 
     /// Reports the outcome of a permitted call.
-    public func record(success: Bool) {
+    package func record(success: Bool) {
         let changed = phase.withLock { phase -> State? in
             switch (phase, success) {
             case (.closed, true):

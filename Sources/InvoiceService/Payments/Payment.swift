@@ -1,44 +1,44 @@
-public import Contracts
-public import Foundation
+package import Contracts
+package import Foundation
 
 /// A payment of an invoice, as invoice-service records it before, during and after the call
 /// to the provider.
-public struct Payment: Sendable, Hashable {
+package struct Payment: Sendable, Hashable {
     /// The payment's id, also its idempotency key at the provider.
-    public var id: UUID
+    package var id: UUID
     /// The invoice paid.
-    public var invoiceID: UUID
+    package var invoiceID: UUID
     /// The client's `Idempotency-Key` (unique per invoice).
-    public var idempotencyKey: String
+    package var idempotencyKey: String
     /// The canonical request it came with: a reused key with another request is refused.
-    public var request: String
+    package var request: String
     /// How much.
-    public var amount: Money
+    package var amount: Money
     /// `card`, `bank_transfer` or `wallet`.
-    public var method: String
+    package var method: String
     /// The client's provider token, passed on.
-    public var token: String?
+    package var token: String?
     /// Where it is.
-    public var status: PaymentLifecycle.Status
+    package var status: PaymentLifecycle.Status
     /// The provider's id of the capture, once captured.
-    public var providerReference: String?
+    package var providerReference: String?
     /// Why it was declined, failed or cancelled.
-    public var failureReason: String?
+    package var failureReason: String?
     /// Why a captured payment must be given back (its invoice was voided, or paid by another
     /// payment, or overdue); `nil` when it is kept. Set under the invoice's lock, read by the
     /// reconciler that refunds.
-    public var refundDue: RefundReason?
+    package var refundDue: RefundReason?
     /// How many times it has been sent to the provider: 1, and one more each time its
     /// client asks again while it is pending or after it failed. A `failed` answer belongs to
     /// one attempt and is recorded only if no later one was sent (which may have charged).
-    public var attempt: Int = 1
+    package var attempt: Int = 1
     /// When it was first requested.
-    public var createdAt: Date
+    package var createdAt: Date
     /// When it last changed.
-    public var updatedAt: Date
+    package var updatedAt: Date
 
     /// Creates a payment.
-    public init(
+    package init(
         id: UUID, invoiceID: UUID, idempotencyKey: String, request: String, amount: Money, method: String, token: String?,
         status: PaymentLifecycle.Status, providerReference: String? = nil, failureReason: String? = nil, refundDue: RefundReason? = nil,
         createdAt: Date, updatedAt: Date
@@ -59,11 +59,11 @@ public struct Payment: Sendable, Hashable {
     }
 
     /// The key the provider knows this payment by.
-    public var providerKey: String { id.uuidString.lowercased() }
+    package var providerKey: String { id.uuidString.lowercased() }
 
     /// The payment after `outcome` at `time`, through ``PaymentLifecycle``; `nil` if the
     /// outcome changes nothing (a repeat, or news too late to matter).
-    public func applying(_ outcome: PaymentOutcome, at time: Date) -> Payment? {
+    package func applying(_ outcome: PaymentOutcome, at time: Date) -> Payment? {
         guard let next = PaymentLifecycle.transition(from: status, on: outcome.event) else { return nil }
         var payment = self
         payment.status = next
@@ -80,7 +80,7 @@ public struct Payment: Sendable, Hashable {
 }
 
 /// What the provider's answer (or its absence) means for a payment.
-public enum PaymentOutcome: Sendable, Hashable {
+package enum PaymentOutcome: Sendable, Hashable {
     /// Money taken; the provider's reference.
     case captured(reference: String)
     /// Refused, with the provider's reason.

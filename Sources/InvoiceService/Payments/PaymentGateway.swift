@@ -1,4 +1,4 @@
-public import Contracts
+package import Contracts
 import Foundation
 
 /// A payment provider: the one place money moves. The shipped implementation is
@@ -8,7 +8,7 @@ import Foundation
 /// Every operation is idempotent under its key, as real providers' APIs are (an
 /// `Idempotency-Key` header, a payment intent id): sending a charge twice, after a timeout
 /// or a crash, charges once and answers the first outcome.
-public protocol PaymentGateway: Sendable {
+package protocol PaymentGateway: Sendable {
     /// Charges `request.amount`; a repeat of `request.key` answers the first charge's
     /// outcome and charges nothing more. Throws ``PaymentGatewayError``.
     func charge(_ request: ChargeRequest) async throws -> ChargeOutcome
@@ -29,21 +29,21 @@ public protocol PaymentGateway: Sendable {
 }
 
 /// One charge to make.
-public struct ChargeRequest: Sendable, Hashable {
+package struct ChargeRequest: Sendable, Hashable {
     /// The provider-side idempotency key: the payment's id.
-    public var key: String
+    package var key: String
     /// How much.
-    public var amount: Money
+    package var amount: Money
     /// `card`, `bank_transfer` or `wallet`.
-    public var method: String
+    package var method: String
     /// What the client's provider SDK handed over for the method (a tokenized card); the
     /// simulator reads its test tokens from it.
-    public var token: String?
+    package var token: String?
     /// For the provider's records.
-    public var description: String
+    package var description: String
 
     /// Creates a request.
-    public init(key: String, amount: Money, method: String, token: String?, description: String) {
+    package init(key: String, amount: Money, method: String, token: String?, description: String) {
         self.key = key
         self.amount = amount
         self.method = method
@@ -53,7 +53,7 @@ public struct ChargeRequest: Sendable, Hashable {
 }
 
 /// What a provider answered to a charge.
-public enum ChargeOutcome: Sendable, Hashable {
+package enum ChargeOutcome: Sendable, Hashable {
     /// The money was taken; `reference` is the provider's id for it (for refunds).
     case captured(reference: String)
     /// The provider refused, for `reason` (e.g. `insufficient_funds`). Nothing was taken.
@@ -64,41 +64,41 @@ public enum ChargeOutcome: Sendable, Hashable {
 }
 
 /// A call to a provider that did not produce an answer.
-public struct PaymentGatewayError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct PaymentGatewayError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private let value: String
         private init(_ value: String) { self.value = value }
-        public var description: String { value }
+        package var description: String { value }
 
         /// The provider failed and says nothing was done (a 5xx before charging, a refused
         /// connection): worth retrying.
-        public static let unavailable = Code("unavailable")
+        package static let unavailable = Code("unavailable")
         /// No answer in time, or the connection broke after the request was sent: the charge
         /// may or may not have been made. Retrying with the same key is safe.
-        public static let outcomeUnknown = Code("outcomeUnknown")
+        package static let outcomeUnknown = Code("outcomeUnknown")
         /// The circuit breaker is open: the provider was not called.
-        public static let circuitOpen = Code("circuitOpen")
+        package static let circuitOpen = Code("circuitOpen")
         /// The provider rejected the request itself (not the payment): retrying cannot help.
-        public static let rejected = Code("rejected")
+        package static let rejected = Code("rejected")
     }
 
     /// What went wrong.
-    public var code: Code
+    package var code: Code
     /// Details for logs.
-    public var message: String
+    package var message: String
 
     /// Creates the error.
-    public init(_ code: Code, _ message: String) {
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
 
     /// Whether another attempt may succeed.
-    public var isTransient: Bool { code == .unavailable || code == .outcomeUnknown }
+    package var isTransient: Bool { code == .unavailable || code == .outcomeUnknown }
 
     /// Whether the provider certainly took nothing.
-    public var nothingCharged: Bool { code != .outcomeUnknown }
+    package var nothingCharged: Bool { code != .outcomeUnknown }
 
-    public var description: String { "PaymentGatewayError.\(code): \(message)" }
+    package var description: String { "PaymentGatewayError.\(code): \(message)" }
 }

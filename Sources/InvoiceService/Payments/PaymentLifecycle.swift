@@ -17,9 +17,9 @@
 ///
 /// A captured payment that cannot pay its invoice (the invoice is void, or paid by another
 /// payment, or overdue) stays `captured` with a refund due until the refund is made.
-public enum PaymentLifecycle {
+package enum PaymentLifecycle {
     /// Where a payment is.
-    public enum Status: String, Sendable, Codable, CaseIterable {
+    package enum Status: String, Sendable, Codable, CaseIterable {
         /// Sent, or about to be sent, to the provider; outcome not known yet.
         case pending
         /// The provider took the money.
@@ -37,7 +37,7 @@ public enum PaymentLifecycle {
     }
 
     /// What happens to a payment.
-    public enum Event: Sendable, Hashable, CaseIterable {
+    package enum Event: Sendable, Hashable, CaseIterable {
         /// The client retries with the same Idempotency-Key.
         case retried
         /// The provider reports the money taken.
@@ -54,7 +54,7 @@ public enum PaymentLifecycle {
 
     /// The status after `event` from `status`; `nil` if the event changes nothing there
     /// (a repeat, or news that comes too late to matter).
-    public static func transition(from status: Status, on event: Event) -> Status? {
+    package static func transition(from status: Status, on event: Event) -> Status? {
         switch (status, event) {
         case (.pending, .captured): .captured
         case (.pending, .declined): .declined
@@ -75,7 +75,7 @@ public enum PaymentLifecycle {
     }
 
     /// Whether nothing can happen to a payment in `status` any more.
-    public static func isFinal(_ status: Status) -> Bool {
+    package static func isFinal(_ status: Status) -> Bool {
         status == .declined || status == .refunded
     }
 }

@@ -1,6 +1,6 @@
 import Contracts
-public import Foundation
-public import Logging
+package import Foundation
+package import Logging
 import ServiceKit
 
 /// Takes payments through the provider, and repairs what a crash or a race left behind: the
@@ -18,7 +18,7 @@ import ServiceKit
 /// payment to show for it, and the customer's next payment a second charge. Money that
 /// lands where it cannot stay (a void or overdue invoice, or one paid by another payment) is
 /// refunded by ``reconcile(at:)``.
-public struct PaymentProcessor: Sendable {
+package struct PaymentProcessor: Sendable {
     private let repository: any InvoiceRepository
     private let gateway: any PaymentGateway
     private let logger: Logger
@@ -30,10 +30,10 @@ public struct PaymentProcessor: Sendable {
     /// The reason versions before cancel-at-the-provider gave a pending payment they settled
     /// `failed` on a guess. The reconciler settles such payments again by cancelling their
     /// keys: a charge that landed after the guess is then found (and kept or refunded).
-    public static let guessedFailure = "the provider has no record of the charge"
+    package static let guessedFailure = "the provider has no record of the charge"
 
     /// Creates the processor; `staleAfter` must exceed the longest call to the gateway.
-    public init(repository: any InvoiceRepository, gateway: any PaymentGateway, staleAfter: Duration, logger: Logger) {
+    package init(repository: any InvoiceRepository, gateway: any PaymentGateway, staleAfter: Duration, logger: Logger) {
         self.repository = repository
         self.gateway = gateway
         self.staleAfter = staleAfter
@@ -43,7 +43,7 @@ public struct PaymentProcessor: Sendable {
 
     /// Pays an invoice, or answers what the payment under the same key came to. Throws
     /// ``InvoiceStoreError`` when the invoice cannot take it.
-    public func pay(_ new: NewPayment) async throws -> (Payment, Invoice) {
+    package func pay(_ new: NewPayment) async throws -> (Payment, Invoice) {
         let start = try await repository.startPayment(new, at: Date())
         let payment = start.payment
         guard payment.status == .pending else {
@@ -109,7 +109,7 @@ public struct PaymentProcessor: Sendable {
     /// to settle is left for the next round without holding up the others. Returns how many
     /// payments it moved on.
     @discardableResult
-    public func reconcile(at now: Date = Date()) async throws -> Int {
+    package func reconcile(at now: Date = Date()) async throws -> Int {
         var done = 0
         for payment in try await repository.claimRefunds(limit: 50, lease: .seconds(60), at: now) {
             guard let reference = payment.providerReference else { continue }

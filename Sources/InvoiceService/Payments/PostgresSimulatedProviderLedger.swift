@@ -1,32 +1,32 @@
-public import Contracts
+package import Contracts
 import Foundation
-public import Postgres
+package import Postgres
 
 /// The simulated provider's books in PostgreSQL (`simulated_provider_charges`), each write a
 /// transaction of its own: a charge stays made whatever happens to the invoice transaction
 /// around it, as at a real provider. Audits read it as the provider's side of the money.
-public struct PostgresSimulatedProviderLedger: SimulatedProviderLedger {
+package struct PostgresSimulatedProviderLedger: SimulatedProviderLedger {
     private let client: PostgresClient
 
     /// Creates the books in `client`'s database (invoice-service's migrations create the table).
-    public init(client: PostgresClient) {
+    package init(client: PostgresClient) {
         self.client = client
     }
 
-    public func charge(key: String) async throws -> ChargeOutcome? {
+    package func charge(key: String) async throws -> ChargeOutcome? {
         try await client.query("SELECT status, reference, decline_reason FROM simulated_provider_charges WHERE key = $1", key)
             .first.map(Self.outcome)
     }
 
-    public func capture(key: String, amount: Money, method: String) async throws -> ChargeOutcome {
+    package func capture(key: String, amount: Money, method: String) async throws -> ChargeOutcome {
         try await record(key: key, status: "captured", amount: amount, method: method, reason: nil)
     }
 
-    public func decline(key: String, amount: Money, reason: String) async throws -> ChargeOutcome {
+    package func decline(key: String, amount: Money, reason: String) async throws -> ChargeOutcome {
         try await record(key: key, status: "declined", amount: amount, method: nil, reason: reason)
     }
 
-    public func cancel(key: String) async throws -> ChargeOutcome {
+    package func cancel(key: String) async throws -> ChargeOutcome {
         try await record(key: key, status: "cancelled", amount: .zero, method: nil, reason: nil)
     }
 
@@ -41,7 +41,7 @@ public struct PostgresSimulatedProviderLedger: SimulatedProviderLedger {
         return outcome
     }
 
-    public func refund(reference: String, amount: Money) async throws {
+    package func refund(reference: String, amount: Money) async throws {
         let rows = try await client.query(
             """
             UPDATE simulated_provider_charges SET status = 'refunded', refunded_at = coalesce(refunded_at, now())
@@ -50,7 +50,7 @@ public struct PostgresSimulatedProviderLedger: SimulatedProviderLedger {
         guard rows.count == 1 else { throw PaymentGatewayError(.rejected, "no capture \(reference) of \(amount)") }
     }
 
-    public func totals() async throws -> (captured: Money, refunded: Money) {
+    package func totals() async throws -> (captured: Money, refunded: Money) {
         let row = try await client.query(
             """
             SELECT coalesce(sum(amount) FILTER (WHERE status = 'captured'), 0), coalesce(sum(amount) FILTER (WHERE status = 'refunded'), 0)

@@ -1,6 +1,6 @@
-public import Contracts
-public import CoreMetrics
-public import Logging
+package import Contracts
+package import CoreMetrics
+package import Logging
 
 /// A provider wrapped in what a call over the network to someone else's system needs: a
 /// timeout per attempt, retries with exponential backoff for transient failures only (never
@@ -8,24 +8,24 @@ public import Logging
 ///
 /// Retrying is safe because every operation carries its idempotency key: a charge that timed
 /// out and is sent again is charged once.
-public struct ResilientPaymentGateway<C: Clock>: PaymentGateway where C.Duration == Duration {
+package struct ResilientPaymentGateway<C: Clock>: PaymentGateway where C.Duration == Duration {
     /// Timeout, retries and breaker.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// `PAYMENT_GATEWAY_TIMEOUT_MS`: one attempt's limit. Default 2 s.
-        public var timeout: Duration = .seconds(2)
+        package var timeout: Duration = .seconds(2)
         /// `PAYMENT_GATEWAY_ATTEMPTS`: attempts per call, the first included. Default 3.
-        public var attempts = 3
+        package var attempts = 3
         /// The wait before the second attempt; doubles each time, with up to 50% jitter
         /// added. Default 100 ms.
-        public var initialBackoff: Duration = .milliseconds(100)
+        package var initialBackoff: Duration = .milliseconds(100)
         /// `PAYMENT_CIRCUIT_FAILURES`, `PAYMENT_CIRCUIT_OPEN_SECONDS`: the breaker.
-        public var breaker = CircuitBreaker<C>.Configuration()
+        package var breaker = CircuitBreaker<C>.Configuration()
 
         /// The defaults.
-        public init() {}
+        package init() {}
 
         /// The longest a call can take: every attempt timing out, with every backoff.
-        public var longestCall: Duration {
+        package var longestCall: Duration {
             var total = timeout * attempts
             for attempt in 1..<max(attempts, 1) { total += initialBackoff * (1 << (attempt - 1)) * 3 / 2 }
             return total
@@ -36,12 +36,12 @@ public struct ResilientPaymentGateway<C: Clock>: PaymentGateway where C.Duration
     private let configuration: Configuration
     private let clock: C
     /// The breaker, shared by every call: its state is the provider's.
-    public let breaker: CircuitBreaker<C>
+    package let breaker: CircuitBreaker<C>
     private let logger: Logger
     private let metrics: any MetricsFactory
 
     /// Wraps `base`; `clock` times the attempts and backoffs (a test's manual clock).
-    public init(
+    package init(
         _ base: any PaymentGateway, configuration: Configuration = .init(), clock: C, logger: Logger,
         metrics: any MetricsFactory = MetricsSystem.factory
     ) {
@@ -59,19 +59,19 @@ public struct ResilientPaymentGateway<C: Clock>: PaymentGateway where C.Duration
         }
     }
 
-    public func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
+    package func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
         try await call("charge") { try await base.charge(request) }
     }
 
-    public func charge(key: String) async throws -> ChargeOutcome? {
+    package func charge(key: String) async throws -> ChargeOutcome? {
         try await call("lookup") { try await base.charge(key: key) }
     }
 
-    public func cancel(key: String) async throws -> ChargeOutcome {
+    package func cancel(key: String) async throws -> ChargeOutcome {
         try await call("cancel") { try await base.cancel(key: key) }
     }
 
-    public func refund(reference: String, amount: Money, key: String) async throws {
+    package func refund(reference: String, amount: Money, key: String) async throws {
         try await call("refund") { try await base.refund(reference: reference, amount: amount, key: key) }
     }
 

@@ -1,7 +1,7 @@
-public import Contracts
+package import Contracts
 import Foundation
 import Locking
-public import Logging
+package import Logging
 
 /// A stand-in payment provider, so every path of a payment can be exercised without a real
 /// one: configurable latency, transient failures, declines, answers lost after charging, and
@@ -22,28 +22,28 @@ public import Logging
 /// A charge, once sent, goes on at the provider whether or not the caller still waits for its
 /// answer (it runs in a task of its own): a caller's timeout does not stop a real provider
 /// either, which is why an unknown outcome is settled by ``cancel(key:)``.
-public struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration == Duration {
+package struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration == Duration {
     /// How the simulator behaves, from `PAYMENT_SIM_*`.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// `PAYMENT_SIM_LATENCY_MS`: how long each call takes. Default 20 ms.
-        public var latency: Duration = .milliseconds(20)
+        package var latency: Duration = .milliseconds(20)
         /// `PAYMENT_SIM_FAILURE_RATE`: share of calls that fail transiently, charging nothing. Default 0.
-        public var failureRate = 0.0
+        package var failureRate = 0.0
         /// `PAYMENT_SIM_DECLINE_RATE`: share of charges declined. Default 0.
-        public var declineRate = 0.0
+        package var declineRate = 0.0
         /// `PAYMENT_SIM_LOST_RESPONSE_RATE`: share of charges made whose answer is lost. Default 0.
-        public var lostResponseRate = 0.0
+        package var lostResponseRate = 0.0
         /// `PAYMENT_SIM_HANG_RATE` (1 with `PAYMENT_SIM_HANG=true`): share of calls never answered. Default 0.
-        public var hangRate = 0.0
+        package var hangRate = 0.0
         /// `PAYMENT_SIM_SLOW_MS`: how long a `tok_slow` charge is held before it is made.
         /// Default 1 s; a test that must cancel the order meanwhile whatever the machine's
         /// speed holds it for many seconds.
-        public var slowCharge: Duration = .seconds(1)
+        package var slowCharge: Duration = .seconds(1)
         /// `PAYMENT_SIM_TEST_MODE`: whether the test tokens pick outcomes. Default false.
-        public var testMode = false
+        package var testMode = false
 
         /// The defaults: a prompt provider that charges everything.
-        public init() {}
+        package init() {}
     }
 
     private let ledger: any SimulatedProviderLedger
@@ -54,7 +54,7 @@ public struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration
 
     /// Creates the simulator over `ledger`; `random` draws the configured rates (injectable
     /// for tests), `clock` times the latency and the hangs.
-    public init(
+    package init(
         ledger: any SimulatedProviderLedger, configuration: Configuration = .init(), clock: C,
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }, logger: Logger? = nil
     ) {
@@ -65,7 +65,7 @@ public struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration
         self.logger = logger
     }
 
-    public func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
+    package func charge(_ request: ChargeRequest) async throws -> ChargeOutcome {
         let token = configuration.testMode ? request.token : nil
         try await network(token: token)
         // The provider's side of the charge: it goes on if the caller stops waiting.
@@ -93,17 +93,17 @@ public struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration
         return outcome
     }
 
-    public func charge(key: String) async throws -> ChargeOutcome? {
+    package func charge(key: String) async throws -> ChargeOutcome? {
         try await network(token: nil)
         return try await ledger.charge(key: key)
     }
 
-    public func cancel(key: String) async throws -> ChargeOutcome {
+    package func cancel(key: String) async throws -> ChargeOutcome {
         try await network(token: nil)
         return try await ledger.cancel(key: key)
     }
 
-    public func refund(reference: String, amount: Money, key: String) async throws {
+    package func refund(reference: String, amount: Money, key: String) async throws {
         try await network(token: nil)
         try await ledger.refund(reference: reference, amount: amount)
     }
@@ -151,7 +151,7 @@ public struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duration
 }
 
 /// The simulated provider's own books: every charge by its idempotency key.
-public protocol SimulatedProviderLedger: Sendable {
+package protocol SimulatedProviderLedger: Sendable {
     /// The outcome recorded under `key`, if any.
     func charge(key: String) async throws -> ChargeOutcome?
     /// Records a capture under `key` (or answers what `key` already recorded).

@@ -1,8 +1,8 @@
 import Contracts
 import Foundation
-public import Hummingbird
-public import HummingbirdAuth
-public import ServiceKit
+package import Hummingbird
+package import HummingbirdAuth
+package import ServiceKit
 
 /// The live view: `GET /orders/stream` (Server-Sent Events), `GET /orders/{id}/history`,
 /// `GET /queues`, and the dashboard page at `GET /live` (`GET /` leads there).
@@ -11,7 +11,7 @@ public import ServiceKit
 /// other three routes, which need one like every other route. The page sends it in an
 /// `Authorization` header (fetch, not `EventSource`, which cannot), so no token ever
 /// travels in a URL that a proxy or an access log would keep.
-public struct LiveRoutes: Sendable {
+package struct LiveRoutes: Sendable {
     private let repository: any OrderRepository
     private let feed: OrderChangeFeed
     private let queues: QueueHealth
@@ -21,7 +21,7 @@ public struct LiveRoutes: Sendable {
 
     /// Creates the routes; a stream with no event for `heartbeat` gets a comment; a caller may
     /// have `maxStreamsPerCaller` streams open at once.
-    public init(repository: any OrderRepository, feed: OrderChangeFeed, queues: QueueHealth, heartbeat: Duration, maxStreamsPerCaller: Int = 4) {
+    package init(repository: any OrderRepository, feed: OrderChangeFeed, queues: QueueHealth, heartbeat: Duration, maxStreamsPerCaller: Int = 4) {
         self.repository = repository
         self.feed = feed
         self.queues = queues
@@ -32,7 +32,7 @@ public struct LiveRoutes: Sendable {
     }
 
     /// Adds the routes to `router`.
-    public func add<Context: AuthRequestContext<Caller> & ConnectionClosing>(to router: Router<Context>, access: AccessGuard) {
+    package func add<Context: AuthRequestContext<Caller> & ConnectionClosing>(to router: Router<Context>, access: AccessGuard) {
         access.requiring(.ordersRead, on: router).get("/orders/stream") { request, context in
             try stream(request, caller: context.caller, disconnect: context.closeConnection)
         }

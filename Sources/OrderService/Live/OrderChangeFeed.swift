@@ -1,9 +1,9 @@
 import Foundation
-public import Logging
+package import Logging
 import Locking
-public import Postgres
-public import ServiceKit
-public import ServiceLifecycle
+package import Postgres
+package import ServiceKit
+package import ServiceLifecycle
 
 /// This replica's view of every order's changes: it tails `order_changes` and keeps the
 /// latest ``Configuration/window`` changes in memory, from which every open stream reads.
@@ -13,31 +13,31 @@ public import ServiceLifecycle
 /// the other replicas' (throttled) `NOTIFY`s, and polls as the safety net. Streams read by
 /// sequence number (``read(after:limit:)``): a stream whose position is older than the window
 /// reads the database instead, so memory stays bounded however far behind a client is.
-public final class OrderChangeFeed: Service, Sendable {
+package final class OrderChangeFeed: Service, Sendable {
     /// The notification channel of new changes.
-    public static let channel = "order_changes"
+    package static let channel = "order_changes"
 
     /// How the feed reads and how much it keeps.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// `ORDER_STREAM_WINDOW`: how many of the latest changes are kept in memory. A stream
         /// that falls further behind than this is disconnected and resumes from the database.
         /// Default 5,000: under two seconds at full load, about 2.5 MB.
-        public var window = 5_000
+        package var window = 5_000
         /// How often the database is read when no notification came. Default 500 ms.
-        public var pollInterval = Duration.milliseconds(500)
+        package var pollInterval = Duration.milliseconds(500)
         /// The least time between two reads, however many notifications come: under load
         /// every commit notifies, and a read per commit would cost more than it shows.
         /// Default 100 ms.
-        public var minimumInterval = Duration.milliseconds(100)
+        package var minimumInterval = Duration.milliseconds(100)
         /// The most changes read with one query. Default 1,000.
-        public var batchSize = 1_000
+        package var batchSize = 1_000
 
         /// The defaults.
-        public init() {}
+        package init() {}
     }
 
     /// What ``read(after:limit:)`` found.
-    public enum Read: Sendable {
+    package enum Read: Sendable {
         /// The changes after the position (at most the limit asked for), all in the window.
         case changes([OrderChange])
         /// Nothing after the position yet.
@@ -67,12 +67,12 @@ public final class OrderChangeFeed: Service, Sendable {
 
     /// The feed's component in ``Readiness``: up once the feed has read where the changes
     /// stand, so a ready replica can serve streams.
-    public static let component = "order-changes"
+    package static let component = "order-changes"
 
     /// Creates the feed over `repository`; `listener` (on ``channel``) wakes it when another
     /// replica writes; with `readiness`, it starts reading once the database is migrated and
     /// the service is not ready before it has.
-    public init(
+    package init(
         repository: any OrderRepository, listener: PostgresListener?, readiness: Readiness? = nil, configuration: Configuration = Configuration(),
         logger: Logger
     ) {
@@ -85,10 +85,10 @@ public final class OrderChangeFeed: Service, Sendable {
     }
 
     /// The last sequence number the feed has read, or nil before it could read the database.
-    public var head: Int64? { state.withLock { $0.head } }
+    package var head: Int64? { state.withLock { $0.head } }
 
     /// Tails the changes until graceful shutdown.
-    public func run() async throws {
+    package func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             if let listener {
                 group.addTask { try await listener.run() }
@@ -131,7 +131,7 @@ public final class OrderChangeFeed: Service, Sendable {
     /// returns whether every change committed before the call was numbered. It starts at the
     /// latest change: the window begins empty, at "now".
     @discardableResult
-    public func catchUp() async throws -> Bool {
+    package func catchUp() async throws -> Bool {
         let settled = try await repository.settleChanges()
         guard let start = head, subscriberCount > 0 else {
             // Nobody watching (or not started): the window is not worth its reads. It starts
@@ -175,7 +175,7 @@ public final class OrderChangeFeed: Service, Sendable {
     }
 
     /// Up to `limit` changes after `position`, or why there are none in memory.
-    public func read(after position: Int64, limit: Int) -> Read {
+    package func read(after position: Int64, limit: Int) -> Read {
         state.withLock { state in
             guard let head = state.head else { return .behind(windowStart: .max) }
             let window = state.changes[state.offset...]
@@ -195,7 +195,7 @@ public final class OrderChangeFeed: Service, Sendable {
 
     /// A wake-up for one stream, signalled whenever the feed moves on; ``unsubscribe(_:)``
     /// when the stream ends.
-    public func subscribe() -> (id: UInt64, signal: WakeSignal<ContinuousClock>) {
+    package func subscribe() -> (id: UInt64, signal: WakeSignal<ContinuousClock>) {
         let signal = WakeSignal()
         let id = state.withLock { state in
             state.nextSubscriber += 1
@@ -208,12 +208,12 @@ public final class OrderChangeFeed: Service, Sendable {
     }
 
     /// Stops waking a stream.
-    public func unsubscribe(_ id: UInt64) {
+    package func unsubscribe(_ id: UInt64) {
         _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
     }
 
     /// How many streams are open on this replica.
-    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+    package var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
     private func notifySubscribers() {
         for signal in state.withLock({ Array($0.subscribers.values) }) { signal.signal() }

@@ -1,12 +1,12 @@
-public import Broker
-public import Contracts
+package import Broker
+package import Contracts
 import Locking
 
 /// How every consumer queue and its dead-letter queue are doing, asked of the broker itself
 /// with passive declares (``Broker/inspect(queue:)``): the service needs no management-API
 /// credentials, only its own AMQP connection. Answers are kept for ``maxAge`` so a room full
 /// of dashboards costs the broker a few passive declares a second, not hundreds.
-public final class QueueHealth: Sendable {
+package final class QueueHealth: Sendable {
     /// One queue's state, or why it is unknown.
     struct Queue: Encodable, Sendable, Hashable {
         var name: String
@@ -36,7 +36,7 @@ public final class QueueHealth: Sendable {
     private let cache = Locked<(at: ContinuousClock.Instant, reports: [Report])?>(nil)
 
     /// Reports on `queues` (by default every consumer queue of Mercato) through `broker`.
-    public init(broker: any Broker, queues: [String] = QueueName.consumerQueues, maxAge: Duration = .seconds(1)) {
+    package init(broker: any Broker, queues: [String] = QueueName.consumerQueues, maxAge: Duration = .seconds(1)) {
         self.broker = broker
         self.queues = queues
         self.maxAge = maxAge

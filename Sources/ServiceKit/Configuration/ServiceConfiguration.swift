@@ -68,6 +68,8 @@ public struct ServiceConfiguration: Sendable {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: an OpenTelemetry collector's OTLP/HTTP base URL
     /// (`http://jaeger:4318`) to send spans to. Default unset: spans are only logged at `debug`.
     public var otlpEndpoint: URL?
+    /// How long the outbox and inbox keep what they are done with (``OutboxPruning``).
+    public var outboxPruning: OutboxPruning
 
     /// How log lines are written.
     public enum LogFormat: String, Sendable, CaseIterable {
@@ -99,6 +101,7 @@ public struct ServiceConfiguration: Sendable {
         self.httpIdleTimeout = .seconds(try environment.int("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, in: 1...86_400))
         self.consumerMaxAttempts = try environment.int("CONSUMER_MAX_ATTEMPTS", default: RetryPolicy.maxAttempts, in: 1...100)
         self.auth = try AuthConfiguration(environment: environment)
+        self.outboxPruning = try OutboxPruning(environment: environment)
         self.operatorUser = environment.string("AMQP_OPERATOR_USER", default: "mercato")
         var producers: [String: Set<String>] = [:]
         for entry in environment.string("EVENT_PRODUCERS", default: "").split(separator: ",") {

@@ -17,7 +17,7 @@ import ServiceLifecycle
 struct RuntimeServices {
     var spanExporter: (any Service)?
     var database: any Service
-    var outboxListener: any Service
+    var outboxListener: (any Service)?
     var broker: any Service
     var topology: any Service
     var relay: any Service
@@ -27,6 +27,6 @@ struct RuntimeServices {
 
     /// Dependencies first.
     var inStartOrder: [any Service] {
-        (spanExporter.map { [$0] } ?? []) + [database, outboxListener, broker, topology, relay, sampler] + background + consumers
+        (spanExporter.map { [$0] } ?? []) + [database] + (outboxListener.map { [$0] } ?? []) + [broker, topology, relay, sampler] + background + consumers
     }
 }

@@ -3,44 +3,33 @@ import Contracts
 import Foundation
 public import Hummingbird
 public import Logging
-import NIOCore
 public import Postgres
 public import ServiceLifecycle
 
 /// The parts every Mercato service is made of, wired the same way in each: a PostgreSQL
-/// pool, a RabbitMQ broker, an outbox relay, event consumers and an HTTP server, run as one
-/// ServiceLifecycle group that stops gracefully on SIGTERM or SIGINT.
+/// pool, a broker, an outbox relay, event consumers and an HTTP server with the same
+/// middleware, health, metrics and OpenAPI routes. A service makes one over its
+/// ``ServiceDependencies``, adds its own consumers, background services and routes, and gets
+/// a ``ServiceApplication`` to run (or, in tests, to send requests to).
 public struct ServiceRuntime: Sendable {
     /// The configuration read from the environment.
     public let configuration: ServiceConfiguration
-    /// The service's logger.
-    public let logger: Logger
-    /// The service's database.
-    public let database: PostgresClient
-    /// The broker.
-    public let broker: any Broker
+    /// The database, broker, outbox and logger the service is built on.
+    public let dependencies: ServiceDependencies
     /// What is up so far.
     public let readiness = Readiness()
-    /// The outbox in the service's database.
-    public let outbox: PostgresOutboxStore
 
-    /// Creates the clients; nothing connects until ``run(migrations:afterMigrations:consumers:routes:)``.
-    public init(configuration: ServiceConfiguration) throws {
+    /// The service's logger.
+    public var logger: Logger { dependencies.logger }
+    /// The service's database.
+    public var database: PostgresClient { dependencies.database }
+    /// The broker.
+    public var broker: any Broker { dependencies.broker }
+
+    /// A runtime over `dependencies`; nothing connects until the application runs.
+    public init(configuration: ServiceConfiguration, dependencies: ServiceDependencies) {
         self.configuration = configuration
-        var logger = Logger(label: configuration.serviceName)
-        logger.logLevel = configuration.logLevel
-        self.logger = logger
-
-        var databaseConfiguration = try PostgresClient.Configuration(url: configuration.databaseURL)
-        databaseConfiguration.poolSize = configuration.databasePoolSize
-        databaseConfiguration.applicationName = configuration.serviceName
-        self.database = PostgresClient(configuration: databaseConfiguration, logger: logger)
-        self.outbox = PostgresOutboxStore(client: database)
-
-        var brokerConfiguration = try RabbitMQBroker.Configuration(url: configuration.amqpURL)
-        brokerConfiguration.connectionName = configuration.serviceName
-        if let caFile = configuration.amqpCAFile { brokerConfiguration.caFile = caFile }
-        self.broker = RabbitMQBroker(configuration: brokerConfiguration, logger: logger)
+        self.dependencies = dependencies
     }
 
     /// Sets up the process's logging, metrics and tracing (``Observability``). Call once,
@@ -61,17 +50,16 @@ public struct ServiceRuntime: Sendable {
             configuration: consumerConfiguration, logger: logger)
     }
 
-    /// Runs the service until SIGTERM or SIGINT; `openAPI` is the service's OpenAPI document,
-    /// served at `GET /openapi.json`; `background` are the service's own services, started
-    /// after the database and the broker and stopped before them; `readinessDetails` adds
-    /// informative state to `/health/ready` (it never makes the service unready).
+    /// Builds the service: `openAPI` is its OpenAPI document, served at `GET /openapi.json`;
+    /// `background` are its own services, started after the database and the broker and
+    /// stopped before them; `readinessDetails` adds informative state to `/health/ready` (it
+    /// never makes the service unready); `routes` adds its routes behind the common
+    /// middleware.
     ///
-    /// Start-up never fails for an unreachable dependency: the HTTP server answers at once
-    /// (live, but not ready), while the database and broker are retried in the background.
     /// Shutdown goes in reverse (``RuntimeServices``): HTTP stops accepting and finishes its
     /// requests, consumers finish their batch, the relay its publish, then the connections
     /// close, and the span exporter sends the last spans.
-    public func run(
+    public func application(
         migrations: [PostgresMigration],
         afterMigrations: @escaping @Sendable (PostgresClient) async throws -> Void = { _ in },
         consumers: [EventConsumer],
@@ -79,7 +67,7 @@ public struct ServiceRuntime: Sendable {
         readinessDetails: @escaping @Sendable () -> [String: String] = { [:] },
         openAPI: [UInt8],
         routes: (Router<MercatoRequestContext>, AccessGuard) -> Void
-    ) async throws {
+    ) async throws -> ServiceApplication {
         // Keys are loaded before anything listens: a service that cannot verify tokens
         // does not start.
         let access = AccessGuard(verifier: try await TokenVerifier(configuration: configuration.auth))
@@ -95,11 +83,12 @@ public struct ServiceRuntime: Sendable {
         OpenAPIRoute.add(to: router, document: openAPI)
         routes(router, access)
 
-        let outbox = self.outbox
+        let outbox = dependencies.outbox
         let logger = self.logger
-        let housekeeping = Housekeeping(interval: .seconds(300)) {
+        let pruning = configuration.outboxPruning
+        let housekeeping = Housekeeping(interval: pruning.interval) {
             do {
-                try await outbox.prune(publishedBefore: .seconds(3600), inboxAge: .seconds(7 * 24 * 3600))
+                try await outbox.prune(publishedBefore: pruning.keepPublished, inboxAge: pruning.keepInbox)
             } catch {
                 logger.debug("outbox pruning failed", metadata: ["error.message": "\(error)"])
             }
@@ -111,7 +100,7 @@ public struct ServiceRuntime: Sendable {
             database: DatabaseService(
                 client: database, migrations: MessagingSchema.migrations + migrations, readiness: readiness, logger: logger,
                 afterMigrations: afterMigrations),
-            outboxListener: outbox.listener,
+            outboxListener: dependencies.outboxListener,
             broker: broker,
             topology: TopologyService(broker: broker, topology: .mercato(queueType: configuration.queueType), readiness: readiness, logger: logger),
             relay: OutboxRelay(
@@ -120,22 +109,6 @@ public struct ServiceRuntime: Sendable {
             sampler: MetricsSampler(outbox: outbox, database: database, readiness: readiness),
             background: background,
             consumers: consumers)
-        // The idle timeout (Hummingbird's HTTPConnectionStateHandler) counts from the last
-        // request part read or response finished, and never fires while a response is being
-        // written: it closes silent and half-sent connections, not long responses.
-        let idleTimeout = configuration.httpIdleTimeout.components
-        let app = Application(
-            router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(idleTimeout.seconds))),
-            configuration: .init(address: .hostname("0.0.0.0", port: configuration.port), serverName: configuration.serviceName),
-            services: services.inStartOrder,
-            logger: logger)
-        logger.info(
-            "starting",
-            metadata: [
-                "http.port": "\(configuration.port)", "db.url": "\(PostgresClient.Configuration.redacted(configuration.databaseURL))",
-                "amqp.url": "\(RabbitMQBroker.Configuration.redacted(configuration.amqpURL))",
-            ])
-        try await app.runService()
+        return ServiceApplication(responder: router.buildResponder(), services: services.inStartOrder, configuration: configuration, logger: logger)
     }
 }

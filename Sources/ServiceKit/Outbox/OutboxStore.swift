@@ -1,6 +1,6 @@
 /// Where a service keeps the events it has yet to publish.
 ///
-/// ``PostgresOutboxStore`` is the real one; ``MemoryOutboxStore`` serves unit tests.
+/// ``PostgresOutboxStore`` is the real one; `MemoryOutboxStore` (in the ServiceTesting target) serves unit tests.
 public protocol OutboxStore: Sendable {
     /// Claims up to `limit` messages due for publishing (so that no other relay takes them),
     /// hands them to `publish`, and records its outcome: confirmed messages are marked sent,
@@ -14,6 +14,10 @@ public protocol OutboxStore: Sendable {
     /// Yields whenever messages may have been added (and once at the start), so the relay
     /// publishes at once instead of at its next poll. One reader.
     func changes() -> any AsyncSequence<Void, Never> & Sendable
+
+    /// Deletes what was published more than `age` ago, and inbox entries older than
+    /// `inboxAge`.
+    func prune(publishedBefore age: Duration, inboxAge: Duration) async throws
 }
 
 /// How long a refused outbox message waits before it is tried again: ``first`` after its first
@@ -32,7 +36,7 @@ public struct OutboxBackoff: Sendable {
     }
 
     /// The wait after the `refusals`-th refusal (1 for the first), in seconds.
-    func seconds(afterRefusals refusals: Int) -> Double {
+    package func seconds(afterRefusals refusals: Int) -> Double {
         // The exponent is capped: 2^30 times any first wait is past any sensible longest.
         min(longest.timeInterval, first.timeInterval * Double(1 << min(max(refusals - 1, 0), 30)))
     }
@@ -40,7 +44,7 @@ public struct OutboxBackoff: Sendable {
 
 extension Duration {
     /// The duration in seconds, for `Date` arithmetic and SQL intervals.
-    var timeInterval: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    package var timeInterval: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// What happened to a batch of outbox messages handed to the broker.

@@ -1,3 +1,4 @@
+public import Broker
 import Foundation
 import ServiceLifecycle
 import Synchronization

@@ -1,26 +1,27 @@
 import Contracts
-public import Foundation
-public import ServiceKit
+package import Foundation
+package import CustomerService
+package import ServiceKit
 
 /// customer-service's storage in memory, for unit tests; it passes the same contract suite
-/// as ``PostgresCustomerRepository``. Its outbox is a ``MemoryOutboxStore`` a relay can
+/// as `PostgresCustomerRepository`. Its outbox is a ``MemoryOutboxStore`` a relay can
 /// publish from.
-public actor MemoryCustomerRepository: CustomerRepository {
+package actor MemoryCustomerRepository: CustomerRepository {
     private var customers: [UUID: Customer] = [:]
     private var inbox: Set<String> = []
     private var tally: [UUID: OrderTally.State] = [:]
     private var countChanged: Set<UUID> = []
     /// The events queued by the repository.
-    public nonisolated let outbox: MemoryOutboxStore
+    package nonisolated let outbox: MemoryOutboxStore
     private let stamp: EventStamp
 
     /// Creates an empty repository; `stamp` marks the events it queues, `outbox` receives them.
-    public init(stamp: EventStamp = EventStamp(serviceName: "customer-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
+    package init(stamp: EventStamp = EventStamp(serviceName: "customer-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
         self.stamp = stamp
         self.outbox = outbox
     }
 
-    public func create(_ new: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer {
+    package func create(_ new: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer {
         guard customers[id] == nil else { throw CustomerStoreError(.idTaken) }
         guard !customers.values.contains(where: { $0.email.lowercased() == new.email.lowercased() }) else {
             throw CustomerStoreError(.emailTaken)
@@ -33,15 +34,15 @@ public actor MemoryCustomerRepository: CustomerRepository {
         return customer
     }
 
-    public func customer(id: UUID) async throws -> Customer? {
+    package func customer(id: UUID) async throws -> Customer? {
         customers[id]
     }
 
-    public func customers(page: PageRequest) async throws -> [Customer] {
+    package func customers(page: PageRequest) async throws -> [Customer] {
         page.page(of: customers.values) { PageCursor(time: $0.createdAt, id: $0.id) }
     }
 
-    public func countOrders(_ orders: [CountedOrder]) async throws {
+    package func countOrders(_ orders: [CountedOrder]) async throws {
         // Check everything first: like a rolled-back transaction, a failure changes nothing.
         var seen = inbox
         var fresh: [CountedOrder] = []
@@ -65,7 +66,7 @@ public actor MemoryCustomerRepository: CustomerRepository {
         tally = states
     }
 
-    public func publishCountChanges(limit: Int) async throws -> Int {
+    package func publishCountChanges(limit: Int) async throws -> Int {
         let due = countChanged.sorted { $0.uuidString < $1.uuidString }.prefix(limit)
         let events = try due.map { id in
             try stamp.message(CustomerUpdated(customer: customers[id]!.snapshot), subject: id, time: customers[id]!.updatedAt)
@@ -75,7 +76,7 @@ public actor MemoryCustomerRepository: CustomerRepository {
         return events.count
     }
 
-    public func seedIfEmpty(_ seeds: [NewCustomer], ids: [UUID], at time: Date) async throws -> Bool {
+    package func seedIfEmpty(_ seeds: [NewCustomer], ids: [UUID], at time: Date) async throws -> Bool {
         guard customers.isEmpty else { return false }
         for (new, id) in zip(seeds, ids) { _ = try await create(new, id: id, at: time, traceparent: nil) }
         return true

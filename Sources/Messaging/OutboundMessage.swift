@@ -23,7 +23,7 @@ public struct OutboundMessage: Sendable, Hashable {
     }
 
     /// The id that errors use to name this message: its `message_id`, or where it went.
-    var displayID: String {
+    package var displayID: String {
         properties.messageID ?? "\(exchange)/\(routingKey)"
     }
 }

@@ -1,11 +1,12 @@
 import Contracts
-public import Foundation
-public import ServiceKit
+package import Foundation
+package import InvoiceService
+package import ServiceKit
 
 /// invoice-service's storage in memory, for unit tests; it passes the same contract suite as
-/// ``PostgresInvoiceRepository``. Being an actor, each call runs alone: the row locks of the
+/// `PostgresInvoiceRepository`. Being an actor, each call runs alone: the row locks of the
 /// PostgreSQL version are implicit.
-public actor MemoryInvoiceRepository: InvoiceRepository {
+package actor MemoryInvoiceRepository: InvoiceRepository {
     private var invoices: [UUID: Invoice] = [:]
     private var byOrder: [UUID: UUID] = [:]
     private var counters: [Int: Int] = [:]
@@ -14,16 +15,16 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
     private var payments: [UUID: Payment] = [:]
     private var leases: [UUID: Date] = [:]
     /// The events queued by the repository.
-    public nonisolated let outbox: MemoryOutboxStore
+    package nonisolated let outbox: MemoryOutboxStore
     private let stamp: EventStamp
 
     /// Creates an empty repository; `stamp` marks the events it queues, `outbox` receives them.
-    public init(stamp: EventStamp = EventStamp(serviceName: "invoice-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
+    package init(stamp: EventStamp = EventStamp(serviceName: "invoice-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
         self.stamp = stamp
         self.outbox = outbox
     }
 
-    public func invoice(_ orders: [OrderToInvoice], terms: InvoicingTerms, at time: Date) async throws {
+    package func invoice(_ orders: [OrderToInvoice], terms: InvoicingTerms, at time: Date) async throws {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let year = calendar.component(.year, from: time)
@@ -50,7 +51,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         outbox.append(events)
     }
 
-    public func cancelOrders(_ cancellations: [CancelledOrder]) async throws -> Int {
+    package func cancelOrders(_ cancellations: [CancelledOrder]) async throws -> Int {
         var seen = inbox
         var events: [OutboxMessage] = []
         var voided: [Invoice] = []
@@ -87,15 +88,15 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         return refunds
     }
 
-    public func invoice(id: UUID) async throws -> Invoice? { invoices[id] }
+    package func invoice(id: UUID) async throws -> Invoice? { invoices[id] }
 
-    public func invoice(orderID: UUID) async throws -> Invoice? { byOrder[orderID].flatMap { invoices[$0] } }
+    package func invoice(orderID: UUID) async throws -> Invoice? { byOrder[orderID].flatMap { invoices[$0] } }
 
-    public func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice] {
+    package func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice] {
         page.page(of: invoices.values.filter { customerID == nil || $0.customerID == customerID }) { PageCursor(time: $0.issuedAt, id: $0.id) }
     }
 
-    public func startPayment(_ new: NewPayment, at time: Date) async throws -> PaymentStart {
+    package func startPayment(_ new: NewPayment, at time: Date) async throws -> PaymentStart {
         guard let invoice = invoices[new.invoiceID] else { throw InvoiceStoreError(.notFound, "invoice \(new.invoiceID)") }
         if var payment = payments.values.first(where: { $0.invoiceID == new.invoiceID && $0.idempotencyKey == new.idempotencyKey }) {
             guard payment.request == new.request else {
@@ -136,7 +137,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         }
     }
 
-    public func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?) async throws -> (Payment, Invoice) {
+    package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?) async throws -> (Payment, Invoice) {
         guard let current = payments[id], var invoice = invoices[current.invoiceID] else { throw InvoiceStoreError(.notFound, "payment \(id)") }
         if case .failed = outcome, let attempt, attempt != current.attempt { return (current, invoice) }
         guard var payment = current.applying(outcome, at: time) else { return (current, invoice) }
@@ -151,19 +152,19 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         return (payment, invoice)
     }
 
-    public func payments(invoiceID: UUID) async throws -> [Payment] {
+    package func payments(invoiceID: UUID) async throws -> [Payment] {
         payments.values.filter { $0.invoiceID == invoiceID }.sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
     }
 
-    public func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+    package func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
         claim(limit: limit, lease: lease, at: time) { $0.status == .captured && $0.refundDue != nil }
     }
 
-    public func claimGuessedFailures(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+    package func claimGuessedFailures(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
         claim(limit: limit, lease: lease, at: time) { $0.status == .failed && $0.failureReason == PaymentProcessor.guessedFailure }
     }
 
-    public func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+    package func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
         claim(limit: limit, lease: lease, at: time) { $0.status == .pending && $0.updatedAt < cutoff }
     }
 
@@ -175,7 +176,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         return Array(due)
     }
 
-    public func recordRefund(_ id: UUID, at time: Date) async throws {
+    package func recordRefund(_ id: UUID, at time: Date) async throws {
         guard var payment = payments[id], let invoice = invoices[payment.invoiceID],
             let next = PaymentLifecycle.transition(from: payment.status, on: .refunded)
         else { return }
@@ -187,7 +188,7 @@ public actor MemoryInvoiceRepository: InvoiceRepository {
         outbox.append([event])
     }
 
-    public func closeOverdue(at time: Date, limit: Int) async throws -> Int {
+    package func closeOverdue(at time: Date, limit: Int) async throws -> Int {
         let inFlight = Set(payments.values.filter { $0.status == .pending }.map(\.invoiceID))
         let due = invoices.values.filter { $0.status == .issued && $0.dueAt.map { $0 <= time } == true && !inFlight.contains($0.id) }
             .sorted { ($0.dueAt!, $0.id.uuidString) < ($1.dueAt!, $1.id.uuidString) }.prefix(limit)

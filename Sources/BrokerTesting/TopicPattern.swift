@@ -1,15 +1,15 @@
 /// AMQP topic-exchange matching: routing keys and patterns are dot-separated words; in a
 /// pattern `*` stands for exactly one word and `#` for zero or more.
-struct TopicPattern: Hashable, Sendable {
+package struct TopicPattern: Hashable, Sendable {
     private let words: [Substring]
 
     /// Parses `pattern`, e.g. `order.*` or `#.created`.
-    init(_ pattern: String) {
+    package init(_ pattern: String) {
         words = pattern.split(separator: ".", omittingEmptySubsequences: false)
     }
 
     /// Whether `routingKey` matches.
-    func matches(_ routingKey: String) -> Bool {
+    package func matches(_ routingKey: String) -> Bool {
         let key = routingKey.split(separator: ".", omittingEmptySubsequences: false)
         return Self.match(words[...], key[...])
     }

@@ -1,10 +1,11 @@
-public import Contracts
-public import Foundation
-public import ServiceKit
+package import Contracts
+package import Foundation
+package import OrderService
+package import ServiceKit
 
 /// order-service's storage in memory, for unit tests; it passes the same contract suite as
-/// ``PostgresOrderRepository``.
-public actor MemoryOrderRepository: OrderRepository {
+/// `PostgresOrderRepository`.
+package actor MemoryOrderRepository: OrderRepository {
     private var orders: [UUID: Order] = [:]
     private var keys: [String: (UUID, String)] = [:]
     private var customers: [UUID: CustomerSnapshot] = [:]
@@ -13,16 +14,16 @@ public actor MemoryOrderRepository: OrderRepository {
     /// Every change, in sequence order (the sequence number of `changeLog[i]` is `i + 1`).
     private var changeLog: [OrderChange] = []
     /// The events queued by the repository.
-    public nonisolated let outbox: MemoryOutboxStore
+    package nonisolated let outbox: MemoryOutboxStore
     private let stamp: EventStamp
 
     /// Creates an empty repository; `stamp` marks the events it queues, `outbox` receives them.
-    public init(stamp: EventStamp = EventStamp(serviceName: "order-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
+    package init(stamp: EventStamp = EventStamp(serviceName: "order-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
         self.stamp = stamp
         self.outbox = outbox
     }
 
-    public func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
+    package func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
         if let idempotency, let (id, request) = keys[idempotency.key] {
             guard request == idempotency.request else {
                 throw OrderStoreError(.idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
@@ -45,19 +46,19 @@ public actor MemoryOrderRepository: OrderRepository {
         return PlacedOrder(order: order, isReplay: false)
     }
 
-    public func order(idempotencyKey: String) async throws -> (Order, request: String)? {
+    package func order(idempotencyKey: String) async throws -> (Order, request: String)? {
         keys[idempotencyKey].flatMap { id, request in orders[id].map { ($0, request) } }
     }
 
-    public func order(id: UUID) async throws -> Order? { orders[id] }
+    package func order(id: UUID) async throws -> Order? { orders[id] }
 
-    public func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
+    package func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
         page.page(of: orders.values.filter { customerID == nil || $0.customerID == customerID }) { PageCursor(time: $0.createdAt, id: $0.id) }
     }
 
-    public func customer(id: UUID) async throws -> CustomerSnapshot? { customers[id] }
+    package func customer(id: UUID) async throws -> CustomerSnapshot? { customers[id] }
 
-    public func saveCustomers(_ snapshots: [CustomerSnapshot], events: [IncomingEvent]) async throws {
+    package func saveCustomers(_ snapshots: [CustomerSnapshot], events: [IncomingEvent]) async throws {
         let applicable = events.isEmpty ? snapshots : zip(events, snapshots).filter { inbox.insert($0.0.id).inserted }.map(\.1)
         for customer in applicable where (customers[customer.customerID]?.version ?? .min) < customer.version {
             customers[customer.customerID] = customer
@@ -65,7 +66,7 @@ public actor MemoryOrderRepository: OrderRepository {
     }
 
     @discardableResult
-    public func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [Date] {
+    package func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [Date] {
         let now = Date()
         var marked: [Date] = []
         for invoice in invoices where inbox.insert(invoice.event.id).inserted {
@@ -89,7 +90,7 @@ public actor MemoryOrderRepository: OrderRepository {
         return marked
     }
 
-    public func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult? {
+    package func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult? {
         guard var order = orders[orderID] else { return nil }
         let outcome = OrderLifecycle.transition(from: order.status, on: .cancel)
         guard case .moves(let next) = outcome else { return CancelResult(order: order, outcome: outcome) }
@@ -105,7 +106,7 @@ public actor MemoryOrderRepository: OrderRepository {
         return CancelResult(order: order, outcome: outcome)
     }
 
-    public func applyPayments(_ notices: [PaymentNotice]) async throws {
+    package func applyPayments(_ notices: [PaymentNotice]) async throws {
         let missing = notices.filter { orders[$0.orderID] == nil && !inbox.contains($0.event.id) }
         if !missing.isEmpty {
             throw OrderStoreError(.unknownOrder, "payment news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
@@ -186,20 +187,20 @@ public actor MemoryOrderRepository: OrderRepository {
     }
 
     /// Changes are numbered as they are made: nothing to settle.
-    public func settleChanges() async throws -> Bool { true }
+    package func settleChanges() async throws -> Bool { true }
 
-    public func lastChangeSequence() async throws -> Int64 { Int64(changeLog.count) }
+    package func lastChangeSequence() async throws -> Int64 { Int64(changeLog.count) }
 
-    public func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
+    package func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
         let start = Int(max(0, min(sequence, Int64(changeLog.count))))
         return changeLog[start...].lazy.filter { customerID == nil || $0.order.customerID == customerID }.prefix(limit).map(withCustomer)
     }
 
-    public func history(of orderID: UUID) async throws -> [OrderChange] {
+    package func history(of orderID: UUID) async throws -> [OrderChange] {
         changeLog.filter { $0.order.id == orderID }.map(withCustomer)
     }
 
-    public func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts {
+    package func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts {
         var counts: [Order.Status: Int] = [:]
         for order in orders.values where customerID == nil || order.customerID == customerID { counts[order.status, default: 0] += 1 }
         return OrderStatusCounts(counts: counts, sequence: Int64(changeLog.count))

@@ -1,10 +1,11 @@
-public import Contracts
+package import Contracts
 import Foundation
+package import InvoiceService
 import Locking
 
 /// The simulated provider's books in memory, for unit tests; it passes the same contract
-/// suite as ``PostgresSimulatedProviderLedger``.
-public final class MemorySimulatedProviderLedger: SimulatedProviderLedger {
+/// suite as `PostgresSimulatedProviderLedger`.
+package final class MemorySimulatedProviderLedger: SimulatedProviderLedger {
     private struct Entry {
         var outcome: ChargeOutcome
         var amount: Money
@@ -14,21 +15,21 @@ public final class MemorySimulatedProviderLedger: SimulatedProviderLedger {
     private let entries = Locked<[String: Entry]>([:])
 
     /// Creates empty books.
-    public init() {}
+    package init() {}
 
-    public func charge(key: String) async throws -> ChargeOutcome? {
+    package func charge(key: String) async throws -> ChargeOutcome? {
         entries.withLock { $0[key]?.outcome }
     }
 
-    public func capture(key: String, amount: Money, method: String) async throws -> ChargeOutcome {
+    package func capture(key: String, amount: Money, method: String) async throws -> ChargeOutcome {
         record(key: key, Entry(outcome: .captured(reference: "ch_" + UUID().uuidString.lowercased()), amount: amount, refunded: false))
     }
 
-    public func decline(key: String, amount: Money, reason: String) async throws -> ChargeOutcome {
+    package func decline(key: String, amount: Money, reason: String) async throws -> ChargeOutcome {
         record(key: key, Entry(outcome: .declined(reason: reason), amount: amount, refunded: false))
     }
 
-    public func cancel(key: String) async throws -> ChargeOutcome {
+    package func cancel(key: String) async throws -> ChargeOutcome {
         record(key: key, Entry(outcome: .cancelled, amount: .zero, refunded: false))
     }
 
@@ -40,7 +41,7 @@ public final class MemorySimulatedProviderLedger: SimulatedProviderLedger {
         }
     }
 
-    public func refund(reference: String, amount: Money) async throws {
+    package func refund(reference: String, amount: Money) async throws {
         try entries.withLock { entries throws(PaymentGatewayError) in
             guard let key = entries.first(where: { $0.value.outcome == .captured(reference: reference) })?.key,
                 entries[key]!.amount == amount
@@ -49,7 +50,7 @@ public final class MemorySimulatedProviderLedger: SimulatedProviderLedger {
         }
     }
 
-    public func totals() async throws -> (captured: Money, refunded: Money) {
+    package func totals() async throws -> (captured: Money, refunded: Money) {
         entries.withLock { entries in
             var captured = Money.zero
             var refunded = Money.zero

@@ -1,10 +1,11 @@
-public import Foundation
+package import Foundation
 import Locking
+package import ServiceKit
 
 /// An outbox in memory, for unit tests of services whose repositories are in memory too. It
-/// passes the same contract suite as ``PostgresOutboxStore``: one relay at a time, confirmed
+/// passes the same contract suite as `PostgresOutboxStore`: one relay at a time, confirmed
 /// messages marked sent, refused ones retried after a growing delay, the rest untouched.
-public final class MemoryOutboxStore: OutboxStore {
+package final class MemoryOutboxStore: OutboxStore {
     private struct Entry {
         var message: OutboxMessage
         var attempts = 0
@@ -25,13 +26,13 @@ public final class MemoryOutboxStore: OutboxStore {
 
     /// Creates an empty outbox whose clock is `now` (tests move it to make refused messages
     /// due again) and whose refused messages wait out `backoff`.
-    public init(now: @escaping @Sendable () -> Date = Date.init, backoff: OutboxBackoff = .init()) {
+    package init(now: @escaping @Sendable () -> Date = Date.init, backoff: OutboxBackoff = .init()) {
         self.now = now
         self.backoff = backoff
     }
 
     /// Adds messages (what a repository does in its "transaction").
-    public func append(_ messages: [OutboxMessage]) {
+    package func append(_ messages: [OutboxMessage]) {
         guard !messages.isEmpty else { return }
         let time = now()
         let listeners = state.withLock { state in
@@ -42,12 +43,12 @@ public final class MemoryOutboxStore: OutboxStore {
     }
 
     /// Messages waiting to be published, oldest first.
-    public var pending: [OutboxMessage] { state.withLock { $0.pending.map(\.message) } }
+    package var pending: [OutboxMessage] { state.withLock { $0.pending.map(\.message) } }
 
     /// Messages published so far, in the order they were confirmed.
-    public var published: [OutboxMessage] { state.withLock { $0.published } }
+    package var published: [OutboxMessage] { state.withLock { $0.published } }
 
-    public func relay(limit: Int, publish: @Sendable ([OutboxMessage]) async -> PublishOutcome) async throws -> Int {
+    package func relay(limit: Int, publish: @Sendable ([OutboxMessage]) async -> PublishOutcome) async throws -> Int {
         // Claimed messages are skipped by other relays, like rows locked FOR UPDATE SKIP LOCKED.
         let time = now()
         let batch = state.withLock { state -> [OutboxMessage] in
@@ -76,14 +77,21 @@ public final class MemoryOutboxStore: OutboxStore {
         return batch.count
     }
 
-    public func backlog() async throws -> (count: Int, oldestAgeSeconds: Double) {
+    package func backlog() async throws -> (count: Int, oldestAgeSeconds: Double) {
         let time = now()
         return state.withLock { state in
             (state.pending.count, state.pending.map { time.timeIntervalSince($0.message.createdAt) }.max() ?? 0)
         }
     }
 
-    public func changes() -> any AsyncSequence<Void, Never> & Sendable {
+    /// Forgets published messages created more than `age` ago (the memory store has no
+    /// inbox of its own: its repositories keep theirs).
+    package func prune(publishedBefore age: Duration, inboxAge: Duration) async throws {
+        let cutoff = now().addingTimeInterval(-Double(age.components.seconds))
+        state.withLock { $0.published.removeAll { $0.createdAt < cutoff } }
+    }
+
+    package func changes() -> any AsyncSequence<Void, Never> & Sendable {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         state.withLock { $0.listeners.append(continuation) }
         continuation.yield()
