@@ -11,6 +11,12 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "The management API, http://user:password@host:port (default: $RABBITMQ_MANAGEMENT_URL or the local scripts/run broker).")
     var managementURL: String = ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
 
+    @Option(
+        help: ArgumentHelp(
+            "How long to wait for the broker (connecting, or a publish's confirm) before giving up, in seconds (default: $MERCATO_BROKER_TIMEOUT or 10).",
+            valueName: "seconds"))
+    var brokerTimeout: Int = Int(ProcessInfo.processInfo.environment["MERCATO_BROKER_TIMEOUT"] ?? "") ?? 10
+
     /// The virtual host named in the AMQP URL.
     var virtualHost: String {
         (try? RabbitMQBroker.Configuration(url: amqpURL).virtualHost) ?? "/"
@@ -23,7 +29,7 @@ struct ConnectionOptions: ParsableArguments {
     func broker() throws -> RabbitMQBroker {
         var configuration = try RabbitMQBroker.Configuration(url: amqpURL)
         configuration.connectionName = "mercato-cli"
-        configuration.publishTimeout = .seconds(10)
+        configuration.publishTimeout = .seconds(max(1, brokerTimeout))
         var logger = Logger(label: "mercato")
         logger.logLevel = .error
         return RabbitMQBroker(configuration: configuration, logger: logger)
