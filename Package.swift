@@ -223,7 +223,7 @@ let package = Package(
         .testTarget(name: "CustomerServiceTests", dependencies: ["ServiceTesting", "BrokerTesting", "CustomerService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "OrderServiceTests", dependencies: ["ServiceTesting", "BrokerTesting", "OrderService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .testTarget(name: "InvoiceServiceTests", dependencies: ["ServiceTesting", "Locking", "InvoiceService", "ServiceKit", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "DeployTests", dependencies: ["Contracts", "OrderService", "CustomerService", "InvoiceService", "ServiceKit", "MercatoTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "DeployTests", dependencies: ["Contracts", "Messaging", "OrderService", "CustomerService", "InvoiceService", "ServiceKit", "MercatoTesting"], swiftSettings: swiftSettings),
         // The operator CLI: its command lines parsed in process, its failures run for real.
         .testTarget(
             name: "MercatoCLITests",

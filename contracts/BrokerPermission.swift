@@ -17,11 +17,7 @@ public struct BrokerPermission: Sendable, Hashable {
     public var read: String
 
     /// The permissions of every Mercato service.
-    public static let mercato: [BrokerPermission] = [
-        service("order-service", publishesTo: ExchangeName.orders),
-        service("customer-service", publishesTo: ExchangeName.customers),
-        service("invoice-service", publishesTo: ExchangeName.invoices),
-    ]
+    public static let mercato: [BrokerPermission] = MercatoService.all.map { service($0.name, publishesTo: $0.exchange) }
 
     static func service(_ name: String, publishesTo exchange: String) -> BrokerPermission {
         func quoted(_ text: String) -> String { text.replacingOccurrences(of: ".", with: "\\.") }

@@ -2,6 +2,7 @@ import Contracts
 import CustomerService
 import Foundation
 import InvoiceService
+import Messaging
 import MercatoTesting
 import OrderService
 import ServiceKit
@@ -27,9 +28,35 @@ struct DeployTests {
         return ["order-service": orderRead(), "customer-service": customerRead(), "invoice-service": invoiceRead()]
     }()
 
-    static let defaults: [String: (port: Int, database: String)] = [
-        "order-service": (8080, "orders"), "customer-service": (8081, "customers"), "invoice-service": (8082, "invoices"),
-    ]
+    /// Each service's port and database, from the one list.
+    static let defaults: [String: (port: Int, database: String)] = Dictionary(
+        uniqueKeysWithValues: MercatoService.all.map { ($0.name, (port: $0.port, database: $0.database)) })
+
+    /// The one list of services (Contracts' `MercatoService.all`) is what every file that
+    /// names services uses: the scripts' copy, the executables, the configuration readers
+    /// above, the broker permissions and exchanges, the databases compose and Kubernetes
+    /// create, and the image. Each expectation is a step of docs/adding-a-service.md.
+    @Test func everyServiceOfTheOneListIsEverywhere() throws {
+        let repository = DeployFiles.repository
+        func file(_ path: String) throws -> String { try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8) }
+        #expect(try file("deploy/services.tsv") == MercatoService.table, "deploy/services.tsv must read:\n\(MercatoService.table)")
+        let names = Set(MercatoService.all.map(\.name))
+        #expect(Set(Self.variables.keys) == names, "DeployTests.variables reads each service's configuration")
+        #expect(Set(BrokerPermission.mercato.map(\.user)) == names)
+        let exchanges = Set(Topology.mercato(queueType: .classic).exchanges.map(\.name))
+        let initDatabases = try file("deploy/postgres/init-databases.sh")
+        let package = try file("Package.swift")
+        for service in MercatoService.all {
+            #expect(FileManager.default.fileExists(atPath: repository.appendingPathComponent("Sources/\(service.name)/main.swift").path), "\(service.name)")
+            #expect(package.contains(".executableTarget(name: \"\(service.name)\""), "\(service.name): no executable target")
+            #expect(exchanges.contains(service.exchange) && exchanges.contains(ExchangeName.failures(of: service.name)), "\(service.name)")
+            let prefix = service.role.uppercased()
+            #expect(initDatabases.contains("create \(service.role) \(service.database) \"${\(prefix)_DB_PASSWORD:?}\""), "\(service.name)")
+            #expect(initDatabases.contains("GRANT CONNECT ON DATABASE \(service.database) TO mercato_auditor"), "\(service.name)")
+            #expect(FileManager.default.fileExists(atPath: repository.appendingPathComponent("deploy/k8s/base/\(service.name).yaml").path))
+            #expect(FileManager.default.fileExists(atPath: repository.appendingPathComponent("Sources/\(service.name.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined())/openapi.json").path))
+        }
+    }
 
     @Test func servicesReadTheDocumentedVariables() {
         for (service, read) in Self.variables {
@@ -47,9 +74,7 @@ struct DeployTests {
         let compose = try await DeployFiles.compose()
         let services = try #require(compose["services"] as? [String: Any])
         #expect(
-            Set(services.keys) == [
-                "rabbitmq", "postgres", "broker-setup", "order-service", "customer-service", "invoice-service", "audit", "prometheus", "grafana", "jaeger",
-            ])
+            Set(services.keys) == Set(MercatoService.all.map(\.name)).union(["rabbitmq", "postgres", "broker-setup", "audit", "prometheus", "grafana", "jaeger"]))
         // `docker compose run --rm audit`: mercato audit as the read-only role, on demand only.
         let audit = try #require(services["audit"] as? [String: Any])
         #expect(audit["command"] as? [String] == ["mercato", "audit"] && audit["profiles"] as? [String] == ["tools"])
@@ -191,7 +216,7 @@ struct DeployTests {
         #expect(postgres["apiVersion"] as? String == "postgresql.cnpg.io/v1")
         let sql = (((postgres["spec"] as? [String: Any])?["bootstrap"] as? [String: Any])?["initdb"] as? [String: Any])?["postInitApplicationSQL"]
             as? [String] ?? []
-        for database in ["orders", "customers", "invoices"] {
+        for database in MercatoService.all.map(\.database) {
             #expect(sql.contains { $0.contains("CREATE DATABASE \(database)") })
         }
         let replicas = (rabbit["spec"] as? [String: Any])?["replicas"] as? Int
@@ -216,7 +241,9 @@ struct DeployTests {
         #expect(dockerfile.contains("RUN scripts/install-deps --build-only"))
         #expect(dockerfile.contains("RUN scripts/build-release"))
         #expect(dockerfile.contains("USER 10001:10001"))
-        for binary in ["order-service", "customer-service", "invoice-service"] { #expect(dockerfile.contains("/\(binary)")) }
+        // It builds and copies what the one list names.
+        #expect(dockerfile.contains("COPY deploy/services.tsv deploy/"))
+        #expect(dockerfile.contains("deploy/services.tsv) mercato; do cp"))
         let test = try String(contentsOf: DeployFiles.repository.appendingPathComponent("scripts/test"), encoding: .utf8)
         #expect(test.contains("\"$here/build-release\""))
     }

@@ -4,6 +4,25 @@
 # role owning only its database (made by scripts/infra), and verifies tokens with the
 # signing key in AUTH_JWT_SECRET_FILE.
 
+# The one list of services (deploy/services.tsv; DeployTests keeps it equal to Contracts'
+# MercatoService.all): name, port, database, role, exchange.
+services_table="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/deploy/services.tsv"
+
+# Every service's name, one per line.
+service_names() {
+  awk -F'\t' '!/^#/ && NF { print $1 }' "$services_table"
+}
+
+# A column of service $1's line: port, database, role or exchange.
+service_field() {
+  local column
+  case $2 in
+    port) column=2 ;; database) column=3 ;; role) column=4 ;; exchange) column=5 ;;
+    *) echo "service_field: no column $2" >&2; return 1 ;;
+  esac
+  awk -F'\t' -v name="$1" -v column="$column" '!/^#/ && $1 == name { print $column; found = 1 } END { exit !found }' "$services_table"
+}
+
 # The admin step: the topology, and one least-privilege broker user per service. $1: the
 # directory holding the `mercato` binary.
 apply_broker_setup() {
@@ -23,11 +42,7 @@ amqp_url_of() {
 # The service's DATABASE_URL: its own role and database.
 database_url_of() {
   local hostport=${MERCATO_POSTGRES_URL#*@}
-  case $1 in
-    order-service) echo "postgres://order_service@$hostport/orders" ;;
-    customer-service) echo "postgres://customer_service@$hostport/customers" ;;
-    invoice-service) echo "postgres://invoice_service@$hostport/invoices" ;;
-  esac
+  echo "postgres://$(service_field "$1" role)@$hostport/$(service_field "$1" database)"
 }
 
 # A development signing key (256 random bits, this user only) in $1, made if missing.
@@ -45,7 +60,7 @@ ensure_signing_key() {
 stop_leftover_services() {
   local dir=$1 name
   [ -n "$dir" ] || return 0
-  for name in order-service customer-service invoice-service; do
+  for name in $(service_names); do
     pkill -TERM -x -f "$dir/$name" 2>/dev/null || true
   done
 }

@@ -20,9 +20,16 @@ public struct ProducerPolicy: Sendable, Equatable {
         self.republishers = republishers
     }
 
-    /// The users allowed to produce `type`.
+    /// The users allowed to produce `type`: those configured, else the service whose exchange
+    /// the type is published to (``MercatoService``, ``EventType``), else the service its
+    /// family names.
     public func allowed(_ type: String) -> Set<String> {
         if let listed = producers[type] { return listed }
+        if let exchange = EventType.all.first(where: { $0.name == type })?.exchange,
+            let owner = MercatoService.all.first(where: { $0.exchange == exchange })
+        {
+            return [owner.name]
+        }
         guard let family = type.split(separator: ".").first, !family.isEmpty else { return [] }
         return ["\(family)-service"]
     }
