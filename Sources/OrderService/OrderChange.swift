@@ -30,6 +30,13 @@ package struct OrderChange: Sendable, Hashable {
             case .cancelled, .refunded: .cancelled
             }
         }
+
+        /// ``status`` in SQL: a `CASE` over `column` (holding a kind's raw value), for
+        /// statements that count statuses from the change log; made from the mapping above, so
+        /// there is one.
+        package static func sqlStatus(of column: String) -> String {
+            "CASE \(column) " + allCases.map { "WHEN '\($0.rawValue)' THEN '\($0.status.rawValue)'" }.joined(separator: " ") + " END"
+        }
     }
 
     /// Where the change stands among all changes; increases by one per change.

@@ -1,6 +1,6 @@
 /// The order's states and the only ways between them. Every change of an order's status goes
 /// through ``transition(from:on:)`` — in Swift for the rarer changes, and as the SQL `CASE`
-/// of ``sqlCase(for:)`` on the hot path — so a repeated or out-of-order event can only land
+/// of ``sqlCase(for:column:)`` on the hot path — so a repeated or out-of-order event can only land
 /// on a transition that changes nothing.
 ///
 /// ```

@@ -569,8 +569,7 @@ package struct PostgresOrderRepository: OrderRepository {
             ), adjustments AS (
                 SELECT status, count(*) AS n FROM orders \(filter) GROUP BY status
                 UNION ALL
-                SELECT CASE event WHEN 'order.created' THEN 'created' WHEN 'order.invoiced' THEN 'invoiced'
-                                  WHEN 'order.paid' THEN 'paid' ELSE 'cancelled' END, -count(*)
+                SELECT \(OrderChange.Kind.sqlStatus(of: "event")), -count(*)
                 FROM queued GROUP BY 1
                 UNION ALL
                 SELECT from_status, count(*) FROM queued WHERE from_status IS NOT NULL GROUP BY from_status

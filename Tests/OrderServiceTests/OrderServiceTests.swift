@@ -310,4 +310,13 @@ struct OrderLifecycleTests {
             OrderLifecycle.sqlCase(for: .paymentCaptured, column: "o.status")
                 == "CASE o.status WHEN 'created' THEN 'paid' WHEN 'invoiced' THEN 'paid' ELSE o.status END")
     }
+
+    /// The live view's status counts read the change log through the same mapping as the
+    /// changes themselves (it was a hand-written CASE once).
+    @Test func theChangeLogsStatusInSQLIsEachKindsStatus() {
+        #expect(
+            OrderChange.Kind.sqlStatus(of: "event")
+                == "CASE event WHEN 'order.created' THEN 'created' WHEN 'order.invoiced' THEN 'invoiced' WHEN 'order.paid' THEN 'paid' "
+                + "WHEN 'order.cancelled' THEN 'cancelled' WHEN 'order.refunded' THEN 'cancelled' END")
+    }
 }

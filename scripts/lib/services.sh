@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/run and scripts/benchmark, after `. $MERCATO_STATE_DIR/env`: how the
 # services of one installation log in. Each has its own broker user (least privilege, made
 # by `mercato topology apply`, passwords under the state directory) and its own PostgreSQL
