@@ -7,7 +7,7 @@ import Testing
 /// Bad messages on every queue the services consume: malformed JSON, a wrong `type`, an
 /// unknown event version, no `message_id`, a wrong content type, a payload of the wrong
 /// shape. Each ends in that queue's `.dlq` with its reason, and the consumers carry on.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct AMQPBadInputSystemTests {
     @Test func everyConsumerDeadLettersPoisonWithTheReasonAndCarriesOn() async throws {
         let system = try await MercatoSystem.start()

@@ -11,7 +11,7 @@ import Testing
 /// interval with one trip (`ADMISSION_MIN_TRIPS=1`). So the first interval in which an order
 /// comes back shrinks the admitted share, on a fast machine or a slow one; how much is shed
 /// and when it stops is the controller's arithmetic, in `OrderAdmissionTests`.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(5)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct AdmissionSystemTests {
     @Test func ordersOverTargetAreShedAndEveryAdmittedOneSettles() async throws {
         let system = try await MercatoSystem.start(environment: ["ADMISSION_TARGET_MS": "1", "ADMISSION_MIN_TRIPS": "1"])

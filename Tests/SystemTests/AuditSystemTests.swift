@@ -5,7 +5,7 @@ import Testing
 
 /// `mercato audit`, the operator's command, against a running system as its read-only role:
 /// it passes on balanced books, and names the ids of a capture deliberately left unrecorded.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct AuditSystemTests {
     func audit(_ system: MercatoSystem, _ extra: [String] = []) async throws -> (status: Int32, output: String) {
         let result = try await runProcess(

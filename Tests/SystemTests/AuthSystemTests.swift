@@ -7,7 +7,7 @@ import Testing
 /// Who gets in, against the real services, their real databases and RabbitMQ: every protected
 /// route refuses every kind of bad token, and a customer's token sees and acts on its own
 /// customer only. A refused request writes nothing.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(5)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct AuthSystemTests {
     typealias Service = MercatoSystem.Service
 

@@ -12,7 +12,7 @@ import Testing
 /// Least privilege on the broker, against RabbitMQ itself: each service's user may do only
 /// what that service does, the broker vouches for every event's producer, and an event from
 /// the wrong producer changes nothing.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(5)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct BrokerPermissionSystemTests {
     /// A connection as `service`'s own broker user.
     static func connection(

@@ -17,7 +17,7 @@ import FoundationNetworking
 ///
 /// It needs `scripts/infra up --cluster`: `scripts/test` runs it in a phase of its own, and
 /// `scripts/fault-injection --cluster` runs it alone.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(30)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(30)))
 struct ClusterFaultTests {
     @Test func nothingIsLostOrDoubledWhenTheClusterOrAReplicaFails() async throws {
         guard MercatoSystem.isCluster else {

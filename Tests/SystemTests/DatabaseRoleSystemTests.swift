@@ -5,7 +5,7 @@ import Testing
 
 /// Least privilege in PostgreSQL, against the real server: each service connects as its own
 /// role, which owns its database, is no superuser, and cannot even connect to the others'.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(3)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct DatabaseRoleSystemTests {
     @Test func aServiceRoleReachesItsOwnDatabaseOnly() async throws {
         let system = try await MercatoSystem.start()

@@ -10,7 +10,7 @@ import Testing
 /// RabbitMQ, the three services and the operator CLI: with customer-service's broker
 /// credentials alone, an `invoice.paid` claiming invoice-service is put into a dead-letter
 /// queue, and the operator's routine `mercato dlq replay` must not turn it into a paid order.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct DeadLetterForgerySystemTests {
     /// The forgery: an `invoice.paid` of `invoice` (its real number and amount), dressed as a
     /// dead letter order-service's consumer wrote after a timeout, with headers claiming that

@@ -6,7 +6,7 @@ import Postgres
 import Testing
 
 /// Dead letters end to end: why they are there, replay after a fix, purge.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct DeadLetterSystemTests {
     @Test func deadLettersCanBeInspectedReplayedAndPurged() async throws {
         let system = try await MercatoSystem.start()

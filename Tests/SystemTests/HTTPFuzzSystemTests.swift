@@ -15,7 +15,7 @@ import FoundationNetworking
 /// The oracle: never a 5xx; every 4xx carries the JSON error body (a 422 names its field);
 /// what was refused left nothing behind (the databases hold exactly the accepted requests);
 /// and the services are still ready afterwards.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct HTTPFuzzSystemTests {
     /// Fixed, so a failure replays; `MERCATO_FUZZ_SEED` explores others.
     static let seed = UInt64(MercatoSystem.environment["MERCATO_FUZZ_SEED"] ?? "") ?? 20_261_124

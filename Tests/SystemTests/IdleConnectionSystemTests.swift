@@ -9,7 +9,7 @@ import Testing
 /// `HTTP_IDLE_TIMEOUT_SECONDS` against the real services: a connection that says nothing, or
 /// stops in the middle of its request's head, or idles after a response, is closed by the
 /// server; a live stream that writes less often than that is not.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(5)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct IdleConnectionSystemTests {
     /// Short enough for a test, long enough for the services' own requests (the test's
     /// keep-alive connections are closed at least this often).

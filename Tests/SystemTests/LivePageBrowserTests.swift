@@ -6,7 +6,7 @@ import Testing
 /// The live page in a real headless Chromium against the real services: orders placed over
 /// HTTP while it is open appear and turn invoiced, the counters match, it says when
 /// order-service is gone and catches up when it is back, and no script error is logged.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct LivePageBrowserTests {
     static func rows(_ state: [String: Any]) -> [[String: Any]] { state["rows"] as? [[String: Any]] ?? [] }
 

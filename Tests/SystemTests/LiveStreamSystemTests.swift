@@ -10,7 +10,7 @@ import Testing
 
 /// `GET /orders/stream`, `GET /orders/{id}/history` and `GET /queues` against the real
 /// order-service over real PostgreSQL and RabbitMQ, read by curl.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct LiveStreamSystemTests {
     /// Places `count` orders for the seeded customers, `concurrency` at a time; returns their ids.
     static func place(_ count: Int, on system: MercatoSystem, concurrency: Int = 8, port: Int? = nil) async throws -> [String] {

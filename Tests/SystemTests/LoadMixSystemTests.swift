@@ -7,7 +7,7 @@ import Testing
 /// `mercato load` with a mix of payments, cancellations and races, against the real system:
 /// its own checker passes, its closing `mercato audit` finds the books balanced, and the
 /// tests' audit agrees.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct LoadMixSystemTests {
     @Test func theLoadGeneratorPaysCancelsAndChecksTheSaga() async throws {
         let system = try await SagaSystemTests.start()

@@ -9,7 +9,7 @@ import Testing
 /// charge still in flight when the reconciler looks, an invoice paid on time whose payment news
 /// is held up past the due date, and a second payment while the first one's outcome is unknown.
 /// Each ends with the books balanced.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct MoneySystemTests {
     /// The provider holds a charge for 15 s, far longer than the gateway waits for it (1 s, one
     /// attempt): the client gets `503 payment_outcome_unknown` while the provider goes on. The

@@ -5,7 +5,7 @@ import Testing
 /// Spans reach an OpenTelemetry collector over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT`
 /// is set. The collector here is a few lines of Python that keep what is POSTed to
 /// `/v1/traces` — the services' real exporter, a stand-in receiver.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct OTLPSystemTests {
     @Test func oneOrdersSpansFromEveryServiceReachTheCollector() async throws {
         let collector = try Collector()

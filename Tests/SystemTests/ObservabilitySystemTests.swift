@@ -10,7 +10,7 @@ import FoundationNetworking
 
 /// Metrics, logs and trace context of the running services, read the way an operator reads
 /// them: `/metrics`, the log files, and the events on the wire.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct ObservabilitySystemTests {
     @Test func oneOrdersTraceRunsFromItsRequestThroughEveryServiceToItsInvoice() async throws {
         let system = try await MercatoSystem.start(environment: ["LOG_LEVEL": "debug", "LOG_FORMAT": "json"])

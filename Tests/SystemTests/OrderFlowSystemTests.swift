@@ -6,7 +6,7 @@ import MercatoTesting
 import Testing
 
 /// The three services end to end, as separate processes over real RabbitMQ and PostgreSQL.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct OrderFlowSystemTests {
     static let seeds = [
         "c0ffee00-0000-4000-8000-000000000001", "c0ffee00-0000-4000-8000-000000000002", "c0ffee00-0000-4000-8000-000000000003",

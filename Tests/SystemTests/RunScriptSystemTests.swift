@@ -12,7 +12,7 @@ import Testing
 
 /// The README's `scripts/run`, as a person uses it: its output piped into `tee`, stopped with
 /// Ctrl-C (SIGINT to the whole foreground process group, `tee` included).
-@Suite(.needsSystem, .timeLimit(.minutes(5)))
+@Suite(.needsSystem, .systemSlot, .timeLimit(.minutes(10)))
 struct RunScriptSystemTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -13,7 +13,7 @@ import Testing
 /// PostgreSQL: payments through the simulated provider (with its test tokens), cancellations,
 /// the refund that compensates a payment racing a cancellation, the circuit breaker, and
 /// invoices closed at their due date. Every test ends with the cross-database audit.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct SagaSystemTests {
     static let customer = OrderFlowSystemTests.seeds[0]
 

@@ -8,7 +8,7 @@ import Testing
 /// only documented status codes, content types and headers, responses that match their
 /// schemas, invalid requests refused, valid ones accepted, undocumented methods answered 405.
 /// `schemathesis.toml` beside this file lists the two data-dependent exceptions.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct SchemathesisSystemTests {
     /// Fixed, so a failure reproduces; `MERCATO_SCHEMATHESIS_SEED` explores other cases.
     static let seed = MercatoSystem.environment["MERCATO_SCHEMATHESIS_SEED"] ?? "20261125"

@@ -14,7 +14,7 @@ import Testing
 ///
 /// It kills the shared test RabbitMQ and PostgreSQL, so `scripts/test` runs it in the phase
 /// of its own (its name ends in FaultTests); `scripts/fault-injection` runs it alone.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(25)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(25)))
 struct SystemFaultTests {
     @Test func nothingIsLostOrDoubledUnderFaults() async throws {
         guard !MercatoSystem.isCluster else {

@@ -9,7 +9,7 @@ import Testing
 /// gives them certificates from a throwaway CA (openssl) for `localhost`. The services work
 /// over `amqps://` and `sslmode=verify-full` trusting that CA; a client trusting another CA is
 /// refused by both.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(3)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct TLSSystemTests {
     static var caFile: String { MercatoSystem.environment["MERCATO_TLS_CA_FILE"] ?? "" }
     static var otherCAFile: String { MercatoSystem.environment["MERCATO_TLS_OTHER_CA_FILE"] ?? "" }

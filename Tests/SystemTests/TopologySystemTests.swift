@@ -4,7 +4,7 @@ import MercatoTesting
 import Testing
 
 /// `mercato topology` against the live broker of a running system.
-@Suite(.needsSystem, .serialized, .timeLimit(.minutes(10)))
+@Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct TopologySystemTests {
     @Test func showsTheLiveTopologyAndFailsWhenItIsMissing() async throws {
         let system = try await MercatoSystem.start()
