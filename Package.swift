@@ -36,6 +36,9 @@ let package = Package(
         // Bearer JWTs: verification (jwt-kit) and the middleware that runs it (hummingbird-auth).
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        // `swift package generate-documentation`: the DocC catalogs of Broker, Postgres and
+        // ServiceKit, built by scripts/test with warnings as errors. A plugin: nothing links it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, found through pkg-config.
@@ -56,7 +59,9 @@ let package = Package(
 
         // Shared event contracts: payloads, envelope, names, and Mercato's topology in
         // Messaging's terms. Builds without any C library.
-        .target(name: "Contracts", dependencies: ["Messaging"], path: "contracts", exclude: ["samples", "asyncapi.yaml"], swiftSettings: swiftSettings),
+        .target(
+            name: "Contracts", dependencies: ["Messaging"], path: "contracts", exclude: ["samples", "asyncapi.yaml"],
+            swiftSettings: swiftSettings),
 
         // State behind a pthread mutex: Synchronization.Mutex, but visible to ThreadSanitizer.
         .target(name: "Locking", swiftSettings: swiftSettings),
@@ -66,7 +71,8 @@ let package = Package(
 
         .target(
             name: "Broker",
-            dependencies: ["Locking", "Messaging",
+            dependencies: [
+                "Locking", "Messaging",
                 "CRabbitMQ", "IOThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,7 +85,8 @@ let package = Package(
 
         .target(
             name: "Postgres",
-            dependencies: ["Locking", 
+            dependencies: [
+                "Locking",
                 "CLibPQ", "IOThread",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,7 +97,8 @@ let package = Package(
         // What every service shares: configuration, HTTP plumbing, outbox relay, consumers.
         .target(
             name: "ServiceKit",
-            dependencies: ["Locking", 
+            dependencies: [
+                "Locking",
                 "Broker", "Contracts", "Postgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -109,31 +117,53 @@ let package = Package(
 
         .target(
             name: "CustomerService",
-            dependencies: ["Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "customer-service", dependencies: ["CustomerService", "ServiceKit"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "customer-service", dependencies: ["CustomerService", "ServiceKit"], swiftSettings: swiftSettings),
 
         .target(
             name: "OrderService",
-            dependencies: ["Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: [
+                "Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             // Served at GET /openapi.json and GET /live; compiled into the binary, so the image
             // needs no bundle and the page no CDN.
-            resources: [.embedInCode("openapi.json"), .embedInCode("Live/live.html"), .embedInCode("Live/live.js"), .embedInCode("Live/live.css")],
+            resources: [
+                .embedInCode("openapi.json"), .embedInCode("Live/live.html"), .embedInCode("Live/live.js"),
+                .embedInCode("Live/live.css"),
+            ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "order-service", dependencies: ["OrderService", "ServiceKit"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "order-service", dependencies: ["OrderService", "ServiceKit"], swiftSettings: swiftSettings),
 
         .target(
             name: "InvoiceService",
-            dependencies: ["Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: [
+                "Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "invoice-service", dependencies: ["InvoiceService", "ServiceKit"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "invoice-service", dependencies: ["InvoiceService", "ServiceKit"], swiftSettings: swiftSettings),
 
         // The books, audited across the services' databases and the provider's: mercato audit,
         // and the end of every load, fault and system test.
@@ -146,7 +176,8 @@ let package = Package(
         // The operator CLI: topology inspection, dead letters, load, audit and benchmarks.
         .executableTarget(
             name: "mercato",
-            dependencies: ["Locking", 
+            dependencies: [
+                "Locking",
                 "Audit", "Broker", "Contracts", "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,7 +193,8 @@ let package = Package(
         // What the tests share: deadlines, a manual clock, one-shot events, integration gates.
         .target(
             name: "MercatoTesting",
-            dependencies: ["Locking", "ServiceKit", .product(name: "NIOEmbedded", package: "swift-nio"),
+            dependencies: [
+                "Locking", "ServiceKit", .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -180,7 +212,8 @@ let package = Package(
         .target(
             name: "ServiceTesting",
             dependencies: [
-                "Locking", "Broker", "BrokerTesting", "Contracts", "Postgres", "ServiceKit", "OrderService", "CustomerService", "InvoiceService",
+                "Locking", "Broker", "BrokerTesting", "Contracts", "Postgres", "ServiceKit", "OrderService",
+                "CustomerService", "InvoiceService",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ServiceTesting",
@@ -191,43 +224,97 @@ let package = Package(
         // (integration targets) and the in-memory double (unit targets) alike.
         .target(
             name: "ContractTesting",
-            dependencies: ["Locking", "Broker", "Contracts", "MercatoTesting", "ServiceKit", "OrderService", "CustomerService", "InvoiceService"],
+            dependencies: [
+                "Locking", "Broker", "Contracts", "MercatoTesting", "ServiceKit", "OrderService", "CustomerService",
+                "InvoiceService",
+            ],
             path: "Tests/ContractTesting",
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "ContractsTests", dependencies: ["Contracts", "Broker", "MercatoTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "IOThreadTests", dependencies: ["IOThread", "Locking", "MercatoTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "BrokerTests", dependencies: ["BrokerTesting", "Broker", "Contracts", "ContractTesting", "MercatoTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ContractsTests", dependencies: ["Contracts", "Broker", "MercatoTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IOThreadTests", dependencies: ["IOThread", "Locking", "MercatoTesting"], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BrokerTests",
+            dependencies: ["BrokerTesting", "Broker", "Contracts", "ContractTesting", "MercatoTesting"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "BrokerIntegrationTests",
-            dependencies: ["Locking", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Locking", "Broker", "Contracts", "ContractTesting", "MercatoTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SystemTests",
-            dependencies: ["Audit", "Locking", "Broker", "Contracts", "Postgres", "MercatoTesting", "ServiceKit", "ContractTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Audit", "Locking", "Broker", "Contracts", "Postgres", "MercatoTesting", "ServiceKit",
+                "ContractTesting", .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: ["schemathesis.toml"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceTesting", "BrokerTesting", "Locking", "ServiceKit", "MercatoTesting", "ContractTesting", "Broker", "Contracts", "Postgres", .product(name: "NIOCore", package: "swift-nio"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServiceKitTests",
+            dependencies: [
+                "ServiceTesting", "BrokerTesting", "Locking", "ServiceKit", "MercatoTesting", "ContractTesting",
+                "Broker", "Contracts", "Postgres", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: swiftSettings),
         .testTarget(
             name: "ServiceIntegrationTests",
-            dependencies: ["BrokerTesting", 
+            dependencies: [
+                "BrokerTesting",
                 "ServiceKit", "Broker", "Postgres", "Contracts", "ContractTesting", "MercatoTesting",
                 "CustomerService", "OrderService", "InvoiceService",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CustomerServiceTests", dependencies: ["ServiceTesting", "BrokerTesting", "CustomerService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "OrderServiceTests", dependencies: ["ServiceTesting", "BrokerTesting", "OrderService", "ServiceKit", "Broker", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "InvoiceServiceTests", dependencies: ["ServiceTesting", "Locking", "InvoiceService", "ServiceKit", "Contracts", "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
-        .testTarget(name: "DeployTests", dependencies: ["Contracts", "Messaging", "OrderService", "CustomerService", "InvoiceService", "ServiceKit", "MercatoTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CustomerServiceTests",
+            dependencies: [
+                "ServiceTesting", "BrokerTesting", "CustomerService", "ServiceKit", "Broker", "Contracts",
+                "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OrderServiceTests",
+            dependencies: [
+                "ServiceTesting", "BrokerTesting", "OrderService", "ServiceKit", "Broker", "Contracts",
+                "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "InvoiceServiceTests",
+            dependencies: [
+                "ServiceTesting", "Locking", "InvoiceService", "ServiceKit", "Contracts", "ContractTesting",
+                "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DeployTests",
+            dependencies: [
+                "Contracts", "Messaging", "OrderService", "CustomerService", "InvoiceService", "ServiceKit",
+                "MercatoTesting",
+            ], swiftSettings: swiftSettings),
         // The operator CLI: its command lines parsed in process, its failures run for real.
         .testTarget(
             name: "MercatoCLITests",
-            dependencies: ["mercato", "MercatoTesting", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "mercato", "MercatoTesting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres"], swiftSettings: swiftSettings),

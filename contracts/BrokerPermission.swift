@@ -17,7 +17,9 @@ public struct BrokerPermission: Sendable, Hashable {
     public var read: String
 
     /// The permissions of every Mercato service.
-    public static let mercato: [BrokerPermission] = MercatoService.all.map { service($0.name, publishesTo: $0.exchange) }
+    public static let mercato: [BrokerPermission] = MercatoService.all.map {
+        service($0.name, publishesTo: $0.exchange)
+    }
 
     static func service(_ name: String, publishesTo exchange: String) -> BrokerPermission {
         func quoted(_ text: String) -> String { text.replacingOccurrences(of: ".", with: "\\.") }

@@ -23,7 +23,9 @@ public struct CustomerSnapshot: Codable, Sendable, Hashable {
     public var updatedAt: Date
 
     /// Creates a snapshot.
-    public init(customerID: UUID, name: String, email: String, address: String, ordersCount: Int, version: Int, updatedAt: Date) {
+    public init(
+        customerID: UUID, name: String, email: String, address: String, ordersCount: Int, version: Int, updatedAt: Date
+    ) {
         self.customerID = customerID
         self.name = name
         self.email = email

@@ -1,5 +1,5 @@
-public import Messaging
 public import Foundation
+public import Messaging
 
 /// How `mercato dlq replay` sends a dead letter back to be consumed again, and when it
 /// refuses to.
@@ -52,7 +52,8 @@ public struct DeadLetterReplay: Sendable {
     public func message(properties original: MessageProperties, body: Data) throws(Refusal) -> OutboundMessage {
         var properties = original
         properties.headers[FailureHeader.producer] = .string(try producer(of: original))
-        for key in properties.headers.keys where key == "x-death" || (key.hasPrefix("x-mercato-") && key != FailureHeader.producer) {
+        for key in properties.headers.keys
+        where key == "x-death" || (key.hasPrefix("x-mercato-") && key != FailureHeader.producer) {
             properties.headers[key] = nil
         }
         // Stamped with the operator's user by the connection that publishes it.
@@ -67,27 +68,36 @@ public struct DeadLetterReplay: Sendable {
         let deadLetterQueue = QueueName.deadLetter(of: queue)
         if user == owner || user == operatorUser {
             guard let recorded = properties.headers[FailureHeader.producer]?.stringValue, !recorded.isEmpty else {
-                throw Refusal(messageID: id, reason: "\(user) recorded no verified producer for it, so its consumer would refuse it again; purge it")
+                throw Refusal(
+                    messageID: id,
+                    reason:
+                        "\(user) recorded no verified producer for it, so its consumer would refuse it again; purge it")
             }
             return recorded
         }
         guard let death = Self.latestDeath(in: properties) else {
             throw Refusal(
                 messageID: id,
-                reason: "put there by \(user.isEmpty ? "an unknown user" : user), not by \(owner)'s consumer or the broker; left in \(deadLetterQueue)")
+                reason:
+                    "put there by \(user.isEmpty ? "an unknown user" : user), not by \(owner)'s consumer or the broker; left in \(deadLetterQueue)"
+            )
         }
         guard death == queue else {
             throw Refusal(messageID: id, reason: "its x-death names \(death), not \(queue); left in \(deadLetterQueue)")
         }
         guard !user.isEmpty else {
-            throw Refusal(messageID: id, reason: "it carries no user_id, so no one vouches for its producer; left in \(deadLetterQueue)")
+            throw Refusal(
+                messageID: id,
+                reason: "it carries no user_id, so no one vouches for its producer; left in \(deadLetterQueue)")
         }
         return user
     }
 
     /// The queue the broker last dead-lettered the message out of: the first `x-death` entry's.
     static func latestDeath(in properties: MessageProperties) -> String? {
-        guard case .array(let deaths)? = properties.headers["x-death"], case .table(let latest)? = deaths.first else { return nil }
+        guard case .array(let deaths)? = properties.headers["x-death"], case .table(let latest)? = deaths.first else {
+            return nil
+        }
         return latest["queue"]?.stringValue ?? ""
     }
 }

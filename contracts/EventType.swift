@@ -38,7 +38,8 @@ public struct EventType: Hashable, Sendable, CustomStringConvertible {
 
     /// Every event type Mercato publishes.
     public static let all: [EventType] = [
-        .orderCreated, .invoiceCreated, .customerCreated, .customerUpdated, .orderCancelled, .invoicePaid, .invoiceVoided,
+        .orderCreated, .invoiceCreated, .customerCreated, .customerUpdated, .orderCancelled, .invoicePaid,
+        .invoiceVoided,
         .invoiceRefunded, .invoiceOverdue,
     ]
 

@@ -25,7 +25,8 @@ public struct InvoicePaid: EventPayload {
 
     /// Creates the payload.
     public init(
-        invoiceID: UUID, invoiceNumber: String, orderID: UUID, customerID: UUID, paymentID: UUID, amount: Money, method: String, paidAt: Date
+        invoiceID: UUID, invoiceNumber: String, orderID: UUID, customerID: UUID, paymentID: UUID, amount: Money,
+        method: String, paidAt: Date
     ) {
         self.invoiceID = invoiceID
         self.invoiceNumber = invoiceNumber

@@ -27,7 +27,8 @@ public struct InvoiceRefunded: EventPayload {
 
     /// Creates the payload.
     public init(
-        invoiceID: UUID, invoiceNumber: String, orderID: UUID, customerID: UUID, paymentID: UUID, amount: Money, refundedAt: Date,
+        invoiceID: UUID, invoiceNumber: String, orderID: UUID, customerID: UUID, paymentID: UUID, amount: Money,
+        refundedAt: Date,
         reason: RefundReason? = nil
     ) {
         self.invoiceID = invoiceID

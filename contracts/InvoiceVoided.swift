@@ -23,7 +23,8 @@ public struct InvoiceVoided: EventPayload {
 
     /// Creates the payload.
     public init(
-        invoiceID: UUID, invoiceNumber: String, orderID: UUID, customerID: UUID, reason: OrderCancelled.Reason, refundDue: Money?,
+        invoiceID: UUID, invoiceNumber: String, orderID: UUID, customerID: UUID, reason: OrderCancelled.Reason,
+        refundDue: Money?,
         voidedAt: Date
     ) {
         self.invoiceID = invoiceID

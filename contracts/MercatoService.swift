@@ -27,11 +27,14 @@ public struct MercatoService: Sendable, Hashable, Codable {
     }
 
     /// order-service: orders over HTTP, the live view.
-    public static let order = MercatoService(name: "order-service", port: 8080, database: "orders", exchange: ExchangeName.orders)
+    public static let order = MercatoService(
+        name: "order-service", port: 8080, database: "orders", exchange: ExchangeName.orders)
     /// customer-service: customers and their order counts.
-    public static let customer = MercatoService(name: "customer-service", port: 8081, database: "customers", exchange: ExchangeName.customers)
+    public static let customer = MercatoService(
+        name: "customer-service", port: 8081, database: "customers", exchange: ExchangeName.customers)
     /// invoice-service: invoices and payments.
-    public static let invoice = MercatoService(name: "invoice-service", port: 8082, database: "invoices", exchange: ExchangeName.invoices)
+    public static let invoice = MercatoService(
+        name: "invoice-service", port: 8082, database: "invoices", exchange: ExchangeName.invoices)
 
     /// Every service.
     public static let all: [MercatoService] = [.order, .customer, .invoice]
@@ -42,7 +45,8 @@ public struct MercatoService: Sendable, Hashable, Codable {
     /// The list as `deploy/services.tsv` holds it: a header line, then one line per service
     /// (name, port, database, role, exchange), tab-separated.
     public static var table: String {
-        (["# name\tport\tdatabase\trole\texchange"] + all.map { "\($0.name)\t\($0.port)\t\($0.database)\t\($0.role)\t\($0.exchange)" })
+        (["# name\tport\tdatabase\trole\texchange"]
+            + all.map { "\($0.name)\t\($0.port)\t\($0.database)\t\($0.role)\t\($0.exchange)" })
             .joined(separator: "\n") + "\n"
     }
 }

@@ -83,10 +83,11 @@ public struct Money: Hashable, Sendable, Comparable, Codable, CustomStringConver
             let amount: Decimal
             do {
                 amount = try container.decode(Decimal.self)
-            } catch where (try? container.decode(Double.self)) != nil {
+            } catch  where (try? container.decode(Double.self)) != nil {
                 // A valid JSON number beyond Decimal's range (1e308): Foundation fails it with an
                 // internal error that surfaces as "not valid JSON"; name the field instead.
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an amount this system can hold")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "not an amount this system can hold")
             }
             guard amount.isFinite else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a finite amount")

@@ -17,7 +17,9 @@ public struct OrderCancelled: EventPayload {
         /// Its invoice was still unpaid at its due date.
         public static let paymentOverdue = Reason(rawValue: "payment_overdue")
 
-        public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+        public init(from decoder: any Decoder) throws {
+            rawValue = try decoder.singleValueContainer().decode(String.self)
+        }
         public func encode(to encoder: any Encoder) throws {
             var container = encoder.singleValueContainer()
             try container.encode(rawValue)

@@ -35,6 +35,7 @@ public enum QueueName {
     /// The delay queue of `queue` that holds messages for `delayMilliseconds` before they
     /// return to it: `<queue>.retry.5s`.
     public static func retry(of queue: String, delayMilliseconds: Int) -> String {
-        delayMilliseconds % 1000 == 0 ? "\(queue).retry.\(delayMilliseconds / 1000)s" : "\(queue).retry.\(delayMilliseconds)ms"
+        delayMilliseconds % 1000 == 0
+            ? "\(queue).retry.\(delayMilliseconds / 1000)s" : "\(queue).retry.\(delayMilliseconds)ms"
     }
 }

@@ -17,6 +17,7 @@ public enum RetryPolicy {
 
     /// The delay queue for the retry after `attempt` failed attempts (1-based).
     public static func delayQueue(of queue: String, afterAttempt attempt: Int) -> String {
-        QueueName.retry(of: queue, delayMilliseconds: delaysMilliseconds[min(max(attempt, 1), delaysMilliseconds.count) - 1])
+        QueueName.retry(
+            of: queue, delayMilliseconds: delaysMilliseconds[min(max(attempt, 1), delaysMilliseconds.count) - 1])
     }
 }

@@ -91,7 +91,10 @@ extension Topology {
                 routingKeys: [EventType.orderCancelled.name], queueType: queueType),
             consumerQueue(
                 QueueName.orderInvoicePayments, exchange: ExchangeName.invoices,
-                routingKeys: [EventType.invoicePaid.name, EventType.invoiceVoided.name, EventType.invoiceRefunded.name, EventType.invoiceOverdue.name],
+                routingKeys: [
+                    EventType.invoicePaid.name, EventType.invoiceVoided.name, EventType.invoiceRefunded.name,
+                    EventType.invoiceOverdue.name,
+                ],
                 queueType: queueType),
         ].reduce(Topology()) { $0.merging($1) }
     }

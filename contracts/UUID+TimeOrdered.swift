@@ -15,12 +15,15 @@ extension UUID {
         let random = (generator.next() as UInt64, generator.next() as UInt64)
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - UInt64(index)))) }
-        for index in 6..<16 { bytes[index] = UInt8(truncatingIfNeeded: (index < 8 ? random.0 : random.1) >> (8 * UInt64(index % 8))) }
+        for index in 6..<16 {
+            bytes[index] = UInt8(truncatingIfNeeded: (index < 8 ? random.0 : random.1) >> (8 * UInt64(index % 8)))
+        }
         bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
         bytes[8] = 0x80 | (bytes[8] & 0x3F)  // variant 10
-        return UUID(uuid: (
-            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-        ))
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 }

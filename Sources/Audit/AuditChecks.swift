@@ -39,7 +39,9 @@ public enum AuditChecks {
 
         let invoicesByOrder = Dictionary(grouping: snapshot.invoices, by: \.orderID)
         let paymentsByInvoice = Dictionary(grouping: snapshot.payments, by: \.invoiceID)
-        let busyInvoices = Set(snapshot.payments.filter { $0.status == "pending" || ($0.status == "captured" && $0.refundDue != nil) }.map(\.invoiceID))
+        let busyInvoices = Set(
+            snapshot.payments.filter { $0.status == "pending" || ($0.status == "captured" && $0.refundDue != nil) }.map(
+                \.invoiceID))
 
         // Every order invoiced once, in the state order-service has it, and counted as such.
         for order in settledOrders {
@@ -47,7 +49,8 @@ public enum AuditChecks {
             let invoices = invoicesByOrder[order.id] ?? []
             if invoices.count > 1 {
                 findings.definite(
-                    .invoicedTwice, [("order", order.id.lowercased)] + invoices.map { ("invoice", $0.id.lowercased) }, "\(invoices.count) invoices")
+                    .invoicedTwice, [("order", order.id.lowercased)] + invoices.map { ("invoice", $0.id.lowercased) },
+                    "\(invoices.count) invoices")
             } else if let invoice = invoices.first {
                 let agree: Bool =
                     switch (order.status, invoice.status) {
@@ -56,19 +59,24 @@ public enum AuditChecks {
                     }
                 if !agree {
                     findings.settling(
-                        .statusMismatch, ["order": order.id, "invoice": invoice.id], "order \(order.status), invoice \(invoice.status)",
-                        busy: news || snapshot.unsentSubjects.contains(invoice.id) || busyInvoices.contains(invoice.id), since: order.updatedAt)
+                        .statusMismatch, ["order": order.id, "invoice": invoice.id],
+                        "order \(order.status), invoice \(invoice.status)",
+                        busy: news || snapshot.unsentSubjects.contains(invoice.id) || busyInvoices.contains(invoice.id),
+                        since: order.updatedAt)
                 }
             } else if order.status != "cancelled" {
                 // A cancelled order may never have been invoiced: cancelled before its invoice.
-                findings.settling(.notInvoiced, ["order": order.id], "order \(order.status) has no invoice", busy: news, since: order.updatedAt)
+                findings.settling(
+                    .notInvoiced, ["order": order.id], "order \(order.status) has no invoice", busy: news,
+                    since: order.updatedAt)
             }
             let expected = order.status == "cancelled" ? "uncounted" : "counted"
             let tally = snapshot.tallies[order.id]
             if tally?.state != expected {
                 findings.settling(
                     .notCounted, ["order": order.id, "customer": order.customerID],
-                    "customer-service has it \(tally?.state ?? "not counted"), expected \(expected)", busy: news, since: order.updatedAt)
+                    "customer-service has it \(tally?.state ?? "not counted"), expected \(expected)", busy: news,
+                    since: order.updatedAt)
             }
         }
 
@@ -76,7 +84,8 @@ public enum AuditChecks {
         var placed: [UUID: Int] = [:]
         for order in settledOrders where order.status != "cancelled" { placed[order.customerID, default: 0] += 1 }
         let changedMeanwhile = Set(snapshot.orders.filter { $0.updatedAt >= snapshot.takenAt }.map(\.customerID))
-        for (customer, count) in snapshot.ordersCounts.sorted(by: { $0.key.uuidString < $1.key.uuidString }) where !changedMeanwhile.contains(customer) {
+        for (customer, count) in snapshot.ordersCounts.sorted(by: { $0.key.uuidString < $1.key.uuidString })
+        where !changedMeanwhile.contains(customer) {
             let expected = placed[customer, default: 0]
             guard count != expected else { continue }
             findings.settling(
@@ -86,11 +95,15 @@ public enum AuditChecks {
 
         // Invoices: of stored orders, numbered 1…n in each year without reuse.
         for invoice in snapshot.invoices where orders[invoice.orderID] == nil {
-            findings.definite(.invoiceOfNoOrder, ["invoice": invoice.id, "order": invoice.orderID], "invoice \(invoice.number) bills no stored order")
+            findings.definite(
+                .invoiceOfNoOrder, ["invoice": invoice.id, "order": invoice.orderID],
+                "invoice \(invoice.number) bills no stored order")
         }
         let numbers = Dictionary(grouping: snapshot.invoices, by: \.number)
         for (number, invoices) in numbers.sorted(by: { $0.key < $1.key }) where invoices.count > 1 {
-            findings.definite(.numberReused, invoices.map { ("invoice", $0.id.lowercased) }, "number \(number) used \(invoices.count) times")
+            findings.definite(
+                .numberReused, invoices.map { ("invoice", $0.id.lowercased) },
+                "number \(number) used \(invoices.count) times")
         }
         let years = Dictionary(grouping: numbers.keys.compactMap(InvoiceNumber.init), by: \.year)
         for (year, numbers) in years.sorted(by: { $0.key < $1.key }) {
@@ -118,15 +131,22 @@ public enum AuditChecks {
                 switch payment.status {
                 // A capture owed back may be refunded at the provider before the payment says
                 // so; the one that pays its invoice must still be captured there.
-                case "captured" where !(payment.refundDue == nil ? ["captured"] : ["captured", "refunded"]).contains(charge?.status ?? ""):
+                case "captured"
+                where !(payment.refundDue == nil ? ["captured"] : ["captured", "refunded"]).contains(
+                    charge?.status ?? ""):
                     findings.definite(
-                        payment.refundDue == nil && charge?.status == "refunded" ? .moneyMismatch : .paymentWithoutCapture, ids,
-                        "payment captured\(payment.refundDue == nil ? " and kept" : ""), provider has \(charge?.status ?? "no charge")")
+                        payment.refundDue == nil && charge?.status == "refunded"
+                            ? .moneyMismatch : .paymentWithoutCapture, ids,
+                        "payment captured\(payment.refundDue == nil ? " and kept" : ""), provider has \(charge?.status ?? "no charge")"
+                    )
                 case "refunded" where charge?.status != "refunded":
-                    findings.definite(.moneyMismatch, ids, "payment refunded, provider has \(charge?.status ?? "no charge")")
+                    findings.definite(
+                        .moneyMismatch, ids, "payment refunded, provider has \(charge?.status ?? "no charge")")
                 case "failed", "declined", "cancelled":
                     if let charge, ["captured", "refunded"].contains(charge.status) {
-                        findings.definite(.captureWithoutPayment, ids, "provider \(charge.status) \(charge.amount) for a payment \(payment.status)")
+                        findings.definite(
+                            .captureWithoutPayment, ids,
+                            "provider \(charge.status) \(charge.amount) for a payment \(payment.status)")
                     }
                 default: break
                 }
@@ -139,8 +159,11 @@ public enum AuditChecks {
                     busy: busyInvoices.contains(invoice.id), since: payments.map(\.updatedAt).max())
             }
         }
-        for charge in snapshot.charges where ["captured", "refunded"].contains(charge.status) && !paymentKeys.contains(charge.key) {
-            findings.definite(.captureWithoutPayment, [("key", charge.key)], "provider \(charge.status) \(charge.amount) under a key no payment has")
+        for charge in snapshot.charges
+        where ["captured", "refunded"].contains(charge.status) && !paymentKeys.contains(charge.key) {
+            findings.definite(
+                .captureWithoutPayment, [("key", charge.key)],
+                "provider \(charge.status) \(charge.amount) under a key no payment has")
         }
 
         // Every order's changes in the order they happened: each moves the order from where
@@ -166,8 +189,11 @@ public enum AuditChecks {
                 }
                 previous = change.status
             }
-            if inOrder, let last = changes.last?.status, last != order.status, !snapshot.ordersWithQueuedChanges.contains(order.id) {
-                findings.definite(.changesOutOfOrder, ["order": order.id], "its history ends \(last), the order is \(order.status)")
+            if inOrder, let last = changes.last?.status, last != order.status,
+                !snapshot.ordersWithQueuedChanges.contains(order.id)
+            {
+                findings.definite(
+                    .changesOutOfOrder, ["order": order.id], "its history ends \(last), the order is \(order.status)")
             }
         }
 
@@ -195,9 +221,12 @@ public enum AuditChecks {
         /// A discrepancy that may settle while the system is busy (or `busy` says this
         /// entity's news is still on its way) — unless what it is about last changed (`since`)
         /// longer ago than any news takes.
-        mutating func settling(_ code: Discrepancy.Code, _ ids: KeyValuePairs<String, UUID>, _ message: String, busy: Bool, since: Date?) {
+        mutating func settling(
+            _ code: Discrepancy.Code, _ ids: KeyValuePairs<String, UUID>, _ message: String, busy: Bool, since: Date?
+        ) {
             let discrepancy = Discrepancy(code, ids: ids.map { (name: $0.key, value: $0.value.lowercased) }, message)
-            let stuck = since.map { takenAt.timeIntervalSince($0) > Double(stuckAfter / .milliseconds(1)) / 1000 } ?? false
+            let stuck =
+                since.map { takenAt.timeIntervalSince($0) > Double(stuckAfter / .milliseconds(1)) / 1000 } ?? false
             if (quiet && !busy) || stuck { definite.append(discrepancy) } else { unsettled.append(discrepancy) }
         }
     }
@@ -215,7 +244,9 @@ struct InvoiceNumber: Hashable {
 
     init?(_ text: String) {
         let parts = text.split(separator: "-")
-        guard parts.count == 3, parts[0] == "INV", let year = Int(parts[1]), let sequence = Int(parts[2]) else { return nil }
+        guard parts.count == 3, parts[0] == "INV", let year = Int(parts[1]), let sequence = Int(parts[2]) else {
+            return nil
+        }
         self.init(year: year, sequence: sequence)
     }
 

@@ -51,8 +51,10 @@ public struct AuditReport: Sendable, CustomStringConvertible {
     public var summary: String {
         let states = states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         let verdict =
-            discrepancies.isEmpty ? (unsettled.isEmpty ? "balanced" : "\(unsettled.count) unsettled") : "\(discrepancies.count) discrepancies"
-        return "\(verdict): \(ordersAudited) orders (\(states.isEmpty ? "none" : states)), \(invoicesAudited) invoices, \(paymentsAudited) payments, "
+            discrepancies.isEmpty
+            ? (unsettled.isEmpty ? "balanced" : "\(unsettled.count) unsettled") : "\(discrepancies.count) discrepancies"
+        return
+            "\(verdict): \(ordersAudited) orders (\(states.isEmpty ? "none" : states)), \(invoicesAudited) invoices, \(paymentsAudited) payments, "
             + "\(refunds) refunds, dead letters \(deadLetters.values.reduce(0, +)), in \(Self.text(of: duration))"
     }
 
@@ -61,7 +63,9 @@ public struct AuditReport: Sendable, CustomStringConvertible {
         for discrepancy in discrepancies { lines.append("DISCREPANCY \(discrepancy)") }
         for discrepancy in unsettled { lines.append("UNSETTLED \(discrepancy) (in flight: may still settle)") }
         for discrepancy in history { lines.append("HISTORY \(discrepancy) (numbered by an earlier version)") }
-        for (queue, count) in deadLetters.sorted(by: { $0.key < $1.key }) { lines.append("DEAD LETTERS \(queue): \(count)") }
+        for (queue, count) in deadLetters.sorted(by: { $0.key < $1.key }) {
+            lines.append("DEAD LETTERS \(queue): \(count)")
+        }
         let states = states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         lines.append(
             "audited \(ordersAudited) orders (\(states.isEmpty ? "none" : states)), \(invoicesAudited) invoices, \(paymentsAudited) payments, "
@@ -70,7 +74,8 @@ public struct AuditReport: Sendable, CustomStringConvertible {
         lines.append("in flight: \(inFlight)")
         lines.append(
             discrepancies.isEmpty
-                ? (unsettled.isEmpty ? "OK: the books balance" : "UNSETTLED: \(unsettled.count) discrepancies may still settle")
+                ? (unsettled.isEmpty
+                    ? "OK: the books balance" : "UNSETTLED: \(unsettled.count) discrepancies may still settle")
                 : "FAILED: \(discrepancies.count) discrepancies")
         return lines.joined(separator: "\n")
     }
@@ -97,20 +102,23 @@ public struct InFlight: Sendable, Hashable, CustomStringConvertible {
     /// Nothing on its way as far as the audit could see (queues it could not ask count as
     /// empty): what a settling audit waits for.
     public var isDrained: Bool {
-        unsentOutbox.values.allSatisfy { $0 == 0 } && (queuedMessages?.values.allSatisfy { $0 == 0 } ?? true) && pendingPayments == 0
+        unsentOutbox.values.allSatisfy { $0 == 0 } && (queuedMessages?.values.allSatisfy { $0 == 0 } ?? true)
+            && pendingPayments == 0
             && refundsDue == 0 && unnumberedChanges == 0
     }
 
     /// Nothing on its way: every discrepancy left is one.
     public var isQuiet: Bool {
-        unsentOutbox.values.allSatisfy { $0 == 0 } && (queuedMessages?.values.allSatisfy { $0 == 0 } ?? false) && pendingPayments == 0
+        unsentOutbox.values.allSatisfy { $0 == 0 } && (queuedMessages?.values.allSatisfy { $0 == 0 } ?? false)
+            && pendingPayments == 0
             && refundsDue == 0 && unnumberedChanges == 0
     }
 
     public var description: String {
         let outbox = unsentOutbox.values.reduce(0, +)
         let queued = queuedMessages.map { "\($0.values.reduce(0, +))" } ?? "unknown (no broker)"
-        return "\(outbox) unsent events, \(queued) queued messages, \(pendingPayments) pending payments, \(refundsDue) refunds due, "
+        return
+            "\(outbox) unsent events, \(queued) queued messages, \(pendingPayments) pending payments, \(refundsDue) refunds due, "
             + "\(unnumberedChanges) orders with unnumbered changes"
     }
 }

@@ -94,7 +94,10 @@ public struct AuditSnapshot: Sendable {
         public var updatedAt: Date
 
         /// Creates a payment row.
-        public init(key: String, invoiceID: UUID, status: String, amount: Decimal, refundDue: String?, updatedAt: Date = .distantPast) {
+        public init(
+            key: String, invoiceID: UUID, status: String, amount: Decimal, refundDue: String?,
+            updatedAt: Date = .distantPast
+        ) {
             self.key = key
             self.invoiceID = invoiceID
             self.status = status

@@ -23,27 +23,37 @@ public struct AuditSnapshotReader: Sendable {
         // The database's clock, not this machine's: orders' timestamps are the services'.
         snapshot.takenAt = try await invoices.query("SELECT now()")[0].decode(Date.self, at: 0)
         try await readOnly(invoices) { connection in
-            snapshot.invoices = try await connection.query("SELECT id, number, order_id, status, total FROM invoices").map { row in
-                AuditSnapshot.Invoice(
-                    id: try row.decode(UUID.self, at: 0), number: try row.decode(String.self, at: 1), orderID: try row.decode(UUID.self, at: 2),
-                    status: try row.decode(String.self, at: 3), total: try row.decode(Decimal.self, at: 4))
-            }
-            snapshot.payments = try await connection.query("SELECT id, invoice_id, status, amount, refund_due, updated_at FROM payments").map { row in
+            snapshot.invoices = try await connection.query("SELECT id, number, order_id, status, total FROM invoices")
+                .map { row in
+                    AuditSnapshot.Invoice(
+                        id: try row.decode(UUID.self, at: 0), number: try row.decode(String.self, at: 1),
+                        orderID: try row.decode(UUID.self, at: 2),
+                        status: try row.decode(String.self, at: 3), total: try row.decode(Decimal.self, at: 4))
+                }
+            snapshot.payments = try await connection.query(
+                "SELECT id, invoice_id, status, amount, refund_due, updated_at FROM payments"
+            ).map { row in
                 AuditSnapshot.Payment(
-                    key: try row.decode(UUID.self, at: 0).uuidString.lowercased(), invoiceID: try row.decode(UUID.self, at: 1),
-                    status: try row.decode(String.self, at: 2), amount: try row.decode(Decimal.self, at: 3), refundDue: try row.decode(String?.self, at: 4),
+                    key: try row.decode(UUID.self, at: 0).uuidString.lowercased(),
+                    invoiceID: try row.decode(UUID.self, at: 1),
+                    status: try row.decode(String.self, at: 2), amount: try row.decode(Decimal.self, at: 3),
+                    refundDue: try row.decode(String?.self, at: 4),
                     updatedAt: try row.decode(Date.self, at: 5))
             }
             // The simulated provider's books; a real provider's report would be read here.
-            snapshot.charges = try await connection.query("SELECT key, status, amount FROM simulated_provider_charges").map { row in
-                AuditSnapshot.Charge(
-                    key: try row.decode(String.self, at: 0), status: try row.decode(String.self, at: 1), amount: try row.decode(Decimal.self, at: 2))
-            }
+            snapshot.charges = try await connection.query("SELECT key, status, amount FROM simulated_provider_charges")
+                .map { row in
+                    AuditSnapshot.Charge(
+                        key: try row.decode(String.self, at: 0), status: try row.decode(String.self, at: 1),
+                        amount: try row.decode(Decimal.self, at: 2))
+                }
             try await Self.readOutbox(of: "invoice-service", on: connection, into: &snapshot)
         }
         try await readOnly(customers) { connection in
             for row in try await connection.query("SELECT order_id, customer_id, state FROM order_tally") {
-                snapshot.tallies[try row.decode(UUID.self, at: 0)] = (try row.decode(UUID.self, at: 1), try row.decode(String.self, at: 2))
+                snapshot.tallies[try row.decode(UUID.self, at: 0)] = (
+                    try row.decode(UUID.self, at: 1), try row.decode(String.self, at: 2)
+                )
             }
             for row in try await connection.query("SELECT id, orders_count FROM customers") {
                 snapshot.ordersCounts[try row.decode(UUID.self, at: 0)] = try row.decode(Int.self, at: 1)
@@ -51,20 +61,29 @@ public struct AuditSnapshotReader: Sendable {
             try await Self.readOutbox(of: "customer-service", on: connection, into: &snapshot)
         }
         try await readOnly(orders) { connection in
-            snapshot.orders = try await connection.query("SELECT id, customer_id, status, created_at, updated_at FROM orders").map { row in
+            snapshot.orders = try await connection.query(
+                "SELECT id, customer_id, status, created_at, updated_at FROM orders"
+            ).map { row in
                 AuditSnapshot.Order(
-                    id: try row.decode(UUID.self, at: 0), customerID: try row.decode(UUID.self, at: 1), status: try row.decode(String.self, at: 2),
+                    id: try row.decode(UUID.self, at: 0), customerID: try row.decode(UUID.self, at: 1),
+                    status: try row.decode(String.self, at: 2),
                     createdAt: try row.decode(Date.self, at: 3), updatedAt: try row.decode(Date.self, at: 4))
             }
-            for row in try await connection.query("SELECT order_id, sequence, event, from_status FROM order_changes ORDER BY order_id, sequence") {
+            for row in try await connection.query(
+                "SELECT order_id, sequence, event, from_status FROM order_changes ORDER BY order_id, sequence")
+            {
                 snapshot.changes[try row.decode(UUID.self, at: 0), default: []].append(
                     AuditSnapshot.Change(
-                        sequence: try row.decode(Int64.self, at: 1), event: try row.decode(String.self, at: 2), fromStatus: try row.decode(String?.self, at: 3))
+                        sequence: try row.decode(Int64.self, at: 1), event: try row.decode(String.self, at: 2),
+                        fromStatus: try row.decode(String?.self, at: 3))
                 )
             }
             snapshot.ordersWithQueuedChanges = Set(
-                try await connection.query("SELECT DISTINCT order_id FROM order_change_queue").map { try $0.decode(UUID.self, at: 0) })
-            snapshot.changesInOrderSince = try await connection.query("SELECT coalesce(max(sequence), 0) FROM order_changes_in_order_since")[0]
+                try await connection.query("SELECT DISTINCT order_id FROM order_change_queue").map {
+                    try $0.decode(UUID.self, at: 0)
+                })
+            snapshot.changesInOrderSince = try await connection.query(
+                "SELECT coalesce(max(sequence), 0) FROM order_changes_in_order_since")[0]
                 .decode(Int64.self, at: 0)
             try await Self.readOutbox(of: "order-service", on: connection, into: &snapshot)
         }
@@ -72,8 +91,12 @@ public struct AuditSnapshotReader: Sendable {
     }
 
     /// The unpublished outbox rows of one service: how many, and whom they are about.
-    private static func readOutbox(of service: String, on connection: PostgresConnection, into snapshot: inout AuditSnapshot) async throws {
-        let subjects = try await connection.query("SELECT body::json->>'subject' FROM outbox WHERE published_at IS NULL").map {
+    private static func readOutbox(
+        of service: String, on connection: PostgresConnection, into snapshot: inout AuditSnapshot
+    ) async throws {
+        let subjects = try await connection.query(
+            "SELECT body::json->>'subject' FROM outbox WHERE published_at IS NULL"
+        ).map {
             try $0.decode(String?.self, at: 0)
         }
         snapshot.unsentOutbox[service] = subjects.count

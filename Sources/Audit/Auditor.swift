@@ -11,7 +11,9 @@ public struct Auditor: Sendable {
     /// Creates the auditor over each service's database; `queues` tells what is in flight in
     /// the broker (without it nothing counts as quiet, so no discrepancy that could still
     /// settle is ever called one).
-    public init(orders: PostgresClient, customers: PostgresClient, invoices: PostgresClient, queues: (any QueueDepthSource)?) {
+    public init(
+        orders: PostgresClient, customers: PostgresClient, invoices: PostgresClient, queues: (any QueueDepthSource)?
+    ) {
         reader = AuditSnapshotReader(orders: orders, customers: customers, invoices: invoices)
         self.queues = queues
     }
@@ -21,7 +23,9 @@ public struct Auditor: Sendable {
     /// audit `confirmation` later finds it again. The broker's queue figures lag by up to its
     /// statistics interval (5 s), so one quiet reading does not prove that nothing was on its
     /// way. `accepted` are orders a client saw accepted, to be found stored.
-    public func audit(accepted: Set<UUID>? = nil, confirmingAfter confirmation: Duration = .seconds(6)) async throws -> AuditReport {
+    public func audit(accepted: Set<UUID>? = nil, confirmingAfter confirmation: Duration = .seconds(6)) async throws
+        -> AuditReport
+    {
         let start = ContinuousClock.now
         var report = try await auditOnce(accepted: accepted)
         let settling = report.discrepancies.filter(\.code.mayStillSettle)

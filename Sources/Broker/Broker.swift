@@ -3,7 +3,7 @@ public import ServiceLifecycle
 /// A message broker: declares topology, publishes with confirmation and consumes with
 /// explicit acknowledgement.
 ///
-/// A broker is a `Service`: its connections live inside ``Service/run()``, so a service puts
+/// A broker is a `Service`: its connections live inside `run()`, so a service puts
 /// it in its `ServiceGroup` before everything that uses it and it closes after them.
 /// Implementations recover by themselves: after a lost connection they reconnect with
 /// backoff, declare every topology declared so far again, and resume every consumer. Callers
@@ -38,7 +38,7 @@ public protocol Broker: Service {
     var isReady: Bool { get }
 
     /// Closes every connection; pending publishes fail with ``BrokerError/Code/shutdown``,
-    /// and ``Service/run()`` returns.
+    /// and `run()` returns.
     func shutdown() async
 }
 

@@ -61,7 +61,9 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
     public var failures: [Failure]
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String, replyCode: Int? = nil, messageID: String? = nil, failures: [Failure] = []) {
+    public init(
+        _ code: Code, _ message: String, replyCode: Int? = nil, messageID: String? = nil, failures: [Failure] = []
+    ) {
         self.code = code
         self.message = message
         self.replyCode = replyCode

@@ -46,7 +46,8 @@ public struct Delivery: Sendable {
     /// Negatively acknowledges this delivery: back to the queue with `requeue`, otherwise to
     /// the queue's dead-letter exchange (or dropped if it has none).
     public func nack(requeue: Bool, multiple: Bool = false) async throws {
-        try await acknowledger.settle(.nack(multiple: multiple, requeue: requeue), deliveryTag: deliveryTag, generation: generation)
+        try await acknowledger.settle(
+            .nack(multiple: multiple, requeue: requeue), deliveryTag: deliveryTag, generation: generation)
     }
 
     /// Rejects this delivery; like ``nack(requeue:multiple:)`` for a single message.

@@ -72,13 +72,17 @@ public actor InMemoryBroker: Broker {
         try ensureRunning()
         for exchange in topology.exchanges {
             if let existing = exchanges[exchange.name], existing.kind != exchange.kind {
-                throw BrokerError(.channelClosed, "PRECONDITION_FAILED - inequivalent arg 'type' for exchange '\(exchange.name)'", replyCode: 406)
+                throw BrokerError(
+                    .channelClosed, "PRECONDITION_FAILED - inequivalent arg 'type' for exchange '\(exchange.name)'",
+                    replyCode: 406)
             }
             exchanges[exchange.name] = exchange
         }
         for queue in topology.queues {
             if let existing = queues[queue.name], existing.declaration.arguments != queue.arguments {
-                throw BrokerError(.channelClosed, "PRECONDITION_FAILED - inequivalent arguments for queue '\(queue.name)'", replyCode: 406)
+                throw BrokerError(
+                    .channelClosed, "PRECONDITION_FAILED - inequivalent arguments for queue '\(queue.name)'",
+                    replyCode: 406)
             }
             if queues[queue.name] == nil { queues[queue.name] = QueueState(declaration: queue) }
         }
@@ -129,7 +133,9 @@ public actor InMemoryBroker: Broker {
         guard let state = queues[queue] else {
             throw BrokerError(.channelClosed, "NOT_FOUND - no queue '\(queue)'", replyCode: 404)
         }
-        return QueueStatus(messageCount: state.messages.count, consumerCount: consumers.values.filter { $0.consumer.queue == queue }.count)
+        return QueueStatus(
+            messageCount: state.messages.count,
+            consumerCount: consumers.values.filter { $0.consumer.queue == queue }.count)
     }
 
     /// Waits until the broker is shut down (by ``shutdown()``, a graceful shutdown or
@@ -186,7 +192,9 @@ public actor InMemoryBroker: Broker {
             targets = queues[message.routingKey] == nil ? [] : [message.routingKey]
         } else {
             guard let exchange = exchanges[message.exchange] else {
-                return .init(messageID: message.displayID, code: .channelClosed, reason: "NOT_FOUND - no exchange '\(message.exchange)'")
+                return .init(
+                    messageID: message.displayID, code: .channelClosed,
+                    reason: "NOT_FOUND - no exchange '\(message.exchange)'")
             }
             var matched: [String] = []
             for binding in bindings where binding.exchange == exchange.name && !matched.contains(binding.queue) {
@@ -276,7 +284,8 @@ public actor InMemoryBroker: Broker {
         }
         let settled = state.unacked.filter { multiple ? $0.tag <= deliveryTag : $0.tag == deliveryTag }
         guard !settled.isEmpty else {
-            throw BrokerError(.protocolError, "PRECONDITION_FAILED - unknown delivery tag \(deliveryTag)", replyCode: 406)
+            throw BrokerError(
+                .protocolError, "PRECONDITION_FAILED - unknown delivery tag \(deliveryTag)", replyCode: 406)
         }
         state.unacked.removeAll { multiple ? $0.tag <= deliveryTag : $0.tag == deliveryTag }
         consumers[consumerID] = state
@@ -296,7 +305,9 @@ public actor InMemoryBroker: Broker {
     /// Moves a rejected message to its queue's dead-letter exchange, as RabbitMQ does, with
     /// an `x-death` entry saying where it came from and why.
     private func deadLetter(_ message: OutboundMessage, from queue: String, reason: String) {
-        guard let arguments = queues[queue]?.declaration.arguments, let exchange = arguments.deadLetterExchange else { return }
+        guard let arguments = queues[queue]?.declaration.arguments, let exchange = arguments.deadLetterExchange else {
+            return
+        }
         var dead = message
         dead.exchange = exchange
         dead.routingKey = arguments.deadLetterRoutingKey ?? message.routingKey

@@ -15,7 +15,9 @@ package struct CountChangePublisher: Service {
 
     /// Creates the publisher; it starts once the database is migrated.
     package init(repository: any CustomerRepository, readiness: Readiness, interval: Duration, logger: Logger) {
-        chore = PeriodicChore("announcing orders_count changes", readiness: readiness, interval: interval, logger: logger) {
+        chore = PeriodicChore(
+            "announcing orders_count changes", readiness: readiness, interval: interval, logger: logger
+        ) {
             try await repository.publishCountChanges(limit: Self.batchSize) == Self.batchSize
         }
     }

@@ -21,7 +21,10 @@ package struct Customer: Sendable, Hashable {
     package var updatedAt: Date
 
     /// Creates a customer.
-    package init(id: UUID, name: String, email: String, address: String, ordersCount: Int, version: Int, createdAt: Date, updatedAt: Date) {
+    package init(
+        id: UUID, name: String, email: String, address: String, ordersCount: Int, version: Int, createdAt: Date,
+        updatedAt: Date
+    ) {
         self.id = id
         self.name = name
         self.email = email
@@ -35,6 +38,7 @@ package struct Customer: Sendable, Hashable {
     /// The state published in `customer.created` and `customer.updated`.
     package var snapshot: CustomerSnapshot {
         CustomerSnapshot(
-            customerID: id, name: name, email: email, address: address, ordersCount: ordersCount, version: version, updatedAt: updatedAt)
+            customerID: id, name: name, email: email, address: address, ordersCount: ordersCount, version: version,
+            updatedAt: updatedAt)
     }
 }

@@ -19,11 +19,15 @@ package struct CustomerRoutes: Sendable {
 
     /// Adds the routes to `router`.
     package func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
-        access.requiring(.customersWrite, on: router).post("/customers") { request, context in try await create(request, caller: context.caller) }
+        access.requiring(.customersWrite, on: router).post("/customers") { request, context in
+            try await create(request, caller: context.caller)
+        }
         access.requiring(.customersRead, on: router).get("/customers/:id") { _, context in
             try await show(context.parameters.get("id") ?? "", caller: context.caller)
         }
-        access.requiring(.customersRead, on: router).get("/customers") { request, context in try await list(request, caller: context.caller) }
+        access.requiring(.customersRead, on: router).get("/customers") { request, context in
+            try await list(request, caller: context.caller)
+        }
     }
 
     /// An admin registers any customer under a new id; anyone else registers itself, under
@@ -36,7 +40,9 @@ package struct CustomerRoutes: Sendable {
         } else {
             guard let own = caller.customerID else {
                 throw APIError.forbidden(
-                    "sub", "a token without mercato:admin registers the customer its sub names, which must be a UUID other than the nil UUID")
+                    "sub",
+                    "a token without mercato:admin registers the customer its sub names, which must be a UUID other than the nil UUID"
+                )
             }
             guard try await repository.customer(id: own) == nil else {
                 throw APIError.conflict("customer_exists", "the customer this token names is registered already")
@@ -59,7 +65,9 @@ package struct CustomerRoutes: Sendable {
     /// Another customer is "not found", as if it did not exist: ids are not enumerable.
     func show(_ idText: String, caller: Caller) async throws -> Response {
         guard let id = UUID(uuidString: idText) else { throw APIError.badParameter("id", "id must be a UUID") }
-        guard caller.owns(id), let customer = try await repository.customer(id: id) else { throw APIError.notFound("customer \(idText)") }
+        guard caller.owns(id), let customer = try await repository.customer(id: id) else {
+            throw APIError.notFound("customer \(idText)")
+        }
         return try JSONResponse.make(CustomerResponse(customer))
     }
 

@@ -22,12 +22,17 @@ package enum CustomerServiceApp {
         /// The real ones: PostgreSQL and RabbitMQ.
         package static func live(_ configuration: CustomerServiceConfiguration) throws -> Dependencies {
             let service = try ServiceDependencies.live(configuration.service)
-            return Dependencies(service: service, repository: PostgresCustomerRepository(client: service.database, stamp: configuration.service.eventStamp))
+            return Dependencies(
+                service: service,
+                repository: PostgresCustomerRepository(
+                    client: service.database, stamp: configuration.service.eventStamp))
         }
     }
 
     /// Builds the service from `configuration` over `dependencies`.
-    package static func build(_ configuration: CustomerServiceConfiguration, dependencies: Dependencies) async throws -> ServiceApplication {
+    package static func build(_ configuration: CustomerServiceConfiguration, dependencies: Dependencies) async throws
+        -> ServiceApplication
+    {
         let runtime = ServiceRuntime(configuration: configuration.service, dependencies: dependencies.service)
         let repository = dependencies.repository
         let logger = runtime.logger
@@ -41,15 +46,21 @@ package enum CustomerServiceApp {
                 }
             },
             consumers: [
-                runtime.consumer(of: QueueName.customerOrderCreated, handler: OrderCountingHandler(repository: repository)),
-                runtime.consumer(of: QueueName.customerOrderCancelled, handler: OrderCountingHandler(repository: repository)),
+                runtime.consumer(
+                    of: QueueName.customerOrderCreated, handler: OrderCountingHandler(repository: repository)),
+                runtime.consumer(
+                    of: QueueName.customerOrderCancelled, handler: OrderCountingHandler(repository: repository)),
             ],
             background: [
                 CountChangePublisher(
-                    repository: repository, readiness: runtime.readiness, interval: configuration.countPublishInterval, logger: runtime.logger)
+                    repository: repository, readiness: runtime.readiness, interval: configuration.countPublishInterval,
+                    logger: runtime.logger)
             ],
             openAPI: PackageResources.openapi_json,
-            routes: { CustomerRoutes(repository: repository, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0, access: $1) })
+            routes: {
+                CustomerRoutes(repository: repository, maxBodyBytes: configuration.service.maxBodyBytes).add(
+                    to: $0, access: $1)
+            })
     }
 
     /// Runs the service with `configuration` until SIGTERM or SIGINT.

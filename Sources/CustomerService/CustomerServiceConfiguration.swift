@@ -13,8 +13,10 @@ package struct CustomerServiceConfiguration: Sendable {
 
     /// Reads the environment.
     package init(environment: EnvironmentReader = EnvironmentReader()) throws {
-        service = try ServiceConfiguration(serviceName: "customer-service", defaultPort: 8081, defaultDatabase: "customers", environment: environment)
+        service = try ServiceConfiguration(
+            serviceName: "customer-service", defaultPort: 8081, defaultDatabase: "customers", environment: environment)
         seedCustomers = try environment.bool("SEED_CUSTOMERS", default: true)
-        countPublishInterval = .milliseconds(try environment.int("COUNT_PUBLISH_INTERVAL_MS", default: 1000, in: 10...3_600_000))
+        countPublishInterval = .milliseconds(
+            try environment.int("COUNT_PUBLISH_INTERVAL_MS", default: 1000, in: 10...3_600_000))
     }
 }

@@ -18,7 +18,8 @@ package struct OrderCountingHandler: EventHandler {
         let orders = try events.map { event in
             if event.type == EventType.orderCancelled.name {
                 let cancelled = try event.decode(OrderCancelled.self).data
-                return CountedOrder(event: event, orderID: cancelled.orderID, customerID: cancelled.customerID, change: .cancelled)
+                return CountedOrder(
+                    event: event, orderID: cancelled.orderID, customerID: cancelled.customerID, change: .cancelled)
             }
             let order = try event.decode(OrderCreated.self).data
             return CountedOrder(event: event, orderID: order.orderID, customerID: order.customerID, change: .placed)

@@ -22,8 +22,10 @@ package struct PostgresCustomerRepository: CustomerRepository {
 
     package func create(_ new: NewCustomer, id: UUID, at time: Date, traceparent: String?) async throws -> Customer {
         let customer = Customer(
-            id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time, updatedAt: time)
-        let event = try stamp.message(CustomerCreated(customer: customer.snapshot), subject: id, time: time, traceparent: traceparent)
+            id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time,
+            updatedAt: time)
+        let event = try stamp.message(
+            CustomerCreated(customer: customer.snapshot), subject: id, time: time, traceparent: traceparent)
         do {
             try await client.transaction { connection in
                 try await insert(customer, on: connection)
@@ -62,18 +64,24 @@ package struct PostgresCustomerRepository: CustomerRepository {
             // order's events all lock its customer first, so its tally row below is read and
             // written by one transaction at a time.
             let locked = Set(
-                try await connection.query("SELECT id FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids)
-                    .map { try $0.decode(UUID.self, at: 0) })
+                try await connection.query(
+                    "SELECT id FROM customers WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids
+                )
+                .map { try $0.decode(UUID.self, at: 0) })
             if locked.count < ids.count {
                 let missing = Set(ids).subtracting(locked)
                 let type = fresh.first { missing.contains($0.customerID) }?.event.type ?? "order.created"
-                throw PoisonMessage("\(type) names unknown customer \(missing.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))")
+                throw PoisonMessage(
+                    "\(type) names unknown customer \(missing.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))"
+                )
             }
             var states: [UUID: OrderTally.State] = [:]
             for row in try await connection.query(
-                "SELECT order_id, state FROM order_tally WHERE order_id = ANY($1::uuid[])", Array(Set(fresh.map(\.orderID))))
+                "SELECT order_id, state FROM order_tally WHERE order_id = ANY($1::uuid[])",
+                Array(Set(fresh.map(\.orderID))))
             {
-                states[try row.decode(UUID.self, at: 0)] = OrderTally.State(rawValue: try row.decode(String.self, at: 1))
+                states[try row.decode(UUID.self, at: 0)] = OrderTally.State(
+                    rawValue: try row.decode(String.self, at: 1))
             }
             let batch = OrderTally.apply(fresh, to: states)
             let (changed, counts) = (batch.changed, batch.counts)
@@ -112,7 +120,8 @@ package struct PostgresCustomerRepository: CustomerRepository {
                 RETURNING c.id, c.name, c.email, c.address, c.orders_count, c.version, c.created_at, c.updated_at
                 """, limit)
             let events = try rows.map(Self.decode).sorted { $0.id.uuidString < $1.id.uuidString }.map { customer in
-                try stamp.message(CustomerUpdated(customer: customer.snapshot), subject: customer.id, time: customer.updatedAt)
+                try stamp.message(
+                    CustomerUpdated(customer: customer.snapshot), subject: customer.id, time: customer.updatedAt)
             }
             try await Outbox.append(events, on: connection)
             return events.count
@@ -128,7 +137,8 @@ package struct PostgresCustomerRepository: CustomerRepository {
             var events: [OutboxMessage] = []
             for (new, id) in zip(customers, ids) {
                 let customer = Customer(
-                    id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time,
+                    id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1,
+                    createdAt: time,
                     updatedAt: time)
                 try await insert(customer, on: connection)
                 events.append(try stamp.message(CustomerCreated(customer: customer.snapshot), subject: id, time: time))
@@ -140,8 +150,10 @@ package struct PostgresCustomerRepository: CustomerRepository {
 
     private static func decode(_ row: PostgresRow) throws -> Customer {
         Customer(
-            id: try row.decode(UUID.self, at: 0), name: try row.decode(String.self, at: 1), email: try row.decode(String.self, at: 2),
-            address: try row.decode(String.self, at: 3), ordersCount: try row.decode(Int.self, at: 4), version: try row.decode(Int.self, at: 5),
+            id: try row.decode(UUID.self, at: 0), name: try row.decode(String.self, at: 1),
+            email: try row.decode(String.self, at: 2),
+            address: try row.decode(String.self, at: 3), ordersCount: try row.decode(Int.self, at: 4),
+            version: try row.decode(Int.self, at: 5),
             createdAt: try row.decode(Date.self, at: 6), updatedAt: try row.decode(Date.self, at: 7))
     }
 }

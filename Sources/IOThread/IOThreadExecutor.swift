@@ -1,7 +1,10 @@
+// swift-format-ignore-file: OrderedImports
+// Glibc first: imported after Foundation, `pthread_attr_t()` resolves to CDispatch's module,
+// which MemberImportVisibility then refuses.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Foundation
 import Locking
@@ -177,11 +180,13 @@ public final class IOThreadExecutor: SerialExecutor, TaskExecutor, @unchecked Se
         // tests that open many connections.
         pthread_attr_setstacksize(&attributes, 512 * 1024)
         var thread = pthread_t()
-        let result = pthread_create(&thread, &attributes, { raw in
-            let executor = Unmanaged<IOThreadExecutor>.fromOpaque(raw!).takeRetainedValue()
-            executor.runLoop()
-            return nil
-        }, box.toOpaque())
+        let result = pthread_create(
+            &thread, &attributes,
+            { raw in
+                let executor = Unmanaged<IOThreadExecutor>.fromOpaque(raw!).takeRetainedValue()
+                executor.runLoop()
+                return nil
+            }, box.toOpaque())
         precondition(result == 0, "pthread_create failed: \(result)")
     }
 

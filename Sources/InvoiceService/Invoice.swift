@@ -38,7 +38,8 @@ package struct Invoice: Sendable, Hashable {
 
     /// Creates an invoice.
     package init(
-        id: UUID, number: String, orderID: UUID, customerID: UUID, lines: [OrderLine], subtotal: Money, taxRate: Decimal, tax: Money,
+        id: UUID, number: String, orderID: UUID, customerID: UUID, lines: [OrderLine], subtotal: Money,
+        taxRate: Decimal, tax: Money,
         total: Money, issuedAt: Date, dueAt: Date? = nil
     ) {
         self.id = id
@@ -55,11 +56,14 @@ package struct Invoice: Sendable, Hashable {
     }
 
     /// The invoice of `order`: lines copied, amounts computed exactly.
-    package init(for order: OrderCreated, id: UUID, number: String, taxRate: Decimal, issuedAt: Date, dueAt: Date? = nil) {
+    package init(
+        for order: OrderCreated, id: UUID, number: String, taxRate: Decimal, issuedAt: Date, dueAt: Date? = nil
+    ) {
         let subtotal = order.items.map(\.lineTotal).reduce(Money.zero, +)
         let tax = (subtotal * taxRate).rounded(scale: 2)
         self.init(
-            id: id, number: number, orderID: order.orderID, customerID: order.customerID, lines: order.items, subtotal: subtotal,
+            id: id, number: number, orderID: order.orderID, customerID: order.customerID, lines: order.items,
+            subtotal: subtotal,
             taxRate: taxRate, tax: tax, total: subtotal + tax, issuedAt: issuedAt, dueAt: dueAt)
     }
 
@@ -73,26 +77,31 @@ package struct Invoice: Sendable, Hashable {
     /// The `invoice.created` payload announcing this invoice.
     package var createdEvent: InvoiceCreated {
         InvoiceCreated(
-            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, lines: lines, subtotal: subtotal,
+            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, lines: lines,
+            subtotal: subtotal,
             taxRate: taxRate, tax: tax, total: total, issuedAt: issuedAt, dueAt: dueAt)
     }
 
     /// The `invoice.paid` payload for `payment`, captured at `time`.
     package func paidEvent(_ payment: Payment, at time: Date) -> InvoicePaid {
         InvoicePaid(
-            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, paymentID: payment.id, amount: payment.amount,
+            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, paymentID: payment.id,
+            amount: payment.amount,
             method: payment.method, paidAt: time)
     }
 
     /// The `invoice.voided` payload: voided at `time` for `reason`, with `refundDue` captured.
     package func voidedEvent(reason: OrderCancelled.Reason, refundDue: Money?, at time: Date) -> InvoiceVoided {
         InvoiceVoided(
-            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, reason: reason, refundDue: refundDue, voidedAt: time)
+            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, reason: reason,
+            refundDue: refundDue, voidedAt: time)
     }
 
     /// The `invoice.overdue` payload: closed unpaid at `time`.
     package func overdueEvent(at time: Date) -> InvoiceOverdue {
-        InvoiceOverdue(invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, dueAt: dueAt ?? time, overdueAt: time)
+        InvoiceOverdue(
+            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, dueAt: dueAt ?? time,
+            overdueAt: time)
     }
 
     /// Whether a payment started at `time` is too late: the invoice is closed as overdue, or
@@ -104,7 +113,8 @@ package struct Invoice: Sendable, Hashable {
     /// The `invoice.refunded` payload for `payment`, refunded at `time`.
     package func refundedEvent(_ payment: Payment, at time: Date) -> InvoiceRefunded {
         InvoiceRefunded(
-            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, paymentID: payment.id, amount: payment.amount,
+            invoiceID: id, invoiceNumber: number, orderID: orderID, customerID: customerID, paymentID: payment.id,
+            amount: payment.amount,
             refundedAt: time, reason: payment.refundDue)
     }
 
@@ -117,8 +127,11 @@ package struct Invoice: Sendable, Hashable {
         switch status {
         case .paid: throw InvoiceStoreError(.alreadyPaid, "invoice \(number) is paid already")
         case .void: throw InvoiceStoreError(.void, "invoice \(number) is void: its order was cancelled")
-        case .overdue, .issued where isOverdue(at: time):
-            throw InvoiceStoreError(.overdue, "invoice \(number) was due at \(EventCoding.formatTimestamp(dueAt ?? time)); it can no longer be paid")
+        case .overdue,
+            .issued where isOverdue(at: time):
+            throw InvoiceStoreError(
+                .overdue,
+                "invoice \(number) was due at \(EventCoding.formatTimestamp(dueAt ?? time)); it can no longer be paid")
         case .issued: break
         }
         guard amount == openAmount else {

@@ -91,7 +91,7 @@ enum InvoiceMigrations {
                     refunded_at timestamptz
                 );
                 """),
-            PostgresMigration(
+        PostgresMigration(
             version: 13, name: "money integrity: cancelled payments, refunds due, overdue invoices",
             sql: """
                 -- A payment pending too long is settled by cancelling its key at the provider:

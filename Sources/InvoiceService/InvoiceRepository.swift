@@ -38,7 +38,8 @@ package protocol InvoiceRepository: Sendable {
     /// request's) is carried into `invoice.paid`. A `failed` outcome of `attempt`
     /// (``Payment/attempt``) is recorded only if no later attempt was sent since: that one
     /// may have charged (its own answer, or the reconciler's cancel, settles the payment).
-    func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?) async throws -> (Payment, Invoice)
+    func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?)
+        async throws -> (Payment, Invoice)
 
     /// An invoice's payments, oldest first.
     func payments(invoiceID: UUID) async throws -> [Payment]
@@ -53,7 +54,8 @@ package protocol InvoiceRepository: Sendable {
 
     /// Up to `limit` payments pending since before `cutoff` (their caller died or gave up),
     /// each leased for `lease`.
-    func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment]
+    func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws
+        -> [Payment]
 
     /// Up to `limit` payments an earlier version marked `failed` on a guess (``PaymentProcessor/guessedFailure``:
     /// the provider had no record yet, while a charge may still have been on its way), each
@@ -139,7 +141,10 @@ package struct NewPayment: Sendable, Hashable {
     package var traceparent: String?
 
     /// Creates a request.
-    package init(invoiceID: UUID, idempotencyKey: String, request: String, amount: Money, method: String, token: String?, traceparent: String?) {
+    package init(
+        invoiceID: UUID, idempotencyKey: String, request: String, amount: Money, method: String, token: String?,
+        traceparent: String?
+    ) {
         self.invoiceID = invoiceID
         self.idempotencyKey = idempotencyKey
         self.request = request
@@ -176,7 +181,9 @@ extension InvoiceRepository {
     }
 
     /// ``settlePayment(_:outcome:at:traceparent:attempt:)`` for whatever attempt the payment is at.
-    package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws -> (Payment, Invoice) {
+    package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?) async throws
+        -> (Payment, Invoice)
+    {
         try await settlePayment(id, outcome: outcome, at: time, traceparent: traceparent, attempt: nil)
     }
 }

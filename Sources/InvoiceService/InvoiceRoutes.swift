@@ -25,7 +25,9 @@ package struct InvoiceRoutes: Sendable {
         access.requiring(.invoicesRead, on: router).get("/invoices/:id") { _, context in
             try await show(context.parameters.get("id") ?? "", caller: context.caller)
         }
-        access.requiring(.invoicesRead, on: router).get("/invoices") { request, context in try await list(request, caller: context.caller) }
+        access.requiring(.invoicesRead, on: router).get("/invoices") { request, context in
+            try await list(request, caller: context.caller)
+        }
         access.requiring(.invoicesWrite, on: router).post("/invoices/:id/payments") { request, context in
             try await pay(context.parameters.get("id") ?? "", request, caller: context.caller)
         }
@@ -52,22 +54,33 @@ package struct InvoiceRoutes: Sendable {
         // Checked whether or not they are used: a bad parameter is a 400 either way.
         let page = try PageRequest(request)
         if let text = request.uri.queryParameters.get("order_id") {
-            guard let orderID = UUID(uuidString: text) else { throw APIError.badParameter("order_id", "order_id must be a UUID") }
-            let invoice = try await repository.invoice(orderID: orderID).flatMap { caller.owns($0.customerID) ? $0 : nil }
-            return try JSONResponse.make(Page(data: invoice.map { [InvoiceResponse(invoice: $0)] } ?? [], limit: .max) {
+            guard let orderID = UUID(uuidString: text) else {
+                throw APIError.badParameter("order_id", "order_id must be a UUID")
+            }
+            let invoice = try await repository.invoice(orderID: orderID).flatMap {
+                caller.owns($0.customerID) ? $0 : nil
+            }
+            return try JSONResponse.make(
+                Page(data: invoice.map { [InvoiceResponse(invoice: $0)] } ?? [], limit: .max) {
+                    PageCursor(time: $0.invoice.issuedAt, id: $0.invoice.id)
+                })
+        }
+        let invoices = try await caller.visibility().query(empty: []) {
+            try await repository.invoices(page: page, customerID: $0)
+        }
+        return try JSONResponse.make(
+            Page(data: invoices.map { InvoiceResponse(invoice: $0) }, limit: page.limit) {
                 PageCursor(time: $0.invoice.issuedAt, id: $0.invoice.id)
             })
-        }
-        let invoices = try await caller.visibility().query(empty: []) { try await repository.invoices(page: page, customerID: $0) }
-        return try JSONResponse.make(Page(data: invoices.map { InvoiceResponse(invoice: $0) }, limit: page.limit) {
-            PageCursor(time: $0.invoice.issuedAt, id: $0.invoice.id)
-        })
     }
 
     func listPayments(_ idText: String, caller: Caller) async throws -> Response {
         let invoice = try await ownInvoice(idText, caller: caller)
-        let list = try await repository.payments(invoiceID: invoice.id).map { PaymentResponse(payment: $0, invoice: invoice) }
-        return try JSONResponse.make(Page(data: list, limit: .max) { PageCursor(time: $0.payment.createdAt, id: $0.payment.id) })
+        let list = try await repository.payments(invoiceID: invoice.id).map {
+            PaymentResponse(payment: $0, invoice: invoice)
+        }
+        return try JSONResponse.make(
+            Page(data: list, limit: .max) { PageCursor(time: $0.payment.createdAt, id: $0.payment.id) })
     }
 
     /// Pays an invoice in full. The answer says what the provider did: 201 captured, 402
@@ -79,11 +92,13 @@ package struct InvoiceRoutes: Sendable {
     func pay(_ idText: String, _ request: Request, caller: Caller) async throws -> Response {
         let invoice = try await ownInvoice(idText, caller: caller)
         guard let key = try request.idempotencyKey() else {
-            throw APIError.badParameter("Idempotency-Key", "a payment needs an Idempotency-Key header, so that a retry cannot pay twice")
+            throw APIError.badParameter(
+                "Idempotency-Key", "a payment needs an Idempotency-Key header, so that a retry cannot pay twice")
         }
         let body = try await request.decodeJSON(NewPaymentBody.self, limit: maxBodyBytes).validated()
         let new = NewPayment(
-            invoiceID: invoice.id, idempotencyKey: key, request: body.canonicalJSON, amount: body.amount, method: body.method,
+            invoiceID: invoice.id, idempotencyKey: key, request: body.canonicalJSON, amount: body.amount,
+            method: body.method,
             token: body.paymentToken, traceparent: request.traceparent)
         let (payment, after): (Payment, Invoice)
         do {
@@ -98,11 +113,14 @@ package struct InvoiceRoutes: Sendable {
             // Money that landed where it cannot stay: it is given back.
             switch payment.refundDue {
             case .invoicePaidByAnother:
-                throw APIError.conflict("invoice_paid", "invoice \(after.number) was paid by another payment; this one is refunded")
+                throw APIError.conflict(
+                    "invoice_paid", "invoice \(after.number) was paid by another payment; this one is refunded")
             case .invoiceOverdue:
-                throw APIError.conflict("invoice_overdue", "invoice \(after.number) was closed as overdue; this payment is refunded")
+                throw APIError.conflict(
+                    "invoice_overdue", "invoice \(after.number) was closed as overdue; this payment is refunded")
             case .invoiceVoid, nil:
-                throw APIError.conflict("invoice_void", "the order was cancelled while this payment was made; the payment is refunded")
+                throw APIError.conflict(
+                    "invoice_void", "the order was cancelled while this payment was made; the payment is refunded")
             }
         case .declined:
             throw APIError(
@@ -111,22 +129,29 @@ package struct InvoiceRoutes: Sendable {
         case .cancelled:
             throw APIError.conflict(
                 "payment_cancelled",
-                "the provider never completed this payment, so it was cancelled: nothing was charged. Pay again with a new Idempotency-Key")
+                "the provider never completed this payment, so it was cancelled: nothing was charged. Pay again with a new Idempotency-Key"
+            )
         case .failed where after.isOverdue(at: Date()):
             // Its due date passed meanwhile: a retry under the key would be refused.
-            throw Self.answer(InvoiceStoreError(.overdue, "invoice \(after.number) is past its due date; nothing was charged"))
+            throw Self.answer(
+                InvoiceStoreError(.overdue, "invoice \(after.number) is past its due date; nothing was charged"))
         case .failed where after.status != .issued:
             throw Self.answer(
                 InvoiceStoreError(
-                    after.status == .paid ? .alreadyPaid : after.status == .overdue ? .overdue : .void, "invoice \(after.number) is \(after.status.rawValue)"))
+                    after.status == .paid ? .alreadyPaid : after.status == .overdue ? .overdue : .void,
+                    "invoice \(after.number) is \(after.status.rawValue)"))
         case .failed:
             throw APIError(
                 status: .serviceUnavailable, code: "payment_provider_unavailable",
-                message: "the payment provider is unavailable; nothing was charged. Retry later (the same Idempotency-Key may be reused)")
+                message:
+                    "the payment provider is unavailable; nothing was charged. Retry later (the same Idempotency-Key may be reused)"
+            )
         case .pending:
             throw APIError(
                 status: .serviceUnavailable, code: "payment_outcome_unknown",
-                message: "the payment provider has not answered yet; retry with the same Idempotency-Key to learn the outcome (it never charges twice)")
+                message:
+                    "the payment provider has not answered yet; retry with the same Idempotency-Key to learn the outcome (it never charges twice)"
+            )
         }
     }
 

@@ -17,7 +17,9 @@ package enum InvoiceServiceApp {
         package var ledger: any SimulatedProviderLedger
 
         /// Dependencies as given.
-        package init(service: ServiceDependencies, repository: any InvoiceRepository, ledger: any SimulatedProviderLedger) {
+        package init(
+            service: ServiceDependencies, repository: any InvoiceRepository, ledger: any SimulatedProviderLedger
+        ) {
             self.service = service
             self.repository = repository
             self.ledger = ledger
@@ -27,38 +29,54 @@ package enum InvoiceServiceApp {
         package static func live(_ configuration: InvoiceServiceConfiguration) throws -> Dependencies {
             let service = try ServiceDependencies.live(configuration.service)
             return Dependencies(
-                service: service, repository: PostgresInvoiceRepository(client: service.database, stamp: configuration.service.eventStamp),
+                service: service,
+                repository: PostgresInvoiceRepository(
+                    client: service.database, stamp: configuration.service.eventStamp),
                 ledger: PostgresSimulatedProviderLedger(client: service.database))
         }
     }
 
     /// Builds the service from `configuration` over `dependencies`.
-    package static func build(_ configuration: InvoiceServiceConfiguration, dependencies: Dependencies) async throws -> ServiceApplication {
+    package static func build(_ configuration: InvoiceServiceConfiguration, dependencies: Dependencies) async throws
+        -> ServiceApplication
+    {
         let runtime = ServiceRuntime(configuration: configuration.service, dependencies: dependencies.service)
         let repository = dependencies.repository
         let provider = SimulatedPaymentGateway(
-            ledger: dependencies.ledger, configuration: configuration.simulator, clock: ContinuousClock(), logger: runtime.logger)
-        let gateway = ResilientPaymentGateway(provider, configuration: configuration.gateway, clock: ContinuousClock(), logger: runtime.logger)
+            ledger: dependencies.ledger, configuration: configuration.simulator, clock: ContinuousClock(),
+            logger: runtime.logger)
+        let gateway = ResilientPaymentGateway(
+            provider, configuration: configuration.gateway, clock: ContinuousClock(), logger: runtime.logger)
         let payments = PaymentProcessor(
-            repository: repository, gateway: gateway, staleAfter: configuration.gateway.longestCall + .seconds(5), logger: runtime.logger)
+            repository: repository, gateway: gateway, staleAfter: configuration.gateway.longestCall + .seconds(5),
+            logger: runtime.logger)
         let reconciler = PaymentReconciler(
-            processor: payments, readiness: runtime.readiness, interval: configuration.reconcileInterval, logger: runtime.logger)
+            processor: payments, readiness: runtime.readiness, interval: configuration.reconcileInterval,
+            logger: runtime.logger)
         return try await runtime.application(
             migrations: InvoiceMigrations.all,
             consumers: [
-                runtime.consumer(of: QueueName.invoiceOrderCreated, handler: InvoicingHandler(repository: repository, terms: configuration.terms)),
+                runtime.consumer(
+                    of: QueueName.invoiceOrderCreated,
+                    handler: InvoicingHandler(repository: repository, terms: configuration.terms)),
                 runtime.consumer(
                     of: QueueName.invoiceOrderCancelled,
-                    handler: OrderCancelledHandler(repository: repository, refundsOwed: { payments.refundsOwed.signal() })),
+                    handler: OrderCancelledHandler(
+                        repository: repository, refundsOwed: { payments.refundsOwed.signal() })),
             ],
             background: [
                 reconciler,
                 InvoiceOverdueSweeper(
-                    repository: repository, readiness: runtime.readiness, interval: configuration.overdueSweepInterval, logger: runtime.logger),
+                    repository: repository, readiness: runtime.readiness, interval: configuration.overdueSweepInterval,
+                    logger: runtime.logger),
             ],
             readinessDetails: { ["payment.circuit": gateway.breaker.state.rawValue] },
             openAPI: PackageResources.openapi_json,
-            routes: { InvoiceRoutes(repository: repository, payments: payments, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0, access: $1) })
+            routes: {
+                InvoiceRoutes(
+                    repository: repository, payments: payments, maxBodyBytes: configuration.service.maxBodyBytes
+                ).add(to: $0, access: $1)
+            })
     }
 
     /// Runs the service with `configuration` until SIGTERM or SIGINT.

@@ -29,20 +29,27 @@ package struct InvoiceServiceConfiguration: Sendable {
 
     /// Reads the environment.
     package init(environment: EnvironmentReader = EnvironmentReader()) throws {
-        service = try ServiceConfiguration(serviceName: "invoice-service", defaultPort: 8082, defaultDatabase: "invoices", environment: environment)
+        service = try ServiceConfiguration(
+            serviceName: "invoice-service", defaultPort: 8082, defaultDatabase: "invoices", environment: environment)
         taxRate = try environment.decimal("TAX_RATE", default: Decimal(string: "0.20")!, in: 0...1)
         // Invoices store the rate as numeric(6,4): a finer one would be stored rounded but
         // applied in full, and an invoice's rate would not give its tax.
         guard Money(taxRate).scale <= 4 else {
-            throw ConfigurationError(variable: "TAX_RATE", message: "at most four decimals (invoices store the rate as numeric(6,4)), got \(taxRate)")
+            throw ConfigurationError(
+                variable: "TAX_RATE",
+                message: "at most four decimals (invoices store the rate as numeric(6,4)), got \(taxRate)")
         }
-        paymentDue = .seconds(try environment.int("PAYMENT_DUE_SECONDS", default: 7 * 24 * 3600, in: 1...(10 * 366 * 24 * 3600)))
-        overdueSweepInterval = .milliseconds(try environment.int("PAYMENT_SWEEP_INTERVAL_MS", default: 10_000, in: 10...3_600_000))
+        paymentDue = .seconds(
+            try environment.int("PAYMENT_DUE_SECONDS", default: 7 * 24 * 3600, in: 1...(10 * 366 * 24 * 3600)))
+        overdueSweepInterval = .milliseconds(
+            try environment.int("PAYMENT_SWEEP_INTERVAL_MS", default: 10_000, in: 10...3_600_000))
         gateway = .init()
-        gateway.timeout = .milliseconds(try environment.int("PAYMENT_GATEWAY_TIMEOUT_MS", default: 2000, in: 10...120_000))
+        gateway.timeout = .milliseconds(
+            try environment.int("PAYMENT_GATEWAY_TIMEOUT_MS", default: 2000, in: 10...120_000))
         gateway.attempts = try environment.int("PAYMENT_GATEWAY_ATTEMPTS", default: 3, in: 1...10)
         gateway.breaker.failureThreshold = try environment.int("PAYMENT_CIRCUIT_FAILURES", default: 5, in: 1...1000)
-        gateway.breaker.openDuration = .milliseconds(try environment.int("PAYMENT_CIRCUIT_OPEN_MS", default: 30_000, in: 10...3_600_000))
+        gateway.breaker.openDuration = .milliseconds(
+            try environment.int("PAYMENT_CIRCUIT_OPEN_MS", default: 30_000, in: 10...3_600_000))
         simulator = .init()
         simulator.latency = .milliseconds(try environment.int("PAYMENT_SIM_LATENCY_MS", default: 20, in: 0...600_000))
         simulator.testMode = try environment.bool("PAYMENT_SIM_TEST_MODE", default: false)
@@ -53,7 +60,9 @@ package struct InvoiceServiceConfiguration: Sendable {
         simulator.failureRate = try rate("PAYMENT_SIM_FAILURE_RATE")
         simulator.declineRate = try rate("PAYMENT_SIM_DECLINE_RATE")
         simulator.lostResponseRate = try rate("PAYMENT_SIM_LOST_RESPONSE_RATE")
-        simulator.hangRate = try environment.bool("PAYMENT_SIM_HANG", default: false) ? 1 : try rate("PAYMENT_SIM_HANG_RATE")
-        reconcileInterval = .milliseconds(try environment.int("PAYMENT_RECONCILE_INTERVAL_MS", default: 5000, in: 10...3_600_000))
+        simulator.hangRate =
+            try environment.bool("PAYMENT_SIM_HANG", default: false) ? 1 : try rate("PAYMENT_SIM_HANG_RATE")
+        reconcileInterval = .milliseconds(
+            try environment.int("PAYMENT_RECONCILE_INTERVAL_MS", default: 5000, in: 10...3_600_000))
     }
 }

@@ -23,7 +23,8 @@ package struct InvoicingHandler: EventHandler {
             guard !order.items.isEmpty else { throw PoisonMessage("order \(order.orderID) has no items") }
             let sum = order.items.map(\.lineTotal).reduce(Money.zero, +)
             guard order.items.allSatisfy({ $0.lineTotal == $0.unitPrice * $0.quantity }), sum == order.total else {
-                throw PoisonMessage("order \(order.orderID) does not add up: its lines make \(sum), its total says \(order.total)")
+                throw PoisonMessage(
+                    "order \(order.orderID) does not add up: its lines make \(sum), its total says \(order.total)")
             }
             return OrderToInvoice(event: event, order: order, traceparent: event.traceparent)
         }

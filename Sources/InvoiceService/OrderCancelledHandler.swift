@@ -18,7 +18,8 @@ package struct OrderCancelledHandler: EventHandler {
 
     package func apply(_ events: [IncomingEvent]) async throws {
         let cancellations = try events.map { event in
-            CancelledOrder(event: event, cancellation: try event.decode(OrderCancelled.self).data, traceparent: event.traceparent)
+            CancelledOrder(
+                event: event, cancellation: try event.decode(OrderCancelled.self).data, traceparent: event.traceparent)
         }
         if try await repository.cancelOrders(cancellations) > 0 { refundsOwed() }
     }

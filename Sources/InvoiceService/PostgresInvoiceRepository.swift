@@ -55,10 +55,13 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
             guard !candidates.isEmpty else { return }
             let invoices = candidates.enumerated().map { offset, entry in
                 Invoice(
-                    for: entry.order, id: UUID.timeOrdered(at: time), number: Invoice.number(year: year, sequence: last + offset + 1), taxRate: terms.taxRate,
+                    for: entry.order, id: UUID.timeOrdered(at: time),
+                    number: Invoice.number(year: year, sequence: last + offset + 1), taxRate: terms.taxRate,
                     issuedAt: time, dueAt: terms.dueDate(issuedAt: time))
             }
-            let lines = invoices.flatMap { invoice in invoice.lines.enumerated().map { (invoice.id, $0.offset, $0.element) } }
+            let lines = invoices.flatMap { invoice in
+                invoice.lines.enumerated().map { (invoice.id, $0.offset, $0.element) }
+            }
             let events = try zip(invoices, candidates).map { invoice, entry in
                 try stamp.message(invoice.createdEvent, subject: invoice.id, time: time, traceparent: entry.traceparent)
             }
@@ -66,15 +69,19 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
             // counter is held. The lines' foreign key is checked at the statement's end,
             // when their invoices exist.
             var bindings: [any PostgresEncodable] = [year, last + invoices.count]
-            bindings += [
-                invoices.map(\.id), invoices.map(\.number), invoices.map(\.orderID), invoices.map(\.customerID),
-                invoices.map(\.subtotal.amount), invoices.map(\.taxRate), invoices.map(\.tax.amount), invoices.map(\.total.amount),
-                invoices.map(\.issuedAt), invoices.map(\.dueAt),
-            ] as [any PostgresEncodable]
-            bindings += [
-                lines.map(\.0), lines.map(\.1), lines.map(\.2.productName), lines.map(\.2.quantity), lines.map(\.2.unitPrice.amount),
-                lines.map(\.2.lineTotal.amount),
-            ] as [any PostgresEncodable]
+            bindings +=
+                [
+                    invoices.map(\.id), invoices.map(\.number), invoices.map(\.orderID), invoices.map(\.customerID),
+                    invoices.map(\.subtotal.amount), invoices.map(\.taxRate), invoices.map(\.tax.amount),
+                    invoices.map(\.total.amount),
+                    invoices.map(\.issuedAt), invoices.map(\.dueAt),
+                ] as [any PostgresEncodable]
+            bindings +=
+                [
+                    lines.map(\.0), lines.map(\.1), lines.map(\.2.productName), lines.map(\.2.quantity),
+                    lines.map(\.2.unitPrice.amount),
+                    lines.map(\.2.lineTotal.amount),
+                ] as [any PostgresEncodable]
             bindings += Outbox.bindings(events)
             try await connection.query(
                 """
@@ -110,7 +117,9 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) ON CONFLICT (order_id) DO NOTHING
                 """, orderIDs, fresh.map(\.cancellation.reason.rawValue), fresh.map(\.cancellation.cancelledAt))
             let invoices = try await load(
-                try await connection.query("SELECT \(Self.columns) FROM invoices WHERE order_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", orderIDs),
+                try await connection.query(
+                    "SELECT \(Self.columns) FROM invoices WHERE order_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+                    orderIDs),
                 on: connection)
             let byOrder = Dictionary(uniqueKeysWithValues: fresh.map { ($0.cancellation.orderID, $0) })
             var events: [OutboxMessage] = []
@@ -121,7 +130,8 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
                 let transition = InvoiceLifecycle.transition(from: invoice.status, on: .orderCancelled)
                 guard transition.next == .void else { continue }
                 try await connection.query(
-                    "UPDATE invoices SET status = 'void', voided_at = $2, void_reason = $3 WHERE id = $1", invoice.id, now,
+                    "UPDATE invoices SET status = 'void', voided_at = $2, void_reason = $3 WHERE id = $1", invoice.id,
+                    now,
                     entry.cancellation.reason.rawValue)
                 // The payment that paid it goes back (captured later, a payment owes its refund
                 // when it settles: Invoice.take).
@@ -132,7 +142,8 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
                 if captured != nil { refunds += 1 }
                 events.append(
                     try stamp.message(
-                        invoice.voidedEvent(reason: entry.cancellation.reason, refundDue: captured, at: now), subject: invoice.id, time: now,
+                        invoice.voidedEvent(reason: entry.cancellation.reason, refundDue: captured, at: now),
+                        subject: invoice.id, time: now,
                         traceparent: entry.traceparent))
             }
             try await Outbox.append(events, on: connection)
@@ -145,28 +156,38 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
 
     package func invoice(id: UUID) async throws -> Invoice? {
         try await client.withConnection { connection in
-            try await load(try await connection.query("SELECT \(Self.columns) FROM invoices WHERE id = $1", id), on: connection).first
+            try await load(
+                try await connection.query("SELECT \(Self.columns) FROM invoices WHERE id = $1", id), on: connection
+            ).first
         }
     }
 
     package func invoice(orderID: UUID) async throws -> Invoice? {
         try await client.withConnection { connection in
-            try await load(try await connection.query("SELECT \(Self.columns) FROM invoices WHERE order_id = $1", orderID), on: connection).first
+            try await load(
+                try await connection.query("SELECT \(Self.columns) FROM invoices WHERE order_id = $1", orderID),
+                on: connection
+            ).first
         }
     }
 
     package func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice] {
         let (sql, bindings) = page.query(
-            select: Self.columns, from: "invoices", orderedBy: "issued_at", filter: customerID.map { _ in "customer_id = $1" },
+            select: Self.columns, from: "invoices", orderedBy: "issued_at",
+            filter: customerID.map { _ in "customer_id = $1" },
             filterBindings: customerID.map { [$0] } ?? [])
-        return try await client.withConnection { connection in try await load(try await connection.query(sql, bindings), on: connection) }
+        return try await client.withConnection { connection in
+            try await load(try await connection.query(sql, bindings), on: connection)
+        }
     }
 
     private func load(_ rows: PostgresRows, on connection: PostgresConnection) async throws -> [Invoice] {
         var invoices = try rows.map { row in
             var invoice = Invoice(
-                id: try row.decode(UUID.self, at: 0), number: try row.decode(String.self, at: 1), orderID: try row.decode(UUID.self, at: 2),
-                customerID: try row.decode(UUID.self, at: 3), lines: [], subtotal: Money(try row.decode(Decimal.self, at: 4)),
+                id: try row.decode(UUID.self, at: 0), number: try row.decode(String.self, at: 1),
+                orderID: try row.decode(UUID.self, at: 2),
+                customerID: try row.decode(UUID.self, at: 3), lines: [],
+                subtotal: Money(try row.decode(Decimal.self, at: 4)),
                 taxRate: try row.decode(Decimal.self, at: 5), tax: Money(try row.decode(Decimal.self, at: 6)),
                 total: Money(try row.decode(Decimal.self, at: 7)), issuedAt: try row.decode(Date.self, at: 8),
                 dueAt: try row.decode(Date?.self, at: 10))
@@ -186,8 +207,9 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
         var lines: [UUID: [OrderLine]] = [:]
         for row in lineRows {
             lines[try row.decode(UUID.self, at: 0), default: []].append(
-                OrderLine(productName: try row.decode(String.self, at: 1), quantity: try row.decode(Int.self, at: 2),
-                          unitPrice: Money(try row.decode(Decimal.self, at: 3))))
+                OrderLine(
+                    productName: try row.decode(String.self, at: 1), quantity: try row.decode(Int.self, at: 2),
+                    unitPrice: Money(try row.decode(Decimal.self, at: 3))))
         }
         for index in invoices.indices { invoices[index].lines = lines[invoices[index].id] ?? [] }
         return invoices
@@ -200,11 +222,15 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
 
     private static func decodePayment(_ row: PostgresRow) throws -> Payment {
         var payment = Payment(
-            id: try row.decode(UUID.self, at: 0), invoiceID: try row.decode(UUID.self, at: 1), idempotencyKey: try row.decode(String.self, at: 2),
-            request: try row.decode(String.self, at: 3), amount: Money(try row.decode(Decimal.self, at: 4)), method: try row.decode(String.self, at: 5),
-            token: try row.decode(String?.self, at: 6), status: PaymentLifecycle.Status(rawValue: try row.decode(String.self, at: 7)) ?? .pending,
+            id: try row.decode(UUID.self, at: 0), invoiceID: try row.decode(UUID.self, at: 1),
+            idempotencyKey: try row.decode(String.self, at: 2),
+            request: try row.decode(String.self, at: 3), amount: Money(try row.decode(Decimal.self, at: 4)),
+            method: try row.decode(String.self, at: 5),
+            token: try row.decode(String?.self, at: 6),
+            status: PaymentLifecycle.Status(rawValue: try row.decode(String.self, at: 7)) ?? .pending,
             providerReference: try row.decode(String?.self, at: 8), failureReason: try row.decode(String?.self, at: 9),
-            refundDue: try row.decode(String?.self, at: 12).flatMap(RefundReason.init(rawValue:)), createdAt: try row.decode(Date.self, at: 10),
+            refundDue: try row.decode(String?.self, at: 12).flatMap(RefundReason.init(rawValue:)),
+            createdAt: try row.decode(Date.self, at: 10),
             updatedAt: try row.decode(Date.self, at: 11))
         payment.attempt = try row.decode(Int.self, at: 13)
         return payment
@@ -213,7 +239,10 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
     /// The invoice, locked until the transaction ends: every payment and status change of an
     /// invoice happens under this lock, so they are decided one at a time.
     private func lockedInvoice(_ id: UUID, on connection: PostgresConnection) async throws -> Invoice? {
-        try await load(try await connection.query("SELECT \(Self.columns) FROM invoices WHERE id = $1 FOR UPDATE", id), on: connection).first
+        try await load(
+            try await connection.query("SELECT \(Self.columns) FROM invoices WHERE id = $1 FOR UPDATE", id),
+            on: connection
+        ).first
     }
 
     package func startPayment(_ new: NewPayment, at time: Date) async throws -> PaymentStart {
@@ -222,12 +251,14 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
                 throw InvoiceStoreError(.notFound, "invoice \(new.invoiceID.uuidString.lowercased())")
             }
             let existing = try await connection.query(
-                "SELECT \(Self.paymentColumns) FROM payments WHERE invoice_id = $1 AND idempotency_key = $2 FOR UPDATE", new.invoiceID,
+                "SELECT \(Self.paymentColumns) FROM payments WHERE invoice_id = $1 AND idempotency_key = $2 FOR UPDATE",
+                new.invoiceID,
                 new.idempotencyKey
             ).first.map(Self.decodePayment)
             if var payment = existing {
                 guard payment.request == new.request else {
-                    throw InvoiceStoreError(.idempotencyKeyReused, "this Idempotency-Key was used for a different payment request")
+                    throw InvoiceStoreError(
+                        .idempotencyKeyReused, "this Idempotency-Key was used for a different payment request")
                 }
                 switch payment.status {
                 case .failed where invoice.status == .issued && !invoice.isOverdue(at: time):
@@ -245,7 +276,8 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
                     // charge is sent again (same key, never charged twice): the reconciler
                     // leaves it alone for as long as that call may take, from now.
                     payment.attempt = try await connection.query(
-                        "UPDATE payments SET updated_at = $2, attempt = attempt + 1 WHERE id = $1 RETURNING attempt", payment.id, time
+                        "UPDATE payments SET updated_at = $2, attempt = attempt + 1 WHERE id = $1 RETURNING attempt",
+                        payment.id, time
                     )[0].decode(Int.self, at: 0)
                     payment.updatedAt = time
                 default: break
@@ -255,34 +287,46 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
             try invoice.checkPayable(amount: new.amount, at: time)
             try await Self.refuseIfAnotherIsLive(invoice, except: nil, on: connection)
             let payment = Payment(
-                id: UUID.timeOrdered(at: time), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey, request: new.request, amount: new.amount, method: new.method,
+                id: UUID.timeOrdered(at: time), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey,
+                request: new.request, amount: new.amount, method: new.method,
                 token: new.token, status: .pending, createdAt: time, updatedAt: time)
             try await connection.query(
                 """
                 INSERT INTO payments (id, invoice_id, idempotency_key, request, amount, method, token, status, created_at, updated_at)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)
-                """, payment.id, payment.invoiceID, payment.idempotencyKey, payment.request, payment.amount.amount, payment.method, payment.token,
+                """, payment.id, payment.invoiceID, payment.idempotencyKey, payment.request, payment.amount.amount,
+                payment.method, payment.token,
                 time)
             return PaymentStart(payment: payment, invoice: invoice, isReplay: false)
         }
     }
 
-    private static func refuseIfAnotherIsLive(_ invoice: Invoice, except id: UUID?, on connection: PostgresConnection) async throws {
+    private static func refuseIfAnotherIsLive(_ invoice: Invoice, except id: UUID?, on connection: PostgresConnection)
+        async throws
+    {
         let live = try await connection.query(
             """
             SELECT count(*) FROM payments
             WHERE invoice_id = $1 AND (status = 'pending' OR (status = 'captured' AND refund_due IS NULL)) AND id IS DISTINCT FROM $2
             """, invoice.id, id
         )[0].decode(Int.self, at: 0)
-        if live > 0 { throw InvoiceStoreError(.paymentInProgress, "another payment of invoice \(invoice.number) is in progress") }
+        if live > 0 {
+            throw InvoiceStoreError(.paymentInProgress, "another payment of invoice \(invoice.number) is in progress")
+        }
     }
 
-    package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?) async throws -> (Payment, Invoice) {
+    package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?)
+        async throws -> (Payment, Invoice)
+    {
         let stamp = self.stamp
         return try await client.transaction { connection in
-            guard let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?.decode(UUID.self, at: 0),
+            guard
+                let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?
+                    .decode(UUID.self, at: 0),
                 var invoice = try await lockedInvoice(invoiceID, on: connection),
-                let current = try await connection.query("SELECT \(Self.paymentColumns) FROM payments WHERE id = $1 FOR UPDATE", id).first
+                let current = try await connection.query(
+                    "SELECT \(Self.paymentColumns) FROM payments WHERE id = $1 FOR UPDATE", id
+                ).first
                     .map(Self.decodePayment)
             else { throw InvoiceStoreError(.notFound, "payment \(id.uuidString.lowercased())") }
             if case .failed = outcome, let attempt, attempt != current.attempt { return (current, invoice) }
@@ -292,18 +336,25 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
                 """
                 UPDATE payments SET status = $2, provider_reference = $3, failure_reason = $4, refund_due = $5, updated_at = $6, lease_until = NULL
                 WHERE id = $1
-                """, payment.id, payment.status.rawValue, payment.providerReference, payment.failureReason, payment.refundDue?.rawValue, time)
+                """, payment.id, payment.status.rawValue, payment.providerReference, payment.failureReason,
+                payment.refundDue?.rawValue, time)
             guard paid else { return (payment, invoice) }
-            try await connection.query("UPDATE invoices SET status = 'paid', paid_at = $2 WHERE id = $1", invoice.id, time)
+            try await connection.query(
+                "UPDATE invoices SET status = 'paid', paid_at = $2 WHERE id = $1", invoice.id, time)
             try await Outbox.append(
-                [try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time, traceparent: traceparent)], on: connection)
+                [
+                    try stamp.message(
+                        invoice.paidEvent(payment, at: time), subject: invoice.id, time: time, traceparent: traceparent)
+                ], on: connection)
             return (payment, invoice)
         }
     }
 
     package func payments(invoiceID: UUID) async throws -> [Payment] {
-        try await client.query("SELECT \(Self.paymentColumns) FROM payments WHERE invoice_id = $1 ORDER BY created_at, id", invoiceID)
-            .map(Self.decodePayment)
+        try await client.query(
+            "SELECT \(Self.paymentColumns) FROM payments WHERE invoice_id = $1 ORDER BY created_at, id", invoiceID
+        )
+        .map(Self.decodePayment)
     }
 
     package func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
@@ -333,7 +384,9 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
         ).map(Self.decodePayment)
     }
 
-    package func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+    package func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws
+        -> [Payment]
+    {
         try await client.query(
             """
             UPDATE payments SET lease_until = $3::timestamptz + make_interval(secs => $4)
@@ -349,15 +402,22 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
     package func recordRefund(_ id: UUID, at time: Date) async throws {
         let stamp = self.stamp
         try await client.transaction { connection in
-            guard let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?.decode(UUID.self, at: 0),
+            guard
+                let invoiceID = try await connection.query("SELECT invoice_id FROM payments WHERE id = $1", id).first?
+                    .decode(UUID.self, at: 0),
                 let invoice = try await lockedInvoice(invoiceID, on: connection),
-                let payment = try await connection.query("SELECT \(Self.paymentColumns) FROM payments WHERE id = $1 FOR UPDATE", id).first
+                let payment = try await connection.query(
+                    "SELECT \(Self.paymentColumns) FROM payments WHERE id = $1 FOR UPDATE", id
+                ).first
                     .map(Self.decodePayment),
                 let next = PaymentLifecycle.transition(from: payment.status, on: .refunded)
             else { return }
             try await connection.query(
-                "UPDATE payments SET status = $2, updated_at = $3, lease_until = NULL WHERE id = $1", id, next.rawValue, time)
-            try await Outbox.append([try stamp.message(invoice.refundedEvent(payment, at: time), subject: invoice.id, time: time)], on: connection)
+                "UPDATE payments SET status = $2, updated_at = $3, lease_until = NULL WHERE id = $1", id, next.rawValue,
+                time)
+            try await Outbox.append(
+                [try stamp.message(invoice.refundedEvent(payment, at: time), subject: invoice.id, time: time)],
+                on: connection)
         }
     }
 
@@ -377,20 +437,25 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
             guard !due.isEmpty else { return 0 }
             let inFlight = Set(
                 try await connection.query(
-                    "SELECT DISTINCT invoice_id FROM payments WHERE invoice_id = ANY($1::uuid[]) AND status = 'pending'", due.map(\.id)
+                    "SELECT DISTINCT invoice_id FROM payments WHERE invoice_id = ANY($1::uuid[]) AND status = 'pending'",
+                    due.map(\.id)
                 ).map { try $0.decode(UUID.self, at: 0) })
             var closed: [Invoice] = []
             for var invoice in due where !inFlight.contains(invoice.id) {
-                guard let next = InvoiceLifecycle.transition(from: invoice.status, on: .dueDatePassed).next else { continue }
+                guard let next = InvoiceLifecycle.transition(from: invoice.status, on: .dueDatePassed).next else {
+                    continue
+                }
                 invoice.status = next
                 invoice.overdueAt = time
                 closed.append(invoice)
             }
             guard !closed.isEmpty else { return 0 }
             try await connection.query(
-                "UPDATE invoices SET status = 'overdue', overdue_at = $2 WHERE id = ANY($1::uuid[])", closed.map(\.id), time)
+                "UPDATE invoices SET status = 'overdue', overdue_at = $2 WHERE id = ANY($1::uuid[])", closed.map(\.id),
+                time)
             try await Outbox.append(
-                try closed.map { try stamp.message($0.overdueEvent(at: time), subject: $0.id, time: time) }, on: connection)
+                try closed.map { try stamp.message($0.overdueEvent(at: time), subject: $0.id, time: time) },
+                on: connection)
             return closed.count
         }
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// State behind a lock: read and changed only inside ``withLock(_:)``.
@@ -34,7 +34,9 @@ public final class Locked<State>: @unchecked Sendable {
     /// Runs `body` with the state, holding the lock; `body` must not block or take this lock
     /// again.
     @inlinable
-    public func withLock<Result, Failure: Error>(_ body: (inout sending State) throws(Failure) -> sending Result) throws(Failure) -> sending Result {
+    public func withLock<Result, Failure: Error>(_ body: (inout sending State) throws(Failure) -> sending Result)
+        throws(Failure) -> sending Result
+    {
         lock()
         defer { unlock() }
         return try body(&stateForBody)

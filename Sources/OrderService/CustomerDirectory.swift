@@ -2,7 +2,7 @@ package import Contracts
 package import Foundation
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Where order-service asks about a customer its replica does not hold yet.
@@ -59,7 +59,8 @@ package struct HTTPCustomerDirectory: CustomerDirectory {
     }
 
     package func customer(id: UUID, token: String) async throws -> CustomerSnapshot? {
-        var request = URLRequest(url: baseURL.appendingPathComponent("customers").appendingPathComponent(id.uuidString.lowercased()))
+        var request = URLRequest(
+            url: baseURL.appendingPathComponent("customers").appendingPathComponent(id.uuidString.lowercased()))
         // The caller's own token, as eShop forwards the user's: customer-service decides what
         // this caller may see, not order-service.
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")

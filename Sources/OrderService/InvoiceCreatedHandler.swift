@@ -20,7 +20,8 @@ package struct InvoiceCreatedHandler: EventHandler {
         let invoices = try events.map { event in
             let invoice = try event.decode(InvoiceCreated.self).data
             return InvoicedOrder(
-                event: event, orderID: invoice.orderID, invoiceID: invoice.invoiceID, invoiceNumber: invoice.invoiceNumber, dueAt: invoice.dueAt)
+                event: event, orderID: invoice.orderID, invoiceID: invoice.invoiceID,
+                invoiceNumber: invoice.invoiceNumber, dueAt: invoice.dueAt)
         }
         let accepted = try await repository.markInvoiced(invoices)
         if let admission, !accepted.isEmpty {

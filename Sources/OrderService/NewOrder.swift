@@ -39,13 +39,16 @@ package struct NewOrder: Codable, Sendable, Equatable {
             let number: Decimal
             do {
                 number = try container.decode(Decimal.self, forKey: .quantity)
-            } catch where (try? container.decode(Double.self, forKey: .quantity)) != nil {
+            } catch  where (try? container.decode(Double.self, forKey: .quantity)) != nil {
                 // A valid JSON number beyond Decimal's range (1e308): Foundation fails it with an
                 // internal error that surfaces as "not valid JSON"; name the field instead.
-                throw DecodingError.dataCorruptedError(forKey: .quantity, in: container, debugDescription: "must be an integer from 1 to 10000")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .quantity, in: container, debugDescription: "must be an integer from 1 to 10000")
             }
-            guard number.isFinite, number == Money(number).rounded(scale: 0).amount, number.magnitude <= 1_000_000_000 else {
-                throw DecodingError.dataCorruptedError(forKey: .quantity, in: container, debugDescription: "must be an integer from 1 to 10000")
+            guard number.isFinite, number == Money(number).rounded(scale: 0).amount, number.magnitude <= 1_000_000_000
+            else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .quantity, in: container, debugDescription: "must be an integer from 1 to 10000")
             }
             quantity = NSDecimalNumber(decimal: number).intValue
             unitPrice = try container.decode(Money.self, forKey: .unitPrice)
@@ -67,7 +70,8 @@ package struct NewOrder: Codable, Sendable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let text = try container.decode(String.self, forKey: .customerID)
         guard let id = UUID(uuidString: text) else {
-            throw DecodingError.dataCorruptedError(forKey: .customerID, in: container, debugDescription: "must be a UUID")
+            throw DecodingError.dataCorruptedError(
+                forKey: .customerID, in: container, debugDescription: "must be a UUID")
         }
         customerID = id
         items = try container.decode([Item].self, forKey: .items)
@@ -83,7 +87,9 @@ package struct NewOrder: Codable, Sendable, Equatable {
     /// The checked request: trimmed names, and every rule a 422 names the field of.
     package func validated() throws -> NewOrder {
         guard !items.isEmpty else { throw APIError.invalid("items", "must contain at least one item") }
-        guard items.count <= Self.maxItems else { throw APIError.invalid("items", "must contain at most \(Self.maxItems) items") }
+        guard items.count <= Self.maxItems else {
+            throw APIError.invalid("items", "must contain at most \(Self.maxItems) items")
+        }
         let checked = try items.enumerated().map { index, item in
             let field = "items[\(index)]"
             let name = try FieldValidation.text(item.productName, field: "\(field).product_name", maxLength: 200)
@@ -91,8 +97,12 @@ package struct NewOrder: Codable, Sendable, Equatable {
                 throw APIError.invalid("\(field).quantity", "must be an integer from 1 to 10000")
             }
             guard item.unitPrice >= .zero else { throw APIError.invalid("\(field).unit_price", "must not be negative") }
-            guard item.unitPrice <= Money(1_000_000) else { throw APIError.invalid("\(field).unit_price", "must be at most 1000000") }
-            guard item.unitPrice.scale <= 2 else { throw APIError.invalid("\(field).unit_price", "must have at most two decimals") }
+            guard item.unitPrice <= Money(1_000_000) else {
+                throw APIError.invalid("\(field).unit_price", "must be at most 1000000")
+            }
+            guard item.unitPrice.scale <= 2 else {
+                throw APIError.invalid("\(field).unit_price", "must have at most two decimals")
+            }
             return Item(productName: name, quantity: item.quantity, unitPrice: item.unitPrice)
         }
         let order = NewOrder(customerID: customerID, items: checked)
@@ -101,7 +111,8 @@ package struct NewOrder: Codable, Sendable, Equatable {
         // so every order that passes is one the system can store, invoice and settle.
         guard order.total > .zero else { throw APIError.invalid("items", "the order's total must be greater than 0") }
         guard order.total <= Self.maximumTotal else {
-            throw APIError.invalid("items", "the order's total must be at most \(Self.maximumTotal), not \(order.total)")
+            throw APIError.invalid(
+                "items", "the order's total must be at most \(Self.maximumTotal), not \(order.total)")
         }
         return order
     }

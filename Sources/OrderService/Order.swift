@@ -48,7 +48,8 @@ package struct Order: Sendable, Hashable {
 
     /// Creates an order.
     package init(
-        id: UUID, customerID: UUID, status: Status, items: [OrderLine], total: Money, invoiceID: UUID? = nil, invoiceNumber: String? = nil,
+        id: UUID, customerID: UUID, status: Status, items: [OrderLine], total: Money, invoiceID: UUID? = nil,
+        invoiceNumber: String? = nil,
         createdAt: Date, updatedAt: Date
     ) {
         self.id = id
@@ -66,7 +67,8 @@ package struct Order: Sendable, Hashable {
     package var cancelledEvent: OrderCancelled? {
         guard status == .cancelled, let cancelledAt else { return nil }
         return OrderCancelled(
-            orderID: id, customerID: customerID, reason: OrderCancelled.Reason(rawValue: cancelReason ?? "requested"), cancelledAt: cancelledAt)
+            orderID: id, customerID: customerID, reason: OrderCancelled.Reason(rawValue: cancelReason ?? "requested"),
+            cancelledAt: cancelledAt)
     }
 
     /// The `order.created` payload announcing this order.

@@ -35,7 +35,8 @@ package struct OrderChange: Sendable, Hashable {
         /// statements that count statuses from the change log; made from the mapping above, so
         /// there is one.
         package static func sqlStatus(of column: String) -> String {
-            "CASE \(column) " + allCases.map { "WHEN '\($0.rawValue)' THEN '\($0.status.rawValue)'" }.joined(separator: " ") + " END"
+            "CASE \(column) "
+                + allCases.map { "WHEN '\($0.rawValue)' THEN '\($0.status.rawValue)'" }.joined(separator: " ") + " END"
         }
     }
 
@@ -53,7 +54,10 @@ package struct OrderChange: Sendable, Hashable {
     package var previousStatus: Order.Status?
 
     /// Creates a change.
-    package init(sequence: Int64, kind: Kind, at: Date, order: Order, customer: CustomerSnapshot? = nil, previousStatus: Order.Status? = nil) {
+    package init(
+        sequence: Int64, kind: Kind, at: Date, order: Order, customer: CustomerSnapshot? = nil,
+        previousStatus: Order.Status? = nil
+    ) {
         self.sequence = sequence
         self.kind = kind
         self.at = at

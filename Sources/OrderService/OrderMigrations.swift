@@ -53,7 +53,7 @@ enum OrderMigrations {
                     received_at timestamptz NOT NULL DEFAULT now()
                 );
                 """),
-            PostgresMigration(
+        PostgresMigration(
             version: 13, name: "create order changes",
             sql: """
                 -- Every change of every order, numbered in one order that every replica agrees

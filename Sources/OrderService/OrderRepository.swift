@@ -37,7 +37,8 @@ package protocol OrderRepository: Sendable {
     /// Cancels an order (``OrderLifecycle``) and queues `order.cancelled`, in one
     /// transaction; `nil` if there is no such order. A paid order is refused, a cancelled one
     /// answered as it is.
-    func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult?
+    func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws
+        -> CancelResult?
 
     /// Applies `invoice.paid` (the order moves to `paid`, unless it was cancelled),
     /// `invoice.voided` and `invoice.refunded` (recorded on the cancelled order; a refund of a
@@ -169,7 +170,8 @@ package struct PaymentNotice: Sendable {
 
     /// Creates the entry.
     package init(
-        event: IncomingEvent, kind: Kind, orderID: UUID, invoiceID: UUID, invoiceNumber: String, at: Date, refundReason: RefundReason? = nil
+        event: IncomingEvent, kind: Kind, orderID: UUID, invoiceID: UUID, invoiceNumber: String, at: Date,
+        refundReason: RefundReason? = nil
     ) {
         self.event = event
         self.kind = kind

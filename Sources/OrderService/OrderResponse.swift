@@ -78,7 +78,11 @@ struct OrderResponse: Encodable, Sendable {
         try container.encode(items, forKey: .items)
         try container.encode(total, forKey: .total)
         // Present as null until invoiced, so clients see the field exists.
-        if let invoiceID { try container.encode(invoiceID, forKey: .invoiceID) } else { try container.encodeNil(forKey: .invoiceID) }
+        if let invoiceID {
+            try container.encode(invoiceID, forKey: .invoiceID)
+        } else {
+            try container.encodeNil(forKey: .invoiceID)
+        }
         try container.encode(invoiceNumber, forKey: .invoiceNumber)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)

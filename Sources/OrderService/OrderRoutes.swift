@@ -18,7 +18,8 @@ package struct OrderRoutes: Sendable {
     /// Creates the routes; with `admission`, new orders beyond what the pipeline settles in
     /// time are answered 503.
     package init(
-        repository: any OrderRepository, directory: any CustomerDirectory, maxBodyBytes: Int, admission: OrderAdmission? = nil, logger: Logger
+        repository: any OrderRepository, directory: any CustomerDirectory, maxBodyBytes: Int,
+        admission: OrderAdmission? = nil, logger: Logger
     ) {
         self.repository = repository
         self.directory = directory
@@ -31,15 +32,20 @@ package struct OrderRoutes: Sendable {
     /// request's checks but before any lookup or write, so a shed order costs next to nothing.
     static let overloaded = APIError(
         status: .serviceUnavailable, code: "overloaded",
-        message: "orders are taking longer than they should to settle; nothing was placed, retry after Retry-After seconds")
+        message:
+            "orders are taking longer than they should to settle; nothing was placed, retry after Retry-After seconds")
 
     /// Adds the routes to `router`.
     package func add<Context: AuthRequestContext<Caller>>(to router: Router<Context>, access: AccessGuard) {
-        access.requiring(.ordersWrite, on: router).post("/orders") { request, context in try await place(request, caller: context.caller) }
+        access.requiring(.ordersWrite, on: router).post("/orders") { request, context in
+            try await place(request, caller: context.caller)
+        }
         access.requiring(.ordersRead, on: router).get("/orders/:id") { _, context in
             try await show(context.parameters.get("id") ?? "", caller: context.caller)
         }
-        access.requiring(.ordersRead, on: router).get("/orders") { request, context in try await list(request, caller: context.caller) }
+        access.requiring(.ordersRead, on: router).get("/orders") { request, context in
+            try await list(request, caller: context.caller)
+        }
         access.requiring(.ordersWrite, on: router).post("/orders/:id/cancel") { request, context in
             try await cancel(context.parameters.get("id") ?? "", request, caller: context.caller)
         }
@@ -52,12 +58,15 @@ package struct OrderRoutes: Sendable {
         guard let id = UUID(uuidString: idText) else { throw APIError.badParameter("id", "id must be a UUID") }
         // Ownership first, so another customer's order is a 404 whatever its state.
         guard let existing = try await repository.order(id: id), caller.owns(existing.customerID),
-            let result = try await repository.cancel(id, reason: .requested, at: Date(), traceparent: request.traceparent)
+            let result = try await repository.cancel(
+                id, reason: .requested, at: Date(), traceparent: request.traceparent)
         else { throw APIError.notFound("order \(idText)") }
         if result.outcome == .refused {
             throw APIError.conflict("order_paid", "order \(idText) is paid and can no longer be cancelled")
         }
-        logger.debug("order cancelled", metadata: ["order.id": "\(id.uuidString.lowercased())", "order.replay": "\(result.outcome == .stays)"])
+        logger.debug(
+            "order cancelled",
+            metadata: ["order.id": "\(id.uuidString.lowercased())", "order.replay": "\(result.outcome == .stays)"])
         return try await respond(result.order, status: .ok)
     }
 
@@ -97,11 +106,14 @@ package struct OrderRoutes: Sendable {
         let order = Order(
             id: UUID.timeOrdered(at: now), customerID: new.customerID, status: .created, items: lines, total: new.total,
             createdAt: now, updatedAt: now)
-        let placed = try await answering { try await repository.place(order, idempotency: idempotency, traceparent: request.traceparent) }
+        let placed = try await answering {
+            try await repository.place(order, idempotency: idempotency, traceparent: request.traceparent)
+        }
         logger.debug(
             "order placed",
             metadata: [
-                "order.id": "\(placed.order.id.uuidString.lowercased())", "customer.id": "\(order.customerID.uuidString.lowercased())",
+                "order.id": "\(placed.order.id.uuidString.lowercased())",
+                "customer.id": "\(order.customerID.uuidString.lowercased())",
                 "order.replay": "\(placed.isReplay)",
             ])
         return try JSONResponse.make(OrderResponse(placed.order, customer: customer), status: .created)
@@ -118,8 +130,10 @@ package struct OrderRoutes: Sendable {
         } catch let error as CustomerDirectoryError where error.code == .forbidden {
             throw APIError.insufficientScope(.customersRead)
         } catch {
-            logger.warning("customer-service lookup failed", metadata: ["customer.id": "\(id)", "error.message": "\(error)"])
-            throw APIError.unavailable("customer \(id.uuidString.lowercased()) is not known yet and customer-service did not answer")
+            logger.warning(
+                "customer-service lookup failed", metadata: ["customer.id": "\(id)", "error.message": "\(error)"])
+            throw APIError.unavailable(
+                "customer \(id.uuidString.lowercased()) is not known yet and customer-service did not answer")
         }
         guard let customer = fetched else {
             throw APIError.invalid("customer_id", "customer \(id.uuidString.lowercased()) does not exist")
@@ -147,10 +161,14 @@ package struct OrderRoutes: Sendable {
         let page = try PageRequest(request)
         var customerID: UUID?
         if let text = request.uri.queryParameters.get("customer_id") {
-            guard let id = UUID(uuidString: text) else { throw APIError.badParameter("customer_id", "customer_id must be a UUID") }
+            guard let id = UUID(uuidString: text) else {
+                throw APIError.badParameter("customer_id", "customer_id must be a UUID")
+            }
             customerID = id
         }
-        let orders = try await caller.visibility(asked: customerID).query(empty: []) { try await repository.orders(page: page, customerID: $0) }
+        let orders = try await caller.visibility(asked: customerID).query(empty: []) {
+            try await repository.orders(page: page, customerID: $0)
+        }
         return try JSONResponse.make(
             Page(data: orders.map { OrderResponse($0, customer: nil) }, limit: page.limit) {
                 PageCursor(time: $0.createdAt, id: $0.id)

@@ -21,7 +21,8 @@ package enum OrderServiceApp {
 
         /// Dependencies as given.
         package init(
-            service: ServiceDependencies, repository: any OrderRepository, directory: any CustomerDirectory, changeListener: PostgresListener? = nil
+            service: ServiceDependencies, repository: any OrderRepository, directory: any CustomerDirectory,
+            changeListener: PostgresListener? = nil
         ) {
             self.service = service
             self.repository = repository
@@ -35,34 +36,44 @@ package enum OrderServiceApp {
             return Dependencies(
                 service: service,
                 repository: PostgresOrderRepository(client: service.database, stamp: configuration.service.eventStamp),
-                directory: HTTPCustomerDirectory(baseURL: configuration.customerServiceURL, timeout: configuration.customerLookupTimeout),
+                directory: HTTPCustomerDirectory(
+                    baseURL: configuration.customerServiceURL, timeout: configuration.customerLookupTimeout),
                 changeListener: service.database.listen([OrderChangeFeed.channel]))
         }
     }
 
     /// Builds the service from `configuration` over `dependencies`.
-    package static func build(_ configuration: OrderServiceConfiguration, dependencies: Dependencies) async throws -> ServiceApplication {
+    package static func build(_ configuration: OrderServiceConfiguration, dependencies: Dependencies) async throws
+        -> ServiceApplication
+    {
         let runtime = ServiceRuntime(configuration: configuration.service, dependencies: dependencies.service)
         let repository = dependencies.repository
         let feed = OrderChangeFeed(
-            repository: repository, listener: dependencies.changeListener, readiness: runtime.readiness, configuration: configuration.feed,
+            repository: repository, listener: dependencies.changeListener, readiness: runtime.readiness,
+            configuration: configuration.feed,
             logger: runtime.logger)
         let admission = OrderAdmission(configuration: configuration.admission)
         let live = LiveRoutes(
-            repository: repository, feed: feed, queues: QueueHealth(broker: runtime.broker), heartbeat: configuration.streamHeartbeat,
+            repository: repository, feed: feed, queues: QueueHealth(broker: runtime.broker),
+            heartbeat: configuration.streamHeartbeat,
             maxStreamsPerCaller: configuration.streamsPerCaller)
         return try await runtime.application(
             migrations: OrderMigrations.all,
             consumers: [
-                runtime.consumer(of: QueueName.orderInvoiceCreated, handler: InvoiceCreatedHandler(repository: repository, admission: admission)),
-                runtime.consumer(of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(repository: repository)),
-                runtime.consumer(of: QueueName.orderInvoicePayments, handler: InvoicePaymentsHandler(repository: repository)),
+                runtime.consumer(
+                    of: QueueName.orderInvoiceCreated,
+                    handler: InvoiceCreatedHandler(repository: repository, admission: admission)),
+                runtime.consumer(
+                    of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(repository: repository)),
+                runtime.consumer(
+                    of: QueueName.orderInvoicePayments, handler: InvoicePaymentsHandler(repository: repository)),
             ],
             background: [feed],
             openAPI: PackageResources.openapi_json,
             routes: { router, access in
                 OrderRoutes(
-                    repository: repository, directory: dependencies.directory, maxBodyBytes: configuration.service.maxBodyBytes, admission: admission,
+                    repository: repository, directory: dependencies.directory,
+                    maxBodyBytes: configuration.service.maxBodyBytes, admission: admission,
                     logger: runtime.logger
                 ).add(to: router, access: access)
                 live.add(to: router, access: access)

@@ -25,19 +25,23 @@ package struct OrderServiceConfiguration: Sendable {
 
     /// Reads the environment.
     package init(environment: EnvironmentReader = EnvironmentReader()) throws {
-        service = try ServiceConfiguration(serviceName: "order-service", defaultPort: 8080, defaultDatabase: "orders", environment: environment)
+        service = try ServiceConfiguration(
+            serviceName: "order-service", defaultPort: 8080, defaultDatabase: "orders", environment: environment)
         let text = environment.string("CUSTOMER_SERVICE_URL", default: "http://127.0.0.1:8081")
         guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-            throw ConfigurationError(variable: "CUSTOMER_SERVICE_URL", message: "expected an http(s) URL, got \(text.debugDescription)")
+            throw ConfigurationError(
+                variable: "CUSTOMER_SERVICE_URL", message: "expected an http(s) URL, got \(text.debugDescription)")
         }
         customerServiceURL = url
-        customerLookupTimeout = .milliseconds(try environment.int("CUSTOMER_LOOKUP_TIMEOUT_MS", default: 2000, in: 50...60_000))
+        customerLookupTimeout = .milliseconds(
+            try environment.int("CUSTOMER_LOOKUP_TIMEOUT_MS", default: 2000, in: 50...60_000))
         feed = OrderChangeFeed.Configuration()
         feed.window = try environment.int("ORDER_STREAM_WINDOW", default: feed.window, in: 100...1_000_000)
         streamHeartbeat = .seconds(try environment.int("ORDER_STREAM_HEARTBEAT_SECONDS", default: 15, in: 1...3600))
         streamsPerCaller = try environment.int("ORDER_STREAM_MAX_PER_CALLER", default: 4, in: 1...10_000)
         admission = OrderAdmission.Configuration()
         admission.target = .milliseconds(try environment.int("ADMISSION_TARGET_MS", default: 1000, in: 0...600_000))
-        admission.minimumTrips = try environment.int("ADMISSION_MIN_TRIPS", default: admission.minimumTrips, in: 1...100_000)
+        admission.minimumTrips = try environment.int(
+            "ADMISSION_MIN_TRIPS", default: admission.minimumTrips, in: 1...100_000)
     }
 }

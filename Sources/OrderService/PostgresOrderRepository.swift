@@ -25,7 +25,9 @@ package struct PostgresOrderRepository: OrderRepository {
         // under load, one commit per batch instead of one per order. A batch is retried order
         // by order only when its rows were refused (a reused idempotency key); an unreachable
         // database fails the whole batch at once, answered 503 with Retry-After.
-        self.writer = WriteCoalescer(maxBatch: 128, maxWriters: 2, splitsBatch: { ($0 as? PostgresError)?.isDataError == true }) { rows in
+        self.writer = WriteCoalescer(
+            maxBatch: 128, maxWriters: 2, splitsBatch: { ($0 as? PostgresError)?.isDataError == true }
+        ) { rows in
             try await Self.insert(rows, client: client)
         }
     }
@@ -34,14 +36,21 @@ package struct PostgresOrderRepository: OrderRepository {
         "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at, payment_due_at, paid_at, cancelled_at, cancel_reason, refunded_at, invoice_voided_at"
 
     package func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
-        let event = try stamp.message(order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
+        let event = try stamp.message(
+            order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
         do {
-            return PlacedOrder(order: try await writer.submit(NewRow(order: order, idempotency: idempotency, event: event)), isReplay: false)
-        } catch let error as PostgresError where error.isUniqueViolation && error.constraint == "orders_idempotency_key_key" {
+            return PlacedOrder(
+                order: try await writer.submit(NewRow(order: order, idempotency: idempotency, event: event)),
+                isReplay: false)
+        } catch let error as PostgresError
+            where error.isUniqueViolation && error.constraint == "orders_idempotency_key_key"
+        {
             // The same key raced us, or was used before: answer as for that request.
-            guard let idempotency, let (existing, request) = try await self.order(idempotencyKey: idempotency.key) else { throw error }
+            guard let idempotency, let (existing, request) = try await self.order(idempotencyKey: idempotency.key)
+            else { throw error }
             guard request == idempotency.request else {
-                throw OrderStoreError(.idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
+                throw OrderStoreError(
+                    .idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
             }
             return PlacedOrder(order: existing, isReplay: true)
         }
@@ -93,18 +102,24 @@ package struct PostgresOrderRepository: OrderRepository {
             let result = try await connection.query(
                 Self.insertStatement,
                 [
-                    orders.map(\.id), orders.map(\.customerID), orders.map(\.total.amount), rows.map(\.idempotency?.key),
+                    orders.map(\.id), orders.map(\.customerID), orders.map(\.total.amount),
+                    rows.map(\.idempotency?.key),
                     rows.map(\.idempotency?.request), orders.map(\.createdAt),
-                    items.map(\.0), items.map(\.1), items.map(\.2.productName), items.map(\.2.quantity), items.map(\.2.unitPrice.amount),
+                    items.map(\.0), items.map(\.1), items.map(\.2.productName), items.map(\.2.quantity),
+                    items.map(\.2.unitPrice.amount),
                     items.map(\.2.lineTotal.amount),
                 ] + Outbox.bindings(rows.map(\.event)))
             // Committed already: a lost wake-up only delays the relay (or the live stream)
             // until its next poll.
             try? await connection.notify(Outbox.channel)
             try? await connection.notify(OrderChangeFeed.channel)
-            return try Dictionary(uniqueKeysWithValues: result.map { row in
-                (try row.decode(UUID.self, at: 0), (try row.decode(UUID.self, at: 1), try row.decode(String.self, at: 2)))
-            })
+            return try Dictionary(
+                uniqueKeysWithValues: result.map { row in
+                    (
+                        try row.decode(UUID.self, at: 0),
+                        (try row.decode(UUID.self, at: 1), try row.decode(String.self, at: 2))
+                    )
+                })
         }
         return orders.map { order in
             guard let (invoiceID, number) = invoiced[order.id] else { return order }
@@ -131,7 +146,8 @@ package struct PostgresOrderRepository: OrderRepository {
 
     package func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
         let (sql, bindings) = page.query(
-            select: Self.orderColumns, from: "orders", orderedBy: "created_at", filter: customerID.map { _ in "customer_id = $1" },
+            select: Self.orderColumns, from: "orders", orderedBy: "created_at",
+            filter: customerID.map { _ in "customer_id = $1" },
             filterBindings: customerID.map { [$0] } ?? [])
         let rows = try await client.withConnection { try await $0.query(sql, bindings) }
         return try await withItems(Array(rows))
@@ -143,7 +159,10 @@ package struct PostgresOrderRepository: OrderRepository {
             let id = try row.decode(UUID.self, at: 0)
             let status = try row.decode(String.self, at: 2)
             guard let known = Order.Status(rawValue: status) else {
-                throw OrderStoreError(.unknownStatus, "order \(id.uuidString.lowercased()) has status \(status.prefix(40)), which this version does not know")
+                throw OrderStoreError(
+                    .unknownStatus,
+                    "order \(id.uuidString.lowercased()) has status \(status.prefix(40)), which this version does not know"
+                )
             }
             var order = Order(
                 id: id, customerID: try row.decode(UUID.self, at: 1), status: known, items: [],
@@ -166,7 +185,8 @@ package struct PostgresOrderRepository: OrderRepository {
 
     /// The lines of `orders`, in the order given, with one query: an index lookup per order
     /// (LATERAL), never a scan of every order's lines.
-    private func lines(of orders: [UUID], on connection: PostgresConnection? = nil) async throws -> [UUID: [OrderLine]] {
+    private func lines(of orders: [UUID], on connection: PostgresConnection? = nil) async throws -> [UUID: [OrderLine]]
+    {
         let sql = """
             SELECT k.id, i.product_name, i.quantity, i.unit_price FROM unnest($1::uuid[]) AS k(id)
             JOIN LATERAL (
@@ -175,7 +195,11 @@ package struct PostgresOrderRepository: OrderRepository {
             ORDER BY k.id, i.position
             """
         let items: PostgresRows
-        if let connection { items = try await connection.query(sql, orders) } else { items = try await client.query(sql, orders) }
+        if let connection {
+            items = try await connection.query(sql, orders)
+        } else {
+            items = try await client.query(sql, orders)
+        }
         var lines: [UUID: [OrderLine]] = [:]
         for row in items {
             lines[try row.decode(UUID.self, at: 0), default: []].append(
@@ -192,8 +216,10 @@ package struct PostgresOrderRepository: OrderRepository {
             "SELECT id, name, email, address, orders_count, version, updated_at FROM customers WHERE id = $1", id
         ).first.map { row in
             CustomerSnapshot(
-                customerID: try row.decode(UUID.self, at: 0), name: try row.decode(String.self, at: 1), email: try row.decode(String.self, at: 2),
-                address: try row.decode(String.self, at: 3), ordersCount: try row.decode(Int.self, at: 4), version: try row.decode(Int.self, at: 5),
+                customerID: try row.decode(UUID.self, at: 0), name: try row.decode(String.self, at: 1),
+                email: try row.decode(String.self, at: 2),
+                address: try row.decode(String.self, at: 3), ordersCount: try row.decode(Int.self, at: 4),
+                version: try row.decode(Int.self, at: 5),
                 updatedAt: try row.decode(Date.self, at: 6))
         }
         if let customer { customers.remember(customer) }
@@ -204,7 +230,8 @@ package struct PostgresOrderRepository: OrderRepository {
         try await client.transaction { connection in
             // From events: only those not seen before. From an HTTP lookup: all.
             let applicable =
-                events.isEmpty ? customers : try await Inbox.claim(Array(zip(events, customers)), on: connection, event: \.0).map(\.1)
+                events.isEmpty
+                ? customers : try await Inbox.claim(Array(zip(events, customers)), on: connection, event: \.0).map(\.1)
             // Of several versions of one customer in the batch, the newest is enough.
             var newest: [UUID: CustomerSnapshot] = [:]
             for customer in applicable where (newest[customer.customerID]?.version ?? .min) < customer.version {
@@ -220,7 +247,8 @@ package struct PostgresOrderRepository: OrderRepository {
                     name = excluded.name, email = excluded.email, address = excluded.address,
                     orders_count = excluded.orders_count, version = excluded.version, updated_at = excluded.updated_at
                 WHERE customers.version < excluded.version
-                """, list.map(\.customerID), list.map(\.name), list.map(\.email), list.map(\.address), list.map(\.ordersCount),
+                """, list.map(\.customerID), list.map(\.name), list.map(\.email), list.map(\.address),
+                list.map(\.ordersCount),
                 list.map(\.version), list.map(\.updatedAt))
         }
     }
@@ -254,9 +282,12 @@ package struct PostgresOrderRepository: OrderRepository {
             let applicable = try await Inbox.claim(invoices, on: connection, event: \.event)
             guard !applicable.isEmpty else { return [] }
             let updated = try await connection.query(
-                Self.markInvoicedStatement, applicable.map(\.orderID), applicable.map(\.invoiceID), applicable.map(\.invoiceNumber),
+                Self.markInvoicedStatement, applicable.map(\.orderID), applicable.map(\.invoiceID),
+                applicable.map(\.invoiceNumber),
                 applicable.map(\.dueAt))
-            let marked = try updated.map { (id: try $0.decode(UUID.self, at: 0), createdAt: try $0.decode(Date.self, at: 1)) }
+            let marked = try updated.map {
+                (id: try $0.decode(UUID.self, at: 0), createdAt: try $0.decode(Date.self, at: 1))
+            }
             let done = Set(marked.map(\.id))
             if !done.isEmpty { try await connection.notify(OrderChangeFeed.channel) }
             let pending = applicable.filter { !done.contains($0.orderID) }
@@ -268,17 +299,21 @@ package struct PostgresOrderRepository: OrderRepository {
                 SELECT d.* FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) AS d(order_id, invoice_id, invoice_number, due_at)
                 WHERE NOT EXISTS (SELECT 1 FROM orders WHERE id = d.order_id)
                 ON CONFLICT (order_id) DO NOTHING
-                """, pending.map(\.orderID), pending.map(\.invoiceID), pending.map(\.invoiceNumber), pending.map(\.dueAt))
+                """, pending.map(\.orderID), pending.map(\.invoiceID), pending.map(\.invoiceNumber),
+                pending.map(\.dueAt))
             return marked.map(\.createdAt)
         }
     }
 
     // MARK: - Payment and cancellation
 
-    package func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult? {
+    package func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?)
+        async throws -> CancelResult?
+    {
         let stamp = self.stamp
         return try await client.transaction { connection in
-            let rows = try await connection.query("SELECT \(Self.orderColumns) FROM orders WHERE id = $1 FOR UPDATE", orderID)
+            let rows = try await connection.query(
+                "SELECT \(Self.orderColumns) FROM orders WHERE id = $1 FOR UPDATE", orderID)
             guard var order = try await withItems(Array(rows), on: connection).first else { return nil }
             let outcome = OrderLifecycle.transition(from: order.status, on: .cancel)
             guard case .moves(let next) = outcome else { return CancelResult(order: order, outcome: outcome) }
@@ -295,7 +330,8 @@ package struct PostgresOrderRepository: OrderRepository {
     /// Writes cancelled orders (moved from the given statuses), their changes and their
     /// `order.cancelled` events, inside the caller's transaction (the orders are locked).
     private static func recordCancellations(
-        _ cancelled: [(order: Order, from: Order.Status)], traceparent: String?, stamp: EventStamp, on connection: PostgresConnection
+        _ cancelled: [(order: Order, from: Order.Status)], traceparent: String?, stamp: EventStamp,
+        on connection: PostgresConnection
     ) async throws {
         guard !cancelled.isEmpty else { return }
         let orders = cancelled.map(\.order)
@@ -310,9 +346,12 @@ package struct PostgresOrderRepository: OrderRepository {
             )
             INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
             SELECT id, customer_id, 'order.cancelled', invoice_id, invoice_number, at, from_status FROM updated ORDER BY id
-            """, orders.map(\.id), orders.map { $0.cancelledAt! }, orders.map { $0.cancelReason! }, cancelled.map(\.from.rawValue))
+            """, orders.map(\.id), orders.map { $0.cancelledAt! }, orders.map { $0.cancelReason! },
+            cancelled.map(\.from.rawValue))
         let events = try orders.compactMap { order in
-            try order.cancelledEvent.map { try stamp.message($0, subject: order.id, time: order.cancelledAt!, traceparent: traceparent) }
+            try order.cancelledEvent.map {
+                try stamp.message($0, subject: order.id, time: order.cancelledAt!, traceparent: traceparent)
+            }
         }
         try await Outbox.append(events, on: connection)
         try await connection.notify(Outbox.channel)
@@ -377,12 +416,15 @@ package struct PostgresOrderRepository: OrderRepository {
                 // Cancelled as a requested cancellation is, with order.cancelled (which voids
                 // the invoice); invoice-service decided the lateness, knowing it is unpaid.
                 let rows = try await connection.query(
-                    "SELECT \(Self.orderColumns) FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", overdue.map(\.orderID))
+                    "SELECT \(Self.orderColumns) FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+                    overdue.map(\.orderID))
                 let now = Date()
                 var cancelled: [(order: Order, from: Order.Status)] = []
                 for order in try await withItems(Array(rows), on: connection) {
                     found.insert(order.id)
-                    guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else { continue }
+                    guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else {
+                        continue
+                    }
                     var moved = order
                     moved.status = next
                     moved.cancelledAt = now
@@ -395,23 +437,27 @@ package struct PostgresOrderRepository: OrderRepository {
             }
             if !paid.isEmpty {
                 let rows = try await connection.query(
-                    Self.paidStatement, paid.map(\.orderID), paid.map(\.invoiceID), paid.map(\.invoiceNumber), paid.map(\.at))
+                    Self.paidStatement, paid.map(\.orderID), paid.map(\.invoiceID), paid.map(\.invoiceNumber),
+                    paid.map(\.at))
                 found.formUnion(try rows.map { try $0.decode(UUID.self, at: 0) })
             }
             if !refunded.isEmpty {
-                let rows = try await connection.query(Self.refundedStatement, refunded.map(\.orderID), refunded.map(\.at))
+                let rows = try await connection.query(
+                    Self.refundedStatement, refunded.map(\.orderID), refunded.map(\.at))
                 for row in rows {
                     let id = try row.decode(UUID.self, at: 0)
                     found.insert(id)
                     // Before its cancellation (a redelivery reordered them): the whole batch is
                     // rolled back and retried.
                     guard try row.decode(String.self, at: 1) == Order.Status.cancelled.rawValue else {
-                        throw OrderStoreError(.notCancelledYet, "a refund for order \(id.uuidString.lowercased()), not cancelled yet")
+                        throw OrderStoreError(
+                            .notCancelledYet, "a refund for order \(id.uuidString.lowercased()), not cancelled yet")
                     }
                 }
             }
             if !secondCaptures.isEmpty {
-                let rows = try await connection.query("SELECT id FROM orders WHERE id = ANY($1::uuid[])", secondCaptures.map(\.orderID))
+                let rows = try await connection.query(
+                    "SELECT id FROM orders WHERE id = ANY($1::uuid[])", secondCaptures.map(\.orderID))
                 found.formUnion(try rows.map { try $0.decode(UUID.self, at: 0) })
             }
             if !voided.isEmpty {
@@ -429,7 +475,9 @@ package struct PostgresOrderRepository: OrderRepository {
             if !missing.isEmpty {
                 // order.created is committed before it is published, so this is a replica
                 // restored from an older backup or a forged event: retried, then dead-lettered.
-                throw OrderStoreError(.unknownOrder, "payment news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
+                throw OrderStoreError(
+                    .unknownOrder,
+                    "payment news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
             }
             try await connection.notify(OrderChangeFeed.channel)
         }
@@ -456,7 +504,8 @@ package struct PostgresOrderRepository: OrderRepository {
     }
 
     private static let changesAfter = changesQuery("WHERE sequence > $1 ORDER BY sequence LIMIT $2")
-    private static let customerChangesAfter = changesQuery("WHERE customer_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3")
+    private static let customerChangesAfter = changesQuery(
+        "WHERE customer_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3")
     private static let orderHistory = changesQuery("WHERE order_id = $1 ORDER BY sequence")
 
     /// The advisory lock that makes one sequencer at a time number changes (per database).
@@ -524,13 +573,16 @@ package struct PostgresOrderRepository: OrderRepository {
             // statement's snapshot is taken before the lock is waited for). One sequencer at a
             // time; a concurrent one is waited for (it is quick), then this round sees what
             // committed meanwhile.
-            let before = try await connection.query(
-                "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, pg_advisory_xact_lock($1)", Self.sequencerLock
-            ).first?.decode(String.self, at: 0) ?? "0"
+            let before =
+                try await connection.query(
+                    "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, pg_advisory_xact_lock($1)",
+                    Self.sequencerLock
+                ).first?.decode(String.self, at: 0) ?? "0"
             let numbered = try await connection.query(Self.settleStatement).affectedRows
             // The other replicas' feeds read them now rather than at their next poll.
             if numbered > 0 { try await connection.notify(OrderChangeFeed.channel) }
-            let waiting = try await connection.query("SELECT EXISTS (SELECT 1 FROM order_change_queue WHERE xid < $1::xid8)", before)
+            let waiting = try await connection.query(
+                "SELECT EXISTS (SELECT 1 FROM order_change_queue WHERE xid < $1::xid8)", before)
             return try waiting.first?.decode(Bool.self, at: 0) == false
         }
     }
@@ -586,7 +638,8 @@ package struct PostgresOrderRepository: OrderRepository {
             sequence = try row.decode(Int64.self, at: 0)
             guard let text = try row.decode(String?.self, at: 1) else { continue }
             guard let status = Order.Status(rawValue: text) else {
-                throw OrderStoreError(.unknownStatus, "orders have status \(text.prefix(40)), which this version does not know")
+                throw OrderStoreError(
+                    .unknownStatus, "orders have status \(text.prefix(40)), which this version does not know")
             }
             let count = try row.decode(Int.self, at: 2)
             if count != 0 { counts[status] = count }
@@ -599,13 +652,16 @@ package struct PostgresOrderRepository: OrderRepository {
         var changes = try rows.map { row in
             let text = try row.decode(String.self, at: 1)
             guard let kind = OrderChange.Kind(rawValue: text) else {
-                throw OrderStoreError(.unknownStatus, "an order change is \(text.prefix(40)), which this version does not know")
+                throw OrderStoreError(
+                    .unknownStatus, "an order change is \(text.prefix(40)), which this version does not know")
             }
             let at = try row.decode(Date.self, at: 4)
             let order = Order(
-                id: try row.decode(UUID.self, at: 5), customerID: try row.decode(UUID.self, at: 6), status: kind.status, items: [],
+                id: try row.decode(UUID.self, at: 5), customerID: try row.decode(UUID.self, at: 6), status: kind.status,
+                items: [],
                 total: Money(try row.decode(Decimal.self, at: 7)), invoiceID: try row.decode(UUID?.self, at: 2),
-                invoiceNumber: try row.decode(String?.self, at: 3), createdAt: try row.decode(Date.self, at: 8), updatedAt: at)
+                invoiceNumber: try row.decode(String?.self, at: 3), createdAt: try row.decode(Date.self, at: 8),
+                updatedAt: at)
             var customer: CustomerSnapshot?
             if let name = try row.decode(String?.self, at: 9) {
                 customer = CustomerSnapshot(

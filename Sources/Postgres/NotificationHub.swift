@@ -40,7 +40,9 @@ final class NotificationHub: Sendable {
     /// Delivers `channel` to this client's listeners of it.
     func deliverLocally(_ channel: String) {
         let targets = listeners.withLock { $0.values.filter { $0.channels.contains(channel) }.map(\.continuation) }
-        for continuation in targets { continuation.yield(PostgresNotification(channel: channel, payload: "", processID: 0)) }
+        for continuation in targets {
+            continuation.yield(PostgresNotification(channel: channel, payload: "", processID: 0))
+        }
     }
 
     /// Whether a `NOTIFY` on `channel` is due: none was delivered within ``remoteInterval``.

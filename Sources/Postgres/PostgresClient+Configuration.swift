@@ -23,7 +23,9 @@ extension PostgresClient {
 
         /// Creates a configuration; the URL must use the `postgres` or `postgresql` scheme.
         public init(url: String) throws(PostgresError) {
-            guard let scheme = URLComponents(string: url)?.scheme?.lowercased(), scheme == "postgres" || scheme == "postgresql" else {
+            guard let scheme = URLComponents(string: url)?.scheme?.lowercased(),
+                scheme == "postgres" || scheme == "postgresql"
+            else {
                 throw PostgresError(.invalidConfiguration, "not a postgres:// URL: \(Self.redacted(url))")
             }
             self.url = url
@@ -42,9 +44,11 @@ extension PostgresClient {
             // Keywords given here override the URL's, so options in the URL are kept by
             // putting them first.
             let urlOptions = URLComponents(string: url)?.queryItems?.first { $0.name == "options" }?.value
-            var options = (urlOptions.map { $0 + " " } ?? "") + "-c DateStyle=ISO -c TimeZone=UTC -c client_encoding=UTF8"
+            var options =
+                (urlOptions.map { $0 + " " } ?? "") + "-c DateStyle=ISO -c TimeZone=UTC -c client_encoding=UTF8"
             if let statementTimeout {
-                let milliseconds = statementTimeout.components.seconds * 1000
+                let milliseconds =
+                    statementTimeout.components.seconds * 1000
                     + statementTimeout.components.attoseconds / 1_000_000_000_000_000
                 options += " -c statement_timeout=\(milliseconds)"
             }

@@ -43,7 +43,9 @@ extension PostgresClient {
                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", migration.version, migration.name)
                 logger.info(
                     "applied migration",
-                    metadata: ["db.migration.version": "\(migration.version)", "db.migration.name": "\(migration.name)"])
+                    metadata: [
+                        "db.migration.version": "\(migration.version)", "db.migration.name": "\(migration.name)",
+                    ])
                 ran.append(migration.version)
             }
             return ran

@@ -1,6 +1,6 @@
 import Foundation
-public import Logging
 import Locking
+public import Logging
 
 /// A pool of PostgreSQL connections with parameterized queries, transactions, migrations
 /// and `LISTEN`/`NOTIFY`.
@@ -97,7 +97,9 @@ public final class PostgresClient: Sendable {
 
     /// How the pool is used right now: for metrics.
     public var statistics: PoolStatistics {
-        state.withLock { PoolStatistics(idle: $0.idle.count, inUse: $0.open - $0.idle.count, waiting: $0.waiters.count) }
+        state.withLock {
+            PoolStatistics(idle: $0.idle.count, inUse: $0.open - $0.idle.count, waiting: $0.waiters.count)
+        }
     }
 
     /// A snapshot of the pool.
@@ -161,10 +163,14 @@ public final class PostgresClient: Sendable {
         }
     }
 
-    private func waitForRelease(until deadline: ContinuousClock.Instant) async throws -> PoolHandover<PostgresConnection> {
+    private func waitForRelease(until deadline: ContinuousClock.Instant) async throws -> PoolHandover<
+        PostgresConnection
+    > {
         try await withCheckedThrowingContinuation { continuation in
             do {
-                switch try state.withLock({ state throws(PostgresError) in try state.enqueue(continuation, deadline: deadline) }) {
+                switch try state.withLock({ state throws(PostgresError) in
+                    try state.enqueue(continuation, deadline: deadline)
+                }) {
                 case .ready(let handover): continuation.resume(returning: handover)
                 case .queued(let startTimer): if startTimer { Task { await self.timeOutWaiters() } }
                 }
@@ -182,7 +188,9 @@ public final class PostgresClient: Sendable {
             let now = ContinuousClock.now
             let (expired, next) = state.withLock { $0.expire(at: now) }
             for waiter in expired {
-                waiter.resume(throwing: PostgresError(.poolTimeout, "no database connection became free within \(configuration.acquireTimeout)"))
+                waiter.resume(
+                    throwing: PostgresError(
+                        .poolTimeout, "no database connection became free within \(configuration.acquireTimeout)"))
             }
             guard let next else { return }
             try? await Task.sleep(until: next)

@@ -3,7 +3,7 @@ import IOThread
 
 /// One PostgreSQL session, confined to its own thread.
 ///
-/// libpq's calls block, so the actor runs on a dedicated ``IOThreadExecutor`` instead of
+/// libpq's calls block, so the actor runs on a dedicated `IOThreadExecutor` instead of
 /// Swift's cooperative pool; awaiting one of its methods parks the caller, not a pool thread.
 /// Statements with parameters are prepared once per connection and reused.
 public actor PostgresConnection {
@@ -54,7 +54,11 @@ public actor PostgresConnection {
             return rows
         } catch {
             // A refused statement still shows a working server; only a broken link does not.
-            if error.code == .connectionLost || error.code == .connectionFailed { health?.failed() } else { health?.succeeded() }
+            if error.code == .connectionLost || error.code == .connectionFailed {
+                health?.failed()
+            } else {
+                health?.succeeded()
+            }
             throw error
         }
     }
@@ -184,7 +188,9 @@ public actor PostgresConnection {
 
     /// `name` as a double-quoted identifier; only letters, digits and `_` are accepted.
     static func quotedIdentifier(_ name: String) throws(PostgresError) -> String {
-        guard !name.isEmpty, name.count <= 63, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+        guard !name.isEmpty, name.count <= 63,
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+        else {
             throw PostgresError(.invalidConfiguration, "not a plain identifier: \(name.prefix(70))")
         }
         return "\"\(name)\""

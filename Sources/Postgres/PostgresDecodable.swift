@@ -71,7 +71,10 @@ extension Decimal: PostgresDecodable {
     /// Decodes `numeric` exactly. Foundation's `Decimal` holds 38 significant digits; a value
     /// with more is refused rather than rounded (decode it as `String` instead).
     public init(postgresText text: String) throws(PostgresError) {
-        if text == "NaN" { self = .nan; return }
+        if text == "NaN" {
+            self = .nan
+            return
+        }
         let digits = text.drop { $0 == "-" || $0 == "0" || $0 == "." }.filter(\.isNumber).count
         guard digits <= 38, let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else {
             throw PostgresError(.decodingFailed, "a numeric of \(digits) digits does not fit Decimal's 38")

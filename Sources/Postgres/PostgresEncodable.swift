@@ -46,10 +46,11 @@ extension Date: PostgresEncodable {
 extension Data: PostgresEncodable {
     /// `bytea` in hex format.
     public var postgresText: String? {
-        "\\x" + map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        "\\x"
+            + map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined()
     }
 }
 

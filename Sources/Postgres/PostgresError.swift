@@ -43,7 +43,8 @@ public struct PostgresError: Error, Hashable, Sendable, CustomStringConvertible 
 
     /// Creates an error.
     public init(
-        _ code: Code, _ message: String, sqlState: String? = nil, constraint: String? = nil, table: String? = nil, column: String? = nil
+        _ code: Code, _ message: String, sqlState: String? = nil, constraint: String? = nil, table: String? = nil,
+        column: String? = nil
     ) {
         self.code = code
         self.message = message
@@ -67,9 +68,11 @@ public struct PostgresError: Error, Hashable, Sendable, CustomStringConvertible 
     static func safeMessage(_ message: String, sqlState: String?) -> String {
         guard let sqlState, sqlState.hasPrefix("22") else { return message }
         let conditions = [
-            "22001": "string data right truncation", "22003": "numeric value out of range", "22007": "invalid datetime format",
+            "22001": "string data right truncation", "22003": "numeric value out of range",
+            "22007": "invalid datetime format",
             "22008": "datetime field overflow", "22012": "division by zero", "22021": "character not in repertoire",
-            "22023": "invalid parameter value", "22P02": "invalid text representation", "22P05": "untranslatable character",
+            "22023": "invalid parameter value", "22P02": "invalid text representation",
+            "22P05": "untranslatable character",
         ]
         return "data exception: \(conditions[sqlState] ?? "see SQLSTATE") (input not shown)"
     }

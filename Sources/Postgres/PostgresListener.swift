@@ -61,7 +61,9 @@ public final class PostgresListener: AsyncSequence, Service, Sendable {
                 try await connection.open()
                 for channel in channels { try await connection.listen(channel) }
                 delay = .milliseconds(100)
-                for channel in channels { continuation.yield(PostgresNotification(channel: channel, payload: "", processID: 0)) }
+                for channel in channels {
+                    continuation.yield(PostgresNotification(channel: channel, payload: "", processID: 0))
+                }
                 while !Task.isCancelled {
                     for notification in try await connection.waitForNotifications(timeout: .milliseconds(500)) {
                         continuation.yield(notification)

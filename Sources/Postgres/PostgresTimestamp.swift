@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Converts between `Date` and PostgreSQL's ISO timestamp text, to the microsecond.
@@ -38,11 +38,14 @@ enum PostgresTimestamp {
             let month = scanner.number(digits: 2), scanner.skip("-"),
             let day = scanner.number(digits: 2)
         else { return nil }
-        var hour = 0, minute = 0, second = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
         var fraction = 0.0
         var offset = 0
         if scanner.skip(" ") || scanner.skip("T") {
-            guard let h = scanner.number(digits: 2), scanner.skip(":"), let m = scanner.number(digits: 2), scanner.skip(":"),
+            guard let h = scanner.number(digits: 2), scanner.skip(":"), let m = scanner.number(digits: 2),
+                scanner.skip(":"),
                 let s = scanner.number(digits: 2)
             else { return nil }
             (hour, minute, second) = (h, m, s)

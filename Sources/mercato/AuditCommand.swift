@@ -10,7 +10,8 @@ import Postgres
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "Check that every order, invoice, count and payment agrees across the services and the payment provider.",
+        abstract:
+            "Check that every order, invoice, count and payment agrees across the services and the payment provider.",
         discussion: """
             Reads each service's database in one consistent, read-only snapshot (a role with
             pg_read_all_data suffices: mercato_auditor), the payment provider's books, and the
@@ -30,7 +31,10 @@ struct AuditCommand: AsyncParsableCommand {
 
     @OptionGroup var options: AuditOptions
 
-    @Option(help: "Audit again until nothing is unsettled, for up to this many seconds (the end of a load or fault run); 0 audits once.")
+    @Option(
+        help:
+            "Audit again until nothing is unsettled, for up to this many seconds (the end of a load or fault run); 0 audits once."
+    )
     var settle = 0
 
     @Option(help: "Orders a client saw accepted, one id per line: each must be stored.")
@@ -45,14 +49,21 @@ struct AuditCommand: AsyncParsableCommand {
 
     func run() async throws {
         let acceptedIDs = try accepted.map { path in
-            Set(try String(contentsOfFile: path, encoding: .utf8).split(whereSeparator: \.isNewline).compactMap { UUID(uuidString: String($0)) })
+            Set(
+                try String(contentsOfFile: path, encoding: .utf8).split(whereSeparator: \.isNewline).compactMap {
+                    UUID(uuidString: String($0))
+                })
         }
         let report = try await options.withAuditor { auditor in
             settle > 0
-                ? try await auditor.audit(accepted: acceptedIDs, settlingWithin: .seconds(settle)) : try await auditor.audit(accepted: acceptedIDs)
+                ? try await auditor.audit(accepted: acceptedIDs, settlingWithin: .seconds(settle))
+                : try await auditor.audit(accepted: acceptedIDs)
         }
         if json {
-            print(String(decoding: try JSONSerialization.data(withJSONObject: Self.json(report), options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+            print(
+                String(
+                    decoding: try JSONSerialization.data(
+                        withJSONObject: Self.json(report), options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
         } else {
             print(report)
         }
@@ -64,13 +75,19 @@ struct AuditCommand: AsyncParsableCommand {
             discrepancies.map { discrepancy in
                 var ids: [String: String] = [:]
                 for id in discrepancy.ids { ids[id.name] = ids[id.name].map { "\($0),\(id.value)" } ?? id.value }
-                return ["code": discrepancy.code.name, "kind": discrepancy.code.kind.rawValue, "ids": ids, "message": discrepancy.message]
+                return [
+                    "code": discrepancy.code.name, "kind": discrepancy.code.kind.rawValue, "ids": ids,
+                    "message": discrepancy.message,
+                ]
             }
         }
         return [
-            "ok": report.discrepancies.isEmpty, "settled": report.unsettled.isEmpty, "discrepancies": entries(report.discrepancies),
-            "unsettled": entries(report.unsettled), "states": report.states, "orders": report.ordersAudited, "orders_too_new": report.tooNew,
-            "invoices": report.invoicesAudited, "payments": report.paymentsAudited, "refunds": report.refunds, "dead_letters": report.deadLetters,
+            "ok": report.discrepancies.isEmpty, "settled": report.unsettled.isEmpty,
+            "discrepancies": entries(report.discrepancies),
+            "unsettled": entries(report.unsettled), "states": report.states, "orders": report.ordersAudited,
+            "orders_too_new": report.tooNew,
+            "invoices": report.invoicesAudited, "payments": report.paymentsAudited, "refunds": report.refunds,
+            "dead_letters": report.deadLetters,
             "in_flight": report.inFlight.description, "seconds": Double(report.duration / .milliseconds(1)) / 1000,
         ]
     }
@@ -80,8 +97,11 @@ struct AuditCommand: AsyncParsableCommand {
 /// broker's management API. Shared by `mercato audit` and `mercato load --audit`.
 struct AuditOptions: ParsableArguments {
     @Option(
-        help: "The PostgreSQL server, postgres://user[:password]@host:port (default: $AUDIT_DATABASE_URL or the local scripts/run server as mercato_auditor).")
-    var databaseURL: String = ProcessInfo.processInfo.environment["AUDIT_DATABASE_URL"] ?? "postgres://mercato_auditor@127.0.0.1:5432"
+        help:
+            "The PostgreSQL server, postgres://user[:password]@host:port (default: $AUDIT_DATABASE_URL or the local scripts/run server as mercato_auditor)."
+    )
+    var databaseURL: String =
+        ProcessInfo.processInfo.environment["AUDIT_DATABASE_URL"] ?? "postgres://mercato_auditor@127.0.0.1:5432"
 
     @Option(help: "order-service's database.")
     var ordersDatabase = "orders"
@@ -92,8 +112,12 @@ struct AuditOptions: ParsableArguments {
     @Option(help: "invoice-service's database.")
     var invoicesDatabase = "invoices"
 
-    @Option(help: "The management API, for what is queued (default: $RABBITMQ_MANAGEMENT_URL or the local scripts/run broker).")
-    var managementURL: String = ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
+    @Option(
+        help:
+            "The management API, for what is queued (default: $RABBITMQ_MANAGEMENT_URL or the local scripts/run broker)."
+    )
+    var managementURL: String =
+        ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
 
     @Option(help: "The broker's virtual host.")
     var vhost = "/"
@@ -114,7 +138,8 @@ struct AuditOptions: ParsableArguments {
             return PostgresClient(configuration: configuration, logger: logger)
         }
         let clients = [try client(ordersDatabase), try client(customersDatabase), try client(invoicesDatabase)]
-        let queues: (any QueueDepthSource)? = noBroker ? nil : ManagementQueueDepths(client: try ManagementClient(url: managementURL, virtualHost: vhost))
+        let queues: (any QueueDepthSource)? =
+            noBroker ? nil : ManagementQueueDepths(client: try ManagementClient(url: managementURL, virtualHost: vhost))
         let auditor = Auditor(orders: clients[0], customers: clients[1], invoices: clients[2], queues: queues)
         do {
             let result = try await body(auditor)
@@ -124,8 +149,13 @@ struct AuditOptions: ParsableArguments {
             for client in clients { await client.shutdown() }
             // libpq's message spans lines and says `"host", port N`: one line naming where.
             let server = URLComponents(string: databaseURL).map { "\($0.host ?? "?"):\($0.port ?? 5432)" } ?? "?"
-            let reason = error.message.split(separator: "\n").first.map { $0.split(separator: ":").last.map(String.init) ?? String($0) } ?? "failed"
-            throw ValidationFailure("cannot connect to PostgreSQL at \(server) as the auditor (\(reason.trimmingCharacters(in: .whitespaces)))")
+            let reason =
+                error.message.split(separator: "\n").first.map {
+                    $0.split(separator: ":").last.map(String.init) ?? String($0)
+                } ?? "failed"
+            throw ValidationFailure(
+                "cannot connect to PostgreSQL at \(server) as the auditor (\(reason.trimmingCharacters(in: .whitespaces)))"
+            )
         } catch {
             for client in clients { await client.shutdown() }
             throw error
@@ -135,7 +165,8 @@ struct AuditOptions: ParsableArguments {
     /// `base` (a server URL, perhaps with a database and parameters) with `database` as its path.
     static func url(_ base: String, database: String) throws -> String {
         guard var components = URLComponents(string: base), components.host != nil else {
-            throw ValidationError("--database-url is not a postgres:// URL: \(PostgresClient.Configuration.redacted(base))")
+            throw ValidationError(
+                "--database-url is not a postgres:// URL: \(PostgresClient.Configuration.redacted(base))")
         }
         components.path = "/" + database
         guard let url = components.string else { throw ValidationError("--database-url is not a URL") }

@@ -5,11 +5,16 @@ import Logging
 
 /// Where the broker is, for commands that use AMQP and the management API.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "The broker, amqp://user:password@host:port/vhost (default: $AMQP_URL or the local scripts/run broker).")
+    @Option(
+        help: "The broker, amqp://user:password@host:port/vhost (default: $AMQP_URL or the local scripts/run broker).")
     var amqpURL: String = ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://mercato:mercato@127.0.0.1:5672/%2F"
 
-    @Option(help: "The management API, http://user:password@host:port (default: $RABBITMQ_MANAGEMENT_URL or the local scripts/run broker).")
-    var managementURL: String = ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
+    @Option(
+        help:
+            "The management API, http://user:password@host:port (default: $RABBITMQ_MANAGEMENT_URL or the local scripts/run broker)."
+    )
+    var managementURL: String =
+        ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
 
     @Option(
         help: ArgumentHelp(

@@ -64,8 +64,10 @@ struct DeadLetterCommand: AsyncParsableCommand {
                     [
                         TerminalText.escaped(message.messageID).padding(toLength: 38, withPad: " ", startingAt: 0),
                         TerminalText.escaped(message.type).padding(toLength: 17, withPad: " ", startingAt: 0),
-                        TerminalText.escaped(message.header(FailureHeader.attemptsMade)).padding(toLength: 9, withPad: " ", startingAt: 0),
-                        TerminalText.escaped(message.header(FailureHeader.failedAt)).padding(toLength: 25, withPad: " ", startingAt: 0),
+                        TerminalText.escaped(message.header(FailureHeader.attemptsMade)).padding(
+                            toLength: 9, withPad: " ", startingAt: 0),
+                        TerminalText.escaped(message.header(FailureHeader.failedAt)).padding(
+                            toLength: 25, withPad: " ", startingAt: 0),
                         String(TerminalText.escaped(message.header(FailureHeader.error)).prefix(100)),
                     ].joined(separator: " "))
             }
@@ -74,7 +76,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The dead letters of QUEUE in full: headers and body.")
+        static let configuration = CommandConfiguration(
+            abstract: "The dead letters of QUEUE in full: headers and body.")
 
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The queue.") var queue: String
@@ -82,7 +85,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @Option(help: "At most this many messages.") var limit = 10
 
         func run() async throws {
-            let messages = try await connection.management().peek(DeadLetterCommand.deadLetterQueue(queue), count: id == nil ? limit : 10_000)
+            let messages = try await connection.management().peek(
+                DeadLetterCommand.deadLetterQueue(queue), count: id == nil ? limit : 10_000)
             let selected = messages.filter { DeadLetterCommand.matches($0.properties.messageID, id) }.prefix(limit)
             guard !selected.isEmpty else { throw ValidationFailure("no such dead letter") }
             for message in selected {
@@ -117,7 +121,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
         func run() async throws {
             let operatorUser = try RabbitMQBroker.Configuration(url: connection.amqpURL).username
             let replay = DeadLetterReplay(queue: DeadLetterCommand.consumerQueue(queue), operatorUser: operatorUser)
-            let outcome = try await DeadLetterCommand.drain(queue, connection: connection, id: id, timeout: timeout) { delivery, broker in
+            let outcome = try await DeadLetterCommand.drain(queue, connection: connection, id: id, timeout: timeout) {
+                delivery, broker in
                 let message: OutboundMessage
                 do throws(DeadLetterReplay.Refusal) {
                     message = try replay.message(properties: delivery.properties, body: delivery.body)
@@ -151,7 +156,9 @@ struct DeadLetterCommand: AsyncParsableCommand {
         @Option(help: "Seconds to wait for the messages the queue holds to arrive.") var timeout = 60
 
         func run() async throws {
-            let purged = try await DeadLetterCommand.drain(queue, connection: connection, id: id, timeout: timeout) { _, _ in .handled }
+            let purged = try await DeadLetterCommand.drain(queue, connection: connection, id: id, timeout: timeout) {
+                _, _ in .handled
+            }
             print("purged \(purged.handled) message(s)")
         }
     }
@@ -166,7 +173,8 @@ struct DeadLetterCommand: AsyncParsableCommand {
         let broker = try connection.broker()
         let drain = DeadLetterDrain(queue: deadLetterQueue(queue), broker: broker, timeout: .seconds(timeout))
         return try await broker.withRunning {
-            try await drain.run(select: { matches($0.properties.messageID, id) }, action: { try await action($0, broker) })
+            try await drain.run(
+                select: { matches($0.properties.messageID, id) }, action: { try await action($0, broker) })
         }
     }
 }

@@ -83,7 +83,8 @@ struct DeadLetterDrain {
     }
 
     /// The next deliveries, or none once `deadline` has passed.
-    private static func next(from consumer: BrokerConsumer, until deadline: ContinuousClock.Instant) async -> [Delivery] {
+    private static func next(from consumer: BrokerConsumer, until deadline: ContinuousClock.Instant) async -> [Delivery]
+    {
         await withTaskGroup(of: [Delivery].self) { group in
             group.addTask { await consumer.next(max: 100) }
             group.addTask {

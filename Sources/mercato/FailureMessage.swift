@@ -28,7 +28,9 @@ enum FailureMessage {
             // The broker's own messages name the node ("RabbitMQ at host:port is unreachable").
             return oneLine(error.message.hasPrefix("RabbitMQ") ? error.message : "RabbitMQ: \(error.message)")
         case let error as NIOConnectionError:
-            let cause = error.connectionErrors.first.map { reason($0.error) } ?? error.dnsAError.map { "unknown host: \($0)" } ?? "no address"
+            let cause =
+                error.connectionErrors.first.map { reason($0.error) } ?? error.dnsAError.map { "unknown host: \($0)" }
+                ?? "no address"
             return "cannot connect to \(error.host):\(error.port) (\(cause))"
         case let error as IOError:
             return oneLine(reason(error))
@@ -49,7 +51,8 @@ enum FailureMessage {
         case .cannotFindHost, .dnsLookupFailed: "unknown host"
         case .networkConnectionLost: "the connection was lost"
         case .notConnectedToInternet: "no network"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid:
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+            .serverCertificateNotYetValid:
             "the TLS handshake failed"
         default: oneLine(error.localizedDescription)
         }
@@ -71,7 +74,8 @@ enum FailureMessage {
 
     private static func decodingContext(_ error: DecodingError) -> String {
         switch error {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context), .dataCorrupted(let context):
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
+            .dataCorrupted(let context):
             oneLine(context.debugDescription)
         @unknown default:
             oneLine(String(describing: error))

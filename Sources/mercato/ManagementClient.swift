@@ -65,10 +65,12 @@ struct ManagementClient: Sendable {
             return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
         } catch let error as URLError where error.code == .cancelled && !Task.isCancelled {
             // Only ChallengeRefusal cancels a request: the API answered 401.
-            throw ValidationFailure("the management API at \(base.absoluteString) refused the user and password it was given (401)")
+            throw ValidationFailure(
+                "the management API at \(base.absoluteString) refused the user and password it was given (401)")
         } catch let error as URLError {
             // `base` holds no credentials.
-            throw ValidationFailure("cannot reach the management API at \(base.absoluteString) (\(FailureMessage.reason(error)))")
+            throw ValidationFailure(
+                "cannot reach the management API at \(base.absoluteString) (\(FailureMessage.reason(error)))")
         }
     }
 
@@ -138,7 +140,8 @@ struct ManagementClient: Sendable {
         var prettyBody: String {
             let data = payloadEncoding == "base64" ? (Data(base64Encoded: payload) ?? Data()) : Data(payload.utf8)
             if let object = try? JSONSerialization.jsonObject(with: data),
-                let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+                let pretty = try? JSONSerialization.data(
+                    withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
             {
                 return String(decoding: pretty, as: UTF8.self)
             }
@@ -150,9 +153,11 @@ struct ManagementClient: Sendable {
     func peek(_ queue: String, count: Int) async throws -> [PeekedMessage] {
         let (data, status) = try await send(
             "POST", "/api/queues/\(encodedVirtualHost)/\(queue)/get",
-            json: ["count": count, "ackmode": "ack_requeue_true", "encoding": "auto", "truncate": 50_000] as [String: Any])
+            json: ["count": count, "ackmode": "ack_requeue_true", "encoding": "auto", "truncate": 50_000]
+                as [String: Any])
         guard status == 200 else {
-            throw ValidationFailure("reading \(queue) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+            throw ValidationFailure(
+                "reading \(queue) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
         }
         return try JSONDecoder().decode([PeekedMessage].self, from: data)
     }
@@ -162,12 +167,17 @@ struct ManagementClient: Sendable {
     /// nothing behind for long. Declared here rather than through a `Broker`, which would
     /// remember it and declare it again on each new connection, after it was deleted.
     func declareQueue(_ queue: String, expiresAfter: Duration) async throws {
-        let milliseconds = expiresAfter.components.seconds * 1000 + expiresAfter.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds =
+            expiresAfter.components.seconds * 1000 + expiresAfter.components.attoseconds / 1_000_000_000_000_000
         let (data, status) = try await send(
             "PUT", "/api/queues/\(encodedVirtualHost)/\(queue)",
-            json: ["durable": true, "auto_delete": false, "arguments": ["x-expires": milliseconds, "x-queue-type": "classic"]] as [String: Any])
+            json: [
+                "durable": true, "auto_delete": false,
+                "arguments": ["x-expires": milliseconds, "x-queue-type": "classic"],
+            ] as [String: Any])
         guard (200..<300).contains(status) else {
-            throw ValidationFailure("declaring \(queue) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+            throw ValidationFailure(
+                "declaring \(queue) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
         }
     }
 
@@ -175,7 +185,8 @@ struct ManagementClient: Sendable {
     func deleteQueue(_ queue: String) async throws {
         let (data, status) = try await send("DELETE", "/api/queues/\(encodedVirtualHost)/\(queue)")
         guard (200..<300).contains(status) || status == 404 else {
-            throw ValidationFailure("deleting \(queue) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+            throw ValidationFailure(
+                "deleting \(queue) answered \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
         }
     }
 
@@ -192,9 +203,13 @@ struct ManagementClient: Sendable {
         }
     }
 
-    func exchanges() async throws -> [Exchange] { try await get("/api/exchanges/\(encodedVirtualHost)", as: [Exchange].self) }
+    func exchanges() async throws -> [Exchange] {
+        try await get("/api/exchanges/\(encodedVirtualHost)", as: [Exchange].self)
+    }
     func queues() async throws -> [Queue] { try await get("/api/queues/\(encodedVirtualHost)", as: [Queue].self) }
-    func bindings() async throws -> [Binding] { try await get("/api/bindings/\(encodedVirtualHost)", as: [Binding].self) }
+    func bindings() async throws -> [Binding] {
+        try await get("/api/bindings/\(encodedVirtualHost)", as: [Binding].self)
+    }
 }
 
 /// Any JSON value, for the free-form parts of management API answers.

@@ -11,7 +11,10 @@ struct Mercato: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mercato",
         abstract: "Operate a Mercato installation.",
-        subcommands: [TopologyCommand.self, DeadLetterCommand.self, AuditCommand.self, LoadCommand.self, BenchCommand.self, TokenCommand.self])
+        subcommands: [
+            TopologyCommand.self, DeadLetterCommand.self, AuditCommand.self, LoadCommand.self, BenchCommand.self,
+            TokenCommand.self,
+        ])
 
     static func main() async {
         // A write to a socket whose peer has gone raises SIGPIPE, whose default action ends

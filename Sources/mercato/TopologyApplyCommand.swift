@@ -24,8 +24,10 @@ struct TopologyApplyCommand: AsyncParsableCommand {
     @Option(help: "An administrator's AMQP URL (default: $AMQP_URL).")
     var amqpURL = ProcessInfo.processInfo.environment["AMQP_URL"] ?? "amqp://mercato:mercato@127.0.0.1:5672/%2F"
     @Option(help: "The management API, http://user:password@host:port (default: $RABBITMQ_MANAGEMENT_URL).")
-    var managementURL = ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
-    @Option(help: "QUEUE_TYPE: classic or quorum.") var queueType = ProcessInfo.processInfo.environment["QUEUE_TYPE"] ?? "classic"
+    var managementURL =
+        ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
+    @Option(help: "QUEUE_TYPE: classic or quorum.") var queueType =
+        ProcessInfo.processInfo.environment["QUEUE_TYPE"] ?? "classic"
     @Option(
         help:
             "A directory with one password file per service user; missing ones are created (AMQP_PASSWORD_ORDER_SERVICE etc. take precedence). Without it, no users are made."
@@ -37,7 +39,9 @@ struct TopologyApplyCommand: AsyncParsableCommand {
     static let connectionTimeout = Duration.seconds(10)
 
     func validate() throws {
-        guard QueueType(rawValue: queueType) != nil else { throw ValidationError("--queue-type must be classic or quorum") }
+        guard QueueType(rawValue: queueType) != nil else {
+            throw ValidationError("--queue-type must be classic or quorum")
+        }
     }
 
     func run() async throws {
@@ -45,7 +49,9 @@ struct TopologyApplyCommand: AsyncParsableCommand {
         var configuration = try RabbitMQBroker.Configuration(url: amqpURL)
         configuration.connectionName = "mercato topology apply"
         configuration.publishTimeout = Self.connectionTimeout
-        if let caFile = ProcessInfo.processInfo.environment["AMQP_CA_FILE"], !caFile.isEmpty { configuration.caFile = caFile }
+        if let caFile = ProcessInfo.processInfo.environment["AMQP_CA_FILE"], !caFile.isEmpty {
+            configuration.caFile = caFile
+        }
         // Errors only: the broker's reconnection warnings would bury the one line that says
         // what failed.
         var logger = Logger(label: "mercato")
@@ -61,7 +67,8 @@ struct TopologyApplyCommand: AsyncParsableCommand {
         print("topology declared on vhost \(configuration.virtualHost)")
         guard let passwordDir else { return }
         let client = try ManagementClient(url: managementURL, virtualHost: configuration.virtualHost)
-        try FileManager.default.createDirectory(atPath: passwordDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: passwordDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         for permission in BrokerPermission.mercato {
             let path = (passwordDir as NSString).appendingPathComponent(permission.user)
             let variable = "AMQP_PASSWORD_" + permission.user.uppercased().replacingOccurrences(of: "-", with: "_")
@@ -73,12 +80,17 @@ struct TopologyApplyCommand: AsyncParsableCommand {
                 password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
             } else {
                 password = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-                guard FileManager.default.createFile(atPath: path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600]) else {
+                guard
+                    FileManager.default.createFile(
+                        atPath: path, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
+                else {
                     throw ValidationError("cannot write \(path)")
                 }
             }
             try await client.apply(permission, password: password)
-            print("user \(permission.user): configure \(permission.configure)  write \(permission.write)  read \(permission.read)")
+            print(
+                "user \(permission.user): configure \(permission.configure)  write \(permission.write)  read \(permission.read)"
+            )
         }
     }
 }

@@ -14,8 +14,12 @@ struct TopologyShowCommand: AsyncParsableCommand {
             exchange, queue or binding is missing or has another type.
             """)
 
-    @Option(help: "The management API, http://user:password@host:port (default: $RABBITMQ_MANAGEMENT_URL or the local scripts/run broker).")
-    var managementURL: String = ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
+    @Option(
+        help:
+            "The management API, http://user:password@host:port (default: $RABBITMQ_MANAGEMENT_URL or the local scripts/run broker)."
+    )
+    var managementURL: String =
+        ProcessInfo.processInfo.environment["RABBITMQ_MANAGEMENT_URL"] ?? "http://mercato:mercato@127.0.0.1:15672"
 
     @Option(help: "The virtual host.")
     var vhost: String = "/"
@@ -27,7 +31,9 @@ struct TopologyShowCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard QueueType(rawValue: queueType) != nil else { throw ValidationError("--queue-type must be classic or quorum") }
+        guard QueueType(rawValue: queueType) != nil else {
+            throw ValidationError("--queue-type must be classic or quorum")
+        }
     }
 
     func run() async throws {
@@ -39,7 +45,8 @@ struct TopologyShowCommand: AsyncParsableCommand {
         let exchanges = try await client.exchanges()
         let queues = try await client.queues()
         let bindings = try await client.bindings()
-        let report = TopologyReport(expected: .mercato(queueType: type), exchanges: exchanges, queues: queues, bindings: bindings)
+        let report = TopologyReport(
+            expected: .mercato(queueType: type), exchanges: exchanges, queues: queues, bindings: bindings)
         if json {
             let data = try JSONSerialization.data(withJSONObject: report.json, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))

@@ -2,7 +2,7 @@ import OrderService
 import ServiceKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // A write to a socket whose peer has gone (RabbitMQ, PostgreSQL, an HTTP client) raises

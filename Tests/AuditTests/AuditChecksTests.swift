@@ -28,21 +28,28 @@ struct AuditChecksTests {
         for (index, (order, status, invoiceStatus)) in statuses.enumerated() {
             snapshot.orders.append(.init(id: order, customerID: customer, status: status, createdAt: placedAt))
             let invoice = UUID()
-            snapshot.invoices.append(.init(id: invoice, number: "INV-2026-00000\(index + 1)", orderID: order, status: invoiceStatus, total: 12))
+            snapshot.invoices.append(
+                .init(
+                    id: invoice, number: "INV-2026-00000\(index + 1)", orderID: order, status: invoiceStatus, total: 12)
+            )
             snapshot.tallies[order] = (customer, status == "cancelled" ? "uncounted" : "counted")
-            var history: [AuditSnapshot.Change] = [.init(sequence: Int64(index * 10 + 1), event: "order.created", fromStatus: nil)]
+            var history: [AuditSnapshot.Change] = [
+                .init(sequence: Int64(index * 10 + 1), event: "order.created", fromStatus: nil)
+            ]
             history.append(.init(sequence: Int64(index * 10 + 2), event: "order.invoiced", fromStatus: "created"))
             if status == "paid" {
                 history.append(.init(sequence: Int64(index * 10 + 3), event: "order.paid", fromStatus: "invoiced"))
                 let key = UUID().uuidString.lowercased()
-                snapshot.payments.append(.init(key: key, invoiceID: invoice, status: "captured", amount: 12, refundDue: nil))
+                snapshot.payments.append(
+                    .init(key: key, invoiceID: invoice, status: "captured", amount: 12, refundDue: nil))
                 snapshot.charges.append(.init(key: key, status: "captured", amount: 12))
             }
             if status == "cancelled" {
                 history.append(.init(sequence: Int64(index * 10 + 3), event: "order.cancelled", fromStatus: "invoiced"))
                 history.append(.init(sequence: Int64(index * 10 + 4), event: "order.refunded", fromStatus: "cancelled"))
                 let key = UUID().uuidString.lowercased()
-                snapshot.payments.append(.init(key: key, invoiceID: invoice, status: "refunded", amount: 12, refundDue: "invoice_void"))
+                snapshot.payments.append(
+                    .init(key: key, invoiceID: invoice, status: "refunded", amount: 12, refundDue: "invoice_void"))
                 snapshot.charges.append(.init(key: key, status: "refunded", amount: 12))
             }
             snapshot.changes[order] = history
@@ -57,7 +64,9 @@ struct AuditChecksTests {
         let (snapshot, paid, invoiced, cancelled) = balanced()
         let report = AuditChecks.run(snapshot, accepted: [paid, invoiced, cancelled], inFlight: quiet)
         #expect(report.isClean, "\(report)")
-        #expect(report.ordersAudited == 3 && report.refunds == 1 && report.states == ["paid": 1, "invoiced": 1, "cancelled": 1])
+        #expect(
+            report.ordersAudited == 3 && report.refunds == 1
+                && report.states == ["paid": 1, "invoiced": 1, "cancelled": 1])
     }
 
     /// The done-means case: money captured at the provider that no payment records.
@@ -70,7 +79,9 @@ struct AuditChecksTests {
         let report = AuditChecks.run(snapshot, inFlight: quiet)
         #expect(codes(report) == ["capture_without_payment", "money_mismatch"], "\(report)")
         let capture = try #require(report.discrepancies.first { $0.code == .captureWithoutPayment })
-        #expect(capture.description.contains("invoice=\(invoice.id.uuidString.lowercased())") && capture.description.contains("payment=\(key)"))
+        #expect(
+            capture.description.contains("invoice=\(invoice.id.uuidString.lowercased())")
+                && capture.description.contains("payment=\(key)"))
         // A charge under a key no payment has at all.
         var orphan = balanced().0
         orphan.charges.append(.init(key: "k-nobody", status: "captured", amount: 3))
@@ -85,7 +96,8 @@ struct AuditChecksTests {
         let invoice = try #require(snapshot.invoices.first { $0.orderID == invoiced })
         // Captured at the provider, the payment not told yet (pending): in flight.
         let key = UUID().uuidString.lowercased()
-        snapshot.payments.append(.init(key: key, invoiceID: invoice.id, status: "pending", amount: 12, refundDue: nil, updatedAt: placedAt))
+        snapshot.payments.append(
+            .init(key: key, invoiceID: invoice.id, status: "pending", amount: 12, refundDue: nil, updatedAt: placedAt))
         snapshot.charges.append(.init(key: key, status: "captured", amount: 12))
         var inFlight = quiet
         inFlight.pendingPayments = 1
@@ -95,7 +107,9 @@ struct AuditChecksTests {
         // money refunded is a discrepancy.
         var refunded = balanced().0
         let paidKey = refunded.payments.first { $0.status == "captured" }!.key
-        refunded.charges = refunded.charges.map { $0.key == paidKey ? .init(key: paidKey, status: "refunded", amount: 12) : $0 }
+        refunded.charges = refunded.charges.map {
+            $0.key == paidKey ? .init(key: paidKey, status: "refunded", amount: 12) : $0
+        }
         // Named twice: the kept payment refunded at the provider, and the invoice's net.
         #expect(codes(AuditChecks.run(refunded, inFlight: quiet)) == ["money_mismatch", "money_mismatch"])
     }
@@ -106,13 +120,18 @@ struct AuditChecksTests {
         // An order accepted but not stored; an invoice twice; a count missing.
         var report = AuditChecks.run(snapshot, accepted: [paid, invoiced, cancelled, stray], inFlight: quiet)
         #expect(
-            report.discrepancies.map(\.description) == ["order_missing order=\(stray.uuidString.lowercased()): accepted (201) but not stored by order-service"])
+            report.discrepancies.map(\.description) == [
+                "order_missing order=\(stray.uuidString.lowercased()): accepted (201) but not stored by order-service"
+            ])
         let twice = snapshot.invoices.first { $0.orderID == invoiced }!
-        snapshot.invoices.append(.init(id: UUID(), number: "INV-2026-000004", orderID: invoiced, status: "issued", total: 12))
+        snapshot.invoices.append(
+            .init(id: UUID(), number: "INV-2026-000004", orderID: invoiced, status: "issued", total: 12))
         snapshot.tallies[paid] = nil
         report = AuditChecks.run(snapshot, inFlight: quiet)
         #expect(codes(report) == ["invoiced_twice", "not_counted"], "\(report)")
-        #expect(report.discrepancies.first { $0.code == .invoicedTwice }?.description.contains(twice.id.uuidString.lowercased()) == true)
+        #expect(
+            report.discrepancies.first { $0.code == .invoicedTwice }?.description.contains(
+                twice.id.uuidString.lowercased()) == true)
         #expect(report.count(.doubled) == 1 && report.count(.lost) >= 1)
         // While events are on their way, what they may yet mend is unsettled, the rest is not.
         var busy = quiet
@@ -127,7 +146,9 @@ struct AuditChecksTests {
         snapshot.invoices[1].number = "INV-2026-000001"
         let report = AuditChecks.run(snapshot, inFlight: quiet)
         #expect(codes(report) == ["invoice_number_gap", "invoice_number_reused"], "\(report)")
-        #expect(report.discrepancies.first { $0.code == .numberGap }?.message == "numbers missing: INV-2026-000002, INV-2026-000003, INV-2026-000004")
+        #expect(
+            report.discrepancies.first { $0.code == .numberGap }?.message
+                == "numbers missing: INV-2026-000002, INV-2026-000003, INV-2026-000004")
     }
 
     @Test func statusesMustAgreeOnceNothingIsInFlight() throws {
@@ -136,7 +157,10 @@ struct AuditChecksTests {
         let index = try #require(snapshot.invoices.firstIndex { $0.orderID == paid })
         snapshot.invoices[index].status = "void"
         let report = AuditChecks.run(snapshot, inFlight: quiet)
-        #expect(report.discrepancies.contains { $0.code == .statusMismatch && $0.description.contains(paid.uuidString.lowercased()) }, "\(report)")
+        #expect(
+            report.discrepancies.contains {
+                $0.code == .statusMismatch && $0.description.contains(paid.uuidString.lowercased())
+            }, "\(report)")
         var busy = quiet
         busy.unsentOutbox = ["invoice-service": 1]
         #expect(AuditChecks.run(snapshot, inFlight: busy).unsettled.contains { $0.code == .statusMismatch })
@@ -146,7 +170,8 @@ struct AuditChecksTests {
     @Test func changesNumberedOutOfTheOrderTheyHappenedInAreNamed() {
         var (snapshot, paid, _, _) = balanced()
         snapshot.changes[paid] = [
-            .init(sequence: 1, event: "order.created", fromStatus: nil), .init(sequence: 2, event: "order.paid", fromStatus: "invoiced"),
+            .init(sequence: 1, event: "order.created", fromStatus: nil),
+            .init(sequence: 2, event: "order.paid", fromStatus: "invoiced"),
             .init(sequence: 3, event: "order.invoiced", fromStatus: "created"),
         ]
         let report = AuditChecks.run(snapshot, inFlight: quiet)
@@ -162,7 +187,8 @@ struct AuditChecksTests {
     @Test func ordersPlacedOrChangedAfterTheFirstSnapshotWaitForTheNextAudit() {
         var (snapshot, _, _, _) = balanced()
         let late = UUID()
-        snapshot.orders.append(.init(id: late, customerID: customer, status: "created", createdAt: snapshot.takenAt.addingTimeInterval(1)))
+        snapshot.orders.append(
+            .init(id: late, customerID: customer, status: "created", createdAt: snapshot.takenAt.addingTimeInterval(1)))
         snapshot.changes[late] = [.init(sequence: 99, event: "order.created", fromStatus: nil)]
         let report = AuditChecks.run(snapshot, inFlight: quiet)
         #expect(report.isClean && report.tooNew == 1, "\(report)")
@@ -174,14 +200,22 @@ struct AuditChecksTests {
         var (snapshot, paid, _, _) = balanced()
         let invoice = try #require(snapshot.invoices.first { $0.orderID == paid })
         let kept = try #require(snapshot.payments.firstIndex { $0.invoiceID == invoice.id })
-        snapshot.charges = snapshot.charges.map { $0.key == snapshot.payments[kept].key ? .init(key: $0.key, status: "refunded", amount: 12) : $0 }
+        snapshot.charges = snapshot.charges.map {
+            $0.key == snapshot.payments[kept].key ? .init(key: $0.key, status: "refunded", amount: 12) : $0
+        }
         let owed = UUID().uuidString.lowercased()
-        snapshot.payments.append(.init(key: owed, invoiceID: invoice.id, status: "captured", amount: 12, refundDue: "invoice_paid_by_another_payment"))
+        snapshot.payments.append(
+            .init(
+                key: owed, invoiceID: invoice.id, status: "captured", amount: 12,
+                refundDue: "invoice_paid_by_another_payment"))
         snapshot.charges.append(.init(key: owed, status: "captured", amount: 12))
         var inFlight = quiet
         inFlight.refundsDue = 1
         let report = AuditChecks.run(snapshot, inFlight: inFlight)
-        #expect(report.discrepancies.contains { $0.code == .moneyMismatch && $0.description.contains("payment=\(snapshot.payments[kept].key)") }, "\(report)")
+        #expect(
+            report.discrepancies.contains {
+                $0.code == .moneyMismatch && $0.description.contains("payment=\(snapshot.payments[kept].key)")
+            }, "\(report)")
     }
 
     /// A busy system cannot hide a discrepancy for ever: one about an order that has not
@@ -193,7 +227,10 @@ struct AuditChecksTests {
         busy.queuedMessages = ["customer-service.order-created": 40]
         #expect(AuditChecks.run(snapshot, inFlight: busy).unsettled.map(\.code) == [.notCounted])
         snapshot.takenAt = placedAt.addingTimeInterval(3600)
-        #expect(AuditChecks.run(snapshot, inFlight: busy, stuckAfter: .seconds(600)).discrepancies.map(\.code) == [.notCounted])
+        #expect(
+            AuditChecks.run(snapshot, inFlight: busy, stuckAfter: .seconds(600)).discrepancies.map(\.code) == [
+                .notCounted
+            ])
     }
 
     @Test func aDiscrepancyIsTheSameWhateverItsFiguresSay() {
@@ -207,7 +244,8 @@ struct AuditChecksTests {
     @Test func anOutOfOrderHistoryFromBeforeTheUpgradeIsHistory() {
         var (snapshot, paid, _, _) = balanced()
         snapshot.changes[paid] = [
-            .init(sequence: 1, event: "order.created", fromStatus: nil), .init(sequence: 2, event: "order.paid", fromStatus: "invoiced"),
+            .init(sequence: 1, event: "order.created", fromStatus: nil),
+            .init(sequence: 2, event: "order.paid", fromStatus: "invoiced"),
             .init(sequence: 3, event: "order.invoiced", fromStatus: "created"),
         ]
         snapshot.changesInOrderSince = 3

@@ -1,8 +1,8 @@
 import Broker
 import ContractTesting
 import Foundation
-import MercatoTesting
 import Locking
+import MercatoTesting
 import Testing
 
 /// Kills RabbitMQ under a running publisher and consumer. Runs in scripts/test's second
@@ -19,7 +19,9 @@ struct BrokerFaultTests {
         }
     }
 
-    private func publishAndConsumeThroughAKill(_ publisherBroker: RabbitMQBroker, _ consumerBroker: RabbitMQBroker) async throws {
+    private func publishAndConsumeThroughAKill(_ publisherBroker: RabbitMQBroker, _ consumerBroker: RabbitMQBroker)
+        async throws
+    {
         let queue = uniqueName("fault")
         try await publisherBroker.declare(Topology(queues: [.init(name: queue)]))
         try await consumerBroker.declare(Topology(queues: [.init(name: queue)]))
@@ -55,7 +57,9 @@ struct BrokerFaultTests {
         }
 
         // Let traffic flow, then kill the node (SIGKILL, no goodbye) and bring it back.
-        try await waitUntil("1,000 confirmed messages", timeout: .seconds(60)) { confirmed.withLock { $0.count } >= 1000 }
+        try await waitUntil("1,000 confirmed messages", timeout: .seconds(60)) {
+            confirmed.withLock { $0.count } >= 1000
+        }
         try await Integration.infra("rabbitmq", "kill")
         try await Task.sleep(for: .seconds(2))
         try await Integration.infra("rabbitmq", "start")

@@ -1,6 +1,6 @@
 import Broker
-import Contracts
 import ContractTesting
+import Contracts
 import Foundation
 import Logging
 import MercatoTesting
@@ -77,7 +77,8 @@ struct RabbitMQBrokerTests {
         try await Integration.withBroker { broker in
             // A full queue that rejects publishes makes the broker nack instead of ack.
             let queue = uniqueName("full")
-            try await broker.declare(Topology(queues: [.init(name: queue, arguments: .init(maxLength: 1, overflow: "reject-publish"))]))
+            try await broker.declare(
+                Topology(queues: [.init(name: queue, arguments: .init(maxLength: 1, overflow: "reject-publish"))]))
             try await broker.publish(message("", queue, id: "fits"))
             do {
                 try await broker.publish([message("", queue, id: "overflows")])
@@ -111,7 +112,9 @@ struct RabbitMQBrokerTests {
             for _ in 0..<4 { consumers.append(try await broker.consume(queue: queue, prefetch: 1)) }
             let count = consumers.count
             try await broker.publish(message("", queue, id: "through-the-live-node"))
-            try await waitUntil("every consumer to subscribe through the live node", timeout: .seconds(30), interval: .milliseconds(100)) {
+            try await waitUntil(
+                "every consumer to subscribe through the live node", timeout: .seconds(30), interval: .milliseconds(100)
+            ) {
                 (try? await broker.inspect(queue: queue).consumerCount) == count
             }
             for consumer in consumers { await consumer.cancel() }
@@ -130,7 +133,8 @@ struct RabbitMQBrokerTests {
             // connection starts over: it declares the topology again, which brings the queue
             // back, and subscribes again.
             try await Integration.deleteQueue(queue)
-            try await waitUntil("the consumer to subscribe again", timeout: .seconds(30), interval: .milliseconds(100)) {
+            try await waitUntil("the consumer to subscribe again", timeout: .seconds(30), interval: .milliseconds(100))
+            {
                 (try? await broker.inspect(queue: queue).consumerCount) == 1
             }
             try await broker.publish(message("", queue, id: "after"))

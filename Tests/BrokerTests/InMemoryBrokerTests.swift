@@ -1,10 +1,10 @@
+import BrokerTesting
 import ContractTesting
 import Contracts
 import MercatoTesting
 import Testing
 
 @testable import Broker
-import BrokerTesting
 
 /// The broker semantics against the in-memory double, plus its own details.
 @Suite(.timeLimit(.minutes(1)))
@@ -54,7 +54,10 @@ struct InMemoryBrokerTests {
         let (queue, expired) = (uniqueName("ttl"), uniqueName("expired"))
         try await broker.declare(
             Topology(queues: [
-                .init(name: queue, arguments: .init(deadLetterExchange: "", deadLetterRoutingKey: expired, messageTTL: 1_000)), .init(name: expired),
+                .init(
+                    name: queue,
+                    arguments: .init(deadLetterExchange: "", deadLetterRoutingKey: expired, messageTTL: 1_000)),
+                .init(name: expired),
             ]))
         try await broker.publish(message("", queue, id: "late"))
         try await clock.waitForSleepers(1, timeout: .seconds(60))
@@ -63,10 +66,14 @@ struct InMemoryBrokerTests {
         #expect(clock.pendingSleeps == 1)
         #expect(await broker.messageCount(queue: queue) == 1)
         clock.advance(by: .milliseconds(1))
-        try await waitUntil("the message to expire", timeout: .seconds(60)) { await broker.messageCount(queue: expired) == 1 }
+        try await waitUntil("the message to expire", timeout: .seconds(60)) {
+            await broker.messageCount(queue: expired) == 1
+        }
         #expect(await broker.messageCount(queue: queue) == 0)
         let dead = await broker.messages(in: expired)
-        guard case .array(let deaths)? = dead.first?.properties.headers["x-death"], case .table(let death)? = deaths.first else {
+        guard case .array(let deaths)? = dead.first?.properties.headers["x-death"],
+            case .table(let death)? = deaths.first
+        else {
             Issue.record("no x-death header: \(String(describing: dead.first?.properties.headers))")
             return
         }
@@ -122,7 +129,9 @@ struct DeliveryBufferTests {
         }
         try await waitUntil("both readers to wait") { consumer.buffer.waiting == 2 }
         try await broker.publish((0..<50).map { message("", queue, id: "m\($0)") })
-        try await waitUntil("every delivery to be read") { try await broker.inspect(queue: queue).messageCount == 0 && consumer.buffer.count == 0 }
+        try await waitUntil("every delivery to be read") {
+            try await broker.inspect(queue: queue).messageCount == 0 && consumer.buffer.count == 0
+        }
         await consumer.cancel()
         var all: [String] = []
         for reader in readers { all += try await withDeadline(.seconds(10), "a reader to end") { await reader.value } }

@@ -1,6 +1,7 @@
-@testable import Broker
 import Foundation
 import Testing
+
+@testable import Broker
 
 /// The confirm bookkeeping's answer to nacks: a quorum queue nacks what it could not take
 /// while its leader moved, so a nacked message is sent again a few times, with growing
@@ -8,7 +9,8 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct PublisherConfirmsTests {
     static func message(_ id: String) -> OutboundMessage {
-        OutboundMessage(exchange: "orders", routingKey: "order.created", properties: MessageProperties(messageID: id), body: Data())
+        OutboundMessage(
+            exchange: "orders", routingKey: "order.created", properties: MessageProperties(messageID: id), body: Data())
     }
 
     @Test func aNackedMessageIsSentAgainOnceDueAndItsRequestSucceedsWhenAcked() async throws {
@@ -16,7 +18,8 @@ struct PublisherConfirmsTests {
         var confirms = PublisherConfirms()
         var sent: [(tag: UInt64, id: String?)] = []
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let request = confirms.enqueue([Self.message("a"), Self.message("b")], deadline: start + .seconds(30), continuation: continuation)
+            let request = confirms.enqueue(
+                [Self.message("a"), Self.message("b")], deadline: start + .seconds(30), continuation: continuation)
             sent += confirms.assignTags(to: request, now: start).map { ($0.tag, $0.message.properties.messageID) }
             confirms.confirm(upTo: 1, multiple: false, accepted: false, now: start)
             confirms.confirm(upTo: 2, multiple: false, accepted: true, now: start)
@@ -45,14 +48,17 @@ struct PublisherConfirmsTests {
         var tag: UInt64 = 0
         let error = await #expect(throws: BrokerError.self) {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let request = confirms.enqueue([Self.message("a")], deadline: now + .seconds(60), continuation: continuation)
+                let request = confirms.enqueue(
+                    [Self.message("a")], deadline: now + .seconds(60), continuation: continuation)
                 tag = confirms.assignTags(to: request, now: now).last?.tag ?? 0
                 for _ in 0...PublisherConfirms.nackRetries {
                     confirms.confirm(upTo: tag, multiple: false, accepted: false, now: now)
                     guard let next = confirms.nextNackRetry else { break }
                     delays.append(next - now)
                     now = next
-                    for again in confirms.requestsToSend(now: now) { tag = confirms.assignTags(to: again, now: now).last?.tag ?? tag }
+                    for again in confirms.requestsToSend(now: now) {
+                        tag = confirms.assignTags(to: again, now: now).last?.tag ?? tag
+                    }
                 }
             }
         }
@@ -66,7 +72,8 @@ struct PublisherConfirmsTests {
         var confirms = PublisherConfirms()
         let error = await #expect(throws: BrokerError.self) {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let request = confirms.enqueue([Self.message("a")], deadline: start + .seconds(1), continuation: continuation)
+                let request = confirms.enqueue(
+                    [Self.message("a")], deadline: start + .seconds(1), continuation: continuation)
                 _ = confirms.assignTags(to: request, now: start)
                 confirms.confirm(upTo: 1, multiple: true, accepted: false, now: start)
                 confirms.expire(now: start + .seconds(2))

@@ -1,5 +1,6 @@
-@testable import Broker
 import Testing
+
+@testable import Broker
 
 /// `AMQP_URL` naming one node or every node of a cluster.
 @Suite
@@ -9,12 +10,17 @@ struct RabbitMQConfigurationTests {
     @Test func oneNode() throws {
         let configuration = try RabbitMQBroker.Configuration(url: "amqp://order-service:secret@rabbitmq:5673/shop")
         #expect(configuration.nodes == [Node(host: "rabbitmq", port: 5673)])
-        #expect(configuration.username == "order-service" && configuration.password == "secret" && configuration.virtualHost == "shop")
+        #expect(
+            configuration.username == "order-service" && configuration.password == "secret"
+                && configuration.virtualHost == "shop")
     }
 
     @Test func aHostListInOneURL() throws {
         let configuration = try RabbitMQBroker.Configuration(url: "amqp://u:p%40ss@rmq-0:5672,rmq-1,10.0.0.3:5674/%2F")
-        #expect(configuration.nodes == [Node(host: "rmq-0", port: 5672), Node(host: "rmq-1", port: 5672), Node(host: "10.0.0.3", port: 5674)])
+        #expect(
+            configuration.nodes == [
+                Node(host: "rmq-0", port: 5672), Node(host: "rmq-1", port: 5672), Node(host: "10.0.0.3", port: 5674),
+            ])
         #expect(configuration.username == "u" && configuration.password == "p@ss" && configuration.virtualHost == "/")
     }
 

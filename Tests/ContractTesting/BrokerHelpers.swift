@@ -9,7 +9,9 @@ package func nextDelivery(_ consumer: BrokerConsumer, timeout: Duration = .secon
 
 /// Exactly `count` deliveries of `consumer` (read in batches), or a ``TestFailure`` after
 /// `timeout`.
-package func nextDeliveries(_ consumer: BrokerConsumer, count: Int, timeout: Duration = .seconds(30)) async throws -> [Delivery] {
+package func nextDeliveries(_ consumer: BrokerConsumer, count: Int, timeout: Duration = .seconds(30)) async throws
+    -> [Delivery]
+{
     let received = try await withDeadline(timeout, "\(count) deliveries on \(consumer.queue)") {
         var received: [Delivery] = []
         while received.count < count {
@@ -20,13 +22,16 @@ package func nextDeliveries(_ consumer: BrokerConsumer, count: Int, timeout: Dur
         return received
     }
     guard received.count == count else {
-        throw TestFailure("expected \(count) deliveries on \(consumer.queue), the consumer ended after \(received.count)")
+        throw TestFailure(
+            "expected \(count) deliveries on \(consumer.queue), the consumer ended after \(received.count)")
     }
     return received
 }
 
 /// A small persistent JSON message with `id` as its `message_id`.
-package func message(_ exchange: String, _ routingKey: String, id: String = UUID().uuidString, body: String = "{}") -> OutboundMessage {
+package func message(_ exchange: String, _ routingKey: String, id: String = UUID().uuidString, body: String = "{}")
+    -> OutboundMessage
+{
     OutboundMessage(
         exchange: exchange, routingKey: routingKey,
         properties: MessageProperties(contentType: "application/json", messageID: id, type: routingKey, appID: "tests"),

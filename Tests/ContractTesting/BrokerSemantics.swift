@@ -86,9 +86,13 @@ package enum BrokerSemantics {
         // In a batch, only the unroutable message fails; the others are confirmed.
         let queue = exchange + ".q"
         try await broker.declare(
-            Topology(queues: [.init(name: queue)], bindings: [.init(exchange: exchange, queue: queue, routingKey: "ok")]))
+            Topology(
+                queues: [.init(name: queue)], bindings: [.init(exchange: exchange, queue: queue, routingKey: "ok")]))
         do {
-            try await broker.publish([message(exchange, "ok", id: "m1"), message(exchange, "nope", id: "m2"), message(exchange, "ok", id: "m3")])
+            try await broker.publish([
+                message(exchange, "ok", id: "m1"), message(exchange, "nope", id: "m2"),
+                message(exchange, "ok", id: "m3"),
+            ])
             Issue.record("a batch with an unroutable message succeeded")
         } catch let error as BrokerError {
             #expect(error.code == .publishFailed)
@@ -106,7 +110,8 @@ package enum BrokerSemantics {
     package static func deadLettering(_ broker: any Broker) async throws {
         let exchange = uniqueName("dlx")
         let queue = exchange + ".work"
-        try await broker.declare(Topology.consumerQueue(queue, exchange: exchange, routingKeys: ["work.#"], queueType: .classic))
+        try await broker.declare(
+            Topology.consumerQueue(queue, exchange: exchange, routingKeys: ["work.#"], queueType: .classic))
         try await broker.publish(message(exchange, "work.item", id: "poison", body: "not json"))
 
         let consumer = try await broker.consume(queue: queue, prefetch: 5)
@@ -118,7 +123,9 @@ package enum BrokerSemantics {
         let deadDelivery = try await nextDelivery(dead)
         #expect(deadDelivery.properties.messageID == "poison")
         #expect(String(decoding: deadDelivery.body, as: UTF8.self) == "not json")
-        guard case .array(let deaths)? = deadDelivery.properties.headers["x-death"], case .table(let death)? = deaths.first else {
+        guard case .array(let deaths)? = deadDelivery.properties.headers["x-death"],
+            case .table(let death)? = deaths.first
+        else {
             Issue.record("no x-death header: \(deadDelivery.properties.headers)")
             return
         }
@@ -159,7 +166,9 @@ package enum BrokerSemantics {
         #expect(batch.map(\.properties.messageID) == ["p1", "p2", "p3"])
         // The broker counts what it has not delivered: had it sent a fourth before the ack,
         // fewer than seven would be waiting (it answers after its pending deliveries).
-        #expect(try await broker.inspect(queue: queue).messageCount == 7, "more than the prefetch was delivered before an ack")
+        #expect(
+            try await broker.inspect(queue: queue).messageCount == 7,
+            "more than the prefetch was delivered before an ack")
         try await batch[2].ack(multiple: true)
         var rest: [Delivery] = []
         while rest.count < 7 {
@@ -189,6 +198,8 @@ package enum BrokerSemantics {
             (error as? BrokerError)?.replyCode == 404
         }
         // The broker carries on after the refusal; the unacknowledged message went back.
-        try await waitUntil("the cancelled consumer's delivery to return") { try await broker.inspect(queue: queue).messageCount == 3 }
+        try await waitUntil("the cancelled consumer's delivery to return") {
+            try await broker.inspect(queue: queue).messageCount == 3
+        }
     }
 }

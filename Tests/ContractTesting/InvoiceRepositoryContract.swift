@@ -13,7 +13,9 @@ package struct InvoiceStore: Sendable {
     package var pendingEvents: @Sendable () async throws -> [OutboxMessage]
 
     /// Creates the subject.
-    package init(repository: any InvoiceRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]) {
+    package init(
+        repository: any InvoiceRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]
+    ) {
         self.repository = repository
         self.pendingEvents = pendingEvents
     }
@@ -26,7 +28,9 @@ package enum InvoiceRepositoryContract {
 
     static func order(_ lines: [(String, Int, String)] = [("Tea", 1, "3.00")]) -> OrderCreated {
         let items = lines.map { OrderLine(productName: $0.0, quantity: $0.1, unitPrice: Money($0.2)!) }
-        return OrderCreated(orderID: UUID(), customerID: UUID(), items: items, total: items.map(\.lineTotal).reduce(.zero, +), createdAt: Date())
+        return OrderCreated(
+            orderID: UUID(), customerID: UUID(), items: items, total: items.map(\.lineTotal).reduce(.zero, +),
+            createdAt: Date())
     }
 
     static func toInvoice(_ order: OrderCreated, id: String = UUID().uuidString) throws -> OrderToInvoice {
@@ -35,16 +39,22 @@ package enum InvoiceRepositoryContract {
     }
 
     /// Invoicing terms at `taxRate`, due in an hour.
-    static func terms(_ taxRate: Decimal) -> InvoicingTerms { InvoicingTerms(taxRate: taxRate, paymentDue: .seconds(3600)) }
+    static func terms(_ taxRate: Decimal) -> InvoicingTerms {
+        InvoicingTerms(taxRate: taxRate, paymentDue: .seconds(3600))
+    }
 
     static func cancellation(of order: OrderCreated, id: String = UUID().uuidString) throws -> CancelledOrder {
-        let cancelled = OrderCancelled(orderID: order.orderID, customerID: order.customerID, reason: .requested, cancelledAt: Date())
-        return CancelledOrder(event: try IncomingEvent(CloudEvent(id: id, source: "/tests", data: cancelled)), cancellation: cancelled, traceparent: nil)
+        let cancelled = OrderCancelled(
+            orderID: order.orderID, customerID: order.customerID, reason: .requested, cancelledAt: Date())
+        return CancelledOrder(
+            event: try IncomingEvent(CloudEvent(id: id, source: "/tests", data: cancelled)), cancellation: cancelled,
+            traceparent: nil)
     }
 
     static func payment(of invoice: Invoice, key: String = UUID().uuidString, amount: Money? = nil) -> NewPayment {
         NewPayment(
-            invoiceID: invoice.id, idempotencyKey: key, request: "{\"key\":\"\(key)\"}", amount: amount ?? invoice.total, method: "card", token: nil,
+            invoiceID: invoice.id, idempotencyKey: key, request: "{\"key\":\"\(key)\"}",
+            amount: amount ?? invoice.total, method: "card", token: nil,
             traceparent: nil)
     }
 
@@ -63,17 +73,25 @@ package enum InvoiceRepositoryContract {
     package static let checks: [ContractCheck<InvoiceStore>] = [
         ContractCheck("each order gets one invoice, numbered without gaps, however often its event arrives") { store in
             let time = millisecondNow()
-            let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: time).year!
+            let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: time)
+                .year!
             let (first, second, third) = (order(), order([("Coffee", 2, "2.50")]), order())
             let firstEvent = try toInvoice(first)
-            try await store.repository.invoice([firstEvent, try toInvoice(second), firstEvent], terms: terms(Decimal(string: "0.20")!), at: time)
-            try await store.repository.invoice([firstEvent], terms: terms(Decimal(string: "0.20")!), at: time)  // redelivered
-            try await store.repository.invoice([try toInvoice(first)], terms: terms(Decimal(string: "0.20")!), at: time)  // same order, new event id
+            try await store.repository.invoice(
+                [firstEvent, try toInvoice(second), firstEvent], terms: terms(Decimal(string: "0.20")!), at: time)
+            // Redelivered.
+            try await store.repository.invoice([firstEvent], terms: terms(Decimal(string: "0.20")!), at: time)
+            // Same order, new event id.
+            try await store.repository.invoice([try toInvoice(first)], terms: terms(Decimal(string: "0.20")!), at: time)
             try await store.repository.invoice([try toInvoice(third)], terms: terms(Decimal(string: "0.20")!), at: time)
-            let invoices = try await [first, second, third].asyncMap { try #require(try await store.repository.invoice(orderID: $0.orderID)) }
+            let invoices = try await [first, second, third].asyncMap {
+                try #require(try await store.repository.invoice(orderID: $0.orderID))
+            }
             #expect(invoices.map(\.number) == (1...3).map { Invoice.number(year: year, sequence: $0) })
             let coffee = invoices[1]
-            #expect(coffee.subtotal == Money("5.00") && coffee.tax == Money("1.00") && coffee.total == Money("6.00") && coffee.lines == second.items)
+            #expect(
+                coffee.subtotal == Money("5.00") && coffee.tax == Money("1.00") && coffee.total == Money("6.00")
+                    && coffee.lines == second.items)
             #expect(try await store.repository.invoice(id: coffee.id)?.number == coffee.number)
             #expect(try await store.repository.invoice(id: UUID()) == nil)
             #expect(try await store.repository.invoice(orderID: UUID()) == nil)
@@ -92,7 +110,10 @@ package enum InvoiceRepositoryContract {
             let time = millisecondNow()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for batch in batches {
-                    group.addTask { try await store.repository.invoice(try batch.map { try toInvoice($0) }, terms: terms(0), at: time) }
+                    group.addTask {
+                        try await store.repository.invoice(
+                            try batch.map { try toInvoice($0) }, terms: terms(0), at: time)
+                    }
                 }
                 try await group.waitForAll()
             }
@@ -110,7 +131,8 @@ package enum InvoiceRepositoryContract {
         ContractCheck("pages run oldest first and follow each other without repeats") { store in
             let start = millisecondNow(plus: -100)
             for index in 0..<7 {
-                try await store.repository.invoice([try toInvoice(order())], terms: terms(0), at: start + Double(index / 2))
+                try await store.repository.invoice(
+                    [try toInvoice(order())], terms: terms(0), at: start + Double(index / 2))
             }
             var request = PageRequest(limit: 3)
             var seen: [Invoice] = []
@@ -124,12 +146,15 @@ package enum InvoiceRepositoryContract {
             #expect(seen.count == 7 && seen.map(key) == seen.map(key).sorted())
         },
         ContractCheck("a customer's page holds that customer's invoices only") { store in
-            let mine = order(), theirs = order()
-            try await store.repository.invoice([try toInvoice(mine), try toInvoice(theirs)], terms: terms(0), at: millisecondNow())
+            let mine = order()
+            let theirs = order()
+            try await store.repository.invoice(
+                [try toInvoice(mine), try toInvoice(theirs)], terms: terms(0), at: millisecondNow())
             let page = try await store.repository.invoices(page: PageRequest(limit: 10), customerID: mine.customerID)
             #expect(page.map(\.orderID) == [mine.orderID])
         },
-        ContractCheck("a cancelled order is never invoiced; an invoiced one is voided once and keeps its number") { store in
+        ContractCheck("a cancelled order is never invoiced; an invoiced one is voided once and keeps its number") {
+            store in
             let early = order()
             try await store.repository.cancelOrders([try cancellation(of: early)])
             try await store.repository.invoice([try toInvoice(early)], terms: terms(0), at: millisecondNow())
@@ -139,17 +164,25 @@ package enum InvoiceRepositoryContract {
             #expect(try await store.repository.cancelOrders([cancel, cancel]) == 0)
             try await store.repository.cancelOrders([try cancellation(of: late)])  // another event id, same order
             let voided = try #require(try await store.repository.invoice(id: invoice.id))
-            #expect(voided.status == .void && voided.number == invoice.number && voided.voidReason == "requested" && voided.voidedAt != nil)
+            #expect(
+                voided.status == .void && voided.number == invoice.number && voided.voidReason == "requested"
+                    && voided.voidedAt != nil)
             let events = try await store.pendingEvents().filter { $0.eventType == "invoice.voided" }
             #expect(events.count == 1)
-            let event = try EventCoding.makeDecoder().decode(CloudEvent<InvoiceVoided>.self, from: try #require(events.first).body)
+            let event = try EventCoding.makeDecoder().decode(
+                CloudEvent<InvoiceVoided>.self, from: try #require(events.first).body)
             #expect(event.data.invoiceNumber == invoice.number && event.data.refundDue == nil)
-            await #expect(throws: InvoiceStoreError.self) { try await store.repository.startPayment(payment(of: voided), at: Date()) }
+            await #expect(throws: InvoiceStoreError.self) {
+                try await store.repository.startPayment(payment(of: voided), at: Date())
+            }
         },
-        ContractCheck("a payment pays the invoice once; its key answers it again; a second payment is refused") { store in
+        ContractCheck("a payment pays the invoice once; its key answers it again; a second payment is refused") {
+            store in
             let (_, invoice) = try await invoiced(store)
             let wrong = payment(of: invoice, amount: invoice.total + Money("0.01")!)
-            await #expect(throws: InvoiceStoreError(.wrongAmount, "amount must be the invoice's open amount, \(invoice.total)")) {
+            await #expect(
+                throws: InvoiceStoreError(.wrongAmount, "amount must be the invoice's open amount, \(invoice.total)")
+            ) {
                 try await store.repository.startPayment(wrong, at: Date())
             }
             let request = payment(of: invoice)
@@ -172,7 +205,8 @@ package enum InvoiceRepositoryContract {
             let (paid, after) = try await store.repository.settlePayment(
                 start.payment.id, outcome: .captured(reference: "ch_1"), at: Date(), traceparent: testTraceparent)
             #expect(paid.status == .captured && paid.providerReference == "ch_1" && after.status == .paid)
-            _ = try await store.repository.settlePayment(start.payment.id, outcome: .captured(reference: "ch_1"), at: Date())  // repeated
+            _ = try await store.repository.settlePayment(
+                start.payment.id, outcome: .captured(reference: "ch_1"), at: Date())  // repeated
             let replay = try await store.repository.startPayment(request, at: Date())
             #expect(replay.isReplay && replay.payment.id == paid.id && replay.payment.status == .captured)
             let paidEvents = try await store.pendingEvents().filter { $0.eventType == "invoice.paid" }
@@ -183,29 +217,39 @@ package enum InvoiceRepositoryContract {
             let (_, invoice) = try await invoiced(store)
             let request = payment(of: invoice)
             let first = try await store.repository.startPayment(request, at: Date())
-            let (failed, _) = try await store.repository.settlePayment(first.payment.id, outcome: .failed(reason: "down"), at: Date())
+            let (failed, _) = try await store.repository.settlePayment(
+                first.payment.id, outcome: .failed(reason: "down"), at: Date())
             #expect(failed.status == .failed)
             let retry = try await store.repository.startPayment(request, at: Date())
             #expect(retry.isReplay && retry.payment.status == .pending && retry.payment.id == first.payment.id)
-            let (declined, after) = try await store.repository.settlePayment(first.payment.id, outcome: .declined(reason: "insufficient_funds"), at: Date())
-            #expect(declined.status == .declined && declined.failureReason == "insufficient_funds" && after.status == .issued)
+            let (declined, after) = try await store.repository.settlePayment(
+                first.payment.id, outcome: .declined(reason: "insufficient_funds"), at: Date())
+            #expect(
+                declined.status == .declined && declined.failureReason == "insufficient_funds"
+                    && after.status == .issued)
             #expect(try await store.repository.startPayment(request, at: Date()).payment.status == .declined)
         },
-        ContractCheck("money captured for a voided invoice is owed back once, and its refund is announced once") { store in
+        ContractCheck("money captured for a voided invoice is owed back once, and its refund is announced once") {
+            store in
             let (created, invoice) = try await invoiced(store)
             let start = try await store.repository.startPayment(payment(of: invoice), at: Date())
             // The cancellation lands while the provider is charging.
             #expect(try await store.repository.cancelOrders([try cancellation(of: created)]) == 0)
-            let (captured, after) = try await store.repository.settlePayment(start.payment.id, outcome: .captured(reference: "ch_2"), at: Date())
+            let (captured, after) = try await store.repository.settlePayment(
+                start.payment.id, outcome: .captured(reference: "ch_2"), at: Date())
             #expect(captured.status == .captured && after.status == .void)
             let now = Date()
             let owed = try await store.repository.claimRefunds(limit: 10, lease: .seconds(60), at: now)
             #expect(owed.map(\.id).contains(captured.id))
-            #expect(!(try await store.repository.claimRefunds(limit: 10, lease: .seconds(60), at: now)).map(\.id).contains(captured.id), "leased")
+            #expect(
+                !(try await store.repository.claimRefunds(limit: 10, lease: .seconds(60), at: now)).map(\.id).contains(
+                    captured.id), "leased")
             try await store.repository.recordRefund(captured.id, at: Date())
             try await store.repository.recordRefund(captured.id, at: Date())
             #expect(try await store.repository.payments(invoiceID: invoice.id).map(\.status) == [.refunded])
-            #expect(!(try await store.repository.claimRefunds(limit: 10, lease: .seconds(60), at: now.addingTimeInterval(120))).map(\.id).contains(captured.id))
+            #expect(
+                !(try await store.repository.claimRefunds(
+                    limit: 10, lease: .seconds(60), at: now.addingTimeInterval(120))).map(\.id).contains(captured.id))
             let events = try await store.pendingEvents()
             #expect(events.filter { $0.eventType == "invoice.refunded" }.count == 1)
             #expect(events.filter { $0.eventType == "invoice.paid" }.isEmpty)
@@ -213,22 +257,30 @@ package enum InvoiceRepositoryContract {
         ContractCheck("a paid invoice whose order is cancelled is voided with its refund due") { store in
             let (created, invoice) = try await invoiced(store)
             let start = try await store.repository.startPayment(payment(of: invoice), at: Date())
-            _ = try await store.repository.settlePayment(start.payment.id, outcome: .captured(reference: "ch_3"), at: Date())
+            _ = try await store.repository.settlePayment(
+                start.payment.id, outcome: .captured(reference: "ch_3"), at: Date())
             #expect(try await store.repository.cancelOrders([try cancellation(of: created)]) == 1)
             let event = try EventCoding.makeDecoder().decode(
-                CloudEvent<InvoiceVoided>.self, from: try #require(try await store.pendingEvents().last { $0.eventType == "invoice.voided" }).body)
+                CloudEvent<InvoiceVoided>.self,
+                from: try #require(try await store.pendingEvents().last { $0.eventType == "invoice.voided" }).body)
             #expect(event.data.refundDue == invoice.total)
-            #expect(try await store.repository.claimRefunds(limit: 10, lease: .seconds(1), at: Date()).map(\.id).contains(start.payment.id))
+            #expect(
+                try await store.repository.claimRefunds(limit: 10, lease: .seconds(1), at: Date()).map(\.id).contains(
+                    start.payment.id))
         },
-        ContractCheck("a capture for an invoice paid by another payment is kept once and the other owed back") { store in
+        ContractCheck("a capture for an invoice paid by another payment is kept once and the other owed back") {
+            store in
             let (_, invoice) = try await invoiced(store)
             let first = try await store.repository.startPayment(payment(of: invoice), at: Date())
-            _ = try await store.repository.settlePayment(first.payment.id, outcome: .failed(reason: "payment_provider_error"), at: Date())
+            _ = try await store.repository.settlePayment(
+                first.payment.id, outcome: .failed(reason: "payment_provider_error"), at: Date())
             let second = try await store.repository.startPayment(payment(of: invoice), at: Date())
-            let (paid, after) = try await store.repository.settlePayment(second.payment.id, outcome: .captured(reference: "ch_kept"), at: Date())
+            let (paid, after) = try await store.repository.settlePayment(
+                second.payment.id, outcome: .captured(reference: "ch_kept"), at: Date())
             #expect(paid.refundDue == nil && after.status == .paid)
             // The provider captured the first after all: recorded, never refused (no 23505), owed back.
-            let (late, still) = try await store.repository.settlePayment(first.payment.id, outcome: .captured(reference: "ch_late"), at: Date())
+            let (late, still) = try await store.repository.settlePayment(
+                first.payment.id, outcome: .captured(reference: "ch_late"), at: Date())
             #expect(late.status == .captured && late.refundDue == .invoicePaidByAnother && still.status == .paid)
             let owed = try await store.repository.claimRefunds(limit: 10, lease: .seconds(60), at: Date())
             #expect(owed.map(\.id) == [first.payment.id])
@@ -239,21 +291,31 @@ package enum InvoiceRepositoryContract {
             let request = payment(of: invoice)
             let start = try await store.repository.startPayment(request, at: millisecondNow(plus: -600))
             let retried = try await store.repository.startPayment(request, at: millisecondNow())
-            #expect(retried.isReplay && retried.payment.status == .pending && retried.payment.updatedAt > start.payment.updatedAt)
+            #expect(
+                retried.isReplay && retried.payment.status == .pending
+                    && retried.payment.updatedAt > start.payment.updatedAt)
             let now = Date()
-            #expect(try await store.repository.claimStalePayments(updatedBefore: now.addingTimeInterval(-30), limit: 5, lease: .seconds(30), at: now).isEmpty)
+            #expect(
+                try await store.repository.claimStalePayments(
+                    updatedBefore: now.addingTimeInterval(-30), limit: 5, lease: .seconds(30), at: now
+                ).isEmpty)
         },
-        ContractCheck("an invoice unpaid at its due date is closed once as overdue, unless paid or a payment is in flight") { store in
+        ContractCheck(
+            "an invoice unpaid at its due date is closed once as overdue, unless paid or a payment is in flight"
+        ) { store in
             let issuedAt = millisecondNow(plus: -7200)
             var orders: [OrderCreated] = []
             for _ in 0..<4 { orders.append(order()) }
             try await store.repository.invoice(try orders.map { try toInvoice($0) }, terms: terms(0), at: issuedAt)
             var invoices: [Invoice] = []
-            for order in orders { invoices.append(try #require(try await store.repository.invoice(orderID: order.orderID))) }
+            for order in orders {
+                invoices.append(try #require(try await store.repository.invoice(orderID: order.orderID)))
+            }
             let (unpaid, paid, inFlight, cancelled) = (invoices[0], invoices[1], invoices[2], invoices[3])
             // Paid and in flight before the due date (an hour after issue).
             let paying = try await store.repository.startPayment(payment(of: paid), at: issuedAt)
-            _ = try await store.repository.settlePayment(paying.payment.id, outcome: .captured(reference: "ch_on_time"), at: issuedAt)
+            _ = try await store.repository.settlePayment(
+                paying.payment.id, outcome: .captured(reference: "ch_on_time"), at: issuedAt)
             let pending = try await store.repository.startPayment(payment(of: inFlight), at: issuedAt)
             try await store.repository.cancelOrders([try cancellation(of: orders[3])])
             // Too late: refused before any sweep.
@@ -265,15 +327,21 @@ package enum InvoiceRepositoryContract {
             #expect(try await store.repository.closeOverdue(at: now, limit: 10) == 0, "closed once")
             let closed = try #require(try await store.repository.invoice(id: unpaid.id))
             #expect(closed.status == .overdue && closed.overdueAt != nil)
-            #expect(try await store.repository.invoice(id: paid.id)?.status == .paid, "paid in time: never closed for lateness")
+            #expect(
+                try await store.repository.invoice(id: paid.id)?.status == .paid,
+                "paid in time: never closed for lateness")
             #expect(try await store.repository.invoice(id: cancelled.id)?.status == .void)
-            #expect(try await store.repository.invoice(id: inFlight.id)?.status == .issued, "a payment in flight holds it open")
+            #expect(
+                try await store.repository.invoice(id: inFlight.id)?.status == .issued,
+                "a payment in flight holds it open")
             let events = try await store.pendingEvents().filter { $0.eventType == "invoice.overdue" }
             #expect(events.count == 1)
-            let event = try EventCoding.makeDecoder().decode(CloudEvent<InvoiceOverdue>.self, from: try #require(events.first).body)
+            let event = try EventCoding.makeDecoder().decode(
+                CloudEvent<InvoiceOverdue>.self, from: try #require(events.first).body)
             #expect(event.data.invoiceID == unpaid.id && event.data.orderID == orders[0].orderID)
             // The payment in flight fails: the next sweep closes its invoice too.
-            _ = try await store.repository.settlePayment(pending.payment.id, outcome: .failed(reason: "payment_provider_error"), at: Date())
+            _ = try await store.repository.settlePayment(
+                pending.payment.id, outcome: .failed(reason: "payment_provider_error"), at: Date())
             #expect(try await store.repository.closeOverdue(at: Date(), limit: 10) == 1)
             // Its order's cancellation voids an overdue invoice, with nothing to refund.
             #expect(try await store.repository.cancelOrders([try cancellation(of: orders[0])]) == 0)
@@ -289,33 +357,52 @@ package enum InvoiceRepositoryContract {
             #expect(second.payment.attempt == 2 && second.payment.status == .pending)
             // The first attempt's "nothing charged" cannot speak for the second, which may charge.
             let (still, _) = try await store.repository.settlePayment(
-                first.payment.id, outcome: .failed(reason: "payment_provider_unavailable"), at: Date(), traceparent: nil, attempt: 1)
+                first.payment.id, outcome: .failed(reason: "payment_provider_unavailable"), at: Date(),
+                traceparent: nil, attempt: 1)
             #expect(still.status == .pending)
             let (failed, _) = try await store.repository.settlePayment(
-                first.payment.id, outcome: .failed(reason: "payment_provider_unavailable"), at: Date(), traceparent: nil, attempt: 2)
+                first.payment.id, outcome: .failed(reason: "payment_provider_unavailable"), at: Date(),
+                traceparent: nil, attempt: 2)
             #expect(failed.status == .failed)
             // Retried under its key: a third attempt.
             #expect(try await store.repository.startPayment(request, at: Date()).payment.attempt == 3)
         },
-        ContractCheck("payments an earlier version failed on a guess are claimed once per lease until settled") { store in
+        ContractCheck("payments an earlier version failed on a guess are claimed once per lease until settled") {
+            store in
             let (_, invoice) = try await invoiced(store)
             let start = try await store.repository.startPayment(payment(of: invoice), at: Date())
-            _ = try await store.repository.settlePayment(start.payment.id, outcome: .failed(reason: PaymentProcessor.guessedFailure), at: Date())
+            _ = try await store.repository.settlePayment(
+                start.payment.id, outcome: .failed(reason: PaymentProcessor.guessedFailure), at: Date())
             let now = Date()
-            #expect(try await store.repository.claimGuessedFailures(limit: 5, lease: .seconds(30), at: now).map(\.id) == [start.payment.id])
-            #expect(try await store.repository.claimGuessedFailures(limit: 5, lease: .seconds(30), at: now).isEmpty, "leased")
-            let (cancelled, _) = try await store.repository.settlePayment(start.payment.id, outcome: .cancelled, at: Date())
+            #expect(
+                try await store.repository.claimGuessedFailures(limit: 5, lease: .seconds(30), at: now).map(\.id) == [
+                    start.payment.id
+                ])
+            #expect(
+                try await store.repository.claimGuessedFailures(limit: 5, lease: .seconds(30), at: now).isEmpty,
+                "leased")
+            let (cancelled, _) = try await store.repository.settlePayment(
+                start.payment.id, outcome: .cancelled, at: Date())
             #expect(cancelled.status == .cancelled)
-            #expect(try await store.repository.claimGuessedFailures(limit: 5, lease: .seconds(30), at: now.addingTimeInterval(60)).isEmpty)
+            #expect(
+                try await store.repository.claimGuessedFailures(
+                    limit: 5, lease: .seconds(30), at: now.addingTimeInterval(60)
+                ).isEmpty)
         },
         ContractCheck("payments pending since before the cutoff are claimed once per lease") { store in
             let (_, invoice) = try await invoiced(store)
             let start = try await store.repository.startPayment(payment(of: invoice), at: millisecondNow(plus: -60))
             let now = Date()
-            #expect(try await store.repository.claimStalePayments(updatedBefore: now.addingTimeInterval(-120), limit: 5, lease: .seconds(30), at: now).isEmpty)
-            let stale = try await store.repository.claimStalePayments(updatedBefore: now.addingTimeInterval(-30), limit: 5, lease: .seconds(30), at: now)
+            #expect(
+                try await store.repository.claimStalePayments(
+                    updatedBefore: now.addingTimeInterval(-120), limit: 5, lease: .seconds(30), at: now
+                ).isEmpty)
+            let stale = try await store.repository.claimStalePayments(
+                updatedBefore: now.addingTimeInterval(-30), limit: 5, lease: .seconds(30), at: now)
             #expect(stale.map(\.id).contains(start.payment.id))
-            #expect(!(try await store.repository.claimStalePayments(updatedBefore: now, limit: 5, lease: .seconds(30), at: now)).map(\.id).contains(start.payment.id))
+            #expect(
+                !(try await store.repository.claimStalePayments(
+                    updatedBefore: now, limit: 5, lease: .seconds(30), at: now)).map(\.id).contains(start.payment.id))
         },
     ]
 }

@@ -13,7 +13,8 @@ package struct OrderStore: Sendable {
     package var pendingEvents: @Sendable () async throws -> [OutboxMessage]
 
     /// Creates the subject.
-    package init(repository: any OrderRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]) {
+    package init(repository: any OrderRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage])
+    {
         self.repository = repository
         self.pendingEvents = pendingEvents
     }
@@ -24,16 +25,21 @@ package enum OrderRepositoryContract {
     /// The stamp the contract's repositories are created with.
     package static let stamp = EventStamp(serviceName: "order-service")
 
-    static func order(customer: UUID = UUID(), at time: Date = millisecondNow(plus: -1), lines: [(String, Int, String)] = [("Tea", 2, "3.50")]) -> Order {
+    static func order(
+        customer: UUID = UUID(), at time: Date = millisecondNow(plus: -1),
+        lines: [(String, Int, String)] = [("Tea", 2, "3.50")]
+    ) -> Order {
         let items = lines.map { OrderLine(productName: $0.0, quantity: $0.1, unitPrice: Money($0.2)!) }
         return Order(
-            id: UUID(), customerID: customer, status: .created, items: items, total: items.map(\.lineTotal).reduce(.zero, +), createdAt: time,
+            id: UUID(), customerID: customer, status: .created, items: items,
+            total: items.map(\.lineTotal).reduce(.zero, +), createdAt: time,
             updatedAt: time)
     }
 
     static func invoiceCreated(order: UUID, number: String, id: String = UUID().uuidString) throws -> InvoicedOrder {
         let payload = InvoiceCreated(
-            invoiceID: UUID(), invoiceNumber: number, orderID: order, customerID: UUID(), lines: [], subtotal: .zero, taxRate: 0, tax: .zero,
+            invoiceID: UUID(), invoiceNumber: number, orderID: order, customerID: UUID(), lines: [], subtotal: .zero,
+            taxRate: 0, tax: .zero,
             total: .zero, issuedAt: Date())
         let event = try IncomingEvent(CloudEvent(id: id, source: "/tests", data: payload))
         return InvoicedOrder(event: event, orderID: order, invoiceID: payload.invoiceID, invoiceNumber: number)
@@ -45,7 +51,9 @@ package enum OrderRepositoryContract {
         return invoiced
     }
 
-    static func notice(_ kind: PaymentNotice.Kind, order: UUID, number: String = "INV-2026-000077") throws -> PaymentNotice {
+    static func notice(_ kind: PaymentNotice.Kind, order: UUID, number: String = "INV-2026-000077") throws
+        -> PaymentNotice
+    {
         let invoiceID = UUID()
         let at = millisecondNow()
         let event: IncomingEvent
@@ -55,36 +63,42 @@ package enum OrderRepositoryContract {
                 CloudEvent(
                     source: "/tests",
                     data: InvoicePaid(
-                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(), paymentID: UUID(), amount: Money("7.00")!,
+                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(),
+                        paymentID: UUID(), amount: Money("7.00")!,
                         method: "card", paidAt: at)))
         case .voided:
             event = try IncomingEvent(
                 CloudEvent(
                     source: "/tests",
                     data: InvoiceVoided(
-                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(), reason: .requested, refundDue: nil,
+                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(),
+                        reason: .requested, refundDue: nil,
                         voidedAt: at)))
         case .refunded:
             event = try IncomingEvent(
                 CloudEvent(
                     source: "/tests",
                     data: InvoiceRefunded(
-                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(), paymentID: UUID(), amount: Money("7.00")!,
+                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(),
+                        paymentID: UUID(), amount: Money("7.00")!,
                         refundedAt: at)))
         case .overdue:
             event = try IncomingEvent(
                 CloudEvent(
                     source: "/tests",
                     data: InvoiceOverdue(
-                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(), dueAt: at.addingTimeInterval(-10),
+                        invoiceID: invoiceID, invoiceNumber: number, orderID: order, customerID: UUID(),
+                        dueAt: at.addingTimeInterval(-10),
                         overdueAt: at)))
         }
-        return PaymentNotice(event: event, kind: kind, orderID: order, invoiceID: invoiceID, invoiceNumber: number, at: at)
+        return PaymentNotice(
+            event: event, kind: kind, orderID: order, invoiceID: invoiceID, invoiceNumber: number, at: at)
     }
 
     static func snapshot(_ id: UUID, count: Int, version: Int) -> CustomerSnapshot {
         CustomerSnapshot(
-            customerID: id, name: "Ada v\(version)", email: "ada@example.com", address: "x", ordersCount: count, version: version,
+            customerID: id, name: "Ada v\(version)", email: "ada@example.com", address: "x", ordersCount: count,
+            version: version,
             updatedAt: millisecondNow())
     }
 
@@ -92,7 +106,8 @@ package enum OrderRepositoryContract {
     /// may hold numbering back for a while (on a busy machine, longer than any fixed number
     /// of tries); fails rather than let a check go on with changes still unnumbered.
     static func settle(_ store: OrderStore) async throws {
-        try await waitUntil("every change made so far is numbered", timeout: .seconds(60), interval: .milliseconds(10)) {
+        try await waitUntil("every change made so far is numbered", timeout: .seconds(60), interval: .milliseconds(10))
+        {
             try await store.repository.settleChanges()
         }
     }
@@ -105,7 +120,9 @@ package enum OrderRepositoryContract {
             let largest = try NewOrder(
                 customerID: UUID(),
                 items: (0..<NewOrder.maxItems).map { index in
-                    NewOrder.Item(productName: "Line \(index)", quantity: index == 0 ? 9_999 : 10_000, unitPrice: Money(1_000_000))
+                    NewOrder.Item(
+                        productName: "Line \(index)", quantity: index == 0 ? 9_999 : 10_000, unitPrice: Money(1_000_000)
+                    )
                 }
             ).validated()
             var order = order(lines: [])
@@ -120,13 +137,17 @@ package enum OrderRepositoryContract {
             let placed = try await store.repository.place(order, idempotency: nil, traceparent: testTraceparent)
             #expect(!placed.isReplay && placed.order.id == order.id)
             let stored = try #require(try await store.repository.order(id: order.id))
-            #expect(stored.status == .created && stored.customerID == order.customerID && stored.total == Money("11.25"))
+            #expect(
+                stored.status == .created && stored.customerID == order.customerID && stored.total == Money("11.25"))
             #expect(stored.items == order.items, "lines in the order given")
-            #expect(sameInstant(stored.createdAt, order.createdAt) && stored.invoiceID == nil && stored.invoiceNumber == nil)
+            #expect(
+                sameInstant(stored.createdAt, order.createdAt) && stored.invoiceID == nil && stored.invoiceNumber == nil
+            )
             #expect(try await store.repository.order(id: UUID()) == nil)
             let events = try await store.pendingEvents()
             #expect(events.map(\.eventType) == ["order.created"])
-            let event = try EventCoding.makeDecoder().decode(CloudEvent<OrderCreated>.self, from: try #require(events.first).body)
+            let event = try EventCoding.makeDecoder().decode(
+                CloudEvent<OrderCreated>.self, from: try #require(events.first).body)
             var expected = order.createdEvent
             expected.createdAt = event.data.createdAt
             #expect(event.data == expected && sameInstant(event.data.createdAt, order.createdAt))
@@ -141,12 +162,14 @@ package enum OrderRepositoryContract {
             let (found, request) = try #require(try await store.repository.order(idempotencyKey: key.key))
             #expect(found.id == first.order.id && request == key.request)
             await #expect {
-                try await store.repository.place(order(), idempotency: IdempotencyKey(key: key.key, request: #"{"a":2}"#), traceparent: nil)
+                try await store.repository.place(
+                    order(), idempotency: IdempotencyKey(key: key.key, request: #"{"a":2}"#), traceparent: nil)
             } throws: { ($0 as? OrderStoreError)?.code == .idempotencyKeyReused }
             #expect(try await store.repository.order(idempotencyKey: "never-used") == nil)
             #expect(try await store.pendingEvents().count == 1, "a replay or a refusal queues nothing")
         },
-        ContractCheck("pages run oldest first, optionally for one customer, and follow each other without repeats") { store in
+        ContractCheck("pages run oldest first, optionally for one customer, and follow each other without repeats") {
+            store in
             let (ada, bob) = (UUID(), UUID())
             let start = millisecondNow(plus: -100)
             var placed: [Order] = []
@@ -165,10 +188,15 @@ package enum OrderRepositoryContract {
                     guard page.count == request.limit, let last = page.last else { break }
                     request.after = key(last)
                 }
-                let expected = placed.filter { customer == nil || $0.customerID == customer }.sorted { key($0) < key($1) }.map(\.id)
+                let expected = placed.filter { customer == nil || $0.customerID == customer }.sorted {
+                    key($0) < key($1)
+                }.map(\.id)
                 #expect(seen == expected, "customer \(customer.map(\.uuidString) ?? "any")")
             }
-            #expect(try await store.repository.orders(page: PageRequest(limit: 5), customerID: nil).allSatisfy { !$0.items.isEmpty })
+            #expect(
+                try await store.repository.orders(page: PageRequest(limit: 5), customerID: nil).allSatisfy {
+                    !$0.items.isEmpty
+                })
         },
         ContractCheck("an invoice marks its order once, and the first invoice stays") { store in
             let placed = try await store.repository.place(order(), idempotency: nil, traceparent: nil).order
@@ -177,14 +205,22 @@ package enum OrderRepositoryContract {
             let marked = try await store.repository.markInvoiced([invoice, invoice])
             #expect(marked.count == 1 && abs(marked[0].timeIntervalSince(placed.createdAt)) < 0.001)
             #expect(try await store.repository.markInvoiced([invoice]).isEmpty)
-            #expect(try await store.repository.markInvoiced([try invoiceCreated(order: placed.id, number: "INV-2026-000999")]).isEmpty)
+            #expect(
+                try await store.repository.markInvoiced([
+                    try invoiceCreated(order: placed.id, number: "INV-2026-000999")
+                ]).isEmpty)
             let invoiced = try #require(try await store.repository.order(id: placed.id))
-            #expect(invoiced.status == .invoiced && invoiced.invoiceID == invoice.invoiceID && invoiced.invoiceNumber == "INV-2026-000001")
+            #expect(
+                invoiced.status == .invoiced && invoiced.invoiceID == invoice.invoiceID
+                    && invoiced.invoiceNumber == "INV-2026-000001")
             #expect(invoiced.updatedAt >= placed.updatedAt)
         },
-        ContractCheck("an invoice that arrives before its order is kept and applied when the order is placed") { store in
+        ContractCheck("an invoice that arrives before its order is kept and applied when the order is placed") {
+            store in
             let early = order()
-            #expect(try await store.repository.markInvoiced([try invoiceCreated(order: early.id, number: "INV-2026-000002")]).isEmpty)
+            #expect(
+                try await store.repository.markInvoiced([try invoiceCreated(order: early.id, number: "INV-2026-000002")]
+                ).isEmpty)
             #expect(try await store.repository.order(id: early.id) == nil)
             let placed = try await store.repository.place(early, idempotency: nil, traceparent: nil).order
             #expect(placed.status == .invoiced && placed.invoiceNumber == "INV-2026-000002")
@@ -193,13 +229,16 @@ package enum OrderRepositoryContract {
         ContractCheck("the customer replica keeps the newest version whatever the order of the events") { store in
             let id = UUID()
             let event = { (payload: CustomerUpdated) in try IncomingEvent(CloudEvent(source: "/tests", data: payload)) }
-            let created = try IncomingEvent(CloudEvent(source: "/tests", data: CustomerCreated(customer: snapshot(id, count: 0, version: 1))))
+            let created = try IncomingEvent(
+                CloudEvent(source: "/tests", data: CustomerCreated(customer: snapshot(id, count: 0, version: 1))))
             let v3 = try event(CustomerUpdated(customer: snapshot(id, count: 2, version: 3)))
             let v2 = try event(CustomerUpdated(customer: snapshot(id, count: 1, version: 2)))
             #expect(try await store.repository.customer(id: id) == nil)
-            try await store.repository.saveCustomers([snapshot(id, count: 0, version: 1), snapshot(id, count: 2, version: 3)], events: [created, v3])
+            try await store.repository.saveCustomers(
+                [snapshot(id, count: 0, version: 1), snapshot(id, count: 2, version: 3)], events: [created, v3])
             try await store.repository.saveCustomers([snapshot(id, count: 1, version: 2)], events: [v2])  // late
-            try await store.repository.saveCustomers([snapshot(id, count: 0, version: 1)], events: [created])  // duplicate
+            // Duplicate.
+            try await store.repository.saveCustomers([snapshot(id, count: 0, version: 1)], events: [created])
             // From an HTTP lookup (no event): only if newer, too.
             try await store.repository.saveCustomers([snapshot(id, count: 0, version: 1)], events: [])
             let replica = try #require(try await store.repository.customer(id: id))
@@ -208,7 +247,8 @@ package enum OrderRepositoryContract {
             // Within the repository's cache window a read may still show v3; never an older one.
             #expect(try await store.repository.customer(id: id).map(\.version).map { $0 >= 3 } == true)
         },
-        ContractCheck("every change is numbered in order: created, then invoiced, each with the order as it was then") { store in
+        ContractCheck("every change is numbered in order: created, then invoiced, each with the order as it was then") {
+            store in
             let start = try await store.repository.statusCounts(customerID: nil).sequence
             let customer = UUID()
             try await store.repository.saveCustomers([snapshot(customer, count: 0, version: 1)], events: [])
@@ -217,22 +257,30 @@ package enum OrderRepositoryContract {
             _ = try await store.repository.place(first, idempotency: nil, traceparent: nil)
             _ = try await store.repository.place(second, idempotency: nil, traceparent: nil)
             try await store.repository.markInvoiced([try invoiceCreated(order: first.id, number: "INV-2026-000010")])
-            try await store.repository.markInvoiced([try invoiceCreated(order: first.id, number: "INV-2026-000011")])  // a second invoice: no change
+            // A second invoice: no change.
+            try await store.repository.markInvoiced([try invoiceCreated(order: first.id, number: "INV-2026-000011")])
             try await settle(store)
             let changes = try await store.repository.changes(after: start, customerID: nil, limit: 10)
             #expect(changes.map(\.sequence) == [start + 1, start + 2, start + 3])
             #expect(changes.map(\.kind) == [.created, .created, .invoiced])
             #expect(changes.map(\.order.id) == [first.id, second.id, first.id])
-            #expect(changes[0].order.status == .created && changes[0].order.invoiceNumber == nil, "as it was at that change")
+            #expect(
+                changes[0].order.status == .created && changes[0].order.invoiceNumber == nil, "as it was at that change"
+            )
             #expect(changes[0].order.items == first.items && changes[1].order.total == Money("4.25"))
             #expect(changes[2].order.status == .invoiced && changes[2].order.invoiceNumber == "INV-2026-000010")
             #expect(changes[0].customer?.name == "Ada v1", "with the replica's customer")
             #expect(changes[2].at >= changes[0].at && sameInstant(changes[2].order.updatedAt, changes[2].at))
             // Paging by position, and a limit.
-            #expect(try await store.repository.changes(after: start + 1, customerID: nil, limit: 1).map(\.sequence) == [start + 2])
+            #expect(
+                try await store.repository.changes(after: start + 1, customerID: nil, limit: 1).map(\.sequence) == [
+                    start + 2
+                ])
             #expect(try await store.repository.changes(after: start + 3, customerID: nil, limit: 10).isEmpty)
         },
-        ContractCheck("changes filter by customer; history lists one order's changes; counts include exactly the changes up to their sequence") { store in
+        ContractCheck(
+            "changes filter by customer; history lists one order's changes; counts include exactly the changes up to their sequence"
+        ) { store in
             let ada = UUID()
             let bob = UUID()
             let adas = order(customer: ada)
@@ -248,7 +296,8 @@ package enum OrderRepositoryContract {
             #expect(unsettled.counts == [.created: 1] || unsettled.sequence > before.sequence)
             try await settle(store)
             let adasChanges = try await store.repository.changes(after: 0, customerID: ada, limit: 10)
-            #expect(adasChanges.map(\.order.id) == [adas.id, adas.id] && adasChanges.map(\.kind) == [.created, .invoiced])
+            #expect(
+                adasChanges.map(\.order.id) == [adas.id, adas.id] && adasChanges.map(\.kind) == [.created, .invoiced])
             #expect(try await store.repository.history(of: adas.id).map(\.kind) == [.created, .invoiced])
             #expect(try await store.repository.history(of: bobs.id).map(\.kind) == [.created])
             #expect(try await store.repository.history(of: UUID()).isEmpty)
@@ -256,7 +305,9 @@ package enum OrderRepositoryContract {
             #expect(after.counts == [.invoiced: 1] && after.sequence > before.sequence)
             let all = try await store.repository.statusCounts(customerID: nil)
             #expect((all.counts[.created] ?? 0) >= 1 && (all.counts[.invoiced] ?? 0) >= 1)
-            #expect(try await store.repository.changes(after: all.sequence, customerID: nil, limit: 10).isEmpty, "nothing after the counts' sequence")
+            #expect(
+                try await store.repository.changes(after: all.sequence, customerID: nil, limit: 10).isEmpty,
+                "nothing after the counts' sequence")
         },
         ContractCheck("an order whose invoice was waiting gets both changes when it is placed") { store in
             let early = order()
@@ -267,38 +318,55 @@ package enum OrderRepositoryContract {
             try await settle(store)
             let history = try await store.repository.history(of: early.id)
             try #require(history.map(\.kind) == [.created, .invoiced])
-            #expect(history.map(\.order.status) == [.created, .invoiced] && history.last?.order.invoiceNumber == "INV-2026-000030")
+            #expect(
+                history.map(\.order.status) == [.created, .invoiced]
+                    && history.last?.order.invoiceNumber == "INV-2026-000030")
             #expect(history[1].sequence == history[0].sequence + 1)
         },
         ContractCheck("an order is cancelled once while unpaid, with order.cancelled; a paid one is refused") { store in
             let open = order()
             let invoiced = order()
             let paid = order()
-            for order in [open, invoiced, paid] { _ = try await store.repository.place(order, idempotency: nil, traceparent: nil) }
+            for order in [open, invoiced, paid] {
+                _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
+            }
             try await store.repository.markInvoiced([try invoiceCreated(order: invoiced.id, number: "INV-2026-000041")])
             try await store.repository.applyPayments([try notice(.paid, order: paid.id)])
             #expect(try await store.repository.order(id: paid.id)?.status == .paid)
             let time = millisecondNow()
             for order in [open, invoiced] {
-                let result = try #require(try await store.repository.cancel(order.id, reason: .requested, at: time, traceparent: testTraceparent))
-                #expect(result.outcome == .moves(to: .cancelled) && result.order.status == .cancelled && result.order.cancelReason == "requested")
-                let again = try #require(try await store.repository.cancel(order.id, reason: .requested, at: time, traceparent: nil))
+                let result = try #require(
+                    try await store.repository.cancel(
+                        order.id, reason: .requested, at: time, traceparent: testTraceparent))
+                #expect(
+                    result.outcome == .moves(to: .cancelled) && result.order.status == .cancelled
+                        && result.order.cancelReason == "requested")
+                let again = try #require(
+                    try await store.repository.cancel(order.id, reason: .requested, at: time, traceparent: nil))
                 #expect(again.outcome == .stays && again.order.status == .cancelled)
             }
-            let refused = try #require(try await store.repository.cancel(paid.id, reason: .requested, at: time, traceparent: nil))
+            let refused = try #require(
+                try await store.repository.cancel(paid.id, reason: .requested, at: time, traceparent: nil))
             #expect(refused.outcome == .refused && refused.order.status == .paid)
             #expect(try await store.repository.cancel(UUID(), reason: .requested, at: time, traceparent: nil) == nil)
             let stored = try #require(try await store.repository.order(id: invoiced.id))
-            #expect(stored.status == .cancelled && stored.invoiceNumber == "INV-2026-000041" && sameInstant(stored.cancelledAt, time))
+            #expect(
+                stored.status == .cancelled && stored.invoiceNumber == "INV-2026-000041"
+                    && sameInstant(stored.cancelledAt, time))
             let events = try await store.pendingEvents().filter { $0.eventType == "order.cancelled" }
             #expect(events.count == 2)
             let event = try EventCoding.makeDecoder().decode(CloudEvent<OrderCancelled>.self, from: events[0].body)
-            #expect(event.data.orderID == open.id && event.data.reason == .requested && event.traceparent == testTraceparent)
+            #expect(
+                event.data.orderID == open.id && event.data.reason == .requested && event.traceparent == testTraceparent
+            )
             try await settle(store)
-            #expect(try await store.repository.history(of: invoiced.id).map(\.kind) == [.created, .invoiced, .cancelled])
+            #expect(
+                try await store.repository.history(of: invoiced.id).map(\.kind) == [.created, .invoiced, .cancelled])
             #expect(try await store.repository.history(of: paid.id).map(\.kind) == [.created, .paid])
         },
-        ContractCheck("late news never reopens a cancelled order: its invoice and payment are recorded, its refund once") { store in
+        ContractCheck(
+            "late news never reopens a cancelled order: its invoice and payment are recorded, its refund once"
+        ) { store in
             let order = order()
             _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
             _ = try await store.repository.cancel(order.id, reason: .requested, at: millisecondNow(), traceparent: nil)
@@ -310,13 +378,18 @@ package enum OrderRepositoryContract {
             try await store.repository.applyPayments([refund])
             try await store.repository.applyPayments([try notice(.refunded, order: order.id)])  // another id
             let stored = try #require(try await store.repository.order(id: order.id))
-            #expect(stored.status == .cancelled && stored.invoiceNumber == "INV-2026-000042" && stored.refundedAt != nil && stored.paidAt == nil)
+            #expect(
+                stored.status == .cancelled && stored.invoiceNumber == "INV-2026-000042" && stored.refundedAt != nil
+                    && stored.paidAt == nil)
             #expect(stored.invoiceVoidedAt != nil)
             try await settle(store)
             #expect(try await store.repository.history(of: order.id).map(\.kind) == [.created, .cancelled, .refunded])
-            await #expect(throws: OrderStoreError.self) { try await store.repository.applyPayments([try notice(.paid, order: UUID())]) }
+            await #expect(throws: OrderStoreError.self) {
+                try await store.repository.applyPayments([try notice(.paid, order: UUID())])
+            }
         },
-        ContractCheck("a payment before its invoice.created pays the order, and the late invoice changes nothing") { store in
+        ContractCheck("a payment before its invoice.created pays the order, and the late invoice changes nothing") {
+            store in
             let order = order()
             _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
             try await store.repository.applyPayments([try notice(.paid, order: order.id, number: "INV-2026-000043")])
@@ -327,16 +400,23 @@ package enum OrderRepositoryContract {
             let history = try await store.repository.history(of: order.id)
             #expect(history.map(\.kind) == [.created, .paid] && history.map(\.previousStatus) == [nil, .created])
         },
-        ContractCheck("a cancelled order's refund waits for the cancellation; a paid order's second capture refunded changes nothing") { store in
+        ContractCheck(
+            "a cancelled order's refund waits for the cancellation; a paid order's second capture refunded changes nothing"
+        ) { store in
             let (early, paid) = (order(), order())
-            for order in [early, paid] { _ = try await store.repository.place(order, idempotency: nil, traceparent: nil) }
+            for order in [early, paid] {
+                _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
+            }
             try await store.repository.markInvoiced([
-                try invoiceCreated(order: early.id, number: "INV-2026-000061"), try invoiceCreated(order: paid.id, number: "INV-2026-000062"),
+                try invoiceCreated(order: early.id, number: "INV-2026-000061"),
+                try invoiceCreated(order: paid.id, number: "INV-2026-000062"),
             ])
             // The refund of an overdue order's late capture, redelivered ahead of invoice.overdue:
             // retried (nothing changes, not even the inbox), then recorded once it is cancelled.
             let refund = try notice(.refunded, order: early.id)
-            await #expect { try await store.repository.applyPayments([refund]) } throws: { ($0 as? OrderStoreError)?.code == .notCancelledYet }
+            await #expect { try await store.repository.applyPayments([refund]) } throws: {
+                ($0 as? OrderStoreError)?.code == .notCancelledYet
+            }
             #expect(try await store.repository.order(id: early.id)?.status == .invoiced)
             try await store.repository.applyPayments([try notice(.overdue, order: early.id), refund])
             let refunded = try #require(try await store.repository.order(id: early.id))
@@ -351,10 +431,15 @@ package enum OrderRepositoryContract {
             try await settle(store)
             #expect(try await store.repository.history(of: paid.id).map(\.kind) == [.created, .invoiced, .paid])
         },
-        ContractCheck("invoice.overdue cancels its order once, with reason payment_overdue and order.cancelled") { store in
+        ContractCheck("invoice.overdue cancels its order once, with reason payment_overdue and order.cancelled") {
+            store in
             let customer = UUID()
-            let (overdue, notYet, paid) = (order(customer: customer), order(customer: customer), order(customer: customer))
-            for order in [overdue, notYet, paid] { _ = try await store.repository.place(order, idempotency: nil, traceparent: nil) }
+            let (overdue, notYet, paid) = (
+                order(customer: customer), order(customer: customer), order(customer: customer)
+            )
+            for order in [overdue, notYet, paid] {
+                _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
+            }
             let now = Date()
             try await store.repository.markInvoiced([
                 try invoiceCreated(order: overdue.id, number: "INV-2026-000051", dueAt: now.addingTimeInterval(-10)),
@@ -362,7 +447,10 @@ package enum OrderRepositoryContract {
                 try invoiceCreated(order: paid.id, number: "INV-2026-000053", dueAt: now.addingTimeInterval(-10)),
             ])
             try await store.repository.applyPayments([try notice(.paid, order: paid.id)])
-            #expect(try await store.repository.order(id: notYet.id)?.paymentDueAt.map { sameInstant($0, now.addingTimeInterval(3600)) } == true)
+            #expect(
+                try await store.repository.order(id: notYet.id)?.paymentDueAt.map {
+                    sameInstant($0, now.addingTimeInterval(3600))
+                } == true)
             // Nothing cancels an order for lateness but invoice-service's word: the due date
             // passing here changes nothing by itself.
             let closed = try notice(.overdue, order: overdue.id)

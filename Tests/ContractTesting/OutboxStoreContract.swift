@@ -32,7 +32,8 @@ package enum OutboxStoreContract {
     /// An `order.created` for the outbox, created `age` seconds ago.
     package static func message(age: Double = 0) throws -> OutboxMessage {
         try EventStamp(serviceName: "tests").message(
-            OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()), time: millisecondNow(plus: -age),
+            OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()),
+            time: millisecondNow(plus: -age),
             traceparent: testTraceparent)
     }
 
@@ -52,15 +53,18 @@ package enum OutboxStoreContract {
 
     /// Every check.
     package static let checks: [ContractCheck<OutboxStoreSubject>] = [
-        ContractCheck("a relay gets the messages oldest first, at most its limit, and confirmed ones are gone") { subject in
+        ContractCheck("a relay gets the messages oldest first, at most its limit, and confirmed ones are gone") {
+            subject in
             let messages = try (0..<5).map { _ in try message() }
             for message in messages { try await subject.append([message]) }
             let first = try await relay(subject.store, limit: 3, outcome: confirmAll)
             #expect(first.map(\.id) == messages.prefix(3).map(\.id))
             let (read, written) = (try #require(first.first), messages[0])
             #expect(
-                read.id == written.id && read.eventType == written.eventType && read.exchange == written.exchange && read.body == written.body
-                    && read.traceparent == written.traceparent && read.appID == written.appID && sameInstant(read.createdAt, written.createdAt),
+                read.id == written.id && read.eventType == written.eventType && read.exchange == written.exchange
+                    && read.body == written.body
+                    && read.traceparent == written.traceparent && read.appID == written.appID
+                    && sameInstant(read.createdAt, written.createdAt),
                 "every field comes back as written")
             let second = try await relay(subject.store, limit: 3, outcome: confirmAll)
             #expect(second.map(\.id) == messages.suffix(2).map(\.id))
@@ -71,10 +75,13 @@ package enum OutboxStoreContract {
             let (refused, fine, later) = (try message(), try message(), try message())
             try await subject.append([refused, fine])
             _ = try await relay(subject.store) { messages in
-                PublishOutcome(confirmed: messages.map(\.id).filter { $0 != refused.id }, refused: [refused.id: "NO_ROUTE"])
+                PublishOutcome(
+                    confirmed: messages.map(\.id).filter { $0 != refused.id }, refused: [refused.id: "NO_ROUTE"])
             }
             try await subject.append([later])
-            #expect(try await relay(subject.store, outcome: confirmAll).map(\.id) == [later.id], "the refused message came back at once")
+            #expect(
+                try await relay(subject.store, outcome: confirmAll).map(\.id) == [later.id],
+                "the refused message came back at once")
             #expect(try await subject.store.backlog().count == 1)
             try await subject.letBackoffPass()
             #expect(try await relay(subject.store, outcome: confirmAll).map(\.id) == [refused.id])
@@ -83,7 +90,9 @@ package enum OutboxStoreContract {
         ContractCheck("messages whose outcome is unknown stay as they were, due at once") { subject in
             let messages = try (0..<3).map { _ in try message() }
             try await subject.append(messages)
-            let handed = try await relay(subject.store) { _ in PublishOutcome(confirmed: [], transientFailure: "connection lost") }
+            let handed = try await relay(subject.store) { _ in
+                PublishOutcome(confirmed: [], transientFailure: "connection lost")
+            }
             #expect(handed.count == 3)
             #expect(try await relay(subject.store, outcome: confirmAll).map(\.id) == messages.map(\.id))
         },

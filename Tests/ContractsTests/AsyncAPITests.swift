@@ -9,7 +9,8 @@ import Testing
 /// scripts/install-deps) does the schema work; the comparison with ``Topology`` is here.
 @Suite(.timeLimit(.minutes(1)))
 struct AsyncAPITests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     struct Summary: Decodable {
         struct Exchange: Decodable, Hashable {
@@ -38,19 +39,24 @@ struct AsyncAPITests {
 
         let topology = Topology.mercato()
         let topicExchanges = topology.exchanges.filter { $0.kind == .topic }
-        #expect(Set(summary.exchanges) == Set(topicExchanges.map { Summary.Exchange(name: $0.name, type: "topic", durable: $0.durable) }))
+        #expect(
+            Set(summary.exchanges)
+                == Set(topicExchanges.map { Summary.Exchange(name: $0.name, type: "topic", durable: $0.durable) }))
         let consumerQueues = topology.queues.filter { !$0.name.hasSuffix(".dlq") && !$0.name.contains(".retry.") }
         #expect(Set(summary.queues.keys) == Set(consumerQueues.map(\.name)))
         for queue in consumerQueues {
             let documented = try #require(summary.queues[queue.name])
             #expect(documented.durable == queue.durable)
-            let declared = topology.bindings.filter { $0.queue == queue.name }.map { Summary.Binding(exchange: $0.exchange, routingKey: $0.routingKey) }
+            let declared = topology.bindings.filter { $0.queue == queue.name }.map {
+                Summary.Binding(exchange: $0.exchange, routingKey: $0.routingKey)
+            }
             #expect(Set(documented.bindings) == Set(declared), "bindings of \(queue.name)")
         }
     }
 
     @Test func aSampleThatBreaksItsSchemaIsCaught() async throws {
-        let samples = FileManager.default.temporaryDirectory.appendingPathComponent("asyncapi-samples-\(UUID().uuidString)")
+        let samples = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "asyncapi-samples-\(UUID().uuidString)")
         try FileManager.default.copyItem(at: Self.repository.appendingPathComponent("contracts/samples"), to: samples)
         defer { try? FileManager.default.removeItem(at: samples) }
         // Money as a JSON number: exactly what a careless producer in another language sends.
@@ -70,7 +76,8 @@ struct AsyncAPITests {
 
     /// Runs scripts/check-asyncapi; returns its status and standard output.
     static func check(_ arguments: String...) async throws -> (Int32, String) {
-        let result = try await runProcess(["python3", repository.appendingPathComponent("scripts/check-asyncapi").path] + arguments)
+        let result = try await runProcess(
+            ["python3", repository.appendingPathComponent("scripts/check-asyncapi").path] + arguments)
         return (result.status, result.output)
     }
 }

@@ -18,10 +18,14 @@ struct BrokerPermissionTests {
             // The default exchange (named amq.default in permission checks) reaches every
             // queue by name, the dead-letter exchange every .dlq by its queue's name.
             for other in ["amq.default", "", ExchangeName.deadLetter] + exchanges.filter({ $0 != own }) {
-                #expect(try !Self.allows(permission.write, other), "\(permission.user) may write to \(other.debugDescription)")
+                #expect(
+                    try !Self.allows(permission.write, other),
+                    "\(permission.user) may write to \(other.debugDescription)")
             }
             for other in BrokerPermission.mercato where other.user != permission.user {
-                #expect(try !Self.allows(permission.write, ExchangeName.failures(of: other.user)), "\(permission.user) → \(other.user)")
+                #expect(
+                    try !Self.allows(permission.write, ExchangeName.failures(of: other.user)),
+                    "\(permission.user) → \(other.user)")
             }
             #expect(permission.configure == "^$")
         }

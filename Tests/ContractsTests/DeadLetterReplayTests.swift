@@ -21,7 +21,8 @@ struct DeadLetterReplayTests {
             FailureHeader.attemptsMade: .int(5),
         ]
         if !deaths.isEmpty {
-            properties.headers["x-death"] = .array(deaths.map { .table(["queue": .string($0), "reason": .string("rejected"), "count": 1]) })
+            properties.headers["x-death"] = .array(
+                deaths.map { .table(["queue": .string($0), "reason": .string("rejected"), "count": 1]) })
         }
         return properties
     }
@@ -32,7 +33,9 @@ struct DeadLetterReplayTests {
 
     @Test func aDeadLetterItsConsumerWroteGoesBackToItsQueueWithTheRecordedProducer() throws {
         let message = try replayed(
-            Self.deadLetter(from: "order-service", deaths: [RetryPolicy.delayQueue(of: QueueName.orderInvoicePayments, afterAttempt: 1)]))
+            Self.deadLetter(
+                from: "order-service",
+                deaths: [RetryPolicy.delayQueue(of: QueueName.orderInvoicePayments, afterAttempt: 1)]))
         // To the queue, through the default exchange: never to the exchange its headers name.
         #expect(message.exchange == "")
         #expect(message.routingKey == QueueName.orderInvoicePayments)
@@ -44,23 +47,33 @@ struct DeadLetterReplayTests {
         #expect(message.properties.headers[FailureHeader.originalExchange]?.stringValue == ExchangeName.invoices)
         // The publishing connection stamps the operator's user.
         #expect(message.properties.userID == nil)
-        #expect(try replayed(Self.deadLetter(from: "mercato")).properties.headers[FailureHeader.producer]?.stringValue == "invoice-service")
+        #expect(
+            try replayed(Self.deadLetter(from: "mercato")).properties.headers[FailureHeader.producer]?.stringValue
+                == "invoice-service")
     }
 
     @Test func aDeadLetterTheBrokerMovedKeepsOnlyTheProducerTheBrokerVouchedFor() throws {
         // Rejected out of the queue (or over its delivery limit): the user that published it
         // is the producer, whatever it claims.
-        let byInvoiceService = try replayed(Self.deadLetter(from: "invoice-service", deaths: [QueueName.orderInvoicePayments]))
+        let byInvoiceService = try replayed(
+            Self.deadLetter(from: "invoice-service", deaths: [QueueName.orderInvoicePayments]))
         #expect(byInvoiceService.properties.headers[FailureHeader.producer]?.stringValue == "invoice-service")
         #expect(byInvoiceService.routingKey == QueueName.orderInvoicePayments)
-        let byCustomerService = try replayed(Self.deadLetter(from: "customer-service", deaths: [QueueName.orderInvoicePayments]))
+        let byCustomerService = try replayed(
+            Self.deadLetter(from: "customer-service", deaths: [QueueName.orderInvoicePayments]))
         #expect(byCustomerService.properties.headers[FailureHeader.producer]?.stringValue == "customer-service")
     }
 
     @Test(arguments: [
-        (Self.deadLetter(from: "customer-service"), "put there by customer-service, not by order-service's consumer or the broker"),
+        (
+            Self.deadLetter(from: "customer-service"),
+            "put there by customer-service, not by order-service's consumer or the broker"
+        ),
         (Self.deadLetter(from: nil), "put there by an unknown user"),
-        (Self.deadLetter(from: "customer-service", deaths: [QueueName.customerOrderCreated]), "its x-death names customer-service.order-created"),
+        (
+            Self.deadLetter(from: "customer-service", deaths: [QueueName.customerOrderCreated]),
+            "its x-death names customer-service.order-created"
+        ),
         (Self.deadLetter(from: nil, deaths: [QueueName.orderInvoicePayments]), "carries no user_id"),
     ])
     func anyOtherDeadLetterIsRefused(properties: MessageProperties, reason: String) {
@@ -80,6 +93,7 @@ struct DeadLetterReplayTests {
 
     @Test func theReplayOfADeadLetterQueueGoesToItsConsumerQueueOwnedByItsService() {
         #expect(replay.owner == "order-service")
-        #expect(DeadLetterReplay(queue: QueueName.customerOrderCreated, operatorUser: "admin").owner == "customer-service")
+        #expect(
+            DeadLetterReplay(queue: QueueName.customerOrderCreated, operatorUser: "admin").owner == "customer-service")
     }
 }

@@ -10,8 +10,10 @@ struct MoneyTests {
         #expect(money.amount == Decimal(string: text))
     }
 
-    @Test(arguments: ["", "-", ".", "1.", ".5", "1e3", "12abc", " 12", "12 ", "1,5", "NaN", "--1", "1.2.3", "+1",
-                      "123456789012345678901234567890123456789"])
+    @Test(arguments: [
+        "", "-", ".", "1.", ".5", "1e3", "12abc", " 12", "12 ", "1,5", "NaN", "--1", "1.2.3", "+1",
+        "123456789012345678901234567890123456789",
+    ])
     func refusesAnythingElse(_ text: String) {
         #expect(Money(text) == nil)
     }

@@ -1,3 +1,5 @@
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
+// The previous version's types spell their properties as their JSON does.
 import Contracts
 import Foundation
 import Testing
@@ -59,7 +61,8 @@ struct PreviousVersionTests {
         let envelope = try JSONDecoder().decode(Previous.Envelope<Old>.self, from: sample)
         #expect(envelope.type == name)
         #expect(envelope.dataversion == "1", "\(name): an additive change keeps dataversion 1")
-        let reencoded = try EventCoding.makeEncoder().encode(try EventCoding.makeDecoder().decode(CloudEvent<New>.self, from: sample))
+        let reencoded = try EventCoding.makeEncoder().encode(
+            try EventCoding.makeDecoder().decode(CloudEvent<New>.self, from: sample))
         _ = try JSONDecoder().decode(Previous.Envelope<Old>.self, from: reencoded)
         #expect(New.dataVersion == "1")
     }
@@ -72,11 +75,13 @@ struct PreviousVersionTests {
     }
 
     @Test func anInvoiceFromBeforeDueDatesStillDecodes() throws {
-        var object = try #require(try JSONSerialization.jsonObject(with: SampleEventTests.sample("invoice.created")) as? [String: Any])
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: SampleEventTests.sample("invoice.created")) as? [String: Any])
         var data = try #require(object["data"] as? [String: Any])
         data["due_at"] = nil
         object["data"] = data
-        let event = try EventCoding.makeDecoder().decode(CloudEvent<InvoiceCreated>.self, from: JSONSerialization.data(withJSONObject: object))
+        let event = try EventCoding.makeDecoder().decode(
+            CloudEvent<InvoiceCreated>.self, from: JSONSerialization.data(withJSONObject: object))
         #expect(event.data.dueAt == nil)
         #expect(!String(decoding: try EventCoding.makeEncoder().encode(event), as: UTF8.self).contains("due_at"))
     }

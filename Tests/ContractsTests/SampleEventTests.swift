@@ -94,7 +94,8 @@ struct SampleEventTests {
         let event = CloudEvent(
             source: "/mercato/test",
             data: OrderCreated(
-                orderID: id, customerID: id, items: [OrderLine(productName: "x", quantity: 3, unitPrice: Money("0.10")!)],
+                orderID: id, customerID: id,
+                items: [OrderLine(productName: "x", quantity: 3, unitPrice: Money("0.10")!)],
                 total: Money("0.30")!, createdAt: Date(timeIntervalSince1970: 0)))
         let json = String(decoding: try EventCoding.makeEncoder().encode(event), as: UTF8.self)
         #expect(json.contains(id.uuidString.lowercased()))

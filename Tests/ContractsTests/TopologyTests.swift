@@ -22,15 +22,21 @@ struct TopologyTests {
             #expect(queue.arguments.deadLetterRoutingKey == queue.name)
             let dlq = QueueName.deadLetter(of: queue.name)
             #expect(topology.queues.contains { $0.name == dlq && $0.durable })
-            #expect(topology.bindings.contains(.init(exchange: ExchangeName.deadLetter, queue: dlq, routingKey: queue.name)))
+            #expect(
+                topology.bindings.contains(.init(exchange: ExchangeName.deadLetter, queue: dlq, routingKey: queue.name))
+            )
             // Its consumer reaches its .dlq and delay queues through its own service's exchange.
             let failures = ExchangeName.failures(of: QueueName.owner(of: queue.name))
             #expect(topology.bindings.contains(.init(exchange: failures, queue: dlq, routingKey: queue.name)))
             for delay in RetryPolicy.delaysMilliseconds {
-                let retry = topology.queues.first { $0.name == QueueName.retry(of: queue.name, delayMilliseconds: delay) }
+                let retry = topology.queues.first {
+                    $0.name == QueueName.retry(of: queue.name, delayMilliseconds: delay)
+                }
                 #expect(
                     topology.bindings.contains(
-                        .init(exchange: failures, queue: QueueName.retry(of: queue.name, delayMilliseconds: delay), routingKey: retry?.name ?? "")))
+                        .init(
+                            exchange: failures, queue: QueueName.retry(of: queue.name, delayMilliseconds: delay),
+                            routingKey: retry?.name ?? "")))
                 #expect(retry?.arguments.messageTTL == delay)
                 #expect(retry?.arguments.deadLetterExchange == "")
                 #expect(retry?.arguments.deadLetterRoutingKey == queue.name)
@@ -61,7 +67,9 @@ struct TopologyTests {
         for service in ["order-service", "customer-service", "invoice-service"] {
             let reached = topology.bindings.filter { $0.exchange == ExchangeName.failures(of: service) }.map(\.queue)
             #expect(!reached.isEmpty)
-            #expect(reached.allSatisfy { $0.hasPrefix(service + ".") && ($0.hasSuffix(".dlq") || $0.contains(".retry.")) }, "\(reached)")
+            #expect(
+                reached.allSatisfy { $0.hasPrefix(service + ".") && ($0.hasSuffix(".dlq") || $0.contains(".retry.")) },
+                "\(reached)")
         }
         #expect(QueueName.owner(of: QueueName.orderInvoicePayments) == "order-service")
         #expect(QueueName.owner(of: "q") == "q")
@@ -73,7 +81,8 @@ struct TopologyTests {
             #expect(topology.exchanges.contains { $0.name == type.exchange })
             let consumed = topology.bindings.contains { binding in
                 binding.exchange == type.exchange
-                    && (binding.routingKey == type.name || binding.routingKey == type.name.split(separator: ".")[0] + ".*")
+                    && (binding.routingKey == type.name
+                        || binding.routingKey == type.name.split(separator: ".")[0] + ".*")
             }
             #expect(consumed, "\(type) reaches no queue")
         }

@@ -1,4 +1,5 @@
 import Broker
+import BrokerTesting
 import ContractTesting
 import Contracts
 import Foundation
@@ -7,11 +8,10 @@ import Hummingbird
 import Logging
 import MercatoTesting
 import ServiceKit
+import ServiceTesting
 import Testing
 
 @testable import CustomerService
-import BrokerTesting
-import ServiceTesting
 
 @Suite(.timeLimit(.minutes(1)))
 struct CustomerServiceTests {
@@ -45,8 +45,11 @@ struct CustomerServiceTests {
         #expect(((ready.json as? [String: Any])?["checks"] as? [String: Bool])?["database.connection"] == false)
         #expect(try await app.respond(.get, "/openapi.json").status == .ok)
         #expect(try await app.respond(.get, "/metrics").status == .ok)
-        let wrongMethod = try await app.respond(.delete, "/customers", headers: TestTokens.bearer(try await tokens.admin()))
-        #expect(wrongMethod.status == .methodNotAllowed && wrongMethod.errorCode != nil && wrongMethod.headers[.allow] != nil)
+        let wrongMethod = try await app.respond(
+            .delete, "/customers", headers: TestTokens.bearer(try await tokens.admin()))
+        #expect(
+            wrongMethod.status == .methodNotAllowed && wrongMethod.errorCode != nil
+                && wrongMethod.headers[.allow] != nil)
         #expect(try await app.respond(.get, "/customers").status == .unauthorized)
     }
 
@@ -55,7 +58,10 @@ struct CustomerServiceTests {
         let cases: [(NewCustomer, String)] = [
             (NewCustomer(name: "", email: "ada@example.com", address: "London"), "name"),
             (NewCustomer(name: "Ada", email: "not-an-email", address: "London"), "email"),
-            (NewCustomer(name: "Ada", email: "ada@example.com", address: String(repeating: "x", count: 501)), "address"),
+            (
+                NewCustomer(name: "Ada", email: "ada@example.com", address: String(repeating: "x", count: 501)),
+                "address"
+            ),
             (NewCustomer(name: "A\u{7}da", email: "ada@example.com", address: "London"), "name"),
         ]
         for (input, field) in cases {
@@ -89,17 +95,23 @@ struct CustomerServiceTests {
         var nilSubject = TestTokens.bearer(try await tokens.customer(nilUUID))
         nilSubject[.contentType] = "application/json"
         let registered = try await router.respond(
-            .post, "/customers", headers: nilSubject, body: #"{"name": "Nil", "email": "nil@example.com", "address": "Nowhere"}"#)
-        #expect(registered.status == .forbidden && registered.errorField == "sub", "\(String(decoding: registered.body, as: UTF8.self))")
+            .post, "/customers", headers: nilSubject,
+            body: #"{"name": "Nil", "email": "nil@example.com", "address": "Nowhere"}"#)
+        #expect(
+            registered.status == .forbidden && registered.errorField == "sub",
+            "\(String(decoding: registered.body, as: UTF8.self))")
         #expect(try await repository.customer(id: nilUUID) == nil, "the refused registration was written")
 
         // As if it had been registered before the fix (or put there by hand).
-        _ = try await repository.create(NewCustomer(name: "Nil", email: "nil@example.com", address: "Nowhere"), id: nilUUID, at: Date(), traceparent: nil)
+        _ = try await repository.create(
+            NewCustomer(name: "Nil", email: "nil@example.com", address: "Nowhere"), id: nilUUID, at: Date(),
+            traceparent: nil)
         let notACustomer = TestTokens.bearer(try await tokens.token(sub: "operator", scopes: Scope.customer))
         for (who, headers) in [("a sub that is no customer id", notACustomer), ("the nil UUID as sub", nilSubject)] {
             let list = try await router.respond(.get, "/customers", headers: headers)
             #expect(list.status == .ok && ((list.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true, "\(who)")
-            #expect(try await router.respond(.get, "/customers/\(nilUUID)", headers: headers).status == .notFound, "\(who)")
+            #expect(
+                try await router.respond(.get, "/customers/\(nilUUID)", headers: headers).status == .notFound, "\(who)")
         }
     }
 
@@ -109,15 +121,18 @@ struct CustomerServiceTests {
         let id = CustomerSeeds.ids[0]
         _ = try await repository.seedIfEmpty(CustomerSeeds.customers, ids: CustomerSeeds.ids, at: Date())
         let event = CloudEvent(
-            source: "/tests", data: OrderCreated(orderID: UUID(), customerID: id, items: [], total: .zero, createdAt: Date()))
+            source: "/tests",
+            data: OrderCreated(orderID: UUID(), customerID: id, items: [], total: .zero, createdAt: Date()))
         let message = OutboundMessage(
             exchange: ExchangeName.orders, routingKey: "order.created",
-            properties: MessageProperties(contentType: CloudEvent<OrderCreated>.contentType, messageID: event.id, type: event.type),
+            properties: MessageProperties(
+                contentType: CloudEvent<OrderCreated>.contentType, messageID: event.id, type: event.type),
             body: try EventCoding.makeEncoder().encode(event))
         try await broker.publish([message, message])  // the same event twice
         let readiness = Readiness()
         let consumer = EventConsumer(
-            queue: QueueName.customerOrderCreated, handler: OrderCountingHandler(repository: repository), broker: broker,
+            queue: QueueName.customerOrderCreated, handler: OrderCountingHandler(repository: repository),
+            broker: broker,
             readiness: readiness, serviceName: "customer-service", logger: Logger(label: "tests"))
         readiness.markUp(Readiness.database)
         readiness.markUp(Readiness.broker)
@@ -153,7 +168,10 @@ struct OrderTallyTests {
     }
 
     @Test func bothOrdersOfArrivalEndAtZero() {
-        for changes in [[CountedOrder.Change.placed, .cancelled], [.cancelled, .placed], [.placed, .placed, .cancelled, .cancelled]] {
+        for changes in [
+            [CountedOrder.Change.placed, .cancelled], [.cancelled, .placed],
+            [.placed, .placed, .cancelled, .cancelled],
+        ] {
             var state: OrderTally.State?
             var total = 0
             for change in changes {

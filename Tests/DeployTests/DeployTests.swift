@@ -2,8 +2,8 @@ import Contracts
 import CustomerService
 import Foundation
 import InvoiceService
-import Messaging
 import MercatoTesting
+import Messaging
 import OrderService
 import ServiceKit
 import Testing
@@ -38,8 +38,12 @@ struct DeployTests {
     /// create, and the image. Each expectation is a step of docs/adding-a-service.md.
     @Test func everyServiceOfTheOneListIsEverywhere() throws {
         let repository = DeployFiles.repository
-        func file(_ path: String) throws -> String { try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8) }
-        #expect(try file("deploy/services.tsv") == MercatoService.table, "deploy/services.tsv must read:\n\(MercatoService.table)")
+        func file(_ path: String) throws -> String {
+            try String(contentsOf: repository.appendingPathComponent(path), encoding: .utf8)
+        }
+        #expect(
+            try file("deploy/services.tsv") == MercatoService.table,
+            "deploy/services.tsv must read:\n\(MercatoService.table)")
         let names = Set(MercatoService.all.map(\.name))
         #expect(Set(Self.variables.keys) == names, "DeployTests.variables reads each service's configuration")
         #expect(Set(BrokerPermission.mercato.map(\.user)) == names)
@@ -47,25 +51,48 @@ struct DeployTests {
         let initDatabases = try file("deploy/postgres/init-databases.sh")
         let package = try file("Package.swift")
         for service in MercatoService.all {
-            #expect(FileManager.default.fileExists(atPath: repository.appendingPathComponent("Sources/\(service.name)/main.swift").path), "\(service.name)")
-            #expect(package.contains(".executableTarget(name: \"\(service.name)\""), "\(service.name): no executable target")
-            #expect(exchanges.contains(service.exchange) && exchanges.contains(ExchangeName.failures(of: service.name)), "\(service.name)")
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: repository.appendingPathComponent("Sources/\(service.name)/main.swift").path),
+                "\(service.name)")
+            #expect(
+                package.contains(".executableTarget(name: \"\(service.name)\""), "\(service.name): no executable target"
+            )
+            #expect(
+                exchanges.contains(service.exchange) && exchanges.contains(ExchangeName.failures(of: service.name)),
+                "\(service.name)")
             let prefix = service.role.uppercased()
-            #expect(initDatabases.contains("create \(service.role) \(service.database) \"${\(prefix)_DB_PASSWORD:?}\""), "\(service.name)")
-            #expect(initDatabases.contains("GRANT CONNECT ON DATABASE \(service.database) TO mercato_auditor"), "\(service.name)")
-            #expect(FileManager.default.fileExists(atPath: repository.appendingPathComponent("deploy/k8s/base/\(service.name).yaml").path))
-            #expect(FileManager.default.fileExists(atPath: repository.appendingPathComponent("Sources/\(service.name.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined())/openapi.json").path))
+            #expect(
+                initDatabases.contains("create \(service.role) \(service.database) \"${\(prefix)_DB_PASSWORD:?}\""),
+                "\(service.name)")
+            #expect(
+                initDatabases.contains("GRANT CONNECT ON DATABASE \(service.database) TO mercato_auditor"),
+                "\(service.name)")
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: repository.appendingPathComponent("deploy/k8s/base/\(service.name).yaml").path))
+            #expect(
+                FileManager.default.fileExists(
+                    atPath: repository.appendingPathComponent(
+                        "Sources/\(service.name.split(separator: "-").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined())/openapi.json"
+                    ).path))
         }
     }
 
     @Test func servicesReadTheDocumentedVariables() {
         for (service, read) in Self.variables {
             #expect(
-                read.isSuperset(of: ["PORT", "AMQP_URL", "DATABASE_URL", "LOG_LEVEL", "QUEUE_TYPE", "AUTH_JWT_SECRET", "AUTH_JWKS_FILE", "AMQP_CA_FILE"]),
+                read.isSuperset(of: [
+                    "PORT", "AMQP_URL", "DATABASE_URL", "LOG_LEVEL", "QUEUE_TYPE", "AUTH_JWT_SECRET", "AUTH_JWKS_FILE",
+                    "AMQP_CA_FILE",
+                ]),
                 "\(service) reads \(read)")
         }
         #expect(Self.variables["order-service"]!.contains("CUSTOMER_SERVICE_URL"))
-        #expect(Self.variables["invoice-service"]!.isSuperset(of: ["TAX_RATE", "PAYMENT_DUE_SECONDS", "PAYMENT_GATEWAY_TIMEOUT_MS", "PAYMENT_CIRCUIT_FAILURES"]))
+        #expect(
+            Self.variables["invoice-service"]!.isSuperset(of: [
+                "TAX_RATE", "PAYMENT_DUE_SECONDS", "PAYMENT_GATEWAY_TIMEOUT_MS", "PAYMENT_CIRCUIT_FAILURES",
+            ]))
         #expect(Self.variables["invoice-service"]!.contains("PAYMENT_SWEEP_INTERVAL_MS"))
         #expect(Self.variables["customer-service"]!.contains("SEED_CUSTOMERS"))
     }
@@ -74,7 +101,10 @@ struct DeployTests {
         let compose = try await DeployFiles.compose()
         let services = try #require(compose["services"] as? [String: Any])
         #expect(
-            Set(services.keys) == Set(MercatoService.all.map(\.name)).union(["rabbitmq", "postgres", "broker-setup", "audit", "prometheus", "grafana", "jaeger"]))
+            Set(services.keys)
+                == Set(MercatoService.all.map(\.name)).union([
+                    "rabbitmq", "postgres", "broker-setup", "audit", "prometheus", "grafana", "jaeger",
+                ]))
         // `docker compose run --rm audit`: mercato audit as the read-only role, on demand only.
         let audit = try #require(services["audit"] as? [String: Any])
         #expect(audit["command"] as? [String] == ["mercato", "audit"] && audit["profiles"] as? [String] == ["tools"])
@@ -88,7 +118,8 @@ struct DeployTests {
         #expect(rabbit["healthcheck"] != nil && (services["postgres"] as? [String: Any])?["healthcheck"] != nil)
         // The admin step runs as the admin, once RabbitMQ is healthy, and makes the users.
         let setup = try #require(services["broker-setup"] as? [String: Any])
-        #expect(setup["command"] as? [String] == ["mercato", "topology", "apply", "--password-dir", "/tmp/broker-users"])
+        #expect(
+            setup["command"] as? [String] == ["mercato", "topology", "apply", "--password-dir", "/tmp/broker-users"])
         let setupEnvironment = try #require(setup["environment"] as? [String: String])
         let admin = try #require(URLComponents(string: setupEnvironment["AMQP_URL"] ?? ""))
         #expect(admin.user == user && admin.password == password)
@@ -104,7 +135,8 @@ struct DeployTests {
             #expect(port == defaults.port)
             let published = (service["ports"] as? [[String: Any]])?.compactMap { $0["target"] as? Int } ?? []
             #expect(published == [port], "\(name) publishes \(published)")
-            let healthcheck = ((service["healthcheck"] as? [String: Any])?["test"] as? [String])?.joined(separator: " ") ?? ""
+            let healthcheck =
+                ((service["healthcheck"] as? [String: Any])?["test"] as? [String])?.joined(separator: " ") ?? ""
             #expect(healthcheck.contains("127.0.0.1:\(port)/health/ready"))
             // Its own role and its own broker user, whose password broker-setup set.
             let database = try #require(URLComponents(string: environment["DATABASE_URL"] ?? ""))
@@ -113,7 +145,9 @@ struct DeployTests {
             let amqp = try #require(URLComponents(string: environment["AMQP_URL"] ?? ""))
             #expect(amqp.host == "rabbitmq" && amqp.user == name && amqp.password != password)
             let variable = "AMQP_PASSWORD_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
-            #expect(setupEnvironment[variable] == amqp.password, "\(name)'s password differs from the one broker-setup sets")
+            #expect(
+                setupEnvironment[variable] == amqp.password, "\(name)'s password differs from the one broker-setup sets"
+            )
             #expect(environment["AUTH_JWT_SECRET"] != nil, "\(name) has no signing key")
             let dependencies = try #require(service["depends_on"] as? [String: [String: String]])
             #expect(dependencies["broker-setup"]?["condition"] == "service_completed_successfully")
@@ -130,14 +164,25 @@ struct DeployTests {
         let documents = try await DeployFiles.kubernetes(overlay)
         for expected in BrokerPermission.mercato {
             let permission = try #require(
-                documents.first { $0["kind"] as? String == "Permission" && ($0["metadata"] as? [String: Any])?["name"] as? String == expected.user },
+                documents.first {
+                    $0["kind"] as? String == "Permission"
+                        && ($0["metadata"] as? [String: Any])?["name"] as? String == expected.user
+                },
                 "\(expected.user)")
             let granted = try #require((permission["spec"] as? [String: Any])?["permissions"] as? [String: String])
-            #expect(granted == ["configure": expected.configure, "write": expected.write, "read": expected.read], "\(expected.user)")
-            #expect(documents.contains { $0["kind"] as? String == "User" && ($0["metadata"] as? [String: Any])?["name"] as? String == expected.user })
+            #expect(
+                granted == ["configure": expected.configure, "write": expected.write, "read": expected.read],
+                "\(expected.user)")
+            #expect(
+                documents.contains {
+                    $0["kind"] as? String == "User"
+                        && ($0["metadata"] as? [String: Any])?["name"] as? String == expected.user
+                })
         }
         let job = try #require(documents.first { $0["kind"] as? String == "Job" })
-        let container = try #require(((((job["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])?["containers"] as? [[String: Any]])?.first)
+        let container = try #require(
+            ((((job["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])?[
+                "containers"] as? [[String: Any]])?.first)
         #expect(container["command"] as? [String] == ["mercato", "topology", "apply"])
     }
 
@@ -159,7 +204,9 @@ struct DeployTests {
         }
         for (name, defaults) in Self.defaults { #expect(targets.contains("\(name):\(defaults.port)"), "\(name)") }
         #expect(targets.contains("rabbitmq:15692"))
-        let plugins = try String(contentsOf: DeployFiles.repository.appendingPathComponent("deploy/rabbitmq/enabled_plugins"), encoding: .utf8)
+        let plugins = try String(
+            contentsOf: DeployFiles.repository.appendingPathComponent("deploy/rabbitmq/enabled_plugins"),
+            encoding: .utf8)
         #expect(plugins.contains("rabbitmq_prometheus") && plugins.contains("rabbitmq_management"))
     }
 
@@ -167,7 +214,9 @@ struct DeployTests {
     func kubernetesDeploymentsMatchTheServices(overlay: String) async throws {
         let documents = try await DeployFiles.kubernetes(overlay)
         func named(_ kind: String, _ name: String) -> [String: Any]? {
-            documents.first { $0["kind"] as? String == kind && ($0["metadata"] as? [String: Any])?["name"] as? String == name }
+            documents.first {
+                $0["kind"] as? String == kind && ($0["metadata"] as? [String: Any])?["name"] as? String == name
+            }
         }
         let configMap = try #require(documents.first { $0["kind"] as? String == "ConfigMap" })
         let configuration = try #require(configMap["data"] as? [String: String])
@@ -176,7 +225,8 @@ struct DeployTests {
 
         for (name, defaults) in Self.defaults {
             let deployment = try #require(named("Deployment", name), "\(name)")
-            let pod = try #require(((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+            let pod = try #require(
+                ((deployment["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
             #expect((pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
             let container = try #require((pod["containers"] as? [[String: Any]])?.first)
             #expect(container["command"] as? [String] == [name])
@@ -203,7 +253,9 @@ struct DeployTests {
             let resources = try #require(container["resources"] as? [String: Any])
             #expect(resources["requests"] != nil && resources["limits"] != nil)
             let service = try #require(named("Service", name))
-            #expect(((service["spec"] as? [String: Any])?["ports"] as? [[String: Any]])?.first?["port"] as? Int == defaults.port)
+            #expect(
+                ((service["spec"] as? [String: Any])?["ports"] as? [[String: Any]])?.first?["port"] as? Int
+                    == defaults.port)
             #expect(named("HorizontalPodAutoscaler", name) != nil)
             #expect(named("PodDisruptionBudget", name) != nil)
         }
@@ -214,7 +266,9 @@ struct DeployTests {
         let postgres = try #require(named("Cluster", "mercato-postgres"))
         #expect(rabbit["apiVersion"] as? String == "rabbitmq.com/v1beta1")
         #expect(postgres["apiVersion"] as? String == "postgresql.cnpg.io/v1")
-        let sql = (((postgres["spec"] as? [String: Any])?["bootstrap"] as? [String: Any])?["initdb"] as? [String: Any])?["postInitApplicationSQL"]
+        let sql =
+            (((postgres["spec"] as? [String: Any])?["bootstrap"] as? [String: Any])?["initdb"] as? [String: Any])?[
+                "postInitApplicationSQL"]
             as? [String] ?? []
         for database in MercatoService.all.map(\.database) {
             #expect(sql.contains { $0.contains("CREATE DATABASE \(database)") })
@@ -237,14 +291,16 @@ struct DeployTests {
     }
 
     @Test func theImageBuildsAsCIDoes() async throws {
-        let dockerfile = try String(contentsOf: DeployFiles.repository.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
+        let dockerfile = try String(
+            contentsOf: DeployFiles.repository.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
         #expect(dockerfile.contains("RUN scripts/install-deps --build-only"))
         #expect(dockerfile.contains("RUN scripts/build-release"))
         #expect(dockerfile.contains("USER 10001:10001"))
         // It builds and copies what the one list names.
         #expect(dockerfile.contains("COPY deploy/services.tsv deploy/"))
         #expect(dockerfile.contains("deploy/services.tsv) mercato; do cp"))
-        let test = try String(contentsOf: DeployFiles.repository.appendingPathComponent("scripts/test"), encoding: .utf8)
+        let test = try String(
+            contentsOf: DeployFiles.repository.appendingPathComponent("scripts/test"), encoding: .utf8)
         #expect(test.contains("\"$here/build-release\""))
     }
 }
@@ -252,11 +308,14 @@ struct DeployTests {
 /// The deployment files as data.
 enum DeployFiles {
     static let rendered = ProcessInfo.processInfo.environment["MERCATO_DEPLOY_RENDERED"]
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// `docker-compose config` (variables resolved), as JSON objects.
     static func compose() async throws -> [String: Any] {
-        let yaml = try await run(["docker-compose", "-f", repository.appendingPathComponent("docker-compose.yml").path, "config"])
+        let yaml = try await run([
+            "docker-compose", "-f", repository.appendingPathComponent("docker-compose.yml").path, "config",
+        ])
         return try (await yamlToJSON(yaml) as? [[String: Any]])?.first ?? [:]
     }
 
@@ -268,20 +327,26 @@ enum DeployFiles {
 
     /// The rendered manifests of an overlay, one object per document.
     static func kubernetes(_ overlay: String) async throws -> [[String: Any]] {
-        guard let rendered else { throw DeployCheckFailure("MERCATO_DEPLOY_RENDERED is not set: run scripts/test, which renders the manifests") }
+        guard let rendered else {
+            throw DeployCheckFailure(
+                "MERCATO_DEPLOY_RENDERED is not set: run scripts/test, which renders the manifests")
+        }
         let yaml = try String(contentsOfFile: "\(rendered)/k8s-\(overlay).yaml", encoding: .utf8)
         return (try await yamlToJSON(yaml) as? [[String: Any]]) ?? []
     }
 
     private static func yamlToJSON(_ yaml: String) async throws -> Any {
-        let script = "import json, sys, yaml; print(json.dumps([d for d in yaml.safe_load_all(sys.stdin) if d is not None]))"
+        let script =
+            "import json, sys, yaml; print(json.dumps([d for d in yaml.safe_load_all(sys.stdin) if d is not None]))"
         return try JSONSerialization.jsonObject(with: Data(try await run(["python3", "-c", script], input: yaml).utf8))
     }
 
     /// Runs a validator to its end (at most a minute) and returns its output.
     private static func run(_ arguments: [String], input: String? = nil) async throws -> String {
         let result = try await runProcess(arguments, directory: repository, input: input, timeout: .seconds(60))
-        guard result.status == 0 else { throw DeployCheckFailure("\(arguments.joined(separator: " ")) exited with \(result.status)") }
+        guard result.status == 0 else {
+            throw DeployCheckFailure("\(arguments.joined(separator: " ")) exited with \(result.status)")
+        }
         return result.output
     }
 }

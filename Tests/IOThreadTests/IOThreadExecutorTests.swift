@@ -1,13 +1,14 @@
 import Dispatch
 import Foundation
 import Locking
-@testable import IOThread
 import MercatoTesting
 import Synchronization
 import Testing
 
+@testable import IOThread
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An actor pinned to an IOThreadExecutor, as the Broker and Postgres connections are.
@@ -128,7 +129,8 @@ struct IOThreadExecutorTests {
     }
 
     /// Runs `work` on the executor's thread (as a closure, not a task) and returns its result.
-    private func run<T: Sendable>(on executor: IOThreadExecutor, _ work: @escaping @Sendable () -> T) async throws -> T {
+    private func run<T: Sendable>(on executor: IOThreadExecutor, _ work: @escaping @Sendable () -> T) async throws -> T
+    {
         try await withDeadline(.seconds(30), "a job on the executor") {
             await withCheckedContinuation { continuation in
                 executor.execute { continuation.resume(returning: work()) }

@@ -1,14 +1,15 @@
-import Contracts
 import ContractTesting
+import Contracts
 import Foundation
 import HTTPTypes
 import Hummingbird
-@testable import InvoiceService
 import Logging
 import MercatoTesting
 import ServiceKit
-import Testing
 import ServiceTesting
+import Testing
+
+@testable import InvoiceService
 
 @Suite(.timeLimit(.minutes(1)))
 struct InvoiceServiceTests {
@@ -19,7 +20,9 @@ struct InvoiceServiceTests {
     func application(_ tokens: TestTokens) async throws -> ServiceApplication {
         try await InvoiceServiceApp.build(
             try InvoiceServiceConfiguration(environment: tokens.serviceEnvironment()),
-            dependencies: .init(service: .inMemory(outbox: repository.outbox), repository: repository, ledger: MemorySimulatedProviderLedger()))
+            dependencies: .init(
+                service: .inMemory(outbox: repository.outbox), repository: repository,
+                ledger: MemorySimulatedProviderLedger()))
     }
 
     /// The application a client reaches: health (with the payment circuit's state), metrics
@@ -34,18 +37,26 @@ struct InvoiceServiceTests {
         #expect(((ready.json as? [String: Any])?["details"] as? [String: String])?["payment.circuit"] == "closed")
         #expect(try await app.respond(.get, "/openapi.json").status == .ok)
         #expect(try await app.respond(.get, "/metrics").status == .ok)
-        let wrongMethod = try await app.respond(.delete, "/invoices", headers: TestTokens.bearer(try await tokens.admin()))
-        #expect(wrongMethod.status == .methodNotAllowed && wrongMethod.errorCode != nil && wrongMethod.headers[.allow] != nil)
+        let wrongMethod = try await app.respond(
+            .delete, "/invoices", headers: TestTokens.bearer(try await tokens.admin()))
+        #expect(
+            wrongMethod.status == .methodNotAllowed && wrongMethod.errorCode != nil
+                && wrongMethod.headers[.allow] != nil)
         #expect(try await app.respond(.get, "/invoices").status == .unauthorized)
     }
 
     func order(_ lines: [(String, Int, String)], id: UUID = UUID()) -> OrderCreated {
         let items = lines.map { OrderLine(productName: $0.0, quantity: $0.1, unitPrice: Money($0.2)!) }
-        return OrderCreated(orderID: id, customerID: UUID(), items: items, total: items.map(\.lineTotal).reduce(.zero, +), createdAt: Date())
+        return OrderCreated(
+            orderID: id, customerID: UUID(), items: items, total: items.map(\.lineTotal).reduce(.zero, +),
+            createdAt: Date())
     }
 
     func event(_ order: OrderCreated, id: String = UUID().uuidString) throws -> IncomingEvent {
-        try IncomingEvent(CloudEvent(id: id, source: "/tests", traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", data: order))
+        try IncomingEvent(
+            CloudEvent(
+                id: id, source: "/tests", traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                data: order))
     }
 
     @Test(arguments: [
@@ -55,8 +66,11 @@ struct InvoiceServiceTests {
         ("0.19", [("A", 1, "0.05")], "0.05", "0.01", "0.06"),
         ("0", [("Free", 1, "0")], "0.00", "0.00", "0.00"),
     ])
-    func computesExactAmounts(rate: String, lines: [(String, Int, String)], subtotal: String, tax: String, total: String) {
-        let invoice = Invoice(for: order(lines), id: UUID(), number: "INV-2026-000001", taxRate: Decimal(string: rate)!, issuedAt: Date())
+    func computesExactAmounts(
+        rate: String, lines: [(String, Int, String)], subtotal: String, tax: String, total: String
+    ) {
+        let invoice = Invoice(
+            for: order(lines), id: UUID(), number: "INV-2026-000001", taxRate: Decimal(string: rate)!, issuedAt: Date())
         #expect(invoice.subtotal == Money(subtotal))
         #expect(invoice.tax == Money(tax))
         #expect(invoice.total == Money(total))
@@ -67,11 +81,15 @@ struct InvoiceServiceTests {
     @Test(arguments: ["0.12345", "0.20001", "0.000001"])
     func aTaxRateWithMoreThanFourDecimalsIsRefusedAtStart(rate: String) {
         let environment = EnvironmentReader(["AUTH_JWT_SECRET": String(repeating: "k", count: 40), "TAX_RATE": rate])
-        #expect { try InvoiceServiceConfiguration(environment: environment) } throws: { ($0 as? ConfigurationError)?.variable == "TAX_RATE" }
+        #expect { try InvoiceServiceConfiguration(environment: environment) } throws: {
+            ($0 as? ConfigurationError)?.variable == "TAX_RATE"
+        }
     }
 
     @Test func aTaxRateWithFourDecimalsIsTaken() throws {
-        let environment = EnvironmentReader(["AUTH_JWT_SECRET": String(repeating: "k", count: 40), "TAX_RATE": "0.1925"])
+        let environment = EnvironmentReader([
+            "AUTH_JWT_SECRET": String(repeating: "k", count: 40), "TAX_RATE": "0.1925",
+        ])
         #expect(try InvoiceServiceConfiguration(environment: environment).taxRate == Decimal(string: "0.1925")!)
     }
 
@@ -89,14 +107,17 @@ struct InvoiceServiceTests {
     }
 
     @Test func theHandlerInvoicesWhatAddsUp() async throws {
-        let handler = InvoicingHandler(repository: repository, terms: InvoicingTerms(taxRate: Decimal(string: "0.20")!, paymentDue: .seconds(3600)))
+        let handler = InvoicingHandler(
+            repository: repository, terms: InvoicingTerms(taxRate: Decimal(string: "0.20")!, paymentDue: .seconds(3600))
+        )
         let tea = order([("Tea", 1, "3.00")])
         try await handler.apply([try event(tea)])
         #expect(try await repository.invoice(orderID: tea.orderID)?.total == Money("3.60"))
     }
 
     @Test func anOrderThatDoesNotAddUpIsPoison() async throws {
-        let handler = InvoicingHandler(repository: repository, terms: InvoicingTerms(taxRate: 0, paymentDue: .seconds(3600)))
+        let handler = InvoicingHandler(
+            repository: repository, terms: InvoicingTerms(taxRate: 0, paymentDue: .seconds(3600)))
         var bad = order([("Tea", 1, "3.00")])
         bad.total = Money("4.00")!
         await #expect(throws: PoisonMessage.self) { try await handler.apply([try event(bad)]) }
@@ -111,7 +132,8 @@ struct InvoiceServiceTests {
         var created = order([("Tea", 1, "3.00")])
         created.customerID = nilUUID
         try await repository.invoice(
-            [OrderToInvoice(event: try event(created), order: created, traceparent: nil)], terms: .init(taxRate: 0, paymentDue: .seconds(60)), at: Date())
+            [OrderToInvoice(event: try event(created), order: created, traceparent: nil)],
+            terms: .init(taxRate: 0, paymentDue: .seconds(60)), at: Date())
         let tokens = TestTokens()
         let router = try await application(tokens)
         let notACustomer = TestTokens.bearer(try await tokens.token(sub: "operator", scopes: Scope.customer))
@@ -120,7 +142,9 @@ struct InvoiceServiceTests {
             for path in ["/invoices", "/invoices?order_id=\(created.orderID)"] {
                 let list = try await router.respond(.get, path, headers: headers)
                 #expect(list.status == .ok, "\(who): \(path)")
-                #expect(((list.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true, "\(who) saw \(String(decoding: list.body, as: UTF8.self))")
+                #expect(
+                    ((list.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true,
+                    "\(who) saw \(String(decoding: list.body, as: UTF8.self))")
             }
         }
         let admin = try await router.respond(.get, "/invoices", headers: TestTokens.bearer(try await tokens.admin()))

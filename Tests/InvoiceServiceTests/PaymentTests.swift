@@ -5,10 +5,10 @@ import Locking
 import Logging
 import MercatoTesting
 import ServiceKit
+import ServiceTesting
 import Testing
 
 @testable import InvoiceService
-import ServiceTesting
 
 /// The invoice's and the payment's state machines over every (state, event) pair, the
 /// circuit breaker and the resilient gateway on a manual clock, and the payment processor's
@@ -19,15 +19,27 @@ struct PaymentTests {
     func invoiceLifecycle(_ status: InvoiceLifecycle.Status) {
         let expected: [InvoiceLifecycle.Event: InvoiceLifecycle.Transition] =
             switch status {
-            case .issued: [.paymentCaptured: .init(next: .paid), .orderCancelled: .init(next: .void), .dueDatePassed: .init(next: .overdue)]
+            case .issued:
+                [
+                    .paymentCaptured: .init(next: .paid), .orderCancelled: .init(next: .void),
+                    .dueDatePassed: .init(next: .overdue),
+                ]
             case .paid:
                 [
-                    .paymentCaptured: .init(next: nil, refund: .invoicePaidByAnother), .orderCancelled: .init(next: .void, refund: .invoiceVoid),
+                    .paymentCaptured: .init(next: nil, refund: .invoicePaidByAnother),
+                    .orderCancelled: .init(next: .void, refund: .invoiceVoid),
                     .dueDatePassed: .unchanged,
                 ]
             case .overdue:
-                [.paymentCaptured: .init(next: nil, refund: .invoiceOverdue), .orderCancelled: .init(next: .void), .dueDatePassed: .unchanged]
-            case .void: [.paymentCaptured: .init(next: nil, refund: .invoiceVoid), .orderCancelled: .unchanged, .dueDatePassed: .unchanged]
+                [
+                    .paymentCaptured: .init(next: nil, refund: .invoiceOverdue), .orderCancelled: .init(next: .void),
+                    .dueDatePassed: .unchanged,
+                ]
+            case .void:
+                [
+                    .paymentCaptured: .init(next: nil, refund: .invoiceVoid), .orderCancelled: .unchanged,
+                    .dueDatePassed: .unchanged,
+                ]
             }
         for event in InvoiceLifecycle.Event.allCases {
             #expect(InvoiceLifecycle.transition(from: status, on: event) == expected[event], "\(status) on \(event)")
@@ -67,7 +79,9 @@ struct PaymentTests {
         configuration.failureThreshold = 3
         configuration.openDuration = .seconds(10)
         let changes = Locked<[CircuitBreaker<ManualClock>.State]>([])
-        let breaker = CircuitBreaker(configuration: configuration, clock: clock) { state in changes.withLock { $0.append(state) } }
+        let breaker = CircuitBreaker(configuration: configuration, clock: clock) { state in
+            changes.withLock { $0.append(state) }
+        }
         for _ in 0..<2 {
             #expect(breaker.permit())
             breaker.record(success: false)
@@ -130,12 +144,14 @@ struct PaymentTests {
         func refund(reference: String, amount: Money, key: String) async throws {}
     }
 
-    static let request = ChargeRequest(key: "k", amount: Money("1.00")!, method: "card", token: nil, description: "test")
+    static let request = ChargeRequest(
+        key: "k", amount: Money("1.00")!, method: "card", token: nil, description: "test")
 
     /// A gateway over `provider` on `clock`. Its timeout is an hour unless a test is about
     /// timeouts, and ``driving(_:_:)`` never moves the clock that far.
     func gateway(
-        _ provider: ScriptedProvider, clock: ManualClock, attempts: Int = 3, threshold: Int = 5, timeout: Duration = .seconds(3600)
+        _ provider: ScriptedProvider, clock: ManualClock, attempts: Int = 3, threshold: Int = 5,
+        timeout: Duration = .seconds(3600)
     ) -> ResilientPaymentGateway<ManualClock> {
         var configuration = ResilientPaymentGateway<ManualClock>.Configuration()
         configuration.attempts = attempts
@@ -143,14 +159,16 @@ struct PaymentTests {
         configuration.initialBackoff = .milliseconds(100)
         configuration.breaker.failureThreshold = threshold
         configuration.breaker.openDuration = .seconds(30)
-        return ResilientPaymentGateway(provider, configuration: configuration, clock: clock, logger: Logger(label: "test"))
+        return ResilientPaymentGateway(
+            provider, configuration: configuration, clock: clock, logger: Logger(label: "test"))
     }
 
     /// Runs `body` while waiting out every backoff it sleeps on `clock`: a pending sleep that
     /// ends within a second (a backoff is at most 300 ms here) has the clock moved to its end.
     /// An attempt's timeout (an hour) is never reached, however late the body's tasks run:
     /// the clock moves only while a backoff sleeps, and no attempt is running then.
-    func driving<T: Sendable>(_ clock: ManualClock, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    func driving<T: Sendable>(_ clock: ManualClock, _ body: @escaping @Sendable () async throws -> T) async throws -> T
+    {
         let task = Task { try await body() }
         let driver = Task {
             while !Task.isCancelled {
@@ -166,12 +184,17 @@ struct PaymentTests {
 
     @Test func transientFailuresAreRetriedWithTheSameKeyAndDeclinesAreNot() async throws {
         let clock = ManualClock()
-        let flaky = ScriptedProvider([.failure(.init(.unavailable, "503")), .failure(.init(.outcomeUnknown, "reset")), .success(.captured(reference: "ch_1"))])
+        let flaky = ScriptedProvider([
+            .failure(.init(.unavailable, "503")), .failure(.init(.outcomeUnknown, "reset")),
+            .success(.captured(reference: "ch_1")),
+        ])
         let outcome = try await driving(clock) { [self] in try await gateway(flaky, clock: clock).charge(Self.request) }
         #expect(outcome == .captured(reference: "ch_1") && flaky.calls.withLock { $0 } == 3)
 
         let declining = ScriptedProvider([.success(.declined(reason: "insufficient_funds"))])
-        let declined = try await driving(clock) { [self] in try await gateway(declining, clock: clock).charge(Self.request) }
+        let declined = try await driving(clock) { [self] in
+            try await gateway(declining, clock: clock).charge(Self.request)
+        }
         #expect(declined == .declined(reason: "insufficient_funds") && declining.calls.withLock { $0 } == 1)
 
         let rejecting = ScriptedProvider([.failure(.init(.rejected, "bad request"))])
@@ -214,7 +237,9 @@ struct PaymentTests {
         let down = ScriptedProvider(Array(repeating: .failure(.init(.unavailable, "503")), count: 4))
         let gateway = gateway(down, clock: clock, attempts: 2, threshold: 4)
         for _ in 0..<2 {
-            await #expect(throws: PaymentGatewayError.self) { try await driving(clock) { try await gateway.charge(Self.request) } }
+            await #expect(throws: PaymentGatewayError.self) {
+                try await driving(clock) { try await gateway.charge(Self.request) }
+            }
         }
         #expect(gateway.breaker.state == .open && down.calls.withLock { $0 } == 4)
         do {
@@ -224,11 +249,15 @@ struct PaymentTests {
             #expect(error.code == .circuitOpen && error.nothingCharged && down.calls.withLock { $0 } == 4)
         }
         clock.advance(by: .seconds(30))
-        #expect(try await gateway.charge(Self.request) == .captured(reference: "ch_default"), "the half-open probe succeeds")
+        #expect(
+            try await gateway.charge(Self.request) == .captured(reference: "ch_default"), "the half-open probe succeeds"
+        )
         #expect(gateway.breaker.state == .closed)
 
         // An attempt whose outcome is unknown, then an open circuit: the call may have charged.
-        let lost = ScriptedProvider([.failure(.init(.outcomeUnknown, "reset"))] + Array(repeating: .failure(.init(.unavailable, "503")), count: 9))
+        let lost = ScriptedProvider(
+            [.failure(.init(.outcomeUnknown, "reset"))]
+                + Array(repeating: .failure(.init(.unavailable, "503")), count: 9))
         let fragile = self.gateway(lost, clock: clock, attempts: 3, threshold: 2)
         do {
             _ = try await driving(clock) { try await fragile.charge(Self.request) }
@@ -258,7 +287,8 @@ struct PaymentTests {
         var configuration = ResilientPaymentGateway<ManualClock>.Configuration()
         configuration.attempts = 1
         configuration.breaker.failureThreshold = 1
-        let gateway = ResilientPaymentGateway(Broken(), configuration: configuration, clock: clock, logger: Logger(label: "test"))
+        let gateway = ResilientPaymentGateway(
+            Broken(), configuration: configuration, clock: clock, logger: Logger(label: "test"))
         do {
             _ = try await gateway.charge(Self.request)
             Issue.record("the broken adapter answered")
@@ -278,14 +308,17 @@ struct PaymentTests {
 
     @Test func theSimulatorHonoursItsTestTokensAndNeverChargesAKeyTwice() async throws {
         let ledger = MemorySimulatedProviderLedger()
-        let simulator = SimulatedPaymentGateway(ledger: ledger, configuration: Fixture.instant, clock: ContinuousClock(), random: { 0.5 })
+        let simulator = SimulatedPaymentGateway(
+            ledger: ledger, configuration: Fixture.instant, clock: ContinuousClock(), random: { 0.5 })
         func request(_ key: String, _ token: String?) -> ChargeRequest {
             ChargeRequest(key: key, amount: Money("2.00")!, method: "card", token: token, description: "test")
         }
         #expect(try await simulator.charge(request("a", "tok_decline")) == .declined(reason: "insufficient_funds"))
         await #expect(throws: PaymentGatewayError.self) { try await simulator.charge(request("b", "tok_fail")) }
         #expect(try await simulator.charge(key: "b") == nil, "a failure charges nothing")
-        await #expect(throws: PaymentGatewayError.self) { try await simulator.charge(request("c", "tok_lost_response")) }
+        await #expect(throws: PaymentGatewayError.self) {
+            try await simulator.charge(request("c", "tok_lost_response"))
+        }
         let lost = try await simulator.charge(key: "c")
         guard case .captured = lost else {
             Issue.record("a lost response still charged: \(String(describing: lost))")
@@ -309,12 +342,16 @@ struct PaymentTests {
                 SimulatedPaymentGateway(ledger: $0, configuration: Fixture.instant, clock: ContinuousClock())
             }
         ) async throws {
-            processor = PaymentProcessor(repository: repository, gateway: provider(ledger), staleAfter: .seconds(30), logger: Logger(label: "test"))
+            processor = PaymentProcessor(
+                repository: repository, gateway: provider(ledger), staleAfter: .seconds(30),
+                logger: Logger(label: "test"))
             let items = [OrderLine(productName: "Tea", quantity: 2, unitPrice: Money("3.00")!)]
-            order = OrderCreated(orderID: UUID(), customerID: UUID(), items: items, total: Money("6.00")!, createdAt: Date())
+            order = OrderCreated(
+                orderID: UUID(), customerID: UUID(), items: items, total: Money("6.00")!, createdAt: Date())
             let event = try IncomingEvent(CloudEvent(source: "/tests", data: order))
             try await repository.invoice(
-                [OrderToInvoice(event: event, order: order, traceparent: nil)], terms: .init(taxRate: 0, paymentDue: .seconds(60)), at: Date())
+                [OrderToInvoice(event: event, order: order, traceparent: nil)],
+                terms: .init(taxRate: 0, paymentDue: .seconds(60)), at: Date())
             invoice = try await repository.invoice(orderID: order.orderID)!
         }
 
@@ -328,13 +365,17 @@ struct PaymentTests {
 
         func payment(key: String = UUID().uuidString, token: String? = nil) -> NewPayment {
             NewPayment(
-                invoiceID: invoice.id, idempotencyKey: key, request: key + (token ?? ""), amount: invoice.total, method: "card", token: token, traceparent: nil)
+                invoiceID: invoice.id, idempotencyKey: key, request: key + (token ?? ""), amount: invoice.total,
+                method: "card", token: token, traceparent: nil)
         }
 
         func cancel() async throws -> Int {
-            let cancelled = OrderCancelled(orderID: order.orderID, customerID: order.customerID, reason: .requested, cancelledAt: Date())
+            let cancelled = OrderCancelled(
+                orderID: order.orderID, customerID: order.customerID, reason: .requested, cancelledAt: Date())
             return try await repository.cancelOrders([
-                CancelledOrder(event: try IncomingEvent(CloudEvent(source: "/tests", data: cancelled)), cancellation: cancelled, traceparent: nil)
+                CancelledOrder(
+                    event: try IncomingEvent(CloudEvent(source: "/tests", data: cancelled)), cancellation: cancelled,
+                    traceparent: nil)
             ])
         }
     }
@@ -356,7 +397,8 @@ struct PaymentTests {
             var configuration = ResilientPaymentGateway<ContinuousClock>.Configuration()
             configuration.attempts = 1
             return ResilientPaymentGateway(
-                SimulatedPaymentGateway(ledger: ledger, configuration: Fixture.instant, clock: ContinuousClock()), configuration: configuration,
+                SimulatedPaymentGateway(ledger: ledger, configuration: Fixture.instant, clock: ContinuousClock()),
+                configuration: configuration,
                 clock: ContinuousClock(), logger: Logger(label: "test"))
         }
         let request = fixture.payment(token: "tok_lost_response")
@@ -372,7 +414,8 @@ struct PaymentTests {
         let start = try await fixture.repository.startPayment(fixture.payment(), at: Date())
         #expect(try await fixture.cancel() == 0)
         // The provider captured meanwhile: the reconciler's lookup finds it.
-        _ = try await fixture.ledger.capture(key: start.payment.providerKey, amount: start.payment.amount, method: "card")
+        _ = try await fixture.ledger.capture(
+            key: start.payment.providerKey, amount: start.payment.amount, method: "card")
         #expect(try await fixture.processor.reconcile(at: Date().addingTimeInterval(60)) >= 1)
         #expect(try await fixture.processor.reconcile(at: Date().addingTimeInterval(60)) >= 0)
         #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status) == [.refunded])
@@ -417,13 +460,18 @@ struct PaymentTests {
         let start = try await fixture.repository.startPayment(fixture.payment(), at: Date().addingTimeInterval(-120))
         _ = try await fixture.processor.reconcile(at: Date().addingTimeInterval(60))
         // The retried charge lands at the provider after the reconciler decided.
-        _ = try await fixture.ledger.capture(key: start.payment.providerKey, amount: start.payment.amount, method: "card")
+        _ = try await fixture.ledger.capture(
+            key: start.payment.providerKey, amount: start.payment.amount, method: "card")
         // The customer pays again under a new key, as a checkout page does.
         _ = try? await fixture.processor.pay(fixture.payment())
-        for minutes in 2...4 { _ = try await fixture.processor.reconcile(at: Date().addingTimeInterval(Double(minutes) * 60)) }
+        for minutes in 2...4 {
+            _ = try await fixture.processor.reconcile(at: Date().addingTimeInterval(Double(minutes) * 60))
+        }
         let payments = try await fixture.repository.payments(invoiceID: fixture.invoice.id)
         let totals = try await fixture.ledger.totals()
-        #expect(totals.captured == fixture.invoice.total, "captured at the provider: \(totals); payments: \(payments.map(\.status))")
+        #expect(
+            totals.captured == fixture.invoice.total,
+            "captured at the provider: \(totals); payments: \(payments.map(\.status))")
         #expect(payments.filter { $0.status == .captured }.count == 1, "\(payments.map(\.status))")
         #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .paid)
     }
@@ -434,20 +482,27 @@ struct PaymentTests {
         let fixture = try await Fixture()
         let first = try await fixture.repository.startPayment(fixture.payment(), at: Date())
         // The provider said "nothing charged" for the first...
-        _ = try await fixture.repository.settlePayment(first.payment.id, outcome: .failed(reason: "payment_provider_error"), at: Date())
+        _ = try await fixture.repository.settlePayment(
+            first.payment.id, outcome: .failed(reason: "payment_provider_error"), at: Date())
         let (second, paid) = try await fixture.processor.pay(fixture.payment())
         #expect(second.status == .captured && paid.status == .paid)
         // ...and captured it after all (a provider's late webhook).
-        guard case .captured(let reference) = try await fixture.ledger.capture(key: first.payment.providerKey, amount: first.payment.amount, method: "card")
+        guard
+            case .captured(let reference) = try await fixture.ledger.capture(
+                key: first.payment.providerKey, amount: first.payment.amount, method: "card")
         else {
             Issue.record("not captured")
             return
         }
-        _ = try await fixture.repository.settlePayment(first.payment.id, outcome: .captured(reference: reference), at: Date())
+        _ = try await fixture.repository.settlePayment(
+            first.payment.id, outcome: .captured(reference: reference), at: Date())
         _ = try await fixture.processor.reconcile()
         let totals = try await fixture.ledger.totals()
         #expect(totals.captured == fixture.invoice.total && totals.refunded == fixture.invoice.total, "\(totals)")
-        #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status).sorted { $0.rawValue < $1.rawValue } == [.captured, .refunded])
+        #expect(
+            try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status).sorted {
+                $0.rawValue < $1.rawValue
+            } == [.captured, .refunded])
         #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .paid)
     }
 
@@ -457,8 +512,10 @@ struct PaymentTests {
     @Test func aPaymentAnEarlierVersionFailedOnAGuessIsSettledFromTheProvidersBooks() async throws {
         let fixture = try await Fixture()
         let start = try await fixture.repository.startPayment(fixture.payment(), at: Date())
-        _ = try await fixture.repository.settlePayment(start.payment.id, outcome: .failed(reason: PaymentProcessor.guessedFailure), at: Date())
-        _ = try await fixture.ledger.capture(key: start.payment.providerKey, amount: start.payment.amount, method: "card")
+        _ = try await fixture.repository.settlePayment(
+            start.payment.id, outcome: .failed(reason: PaymentProcessor.guessedFailure), at: Date())
+        _ = try await fixture.ledger.capture(
+            key: start.payment.providerKey, amount: start.payment.amount, method: "card")
         #expect(try await fixture.processor.reconcile() == 1)
         #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status) == [.captured])
         #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .paid)
@@ -482,7 +539,8 @@ struct PaymentTests {
             clock: ContinuousClock(), logger: Logger(label: "test"))
         for attempt in 0..<4 {
             let outcome = try? await gateway.charge(
-                ChargeRequest(key: "k\(attempt)", amount: Money("1.00")!, method: "card", token: "tok_fail", description: "test"))
+                ChargeRequest(
+                    key: "k\(attempt)", amount: Money("1.00")!, method: "card", token: "tok_fail", description: "test"))
             #expect(outcome != nil, "a test token outside test mode is an ordinary payment")
         }
         #expect(gateway.breaker.state == .closed)

@@ -10,7 +10,8 @@ struct FailureMessageTests {
     static var mercato: URL {
         let directory =
             ProcessInfo.processInfo.environment["MERCATO_BIN_DIR"].map { URL(fileURLWithPath: $0) }
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent(".build/debug")
         return directory.appendingPathComponent("mercato")
     }
@@ -22,23 +23,39 @@ struct FailureMessageTests {
     /// exit status and every line it printed (standard output and error).
     func run(_ arguments: [String]) async throws -> (Int32, [String]) {
         var environment = ProcessInfo.processInfo.environment
-        for name in ["AMQP_URL", "RABBITMQ_MANAGEMENT_URL", "MERCATO_TOKEN", "AUTH_JWT_SECRET", "AUTH_JWT_SECRET_FILE"] { environment[name] = nil }
-        let result = try await runProcess(arguments, executable: Self.mercato, environment: environment, mergingStandardError: true, timeout: .seconds(60))
+        for name in ["AMQP_URL", "RABBITMQ_MANAGEMENT_URL", "MERCATO_TOKEN", "AUTH_JWT_SECRET", "AUTH_JWT_SECRET_FILE"]
+        { environment[name] = nil }
+        let result = try await runProcess(
+            arguments, executable: Self.mercato, environment: environment, mergingStandardError: true,
+            timeout: .seconds(60))
         return (result.status, result.output.split(separator: "\n").map(String.init))
     }
 
     @Test(arguments: [
-        (["topology", "--management-url", "http://admin:s3cret@\(closed)"], ["the management API at http://\(closed)"]),
-        (["topology", "apply", "--amqp-url", "amqp://admin:s3cret@\(closed)/%2F"], ["RabbitMQ", closed]),
-        (["dlq", "list", "--management-url", "http://admin:s3cret@\(closed)"], ["the management API at http://\(closed)"]),
-        (["dlq", "show", "q", "--management-url", "http://admin:s3cret@\(closed)"], ["the management API at http://\(closed)"]),
         (
-            ["dlq", "replay", "q", "--timeout", "1", "--amqp-url", "amqp://admin:s3cret@\(closed)/%2F", "--management-url", "http://admin:s3cret@\(closed)"],
+            ["topology", "--management-url", "http://admin:s3cret@\(closed)"],
+            ["the management API at http://\(closed)"]
+        ),
+        (["topology", "apply", "--amqp-url", "amqp://admin:s3cret@\(closed)/%2F"], ["RabbitMQ", closed]),
+        (
+            ["dlq", "list", "--management-url", "http://admin:s3cret@\(closed)"],
+            ["the management API at http://\(closed)"]
+        ),
+        (
+            ["dlq", "show", "q", "--management-url", "http://admin:s3cret@\(closed)"],
+            ["the management API at http://\(closed)"]
+        ),
+        (
+            [
+                "dlq", "replay", "q", "--timeout", "1", "--amqp-url", "amqp://admin:s3cret@\(closed)/%2F",
+                "--management-url", "http://admin:s3cret@\(closed)",
+            ],
             [closed]
         ),
         (
             [
-                "load", "--count", "1", "--quiet", "--token", "t", "--order-url", "http://\(closed)", "--customer-url", "http://\(closed)", "--invoice-url",
+                "load", "--count", "1", "--quiet", "--token", "t", "--order-url", "http://\(closed)", "--customer-url",
+                "http://\(closed)", "--invoice-url",
                 "http://\(closed)",
             ],
             [closed]

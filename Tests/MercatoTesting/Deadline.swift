@@ -55,11 +55,15 @@ private final class Race<T: Sendable>: Sendable {
             state.tasks = [work, timer]
             return state.finished != nil
         }
-        if cancelNow { work.cancel(); timer.cancel() }
+        if cancelNow {
+            work.cancel()
+            timer.cancel()
+        }
     }
 
     func finish(_ result: Result<T, any Error>) {
-        let (continuation, tasks) = state.withLock { state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
+        let (continuation, tasks) = state.withLock {
+            state -> (CheckedContinuation<T, any Error>?, [Task<Void, Never>]) in
             guard state.finished == nil else { return (nil, []) }
             state.finished = result
             defer { state.continuation = nil }

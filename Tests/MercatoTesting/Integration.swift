@@ -2,7 +2,7 @@ import Foundation
 public import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What `scripts/test` exports for the integration tests: the throwaway RabbitMQ and
@@ -34,7 +34,9 @@ public enum Integration {
 
     private static func required(_ name: String) throws -> String {
         guard let value = environment[name], !value.isEmpty else {
-            throw TestFailure("\(name) is not set: run the tests with scripts/test, which starts RabbitMQ and PostgreSQL and exports it")
+            throw TestFailure(
+                "\(name) is not set: run the tests with scripts/test, which starts RabbitMQ and PostgreSQL and exports it"
+            )
         }
         return value
     }
@@ -56,7 +58,8 @@ public enum Integration {
         let result = try await runProcess(arguments, executable: script, mergingStandardError: true, timeout: timeout)
         guard result.status == 0 else {
             let tail = result.output.split(separator: "\n").suffix(20).joined(separator: "\n")
-            throw TestFailure("scripts/infra \(arguments.joined(separator: " ")) exited with \(result.status):\n\(tail)")
+            throw TestFailure(
+                "scripts/infra \(arguments.joined(separator: " ")) exited with \(result.status):\n\(tail)")
         }
     }
 }
@@ -70,14 +73,16 @@ extension Trait where Self == ConditionTrait {
     /// Runs against the PostgreSQL that `scripts/test` starts; never skipped in CI.
     public static var needsPostgres: Self {
         .enabled(
-            if: Integration.environment["DATABASE_URL"] != nil && Integration.environment["MERCATO_POSTGRES_URL"] != nil || Integration.isCI,
+            if: Integration.environment["DATABASE_URL"] != nil && Integration.environment["MERCATO_POSTGRES_URL"] != nil
+                || Integration.isCI,
             "needs DATABASE_URL and MERCATO_POSTGRES_URL: run scripts/test")
     }
 
     /// Runs against both, with the services' executables; never skipped in CI.
     public static var needsSystem: Self {
         .enabled(
-            if: Integration.environment["AMQP_URL"] != nil && Integration.environment["MERCATO_POSTGRES_URL"] != nil || Integration.isCI,
+            if: Integration.environment["AMQP_URL"] != nil && Integration.environment["MERCATO_POSTGRES_URL"] != nil
+                || Integration.isCI,
             "needs AMQP_URL and MERCATO_POSTGRES_URL: run scripts/test")
     }
 }

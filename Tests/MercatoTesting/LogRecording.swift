@@ -29,7 +29,9 @@ public final class LogRecording: Sendable {
 
     /// Waits until an entry satisfies `predicate`; throws a ``TestFailure`` naming `what`
     /// after `timeout`.
-    public func waitFor(_ what: String, timeout: Duration = .seconds(60), _ predicate: @escaping @Sendable (Entry) -> Bool) async throws {
+    public func waitFor(
+        _ what: String, timeout: Duration = .seconds(60), _ predicate: @escaping @Sendable (Entry) -> Bool
+    ) async throws {
         try await waitUntil(what, timeout: timeout) { self.all.contains(where: predicate) }
     }
 
@@ -47,7 +49,8 @@ public final class LogRecording: Sendable {
 
         func log(event: LogEvent) {
             let all = metadata.merging(event.metadata ?? [:]) { $1 }
-            let text = ([event.message.description] + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " ")
+            let text = ([event.message.description] + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+                .joined(separator: " ")
             recording.append(Entry(level: event.level, text: text))
         }
     }

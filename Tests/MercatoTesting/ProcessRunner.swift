@@ -15,7 +15,8 @@ public struct ProcessResult: Sendable {
 /// program writes there (standard output and error) instead, and the result's output is
 /// empty: for long runs whose log a test reads afterwards.
 public func runProcess(
-    _ arguments: [String], executable: URL? = nil, environment: [String: String]? = nil, directory: URL? = nil, input: String? = nil,
+    _ arguments: [String], executable: URL? = nil, environment: [String: String]? = nil, directory: URL? = nil,
+    input: String? = nil,
     mergingStandardError: Bool = false, output destination: FileHandle? = nil, timeout: Duration = .seconds(120)
 ) async throws -> ProcessResult {
     let process = Process()
@@ -65,5 +66,6 @@ public func runProcess(
         process.terminate()
         throw error
     }
-    return ProcessResult(status: process.terminationStatus, output: String(decoding: collected.withLock { $0 }, as: UTF8.self))
+    return ProcessResult(
+        status: process.terminationStatus, output: String(decoding: collected.withLock { $0 }, as: UTF8.self))
 }

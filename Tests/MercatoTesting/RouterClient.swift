@@ -52,14 +52,16 @@ extension Router where Context == TestRequestContext {
 
     /// Sends one request through the router's middleware and routes, in process.
     public func respond(
-        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: String? = nil, logger: Logger = Logger(label: "tests")
+        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: String? = nil,
+        logger: Logger = Logger(label: "tests")
     ) async throws -> TestResponse {
         try await client.respond(method, path, headers: headers, body: body, logger: logger)
     }
 
     /// Sends one request with `body` as given (a stream that fails, say).
     public func respond(
-        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: RequestBody, logger: Logger = Logger(label: "tests")
+        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: RequestBody,
+        logger: Logger = Logger(label: "tests")
     ) async throws -> TestResponse {
         try await client.respond(method, path, headers: headers, body: body, logger: logger)
     }
@@ -79,22 +81,28 @@ public struct RouterClient<Context: RequestContext>: Sendable {
 
     /// Sends one request through the router's middleware and routes, in process.
     public func respond(
-        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: String? = nil, logger: Logger = Logger(label: "tests")
+        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: String? = nil,
+        logger: Logger = Logger(label: "tests")
     ) async throws -> TestResponse {
         try await respond(
-            method, path, headers: headers, body: body.map { RequestBody(buffer: ByteBuffer(string: $0)) } ?? RequestBody(buffer: ByteBuffer()), logger: logger)
+            method, path, headers: headers,
+            body: body.map { RequestBody(buffer: ByteBuffer(string: $0)) } ?? RequestBody(buffer: ByteBuffer()),
+            logger: logger)
     }
 
     /// Sends one request with `body` as given (a stream that fails, say).
     public func respond(
-        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: RequestBody, logger: Logger = Logger(label: "tests")
+        _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], body: RequestBody,
+        logger: Logger = Logger(label: "tests")
     ) async throws -> TestResponse {
-        let head = HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers)
+        let head = HTTPRequest(
+            method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers)
         let response = try await responder.respond(to: Request(head: head, body: body), context: makeContext(logger))
         let collected = CollectedBody()
         let responseBody = response.body
         try await responseBody.write(BodyCollector(target: collected))
-        return TestResponse(status: response.status, headers: response.headers, body: Data(collected.bytes.readableBytesView))
+        return TestResponse(
+            status: response.status, headers: response.headers, body: Data(collected.bytes.readableBytesView))
     }
 }
 

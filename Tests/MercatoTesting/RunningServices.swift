@@ -12,7 +12,7 @@ public func withRunning<T>(_ services: [any Service], _ body: () async throws ->
             result = .failure(error)
         }
         group.cancelAll()
-        while let _ = try? await group.next() {}
+        while (try? await group.next()) != nil {}
         return try result.get()
     }
 }

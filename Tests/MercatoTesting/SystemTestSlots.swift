@@ -14,7 +14,9 @@ public import Testing
 public final class SystemTestSlots: Sendable {
     /// The slots of this test process.
     public static let shared = SystemTestSlots(
-        limit: Int(ProcessInfo.processInfo.environment["MERCATO_SYSTEM_TESTS_AT_ONCE"] ?? "").flatMap { $0 > 0 ? $0 : nil } ?? 4)
+        limit: Int(ProcessInfo.processInfo.environment["MERCATO_SYSTEM_TESTS_AT_ONCE"] ?? "").flatMap {
+            $0 > 0 ? $0 : nil
+        } ?? 4)
 
     private struct State {
         var free: Int
@@ -92,7 +94,9 @@ public struct SystemTestSlot: SuiteTrait, TestTrait, TestScoping {
         test.isSuite || testCase == nil ? nil : self
     }
 
-    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+    public func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
         try await SystemTestSlots.shared.withSlot { try await function() }
     }
 }

@@ -30,7 +30,9 @@ public final class TestStream: Sendable {
 
     /// Waits until the body written so far satisfies `condition`, failing after `timeout`.
     @discardableResult
-    public func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: @escaping @Sendable (String) -> Bool) async throws -> String {
+    public func waitFor(
+        _ what: String, timeout: Duration = .seconds(60), _ condition: @escaping @Sendable (String) -> Bool
+    ) async throws -> String {
         try await waitUntil(what, timeout: timeout) { condition(self.text) }
         return text
     }
@@ -49,8 +51,10 @@ extension RouterClient {
     public func open(
         _ method: HTTPRequest.Method, _ path: String, headers: HTTPFields = [:], logger: Logger = Logger(label: "tests")
     ) async throws -> TestStream {
-        let head = HTTPRequest(method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers)
-        let response = try await responder.respond(to: Request(head: head, body: RequestBody(buffer: ByteBuffer())), context: makeContext(logger))
+        let head = HTTPRequest(
+            method: method, scheme: "http", authority: "localhost", path: path, headerFields: headers)
+        let response = try await responder.respond(
+            to: Request(head: head, body: RequestBody(buffer: ByteBuffer())), context: makeContext(logger))
         let written = Locked(Data())
         let body = response.body
         let writing = Task {

@@ -18,13 +18,19 @@ public struct TestTokens: Sendable {
     }
 
     /// A guard that verifies with this secret (and `jwks`, if given) against the clock `now`.
-    public func accessGuard(jwks: String? = nil, now: @escaping @Sendable () -> Date = { Date() }) async throws -> AccessGuard {
+    public func accessGuard(jwks: String? = nil, now: @escaping @Sendable () -> Date = { Date() }) async throws
+        -> AccessGuard
+    {
         AccessGuard(verifier: try await verifier(jwks: jwks, now: now))
     }
 
     /// A verifier with this secret (and `jwks`, if given) against the clock `now`.
-    public func verifier(jwks: String? = nil, now: @escaping @Sendable () -> Date = { Date() }) async throws -> TokenVerifier {
-        try await TokenVerifier(configuration: AuthConfiguration(hmacSecret: secret, jwks: jwks, issuer: issuer, audience: audience), now: now)
+    public func verifier(jwks: String? = nil, now: @escaping @Sendable () -> Date = { Date() }) async throws
+        -> TokenVerifier
+    {
+        try await TokenVerifier(
+            configuration: AuthConfiguration(hmacSecret: secret, jwks: jwks, issuer: issuer, audience: audience),
+            now: now)
     }
 
     /// `Authorization: Bearer token`.
@@ -54,7 +60,8 @@ public struct TestTokens: Sendable {
     public func claims(sub: String, scopes: [Scope], now: Date = Date()) -> Claims {
         Claims(
             iss: issuer, aud: [audience], sub: sub, exp: now.addingTimeInterval(3600).timeIntervalSince1970,
-            nbf: now.timeIntervalSince1970, iat: now.timeIntervalSince1970, scope: scopes.map(\.rawValue).joined(separator: " "))
+            nbf: now.timeIntervalSince1970, iat: now.timeIntervalSince1970,
+            scope: scopes.map(\.rawValue).joined(separator: " "))
     }
 
     /// `claims` signed with the secret (HS256), with `kid` in the header if given.
@@ -113,7 +120,10 @@ public struct TestTokens: Sendable {
         /// The public key as one JWK.
         public var publicJWK: [String: String] {
             let parameters = key.publicKey.parameters!
-            return ["kty": "EC", "crv": "P-256", "x": parameters.x, "y": parameters.y, "kid": kid, "alg": "ES256", "use": "sig"]
+            return [
+                "kty": "EC", "crv": "P-256", "x": parameters.x, "y": parameters.y, "kid": kid, "alg": "ES256",
+                "use": "sig",
+            ]
         }
 
         /// The public key in PEM form: what an attacker would use as an HMAC secret.
@@ -150,7 +160,9 @@ public struct TestTokens: Sendable {
         /// The public key as one JWK.
         public var publicJWK: [String: String] {
             let (modulus, exponent) = try! key.publicKey.getKeyPrimitives()
-            return ["kty": "RSA", "n": modulus.base64URL, "e": exponent.base64URL, "kid": kid, "alg": "RS256", "use": "sig"]
+            return [
+                "kty": "RSA", "n": modulus.base64URL, "e": exponent.base64URL, "kid": kid, "alg": "RS256", "use": "sig",
+            ]
         }
 
         /// The public key in PEM form: the HMAC secret of the RS/HS confusion attack.
@@ -182,6 +194,7 @@ extension Data {
 
     /// Base64url without padding (RFC 7515).
     public var base64URL: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 }

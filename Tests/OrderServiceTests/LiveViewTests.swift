@@ -1,4 +1,5 @@
 import Broker
+import BrokerTesting
 import ContractTesting
 import Contracts
 import Foundation
@@ -8,11 +9,10 @@ import Locking
 import Logging
 import MercatoTesting
 import ServiceKit
+import ServiceTesting
 import Testing
 
 @testable import OrderService
-import BrokerTesting
-import ServiceTesting
 
 /// The live view's parts over the in-memory repository: the feed's window, a stream session's
 /// catch-up, filtering and slow-client bound, the summary, and the routes' answers. Waits
@@ -35,7 +35,8 @@ struct LiveViewTests {
         for _ in 0..<count {
             let now = Date()
             let order = Order(
-                id: UUID(), customerID: customer, status: .created, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("3.50")!)],
+                id: UUID(), customerID: customer, status: .created,
+                items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("3.50")!)],
                 total: Money("3.50")!, createdAt: now, updatedAt: now)
             orders.append(try await repository.place(order, idempotency: nil, traceparent: nil).order)
         }
@@ -44,10 +45,13 @@ struct LiveViewTests {
 
     func invoice(_ order: Order, number: String) async throws {
         let payload = InvoiceCreated(
-            invoiceID: UUID(), invoiceNumber: number, orderID: order.id, customerID: order.customerID, lines: [], subtotal: .zero, taxRate: 0,
+            invoiceID: UUID(), invoiceNumber: number, orderID: order.id, customerID: order.customerID, lines: [],
+            subtotal: .zero, taxRate: 0,
             tax: .zero, total: .zero, issuedAt: Date())
         let event = try IncomingEvent(CloudEvent(source: "/tests", data: payload))
-        try await repository.markInvoiced([InvoicedOrder(event: event, orderID: order.id, invoiceID: payload.invoiceID, invoiceNumber: number)])
+        try await repository.markInvoiced([
+            InvoicedOrder(event: event, orderID: order.id, invoiceID: payload.invoiceID, invoiceNumber: number)
+        ])
     }
 
     /// Runs a session until `until` holds for what it wrote, then stops it as a client
@@ -59,7 +63,9 @@ struct LiveViewTests {
         let task = Task {
             try await session.run(watchInterval: .milliseconds(10)) { text in written.withLock { $0 += text } }
         }
-        try await waitUntil("the session wrote what was expected", timeout: .seconds(60)) { until(written.withLock { $0 }) }
+        try await waitUntil("the session wrote what was expected", timeout: .seconds(60)) {
+            until(written.withLock { $0 })
+        }
         task.cancel()
         let end = try await task.value
         return (written.withLock { $0 }, end)
@@ -69,14 +75,18 @@ struct LiveViewTests {
         text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int64($0.dropFirst(4)) }
     }
 
-    func session(_ feed: OrderChangeFeed, customer: UUID? = nil, view: OrderStreamSession.View, disconnect: @escaping @Sendable () -> Void = {})
+    func session(
+        _ feed: OrderChangeFeed, customer: UUID? = nil, view: OrderStreamSession.View,
+        disconnect: @escaping @Sendable () -> Void = {}
+    )
         -> OrderStreamSession
     {
         var configuration = OrderStreamSession.Configuration()
         configuration.batchSize = 2
         configuration.heartbeat = .seconds(3600)
         return OrderStreamSession(
-            feed: feed, repository: repository, visibility: customer.map(Visibility.customer) ?? .all, view: view, configuration: configuration,
+            feed: feed, repository: repository, visibility: customer.map(Visibility.customer) ?? .all, view: view,
+            configuration: configuration,
             disconnect: disconnect)
     }
 
@@ -158,7 +168,9 @@ struct LiveViewTests {
         try await place(3)
         try await invoice(adas[0], number: "INV-2026-000001")
         try await feed.catchUp()
-        let (text, _) = try await run(session(feed, customer: ada, view: .changes(after: 0))) { Self.ids($0).count >= 3 }
+        let (text, _) = try await run(session(feed, customer: ada, view: .changes(after: 0))) {
+            Self.ids($0).count >= 3
+        }
         #expect(Self.ids(text) == [1, 2, 6])
         #expect(text.contains("event: order.invoiced") && text.contains("INV-2026-000001"))
         #expect(!text.contains(UUID().uuidString.lowercased()))
@@ -203,7 +215,8 @@ struct LiveViewTests {
         for index in 0..<25 {
             let at = start.addingTimeInterval(Double(index))
             let order = Order(
-                id: UUID(), customerID: UUID(), status: .created, items: [], total: Money("1.00")!, createdAt: at, updatedAt: at)
+                id: UUID(), customerID: UUID(), status: .created, items: [], total: Money("1.00")!, createdAt: at,
+                updatedAt: at)
             orders.append(order)
             summary.apply(OrderChange(sequence: 10 + Int64(index), kind: .created, at: at, order: order))
         }
@@ -211,15 +224,20 @@ struct LiveViewTests {
         invoiced.status = .invoiced
         invoiced.invoiceNumber = "INV-2026-000099"
         invoiced.updatedAt = invoiced.createdAt.addingTimeInterval(0.004)
-        summary.apply(OrderChange(sequence: 35, kind: .invoiced, at: invoiced.updatedAt, order: invoiced, previousStatus: .created))
+        summary.apply(
+            OrderChange(
+                sequence: 35, kind: .invoiced, at: invoiced.updatedAt, order: invoiced, previousStatus: .created))
         let update = summary.update(sequence: 35, interval: .milliseconds(500), now: invoiced.updatedAt)
         #expect(update.counts == ["created": 26, "invoiced": 6])
         #expect(update.created == 25 && update.invoiced == 1 && update.intervalMilliseconds == 500)
         #expect(update.latest.count == LiveSummary.latestCount && update.latest.first?.id == orders[24].id)
-        #expect(update.latest.first?.status == .invoiced && update.latest.first?.invoiceNumber == "INV-2026-000099", "updated in place")
+        #expect(
+            update.latest.first?.status == .invoiced && update.latest.first?.invoiceNumber == "INV-2026-000099",
+            "updated in place")
         #expect(abs((update.latest.first?.invoicedAfterMilliseconds ?? 0) - 4) < 0.01)
         #expect(update.latency.count == 1 && (4.0...4.4).contains(update.latency.p50 ?? 0))
-        let next = summary.update(sequence: 35, interval: .milliseconds(500), now: invoiced.updatedAt.addingTimeInterval(0.5))
+        let next = summary.update(
+            sequence: 35, interval: .milliseconds(500), now: invoiced.updatedAt.addingTimeInterval(0.5))
         #expect(next.created == 0 && next.invoiced == 0, "per update")
     }
 
@@ -242,8 +260,10 @@ struct LiveViewTests {
         try await feed.catchUp()
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        LiveRoutes(repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()), heartbeat: .seconds(15))
-            .add(to: router, access: try await tokens.accessGuard())
+        LiveRoutes(
+            repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()), heartbeat: .seconds(15)
+        )
+        .add(to: router, access: try await tokens.accessGuard())
         let ada = UUID()
         let order = try await place(1, customer: ada)[0]
         let asAda = TestTokens.bearer(try await tokens.customer(ada))
@@ -251,7 +271,9 @@ struct LiveViewTests {
         let admin = TestTokens.bearer(try await tokens.admin())
 
         #expect(try await router.respond(.get, "/orders/stream").status == .unauthorized)
-        for (query, field) in [("?view=all", "view"), ("?after=-3", "after"), ("?view=summary&interval_ms=0", "interval_ms")] {
+        for (query, field) in [
+            ("?view=all", "view"), ("?after=-3", "after"), ("?view=summary&interval_ms=0", "interval_ms"),
+        ] {
             let response = try await router.respond(.get, "/orders/stream\(query)", headers: admin)
             #expect(response.status == .badRequest && response.errorField == field, "\(query)")
         }
@@ -261,13 +283,16 @@ struct LiveViewTests {
 
         let history = try await router.respond(.get, "/orders/\(order.id)/history", headers: asAda)
         let changes = (history.json as? [String: Any])?["changes"] as? [[String: Any]]
-        #expect(history.status == .ok && changes?.first?["event"] as? String == "order.created" && changes?.first?["sequence"] as? Int == 1)
+        #expect(
+            history.status == .ok && changes?.first?["event"] as? String == "order.created"
+                && changes?.first?["sequence"] as? Int == 1)
         #expect(try await router.respond(.get, "/orders/\(order.id)/history", headers: asBob).status == .notFound)
         #expect(try await router.respond(.get, "/orders/nope/history", headers: admin).status == .badRequest)
         #expect(try await router.respond(.get, "/queues", headers: asAda).status == .forbidden)
 
         let page = try await router.respond(.get, "/live")
-        #expect(page.status == .ok && String(decoding: page.body, as: UTF8.self).contains("<script src=\"/live/live.js\""))
+        #expect(
+            page.status == .ok && String(decoding: page.body, as: UTF8.self).contains("<script src=\"/live/live.js\""))
         #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true)
         #expect(try await router.respond(.get, "/").headers[.location] == "/live")
     }
@@ -282,7 +307,8 @@ struct LiveViewTests {
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
         let routes = LiveRoutes(
-            repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()), heartbeat: .seconds(7), maxStreamsPerCaller: 2)
+            repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()), heartbeat: .seconds(7),
+            maxStreamsPerCaller: 2)
         routes.add(to: router, access: try await tokens.accessGuard())
         let ada = UUID()
         let asAda = TestTokens.bearer(try await tokens.customer(ada))
@@ -297,11 +323,14 @@ struct LiveViewTests {
         #expect(third.headers[.retryAfter] == "7", "one heartbeat: a stream whose client left is found out by then")
         #expect(third.headers[.contentType]?.hasPrefix("application/json") == true)
 
-        let bob = try await router.client.open(.get, "/orders/stream", headers: TestTokens.bearer(try await tokens.customer(UUID())))
+        let bob = try await router.client.open(
+            .get, "/orders/stream", headers: TestTokens.bearer(try await tokens.customer(UUID())))
         #expect(bob.status == .ok, "another caller's streams do not count")
 
         try await adas[0].stop()
-        try await waitUntil("the ended stream's place to be free") { routes.streams.count(for: ada.uuidString.lowercased()) == 1 }
+        try await waitUntil("the ended stream's place to be free") {
+            routes.streams.count(for: ada.uuidString.lowercased()) == 1
+        }
         let again = try await router.client.open(.get, "/orders/stream", headers: asAda)
         #expect(again.status == .ok)
         for stream in [adas[1], bob, again] { try await stream.stop() }
@@ -317,13 +346,19 @@ struct LiveViewTests {
         try await feed.catchUp()
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        LiveRoutes(repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()), heartbeat: .milliseconds(50))
-            .add(to: router, access: try await tokens.accessGuard())
+        LiveRoutes(
+            repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()),
+            heartbeat: .milliseconds(50)
+        )
+        .add(to: router, access: try await tokens.accessGuard())
         let nilUUID = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
         try await place(2, customer: nilUUID)
         try await feed.catchUp()
         let callers = [
-            ("a sub that is no customer id", TestTokens.bearer(try await tokens.token(sub: "operator", scopes: [.ordersRead]))),
+            (
+                "a sub that is no customer id",
+                TestTokens.bearer(try await tokens.token(sub: "operator", scopes: [.ordersRead]))
+            ),
             ("the nil UUID as sub", TestTokens.bearer(try await tokens.customer(nilUUID))),
         ]
         for (who, headers) in callers {
@@ -334,16 +369,19 @@ struct LiveViewTests {
             #expect(Self.ids(text).isEmpty, "\(who) saw \(text)")
             try await changes.stop()
 
-            let summary = try await router.client.open(.get, "/orders/stream?view=summary&interval_ms=100", headers: headers)
+            let summary = try await router.client.open(
+                .get, "/orders/stream?view=summary&interval_ms=100", headers: headers)
             let first = try await summary.waitFor("\(who)'s first summary") { $0.contains("event: summary\ndata: ") }
             try await summary.stop()
             let data = try #require(first.split(separator: "\n").first { $0.hasPrefix("data: ") }?.dropFirst(6))
             let update = try #require(try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any])
-            #expect((update["counts"] as? [String: Int] ?? [:]).values.allSatisfy { $0 == 0 }, "\(who) counted \(update)")
+            #expect(
+                (update["counts"] as? [String: Int] ?? [:]).values.allSatisfy { $0 == 0 }, "\(who) counted \(update)")
             #expect((update["latest"] as? [Any])?.isEmpty == true, "\(who) saw \(update)")
         }
         // The orders are there: an admin streams them.
-        let admin = try await router.client.open(.get, "/orders/stream?after=0", headers: TestTokens.bearer(try await tokens.admin()))
+        let admin = try await router.client.open(
+            .get, "/orders/stream?after=0", headers: TestTokens.bearer(try await tokens.admin()))
         let all = try await admin.waitFor("the admin's stream to show both orders") { Self.ids($0).count >= 2 }
         #expect(Self.ids(all) == [1, 2])
         try await admin.stop()

@@ -4,10 +4,11 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MercatoTesting
-@testable import OrderService
 import ServiceKit
-import Testing
 import ServiceTesting
+import Testing
+
+@testable import OrderService
 
 /// Admission control over explicit instants: no wall clock, no sleeping.
 @Suite(.timeLimit(.minutes(1)))
@@ -72,7 +73,9 @@ struct OrderAdmissionTests {
         }
         _ = admission.admit(at: at(10_000))
         #expect(abs(admission.share - 0.1) < 1e-9)
-        #expect((9...10).contains(admitted(100, at: at(10_001))), "the least share is still admitted, so trips keep being measured")
+        #expect(
+            (9...10).contains(admitted(100, at: at(10_001))),
+            "the least share is still admitted, so trips keep being measured")
         // An outage downstream: no trips at all for a few seconds is not a reason to shed.
         _ = admission.admit(at: at(13_000))
         #expect(admission.share == 1)
@@ -91,7 +94,8 @@ struct OrderAdmissionTests {
     @Test func aShedOrderIsA503WithRetryAfterAndIsNotPlaced() async throws {
         let repository = MemoryOrderRepository()
         let customer = CustomerSnapshot(
-            customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())
+            customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1,
+            updatedAt: Date())
         try await repository.saveCustomers([customer], events: [])
         var configuration = OrderAdmission.Configuration()
         configuration.minimumShare = 0.5
@@ -107,22 +111,30 @@ struct OrderAdmissionTests {
         let tokens = TestTokens()
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        OrderRoutes(repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, admission: admission, logger: Logger(label: "tests"))
-            .add(to: router, access: try await tokens.accessGuard())
+        OrderRoutes(
+            repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, admission: admission,
+            logger: Logger(label: "tests")
+        )
+        .add(to: router, access: try await tokens.accessGuard())
         var headers = TestTokens.bearer(try await tokens.customer(customer.customerID))
         headers[.contentType] = "application/json"
         var statuses: [HTTPResponse.Status] = []
         for _ in 0..<4 {
             let response = try await router.respond(
                 .post, "/orders", headers: headers,
-                body: #"{"customer_id": "\#(customer.customerID)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#)
+                body:
+                    #"{"customer_id": "\#(customer.customerID)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#
+            )
             statuses.append(response.status)
             if response.status == .serviceUnavailable {
                 #expect(response.headers[.retryAfter] == "1")
-                #expect(((response.json as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "overloaded")
+                #expect(
+                    ((response.json as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == "overloaded")
             }
         }
         #expect(statuses == [.created, .created, .serviceUnavailable, .created])
-        #expect(try await repository.orders(page: PageRequest(limit: 10), customerID: nil).count == 3, "a shed order was written")
+        #expect(
+            try await repository.orders(page: PageRequest(limit: 10), customerID: nil).count == 3,
+            "a shed order was written")
     }
 }

@@ -6,10 +6,10 @@ import Hummingbird
 import Logging
 import MercatoTesting
 import ServiceKit
+import ServiceTesting
 import Testing
 
 @testable import OrderService
-import ServiceTesting
 
 @Suite(.timeLimit(.minutes(1)))
 struct OrderServiceTests {
@@ -33,7 +33,9 @@ struct OrderServiceTests {
         #expect(try await app.respond(.get, "/metrics").status == .ok)
         #expect(try await app.respond(.get, "/live").status == .ok)
         let wrongMethod = try await app.respond(.put, "/orders", headers: TestTokens.bearer(try await tokens.admin()))
-        #expect(wrongMethod.status == .methodNotAllowed && wrongMethod.errorCode != nil && wrongMethod.headers[.allow] != nil)
+        #expect(
+            wrongMethod.status == .methodNotAllowed && wrongMethod.errorCode != nil
+                && wrongMethod.headers[.allow] != nil)
         #expect(try await app.respond(.get, "/orders").status == .unauthorized)
     }
 
@@ -51,28 +53,42 @@ struct OrderServiceTests {
             (NewOrder(customerID: customer, items: [item("Tea", 1, "0.001")]), "items[0].unit_price"),
             (NewOrder(customerID: customer, items: [item("Tea", 1, "1000000.01")]), "items[0].unit_price"),
             (NewOrder(customerID: customer, items: [item("", 1)]), "items[0].product_name"),
-            (NewOrder(customerID: customer, items: [item(String(repeating: "x", count: 201))]), "items[0].product_name"),
+            (
+                NewOrder(customerID: customer, items: [item(String(repeating: "x", count: 201))]),
+                "items[0].product_name"
+            ),
         ]
         for (order, field) in cases {
-            #expect { try order.validated() } throws: { ($0 as? APIError)?.field == field && ($0 as? APIError)?.code == "validation_failed" }
+            #expect { try order.validated() } throws: {
+                ($0 as? APIError)?.field == field && ($0 as? APIError)?.code == "validation_failed"
+            }
         }
         // Zero is a price (a free sample beside paid lines), not an error...
-        #expect(throws: Never.self) { try NewOrder(customerID: customer, items: [item("Sample", 1, "0"), item()]).validated() }
+        #expect(throws: Never.self) {
+            try NewOrder(customerID: customer, items: [item("Sample", 1, "0"), item()]).validated()
+        }
     }
 
     /// An order totalling 0.00 could never be paid (a payment must be positive and equal the
     /// open amount) and would always end cancelled as overdue: it is refused at placement.
     @Test func anOrderTotallingZeroIsRefusedNamingItsItems() {
         let order = NewOrder(customerID: UUID(), items: [item("Sample", 1, "0"), item("Sticker", 3, "0.00")])
-        #expect { try order.validated() } throws: { ($0 as? APIError)?.field == "items" && ($0 as? APIError)?.code == "validation_failed" }
+        #expect { try order.validated() } throws: {
+            ($0 as? APIError)?.field == "items" && ($0 as? APIError)?.code == "validation_failed"
+        }
     }
 
     /// Every request that passes validation fits orders.total numeric(14,2); the largest the
     /// line limits allow (100 × 10,000 × 1,000,000.00) does not, so it is a 422, not a 500.
     @Test func anOrderOverTheLargestTotalIsRefusedNamingItsItems() throws {
-        let largest = NewOrder(customerID: UUID(), items: Array(repeating: item("Gold", 10_000, "1000000"), count: NewOrder.maxItems))
-        #expect { try largest.validated() } throws: { ($0 as? APIError)?.field == "items" && ($0 as? APIError)?.code == "validation_failed" }
-        let justUnder = NewOrder(customerID: UUID(), items: [item("Gold", 9_999, "1000000")] + Array(repeating: item("Gold", 10_000, "1000000"), count: 99))
+        let largest = NewOrder(
+            customerID: UUID(), items: Array(repeating: item("Gold", 10_000, "1000000"), count: NewOrder.maxItems))
+        #expect { try largest.validated() } throws: {
+            ($0 as? APIError)?.field == "items" && ($0 as? APIError)?.code == "validation_failed"
+        }
+        let justUnder = NewOrder(
+            customerID: UUID(),
+            items: [item("Gold", 9_999, "1000000")] + Array(repeating: item("Gold", 10_000, "1000000"), count: 99))
         #expect(try justUnder.validated().total == Money("999999000000"))
     }
 
@@ -88,12 +104,22 @@ struct OrderServiceTests {
         }
         let id = UUID().uuidString
         #expect(field(#"{"customer_id":"nope","items":[]}"#) == "customer_id")
-        #expect(field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1.5,"unit_price":1}]}"#) == "items[0].quantity")
-        #expect(field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1e30,"unit_price":1}]}"#) == "items[0].quantity")
-        #expect(field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1,"unit_price":"1,5"}]}"#) == "items[0].unit_price")
+        #expect(
+            field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1.5,"unit_price":1}]}"#)
+                == "items[0].quantity")
+        #expect(
+            field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1e30,"unit_price":1}]}"#)
+                == "items[0].quantity")
+        #expect(
+            field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1,"unit_price":"1,5"}]}"#)
+                == "items[0].unit_price")
         // Valid JSON numbers beyond Decimal's range.
-        #expect(field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1e+308,"unit_price":1}]}"#) == "items[0].quantity")
-        #expect(field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1,"unit_price":1e308}]}"#) == "items[0].unit_price")
+        #expect(
+            field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1e+308,"unit_price":1}]}"#)
+                == "items[0].quantity")
+        #expect(
+            field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1,"unit_price":1e308}]}"#)
+                == "items[0].unit_price")
         #expect(field(#"{"customer_id":"\#(id)","items":[{"quantity":1,"unit_price":1}]}"#) == "items[0].product_name")
         #expect(field(#"{"items":[]}"#) == "customer_id")
     }
@@ -118,16 +144,21 @@ struct OrderServiceTests {
     @Test func theHandlersApplyInvoiceAndCustomerEvents() async throws {
         let time = Date()
         let order = Order(
-            id: UUID(), customerID: UUID(), status: .created, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
+            id: UUID(), customerID: UUID(), status: .created,
+            items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
             total: Money("1.00")!, createdAt: time, updatedAt: time)
         _ = try await repository.place(order, idempotency: nil, traceparent: nil)
         let invoice = InvoiceCreated(
-            invoiceID: UUID(), invoiceNumber: "INV-2026-000001", orderID: order.id, customerID: order.customerID, lines: order.items,
+            invoiceID: UUID(), invoiceNumber: "INV-2026-000001", orderID: order.id, customerID: order.customerID,
+            lines: order.items,
             subtotal: order.total, taxRate: 0, tax: .zero, total: order.total, issuedAt: time)
-        try await InvoiceCreatedHandler(repository: repository).apply([try IncomingEvent(CloudEvent(source: "/tests", data: invoice))])
+        try await InvoiceCreatedHandler(repository: repository).apply([
+            try IncomingEvent(CloudEvent(source: "/tests", data: invoice))
+        ])
         #expect(try await repository.order(id: order.id)?.invoiceNumber == "INV-2026-000001")
         let customer = CustomerSnapshot(
-            customerID: order.customerID, name: "Ada", email: "ada@example.com", address: "x", ordersCount: 1, version: 2, updatedAt: time)
+            customerID: order.customerID, name: "Ada", email: "ada@example.com", address: "x", ordersCount: 1,
+            version: 2, updatedAt: time)
         try await CustomerEventsHandler(repository: repository).apply([
             try IncomingEvent(CloudEvent(source: "/tests", data: CustomerUpdated(customer: customer)))
         ])
@@ -137,7 +168,8 @@ struct OrderServiceTests {
     /// Storage's refusals reach clients as HTTP answers naming the field.
     @Test func aReusedIdempotencyKeyIsA409NamingTheHeader() async throws {
         let customer = CustomerSnapshot(
-            customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())
+            customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1,
+            updatedAt: Date())
         try await repository.saveCustomers([customer], events: [])
         let tokens = TestTokens()
         let router = try await orderApplication(tokens, repository: repository)
@@ -147,12 +179,16 @@ struct OrderServiceTests {
         func post(quantity: Int) async throws -> TestResponse {
             try await router.respond(
                 .post, "/orders", headers: headers,
-                body: #"{"customer_id": "\#(customer.customerID)", "items": [{"product_name": "Tea", "quantity": \#(quantity), "unit_price": 1}]}"#)
+                body:
+                    #"{"customer_id": "\#(customer.customerID)", "items": [{"product_name": "Tea", "quantity": \#(quantity), "unit_price": 1}]}"#
+            )
         }
         #expect(try await post(quantity: 1).status == .created)
         #expect(try await post(quantity: 1).status == .created)
         let conflict = try await post(quantity: 2)
-        #expect(conflict.status == .conflict && conflict.errorCode == "idempotency_key_reused" && conflict.errorField == "Idempotency-Key")
+        #expect(
+            conflict.status == .conflict && conflict.errorCode == "idempotency_key_reused"
+                && conflict.errorField == "Idempotency-Key")
     }
 }
 
@@ -162,7 +198,8 @@ struct OrderServiceTests {
 func orderApplication(_ tokens: TestTokens, repository: MemoryOrderRepository) async throws -> ServiceApplication {
     try await OrderServiceApp.build(
         try OrderServiceConfiguration(environment: tokens.serviceEnvironment()),
-        dependencies: .init(service: .inMemory(outbox: repository.outbox), repository: repository, directory: NoDirectory()))
+        dependencies: .init(
+            service: .inMemory(outbox: repository.outbox), repository: repository, directory: NoDirectory()))
 }
 
 struct NoDirectory: CustomerDirectory {
@@ -173,7 +210,8 @@ struct NoDirectory: CustomerDirectory {
 struct CustomerCacheTests {
     static func customer(version: Int) -> CustomerSnapshot {
         CustomerSnapshot(
-            customerID: UUID(uuidString: "c0ffee00-0000-4000-8000-000000000001")!, name: "Ada", email: "ada@example.com", address: "London",
+            customerID: UUID(uuidString: "c0ffee00-0000-4000-8000-000000000001")!, name: "Ada",
+            email: "ada@example.com", address: "London",
             ordersCount: version, version: version, updatedAt: Date())
     }
 
@@ -200,7 +238,11 @@ struct OrderOwnershipTests {
         let bob = UUID()
         for id in [ada, bob] {
             try await repository.saveCustomers(
-                [CustomerSnapshot(customerID: id, name: "C", email: "\(id)@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())],
+                [
+                    CustomerSnapshot(
+                        customerID: id, name: "C", email: "\(id)@example.com", address: "x", ordersCount: 0, version: 1,
+                        updatedAt: Date())
+                ],
                 events: [])
         }
         let tokens = TestTokens()
@@ -220,7 +262,9 @@ struct OrderOwnershipTests {
         let id = try #require((placed.json as? [String: Any])?["id"] as? String)
         let forBob = try await router.respond(.post, "/orders", headers: asAda, body: order(for: bob))
         #expect(forBob.status == .forbidden && forBob.errorField == "customer_id")
-        #expect(try await repository.orders(page: PageRequest(limit: 10), customerID: nil).count == 1, "the refused order was written")
+        #expect(
+            try await repository.orders(page: PageRequest(limit: 10), customerID: nil).count == 1,
+            "the refused order was written")
 
         #expect(try await router.respond(.get, "/orders/\(id)", headers: asAda).status == .ok)
         #expect(try await router.respond(.get, "/orders/\(id)", headers: asBob).status == .notFound)
@@ -228,7 +272,8 @@ struct OrderOwnershipTests {
         #expect(((bobsList.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true)
         let bobAsksForAda = try await router.respond(.get, "/orders?customer_id=\(ada)", headers: asBob)
         #expect(((bobAsksForAda.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true)
-        let admin = try await router.respond(.get, "/orders?customer_id=\(ada)", headers: headers(try await tokens.admin()))
+        let admin = try await router.respond(
+            .get, "/orders?customer_id=\(ada)", headers: headers(try await tokens.admin()))
         #expect(((admin.json as? [String: Any])?["data"] as? [Any])?.count == 1)
     }
 
@@ -242,12 +287,17 @@ struct OrderOwnershipTests {
         let ada = UUID()
         for id in [nilUUID, ada] {
             try await repository.saveCustomers(
-                [CustomerSnapshot(customerID: id, name: "C", email: "\(id)@example.com", address: "x", ordersCount: 0, version: 1, updatedAt: Date())],
+                [
+                    CustomerSnapshot(
+                        customerID: id, name: "C", email: "\(id)@example.com", address: "x", ordersCount: 0, version: 1,
+                        updatedAt: Date())
+                ],
                 events: [])
         }
         let now = Date()
         let order = Order(
-            id: UUID(), customerID: nilUUID, status: .created, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
+            id: UUID(), customerID: nilUUID, status: .created,
+            items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
             total: Money("1.00")!, createdAt: now, updatedAt: now)
         _ = try await repository.place(order, idempotency: nil, traceparent: nil)
         let tokens = TestTokens()
@@ -264,16 +314,23 @@ struct OrderOwnershipTests {
         for (who, headers, path) in lists {
             let list = try await router.respond(.get, path, headers: headers)
             #expect(list.status == .ok, "\(who)")
-            #expect(((list.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true, "\(who) saw \(String(decoding: list.body, as: UTF8.self))")
+            #expect(
+                ((list.json as? [String: Any])?["data"] as? [Any])?.isEmpty == true,
+                "\(who) saw \(String(decoding: list.body, as: UTF8.self))")
         }
         #expect(try await router.respond(.get, "/orders/\(order.id)", headers: nilSubject).status == .notFound)
         var posting = nilSubject
         posting[.contentType] = "application/json"
         let placed = try await router.respond(
-            .post, "/orders", headers: posting, body: #"{"customer_id": "\#(nilUUID)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#)
+            .post, "/orders", headers: posting,
+            body: #"{"customer_id": "\#(nilUUID)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#
+        )
         #expect(placed.status == .forbidden, "the nil UUID is no customer's id")
-        let admin = try await router.respond(.get, "/orders?customer_id=\(nilUUID)", headers: TestTokens.bearer(try await tokens.admin()))
-        #expect(((admin.json as? [String: Any])?["data"] as? [Any])?.count == 1, "an admin sees any customer's, even this one's")
+        let admin = try await router.respond(
+            .get, "/orders?customer_id=\(nilUUID)", headers: TestTokens.bearer(try await tokens.admin()))
+        #expect(
+            ((admin.json as? [String: Any])?["data"] as? [Any])?.count == 1,
+            "an admin sees any customer's, even this one's")
     }
 }
 
@@ -285,11 +342,18 @@ struct OrderLifecycleTests {
         let expected: [OrderLifecycle.Event: OrderLifecycle.Outcome] =
             switch status {
             case .created:
-                [.invoiceIssued: .moves(to: .invoiced), .paymentCaptured: .moves(to: .paid), .cancel: .moves(to: .cancelled), .paymentRefunded: .stays]
+                [
+                    .invoiceIssued: .moves(to: .invoiced), .paymentCaptured: .moves(to: .paid),
+                    .cancel: .moves(to: .cancelled), .paymentRefunded: .stays,
+                ]
             case .invoiced:
-                [.invoiceIssued: .stays, .paymentCaptured: .moves(to: .paid), .cancel: .moves(to: .cancelled), .paymentRefunded: .stays]
+                [
+                    .invoiceIssued: .stays, .paymentCaptured: .moves(to: .paid), .cancel: .moves(to: .cancelled),
+                    .paymentRefunded: .stays,
+                ]
             case .paid: [.invoiceIssued: .stays, .paymentCaptured: .stays, .cancel: .refused, .paymentRefunded: .stays]
-            case .cancelled: [.invoiceIssued: .stays, .paymentCaptured: .stays, .cancel: .stays, .paymentRefunded: .stays]
+            case .cancelled:
+                [.invoiceIssued: .stays, .paymentCaptured: .stays, .cancel: .stays, .paymentRefunded: .stays]
             }
         for event in OrderLifecycle.Event.allCases {
             #expect(OrderLifecycle.transition(from: status, on: event) == expected[event], "\(status) on \(event)")
@@ -299,13 +363,16 @@ struct OrderLifecycleTests {
     @Test func paidAndCancelledAreFinalAndNeverFollowEachOther() {
         for event in OrderLifecycle.Event.allCases {
             for status in [Order.Status.paid, .cancelled] {
-                if case .moves = OrderLifecycle.transition(from: status, on: event) { Issue.record("\(status) moves on \(event)") }
+                if case .moves = OrderLifecycle.transition(from: status, on: event) {
+                    Issue.record("\(status) moves on \(event)")
+                }
             }
         }
     }
 
     @Test func theSQLFormMovesExactlyWhatTheMachineMoves() {
-        #expect(OrderLifecycle.sqlCase(for: .invoiceIssued) == "CASE status WHEN 'created' THEN 'invoiced' ELSE status END")
+        #expect(
+            OrderLifecycle.sqlCase(for: .invoiceIssued) == "CASE status WHEN 'created' THEN 'invoiced' ELSE status END")
         #expect(
             OrderLifecycle.sqlCase(for: .paymentCaptured, column: "o.status")
                 == "CASE o.status WHEN 'created' THEN 'paid' WHEN 'invoiced' THEN 'paid' ELSE o.status END")

@@ -1,7 +1,8 @@
 import Foundation
 import MercatoTesting
-@testable import Postgres
 import Testing
+
+@testable import Postgres
 
 /// libpq wrapper against a real PostgreSQL 15 (started by scripts/test).
 @Suite(.needsPostgres, .timeLimit(.minutes(2)))
@@ -129,7 +130,9 @@ struct PostgresClientTests {
         let table = uniqueTable("migrated")
         let migrations = [
             PostgresMigration(version: 1, name: "create \(table)", sql: "CREATE TABLE \(table) (id int)"),
-            PostgresMigration(version: 2, name: "seed \(table)", sql: "INSERT INTO \(table) VALUES (1); INSERT INTO \(table) VALUES (2);"),
+            PostgresMigration(
+                version: 2, name: "seed \(table)",
+                sql: "INSERT INTO \(table) VALUES (1); INSERT INTO \(table) VALUES (2);"),
         ]
         // Each test database run shares schema_migrations, so use a private schema.
         let schema = uniqueTable("schema")
@@ -269,7 +272,9 @@ struct PostgresClientTests {
         configuration.acquireTimeout = .seconds(10)
         let patient = PostgresClient(configuration: configuration, logger: Integration.logger)
         let results = try await withThrowingTaskGroup(of: Int.self) { group in
-            for index in 0..<20 { group.addTask { try await patient.query("SELECT $1::int", index)[0].decode(Int.self, at: 0) } }
+            for index in 0..<20 {
+                group.addTask { try await patient.query("SELECT $1::int", index)[0].decode(Int.self, at: 0) }
+            }
             return try await group.reduce(0, +)
         }
         #expect(results == (0..<20).reduce(0, +))

@@ -16,7 +16,8 @@ struct PostgresErrorTests {
 
     @Test func aUniqueViolationNamesItsConstraintButNotTheValue() async throws {
         let table = uniqueTable("people")
-        try await client.query("CREATE TABLE \(table) (id int PRIMARY KEY, email text NOT NULL CONSTRAINT \(table)_email UNIQUE)")
+        try await client.query(
+            "CREATE TABLE \(table) (id int PRIMARY KEY, email text NOT NULL CONSTRAINT \(table)_email UNIQUE)")
         try await client.query("INSERT INTO \(table) VALUES (1, $1)", "ada@example.com")
         let error = try await #require(throws: PostgresError.self) {
             try await client.query("INSERT INTO \(table) VALUES (2, $1)", "ada@example.com")
@@ -32,7 +33,8 @@ struct PostgresErrorTests {
 
     @Test func aCheckViolationDoesNotShowTheRow() async throws {
         let table = uniqueTable("amounts")
-        try await client.query("CREATE TABLE \(table) (secret text, amount int CONSTRAINT \(table)_positive CHECK (amount > 0))")
+        try await client.query(
+            "CREATE TABLE \(table) (secret text, amount int CONSTRAINT \(table)_positive CHECK (amount > 0))")
         let error = try await #require(throws: PostgresError.self) {
             try await client.query("INSERT INTO \(table) VALUES ($1, $2)", "s3cr3t-value", -5)
         }

@@ -34,7 +34,9 @@ private final class IteratorBox: @unchecked Sendable {
 }
 
 /// The next notification of `iterator`, or a failure after `timeout`.
-func next(_ iterator: inout PostgresListener.AsyncIterator, timeout: Duration = .seconds(30)) async throws -> PostgresNotification? {
+func next(_ iterator: inout PostgresListener.AsyncIterator, timeout: Duration = .seconds(30)) async throws
+    -> PostgresNotification?
+{
     let box = IteratorBox(iterator)
     defer { iterator = box.iterator }
     return try await withDeadline(timeout, "a notification") { await box.next() }

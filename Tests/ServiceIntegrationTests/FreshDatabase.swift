@@ -14,7 +14,9 @@ enum FreshDatabase {
     }
 
     /// A client of a new database holding the outbox, the inbox and `migrations`.
-    static func make(_ prefix: String, migrations: [PostgresMigration], poolSize: Int = 4) async throws -> PostgresClient {
+    static func make(_ prefix: String, migrations: [PostgresMigration], poolSize: Int = 4) async throws
+        -> PostgresClient
+    {
         let base = try Integration.postgresURL()
         let name = uniqueName(prefix, separator: "_")
         let admin = PostgresClient(configuration: try .init(url: base + "/postgres"), logger: logger)
@@ -36,7 +38,8 @@ enum FreshDatabase {
             """
         ).map { row in
             OutboxMessage(
-                id: try row.decode(String.self, at: 0), eventType: try row.decode(String.self, at: 1), exchange: try row.decode(String.self, at: 2),
+                id: try row.decode(String.self, at: 0), eventType: try row.decode(String.self, at: 1),
+                exchange: try row.decode(String.self, at: 2),
                 body: Data(try row.decode(String.self, at: 3).utf8), traceparent: try row.decode(String?.self, at: 4),
                 createdAt: try row.decode(Date.self, at: 6), appID: try row.decode(String.self, at: 5))
         }

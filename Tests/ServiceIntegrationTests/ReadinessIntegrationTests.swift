@@ -1,4 +1,5 @@
 import Broker
+import BrokerTesting
 import Foundation
 import Hummingbird
 import Logging
@@ -6,7 +7,6 @@ import MercatoTesting
 import Postgres
 import ServiceKit
 import Testing
-import BrokerTesting
 
 /// Readiness with a real pool: busy is not down.
 @Suite(.needsPostgres, .timeLimit(.minutes(1)))

@@ -60,7 +60,9 @@ struct RepositoryContractTests {
             OutboxStoreSubject(
                 store: PostgresOutboxStore(client: client, backoff: backoff),
                 append: { messages in try await client.transaction { try await Outbox.append(messages, on: $0) } },
-                letBackoffPass: { try await client.query("UPDATE outbox SET next_attempt_at = now() WHERE published_at IS NULL") }))
+                letBackoffPass: {
+                    try await client.query("UPDATE outbox SET next_attempt_at = now() WHERE published_at IS NULL")
+                }))
         await client.shutdown()
     }
 
@@ -71,12 +73,15 @@ struct RepositoryContractTests {
         let repository = PostgresOrderRepository(client: client, stamp: OrderRepositoryContract.stamp)
         let time = millisecondNow()
         let order = Order(
-            id: UUID(), customerID: UUID(), status: .created, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
+            id: UUID(), customerID: UUID(), status: .created,
+            items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
             total: Money("1.00")!, createdAt: time, updatedAt: time)
         _ = try await repository.place(order, idempotency: nil, traceparent: nil)
         try await client.query("ALTER TABLE orders DROP CONSTRAINT orders_status_check")
         try await client.query("UPDATE orders SET status = 'shipped' WHERE id = $1", order.id)
-        await #expect { try await repository.order(id: order.id) } throws: { ($0 as? OrderStoreError)?.code == .unknownStatus }
+        await #expect { try await repository.order(id: order.id) } throws: {
+            ($0 as? OrderStoreError)?.code == .unknownStatus
+        }
         await #expect { try await repository.orders(page: PageRequest(), customerID: nil) } throws: {
             ($0 as? OrderStoreError)?.code == .unknownStatus
         }
@@ -93,12 +98,14 @@ struct RepositoryContractTests {
         let repository = PostgresOrderRepository(client: client, stamp: OrderRepositoryContract.stamp)
         let time = millisecondNow()
         let order = Order(
-            id: UUID(), customerID: UUID(), status: .created, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
+            id: UUID(), customerID: UUID(), status: .created,
+            items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
             total: Money("1.00")!, createdAt: time, updatedAt: time)
         _ = try await repository.place(order, idempotency: nil, traceparent: nil)
         let invoiceID = UUID()
         let created = InvoiceCreated(
-            invoiceID: invoiceID, invoiceNumber: "INV-2026-000001", orderID: order.id, customerID: order.customerID, lines: [], subtotal: .zero,
+            invoiceID: invoiceID, invoiceNumber: "INV-2026-000001", orderID: order.id, customerID: order.customerID,
+            lines: [], subtotal: .zero,
             taxRate: 0, tax: .zero, total: .zero, issuedAt: Date())
         try await client.withConnection { paying in
             // The invoice.paid transaction: its xid first...
@@ -107,11 +114,13 @@ struct RepositoryContractTests {
             // ...then invoice.created's, which marks the order invoiced and commits...
             try await repository.markInvoiced([
                 InvoicedOrder(
-                    event: try IncomingEvent(CloudEvent(source: "/tests", data: created)), orderID: order.id, invoiceID: invoiceID,
+                    event: try IncomingEvent(CloudEvent(source: "/tests", data: created)), orderID: order.id,
+                    invoiceID: invoiceID,
                     invoiceNumber: "INV-2026-000001")
             ])
             // ...then invoice.paid gets the order's lock and marks it paid.
-            try await paying.query(PostgresOrderRepository.paidStatement, [order.id], [invoiceID], ["INV-2026-000001"], [Date()])
+            try await paying.query(
+                PostgresOrderRepository.paidStatement, [order.id], [invoiceID], ["INV-2026-000001"], [Date()])
             try await paying.query("COMMIT")
         }
         try await waitUntil("the changes are numbered", timeout: .seconds(60)) { try await repository.settleChanges() }

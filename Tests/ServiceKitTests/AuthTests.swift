@@ -19,7 +19,8 @@ struct AuthTests {
     func router() async throws -> Router<TestRequestContext> {
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
-        let access = try await tokens.accessGuard(jwks: TestTokens.jwks([rotated.publicJWK, retired.publicJWK]), now: { Self.now })
+        let access = try await tokens.accessGuard(
+            jwks: TestTokens.jwks([rotated.publicJWK, retired.publicJWK]), now: { Self.now })
         access.requiring(.ordersRead, on: router).get("/orders") { _, context in try context.caller.subject }
         router.get("/health/live") { _, _ in "ok" }
         return router
@@ -55,16 +56,28 @@ struct AuthTests {
             ("no subject", try await tokens.sign(claims { $0.sub = nil }), .invalid),
             ("alg none", try await TestTokens.unsigned(claims()), .invalid),
             ("alg none with a known kid", try await TestTokens.unsigned(claims()).replacingKid(rotated.kid), .invalid),
-            ("HS256 signed with the public key, its kid", try await TestTokens.sign(claims(), hmacKey: rsaLikePublicKey, kid: rotated.kid), .invalid),
-            ("HS256 signed with the public key, no kid", try await TestTokens.sign(claims(), hmacKey: rsaLikePublicKey), .invalid),
+            (
+                "HS256 signed with the public key, its kid",
+                try await TestTokens.sign(claims(), hmacKey: rsaLikePublicKey, kid: rotated.kid), .invalid
+            ),
+            (
+                "HS256 signed with the public key, no kid",
+                try await TestTokens.sign(claims(), hmacKey: rsaLikePublicKey), .invalid
+            ),
             ("wrong secret", try await TestTokens.sign(claims(), hmacKey: TestTokens.randomSecret()), .invalid),
             ("unknown kid, our secret", try await tokens.sign(claims(), kid: "not-a-key"), .invalid),
             ("unknown key and kid", try await TestTokens.ECKey(kid: "stranger").sign(claims()), .invalid),
             ("a known kid on another key", try await TestTokens.ECKey(kid: rotated.kid).sign(claims()), .invalid),
             ("tampered payload", try await tokens.sign(claims()).tamperingScope(), .invalid),
-            ("missing scope", try await tokens.sign(claims { $0.scope = "orders:write invoices:read" }), .insufficientScope),
+            (
+                "missing scope", try await tokens.sign(claims { $0.scope = "orders:write invoices:read" }),
+                .insufficientScope
+            ),
             ("no scope claim", try await tokens.sign(claims { $0.scope = nil }), .insufficientScope),
-            ("a scope that merely contains the name", try await tokens.sign(claims { $0.scope = "orders:readwrite" }), .insufficientScope),
+            (
+                "a scope that merely contains the name",
+                try await tokens.sign(claims { $0.scope = "orders:readwrite" }), .insufficientScope
+            ),
         ]
     }
 
@@ -89,11 +102,14 @@ struct AuthTests {
                     #expect(challenge == #"Bearer realm="mercato", error="invalid_token""#, "\(name)")
                     // The same words whatever was wrong: nothing for an attacker to learn.
                     #expect(response.errorCode == "invalid_token", "\(name)")
-                    #expect(((response.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String == "the bearer token is not valid")
+                    #expect(
+                        ((response.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String
+                            == "the bearer token is not valid")
                 }
             case .insufficientScope:
                 #expect(response.status == .forbidden, "\(name)")
-                #expect(challenge == #"Bearer realm="mercato", error="insufficient_scope", scope="orders:read""#, "\(name)")
+                #expect(
+                    challenge == #"Bearer realm="mercato", error="insufficient_scope", scope="orders:read""#, "\(name)")
             }
         }
     }
@@ -102,10 +118,13 @@ struct AuthTests {
         let router = try await router()
         let token = try await tokens.sign(claims())
         #expect(try await router.respond(.get, "/orders", headers: [.authorization: "bearer \(token)"]).status == .ok)
-        #expect(try await router.respond(.get, "/orders", headers: [.authorization: "Basic YWRhOmFkYQ=="]).status == .unauthorized)
+        #expect(
+            try await router.respond(.get, "/orders", headers: [.authorization: "Basic YWRhOmFkYQ=="]).status
+                == .unauthorized)
         #expect(try await router.respond(.get, "/orders", headers: [.authorization: "Bearer"]).status == .unauthorized)
         // An open route ignores even a bad token.
-        #expect(try await router.respond(.get, "/health/live", headers: [.authorization: "Bearer nonsense"]).status == .ok)
+        #expect(
+            try await router.respond(.get, "/health/live", headers: [.authorization: "Bearer nonsense"]).status == .ok)
     }
 
     @Test func callersOwnTheirCustomerOnly() {
@@ -138,7 +157,9 @@ struct AuthTests {
         #expect { try AuthConfiguration(environment: EnvironmentReader([:])) } throws: {
             "\($0)".contains("AUTH_JWT_SECRET_FILE") && "\($0)".contains("AUTH_JWKS_FILE")
         }
-        #expect(throws: ConfigurationError.self) { try AuthConfiguration(environment: EnvironmentReader(["AUTH_JWT_SECRET": "short"])) }
+        #expect(throws: ConfigurationError.self) {
+            try AuthConfiguration(environment: EnvironmentReader(["AUTH_JWT_SECRET": "short"]))
+        }
         let privateKey = #"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c","kid":"k","alg":"ES256"}]}"#
         let noAlg = #"{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","kid":"k"}]}"#
         let symmetric = #"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"k","alg":"HS256"}]}"#
@@ -146,8 +167,12 @@ struct AuthTests {
             #expect(throws: ConfigurationError.self, "\(jwks)") { try AuthConfiguration(jwks: jwks).validate() }
         }
         let configuration = try AuthConfiguration(
-            environment: EnvironmentReader(["AUTH_JWT_SECRET": TestTokens.randomSecret(), "AUTH_ISSUER": "https://id.example.com/"]))
-        #expect(configuration.issuer == "https://id.example.com/" && configuration.audience == "mercato" && configuration.leeway == 30)
+            environment: EnvironmentReader([
+                "AUTH_JWT_SECRET": TestTokens.randomSecret(), "AUTH_ISSUER": "https://id.example.com/",
+            ]))
+        #expect(
+            configuration.issuer == "https://id.example.com/" && configuration.audience == "mercato"
+                && configuration.leeway == 30)
     }
 }
 

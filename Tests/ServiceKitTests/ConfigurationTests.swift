@@ -12,7 +12,8 @@ struct ConfigurationTests {
 
     @Test func defaultsWorkLocally() throws {
         let configuration = try ServiceConfiguration(
-            serviceName: "order-service", defaultPort: 8080, defaultDatabase: "orders", environment: EnvironmentReader(Self.key))
+            serviceName: "order-service", defaultPort: 8080, defaultDatabase: "orders",
+            environment: EnvironmentReader(Self.key))
         #expect(configuration.port == 8080)
         #expect(configuration.databaseURL == "postgres://mercato@127.0.0.1:5432/orders")
         #expect(configuration.amqpURL.hasPrefix("amqp://"))
@@ -23,17 +24,23 @@ struct ConfigurationTests {
     @Test func environmentOverrides() throws {
         let configuration = try ServiceConfiguration(
             serviceName: "x", defaultPort: 1, defaultDatabase: "x",
-            environment: EnvironmentReader(Self.key + ["PORT": "9000", "QUEUE_TYPE": "quorum", "LOG_LEVEL": "debug", "LOG_FORMAT": "json"]))
+            environment: EnvironmentReader(
+                Self.key + ["PORT": "9000", "QUEUE_TYPE": "quorum", "LOG_LEVEL": "debug", "LOG_FORMAT": "json"]))
         #expect(configuration.port == 9000)
         #expect(configuration.queueType == .quorum)
         #expect(configuration.logLevel == .debug)
         #expect(configuration.logFormat == .json)
     }
 
-    @Test(arguments: [("PORT", "eighty"), ("PORT", "70000"), ("QUEUE_TYPE", "stream"), ("LOG_LEVEL", "loud"), ("DATABASE_POOL_SIZE", "0")])
+    @Test(arguments: [
+        ("PORT", "eighty"), ("PORT", "70000"), ("QUEUE_TYPE", "stream"), ("LOG_LEVEL", "loud"),
+        ("DATABASE_POOL_SIZE", "0"),
+    ])
     func badValuesNameTheVariable(_ variable: String, _ value: String) {
         #expect {
-            try ServiceConfiguration(serviceName: "x", defaultPort: 1, defaultDatabase: "x", environment: EnvironmentReader(Self.key + [variable: value]))
+            try ServiceConfiguration(
+                serviceName: "x", defaultPort: 1, defaultDatabase: "x",
+                environment: EnvironmentReader(Self.key + [variable: value]))
         } throws: { error in
             (error as? ConfigurationError)?.variable == variable
         }
@@ -53,7 +60,8 @@ struct ConfigurationTests {
         try "amqp://svc:s3cret@rabbitmq:5672/%2F\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let configuration = try ServiceConfiguration(
-            serviceName: "x", defaultPort: 1, defaultDatabase: "x", environment: EnvironmentReader(Self.key + ["AMQP_URL_FILE": file.path]))
+            serviceName: "x", defaultPort: 1, defaultDatabase: "x",
+            environment: EnvironmentReader(Self.key + ["AMQP_URL_FILE": file.path]))
         #expect(configuration.amqpURL == "amqp://svc:s3cret@rabbitmq:5672/%2F")
         #expect {
             try ServiceConfiguration(
@@ -62,17 +70,20 @@ struct ConfigurationTests {
         } throws: { ($0 as? ConfigurationError)?.variable == "AMQP_URL" }
         #expect {
             try ServiceConfiguration(
-                serviceName: "x", defaultPort: 1, defaultDatabase: "x", environment: EnvironmentReader(Self.key + ["DATABASE_URL_FILE": "/nonexistent/secret"]))
+                serviceName: "x", defaultPort: 1, defaultDatabase: "x",
+                environment: EnvironmentReader(Self.key + ["DATABASE_URL_FILE": "/nonexistent/secret"]))
         } throws: { ($0 as? ConfigurationError)?.variable == "DATABASE_URL_FILE" }
     }
 
     @Test func guestIsRefusedAwayFromTheLoopback() throws {
         #expect {
             try ServiceConfiguration(
-                serviceName: "x", defaultPort: 1, defaultDatabase: "x", environment: EnvironmentReader(Self.key + ["AMQP_URL": "amqp://guest:guest@rabbitmq:5672/%2F"]))
+                serviceName: "x", defaultPort: 1, defaultDatabase: "x",
+                environment: EnvironmentReader(Self.key + ["AMQP_URL": "amqp://guest:guest@rabbitmq:5672/%2F"]))
         } throws: { ($0 as? ConfigurationError)?.variable == "AMQP_URL" }
         let local = try ServiceConfiguration(
-            serviceName: "x", defaultPort: 1, defaultDatabase: "x", environment: EnvironmentReader(Self.key + ["AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F"]))
+            serviceName: "x", defaultPort: 1, defaultDatabase: "x",
+            environment: EnvironmentReader(Self.key + ["AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F"]))
         #expect(local.amqpURL.contains("guest"))
     }
 }

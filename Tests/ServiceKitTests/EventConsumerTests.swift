@@ -1,3 +1,4 @@
+import BrokerTesting
 import ContractTesting
 import Contracts
 import Foundation
@@ -8,7 +9,6 @@ import Testing
 
 @testable import Broker
 @testable import ServiceKit
-import BrokerTesting
 
 /// Records what it applied; refuses what it is told to.
 final class RecordingHandler: EventHandler {
@@ -52,7 +52,8 @@ struct EventConsumerTests {
             data: OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()))
         return OutboundMessage(
             exchange: ExchangeName.orders, routingKey: "order.created",
-            properties: MessageProperties(contentType: CloudEvent<OrderCreated>.contentType, messageID: id, type: "order.created"),
+            properties: MessageProperties(
+                contentType: CloudEvent<OrderCreated>.contentType, messageID: id, type: "order.created"),
             body: try EventCoding.makeEncoder().encode(event))
     }
 
@@ -61,7 +62,8 @@ struct EventConsumerTests {
         configuration.maxAttempts = maxAttempts
         configuration.initialRetryDelay = .milliseconds(1)
         return EventConsumer(
-            queue: queue, handler: handler, broker: broker, readiness: Readiness(), serviceName: "tests", configuration: configuration,
+            queue: queue, handler: handler, broker: broker, readiness: Readiness(), serviceName: "tests",
+            configuration: configuration,
             logger: Logger(label: "tests"))
     }
 
@@ -90,23 +92,28 @@ struct EventConsumerTests {
     @Test(arguments: [
         ("not json", "application/cloudevents+json", "id-1", "not a CloudEvents envelope"),
         (
-            #"{"specversion":"1.0","id":"id-2","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "text/plain", "id-2",
+            #"{"specversion":"1.0","id":"id-2","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#,
+            "text/plain", "id-2",
             "content type"
         ),
         (
-            #"{"specversion":"1.0","id":"id-3","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json",
+            #"{"specversion":"1.0","id":"id-3","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#,
+            "application/cloudevents+json",
             "", "message_id is missing"
         ),
         (
-            #"{"specversion":"1.0","id":"id-4","source":"/x","type":"order.deleted","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json",
+            #"{"specversion":"1.0","id":"id-4","source":"/x","type":"order.deleted","time":"2026-01-01T00:00:00Z","data":{}}"#,
+            "application/cloudevents+json",
             "id-4", "unexpected event type"
         ),
         (
-            #"{"specversion":"0.3","id":"id-5","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json",
+            #"{"specversion":"0.3","id":"id-5","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#,
+            "application/cloudevents+json",
             "id-5", "specversion"
         ),
         (
-            #"{"specversion":"1.0","id":"id-6","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json",
+            #"{"specversion":"1.0","id":"id-6","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#,
+            "application/cloudevents+json",
             "id-6", "payload does not decode"
         ),
         (
@@ -114,11 +121,14 @@ struct EventConsumerTests {
             "application/cloudevents+json", "id-7", "unsupported data version 2"
         ),
         (
-            #"{"specversion":"1.0","id":"other","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#, "application/cloudevents+json",
+            #"{"specversion":"1.0","id":"other","source":"/x","type":"order.created","time":"2026-01-01T00:00:00Z","data":{}}"#,
+            "application/cloudevents+json",
             "id-8", "differs from the event id"
         ),
     ])
-    func malformedMessagesAreDeadLetteredWithTheReason(body: String, contentType: String, messageID: String, reason: String) async throws {
+    func malformedMessagesAreDeadLetteredWithTheReason(
+        body: String, contentType: String, messageID: String, reason: String
+    ) async throws {
         try await broker.declare(.mercato())
         let good = try orderCreated()
         let bad = OutboundMessage(
@@ -159,7 +169,8 @@ struct EventConsumerTests {
         try await process(consumer, expecting: 2)
         #expect(handler.applied.withLock { $0 } == ["ok"])
         // Attempt 1 failed: the event waits in the first delay queue, counted.
-        let waiting = await broker.messages(in: QueueName.retry(of: queue, delayMilliseconds: RetryPolicy.delaysMilliseconds[0]))
+        let waiting = await broker.messages(
+            in: QueueName.retry(of: queue, delayMilliseconds: RetryPolicy.delaysMilliseconds[0]))
         #expect(waiting.map(\.properties.messageID) == ["broken"])
         #expect(waiting.first?.properties.headers[FailureHeader.attempt]?.intValue == 2)
         #expect(waiting.first?.properties.headers["x-original-exchange"]?.stringValue == ExchangeName.orders)
@@ -206,16 +217,19 @@ struct EventVersionTests {
     @Test func aHandlerOfAVersion2PayloadGetsIt() async throws {
         let broker = InMemoryBroker(user: "shipment-service")
         let queue = "shipping-service.shipment-booked"
-        try await broker.declare(Topology.consumerQueue(queue, exchange: "shipments", routingKeys: ["shipment.booked"], queueType: .classic))
+        try await broker.declare(
+            Topology.consumerQueue(queue, exchange: "shipments", routingKeys: ["shipment.booked"], queueType: .classic))
         let event = CloudEvent(source: "/tests", data: ShipmentBooked(shipmentID: "s-1"))
         try await broker.publish(
             OutboundMessage(
                 exchange: "shipments", routingKey: "shipment.booked",
-                properties: MessageProperties(contentType: CloudEvent<ShipmentBooked>.contentType, messageID: event.id, type: event.type),
+                properties: MessageProperties(
+                    contentType: CloudEvent<ShipmentBooked>.contentType, messageID: event.id, type: event.type),
                 body: try EventCoding.makeEncoder().encode(event)))
         let handler = ShipmentHandler()
         let consumer = EventConsumer(
-            queue: queue, handler: handler, broker: broker, readiness: Readiness(), serviceName: "tests", logger: Logger(label: "tests"))
+            queue: queue, handler: handler, broker: broker, readiness: Readiness(), serviceName: "tests",
+            logger: Logger(label: "tests"))
         let deliveries = try await broker.consume(queue: queue, prefetch: 10)
         try await consumer.process(try await nextDeliveries(deliveries, count: 1))
         #expect(handler.applied.withLock { $0 } == ["s-1"])
@@ -226,11 +240,14 @@ struct EventVersionTests {
 /// Events are accepted only from the broker users allowed to produce them.
 @Suite(.timeLimit(.minutes(1)))
 struct ProducerPolicyTests {
-    let policy = ProducerPolicy(producers: ["invoice.created": ["billing"]], republishers: ["order-service", "mercato"])
+    let policy = ProducerPolicy(
+        producers: ["invoice.created": ["billing"]], republishers: ["order-service", "mercato"])
 
     @Test func theProducerIsTheVerifiedUserUnlessARepublisherRecordedIt() {
         func producer(_ user: String?, recorded: String? = nil) -> String? {
-            policy.producer(of: MessageProperties(userID: user, headers: recorded.map { [FailureHeader.producer: .string($0)] } ?? [:]))
+            policy.producer(
+                of: MessageProperties(
+                    userID: user, headers: recorded.map { [FailureHeader.producer: .string($0)] } ?? [:]))
         }
         #expect(producer("invoice-service") == "invoice-service")
         #expect(producer(nil) == nil)
@@ -249,18 +266,22 @@ struct ProducerPolicyTests {
         try await broker.declare(.mercato())
         let id = UUID().uuidString
         let event = CloudEvent(
-            id: id, source: "/mercato/order-service", data: OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()))
-        var properties = MessageProperties(contentType: CloudEvent<OrderCreated>.contentType, messageID: id, type: "order.created")
+            id: id, source: "/mercato/order-service",
+            data: OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()))
+        var properties = MessageProperties(
+            contentType: CloudEvent<OrderCreated>.contentType, messageID: id, type: "order.created")
         properties.headers[FailureHeader.producer] = .string("order-service")
         try await broker.publish(
             OutboundMessage(
-                exchange: ExchangeName.orders, routingKey: "order.created", properties: properties, body: try EventCoding.makeEncoder().encode(event)))
+                exchange: ExchangeName.orders, routingKey: "order.created", properties: properties,
+                body: try EventCoding.makeEncoder().encode(event)))
         let handler = RecordingHandler()
         var configuration = EventConsumer.Configuration()
         configuration.producers = ProducerPolicy(republishers: ["invoice-service"])
         let readiness = Readiness()
         let consumer = EventConsumer(
-            queue: QueueName.invoiceOrderCreated, handler: handler, broker: broker, readiness: readiness, serviceName: "invoice-service",
+            queue: QueueName.invoiceOrderCreated, handler: handler, broker: broker, readiness: readiness,
+            serviceName: "invoice-service",
             configuration: configuration, logger: Logger(label: "tests"))
         readiness.markUp(Readiness.database)
         readiness.markUp(Readiness.broker)

@@ -4,8 +4,9 @@ import Hummingbird
 import MercatoTesting
 import NIOCore
 import Postgres
-@testable import ServiceKit
 import Testing
+
+@testable import ServiceKit
 
 /// How errors reach HTTP clients, through the middleware every service installs.
 @Suite(.timeLimit(.minutes(1)))
@@ -23,7 +24,11 @@ struct HTTPErrorTests {
     /// An unreachable database (a whole coalesced batch failing with it, say) is a 503 that
     /// tells the client when to retry, not a 500.
     @Test func anUnreachableDatabaseIsA503WithRetryAfter() async throws {
-        let router = router { $0.post("/things") { _, _ -> Response in throw PostgresError(.connectionLost, "server closed the connection") } }
+        let router = router {
+            $0.post("/things") { _, _ -> Response in
+                throw PostgresError(.connectionLost, "server closed the connection")
+            }
+        }
         let response = try await router.respond(.post, "/things")
         #expect(response.status == .serviceUnavailable)
         #expect(response.headers[.retryAfter] == "1")
@@ -31,10 +36,12 @@ struct HTTPErrorTests {
     }
 
     @Test func aBodyOverTheLimitIs413() async throws {
-        let router = router { $0.post("/things") { request, _ -> Response in
-            _ = try await request.decodeJSON(Body.self, limit: 10)
-            return Response(status: .ok)
-        } }
+        let router = router {
+            $0.post("/things") { request, _ -> Response in
+                _ = try await request.decodeJSON(Body.self, limit: 10)
+                return Response(status: .ok)
+            }
+        }
         let response = try await router.respond(
             .post, "/things", headers: [.contentType: "application/json"], body: #"{"name": "longer than ten bytes"}"#)
         #expect(response.status == .contentTooLarge)
@@ -43,10 +50,12 @@ struct HTTPErrorTests {
 
     /// A body stream that breaks is not "too large".
     @Test func aBodyThatCannotBeReadIsNotCalledTooLarge() async throws {
-        let router = router { $0.post("/things") { request, _ -> Response in
-            _ = try await request.decodeJSON(Body.self, limit: 1000)
-            return Response(status: .ok)
-        } }
+        let router = router {
+            $0.post("/things") { request, _ -> Response in
+                _ = try await request.decodeJSON(Body.self, limit: 1000)
+                return Response(status: .ok)
+            }
+        }
         let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
         continuation.yield(ByteBuffer(string: #"{"na"#))
         continuation.finish(throwing: StreamBroke())

@@ -1,4 +1,5 @@
 import Broker
+import BrokerTesting
 import ContractTesting
 import Contracts
 import Foundation
@@ -6,10 +7,9 @@ import Locking
 import Logging
 import MercatoTesting
 import ServiceKit
+import ServiceTesting
 import Synchronization
 import Testing
-import BrokerTesting
-import ServiceTesting
 
 /// A clock for ``MemoryOutboxStore`` that stands still until a test moves it forward: a
 /// refused message's backoff never passes by itself, however long a slow run stalls.
@@ -42,7 +42,9 @@ struct OutboxRelayTests {
         configuration.workers = workers
         configuration.retryDelay = .milliseconds(10)
         configuration.pollInterval = .milliseconds(20)
-        return OutboxRelay(store: store, broker: broker, readiness: readiness, configuration: configuration, logger: Logger(label: "tests"))
+        return OutboxRelay(
+            store: store, broker: broker, readiness: readiness, configuration: configuration,
+            logger: Logger(label: "tests"))
     }
 
     @Test func publishesWhatIsAppendedAndMarksItSent() async throws {
@@ -110,7 +112,9 @@ extension OutboxRelayTests {
             store.append([first])
             try await firstPublishing.wait("the first batch to be on its way")
             store.append([second])
-            try await waitUntil("the second message to be published while the first waits") { store.published.map(\.id) == [second.id] }
+            try await waitUntil("the second message to be published while the first waits") {
+                store.published.map(\.id) == [second.id]
+            }
             releaseFirst.fire()
             try await waitUntil("both to be published") { store.published.count == 2 }
         }
@@ -133,7 +137,9 @@ final class HoldingBroker: Broker {
         await beforePublish()
         try await base.publish(messages)
     }
-    func consume(queue: String, prefetch: Int) async throws -> BrokerConsumer { try await base.consume(queue: queue, prefetch: prefetch) }
+    func consume(queue: String, prefetch: Int) async throws -> BrokerConsumer {
+        try await base.consume(queue: queue, prefetch: prefetch)
+    }
     func inspect(queue: String) async throws -> QueueStatus { try await base.inspect(queue: queue) }
     var isReady: Bool { base.isReady }
     func shutdown() async { await base.shutdown() }
@@ -161,7 +167,9 @@ final class CountingBroker: Broker {
             throw error
         }
     }
-    func consume(queue: String, prefetch: Int) async throws -> BrokerConsumer { try await base.consume(queue: queue, prefetch: prefetch) }
+    func consume(queue: String, prefetch: Int) async throws -> BrokerConsumer {
+        try await base.consume(queue: queue, prefetch: prefetch)
+    }
     func inspect(queue: String) async throws -> QueueStatus { try await base.inspect(queue: queue) }
     var isReady: Bool { base.isReady }
     func shutdown() async { await base.shutdown() }

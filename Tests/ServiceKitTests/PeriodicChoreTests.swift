@@ -14,9 +14,13 @@ struct PeriodicChoreTests {
         let readiness = Readiness()
         let wakeUp = WakeSignal<ContinuousClock>()
         // What each round answers, in order: two batches and the end, a failure, then the end.
-        let script = Locked<[Result<Bool, Failure>]>([.success(true), .success(true), .success(false), .failure(Failure()), .success(false)])
+        let script = Locked<[Result<Bool, Failure>]>([
+            .success(true), .success(true), .success(false), .failure(Failure()), .success(false),
+        ])
         let rounds = Locked(0)
-        let chore = PeriodicChore("test chore", readiness: readiness, interval: .seconds(3600), wakeUp: wakeUp, logger: Logger(label: "tests")) {
+        let chore = PeriodicChore(
+            "test chore", readiness: readiness, interval: .seconds(3600), wakeUp: wakeUp, logger: Logger(label: "tests")
+        ) {
             rounds.withLock { $0 += 1 }
             return try script.withLock { $0.isEmpty ? .success(false) : $0.removeFirst() }.get()
         }

@@ -4,15 +4,17 @@ import Hummingbird
 import Logging
 import MercatoTesting
 import Postgres
-@testable import ServiceKit
 import Testing
+
+@testable import ServiceKit
 
 /// `/health/ready` answers from what the service knows, at once, whatever its dependencies
 /// are doing: a Kubernetes probe gives it 1 s, and a pod that cannot answer in time is taken
 /// out of service while it may be perfectly able to serve.
 @Suite(.timeLimit(.minutes(1)))
 struct ReadinessTests {
-    static func router(readiness: Readiness, database: PostgresClient, broker: any Broker) -> Router<TestRequestContext> {
+    static func router(readiness: Readiness, database: PostgresClient, broker: any Broker) -> Router<TestRequestContext>
+    {
         let router = Router(context: TestRequestContext.self)
         HealthRoutes.add(to: router, readiness: readiness, database: database, broker: broker)
         return router
@@ -20,7 +22,8 @@ struct ReadinessTests {
 
     static func unreachableDatabase() throws -> PostgresClient {
         // Port 1 on loopback: refused at once, nothing listens there.
-        PostgresClient(configuration: try .init(url: "postgres://nobody@127.0.0.1:1/none"), logger: Logger(label: "tests"))
+        PostgresClient(
+            configuration: try .init(url: "postgres://nobody@127.0.0.1:1/none"), logger: Logger(label: "tests"))
     }
 
     /// The broker's connection is stuck in the AMQP handshake with a peer that never

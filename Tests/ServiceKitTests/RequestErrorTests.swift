@@ -1,13 +1,17 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-@testable import ServiceKit
 import Testing
+
+@testable import ServiceKit
 
 @Suite(.timeLimit(.minutes(1)))
 struct RequestErrorTests {
     struct Body: Decodable {
-        struct Item: Decodable { var quantity: Int; var name: String }
+        struct Item: Decodable {
+            var quantity: Int
+            var name: String
+        }
         var items: [Item]
         var flag: Bool
     }
@@ -87,13 +91,20 @@ struct KeysetPageTests {
         #expect(first.sql == "SELECT id FROM orders ORDER BY created_at, id LIMIT $1")
         #expect(first.bindings.count == 1)
         let next = PageRequest(limit: 5, after: PageCursor(time: Date(timeIntervalSince1970: 1), id: id))
-            .query(select: "id", from: "orders", orderedBy: "created_at", filter: "customer_id = $1", filterBindings: [id])
-        #expect(next.sql == "SELECT id FROM orders WHERE customer_id = $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4")
+            .query(
+                select: "id", from: "orders", orderedBy: "created_at", filter: "customer_id = $1", filterBindings: [id])
+        #expect(
+            next.sql
+                == "SELECT id FROM orders WHERE customer_id = $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT $4"
+        )
         #expect(next.bindings.count == 4)
     }
 
     @Test func inMemoryPagesFollowEachOtherWithoutRepeatsOrGaps() {
-        struct Item { var time: Date; var id: UUID }
+        struct Item {
+            var time: Date
+            var id: UUID
+        }
         let base = Date(timeIntervalSince1970: 1_700_000_000)
         // Ties on time, and times that differ below a microsecond (one key for PostgreSQL).
         let items = (0..<23).map { Item(time: base + Double($0 / 3) + ($0 % 3 == 2 ? 0.000_000_1 : 0), id: UUID()) }

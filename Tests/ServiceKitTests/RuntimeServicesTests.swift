@@ -1,10 +1,11 @@
+import Locking
 import Logging
 import MercatoTesting
-@testable import ServiceKit
 import ServiceLifecycle
-import Locking
 import Synchronization
 import Testing
+
+@testable import ServiceKit
 
 /// The order in which a service's group starts and stops its parts.
 @Suite(.timeLimit(.minutes(1)))
@@ -55,11 +56,14 @@ struct RuntimeServicesTests {
         let relay = EndsASpanWhenItStops(name: "relay", exporter: exporter)
         let consumer = EndsASpanWhenItStops(name: "consumer", exporter: exporter)
         let services = RuntimeServices(
-            spanExporter: exporter, database: Idle(), outboxListener: Idle(), broker: Idle(), topology: Idle(), relay: relay,
+            spanExporter: exporter, database: Idle(), outboxListener: Idle(), broker: Idle(), topology: Idle(),
+            relay: relay,
             sampler: Idle(), consumers: [consumer])
         let group = ServiceGroup(services: services.inStartOrder, logger: Logger(label: "tests"))
         let running = Task { try await group.run() }
-        for started in [exporter.started, relay.started, consumer.started] { try await started.wait("the group's services to start") }
+        for started in [exporter.started, relay.started, consumer.started] {
+            try await started.wait("the group's services to start")
+        }
         await group.triggerGracefulShutdown()
         try await withDeadline(.seconds(30), "the group to stop") { try await running.value }
         #expect(exporter.refused.withLock { $0 } == [], "spans ended after the exporter stopped were dropped")
@@ -72,8 +76,10 @@ struct RuntimeServicesTests {
             func run() async throws {}
         }
         let services = RuntimeServices(
-            spanExporter: Named(name: "exporter"), database: Named(name: "database"), outboxListener: Named(name: "listener"),
-            broker: Named(name: "broker"), topology: Named(name: "topology"), relay: Named(name: "relay"), sampler: Named(name: "sampler"),
+            spanExporter: Named(name: "exporter"), database: Named(name: "database"),
+            outboxListener: Named(name: "listener"),
+            broker: Named(name: "broker"), topology: Named(name: "topology"), relay: Named(name: "relay"),
+            sampler: Named(name: "sampler"),
             consumers: [Named(name: "consumer")])
         #expect(
             services.inStartOrder.compactMap { ($0 as? Named)?.name }

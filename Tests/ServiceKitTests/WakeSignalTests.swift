@@ -24,7 +24,9 @@ struct WakeSignalTests {
         let signal = WakeSignal(clock: clock)
         signal.signal()
         signal.signal()  // level-triggered: two signals are one wake-up
-        try await withDeadline(.seconds(10), "a wait with a signal pending to return") { await signal.wait(timeout: .seconds(10)) }
+        try await withDeadline(.seconds(10), "a wait with a signal pending to return") {
+            await signal.wait(timeout: .seconds(10))
+        }
         let next = PendingWait(signal, timeout: .seconds(10))
         try await clock.waitForSleepers()
         #expect(!next.returned.hasFired, "the second wait consumed the same signal")

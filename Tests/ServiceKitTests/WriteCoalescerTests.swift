@@ -1,8 +1,9 @@
-import MercatoTesting
-@testable import ServiceKit
 import Locking
+import MercatoTesting
 import Synchronization
 import Testing
+
+@testable import ServiceKit
 
 @Suite(.timeLimit(.minutes(1)))
 struct WriteCoalescerTests {
@@ -36,7 +37,9 @@ struct WriteCoalescerTests {
     }
 
     static func coalescer(_ recorder: Recorder, maxBatch: Int = 10) -> WriteCoalescer<Int, Int> {
-        WriteCoalescer(maxBatch: maxBatch, maxWriters: 1, splitsBatch: { $0 is Refused }) { try await recorder.write($0) }
+        WriteCoalescer(maxBatch: maxBatch, maxWriters: 1, splitsBatch: { $0 is Refused }) {
+            try await recorder.write($0)
+        }
     }
 
     /// Submits `values` while the first write holds the writer, so they queue as one batch;
@@ -50,7 +53,9 @@ struct WriteCoalescerTests {
             await withTaskGroup(of: (Int, Result<Int, any Error>).self) { group in
                 for value in values {
                     group.addTask {
-                        do { return (value, .success(try await coalescer.submit(value))) } catch { return (value, .failure(error)) }
+                        do { return (value, .success(try await coalescer.submit(value))) } catch {
+                            return (value, .failure(error))
+                        }
                     }
                 }
                 return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }

@@ -1,6 +1,6 @@
 import Contracts
-package import Foundation
 package import CustomerService
+package import Foundation
 package import ServiceKit
 
 /// customer-service's storage in memory, for unit tests; it passes the same contract suite
@@ -16,7 +16,9 @@ package actor MemoryCustomerRepository: CustomerRepository {
     private let stamp: EventStamp
 
     /// Creates an empty repository; `stamp` marks the events it queues, `outbox` receives them.
-    package init(stamp: EventStamp = EventStamp(serviceName: "customer-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
+    package init(
+        stamp: EventStamp = EventStamp(serviceName: "customer-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()
+    ) {
         self.stamp = stamp
         self.outbox = outbox
     }
@@ -27,8 +29,10 @@ package actor MemoryCustomerRepository: CustomerRepository {
             throw CustomerStoreError(.emailTaken)
         }
         let customer = Customer(
-            id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time, updatedAt: time)
-        let event = try stamp.message(CustomerCreated(customer: customer.snapshot), subject: id, time: time, traceparent: traceparent)
+            id: id, name: new.name, email: new.email, address: new.address, ordersCount: 0, version: 1, createdAt: time,
+            updatedAt: time)
+        let event = try stamp.message(
+            CustomerCreated(customer: customer.snapshot), subject: id, time: time, traceparent: traceparent)
         customers[id] = customer
         outbox.append([event])
         return customer
@@ -50,7 +54,9 @@ package actor MemoryCustomerRepository: CustomerRepository {
         let unknown = Set(fresh.map(\.customerID).filter { customers[$0] == nil })
         if !unknown.isEmpty {
             let type = fresh.first { unknown.contains($0.customerID) }?.event.type ?? "order.created"
-            throw PoisonMessage("\(type) names unknown customer \(unknown.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))")
+            throw PoisonMessage(
+                "\(type) names unknown customer \(unknown.map { $0.uuidString.lowercased() }.sorted().joined(separator: ", "))"
+            )
         }
         let batch = OrderTally.apply(fresh, to: tally)
         var states = tally
@@ -69,7 +75,8 @@ package actor MemoryCustomerRepository: CustomerRepository {
     package func publishCountChanges(limit: Int) async throws -> Int {
         let due = countChanged.sorted { $0.uuidString < $1.uuidString }.prefix(limit)
         let events = try due.map { id in
-            try stamp.message(CustomerUpdated(customer: customers[id]!.snapshot), subject: id, time: customers[id]!.updatedAt)
+            try stamp.message(
+                CustomerUpdated(customer: customers[id]!.snapshot), subject: id, time: customers[id]!.updatedAt)
         }
         countChanged.subtract(due)
         outbox.append(events)

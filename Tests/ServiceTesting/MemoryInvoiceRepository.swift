@@ -19,7 +19,9 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
     private let stamp: EventStamp
 
     /// Creates an empty repository; `stamp` marks the events it queues, `outbox` receives them.
-    package init(stamp: EventStamp = EventStamp(serviceName: "invoice-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
+    package init(
+        stamp: EventStamp = EventStamp(serviceName: "invoice-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()
+    ) {
         self.stamp = stamp
         self.outbox = outbox
     }
@@ -36,10 +38,13 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
         for entry in orders where seen.insert(entry.event.id).inserted && skipped.insert(entry.order.orderID).inserted {
             sequence += 1
             let invoice = Invoice(
-                for: entry.order, id: UUID.timeOrdered(at: time), number: Invoice.number(year: year, sequence: sequence), taxRate: terms.taxRate, issuedAt: time,
+                for: entry.order, id: UUID.timeOrdered(at: time),
+                number: Invoice.number(year: year, sequence: sequence), taxRate: terms.taxRate, issuedAt: time,
                 dueAt: terms.dueDate(issuedAt: time))
             created.append(invoice)
-            events.append(try stamp.message(invoice.createdEvent, subject: invoice.id, time: time, traceparent: entry.traceparent))
+            events.append(
+                try stamp.message(invoice.createdEvent, subject: invoice.id, time: time, traceparent: entry.traceparent)
+            )
         }
         // Nothing above throws past this point: all of it, or (like a rollback) none.
         inbox = seen
@@ -59,7 +64,8 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
         var refunds = 0
         let now = Date()
         var orders = Set<UUID>()
-        for entry in cancellations where seen.insert(entry.event.id).inserted && orders.insert(entry.cancellation.orderID).inserted {
+        for entry in cancellations
+        where seen.insert(entry.event.id).inserted && orders.insert(entry.cancellation.orderID).inserted {
             guard var invoice = byOrder[entry.cancellation.orderID].flatMap({ invoices[$0] }),
                 InvoiceLifecycle.transition(from: invoice.status, on: .orderCancelled).next == .void
             else { continue }
@@ -68,7 +74,9 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
             invoice.voidedAt = now
             invoice.voidReason = entry.cancellation.reason.rawValue
             var captured: Money?
-            if var kept = payments.values.first(where: { $0.invoiceID == invoice.id && $0.status == .captured && $0.refundDue == nil }) {
+            if var kept = payments.values.first(where: {
+                $0.invoiceID == invoice.id && $0.status == .captured && $0.refundDue == nil
+            }) {
                 kept.refundDue = transition.refund ?? .invoiceVoid
                 owed.append(kept)
                 captured = kept.amount
@@ -77,7 +85,8 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
             voided.append(invoice)
             events.append(
                 try stamp.message(
-                    invoice.voidedEvent(reason: entry.cancellation.reason, refundDue: captured, at: now), subject: invoice.id, time: now,
+                    invoice.voidedEvent(reason: entry.cancellation.reason, refundDue: captured, at: now),
+                    subject: invoice.id, time: now,
                     traceparent: entry.traceparent))
         }
         inbox = seen
@@ -93,14 +102,21 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
     package func invoice(orderID: UUID) async throws -> Invoice? { byOrder[orderID].flatMap { invoices[$0] } }
 
     package func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice] {
-        page.page(of: invoices.values.filter { customerID == nil || $0.customerID == customerID }) { PageCursor(time: $0.issuedAt, id: $0.id) }
+        page.page(of: invoices.values.filter { customerID == nil || $0.customerID == customerID }) {
+            PageCursor(time: $0.issuedAt, id: $0.id)
+        }
     }
 
     package func startPayment(_ new: NewPayment, at time: Date) async throws -> PaymentStart {
-        guard let invoice = invoices[new.invoiceID] else { throw InvoiceStoreError(.notFound, "invoice \(new.invoiceID)") }
-        if var payment = payments.values.first(where: { $0.invoiceID == new.invoiceID && $0.idempotencyKey == new.idempotencyKey }) {
+        guard let invoice = invoices[new.invoiceID] else {
+            throw InvoiceStoreError(.notFound, "invoice \(new.invoiceID)")
+        }
+        if var payment = payments.values.first(where: {
+            $0.invoiceID == new.invoiceID && $0.idempotencyKey == new.idempotencyKey
+        }) {
             guard payment.request == new.request else {
-                throw InvoiceStoreError(.idempotencyKeyReused, "this Idempotency-Key was used for a different payment request")
+                throw InvoiceStoreError(
+                    .idempotencyKeyReused, "this Idempotency-Key was used for a different payment request")
             }
             switch payment.status {
             case .failed where invoice.status == .issued && !invoice.isOverdue(at: time):
@@ -122,7 +138,8 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
         try invoice.checkPayable(amount: new.amount, at: time)
         try refuseIfAnotherIsLive(invoice, except: nil)
         let payment = Payment(
-            id: UUID.timeOrdered(at: time), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey, request: new.request, amount: new.amount, method: new.method,
+            id: UUID.timeOrdered(at: time), invoiceID: invoice.id, idempotencyKey: new.idempotencyKey,
+            request: new.request, amount: new.amount, method: new.method,
             token: new.token, status: .pending, createdAt: time, updatedAt: time)
         payments[payment.id] = payment
         return PaymentStart(payment: payment, invoice: invoice, isReplay: false)
@@ -130,20 +147,27 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
 
     private func refuseIfAnotherIsLive(_ invoice: Invoice, except id: UUID?) throws {
         let live = payments.values.contains { payment in
-            payment.invoiceID == invoice.id && payment.id != id && (payment.status == .pending || (payment.status == .captured && payment.refundDue == nil))
+            payment.invoiceID == invoice.id && payment.id != id
+                && (payment.status == .pending || (payment.status == .captured && payment.refundDue == nil))
         }
         if live {
             throw InvoiceStoreError(.paymentInProgress, "another payment of invoice \(invoice.number) is in progress")
         }
     }
 
-    package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?) async throws -> (Payment, Invoice) {
-        guard let current = payments[id], var invoice = invoices[current.invoiceID] else { throw InvoiceStoreError(.notFound, "payment \(id)") }
+    package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?)
+        async throws -> (Payment, Invoice)
+    {
+        guard let current = payments[id], var invoice = invoices[current.invoiceID] else {
+            throw InvoiceStoreError(.notFound, "payment \(id)")
+        }
         if case .failed = outcome, let attempt, attempt != current.attempt { return (current, invoice) }
         guard var payment = current.applying(outcome, at: time) else { return (current, invoice) }
         var events: [OutboxMessage] = []
         if payment.status == .captured, invoice.take(&payment, at: time) {
-            events.append(try stamp.message(invoice.paidEvent(payment, at: time), subject: invoice.id, time: time, traceparent: traceparent))
+            events.append(
+                try stamp.message(
+                    invoice.paidEvent(payment, at: time), subject: invoice.id, time: time, traceparent: traceparent))
         }
         payments[id] = payment
         leases[id] = nil
@@ -153,7 +177,9 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
     }
 
     package func payments(invoiceID: UUID) async throws -> [Payment] {
-        payments.values.filter { $0.invoiceID == invoiceID }.sorted { ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString) }
+        payments.values.filter { $0.invoiceID == invoiceID }.sorted {
+            ($0.createdAt, $0.id.uuidString) < ($1.createdAt, $1.id.uuidString)
+        }
     }
 
     package func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
@@ -161,16 +187,22 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
     }
 
     package func claimGuessedFailures(limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
-        claim(limit: limit, lease: lease, at: time) { $0.status == .failed && $0.failureReason == PaymentProcessor.guessedFailure }
+        claim(limit: limit, lease: lease, at: time) {
+            $0.status == .failed && $0.failureReason == PaymentProcessor.guessedFailure
+        }
     }
 
-    package func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws -> [Payment] {
+    package func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws
+        -> [Payment]
+    {
         claim(limit: limit, lease: lease, at: time) { $0.status == .pending && $0.updatedAt < cutoff }
     }
 
     private func claim(limit: Int, lease: Duration, at time: Date, where matches: (Payment) -> Bool) -> [Payment] {
-        let due = payments.values.filter { matches($0) && (leases[$0.id].map { $0 < time } ?? true) }.sorted { $0.updatedAt < $1.updatedAt }
-            .prefix(limit)
+        let due = payments.values.filter { matches($0) && (leases[$0.id].map { $0 < time } ?? true) }.sorted {
+            $0.updatedAt < $1.updatedAt
+        }
+        .prefix(limit)
         let until = time.addingTimeInterval(lease.timeInterval)
         for payment in due { leases[payment.id] = until }
         return Array(due)
@@ -190,12 +222,16 @@ package actor MemoryInvoiceRepository: InvoiceRepository {
 
     package func closeOverdue(at time: Date, limit: Int) async throws -> Int {
         let inFlight = Set(payments.values.filter { $0.status == .pending }.map(\.invoiceID))
-        let due = invoices.values.filter { $0.status == .issued && $0.dueAt.map { $0 <= time } == true && !inFlight.contains($0.id) }
-            .sorted { ($0.dueAt!, $0.id.uuidString) < ($1.dueAt!, $1.id.uuidString) }.prefix(limit)
+        let due = invoices.values.filter {
+            $0.status == .issued && $0.dueAt.map { $0 <= time } == true && !inFlight.contains($0.id)
+        }
+        .sorted { ($0.dueAt!, $0.id.uuidString) < ($1.dueAt!, $1.id.uuidString) }.prefix(limit)
         var events: [OutboxMessage] = []
         var closed: [Invoice] = []
         for var invoice in due {
-            guard let next = InvoiceLifecycle.transition(from: invoice.status, on: .dueDatePassed).next else { continue }
+            guard let next = InvoiceLifecycle.transition(from: invoice.status, on: .dueDatePassed).next else {
+                continue
+            }
             invoice.status = next
             invoice.overdueAt = time
             closed.append(invoice)

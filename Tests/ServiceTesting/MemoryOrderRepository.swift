@@ -18,7 +18,9 @@ package actor MemoryOrderRepository: OrderRepository {
     private let stamp: EventStamp
 
     /// Creates an empty repository; `stamp` marks the events it queues, `outbox` receives them.
-    package init(stamp: EventStamp = EventStamp(serviceName: "order-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()) {
+    package init(
+        stamp: EventStamp = EventStamp(serviceName: "order-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()
+    ) {
         self.stamp = stamp
         self.outbox = outbox
     }
@@ -26,11 +28,13 @@ package actor MemoryOrderRepository: OrderRepository {
     package func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
         if let idempotency, let (id, request) = keys[idempotency.key] {
             guard request == idempotency.request else {
-                throw OrderStoreError(.idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
+                throw OrderStoreError(
+                    .idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
             }
             return PlacedOrder(order: orders[id]!, isReplay: true)
         }
-        let event = try stamp.message(order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
+        let event = try stamp.message(
+            order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
         var order = order
         if let invoice = parked.removeValue(forKey: order.id) {
             order.status = .invoiced
@@ -53,13 +57,16 @@ package actor MemoryOrderRepository: OrderRepository {
     package func order(id: UUID) async throws -> Order? { orders[id] }
 
     package func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
-        page.page(of: orders.values.filter { customerID == nil || $0.customerID == customerID }) { PageCursor(time: $0.createdAt, id: $0.id) }
+        page.page(of: orders.values.filter { customerID == nil || $0.customerID == customerID }) {
+            PageCursor(time: $0.createdAt, id: $0.id)
+        }
     }
 
     package func customer(id: UUID) async throws -> CustomerSnapshot? { customers[id] }
 
     package func saveCustomers(_ snapshots: [CustomerSnapshot], events: [IncomingEvent]) async throws {
-        let applicable = events.isEmpty ? snapshots : zip(events, snapshots).filter { inbox.insert($0.0.id).inserted }.map(\.1)
+        let applicable =
+            events.isEmpty ? snapshots : zip(events, snapshots).filter { inbox.insert($0.0.id).inserted }.map(\.1)
         for customer in applicable where (customers[customer.customerID]?.version ?? .min) < customer.version {
             customers[customer.customerID] = customer
         }
@@ -90,7 +97,9 @@ package actor MemoryOrderRepository: OrderRepository {
         return marked
     }
 
-    package func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?) async throws -> CancelResult? {
+    package func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?)
+        async throws -> CancelResult?
+    {
         guard var order = orders[orderID] else { return nil }
         let outcome = OrderLifecycle.transition(from: order.status, on: .cancel)
         guard case .moves(let next) = outcome else { return CancelResult(order: order, outcome: outcome) }
@@ -109,18 +118,23 @@ package actor MemoryOrderRepository: OrderRepository {
     package func applyPayments(_ notices: [PaymentNotice]) async throws {
         let missing = notices.filter { orders[$0.orderID] == nil && !inbox.contains($0.event.id) }
         if !missing.isEmpty {
-            throw OrderStoreError(.unknownOrder, "payment news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
+            throw OrderStoreError(
+                .unknownOrder,
+                "payment news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
         }
         // A cancelled order's refund needs the order cancelled: by now, or by an
         // invoice.overdue earlier in this batch. Checked before anything changes (a throw
         // leaves everything as it was, as the PostgreSQL transaction's rollback does).
         var cancelled = Set(orders.values.filter { $0.status == .cancelled }.map(\.id))
         for notice in notices where !inbox.contains(notice.event.id) {
-            if notice.kind == .overdue, let order = orders[notice.orderID], case .moves = OrderLifecycle.transition(from: order.status, on: .cancel) {
+            if notice.kind == .overdue, let order = orders[notice.orderID],
+                case .moves = OrderLifecycle.transition(from: order.status, on: .cancel)
+            {
                 cancelled.insert(order.id)
             }
             if notice.isCancelledOrdersRefund, !cancelled.contains(notice.orderID) {
-                throw OrderStoreError(.notCancelledYet, "a refund for order \(notice.orderID.uuidString.lowercased()), not cancelled yet")
+                throw OrderStoreError(
+                    .notCancelledYet, "a refund for order \(notice.orderID.uuidString.lowercased()), not cancelled yet")
             }
         }
         let now = Date()
@@ -147,20 +161,27 @@ package actor MemoryOrderRepository: OrderRepository {
                 order.invoiceVoidedAt = order.invoiceVoidedAt ?? notice.at
             case .refunded:
                 // A paid order's second capture given back changes nothing on the order.
-                guard notice.isCancelledOrdersRefund, order.status == .cancelled, order.refundedAt == nil else { continue }
+                guard notice.isCancelledOrdersRefund, order.status == .cancelled, order.refundedAt == nil else {
+                    continue
+                }
                 order.refundedAt = notice.at
                 order.updatedAt = now
                 record(.refunded, of: order, at: now, from: .cancelled)
             case .overdue:
                 // invoice-service closed the invoice unpaid: cancelled as a requested
                 // cancellation is, with order.cancelled (which voids the invoice).
-                guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else { continue }
+                guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else {
+                    continue
+                }
                 let previous = order.status
                 order.status = next
                 order.cancelledAt = now
                 order.cancelReason = OrderCancelled.Reason.paymentOverdue.rawValue
                 order.updatedAt = now
-                outbox.append([try stamp.message(order.cancelledEvent!, subject: order.id, time: now, traceparent: notice.event.traceparent)])
+                outbox.append([
+                    try stamp.message(
+                        order.cancelledEvent!, subject: order.id, time: now, traceparent: notice.event.traceparent)
+                ])
                 record(.cancelled, of: order, at: now, from: previous)
             }
             orders[order.id] = order
@@ -183,7 +204,9 @@ package actor MemoryOrderRepository: OrderRepository {
         snapshot.cancelReason = nil
         snapshot.refundedAt = nil
         snapshot.invoiceVoidedAt = nil
-        changeLog.append(OrderChange(sequence: Int64(changeLog.count + 1), kind: kind, at: time, order: snapshot, previousStatus: previous))
+        changeLog.append(
+            OrderChange(
+                sequence: Int64(changeLog.count + 1), kind: kind, at: time, order: snapshot, previousStatus: previous))
     }
 
     /// Changes are numbered as they are made: nothing to settle.
@@ -193,7 +216,8 @@ package actor MemoryOrderRepository: OrderRepository {
 
     package func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
         let start = Int(max(0, min(sequence, Int64(changeLog.count))))
-        return changeLog[start...].lazy.filter { customerID == nil || $0.order.customerID == customerID }.prefix(limit).map(withCustomer)
+        return changeLog[start...].lazy.filter { customerID == nil || $0.order.customerID == customerID }.prefix(limit)
+            .map(withCustomer)
     }
 
     package func history(of orderID: UUID) async throws -> [OrderChange] {
@@ -202,7 +226,9 @@ package actor MemoryOrderRepository: OrderRepository {
 
     package func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts {
         var counts: [Order.Status: Int] = [:]
-        for order in orders.values where customerID == nil || order.customerID == customerID { counts[order.status, default: 0] += 1 }
+        for order in orders.values where customerID == nil || order.customerID == customerID {
+            counts[order.status, default: 0] += 1
+        }
         return OrderStatusCounts(counts: counts, sequence: Int64(changeLog.count))
     }
 

@@ -53,7 +53,9 @@ package final class MemoryOutboxStore: OutboxStore {
         let time = now()
         let batch = state.withLock { state -> [OutboxMessage] in
             let claimed = state.claimed
-            let batch = Array(state.pending.filter { $0.nextAttemptAt <= time && !claimed.contains($0.message.id) }.prefix(limit).map(\.message))
+            let batch = Array(
+                state.pending.filter { $0.nextAttemptAt <= time && !claimed.contains($0.message.id) }.prefix(limit).map(
+                    \.message))
             state.claimed.formUnion(batch.map(\.id))
             return batch
         }
@@ -70,7 +72,8 @@ package final class MemoryOutboxStore: OutboxStore {
                 // Refused messages (unroutable, nacked) back off: by default 2, 4, 8 … 300 seconds.
                 state.pending[index].attempts += 1
                 state.pending[index].lastError = reason
-                state.pending[index].nextAttemptAt = after + backoff.seconds(afterRefusals: state.pending[index].attempts)
+                state.pending[index].nextAttemptAt =
+                    after + backoff.seconds(afterRefusals: state.pending[index].attempts)
             }
             state.claimed.subtract(batch.map(\.id))
         }

@@ -22,7 +22,10 @@ package final class MemorySimulatedProviderLedger: SimulatedProviderLedger {
     }
 
     package func capture(key: String, amount: Money, method: String) async throws -> ChargeOutcome {
-        record(key: key, Entry(outcome: .captured(reference: "ch_" + UUID().uuidString.lowercased()), amount: amount, refunded: false))
+        record(
+            key: key,
+            Entry(
+                outcome: .captured(reference: "ch_" + UUID().uuidString.lowercased()), amount: amount, refunded: false))
     }
 
     package func decline(key: String, amount: Money, reason: String) async throws -> ChargeOutcome {

@@ -12,20 +12,33 @@ struct AMQPBadInputSystemTests {
     @Test func everyConsumerDeadLettersPoisonWithTheReasonAndCarriesOn() async throws {
         let system = try await MercatoSystem.start()
         let customer = CustomerSnapshot(
-            customerID: UUID(), name: "P", email: "p@example.com", address: "Q", ordersCount: 0, version: 1, updatedAt: Date())
+            customerID: UUID(), name: "P", email: "p@example.com", address: "Q", ordersCount: 0, version: 1,
+            updatedAt: Date())
         let invoice = InvoiceCreated(
-            invoiceID: UUID(), invoiceNumber: "INV-2026-000001", orderID: UUID(), customerID: customer.customerID, lines: [],
+            invoiceID: UUID(), invoiceNumber: "INV-2026-000001", orderID: UUID(), customerID: customer.customerID,
+            lines: [],
             subtotal: .zero, taxRate: 0, tax: .zero, total: .zero, issuedAt: Date())
         let batches: [(queues: [String], poisons: [PoisonCatalog.Poison])] = [
-            ([QueueName.customerOrderCreated, QueueName.invoiceOrderCreated], try PoisonCatalog.all(tag: "amqp-order")),
-            ([QueueName.orderInvoiceCreated], try PoisonCatalog.all(tag: "amqp-invoice", like: CloudEvent(source: "/tests", data: invoice))),
-            ([QueueName.orderCustomerEvents], try PoisonCatalog.all(tag: "amqp-customer", like: CloudEvent(source: "/tests", data: CustomerCreated(customer: customer)))),
+            (
+                [QueueName.customerOrderCreated, QueueName.invoiceOrderCreated],
+                try PoisonCatalog.all(tag: "amqp-order")
+            ),
+            (
+                [QueueName.orderInvoiceCreated],
+                try PoisonCatalog.all(tag: "amqp-invoice", like: CloudEvent(source: "/tests", data: invoice))
+            ),
+            (
+                [QueueName.orderCustomerEvents],
+                try PoisonCatalog.all(
+                    tag: "amqp-customer", like: CloudEvent(source: "/tests", data: CustomerCreated(customer: customer)))
+            ),
         ]
         for batch in batches {
             for poison in batch.poisons { try await system.publish(poison.message) }
         }
         // Good work behind the poison still flows through every consumer.
-        let (status, _) = try await system.placeOrder(customer: OrderFlowSystemTests.seeds[0], items: [("Tea", 1, "2.00")])
+        let (status, _) = try await system.placeOrder(
+            customer: OrderFlowSystemTests.seeds[0], items: [("Tea", 1, "2.00")])
         #expect(status == 201)
         try await system.expectSettled(orders: 1)
 
@@ -34,10 +47,15 @@ struct AMQPBadInputSystemTests {
                 let dead = try await system.drainDeadLetters(of: queue, expecting: batch.poisons.count)
                 #expect(dead.count == batch.poisons.count, "\(queue): \(dead.count) dead letters")
                 for poison in batch.poisons {
-                    let match = dead.first { $0.properties.headers["x-mercato-error"]?.stringValue?.contains(poison.reason) == true }
+                    let match = dead.first {
+                        $0.properties.headers["x-mercato-error"]?.stringValue?.contains(poison.reason) == true
+                    }
                     #expect(match != nil, "\(queue): no dead letter for \(poison.name) (\(poison.reason))")
-                    #expect(match?.properties.headers["x-mercato-service"]?.stringValue == queue.split(separator: ".").first.map(String.init))
-                    #expect(match?.properties.headers["x-original-routing-key"]?.stringValue == poison.message.routingKey)
+                    #expect(
+                        match?.properties.headers["x-mercato-service"]?.stringValue
+                            == queue.split(separator: ".").first.map(String.init))
+                    #expect(
+                        match?.properties.headers["x-original-routing-key"]?.stringValue == poison.message.routingKey)
                 }
             }
         }

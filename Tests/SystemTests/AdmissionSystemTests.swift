@@ -1,6 +1,6 @@
 import Foundation
-import MercatoTesting
 import Locking
+import MercatoTesting
 import Testing
 
 /// Admission control end to end: every answer to a new order is `201` or `503 overloaded`,
@@ -14,7 +14,9 @@ import Testing
 @Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct AdmissionSystemTests {
     @Test func ordersOverTargetAreShedAndEveryAdmittedOneSettles() async throws {
-        let system = try await MercatoSystem.start(environment: ["ADMISSION_TARGET_MS": "1", "ADMISSION_MIN_TRIPS": "1"])
+        let system = try await MercatoSystem.start(environment: [
+            "ADMISSION_TARGET_MS": "1", "ADMISSION_MIN_TRIPS": "1",
+        ])
         let customer = OrderFlowSystemTests.seeds[0]
         let tally = Locked((created: 0, shed: 0, createdAfterShed: 0, other: [Int: Int]()))
         // Until orders were shed and, after that, some admitted again (the door never closes);
@@ -27,7 +29,8 @@ struct AdmissionSystemTests {
                     var sequence = 0
                     while !done(), ContinuousClock.now < deadline {
                         sequence += 1
-                        let (status, body) = try await system.placeOrder(customer: customer, items: [("Item \(client)-\(sequence)", 1, "2.50")])
+                        let (status, body) = try await system.placeOrder(
+                            customer: customer, items: [("Item \(client)-\(sequence)", 1, "2.50")])
                         let code = (body["error"] as? [String: Any])?["code"] as? String
                         tally.withLock {
                             switch (status, code) {
@@ -45,7 +48,9 @@ struct AdmissionSystemTests {
         }
         let (created, shed, createdAfterShed, other) = tally.withLock { $0 }
         #expect(other.isEmpty, "answers other than 201 and 503 overloaded: \(other)")
-        #expect(shed >= 10 && createdAfterShed >= 10, "\(created) placed, \(shed) shed, \(createdAfterShed) placed after the first shed")
+        #expect(
+            shed >= 10 && createdAfterShed >= 10,
+            "\(created) placed, \(shed) shed, \(createdAfterShed) placed after the first shed")
         // Exactly the admitted orders exist, counted and invoiced once; the shed left nothing.
         try await system.expectSettled(orders: created)
         await system.shutdown()

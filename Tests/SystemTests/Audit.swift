@@ -10,7 +10,9 @@ import Foundation
 extension MercatoSystem {
     /// The auditor over this system's databases, asking its broker what is still queued.
     var auditor: Auditor {
-        Auditor(orders: database(.order), customers: database(.customer), invoices: database(.invoice), queues: BrokerQueueDepths(broker: broker))
+        Auditor(
+            orders: database(.order), customers: database(.customer), invoices: database(.invoice),
+            queues: BrokerQueueDepths(broker: broker))
     }
 
     /// Audits until the system has caught up (nothing unsettled, nothing wrong) or `timeout`

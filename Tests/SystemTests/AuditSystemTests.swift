@@ -9,7 +9,8 @@ import Testing
 struct AuditSystemTests {
     func audit(_ system: MercatoSystem, _ extra: [String] = []) async throws -> (status: Int32, output: String) {
         let result = try await runProcess(
-            ["audit"] + (try system.auditArguments) + extra, executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"),
+            ["audit"] + (try system.auditArguments) + extra,
+            executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"),
             mergingStandardError: true, timeout: .seconds(180))
         return (result.status, result.output)
     }
@@ -61,7 +62,8 @@ struct AuditSystemTests {
             VALUES ($1, $2, 'planted', '{}', $3, 'card', 'failed', 'payment_provider_error', now(), now())
             """, payment, invoiceID, Decimal(string: total)!)
         try await invoices.query(
-            "INSERT INTO simulated_provider_charges (key, reference, status, amount, method) VALUES ($1, $2, 'captured', $3, 'card')", key,
+            "INSERT INTO simulated_provider_charges (key, reference, status, amount, method) VALUES ($1, $2, 'captured', $3, 'card')",
+            key,
             "ch_" + key, Decimal(string: total)!)
         (code, output) = try await audit(system)
         #expect(code == 1, "\(output)")

@@ -15,10 +15,17 @@ struct AuthSystemTests {
     static func routes(customer: String) -> [(Service, String, String, Any?, Scope)] {
         let id = UUID().uuidString.lowercased()
         return [
-            (.order, "POST", "/orders", ["customer_id": customer, "items": [["product_name": "Tea", "quantity": 1, "unit_price": "1.00"]]], .ordersWrite),
+            (
+                .order, "POST", "/orders",
+                ["customer_id": customer, "items": [["product_name": "Tea", "quantity": 1, "unit_price": "1.00"]]],
+                .ordersWrite
+            ),
             (.order, "GET", "/orders", nil, .ordersRead),
             (.order, "GET", "/orders/\(id)", nil, .ordersRead),
-            (.customer, "POST", "/customers", ["name": "Mallory", "email": "mallory-\(id)@example.com", "address": "Nowhere"], .customersWrite),
+            (
+                .customer, "POST", "/customers",
+                ["name": "Mallory", "email": "mallory-\(id)@example.com", "address": "Nowhere"], .customersWrite
+            ),
             (.customer, "GET", "/customers", nil, .customersRead),
             (.customer, "GET", "/customers/\(id)", nil, .customersRead),
             (.invoice, "GET", "/invoices", nil, .invoicesRead),
@@ -30,8 +37,10 @@ struct AuthSystemTests {
     static func rowCounts(_ system: MercatoSystem) async throws -> [Int] {
         var counts: [Int] = []
         for (service, table) in [(Service.order, "orders"), (.customer, "customers"), (.invoice, "invoices")] {
-            counts.append(try await system.database(service).query("SELECT count(*) FROM \(table)")[0].decode(Int.self, at: 0))
-            counts.append(try await system.database(service).query("SELECT count(*) FROM outbox")[0].decode(Int.self, at: 0))
+            counts.append(
+                try await system.database(service).query("SELECT count(*) FROM \(table)")[0].decode(Int.self, at: 0))
+            counts.append(
+                try await system.database(service).query("SELECT count(*) FROM outbox")[0].decode(Int.self, at: 0))
         }
         return counts
     }
@@ -59,28 +68,38 @@ struct AuthSystemTests {
             ("wrong issuer", try await tokens.sign(claims { $0.iss = "https://evil.example.com/" })),
             ("wrong audience", try await tokens.sign(claims { $0.aud = ["another-api"] })),
             ("alg none", try await TestTokens.unsigned(claims { _ in })),
-            ("HS256 signed with the RSA public key", try await TestTokens.sign(claims { _ in }, hmacKey: rsa.publicKeyPEM, kid: rsa.kid)),
+            (
+                "HS256 signed with the RSA public key",
+                try await TestTokens.sign(claims { _ in }, hmacKey: rsa.publicKeyPEM, kid: rsa.kid)
+            ),
             ("wrong key", try await TestTokens.sign(claims { _ in }, hmacKey: TestTokens.randomSecret())),
             ("unknown kid", try await TestTokens.RSAKey(kid: "rsa-unknown").sign(claims { _ in })),
         ]
         let before = try await Self.rowCounts(system)
         for (service, method, path, body, scope) in Self.routes(customer: customer) {
             for (name, token) in invalid {
-                let (status, json) = try await system.request(service, method, path, json: body, headers: ["Authorization": token.map { "Bearer \($0)" } ?? ""])
+                let (status, json) = try await system.request(
+                    service, method, path, json: body, headers: ["Authorization": token.map { "Bearer \($0)" } ?? ""])
                 #expect(status == 401, "\(method) \(path) with \(name) token")
-                #expect(((json as? [String: Any])?["error"] as? [String: Any])?["code"] as? String == (token == nil ? "unauthenticated" : "invalid_token"))
+                #expect(
+                    ((json as? [String: Any])?["error"] as? [String: Any])?["code"] as? String
+                        == (token == nil ? "unauthenticated" : "invalid_token"))
             }
             let others = Scope.all.filter { $0 != scope }
             let unscoped = try await tokens.token(sub: "operator", scopes: others)
-            let (status, _) = try await system.request(service, method, path, json: body, headers: ["Authorization": "Bearer \(unscoped)"])
+            let (status, _) = try await system.request(
+                service, method, path, json: body, headers: ["Authorization": "Bearer \(unscoped)"])
             #expect(status == 403, "\(method) \(path) without \(scope)")
         }
         #expect(try await Self.rowCounts(system) == before, "a refused request wrote something")
 
         // The identity provider's RS256 key, chosen by kid, is accepted beside the secret.
         let rs256 = try await rsa.sign(tokens.claims(sub: "operator", scopes: Scope.all))
-        #expect(try await system.request(.order, "GET", "/orders", headers: ["Authorization": "Bearer \(rs256)"]).0 == 200)
-        #expect(try await system.request(.invoice, "GET", "/invoices", headers: ["Authorization": "Bearer \(rs256)"]).0 == 200)
+        #expect(
+            try await system.request(.order, "GET", "/orders", headers: ["Authorization": "Bearer \(rs256)"]).0 == 200)
+        #expect(
+            try await system.request(.invoice, "GET", "/invoices", headers: ["Authorization": "Bearer \(rs256)"]).0
+                == 200)
         await system.shutdown()
     }
 
@@ -92,7 +111,8 @@ struct AuthSystemTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let pem = directory.appendingPathComponent("signing.pem")
         let generated = try await runProcess(
-            ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", pem.path], mergingStandardError: true)
+            ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", pem.path],
+            mergingStandardError: true)
         try #require(generated.status == 0, "\(generated.output)")
         let key = try TestTokens.ECKey(pem: String(contentsOf: pem, encoding: .utf8), kid: "dev-es256")
         let jwks = directory.appendingPathComponent("jwks.json")
@@ -108,10 +128,17 @@ struct AuthSystemTests {
             return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let hs256 = try await mint(["token", "--sub", "operator", "--scope", "admin", "--secret-file", secret.path])
-        let es256 = try await mint(["token", "--sub", "operator", "--scope", "orders:read", "--key", pem.path, "--kid", "dev-es256"])
-        #expect(try await system.request(.customer, "GET", "/customers", headers: ["Authorization": "Bearer \(hs256)"]).0 == 200)
-        #expect(try await system.request(.order, "GET", "/orders", headers: ["Authorization": "Bearer \(es256)"]).0 == 200)
-        #expect(try await system.request(.customer, "GET", "/customers", headers: ["Authorization": "Bearer \(es256)"]).0 == 403)
+        let es256 = try await mint([
+            "token", "--sub", "operator", "--scope", "orders:read", "--key", pem.path, "--kid", "dev-es256",
+        ])
+        #expect(
+            try await system.request(.customer, "GET", "/customers", headers: ["Authorization": "Bearer \(hs256)"]).0
+                == 200)
+        #expect(
+            try await system.request(.order, "GET", "/orders", headers: ["Authorization": "Bearer \(es256)"]).0 == 200)
+        #expect(
+            try await system.request(.customer, "GET", "/customers", headers: ["Authorization": "Bearer \(es256)"]).0
+                == 403)
         await system.shutdown()
     }
 
@@ -123,18 +150,26 @@ struct AuthSystemTests {
         let bob = UUID()
         let adaToken = try await tokens.customer(ada)
         let bobToken = try await tokens.customer(bob)
-        func asAda(_ service: Service, _ method: String, _ path: String, _ body: Any? = nil) async throws -> (Int, Any?) {
-            try await system.request(service, method, path, json: body, headers: ["Authorization": "Bearer \(adaToken)"])
+        func asAda(_ service: Service, _ method: String, _ path: String, _ body: Any? = nil) async throws -> (Int, Any?)
+        {
+            try await system.request(
+                service, method, path, json: body, headers: ["Authorization": "Bearer \(adaToken)"])
         }
-        func customer(_ name: String) -> [String: String] { ["name": name, "email": "\(name.lowercased())-\(UUID())@example.com", "address": "London"] }
+        func customer(_ name: String) -> [String: String] {
+            ["name": name, "email": "\(name.lowercased())-\(UUID())@example.com", "address": "London"]
+        }
         let (created, adaRecord) = try await asAda(.customer, "POST", "/customers", customer("Ada"))
         #expect(created == 201 && (adaRecord as? [String: Any])?["id"] as? String == ada.uuidString.lowercased())
         #expect(try await asAda(.customer, "POST", "/customers", customer("Ada")).0 == 409, "registering twice")
-        #expect(try await system.request(.customer, "POST", "/customers", json: customer("Bob"), headers: ["Authorization": "Bearer \(bobToken)"]).0 == 201)
+        #expect(
+            try await system.request(
+                .customer, "POST", "/customers", json: customer("Bob"), headers: ["Authorization": "Bearer \(bobToken)"]
+            ).0 == 201)
 
         // Each places an order; Ada cannot place one for Bob.
         let item = [["product_name": "Tea", "quantity": 1, "unit_price": "2.00"]]
-        let (placed, adaOrder) = try await asAda(.order, "POST", "/orders", ["customer_id": ada.uuidString, "items": item])
+        let (placed, adaOrder) = try await asAda(
+            .order, "POST", "/orders", ["customer_id": ada.uuidString, "items": item])
         #expect(placed == 201)
         let adaOrderID = try #require((adaOrder as? [String: Any])?["id"] as? String)
         // (order-service's rows only: Ada's order is being invoiced meanwhile.)
@@ -142,7 +177,8 @@ struct AuthSystemTests {
         #expect(try await asAda(.order, "POST", "/orders", ["customer_id": bob.uuidString, "items": item]).0 == 403)
         #expect(try await Self.rowCounts(system).prefix(2) == before, "a refused order wrote something")
         let (_, bobOrder) = try await system.request(
-            .order, "POST", "/orders", json: ["customer_id": bob.uuidString, "items": item], headers: ["Authorization": "Bearer \(bobToken)"])
+            .order, "POST", "/orders", json: ["customer_id": bob.uuidString, "items": item],
+            headers: ["Authorization": "Bearer \(bobToken)"])
         let bobOrderID = try #require((bobOrder as? [String: Any])?["id"] as? String)
         var bobInvoiceID = ""
         try await system.eventually("Bob's order to be invoiced") {
@@ -157,11 +193,16 @@ struct AuthSystemTests {
         #expect(try await asAda(.customer, "GET", "/customers/\(ada.uuidString)").0 == 200)
         #expect(try await asAda(.customer, "GET", "/customers/\(bob.uuidString)").0 == 404)
         #expect(try await asAda(.invoice, "GET", "/invoices/\(bobInvoiceID)").0 == 404)
-        #expect(try await system.request(.invoice, "GET", "/invoices/\(bobInvoiceID)").0 == 200, "an admin reads any invoice")
+        #expect(
+            try await system.request(.invoice, "GET", "/invoices/\(bobInvoiceID)").0 == 200,
+            "an admin reads any invoice")
 
         // Lists hold Ada's own only, whatever she asks for.
         func ids(_ response: (Int, Any?)) -> Set<String> {
-            Set((((response.1 as? [String: Any])?["data"] as? [[String: Any]]) ?? []).compactMap { ($0["id"] ?? $0["order_id"]) as? String })
+            Set(
+                (((response.1 as? [String: Any])?["data"] as? [[String: Any]]) ?? []).compactMap {
+                    ($0["id"] ?? $0["order_id"]) as? String
+                })
         }
         #expect(ids(try await asAda(.order, "GET", "/orders")) == [adaOrderID])
         #expect(ids(try await asAda(.order, "GET", "/orders?customer_id=\(bob.uuidString)")).isEmpty)
@@ -170,7 +211,9 @@ struct AuthSystemTests {
         let adaInvoices = try await asAda(.invoice, "GET", "/invoices")
         #expect(adaInvoices.0 == 200)
         #expect(
-            (((adaInvoices.1 as? [String: Any])?["data"] as? [[String: Any]]) ?? []).allSatisfy { $0["customer_id"] as? String == ada.uuidString.lowercased() })
+            (((adaInvoices.1 as? [String: Any])?["data"] as? [[String: Any]]) ?? []).allSatisfy {
+                $0["customer_id"] as? String == ada.uuidString.lowercased()
+            })
         let everyone = try await system.request(.customer, "GET", "/customers?limit=100")
         #expect(ids(everyone).count > 2, "an admin lists every customer")
         await system.shutdown()
@@ -189,15 +232,21 @@ struct AuthSystemTests {
         let notACustomer = try await tokens.token(sub: "someone", scopes: Scope.customer)
         let ada = UUID()
         let adaToken = try await tokens.customer(ada)
-        func request(_ service: Service, _ method: String, _ path: String, _ token: String, _ body: Any? = nil) async throws -> (Int, Any?) {
+        func request(_ service: Service, _ method: String, _ path: String, _ token: String, _ body: Any? = nil)
+            async throws -> (Int, Any?)
+        {
             try await system.request(service, method, path, json: body, headers: ["Authorization": "Bearer \(token)"])
         }
         let (refused, refusal) = try await request(
-            .customer, "POST", "/customers", nilSubject, ["name": "Nil", "email": "nil-\(UUID())@example.com", "address": "Nowhere"])
+            .customer, "POST", "/customers", nilSubject,
+            ["name": "Nil", "email": "nil-\(UUID())@example.com", "address": "Nowhere"])
         #expect(refused == 403, "a token whose sub is the nil UUID registered a customer")
         #expect(((refusal as? [String: Any])?["error"] as? [String: Any])?["field"] as? String == "sub")
         #expect(
-            try await request(.customer, "POST", "/customers", adaToken, ["name": "Ada", "email": "ada-\(UUID())@example.com", "address": "London"]).0 == 201)
+            try await request(
+                .customer, "POST", "/customers", adaToken,
+                ["name": "Ada", "email": "ada-\(UUID())@example.com", "address": "London"]
+            ).0 == 201)
 
         // The nil UUID's customer, in customer-service and in order-service's replica.
         try await system.database(.customer).query(
@@ -214,9 +263,12 @@ struct AuthSystemTests {
             return (((page as? [String: Any])?["data"] as? [Any]) ?? []).count == 1
         }
         let admin = try EventStreamClient(
-            url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream?after=0", headers: ["Authorization": "Bearer \(system.adminToken)"])
+            url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream?after=0",
+            headers: ["Authorization": "Bearer \(system.adminToken)"])
         defer { admin.stop() }
-        try await admin.waitFor("the admin's stream to show the order and its invoice", timeout: .seconds(60)) { $0.filter { $0.id != nil }.count >= 2 }
+        try await admin.waitFor("the admin's stream to show the order and its invoice", timeout: .seconds(60)) {
+            $0.filter { $0.id != nil }.count >= 2
+        }
 
         func data(_ response: (Int, Any?)) -> [Any]? { (response.1 as? [String: Any])?["data"] as? [Any] }
         let lists: [(String, String, Service, String)] = [
@@ -232,7 +284,9 @@ struct AuthSystemTests {
         ]
         for (who, token, service, path) in lists {
             let response = try await request(service, "GET", path, token)
-            #expect(response.0 == 200 && data(response)?.isEmpty == true, "\(who): GET \(path) answered \(response.0) \(String(describing: response.1))")
+            #expect(
+                response.0 == 200 && data(response)?.isEmpty == true,
+                "\(who): GET \(path) answered \(response.0) \(String(describing: response.1))")
         }
         #expect(try await request(.order, "GET", "/orders/\(orderID)", nilSubject).0 == 404)
         #expect(try await request(.customer, "GET", "/customers/\(nilUUID)", nilSubject).0 == 404)
@@ -240,19 +294,27 @@ struct AuthSystemTests {
         // Streams: from the first change on, nothing but comments (heartbeats, once caught up).
         for (who, token) in [("a sub that is no customer id", notACustomer), ("the nil UUID as sub", nilSubject)] {
             let stream = try EventStreamClient(
-                url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream?after=0", headers: ["Authorization": "Bearer \(token)"])
+                url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream?after=0",
+                headers: ["Authorization": "Bearer \(token)"])
             defer { stream.stop() }
-            let events = try await stream.waitFor("\(who)'s stream to catch up", timeout: .seconds(30)) { $0.contains { $0.comment == "heartbeat" } }
+            let events = try await stream.waitFor("\(who)'s stream to catch up", timeout: .seconds(30)) {
+                $0.contains { $0.comment == "heartbeat" }
+            }
             #expect(stream.status == 200)
             #expect(events.allSatisfy { $0.id == nil && $0.event == nil }, "\(who) saw \(events)")
             let summary = try EventStreamClient(
-                url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream?view=summary&interval_ms=200", headers: ["Authorization": "Bearer \(token)"])
+                url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream?view=summary&interval_ms=200",
+                headers: ["Authorization": "Bearer \(token)"])
             defer { summary.stop() }
             let first = try #require(
-                try await summary.waitFor("\(who)'s first summary", timeout: .seconds(30)) { $0.contains { $0.event == "summary" } }.first {
+                try await summary.waitFor("\(who)'s first summary", timeout: .seconds(30)) {
+                    $0.contains { $0.event == "summary" }
+                }.first {
                     $0.event == "summary"
                 })
-            #expect((first.json["counts"] as? [String: Int] ?? [:]).values.allSatisfy { $0 == 0 }, "\(who) counted \(first.json)")
+            #expect(
+                (first.json["counts"] as? [String: Int] ?? [:]).values.allSatisfy { $0 == 0 },
+                "\(who) counted \(first.json)")
             #expect((first.json["latest"] as? [Any])?.isEmpty == true, "\(who) saw \(first.json)")
         }
         await system.shutdown()

@@ -16,7 +16,8 @@ import Testing
 struct BrokerPermissionSystemTests {
     /// A connection as `service`'s own broker user.
     static func connection(
-        as service: MercatoSystem.Service, of system: MercatoSystem, stampsUserID: Bool = true, logger: Logger = MercatoSystem.quietLogger
+        as service: MercatoSystem.Service, of system: MercatoSystem, stampsUserID: Bool = true,
+        logger: Logger = MercatoSystem.quietLogger
     ) throws -> RabbitMQBroker {
         var configuration = try RabbitMQBroker.Configuration(url: system.serviceAMQPURL(service))
         configuration.connectionName = "forger"
@@ -31,7 +32,8 @@ struct BrokerPermissionSystemTests {
 
     static func invoiceCreated(order: String, customer: String) throws -> OutboundMessage {
         let invoice = InvoiceCreated(
-            invoiceID: UUID(), invoiceNumber: "INV-1999-999999", orderID: UUID(uuidString: order)!, customerID: UUID(uuidString: customer)!,
+            invoiceID: UUID(), invoiceNumber: "INV-1999-999999", orderID: UUID(uuidString: order)!,
+            customerID: UUID(uuidString: customer)!,
             lines: [], subtotal: .zero, taxRate: 0, tax: .zero, total: .zero, issuedAt: Date())
         return try OrderFlowSystemTests.amqpMessage(CloudEvent(source: "/mercato/invoice-service", data: invoice))
     }
@@ -42,7 +44,10 @@ struct BrokerPermissionSystemTests {
         let customerService = try Self.connection(as: .customer, of: system, logger: log.logger(level: .warning))
         try await customerService.withRunning {
             // Not its exchange: the broker refuses the publish.
-            await #expect { try await customerService.publish(try Self.invoiceCreated(order: UUID().uuidString, customer: UUID().uuidString)) } throws: {
+            await #expect {
+                try await customerService.publish(
+                    try Self.invoiceCreated(order: UUID().uuidString, customer: UUID().uuidString))
+            } throws: {
                 Self.isRefused($0, code: 403, "ACCESS_REFUSED")
             }
             // Not its queue: the broker refuses the consumer (the wrapper keeps trying to
@@ -54,7 +59,9 @@ struct BrokerPermissionSystemTests {
             #expect(try await system.broker.inspect(queue: QueueName.orderInvoiceCreated).consumerCount == 1)
             await stolen?.cancel()
             // No configure permission: it cannot declare (or delete) anything.
-            await #expect { try await customerService.declare(Topology(queues: [.init(name: "customer-service.rogue")])) } throws: {
+            await #expect {
+                try await customerService.declare(Topology(queues: [.init(name: "customer-service.rogue")]))
+            } throws: {
                 Self.isRefused($0, code: 403, "ACCESS_REFUSED")
             }
         }
@@ -62,7 +69,8 @@ struct BrokerPermissionSystemTests {
         let forger = try Self.connection(as: .customer, of: system, stampsUserID: false)
         try await forger.withRunning {
             var message = OutboundMessage(
-                exchange: ExchangeName.customers, routingKey: "customer.updated", properties: MessageProperties(messageID: "spoofed"), body: Data("{}".utf8))
+                exchange: ExchangeName.customers, routingKey: "customer.updated",
+                properties: MessageProperties(messageID: "spoofed"), body: Data("{}".utf8))
             message.properties.userID = "invoice-service"
             await #expect { try await forger.publish(message) } throws: {
                 Self.isRefused($0, code: 406, "PRECONDITION_FAILED")
@@ -92,7 +100,8 @@ struct BrokerPermissionSystemTests {
         #expect(status == 201)
         let orderID = try #require(order["id"] as? String)
         try await system.eventually("the order to be invoiced") {
-            (try await system.request(.order, "GET", "/orders/\(orderID)").1 as? [String: Any])?["status"] as? String == "invoiced"
+            (try await system.request(.order, "GET", "/orders/\(orderID)").1 as? [String: Any])?["status"] as? String
+                == "invoiced"
         }
         let (_, before) = try await system.request(.order, "GET", "/orders/\(orderID)")
 
@@ -103,16 +112,24 @@ struct BrokerPermissionSystemTests {
         var forged = try Self.invoiceCreated(order: orderID, customer: customer)
         forged.properties.headers[FailureHeader.producer] = .string("invoice-service")
         try await customerService.withRunning {
-            for queue in [QueueName.orderInvoiceCreated, RetryPolicy.delayQueue(of: QueueName.orderInvoiceCreated, afterAttempt: 1)] {
-                let direct = OutboundMessage(exchange: "", routingKey: queue, properties: forged.properties, body: forged.body)
+            for queue in [
+                QueueName.orderInvoiceCreated,
+                RetryPolicy.delayQueue(of: QueueName.orderInvoiceCreated, afterAttempt: 1),
+            ] {
+                let direct = OutboundMessage(
+                    exchange: "", routingKey: queue, properties: forged.properties, body: forged.body)
                 await #expect { try await customerService.publish(direct) } throws: {
                     Self.isRefused($0, code: 403, "ACCESS_REFUSED")
                 }
             }
         }
-        #expect(try await system.broker.inspect(queue: QueueName.deadLetter(of: QueueName.orderInvoiceCreated)).messageCount == 0)
+        #expect(
+            try await system.broker.inspect(queue: QueueName.deadLetter(of: QueueName.orderInvoiceCreated)).messageCount
+                == 0)
         let (_, after) = try await system.request(.order, "GET", "/orders/\(orderID)")
-        #expect((after as? [String: Any])?["invoice_number"] as? String == (before as? [String: Any])?["invoice_number"] as? String)
+        #expect(
+            (after as? [String: Any])?["invoice_number"] as? String == (before as? [String: Any])?["invoice_number"]
+                as? String)
         #expect((after as? [String: Any])?["invoice_number"] as? String != "INV-1999-999999")
         await system.shutdown()
     }
@@ -134,16 +151,20 @@ struct BrokerPermissionSystemTests {
         readiness.markUp(Readiness.database)
         readiness.markUp(Readiness.broker)
         var configuration = EventConsumer.Configuration()
-        configuration.producers = ProducerPolicy(republishers: ["customer-service", try RabbitMQBroker.Configuration(url: system.amqpURL).username])
+        configuration.producers = ProducerPolicy(republishers: [
+            "customer-service", try RabbitMQBroker.Configuration(url: system.amqpURL).username,
+        ])
         let consumer = EventConsumer(
-            queue: queue, handler: handler, broker: broker, readiness: readiness, serviceName: "customer-service", configuration: configuration,
+            queue: queue, handler: handler, broker: broker, readiness: readiness, serviceName: "customer-service",
+            configuration: configuration,
             logger: MercatoSystem.quietLogger)
         try await broker.withRunning {
             let running = Task { try await consumer.run() }
             defer { running.cancel() }
             for id in [flaky, poison] {
                 let event = CloudEvent(
-                    id: id, source: "/tests", data: OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()))
+                    id: id, source: "/tests",
+                    data: OrderCreated(orderID: UUID(), customerID: UUID(), items: [], total: .zero, createdAt: Date()))
                 try await system.publish(try OrderFlowSystemTests.amqpMessage(event))
             }
             try await system.eventually("the failing event is applied after its retry", timeout: .seconds(30)) {

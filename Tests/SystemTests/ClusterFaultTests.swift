@@ -6,7 +6,7 @@ import MercatoTesting
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The cluster fault suite: the system on a three-node RabbitMQ cluster with quorum queues
@@ -22,7 +22,8 @@ struct ClusterFaultTests {
     @Test func nothingIsLostOrDoubledWhenTheClusterOrAReplicaFails() async throws {
         guard MercatoSystem.isCluster else {
             throw SystemTestFailure(
-                "the cluster fault suite needs a three-node RabbitMQ cluster: run it through scripts/test or scripts/fault-injection --cluster")
+                "the cluster fault suite needs a three-node RabbitMQ cluster: run it through scripts/test or scripts/fault-injection --cluster"
+            )
         }
         try await runFaultScenarios(FaultScenario.selected(cluster: true))
     }
@@ -59,7 +60,9 @@ final class Replicas: Sendable {
         }
         for replica in all { Foundation.kill(replica.process.processIdentifier, SIGKILL) }
         for replica in all {
-            try? await waitUntil("a replica to die of SIGKILL", timeout: .seconds(30), interval: .milliseconds(50)) { !replica.process.isRunning }
+            try? await waitUntil("a replica to die of SIGKILL", timeout: .seconds(30), interval: .milliseconds(50)) {
+                !replica.process.isRunning
+            }
         }
     }
 
@@ -74,7 +77,8 @@ final class Replicas: Sendable {
             replica.process.terminate()
         }
         for replica in all {
-            let stopped = try? await waitUntil("a replica to stop", timeout: .seconds(30), interval: .milliseconds(50)) { !replica.process.isRunning }
+            let stopped = try? await waitUntil("a replica to stop", timeout: .seconds(30), interval: .milliseconds(50))
+            { !replica.process.isRunning }
             if stopped == nil { Foundation.kill(replica.process.processIdentifier, SIGKILL) }
         }
     }
@@ -82,7 +86,10 @@ final class Replicas: Sendable {
     /// Waits until every replica answers `/health/ready` with 200.
     func waitUntilReady(on system: MercatoSystem, timeout: Duration = .seconds(90)) async throws {
         for (service, replica) in running.withLock({ $0 }) {
-            try await waitUntil("the \(service.rawValue) replica on port \(replica.port) to be ready", timeout: timeout, interval: .milliseconds(200)) {
+            try await waitUntil(
+                "the \(service.rawValue) replica on port \(replica.port) to be ready", timeout: timeout,
+                interval: .milliseconds(200)
+            ) {
                 let answer = try? await system.request(service, "GET", "/health/ready", port: replica.port)
                 return answer?.0 == 200
             }
@@ -101,7 +108,9 @@ enum ClusterNodes {
     static func leader(of queue: String, on system: MercatoSystem) async throws -> Int {
         let management = try Management()
         let leader = Locked<String?>(nil)
-        try await waitUntil("the management API to name the leader of \(queue)", timeout: .seconds(30), interval: .milliseconds(200)) {
+        try await waitUntil(
+            "the management API to name the leader of \(queue)", timeout: .seconds(30), interval: .milliseconds(200)
+        ) {
             let (status, data) = try await management.send("GET", "/api/queues/\(system.name)/\(queue)")
             guard status == 200, let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
                 let name = json["leader"] as? String
@@ -119,15 +128,22 @@ enum ClusterNodes {
     /// The services' connections on `system`'s vhost by node number, once the management
     /// API lists all `expected` of them (its view of other nodes' connections lags, and on a
     /// busy machine some were missing for seconds), or what it lists after `timeout`.
-    static func serviceConnections(of system: MercatoSystem, expected: Int, timeout: Duration = .seconds(60)) async throws -> [Int: Int] {
+    static func serviceConnections(of system: MercatoSystem, expected: Int, timeout: Duration = .seconds(60))
+        async throws -> [Int: Int]
+    {
         let management = try Management()
         let byNode = Locked<[Int: Int]>([:])
-        try? await waitUntil("the management API to list \(expected) service connections", timeout: timeout, interval: .milliseconds(500)) {
+        try? await waitUntil(
+            "the management API to list \(expected) service connections", timeout: timeout, interval: .milliseconds(500)
+        ) {
             let (status, data) = try await management.send("GET", "/api/vhosts/\(system.name)/connections")
-            guard status == 200, let connections = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return false }
+            guard status == 200, let connections = try JSONSerialization.jsonObject(with: data) as? [[String: Any]]
+            else { return false }
             var counts: [Int: Int] = [:]
             for connection in connections where (connection["user"] as? String)?.hasSuffix("-service") == true {
-                if let index = names.firstIndex(of: connection["node"] as? String ?? "") { counts[index + 1, default: 0] += 1 }
+                if let index = names.firstIndex(of: connection["node"] as? String ?? "") {
+                    counts[index + 1, default: 0] += 1
+                }
             }
             byNode.withLock { $0 = counts }
             return counts.values.reduce(0, +) >= expected
@@ -137,13 +153,16 @@ enum ClusterNodes {
 
     /// How many connections two replicas of every service hold: each process one to publish
     /// and one per queue it consumes.
-    static var expectedServiceConnections: Int { (QueueName.consumerQueues.count + MercatoSystem.Service.allCases.count) * 2 }
+    static var expectedServiceConnections: Int {
+        (QueueName.consumerQueues.count + MercatoSystem.Service.allCases.count) * 2
+    }
 
     /// Waits until the management API reports every node of the cluster running.
     static func waitUntilAllRunning(timeout: Duration = .seconds(90)) async throws {
         let management = try Management()
         let expected = names.count
-        try await waitUntil("every RabbitMQ node of the cluster to run", timeout: timeout, interval: .milliseconds(500)) {
+        try await waitUntil("every RabbitMQ node of the cluster to run", timeout: timeout, interval: .milliseconds(500))
+        {
             guard let (status, data) = try? await management.send("GET", "/api/nodes"), status == 200,
                 let nodes = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]]
             else { return false }

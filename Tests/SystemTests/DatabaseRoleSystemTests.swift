@@ -10,7 +10,8 @@ struct DatabaseRoleSystemTests {
     @Test func aServiceRoleReachesItsOwnDatabaseOnly() async throws {
         let system = try await MercatoSystem.start()
         for service in MercatoSystem.Service.allCases {
-            let own = PostgresClient(configuration: try .init(url: system.serviceDatabaseURL(service)), logger: MercatoSystem.quietLogger)
+            let own = PostgresClient(
+                configuration: try .init(url: system.serviceDatabaseURL(service)), logger: MercatoSystem.quietLogger)
             // Its migrations ran as itself: it owns its tables.
             let row = try await own.query(
                 """
@@ -19,12 +20,15 @@ struct DatabaseRoleSystemTests {
                 FROM pg_roles WHERE rolname = current_user
                 """)[0]
             #expect(try row.decode(Bool.self, at: 0) == false, "\(service.role) is a superuser")
-            #expect(try row.decode(Bool.self, at: 1) == false && row.decode(Bool.self, at: 2) == false && row.decode(Bool.self, at: 3) == false)
+            #expect(
+                try row.decode(Bool.self, at: 1) == false && row.decode(Bool.self, at: 2) == false
+                    && row.decode(Bool.self, at: 3) == false)
             #expect(try row.decode(String.self, at: 4) == service.role)
             await own.shutdown()
 
             for other in MercatoSystem.Service.allCases where other != service {
-                var configuration = try PostgresClient.Configuration(url: system.serviceDatabaseURL(service, database: other))
+                var configuration = try PostgresClient.Configuration(
+                    url: system.serviceDatabaseURL(service, database: other))
                 configuration.acquireTimeout = .seconds(30)
                 let foreign = PostgresClient(configuration: configuration, logger: MercatoSystem.quietLogger)
                 await #expect("\(service.role) reached \(other.database)") {

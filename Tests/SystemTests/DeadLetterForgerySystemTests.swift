@@ -15,17 +15,21 @@ struct DeadLetterForgerySystemTests {
     /// The forgery: an `invoice.paid` of `invoice` (its real number and amount), dressed as a
     /// dead letter order-service's consumer wrote after a timeout, with headers claiming that
     /// invoice-service produced it and the `invoices` exchange carried it.
-    static func forgedPayment(order: String, invoice: String, of system: MercatoSystem, id: String = UUID().uuidString.lowercased()) async throws
+    static func forgedPayment(
+        order: String, invoice: String, of system: MercatoSystem, id: String = UUID().uuidString.lowercased()
+    ) async throws
         -> OutboundMessage
     {
         let (_, body) = try await system.request(.invoice, "GET", "/invoices/\(invoice)")
         let fields = try #require(body as? [String: Any])
         let paid = InvoicePaid(
-            invoiceID: UUID(uuidString: invoice)!, invoiceNumber: try #require(fields["number"] as? String), orderID: UUID(uuidString: order)!,
+            invoiceID: UUID(uuidString: invoice)!, invoiceNumber: try #require(fields["number"] as? String),
+            orderID: UUID(uuidString: order)!,
             customerID: UUID(uuidString: try #require(fields["customer_id"] as? String))!, paymentID: UUID(),
             amount: Money(try #require(fields["total"] as? String))!,
             method: "card", paidAt: Date())
-        var message = try OrderFlowSystemTests.amqpMessage(CloudEvent(id: id, source: "/mercato/invoice-service", data: paid))
+        var message = try OrderFlowSystemTests.amqpMessage(
+            CloudEvent(id: id, source: "/mercato/invoice-service", data: paid))
         message.properties.headers = [
             FailureHeader.producer: .string("invoice-service"),
             FailureHeader.originalExchange: .string(ExchangeName.invoices),
@@ -54,7 +58,8 @@ struct DeadLetterForgerySystemTests {
         #expect(try await system.orderStatus(order) == "invoiced")
         #expect(try await system.invoiceStatus(invoice) == "issued")
         #expect(try await system.paymentStatuses(invoice).isEmpty)
-        #expect(try await system.database(.invoice).query("SELECT count(*) FROM payments")[0].decode(Int.self, at: 0) == 0)
+        #expect(
+            try await system.database(.invoice).query("SELECT count(*) FROM payments")[0].decode(Int.self, at: 0) == 0)
     }
 
     /// The attack as issued: every way customer-service's credentials had into a dead-letter
@@ -87,18 +92,23 @@ struct DeadLetterForgerySystemTests {
             // Its own exchange for retries and dead letters is bound to its own queues only:
             // order-service's key routes nowhere.
             await #expect {
-                try await customerService.publish(Self.sent(forged, to: ExchangeName.failures(of: "customer-service"), QueueName.deadLetter(of: payments)))
+                try await customerService.publish(
+                    Self.sent(
+                        forged, to: ExchangeName.failures(of: "customer-service"), QueueName.deadLetter(of: payments)))
             } throws: {
                 Self.isUnroutable($0)
             }
             await #expect {
-                try await customerService.publish(Self.sent(forged, to: ExchangeName.failures(of: "customer-service"), payments))
+                try await customerService.publish(
+                    Self.sent(forged, to: ExchangeName.failures(of: "customer-service"), payments))
             } throws: {
                 Self.isUnroutable($0)
             }
         }
         #expect(try await system.broker.inspect(queue: QueueName.deadLetter(of: payments)).messageCount == 0)
-        #expect(try await system.broker.inspect(queue: QueueName.deadLetter(of: QueueName.customerOrderCreated)).messageCount == 0)
+        #expect(
+            try await system.broker.inspect(queue: QueueName.deadLetter(of: QueueName.customerOrderCreated))
+                .messageCount == 0)
         // The operator's routine replay finds nothing of it.
         let replay = try await cli.run(["dlq", "replay", payments])
         #expect(replay.status == 0, "\(replay.output)")
@@ -119,24 +129,33 @@ struct DeadLetterForgerySystemTests {
         // exchanges (and, to dead-letter what its own consumer refuses, to its own exchange).
         var legacy = try #require(BrokerPermission.mercato.first { $0.user == "customer-service" })
         legacy.write = #"^(customers|customer-service\.failures|mercato\.dead-letter|amq\.default)$"#
-        try await Management().apply(legacy, password: MercatoSystem.password(of: legacy.user), virtualHost: system.name)
+        try await Management().apply(
+            legacy, password: MercatoSystem.password(of: legacy.user), virtualHost: system.name)
 
         let payments = QueueName.orderInvoicePayments
         // Ids short enough for `dlq list` to print whole.
         let ids = (0..<4).map { _ in UUID().uuidString.lowercased() }
         var forgeries = [
-            Self.sent(try await Self.forgedPayment(order: order, invoice: invoice, of: system, id: ids[0]), to: ExchangeName.deadLetter, payments),
-            Self.sent(try await Self.forgedPayment(order: order, invoice: invoice, of: system, id: ids[1]), to: "", QueueName.deadLetter(of: payments)),
+            Self.sent(
+                try await Self.forgedPayment(order: order, invoice: invoice, of: system, id: ids[0]),
+                to: ExchangeName.deadLetter, payments),
+            Self.sent(
+                try await Self.forgedPayment(order: order, invoice: invoice, of: system, id: ids[1]), to: "",
+                QueueName.deadLetter(of: payments)),
             // Into its own dead-letter queue, whose replay it hopes goes to `invoices`.
             Self.sent(
-                try await Self.forgedPayment(order: order, invoice: invoice, of: system, id: ids[2]), to: ExchangeName.deadLetter,
+                try await Self.forgedPayment(order: order, invoice: invoice, of: system, id: ids[2]),
+                to: ExchangeName.deadLetter,
                 QueueName.customerOrderCreated),
-            Self.sent(try await Self.forgedPayment(order: order, invoice: invoice, of: system, id: ids[3]), to: "", QueueName.deadLetter(of: payments)),
+            Self.sent(
+                try await Self.forgedPayment(order: order, invoice: invoice, of: system, id: ids[3]), to: "",
+                QueueName.deadLetter(of: payments)),
         ]
         // The last one claims the broker dead-lettered it out of order-service's queue.
         forgeries[3].properties.headers["x-death"] = .array([
             .table([
-                "queue": .string(payments), "reason": .string("rejected"), "count": 1, "exchange": .string(ExchangeName.invoices),
+                "queue": .string(payments), "reason": .string("rejected"), "count": 1,
+                "exchange": .string(ExchangeName.invoices),
                 "routing-keys": .array([.string(EventType.invoicePaid.name)]),
             ])
         ])
@@ -144,7 +163,8 @@ struct DeadLetterForgerySystemTests {
         try await customerService.withRunning { try await customerService.publish(forgeries) }
         try await system.eventually("the forgeries are in the dead-letter queues") {
             let theirs = try await system.broker.inspect(queue: QueueName.deadLetter(of: payments)).messageCount
-            let own = try await system.broker.inspect(queue: QueueName.deadLetter(of: QueueName.customerOrderCreated)).messageCount
+            let own = try await system.broker.inspect(queue: QueueName.deadLetter(of: QueueName.customerOrderCreated))
+                .messageCount
             return theirs == 3 && own == 1
         }
 
@@ -162,7 +182,8 @@ struct DeadLetterForgerySystemTests {
         do {
             try await system.eventually("order-service refuses the replayed forgery") {
                 listing = try await cli.run(["dlq", "list", payments]).output
-                return listing.contains(ids[3]) && listing.contains("forbidden_publisher: invoice.paid from customer-service")
+                return listing.contains(ids[3])
+                    && listing.contains("forbidden_publisher: invoice.paid from customer-service")
             }
         } catch {
             Issue.record("\(error)\n\(replay.output)\n\(listing)\n\(system.tail(.order))")

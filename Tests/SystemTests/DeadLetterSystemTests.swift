@@ -16,7 +16,8 @@ struct DeadLetterSystemTests {
         let event = CloudEvent(
             source: "/tests",
             data: OrderCreated(
-                orderID: orderID, customerID: customerID, items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("2.00")!)],
+                orderID: orderID, customerID: customerID,
+                items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("2.00")!)],
                 total: Money("2.00")!, createdAt: Date()))
         // customer-service does not know the customer: the event is poison there, while
         // invoice-service invoices the order.
@@ -28,7 +29,10 @@ struct DeadLetterSystemTests {
             return listing.contains(event.id)
         }
         #expect(listing.contains("unknown customer \(customerID.uuidString.lowercased())"), "\(listing)")
-        let invoices = { try await system.database(.invoice).query("SELECT count(*) FROM invoices WHERE order_id = $1", orderID)[0].decode(Int.self, at: 0) }
+        let invoices = {
+            try await system.database(.invoice).query("SELECT count(*) FROM invoices WHERE order_id = $1", orderID)[0]
+                .decode(Int.self, at: 0)
+        }
         try await system.eventually("invoice-service invoiced the order") { try await invoices() == 1 }
         let overview = try await cli.run(["dlq", "list"])
         #expect(overview.status == 0, "\(overview.output)")
@@ -47,8 +51,10 @@ struct DeadLetterSystemTests {
         #expect(replay.status == 0, "\(replay.output)")
         #expect(replay.output.contains("replayed 1 message(s)"))
         try await system.eventually("the replayed event is counted") {
-            try await system.database(.customer).query("SELECT orders_count FROM customers WHERE id = $1", customerID)[0]
-                .decode(Int.self, at: 0) == 1
+            try await system.database(.customer).query("SELECT orders_count FROM customers WHERE id = $1", customerID)[
+                0
+            ]
+            .decode(Int.self, at: 0) == 1
         }
         // The replay went back to customer-service's queue alone: invoice-service, bound to the
         // same exchange and key, saw nothing (and would have done nothing: its inbox holds the
@@ -60,8 +66,11 @@ struct DeadLetterSystemTests {
         try await system.publish(
             OutboundMessage(
                 exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name,
-                properties: MessageProperties(contentType: "application/cloudevents+json", messageID: "junk"), body: Data("junk".utf8)))
-        try await system.eventually("the junk is dead-lettered") { try await cli.run(["dlq", "list", queue]).output.contains("junk") }
+                properties: MessageProperties(contentType: "application/cloudevents+json", messageID: "junk"),
+                body: Data("junk".utf8)))
+        try await system.eventually("the junk is dead-lettered") {
+            try await cli.run(["dlq", "list", queue]).output.contains("junk")
+        }
         let purge = try await cli.run(["dlq", "purge", queue])
         #expect(purge.output.contains("purged 1 message(s)"), "\(purge.output)")
         #expect(!(try await cli.run(["dlq", "list", queue]).output.contains("junk")))
@@ -74,22 +83,30 @@ struct DeadLetterSystemTests {
         let system = try await MercatoSystem.start()
         let cli = CLI(system: system)
         let id = "junk-\u{1B}[2J-\(UUID().uuidString.prefix(8))"
-        var properties = MessageProperties(contentType: "application/cloudevents+json", messageID: id, type: "order.created\u{1B}[8m")
+        var properties = MessageProperties(
+            contentType: "application/cloudevents+json", messageID: id, type: "order.created\u{1B}[8m")
         properties.headers["x-note"] = .string("\u{1B}]0;owned\u{07}\u{9B}31m\u{202E}txt.exe")
         try await system.publish(
-            OutboundMessage(exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name, properties: properties, body: Data("junk\u{1B}[31m".utf8)))
+            OutboundMessage(
+                exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name, properties: properties,
+                body: Data("junk\u{1B}[31m".utf8)))
         let queue = QueueName.customerOrderCreated
         let escapedID = #"junk-\u{1B}[2J-"# + id.suffix(8)
-        try await system.eventually("the junk is dead-lettered") { try await cli.run(["dlq", "list", queue]).output.contains(escapedID) }
+        try await system.eventually("the junk is dead-lettered") {
+            try await cli.run(["dlq", "list", queue]).output.contains(escapedID)
+        }
         let listing = try await cli.run(["dlq", "list", queue])
         let shown = try await cli.run(["dlq", "show", queue, "--id", escapedID])
         #expect(shown.status == 0, "\(shown.output)")
         for output in [listing.output, shown.output] {
-            let controls = output.unicodeScalars.filter { ($0.properties.generalCategory == .control && $0 != "\n") || $0 == "\u{202E}" }
+            let controls = output.unicodeScalars.filter {
+                ($0.properties.generalCategory == .control && $0 != "\n") || $0 == "\u{202E}"
+            }
             #expect(controls.isEmpty, "\(output.debugDescription)")
         }
         #expect(shown.output.contains(#"type: order.created\u{1B}[8m"#), "\(shown.output)")
-        #expect(shown.output.contains(#"header x-note: \u{1B}]0;owned\u{7}\u{9B}31m\u{202E}txt.exe"#), "\(shown.output)")
+        #expect(
+            shown.output.contains(#"header x-note: \u{1B}]0;owned\u{7}\u{9B}31m\u{202E}txt.exe"#), "\(shown.output)")
         #expect(shown.output.contains(#"junk\u{1B}[31m"#), "\(shown.output)")
         await system.shutdown()
     }
@@ -106,7 +123,8 @@ struct CLI {
         // debug build beside other suites may take more than the operator's 10 s to connect.
         environment["MERCATO_BROKER_TIMEOUT"] = "60"
         let result = try await runProcess(
-            arguments, executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), environment: environment,
+            arguments, executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"),
+            environment: environment,
             mergingStandardError: true)
         return (result.status, result.output)
     }

@@ -12,7 +12,9 @@ final class EventStreamClient: Sendable {
         var comment: String?
 
         /// The data as JSON.
-        var json: [String: Any] { (data.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]) ?? [:] }
+        var json: [String: Any] {
+            (data.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any]) ?? [:]
+        }
         var sequence: Int? { id.flatMap { Int($0) } }
     }
 
@@ -33,10 +35,14 @@ final class EventStreamClient: Sendable {
         if let stopReadingAfter {
             let components = URLComponents(string: url)!
             let request =
-                (["GET \(components.percentEncodedPath)\(components.percentEncodedQuery.map { "?" + $0 } ?? "") HTTP/1.1", "Host: 127.0.0.1"]
+                ([
+                    "GET \(components.percentEncodedPath)\(components.percentEncodedQuery.map { "?" + $0 } ?? "") HTTP/1.1",
+                    "Host: 127.0.0.1",
+                ]
                 + headers.map { "\($0.key): \($0.value)" }).joined(separator: "\r\n") + "\r\n\r\n"
             process.arguments = [
-                "python3", "-c", Self.stoppingReader, String(components.port!), request, head.path, body.path, String(stopReadingAfter),
+                "python3", "-c", Self.stoppingReader, String(components.port!), request, head.path, body.path,
+                String(stopReadingAfter),
             ]
         } else {
             var arguments = ["curl", "-sN", "--max-time", "600", "-D", head.path, "-o", body.path]
@@ -97,7 +103,8 @@ final class EventStreamClient: Sendable {
 
     /// The response's status, once its head arrived.
     var status: Int? {
-        guard let text = try? String(contentsOf: head, encoding: .utf8), let line = text.split(separator: "\r\n").first else { return nil }
+        guard let text = try? String(contentsOf: head, encoding: .utf8), let line = text.split(separator: "\r\n").first
+        else { return nil }
         return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
     }
 
@@ -107,7 +114,8 @@ final class EventStreamClient: Sendable {
         var headers: [String: String] = [:]
         for line in text.split(separator: "\r\n").dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         return headers
     }
@@ -145,14 +153,17 @@ final class EventStreamClient: Sendable {
         }
         let events = received
         throw SystemTestFailure(
-            "timed out waiting for \(what); status \(status.map(String.init) ?? "none"), \(events.count) received, last: \(events.suffix(3))")
+            "timed out waiting for \(what); status \(status.map(String.init) ?? "none"), \(events.count) received, last: \(events.suffix(3))"
+        )
     }
 
     /// Waits until the server ends the stream.
     func waitForEnd(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
-            guard ContinuousClock.now < deadline else { throw SystemTestFailure("the stream did not end within \(timeout)") }
+            guard ContinuousClock.now < deadline else {
+                throw SystemTestFailure("the stream did not end within \(timeout)")
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
     }

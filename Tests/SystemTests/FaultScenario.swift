@@ -36,11 +36,15 @@ enum FaultScenario: String, CaseIterable, Sendable {
         case .orderService: "order-service SIGKILL (relay mid-publish), restarted"
         case .duplicates: "every event published 2 more times, reversed; invoice before order; customer v3 before v1"
         case .poison: "6 poison messages among the orders"
-        case .saga: "orders paid (65%), cancelled (10%), both at once (5%); RabbitMQ, invoice-, order-, customer-service SIGKILLed in turn"
-        case .clusterLeader: "cluster: the RabbitMQ node holding the quorum-queue leaders SIGKILLed, restarted after 10 s; 6 poison messages"
+        case .saga:
+            "orders paid (65%), cancelled (10%), both at once (5%); RabbitMQ, invoice-, order-, customer-service SIGKILLed in turn"
+        case .clusterLeader:
+            "cluster: the RabbitMQ node holding the quorum-queue leaders SIGKILLed, restarted after 10 s; 6 poison messages"
         case .clusterRolling: "cluster: rolling restart of the three RabbitMQ nodes, one at a time"
-        case .clusterPartition: "cluster: a RabbitMQ node (the leaders', with clients on it) cut off from the other two for 20 s (pause_minority), healed"
-        case .zombies: "cluster: one replica of each service SIGSTOPped for 35 s (past the heartbeat timeout), then SIGCONT"
+        case .clusterPartition:
+            "cluster: a RabbitMQ node (the leaders', with clients on it) cut off from the other two for 20 s (pause_minority), healed"
+        case .zombies:
+            "cluster: one replica of each service SIGSTOPped for 35 s (past the heartbeat timeout), then SIGCONT"
         case .postgresStall: "cluster: PostgreSQL SIGSTOPped for 10 s, then SIGCONT"
         case .replicaKill: "cluster: one replica of each service SIGKILLed, the other serving on"
         }
@@ -55,7 +59,9 @@ enum FaultScenario: String, CaseIterable, Sendable {
         let named = try names.split(separator: ",").map { name in
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             guard let scenario = FaultScenario(rawValue: trimmed) else {
-                throw SystemTestFailure("unknown fault scenario \(trimmed); the scenarios are \(allCases.map(\.rawValue).joined(separator: ", "))")
+                throw SystemTestFailure(
+                    "unknown fault scenario \(trimmed); the scenarios are \(allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             return scenario
         }
@@ -103,7 +109,8 @@ struct FaultReport {
             let errors = outcome.httpErrors == 0 ? "0" : "\(outcome.httpErrors) (\(outcome.httpErrorKinds))"
             lines.append(
                 "| \(outcome.scenario.title) | \(outcome.accepted) | \(errors) | \(outcome.audit.lost) | \(outcome.audit.doubled) | \(outcome.audit.inconsistent + outcome.audit.unrefunded) | "
-                    + "\(FaultOutcome.seconds(outcome.fault)) | \(FaultOutcome.seconds(outcome.recovery)) | \(outcome.deadLetters) (\(outcome.expectedDeadLetters)) | \(outcome.passed ? "pass" : "FAIL") |")
+                    + "\(FaultOutcome.seconds(outcome.fault)) | \(FaultOutcome.seconds(outcome.recovery)) | \(outcome.deadLetters) (\(outcome.expectedDeadLetters)) | \(outcome.passed ? "pass" : "FAIL") |"
+            )
         }
         return lines.joined(separator: "\n")
     }

@@ -23,6 +23,8 @@ struct FaultScriptTests {
             Self.script, ["rabbitmq", "postgress"], output: try FileHandle(forWritingTo: output), timeout: .seconds(60))
         let text = try String(contentsOf: output, encoding: .utf8)
         #expect(status != 0)
-        #expect(text.contains("unknown scenario 'postgress'") && text.contains(FaultScenario.allCases.map(\.rawValue).joined(separator: " ")), "\(text)")
+        #expect(
+            text.contains("unknown scenario 'postgress'")
+                && text.contains(FaultScenario.allCases.map(\.rawValue).joined(separator: " ")), "\(text)")
     }
 }

@@ -1,10 +1,10 @@
 import Foundation
-import Postgres
 import MercatoTesting
+import Postgres
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// A fuzz pass over every endpoint of the three running services: malformed and truncated
@@ -25,25 +25,37 @@ struct HTTPFuzzSystemTests {
         let system = try await MercatoSystem.start()
         var fuzzer = Fuzzer(system: system)
         let customer = OrderFlowSystemTests.seeds[0]
-        let validOrder: [String: Any] = ["customer_id": customer, "items": [["product_name": "Tea", "quantity": 2, "unit_price": "3.50"]]]
+        let validOrder: [String: Any] = [
+            "customer_id": customer, "items": [["product_name": "Tea", "quantity": 2, "unit_price": "3.50"]],
+        ]
         let validCustomer: [String: Any] = ["name": "Ada", "email": "ada@example.com", "address": "London"]
-        let orderText = String(decoding: try JSONSerialization.data(withJSONObject: validOrder, options: .sortedKeys), as: UTF8.self)
+        let orderText = String(
+            decoding: try JSONSerialization.data(withJSONObject: validOrder, options: .sortedKeys), as: UTF8.self)
 
         // Malformed and truncated JSON: every proper prefix of a valid body, and garbage.
         for length in 0..<orderText.count {
             try await fuzzer.send(.order, "POST", "/orders", text: String(orderText.prefix(length)), expect: [400])
         }
-        for garbage in ["nul", "[]", "\"text\"", "42", "{\"customer_id\":}", "{'single': 'quotes'}", "{\"a\":1,}", "\u{FEFF}{}", "{\"items\":[{]}"] {
+        for garbage in [
+            "nul", "[]", "\"text\"", "42", "{\"customer_id\":}", "{'single': 'quotes'}", "{\"a\":1,}", "\u{FEFF}{}",
+            "{\"items\":[{]}",
+        ] {
             try await fuzzer.send(.order, "POST", "/orders", text: garbage, expect: [400, 422])
             try await fuzzer.send(.customer, "POST", "/customers", text: garbage, expect: [400, 422])
         }
         try await fuzzer.send(.order, "POST", "/orders", body: Data([0xFF, 0xFE, 0x00, 0x7B]), expect: [400])
 
         // Wrong types, huge numbers, zero and negative values, named by field.
-        let oddValues: [Any] = [NSNull(), true, 0, -1, 1.5, "text", [Any](), [String: Any](), "1e400", 1e308, Fuzzer.huge]
+        let oddValues: [Any] = [
+            NSNull(), true, 0, -1, 1.5, "text", [Any](), [String: Any](), "1e400", 1e308, Fuzzer.huge,
+        ]
         for value in oddValues {
-            try await fuzzer.send(.order, "POST", "/orders", json: ["customer_id": value, "items": validOrder["items"]!], expect: [422], field: "customer_id")
-            try await fuzzer.send(.order, "POST", "/orders", json: ["customer_id": customer, "items": value], expect: [422], field: "items")
+            try await fuzzer.send(
+                .order, "POST", "/orders", json: ["customer_id": value, "items": validOrder["items"]!], expect: [422],
+                field: "customer_id")
+            try await fuzzer.send(
+                .order, "POST", "/orders", json: ["customer_id": customer, "items": value], expect: [422],
+                field: "items")
             for key in ["product_name", "quantity", "unit_price"] {
                 var item = (validOrder["items"] as! [[String: Any]])[0]
                 item[key] = value
@@ -57,20 +69,32 @@ struct HTTPFuzzSystemTests {
                 try await fuzzer.send(.customer, "POST", "/customers", json: body, expect: [201, 409, 422], field: key)
             }
         }
-        for (quantity, price) in [(0, "1.00"), (-3, "1.00"), (10_001, "1.00"), (1, "-0.01"), (1, "1.001"), (1, "1000000.01"), (1, "NaN")] {
+        for (quantity, price) in [
+            (0, "1.00"), (-3, "1.00"), (10_001, "1.00"), (1, "-0.01"), (1, "1.001"), (1, "1000000.01"), (1, "NaN"),
+        ] {
             try await fuzzer.send(
                 .order, "POST", "/orders",
-                json: ["customer_id": customer, "items": [["product_name": "Pen", "quantity": quantity, "unit_price": price]]], expect: [422])
+                json: [
+                    "customer_id": customer,
+                    "items": [["product_name": "Pen", "quantity": quantity, "unit_price": price]],
+                ], expect: [422])
         }
-        try await fuzzer.send(.order, "POST", "/orders", json: ["customer_id": customer, "items": []], expect: [422], field: "items")
-        try await fuzzer.send(.order, "POST", "/orders", json: ["customer_id": UUID().uuidString, "items": validOrder["items"]!], expect: [422], field: "customer_id")
+        try await fuzzer.send(
+            .order, "POST", "/orders", json: ["customer_id": customer, "items": []], expect: [422], field: "items")
+        try await fuzzer.send(
+            .order, "POST", "/orders", json: ["customer_id": UUID().uuidString, "items": validOrder["items"]!],
+            expect: [422], field: "customer_id")
 
         // Unicode and control characters; SQL-looking strings are data like any other.
         for text in Fuzzer.strings {
             let item: [String: Any] = ["product_name": text, "quantity": 1, "unit_price": "1.00"]
-            try await fuzzer.send(.order, "POST", "/orders", json: ["customer_id": customer, "items": [item]], expect: [201, 422], field: "items[0].product_name")
             try await fuzzer.send(
-                .customer, "POST", "/customers", json: ["name": text, "email": "u\(fuzzer.sent)@example.com", "address": "A"], expect: [201, 422], field: "name")
+                .order, "POST", "/orders", json: ["customer_id": customer, "items": [item]], expect: [201, 422],
+                field: "items[0].product_name")
+            try await fuzzer.send(
+                .customer, "POST", "/customers",
+                json: ["name": text, "email": "u\(fuzzer.sent)@example.com", "address": "A"], expect: [201, 422],
+                field: "name")
         }
         let injection = "Robert'); DROP TABLE orders;--"
         let (status, order) = try await system.placeOrder(customer: customer, items: [(injection, 1, "1.00")])
@@ -78,49 +102,75 @@ struct HTTPFuzzSystemTests {
         fuzzer.acceptedOrders += 1
         let id = try #require(order["id"] as? String)
         let (_, stored) = try await system.request(.order, "GET", "/orders/\(id)")
-        #expect((((stored as? [String: Any])?["items"] as? [[String: Any]])?.first?["product_name"] as? String) == injection)
+        #expect(
+            (((stored as? [String: Any])?["items"] as? [[String: Any]])?.first?["product_name"] as? String) == injection
+        )
 
         // Size and content type.
-        let oversized: [String: Any] = ["customer_id": customer, "items": [["product_name": String(repeating: "x", count: 70_000), "quantity": 1, "unit_price": "1.00"]]]
+        let oversized: [String: Any] = [
+            "customer_id": customer,
+            "items": [["product_name": String(repeating: "x", count: 70_000), "quantity": 1, "unit_price": "1.00"]],
+        ]
         try await fuzzer.send(.order, "POST", "/orders", json: oversized, expect: [413])
-        try await fuzzer.send(.customer, "POST", "/customers", text: "{\"name\":\"" + String(repeating: "y", count: 70_000) + "\"}", expect: [413])
+        try await fuzzer.send(
+            .customer, "POST", "/customers", text: "{\"name\":\"" + String(repeating: "y", count: 70_000) + "\"}",
+            expect: [413])
         for contentType in ["text/plain", "application/xml", "application/x-www-form-urlencoded", ""] {
             try await fuzzer.send(.order, "POST", "/orders", text: orderText, contentType: contentType, expect: [415])
             try await fuzzer.send(.customer, "POST", "/customers", text: "{}", contentType: contentType, expect: [415])
         }
 
         // Paths and query strings of the read endpoints.
-        for (service, resource) in [(MercatoSystem.Service.order, "orders"), (.customer, "customers"), (.invoice, "invoices")] {
-            for id in ["not-a-uuid", "%00", "'%20OR%201=1--", "00000000-0000-0000-0000-000000000000", String(repeating: "a", count: 2000), "%F0%9F%92%A5"] {
+        for (service, resource) in [
+            (MercatoSystem.Service.order, "orders"), (.customer, "customers"), (.invoice, "invoices"),
+        ] {
+            for id in [
+                "not-a-uuid", "%00", "'%20OR%201=1--", "00000000-0000-0000-0000-000000000000",
+                String(repeating: "a", count: 2000), "%F0%9F%92%A5",
+            ] {
                 try await fuzzer.send(service, "GET", "/\(resource)/\(id)", expect: [400, 404, 422])
             }
-            for query in ["limit=0", "limit=-1", "limit=abc", "limit=100000", "limit=1e3", "after=garbage", "after=%00", "limit=5&after="] {
+            for query in [
+                "limit=0", "limit=-1", "limit=abc", "limit=100000", "limit=1e3", "after=garbage", "after=%00",
+                "limit=5&after=",
+            ] {
                 try await fuzzer.send(service, "GET", "/\(resource)?\(query)", expect: [400, 422])
             }
         }
-        for query in ["customer_id=nope", "customer_id=%27%3B--"] { try await fuzzer.send(.order, "GET", "/orders?\(query)", expect: [400, 422]) }
-        for query in ["order_id=nope", "order_id="] { try await fuzzer.send(.invoice, "GET", "/invoices?\(query)", expect: [400, 422]) }
+        for query in ["customer_id=nope", "customer_id=%27%3B--"] {
+            try await fuzzer.send(.order, "GET", "/orders?\(query)", expect: [400, 422])
+        }
+        for query in ["order_id=nope", "order_id="] {
+            try await fuzzer.send(.invoice, "GET", "/invoices?\(query)", expect: [400, 422])
+        }
 
         // Seeded random mutations of valid bodies.
         var random = SplitMix64(seed: Self.seed)
         for _ in 0..<Self.randomCases {
             if random.next() % 4 == 0 {
-                try await fuzzer.send(.customer, "POST", "/customers", json: Fuzzer.mutate(validCustomer, &random), expect: [201, 400, 409, 422])
+                try await fuzzer.send(
+                    .customer, "POST", "/customers", json: Fuzzer.mutate(validCustomer, &random),
+                    expect: [201, 400, 409, 422])
             } else {
-                try await fuzzer.send(.order, "POST", "/orders", json: Fuzzer.mutate(validOrder, &random), expect: [201, 400, 422])
+                try await fuzzer.send(
+                    .order, "POST", "/orders", json: Fuzzer.mutate(validOrder, &random), expect: [201, 400, 422])
             }
         }
 
         // Nothing refused left anything behind, and every service is still ready.
         let orders = try await system.database(.order).query("SELECT count(*) FROM orders")[0].decode(Int.self, at: 0)
-        let events = try await system.database(.order).query("SELECT count(*) FROM outbox WHERE event_type = 'order.created'")[0].decode(Int.self, at: 0)
-        let customers = try await system.database(.customer).query("SELECT count(*) FROM customers")[0].decode(Int.self, at: 0)
+        let events = try await system.database(.order).query(
+            "SELECT count(*) FROM outbox WHERE event_type = 'order.created'")[0].decode(Int.self, at: 0)
+        let customers = try await system.database(.customer).query("SELECT count(*) FROM customers")[0].decode(
+            Int.self, at: 0)
         #expect(orders == fuzzer.acceptedOrders)
         #expect(events == fuzzer.acceptedOrders)
         #expect(customers == OrderFlowSystemTests.seeds.count + fuzzer.acceptedCustomers)
         for service in MercatoSystem.Service.allCases { try await system.waitUntilReady(service) }
         try await system.expectSettled(orders: fuzzer.acceptedOrders)
-        print("http-fuzz: \(fuzzer.sent) requests, seed \(Self.seed): \(fuzzer.statuses.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))")
+        print(
+            "http-fuzz: \(fuzzer.sent) requests, seed \(Self.seed): \(fuzzer.statuses.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))"
+        )
         await system.shutdown()
     }
 }
@@ -139,27 +189,34 @@ struct Fuzzer {
     static let huge = Decimal(string: "123456789012345678901234567890123456789")!
 
     static let strings: [String] = [
-        "", " ", "\t", "Ünïcødé ☕ 茶 🍵", "e\u{301}", "\u{202E}evil", "zero\u{200B}width", "nul\u{0}byte", "line\nbreak", "bell\u{7}",
-        "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}", "' OR '1'='1", "\"; DELETE FROM customers; --", "$1", "%s%s%n", "\\u0000",
-        String(repeating: "w", count: 201), String(repeating: "é", count: 200), "\u{FFFF}", "\u{10FFFF}", "<script>alert(1)</script>",
+        "", " ", "\t", "Ünïcødé ☕ 茶 🍵", "e\u{301}", "\u{202E}evil", "zero\u{200B}width", "nul\u{0}byte", "line\nbreak",
+        "bell\u{7}",
+        "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}", "' OR '1'='1", "\"; DELETE FROM customers; --", "$1", "%s%s%n",
+        "\\u0000",
+        String(repeating: "w", count: 201), String(repeating: "é", count: 200), "\u{FFFF}", "\u{10FFFF}",
+        "<script>alert(1)</script>",
     ]
 
     mutating func send(
-        _ service: MercatoSystem.Service, _ method: String, _ path: String, json: Any, expect: Set<Int>, field: String? = nil
+        _ service: MercatoSystem.Service, _ method: String, _ path: String, json: Any, expect: Set<Int>,
+        field: String? = nil
     ) async throws {
         let body = try JSONSerialization.data(withJSONObject: json, options: [.fragmentsAllowed])
         try await send(service, method, path, body: body, expect: expect, field: field)
     }
 
     mutating func send(
-        _ service: MercatoSystem.Service, _ method: String, _ path: String, text: String, contentType: String = "application/json",
+        _ service: MercatoSystem.Service, _ method: String, _ path: String, text: String,
+        contentType: String = "application/json",
         expect: Set<Int>, field: String? = nil
     ) async throws {
-        try await send(service, method, path, body: Data(text.utf8), contentType: contentType, expect: expect, field: field)
+        try await send(
+            service, method, path, body: Data(text.utf8), contentType: contentType, expect: expect, field: field)
     }
 
     mutating func send(
-        _ service: MercatoSystem.Service, _ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json",
+        _ service: MercatoSystem.Service, _ method: String, _ path: String, body: Data? = nil,
+        contentType: String = "application/json",
         expect: Set<Int>, field: String? = nil
     ) async throws {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(system.ports[service]!)\(path)")!)
@@ -173,7 +230,8 @@ struct Fuzzer {
         let status = (response as! HTTPURLResponse).statusCode
         sent += 1
         statuses[status, default: 0] += 1
-        let what = "\(method) \(path) \(String(decoding: (body ?? Data()).prefix(160), as: UTF8.self)) → \(status) \(String(decoding: data.prefix(300), as: UTF8.self))"
+        let what =
+            "\(method) \(path) \(String(decoding: (body ?? Data()).prefix(160), as: UTF8.self)) → \(status) \(String(decoding: data.prefix(300), as: UTF8.self))"
         #expect(status < 500, "server error: \(what)")
         #expect(expect.contains(status), "unexpected status: \(what)")
         if status == 201 {
@@ -187,7 +245,11 @@ struct Fuzzer {
         if status == 422 {
             let named = error?["field"] as? String
             #expect(named?.isEmpty == false, "a 422 without the field: \(what)")
-            if let field { #expect(named?.hasPrefix(field) == true || field.hasPrefix(named ?? "-"), "expected field \(field): \(what)") }
+            if let field {
+                #expect(
+                    named?.hasPrefix(field) == true || field.hasPrefix(named ?? "-"), "expected field \(field): \(what)"
+                )
+            }
         }
     }
 

@@ -22,14 +22,17 @@ struct IdleConnectionSystemTests {
             "HTTP_IDLE_TIMEOUT_SECONDS": String(Self.idleTimeout), "ORDER_STREAM_HEARTBEAT_SECONDS": "5",
         ])
         let stream = try EventStreamClient(
-            url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream", headers: ["Authorization": "Bearer \(system.adminToken)"])
+            url: "http://127.0.0.1:\(system.ports[.order]!)/orders/stream",
+            headers: ["Authorization": "Bearer \(system.adminToken)"])
         defer { stream.stop() }
         try await stream.waitFor("the stream's greeting", timeout: .seconds(30)) { !$0.isEmpty }
 
         var connections: [(String, RawConnection)] = []
         for service in MercatoSystem.Service.allCases {
             let port = system.ports[service]!
-            for index in 0..<5 { connections.append(("\(service.rawValue): silent connection \(index)", try RawConnection(port: port))) }
+            for index in 0..<5 {
+                connections.append(("\(service.rawValue): silent connection \(index)", try RawConnection(port: port)))
+            }
             let partial = try RawConnection(port: port)
             partial.send("GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             connections.append(("\(service.rawValue): half a request head", partial))
@@ -41,14 +44,19 @@ struct IdleConnectionSystemTests {
         for (what, connection) in connections {
             let closedAfter = await connection.waitForClose(until: start + .seconds(Self.idleTimeout + 10))
             #expect(closedAfter != nil, "\(what): still open \(Self.idleTimeout + 10) s later")
-            if let closedAfter { #expect(closedAfter >= .seconds(1), "\(what): closed after \(closedAfter), before any idle timeout") }
-            if what.hasSuffix("after a response") { #expect(connection.received.hasPrefix("HTTP/1.1 200"), "\(what): \(connection.received)") }
+            if let closedAfter {
+                #expect(closedAfter >= .seconds(1), "\(what): closed after \(closedAfter), before any idle timeout")
+            }
+            if what.hasSuffix("after a response") {
+                #expect(connection.received.hasPrefix("HTTP/1.1 200"), "\(what): \(connection.received)")
+            }
         }
 
         // Past several idle timeouts, the stream is open and live.
         try await Task.sleep(until: start + .seconds(3 * Self.idleTimeout + 1))
         #expect(!stream.hasEnded, "the stream was closed as idle")
-        let (status, order) = try await system.placeOrder(customer: OrderFlowSystemTests.seeds[0], items: [("Tea", 1, "1.00")])
+        let (status, order) = try await system.placeOrder(
+            customer: OrderFlowSystemTests.seeds[0], items: [("Tea", 1, "1.00")])
         try #require(status == 201, "\(order)")
         let id = try #require(order["id"] as? String)
         try await stream.waitFor("the new order on the stream", timeout: .seconds(30)) { events in
@@ -74,7 +82,9 @@ final class RawConnection {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
         guard connected else {
             close(descriptor)
@@ -86,7 +96,9 @@ final class RawConnection {
 
     /// Writes `text`.
     func send(_ text: String) {
-        _ = text.utf8CString.withUnsafeBufferPointer { Glibc.send(descriptor, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL)) }
+        _ = text.utf8CString.withUnsafeBufferPointer {
+            Glibc.send(descriptor, $0.baseAddress, $0.count - 1, Int32(MSG_NOSIGNAL))
+        }
     }
 
     /// Reads what arrives until the server closes the connection (end of stream or reset);
@@ -95,8 +107,12 @@ final class RawConnection {
         var buffer = [UInt8](repeating: 0, count: 4096)
         // At least one look, however late: what arrived is read even past the deadline.
         repeat {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return ContinuousClock.now - opened }
+            let count = buffer.withUnsafeMutableBytes {
+                recv(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+            }
+            if count == 0 || (count < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                return ContinuousClock.now - opened
+            }
             if count > 0 {
                 received += String(decoding: buffer[0..<count], as: UTF8.self)
                 continue

@@ -36,7 +36,9 @@ final class LivePage: Sendable {
     /// Waits until `condition` holds for what the page shows; fails after `timeout` with the
     /// last state.
     @discardableResult
-    func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: ([String: Any]) -> Bool) async throws -> [String: Any] {
+    func waitFor(_ what: String, timeout: Duration = .seconds(30), _ condition: ([String: Any]) -> Bool) async throws
+        -> [String: Any]
+    {
         let deadline = ContinuousClock.now + timeout
         var last: [String: Any] = [:]
         while ContinuousClock.now < deadline {
@@ -55,10 +57,14 @@ final class LivePage: Sendable {
             let now = lines
             if now.count > before {
                 let reply = (try? JSONSerialization.jsonObject(with: Data(now[before].utf8))) as? [String: Any] ?? [:]
-                if let failure = reply["failure"] as? String { throw SystemTestFailure("the browser failed: \(failure)") }
+                if let failure = reply["failure"] as? String {
+                    throw SystemTestFailure("the browser failed: \(failure)")
+                }
                 return reply
             }
-            guard process.isRunning else { throw SystemTestFailure("the browser driver exited (status \(process.terminationStatus))") }
+            guard process.isRunning else {
+                throw SystemTestFailure("the browser driver exited (status \(process.terminationStatus))")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw SystemTestFailure("the browser did not answer \(command) within a minute")

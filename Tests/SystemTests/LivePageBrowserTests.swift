@@ -24,7 +24,9 @@ struct LivePageBrowserTests {
         // to session storage and out of the address bar.
         let page = try LivePage(url: "\(base)/live#token=\(system.adminToken)")
         defer { page.close() }
-        let opened = try await page.waitFor("connected", timeout: .seconds(60)) { $0["connection"] as? String == "connected" }
+        let opened = try await page.waitFor("connected", timeout: .seconds(60)) {
+            $0["connection"] as? String == "connected"
+        }
         #expect(opened["url"] as? String == "\(base)/live", "the token is gone from the address bar")
 
         let first = try await LiveStreamSystemTests.place(12, on: system)
@@ -33,10 +35,14 @@ struct LivePageBrowserTests {
             let rows = Self.rows(state)
             return state["invoiced"] as? String == "12" && state["created"] as? String == "0"
                 && Set(rows.compactMap { $0["id"] as? String }) == Set(first)
-                && rows.allSatisfy { $0["status"] as? String == "invoiced" && ($0["invoice"] as? String)?.hasPrefix("INV-") == true }
+                && rows.allSatisfy {
+                    $0["status"] as? String == "invoiced" && ($0["invoice"] as? String)?.hasPrefix("INV-") == true
+                }
         }
         #expect(shown["p50"] as? String != "–", "order→invoice latency is shown")
-        let queues = try await page.waitFor("the queues") { (($0["queues"] as? [[String: Any]])?.count ?? 0) == QueueName.consumerQueues.count }
+        let queues = try await page.waitFor("the queues") {
+            (($0["queues"] as? [[String: Any]])?.count ?? 0) == QueueName.consumerQueues.count
+        }
         for queue in queues["queues"] as? [[String: Any]] ?? [] {
             #expect(queue["highlighted"] as? String == "", "an empty queue is not highlighted: \(queue)")
         }
@@ -57,13 +63,15 @@ struct LivePageBrowserTests {
         // The order's later life: one paid, one cancelled, each shown in place and counted.
         let (_, list) = try await system.request(.invoice, "GET", "/invoices?order_id=\(second[0])")
         let invoice = try #require(((list as? [String: Any])?["data"] as? [[String: Any]])?.first)
-        let (paid, _) = try await system.pay(invoice["id"] as? String ?? "", amount: invoice["total"] as? String ?? "", key: "live-page")
+        let (paid, _) = try await system.pay(
+            invoice["id"] as? String ?? "", amount: invoice["total"] as? String ?? "", key: "live-page")
         #expect(paid == 201)
         let (cancelled, _) = try await system.request(.order, "POST", "/orders/\(second[1])/cancel")
         #expect(cancelled == 200)
         let later = try await page.waitFor("one paid, one cancelled") { state in
             let rows = Self.rows(state)
-            return state["paid"] as? String == "1" && state["cancelled"] as? String == "1" && state["invoiced"] as? String == "15"
+            return state["paid"] as? String == "1" && state["cancelled"] as? String == "1"
+                && state["invoiced"] as? String == "15"
                 && rows.contains { $0["id"] as? String == second[0] && $0["status"] as? String == "paid" }
                 && rows.contains { $0["id"] as? String == second[1] && $0["status"] as? String == "cancelled" }
         }

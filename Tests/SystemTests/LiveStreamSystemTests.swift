@@ -13,15 +13,20 @@ import Testing
 @Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct LiveStreamSystemTests {
     /// Places `count` orders for the seeded customers, `concurrency` at a time; returns their ids.
-    static func place(_ count: Int, on system: MercatoSystem, concurrency: Int = 8, port: Int? = nil) async throws -> [String] {
+    static func place(_ count: Int, on system: MercatoSystem, concurrency: Int = 8, port: Int? = nil) async throws
+        -> [String]
+    {
         try await withThrowingTaskGroup(of: String.self) { group in
             var ids: [String] = []
             for index in 0..<count {
                 if index >= concurrency { ids.append(try await group.next()!) }
                 group.addTask {
                     let (status, order) = try await system.placeOrder(
-                        customer: OrderFlowSystemTests.seeds[index % OrderFlowSystemTests.seeds.count], items: [("Tea", 1 + index % 3, "3.50")])
-                    guard status == 201, let id = order["id"] as? String else { throw SystemTestFailure("POST /orders answered \(status): \(order)") }
+                        customer: OrderFlowSystemTests.seeds[index % OrderFlowSystemTests.seeds.count],
+                        items: [("Tea", 1 + index % 3, "3.50")])
+                    guard status == 201, let id = order["id"] as? String else {
+                        throw SystemTestFailure("POST /orders answered \(status): \(order)")
+                    }
                     return id
                 }
             }
@@ -31,12 +36,14 @@ struct LiveStreamSystemTests {
     }
 
     func stream(
-        _ system: MercatoSystem, port: Int? = nil, query: String = "", token: String? = nil, lastEventID: Int? = nil, stopReadingAfter: Int? = nil
+        _ system: MercatoSystem, port: Int? = nil, query: String = "", token: String? = nil, lastEventID: Int? = nil,
+        stopReadingAfter: Int? = nil
     ) throws -> EventStreamClient {
         var headers = ["Authorization": "Bearer \(token ?? system.adminToken)", "Accept": "text/event-stream"]
         if let lastEventID { headers["Last-Event-ID"] = String(lastEventID) }
         return try EventStreamClient(
-            url: "http://127.0.0.1:\(port ?? system.ports[.order]!)/orders/stream\(query)", headers: headers, stopReadingAfter: stopReadingAfter)
+            url: "http://127.0.0.1:\(port ?? system.ports[.order]!)/orders/stream\(query)", headers: headers,
+            stopReadingAfter: stopReadingAfter)
     }
 
     /// Starts another order-service of `system`, which the test stops itself, and waits until
@@ -66,18 +73,26 @@ struct LiveStreamSystemTests {
 
     /// Checks that `events` are consecutive changes from `first`, and each order's
     /// `order.created` comes before its `order.invoiced`, which names the invoice.
-    func expectConsecutive(_ events: [EventStreamClient.Event], from first: Int, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(events.compactMap(\.sequence) == Array(first..<(first + events.count)), "no gap, no repeat", sourceLocation: sourceLocation)
+    func expectConsecutive(
+        _ events: [EventStreamClient.Event], from first: Int, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(
+            events.compactMap(\.sequence) == Array(first..<(first + events.count)), "no gap, no repeat",
+            sourceLocation: sourceLocation)
         var created: Set<String> = []
         for event in events {
             let order = event.json
             let id = order["id"] as? String ?? "?"
             switch event.event {
             case "order.created":
-                #expect(order["status"] as? String == "created" && order["invoice_number"] is NSNull, sourceLocation: sourceLocation)
+                #expect(
+                    order["status"] as? String == "created" && order["invoice_number"] is NSNull,
+                    sourceLocation: sourceLocation)
                 created.insert(id)
             case "order.invoiced":
-                #expect(created.contains(id), "order.invoiced of \(id) after its order.created", sourceLocation: sourceLocation)
+                #expect(
+                    created.contains(id), "order.invoiced of \(id) after its order.created",
+                    sourceLocation: sourceLocation)
                 #expect(order["status"] as? String == "invoiced", sourceLocation: sourceLocation)
                 #expect((order["invoice_number"] as? String)?.hasPrefix("INV-") == true, sourceLocation: sourceLocation)
             default:
@@ -97,11 +112,15 @@ struct LiveStreamSystemTests {
         try await client.waitFor("the stream to open") { !$0.isEmpty }
         #expect(client.status == 200 && client.headers["content-type"]?.hasPrefix("text/event-stream") == true)
         let first = try await Self.place(5, on: system)
-        let events = try await client.waitFor("10 changes") { $0.filter { $0.id != nil }.count >= 10 }.filter { $0.id != nil }
+        let events = try await client.waitFor("10 changes") { $0.filter { $0.id != nil }.count >= 10 }.filter {
+            $0.id != nil
+        }
         expectConsecutive(events, from: 1)
         #expect(Set(events.compactMap { $0.json["id"] as? String }) == Set(first))
         let order = events[0].json
-        #expect((order["items"] as? [[String: Any]])?.first?["product_name"] as? String == "Tea", "the order as GET /orders/{id} shows it")
+        #expect(
+            (order["items"] as? [[String: Any]])?.first?["product_name"] as? String == "Tea",
+            "the order as GET /orders/{id} shows it")
         #expect((order["customer"] as? [String: Any])?["name"] is String)
         // An idle stream gets heartbeats (every second here).
         try await client.waitFor("a heartbeat") { $0.contains { $0.comment == "heartbeat" } }
@@ -109,7 +128,9 @@ struct LiveStreamSystemTests {
         // order-service stops: the open stream ends with it (graceful shutdown does not wait
         // for streams, so the process exits by itself), and another one starts, with none of
         // the changes in memory.
-        #expect(await Self.stopGracefully(replica), "order-service exits by itself on SIGTERM: an open stream does not hold up shutdown")
+        #expect(
+            await Self.stopGracefully(replica),
+            "order-service exits by itself on SIGTERM: an open stream does not hold up shutdown")
         try await client.waitForEnd()
         let last = try #require(client.changes.last?.sequence)
         let (restartedPort, restarted) = try await Self.replica(of: system)
@@ -119,7 +140,8 @@ struct LiveStreamSystemTests {
 
         // Resuming after the last event seen gives exactly the changes since, from the database.
         let resumed = try stream(system, port: restartedPort, lastEventID: last)
-        let more = try await resumed.waitFor("the 10 changes since \(last)") { $0.filter { $0.id != nil }.count >= 10 }.filter { $0.id != nil }
+        let more = try await resumed.waitFor("the 10 changes since \(last)") { $0.filter { $0.id != nil }.count >= 10 }
+            .filter { $0.id != nil }
         expectConsecutive(more, from: last + 1)
         #expect(Set(more.compactMap { $0.json["id"] as? String }) == Set(second))
         // A heartbeat is written only once the stream has sent every change there is: one
@@ -134,9 +156,14 @@ struct LiveStreamSystemTests {
         let after = try stream(system, query: "?after=\(last + 5)")
         try await after.waitFor("the last 5 changes") { $0.filter { $0.id != nil }.count >= 5 }
         #expect(after.changes.first?.sequence == last + 6)
-        for (query, field) in [("?after=-1", "after"), ("?after=x", "after"), ("?view=everything", "view"), ("?view=summary&interval_ms=5", "interval_ms")] {
+        for (query, field) in [
+            ("?after=-1", "after"), ("?after=x", "after"), ("?view=everything", "view"),
+            ("?view=summary&interval_ms=5", "interval_ms"),
+        ] {
             let (status, body) = try await system.request(.order, "GET", "/orders/stream\(query)")
-            #expect(status == 400 && ((body as? [String: Any])?["error"] as? [String: Any])?["field"] as? String == field, "\(query)")
+            #expect(
+                status == 400 && ((body as? [String: Any])?["error"] as? [String: Any])?["field"] as? String == field,
+                "\(query)")
         }
         for client in [client, resumed, after] { client.stop() }
         #expect(await Self.stopGracefully(restarted))
@@ -150,7 +177,10 @@ struct LiveStreamSystemTests {
         let (noToken, _) = try await system.request(.order, "GET", "/orders/stream", headers: ["Authorization": ""])
         #expect(noToken == 401)
         let (unscoped, _) = try await system.request(
-            .order, "GET", "/orders/stream", headers: ["Authorization": "Bearer \(try await system.tokens.token(sub: ada.uuidString, scopes: [.ordersWrite]))"])
+            .order, "GET", "/orders/stream",
+            headers: [
+                "Authorization": "Bearer \(try await system.tokens.token(sub: ada.uuidString, scopes: [.ordersWrite]))"
+            ])
         #expect(unscoped == 403)
 
         let adaStream = try stream(system, token: adaToken)
@@ -165,7 +195,9 @@ struct LiveStreamSystemTests {
         // been through her stream's filter, and only her 4 came through.
         let (placed, marker) = try await system.placeOrder(customer: ada.uuidString, items: [("Tea", 1, "3.50")])
         let markerID = try #require(marker["id"] as? String, "POST /orders answered \(placed)")
-        let seen = try await adaStream.waitFor("Ada's new order") { $0.contains { $0.json["id"] as? String == markerID } }.filter { $0.id != nil }
+        let seen = try await adaStream.waitFor("Ada's new order") {
+            $0.contains { $0.json["id"] as? String == markerID }
+        }.filter { $0.id != nil }
         let adas = Array(seen.prefix { $0.json["id"] as? String != markerID })
         #expect(adas.count == 4 && seen.allSatisfy { $0.json["customer_id"] as? String == ada.uuidString.lowercased() })
         try await system.expectSettled(orders: 7)
@@ -177,18 +209,24 @@ struct LiveStreamSystemTests {
         // A change is numbered, and in the history, once every older transaction has ended.
         var changes: [[String: Any]] = []
         try await system.eventually("the history of Ada's order has both changes") {
-            let (status, body) = try await system.request(.order, "GET", "/orders/\(adasOrder)/history", headers: ["Authorization": "Bearer \(adaToken)"])
+            let (status, body) = try await system.request(
+                .order, "GET", "/orders/\(adasOrder)/history", headers: ["Authorization": "Bearer \(adaToken)"])
             changes = (body as? [String: Any])?["changes"] as? [[String: Any]] ?? []
             return status == 200 && changes.map { $0["event"] as? String } == ["order.created", "order.invoiced"]
         }
         #expect(changes.allSatisfy { $0["at"] is String && $0["sequence"] is Int })
         #expect(changes.last?["invoice_number"] as? String != nil)
-        #expect(try await system.request(.order, "GET", "/orders/\(othersOrder)/history", headers: ["Authorization": "Bearer \(adaToken)"]).0 == 404)
+        #expect(
+            try await system.request(
+                .order, "GET", "/orders/\(othersOrder)/history", headers: ["Authorization": "Bearer \(adaToken)"]
+            ).0 == 404)
         #expect(try await system.request(.order, "GET", "/orders/\(othersOrder)/history").0 == 200)
         #expect(try await system.request(.order, "GET", "/orders/\(UUID().uuidString)/history").0 == 404)
 
         // Queue health, from the broker, for admins.
-        #expect(try await system.request(.order, "GET", "/queues", headers: ["Authorization": "Bearer \(adaToken)"]).0 == 403)
+        #expect(
+            try await system.request(.order, "GET", "/queues", headers: ["Authorization": "Bearer \(adaToken)"]).0
+                == 403)
         let (queuesStatus, queuesBody) = try await system.request(.order, "GET", "/queues")
         let queues = try #require((queuesBody as? [String: Any])?["queues"] as? [[String: Any]])
         #expect(queuesStatus == 200 && queues.count == QueueName.consumerQueues.count)
@@ -231,7 +269,9 @@ struct LiveStreamSystemTests {
         let total = 2 * placed
         try await system.expectSettled(orders: placed)
         let head = stopped.changes
-        progress("the client that stopped reading was dropped after \(placed) orders; it had \(head.count) of their \(total) changes")
+        progress(
+            "the client that stopped reading was dropped after \(placed) orders; it had \(head.count) of their \(total) changes"
+        )
         #expect(head.count < total, "disconnected before it saw everything")
         expectConsecutive(head, from: 1)
         let all = reader.changes
@@ -254,7 +294,9 @@ struct LiveStreamSystemTests {
     /// the JSON error and `Retry-After`, other callers are not affected, and a stream's slot
     /// is free again once its client has gone (its next heartbeat finds out).
     @Test func streamsPerCallerAreCappedAndFreedWhenTheClientGoes() async throws {
-        let system = try await MercatoSystem.start(environment: ["ORDER_STREAM_MAX_PER_CALLER": "2", "ORDER_STREAM_HEARTBEAT_SECONDS": "1"])
+        let system = try await MercatoSystem.start(environment: [
+            "ORDER_STREAM_MAX_PER_CALLER": "2", "ORDER_STREAM_HEARTBEAT_SECONDS": "1",
+        ])
         let ada = try await system.tokens.customer(try #require(UUID(uuidString: OrderFlowSystemTests.seeds[0])))
         let bob = try await system.tokens.customer(try #require(UUID(uuidString: OrderFlowSystemTests.seeds[1])))
         let adas = [try stream(system, token: ada), try stream(system, query: "?view=summary", token: ada)]
@@ -299,7 +341,8 @@ struct LiveStreamSystemTests {
         let (port, replica) = try system.launchReplica(.order)
         defer { if replica.isRunning { kill(replica.processIdentifier, SIGKILL) } }
         try await system.eventually("the second replica is ready", timeout: .seconds(60)) {
-            let (data, response) = try await MercatoSystem.session.data(from: URL(string: "http://127.0.0.1:\(port)/health/ready")!)
+            let (data, response) = try await MercatoSystem.session.data(
+                from: URL(string: "http://127.0.0.1:\(port)/health/ready")!)
             _ = data
             return (response as? HTTPURLResponse)?.statusCode == 200
         }
@@ -311,7 +354,9 @@ struct LiveStreamSystemTests {
         let ids = try await Self.place(20, on: system)
         try await system.expectSettled(orders: 20)
         for client in [first, second] {
-            let events = try await client.waitFor("all 40 changes") { $0.filter { $0.id != nil }.count >= 40 }.filter { $0.id != nil }
+            let events = try await client.waitFor("all 40 changes") { $0.filter { $0.id != nil }.count >= 40 }.filter {
+                $0.id != nil
+            }
             expectConsecutive(events, from: 1)
             #expect(Set(events.compactMap { $0.json["id"] as? String }) == Set(ids))
         }

@@ -17,20 +17,26 @@ struct LoadMixSystemTests {
                 "--customer-url", "http://127.0.0.1:\(system.ports[.customer]!)",
                 "--invoice-url", "http://127.0.0.1:\(system.ports[.invoice]!)",
                 "--token", system.adminToken, "--count", "300", "--concurrency", "8", "--customers", "10",
-                "--pay", "0.5", "--cancel", "0.2", "--race", "0.1", "--quiet", "--json", "--settle-timeout", "120", "--audit",
-            ] + (try system.auditArguments), executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), mergingStandardError: true,
+                "--pay", "0.5", "--cancel", "0.2", "--race", "0.1", "--quiet", "--json", "--settle-timeout", "120",
+                "--audit",
+            ] + (try system.auditArguments), executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"),
+            mergingStandardError: true,
             // Longer than the load's own --settle-timeout: a run that does not settle then
             // fails with the generator's report of what is missing, not a bare timeout.
             timeout: .seconds(300))
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("OK: the books balance"), "the load ends with mercato audit: \(result.output)")
         let report = try #require(
-            result.output.firstIndex(of: "{").flatMap { try JSONSerialization.jsonObject(with: Data(result.output[$0...].utf8)) as? [String: Any] })
+            result.output.firstIndex(of: "{").flatMap {
+                try JSONSerialization.jsonObject(with: Data(result.output[$0...].utf8)) as? [String: Any]
+            })
         #expect(report["correct"] as? Bool == true && report["accepted"] as? Int == 300)
         let payments = try #require(report["payments"] as? String)
         #expect(payments.hasPrefix("paid ") && !payments.contains("gave up"), "\(payments)")
 
-        let orders = try await system.database(.order).query("SELECT id FROM orders").map { try $0.decode(UUID.self, at: 0) }
+        let orders = try await system.database(.order).query("SELECT id FROM orders").map {
+            try $0.decode(UUID.self, at: 0)
+        }
         let audit = try await system.drain(accepted: Set(orders))
         #expect(audit.clean, "\(audit)")
         #expect((audit.states["paid"] ?? 0) > 0 && (audit.states["cancelled"] ?? 0) > 0, "\(audit)")

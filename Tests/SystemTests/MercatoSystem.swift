@@ -1,14 +1,14 @@
 import Broker
 import Contracts
 import Foundation
-import Logging
-import Postgres
-import MercatoTesting
 import Locking
+import Logging
+import MercatoTesting
+import Postgres
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The three services running as separate processes against the test RabbitMQ and
@@ -61,13 +61,16 @@ final class MercatoSystem: Sendable {
     /// Where the service executables are: `scripts/test` exports it; otherwise the debug build.
     static var binDirectory: URL {
         if let path = environment["MERCATO_BIN_DIR"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent(".build/debug")
     }
 
     private init(
-        name: String, amqpURL: String, ports: [Service: Int], databaseURLs: [Service: String], logDirectory: URL, broker: RabbitMQBroker,
-        brokerRun: Task<Void, any Error>, databases: [Service: PostgresClient], extraEnvironment: [String: String], tokens: TestTokens,
+        name: String, amqpURL: String, ports: [Service: Int], databaseURLs: [Service: String], logDirectory: URL,
+        broker: RabbitMQBroker,
+        brokerRun: Task<Void, any Error>, databases: [Service: PostgresClient], extraEnvironment: [String: String],
+        tokens: TestTokens,
         adminToken: String, tlsCAFile: String?
     ) {
         self.tlsCAFile = tlsCAFile
@@ -87,7 +90,9 @@ final class MercatoSystem: Sendable {
     /// Creates a vhost and three databases, and starts the three services.
     /// With `applyTopology` false the admin step is skipped and the services are not waited
     /// for: they find no queues, which their users may not declare.
-    static func start(environment extra: [String: String] = [:], tlsCAFile: String? = nil, applyTopology: Bool = true) async throws -> MercatoSystem {
+    static func start(environment extra: [String: String] = [:], tlsCAFile: String? = nil, applyTopology: Bool = true)
+        async throws -> MercatoSystem
+    {
         let name = "sys_" + UUID().uuidString.prefix(8).lowercased()
         let management = try Management()
         try await management.createVirtualHost(name)
@@ -107,7 +112,8 @@ final class MercatoSystem: Sendable {
             // The read-only auditor of mercato audit (scripts/infra creates the role).
             try await admin.query("GRANT CONNECT ON DATABASE \(database) TO mercato_auditor")
             databaseURLs[service] = "\(postgresBase)/\(database)"
-            databases[service] = PostgresClient(configuration: try .init(url: databaseURLs[service]!), logger: quietLogger)
+            databases[service] = PostgresClient(
+                configuration: try .init(url: databaseURLs[service]!), logger: quietLogger)
         }
         await admin.shutdown()
 
@@ -133,8 +139,10 @@ final class MercatoSystem: Sendable {
         var extra = extra
         extra["AUTH_JWT_SECRET"] = tokens.secret
         let system = MercatoSystem(
-            name: name, amqpURL: amqpURL, ports: ports, databaseURLs: databaseURLs, logDirectory: logs, broker: broker, brokerRun: brokerRun,
-            databases: databases, extraEnvironment: extra, tokens: tokens, adminToken: try await tokens.admin(now: Date().addingTimeInterval(-5)),
+            name: name, amqpURL: amqpURL, ports: ports, databaseURLs: databaseURLs, logDirectory: logs, broker: broker,
+            brokerRun: brokerRun,
+            databases: databases, extraEnvironment: extra, tokens: tokens,
+            adminToken: try await tokens.admin(now: Date().addingTimeInterval(-5)),
             tlsCAFile: tlsCAFile)
         for service in Service.allCases { try system.launch(service) }
         if applyTopology {
@@ -155,7 +163,10 @@ final class MercatoSystem: Sendable {
         if let tlsCAFile {
             // The certificate names localhost; verify-full checks the chain and the name.
             components.host = "localhost"
-            components.queryItems = [URLQueryItem(name: "sslmode", value: "verify-full"), URLQueryItem(name: "sslrootcert", value: tlsCAFile)]
+            components.queryItems = [
+                URLQueryItem(name: "sslmode", value: "verify-full"),
+                URLQueryItem(name: "sslrootcert", value: tlsCAFile),
+            ]
         }
         return components.string!
     }
@@ -224,7 +235,9 @@ final class MercatoSystem: Sendable {
         for (key, value) in extraEnvironment { environment[key] = value }
         process.environment = environment
         let log = logDirectory.appendingPathComponent(name)
-        if !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: log.path) {
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        }
         let handle = try FileHandle(forWritingTo: log)
         handle.seekToEndOfFile()
         process.standardOutput = handle
@@ -251,7 +264,9 @@ final class MercatoSystem: Sendable {
     func kill(_ service: Service) async {
         guard let process = processes.withLock({ $0.removeValue(forKey: service) }) else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        try? await waitUntil("\(service.rawValue) to die of SIGKILL", timeout: .seconds(30), interval: .milliseconds(50)) { !process.isRunning }
+        try? await waitUntil(
+            "\(service.rawValue) to die of SIGKILL", timeout: .seconds(30), interval: .milliseconds(50)
+        ) { !process.isRunning }
     }
 
     func restart(_ service: Service) async throws {
@@ -272,7 +287,9 @@ final class MercatoSystem: Sendable {
     /// something happened, instead of a test sleeping and assuming it did.
     func waitForLog(_ service: Service, containing text: String, timeout: Duration = .seconds(90)) async throws {
         try await eventually("\(service.rawValue) logs \"\(text)\"", timeout: timeout) {
-            let log = (try? String(contentsOf: logDirectory.appendingPathComponent("\(service.rawValue).log"), encoding: .utf8)) ?? ""
+            let log =
+                (try? String(
+                    contentsOf: logDirectory.appendingPathComponent("\(service.rawValue).log"), encoding: .utf8)) ?? ""
             return log.contains(text)
         }
     }
@@ -281,9 +298,12 @@ final class MercatoSystem: Sendable {
     /// events routed only there are then unroutable and wait in their producer's outbox until
     /// ``rebind()``, as during a partial outage.
     func unbind(_ queue: String, from exchange: String, routingKey: String) async throws {
-        let path = "/api/bindings/\(name)/e/\(exchange)/q/\(queue)/\(routingKey.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? routingKey)"
+        let path =
+            "/api/bindings/\(name)/e/\(exchange)/q/\(queue)/\(routingKey.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? routingKey)"
         let (status, _) = try await Management().send("DELETE", path)
-        guard (200..<300).contains(status) else { throw SystemTestFailure("could not unbind \(queue) from \(exchange) (\(routingKey)): \(status)") }
+        guard (200..<300).contains(status) else {
+            throw SystemTestFailure("could not unbind \(queue) from \(exchange) (\(routingKey)): \(status)")
+        }
     }
 
     /// The options that point `mercato audit` (and `mercato load --audit`) at this system:
@@ -294,7 +314,8 @@ final class MercatoSystem: Sendable {
             server.user = "mercato_auditor"
             let management = MercatoSystem.environment["RABBITMQ_MANAGEMENT_URL"] ?? ""
             return [
-                "--database-url", server.string!, "--orders-database", "\(name)_orders", "--customers-database", "\(name)_customers",
+                "--database-url", server.string!, "--orders-database", "\(name)_orders", "--customers-database",
+                "\(name)_customers",
                 "--invoices-database", "\(name)_invoices", "--management-url", management, "--vhost", name,
             ]
         }
@@ -307,7 +328,9 @@ final class MercatoSystem: Sendable {
 
     /// The last lines of a service's log, for failure messages.
     func tail(_ service: Service, lines: Int = 30) -> String {
-        let text = (try? String(contentsOf: logDirectory.appendingPathComponent("\(service.rawValue).log"), encoding: .utf8)) ?? ""
+        let text =
+            (try? String(contentsOf: logDirectory.appendingPathComponent("\(service.rawValue).log"), encoding: .utf8))
+            ?? ""
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
@@ -358,9 +381,13 @@ final class MercatoSystem: Sendable {
         // suite) keeps the broker's and the database server's load flat. RabbitMQ's
         // management API slowed past 30 s answers once a few hundred vhosts were left behind.
         _ = try? await Management().send("DELETE", "/api/vhosts/\(name)")
-        if let url = try? Integration.postgresURL(), let configuration = try? PostgresClient.Configuration(url: url + "/postgres") {
+        if let url = try? Integration.postgresURL(),
+            let configuration = try? PostgresClient.Configuration(url: url + "/postgres")
+        {
             let admin = PostgresClient(configuration: configuration, logger: Self.quietLogger)
-            for service in Service.allCases { _ = try? await admin.query("DROP DATABASE IF EXISTS \(name)_\(service.database) WITH (FORCE)") }
+            for service in Service.allCases {
+                _ = try? await admin.query("DROP DATABASE IF EXISTS \(name)_\(service.database) WITH (FORCE)")
+            }
             await admin.shutdown()
         }
     }
@@ -372,10 +399,12 @@ final class MercatoSystem: Sendable {
     /// (the current one by default). Returns its exit status; one still running after
     /// `timeout` is terminated and the run fails.
     static func run(
-        _ executable: URL, _ arguments: [String], output: FileHandle? = nil, in directory: URL? = nil, timeout: Duration = .seconds(600)
+        _ executable: URL, _ arguments: [String], output: FileHandle? = nil, in directory: URL? = nil,
+        timeout: Duration = .seconds(600)
     ) async throws -> Int32 {
         try await runProcess(
-            arguments, executable: executable, directory: directory, output: output ?? FileHandle.standardError, timeout: timeout
+            arguments, executable: executable, directory: directory, output: output ?? FileHandle.standardError,
+            timeout: timeout
         ).status
     }
 
@@ -433,7 +462,8 @@ final class MercatoSystem: Sendable {
 
     /// Sends a request; returns the status and the decoded JSON body.
     func request(
-        _ service: Service, _ method: String, _ path: String, json: Any? = nil, headers: [String: String] = [:], port: Int? = nil
+        _ service: Service, _ method: String, _ path: String, json: Any? = nil, headers: [String: String] = [:],
+        port: Int? = nil
     ) async throws -> (Int, Any?) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port ?? ports[service]!)\(path)")!)
         request.httpMethod = method
@@ -449,7 +479,9 @@ final class MercatoSystem: Sendable {
     }
 
     /// `POST /orders`; returns the status and the body.
-    func placeOrder(customer: String, items: [(String, Int, String)], headers: [String: String] = [:], port: Int? = nil) async throws -> (Int, [String: Any]) {
+    func placeOrder(customer: String, items: [(String, Int, String)], headers: [String: String] = [:], port: Int? = nil)
+        async throws -> (Int, [String: Any])
+    {
         let body: [String: Any] = [
             "customer_id": customer,
             "items": items.map { ["product_name": $0.0, "quantity": $0.1, "unit_price": $0.2] },
@@ -463,13 +495,16 @@ final class MercatoSystem: Sendable {
     func database(_ service: Service) -> PostgresClient { databases[service]! }
 
     /// Waits until `condition` holds, checking every 200 ms.
-    func eventually(_ what: String, timeout: Duration = .seconds(90), _ condition: () async throws -> Bool) async throws {
+    func eventually(_ what: String, timeout: Duration = .seconds(90), _ condition: () async throws -> Bool) async throws
+    {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if (try? await condition()) == true { return }
             try await Task.sleep(for: .milliseconds(200))
         }
-        throw SystemTestFailure("timed out waiting until \(what)\n" + Service.allCases.map { "--- \($0.rawValue)\n" + tail($0) }.joined(separator: "\n"))
+        throw SystemTestFailure(
+            "timed out waiting until \(what)\n"
+                + Service.allCases.map { "--- \($0.rawValue)\n" + tail($0) }.joined(separator: "\n"))
     }
 
     /// The system's end-to-end invariants, true once every accepted order has been counted
@@ -491,14 +526,16 @@ final class MercatoSystem: Sendable {
         let invoiceRows = try await invoices.query("SELECT order_id, number FROM invoices ORDER BY number")
         result.invoices = invoiceRows.count
         let invoicedOrderIDs = try invoiceRows.map { try $0.decode(UUID.self, "order_id") }
-        result.ordersWithOneInvoice = Set(invoicedOrderIDs).intersection(try orderRows.map { try $0.decode(UUID.self, "id") }).count
+        result.ordersWithOneInvoice =
+            Set(invoicedOrderIDs).intersection(try orderRows.map { try $0.decode(UUID.self, "id") }).count
         let numbers = try invoiceRows.map { try $0.decode(String.self, "number") }
         let sequences = numbers.compactMap { Int($0.split(separator: "-").last ?? "") }.sorted()
         result.numbersGapless = sequences == Array(1...max(1, sequences.count)).prefix(sequences.count).map { $0 }
         result.numbersUnique = Set(numbers).count == numbers.count
         result.unsentOutbox = 0
         for client in [orders, customers, invoices] {
-            result.unsentOutbox += try await client.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0].decode(Int.self, at: 0)
+            result.unsentOutbox += try await client.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0]
+                .decode(Int.self, at: 0)
         }
         result.expectedOrders = expectedOrders
         return result
@@ -546,7 +583,9 @@ final class MercatoSystem: Sendable {
     // MARK: - Dead letters
 
     /// Reads (and acknowledges) what is in a queue's dead-letter queue.
-    func deadLetters(of queue: String, expecting count: Int, timeout: Duration = .seconds(30)) async throws -> [Delivery] {
+    func deadLetters(of queue: String, expecting count: Int, timeout: Duration = .seconds(30)) async throws
+        -> [Delivery]
+    {
         let consumer = try await broker.consume(queue: QueueName.deadLetter(of: queue), prefetch: 100)
         defer { Task { await consumer.cancel() } }
         var received: [Delivery] = []
@@ -580,7 +619,8 @@ struct SystemTestFailure: Error, CustomStringConvertible {
 /// this check and the service's bind (seen in CI: "Address already in use"). Random, and
 /// checked by binding it.
 func freePort() throws -> Int {
-    let range = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
+    let range =
+        (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))?
         .split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32768
     for _ in 0..<1000 {
         let port = Int.random(in: 10000..<max(10001, range))
@@ -611,13 +651,15 @@ struct Management {
 
     init() throws {
         let environment = MercatoSystem.environment
-        guard let text = environment["MERCATO_RABBITMQ_MANAGEMENT_URLS"] ?? environment["RABBITMQ_MANAGEMENT_URL"] else {
+        guard let text = environment["MERCATO_RABBITMQ_MANAGEMENT_URLS"] ?? environment["RABBITMQ_MANAGEMENT_URL"]
+        else {
             throw SystemTestFailure("RABBITMQ_MANAGEMENT_URL is not set")
         }
         var bases: [URL] = []
         var credentials: (String, String)?
         for url in text.split(separator: ",") {
-            guard let components = URLComponents(string: String(url)), let user = components.user, let password = components.password,
+            guard let components = URLComponents(string: String(url)), let user = components.user,
+                let password = components.password,
                 let host = components.host, let port = components.port
             else { throw SystemTestFailure("not a management URL: \(url)") }
             bases.append(URL(string: "http://\(host):\(port)")!)
@@ -663,7 +705,8 @@ struct Management {
         // in as it can refuse that login.
         var (created, _) = try await send("GET", "/api/users/\(permission.user)")
         if created == 404 {
-            (created, _) = try await send("PUT", "/api/users/\(permission.user)", json: ["password": password, "tags": ""])
+            (created, _) = try await send(
+                "PUT", "/api/users/\(permission.user)", json: ["password": password, "tags": ""])
             // Another system, starting at the same moment, may have made it first.
             if !(200..<300).contains(created) { (created, _) = try await send("GET", "/api/users/\(permission.user)") }
         }
@@ -677,7 +720,8 @@ struct Management {
 
     func createVirtualHost(_ name: String) async throws {
         let (created, _) = try await send("PUT", "/api/vhosts/\(name)", json: [:] as [String: String])
-        let (granted, _) = try await send("PUT", "/api/permissions/\(name)/\(user)", json: ["configure": ".*", "write": ".*", "read": ".*"])
+        let (granted, _) = try await send(
+            "PUT", "/api/permissions/\(name)/\(user)", json: ["configure": ".*", "write": ".*", "read": ".*"])
         guard (200..<300).contains(created), (200..<300).contains(granted) else {
             throw SystemTestFailure("could not create vhost \(name): \(created) \(granted)")
         }

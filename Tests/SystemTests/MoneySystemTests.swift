@@ -39,8 +39,15 @@ struct MoneySystemTests {
         try await system.waitForLog(.invoice, containing: "a charge reached a cancelled key")
         let charges = try await system.database(.invoice).query(
             "SELECT status, count(*), coalesce(sum(amount), 0) FROM simulated_provider_charges GROUP BY status ORDER BY status"
-        ).map { (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1), Money(try $0.decode(Decimal.self, at: 2))) }
-        #expect(charges.map(\.0) == ["cancelled", "captured"] && charges[1].1 == 1 && charges[1].2 == Money(total), "\(charges)")
+        ).map {
+            (
+                try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1),
+                Money(try $0.decode(Decimal.self, at: 2))
+            )
+        }
+        #expect(
+            charges.map(\.0) == ["cancelled", "captured"] && charges[1].1 == 1 && charges[1].2 == Money(total),
+            "\(charges)")
         #expect(try await system.paymentStatuses(invoice).sorted() == ["cancelled", "captured"])
         let audit = try await system.drain(accepted: [UUID(uuidString: order)!])
         #expect(audit.clean && audit.states["paid"] == 1, "\(audit)")
@@ -56,7 +63,8 @@ struct MoneySystemTests {
     @Test func anInvoicePaidOnTimeIsNeverVoidedForLatenessAndAnUnpaidOneIsClosed() async throws {
         let system = try await SagaSystemTests.start(["PAYMENT_DUE_SECONDS": "4"])
         let (order, invoice, total) = try await system.invoicedOrder(customer: SagaSystemTests.customer)
-        try await system.unbind(QueueName.orderInvoicePayments, from: ExchangeName.invoices, routingKey: EventType.invoicePaid.name)
+        try await system.unbind(
+            QueueName.orderInvoicePayments, from: ExchangeName.invoices, routingKey: EventType.invoicePaid.name)
         var (status, body) = try await system.pay(invoice, amount: total, key: "on-time")
         #expect(status == 201, "\(String(describing: body))")
         // Past the due date, with several sweeps of both services since: order-service still
@@ -69,17 +77,27 @@ struct MoneySystemTests {
             try await system.orderStatus(late) == "cancelled"
         }
         #expect(try await system.orderField(late, "cancel_reason") as? String == "payment_overdue")
-        try await system.eventually("the overdue invoice is void") { try await system.invoiceStatus(unpaidInvoice) == "void" }
+        try await system.eventually("the overdue invoice is void") {
+            try await system.invoiceStatus(unpaidInvoice) == "void"
+        }
         let (_, closed) = try await system.request(.invoice, "GET", "/invoices/\(unpaidInvoice)")
-        #expect((closed as? [String: Any])?["overdue_at"] != nil, "closed as overdue before it was voided: \(String(describing: closed))")
+        #expect(
+            (closed as? [String: Any])?["overdue_at"] != nil,
+            "closed as overdue before it was voided: \(String(describing: closed))")
         (status, body) = try await system.pay(unpaidInvoice, amount: unpaidTotal, key: "too-late")
-        #expect(status == 409 && ["invoice_overdue", "invoice_void"].contains(system.errorCode(body) ?? ""), "\(String(describing: body))")
+        #expect(
+            status == 409 && ["invoice_overdue", "invoice_void"].contains(system.errorCode(body) ?? ""),
+            "\(String(describing: body))")
         #expect(try await system.orderStatus(order) == "invoiced", "not told it is paid, and nothing cancelled it")
         #expect(try await system.invoiceStatus(invoice) == "paid")
         try await system.rebind()
-        try await system.eventually("order-service hears of the payment") { try await system.orderStatus(order) == "paid" }
+        try await system.eventually("order-service hears of the payment") {
+            try await system.orderStatus(order) == "paid"
+        }
         let audit = try await system.drain(accepted: [UUID(uuidString: order)!, UUID(uuidString: late)!])
-        #expect(audit.clean && audit.states["paid"] == 1 && audit.states["cancelled"] == 1 && audit.refunds == 0, "\(audit)")
+        #expect(
+            audit.clean && audit.states["paid"] == 1 && audit.states["cancelled"] == 1 && audit.refunds == 0, "\(audit)"
+        )
         await system.shutdown()
     }
 }

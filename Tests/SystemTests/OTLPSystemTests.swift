@@ -10,7 +10,9 @@ struct OTLPSystemTests {
     @Test func oneOrdersSpansFromEveryServiceReachTheCollector() async throws {
         let collector = try Collector()
         defer { collector.stop() }
-        let system = try await MercatoSystem.start(environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collector.port)"])
+        let system = try await MercatoSystem.start(environment: [
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(collector.port)"
+        ])
         let traceID = TraceParts.randomTraceID()
         try await system.placeOrderUntilInvoiced(traceparent: "00-\(traceID)-00f067aa0ba902b7-01")
         // Each service's spans of this trace: order-service's server span and its consumer span
@@ -88,14 +90,21 @@ final class Collector: Sendable {
         let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
         var result: [(String, String, Int, String?)] = []
         for line in text.split(separator: "\n") {
-            guard let request = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+            guard let request = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                continue
+            }
             for resourceSpans in request["resourceSpans"] as? [[String: Any]] ?? [] {
                 let attributes = (resourceSpans["resource"] as? [String: Any])?["attributes"] as? [[String: Any]] ?? []
-                let service = attributes.first { $0["key"] as? String == "service.name" }
+                let service =
+                    attributes.first { $0["key"] as? String == "service.name" }
                     .flatMap { ($0["value"] as? [String: Any])?["stringValue"] as? String } ?? "?"
                 for scope in resourceSpans["scopeSpans"] as? [[String: Any]] ?? [] {
                     for span in scope["spans"] as? [[String: Any]] ?? [] where span["traceId"] as? String == traceID {
-                        result.append((service, span["name"] as? String ?? "", span["kind"] as? Int ?? 0, span["parentSpanId"] as? String))
+                        result.append(
+                            (
+                                service, span["name"] as? String ?? "", span["kind"] as? Int ?? 0,
+                                span["parentSpanId"] as? String
+                            ))
                     }
                 }
             }

@@ -5,7 +5,7 @@ import MercatoTesting
 import Testing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Metrics, logs and trace context of the running services, read the way an operator reads
@@ -26,7 +26,8 @@ struct ObservabilitySystemTests {
             var traceparents: [String: String] = [:]
             while !wanted.allSatisfy({ traceparents[$0] != nil }) {
                 for delivery in await consumer.next(max: 10) {
-                    if let type = delivery.properties.type, let header = delivery.properties.headers["traceparent"]?.stringValue,
+                    if let type = delivery.properties.type,
+                        let header = delivery.properties.headers["traceparent"]?.stringValue,
                         TraceParts(header)?.traceID == traceID
                     {
                         traceparents[type] = header
@@ -41,20 +42,30 @@ struct ObservabilitySystemTests {
         let invoiceCreated = try #require(traceparents[EventType.invoiceCreated.name].flatMap(TraceParts.init))
         #expect(orderCreated.traceID == traceID)
         #expect(invoiceCreated.traceID == traceID)
-        #expect(orderCreated.spanID != callerSpan, "order.created comes from order-service's server span, not the caller's")
-        #expect(invoiceCreated.spanID != orderCreated.spanID, "invoice.created comes from invoice-service's consumer span")
+        #expect(
+            orderCreated.spanID != callerSpan, "order.created comes from order-service's server span, not the caller's")
+        #expect(
+            invoiceCreated.spanID != orderCreated.spanID, "invoice.created comes from invoice-service's consumer span")
 
         // In the logs: every service logged a JSON line carrying the trace id.
         try await system.eventually("each service has logged the trace") {
             MercatoSystem.Service.allCases.allSatisfy { service in
-                system.jsonLogLines(service).contains { $0["trace.id"] as? String == traceID && $0["service"] as? String == service.rawValue }
+                system.jsonLogLines(service).contains {
+                    $0["trace.id"] as? String == traceID && $0["service"] as? String == service.rawValue
+                }
             }
         }
-        let applied = system.jsonLogLines(.customer).first { $0["message"] as? String == "event applied" && $0["trace.id"] as? String == traceID }
+        let applied = system.jsonLogLines(.customer).first {
+            $0["message"] as? String == "event applied" && $0["trace.id"] as? String == traceID
+        }
         #expect(applied?["event.id"] != nil)
-        let placed = system.jsonLogLines(.order).first { $0["message"] as? String == "order placed" && $0["trace.id"] as? String == traceID }
+        let placed = system.jsonLogLines(.order).first {
+            $0["message"] as? String == "order placed" && $0["trace.id"] as? String == traceID
+        }
         #expect(placed?["order.id"] != nil)
-        let serverSpan = system.jsonLogLines(.order).first { $0["message"] as? String == "span ended" && $0["trace.id"] as? String == traceID }
+        let serverSpan = system.jsonLogLines(.order).first {
+            $0["message"] as? String == "span ended" && $0["trace.id"] as? String == traceID
+        }
         #expect(serverSpan?["span.parent_id"] as? String == callerSpan)
         #expect(serverSpan?["span.id"] as? String == orderCreated.spanID)
         await system.shutdown()
@@ -63,13 +74,15 @@ struct ObservabilitySystemTests {
     @Test func metricsShowRequestsEventsOutboxAndPool() async throws {
         let system = try await MercatoSystem.start()
         for index in 0..<3 {
-            let (status, _) = try await system.placeOrder(customer: OrderFlowSystemTests.seeds[index], items: [("Pen", 1, "1.20")])
+            let (status, _) = try await system.placeOrder(
+                customer: OrderFlowSystemTests.seeds[index], items: [("Pen", 1, "1.20")])
             #expect(status == 201)
         }
         try await system.publish(
             OutboundMessage(
                 exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name,
-                properties: MessageProperties(contentType: "application/cloudevents+json", messageID: "junk-1", type: "order.created"),
+                properties: MessageProperties(
+                    contentType: "application/cloudevents+json", messageID: "junk-1", type: "order.created"),
                 body: Data("{not json".utf8)))
         try await system.expectSettled(orders: 3)
 
@@ -79,13 +92,20 @@ struct ObservabilitySystemTests {
             let order = try await system.metrics(.order)
             let customer = try await system.metrics(.customer)
             let invoice = try await system.metrics(.invoice)
-            return order.value("http_server_requests_total", ["http_route": "/orders", "http_request_method": "POST", "http_response_status_code": "201"]) == 3
+            return order.value(
+                "http_server_requests_total",
+                ["http_route": "/orders", "http_request_method": "POST", "http_response_status_code": "201"]) == 3
                 && order.value("mercato_events_published_total", ["event_type": "order.created"]) == 3
-                && order.value("mercato_events_consumed_total", ["queue": QueueName.orderInvoiceCreated, "event_type": "invoice.created"]) == 3
-                && customer.value("mercato_events_consumed_total", ["queue": QueueName.customerOrderCreated, "event_type": "order.created"]) == 3
+                && order.value(
+                    "mercato_events_consumed_total",
+                    ["queue": QueueName.orderInvoiceCreated, "event_type": "invoice.created"]) == 3
+                && customer.value(
+                    "mercato_events_consumed_total",
+                    ["queue": QueueName.customerOrderCreated, "event_type": "order.created"]) == 3
                 && customer.value(
                     "mercato_events_dead_lettered_total",
-                    ["queue": QueueName.customerOrderCreated, "event_type": "order.created", "reason": "malformed"]) == 1
+                    ["queue": QueueName.customerOrderCreated, "event_type": "order.created", "reason": "malformed"])
+                    == 1
                 && invoice.value("mercato_events_published_total", ["event_type": "invoice.created"]) == 3
                 && invoice.value("mercato_outbox_backlog", [:]) == 0
                 // Sampled every 2 s: a sample from before the last publish still shows its age.
@@ -94,10 +114,16 @@ struct ObservabilitySystemTests {
         }
         let order = try await system.metrics(.order)
         // Admission control's figures are there from the first scrape, before anything is shed.
-        #expect(order.value("mercato_admission_share", [:]) == 1 && order.value("mercato_requests_shed_total", [:]) == 0)
-        #expect(order.value("http_server_request_duration_seconds_count", ["http_route": "/orders", "http_request_method": "POST", "http_response_status_code": "201"]) == 3)
+        #expect(
+            order.value("mercato_admission_share", [:]) == 1 && order.value("mercato_requests_shed_total", [:]) == 0)
+        #expect(
+            order.value(
+                "http_server_request_duration_seconds_count",
+                ["http_route": "/orders", "http_request_method": "POST", "http_response_status_code": "201"]) == 3)
         let invoice = try await system.metrics(.invoice)
-        #expect((invoice.value("mercato_event_handler_duration_seconds_count", ["queue": QueueName.invoiceOrderCreated]) ?? 0) >= 1)
+        #expect(
+            (invoice.value("mercato_event_handler_duration_seconds_count", ["queue": QueueName.invoiceOrderCreated])
+                ?? 0) >= 1)
         #expect(invoice.value("mercato_event_batch_size_sum", ["queue": QueueName.invoiceOrderCreated]) == 3)
 
         // Every Mercato metric the Grafana dashboard queries is one the services expose.
@@ -111,11 +137,14 @@ struct ObservabilitySystemTests {
 
     /// The metric names in the PromQL of deploy/grafana/dashboards/mercato.json.
     static func dashboardMetrics() throws -> Set<String> {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("deploy/grafana/dashboards/mercato.json")
         let dashboard = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         let panels = try #require(dashboard["panels"] as? [[String: Any]])
-        let expressions = panels.flatMap { ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String } }
+        let expressions = panels.flatMap {
+            ($0["targets"] as? [[String: Any]] ?? []).compactMap { $0["expr"] as? String }
+        }
         let pattern = try Regex("(mercato|http_server|rabbitmq)_[a-z_]+")
         let names = Set(expressions.flatMap { $0.matches(of: pattern).map { String($0.output[0].substring ?? "") } })
         #expect(names.count > 5)
@@ -147,7 +176,9 @@ struct PrometheusSamples {
 
     init(text: String) {
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                continue
+            }
             let series = line[..<space]
             var labels: [String: String] = [:]
             var name = String(series)
@@ -157,7 +188,9 @@ struct PrometheusSamples {
                 // Label values here never hold commas or quotes.
                 for pair in body.split(separator: ",") {
                     let parts = pair.split(separator: "=", maxSplits: 1)
-                    if parts.count == 2 { labels[String(parts[0])] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+                    if parts.count == 2 {
+                        labels[String(parts[0])] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                    }
                 }
             }
             samples.append((name, labels, value))
@@ -166,7 +199,9 @@ struct PrometheusSamples {
 
     /// The sum of the samples named `name` whose labels include `labels`; `nil` if none.
     func value(_ name: String, _ labels: [String: String]) -> Double? {
-        let matching = samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
+        let matching = samples.filter { sample in
+            sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value }
+        }
         return matching.isEmpty ? nil : matching.map(\.value).reduce(0, +)
     }
 }
@@ -195,7 +230,9 @@ extension MercatoSystem {
 
     /// The JSON objects of `service`'s log (lines that are not JSON are skipped).
     func jsonLogLines(_ service: Service) -> [[String: Any]] {
-        let text = (try? String(contentsOf: logDirectory.appendingPathComponent("\(service.rawValue).log"), encoding: .utf8)) ?? ""
+        let text =
+            (try? String(contentsOf: logDirectory.appendingPathComponent("\(service.rawValue).log"), encoding: .utf8))
+            ?? ""
         return text.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         }

@@ -1,22 +1,24 @@
 import Broker
 import Contracts
 import Foundation
-import Postgres
 import MercatoTesting
+import Postgres
 import Testing
 
 /// The three services end to end, as separate processes over real RabbitMQ and PostgreSQL.
 @Suite(.needsSystem, .systemSlot, .serialized, .timeLimit(.minutes(10)))
 struct OrderFlowSystemTests {
     static let seeds = [
-        "c0ffee00-0000-4000-8000-000000000001", "c0ffee00-0000-4000-8000-000000000002", "c0ffee00-0000-4000-8000-000000000003",
+        "c0ffee00-0000-4000-8000-000000000001", "c0ffee00-0000-4000-8000-000000000002",
+        "c0ffee00-0000-4000-8000-000000000003",
     ]
 
     @Test func twoHundredConcurrentOrdersAddUp() async throws {
         let system = try await MercatoSystem.start()
         // A customer created a moment ago can order at once (replica miss: HTTP lookup).
         let (created, customer) = try await system.request(
-            .customer, "POST", "/customers", json: ["name": "Edsger Dijkstra", "email": "edsger@example.com", "address": "Austin"])
+            .customer, "POST", "/customers",
+            json: ["name": "Edsger Dijkstra", "email": "edsger@example.com", "address": "Austin"])
         #expect(created == 201)
         let newCustomer = try #require((customer as? [String: Any])?["id"] as? String)
         let customers = Self.seeds + [newCustomer]
@@ -27,14 +29,17 @@ struct OrderFlowSystemTests {
                 if index >= 16 { statuses.append(try await group.next()!) }
                 group.addTask {
                     let (status, _) = try await system.placeOrder(
-                        customer: customers[index % customers.count], items: [("Item \(index)", 1 + index % 3, "9.99"), ("Extra", 1, "0.01")])
+                        customer: customers[index % customers.count],
+                        items: [("Item \(index)", 1 + index % 3, "9.99"), ("Extra", 1, "0.01")])
                     return status
                 }
             }
             for try await status in group { statuses.append(status) }
             return statuses
         }
-        #expect(statuses.filter { $0 == 201 }.count == 200, "statuses: \(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
+        #expect(
+            statuses.filter { $0 == 201 }.count == 200,
+            "statuses: \(Dictionary(grouping: statuses, by: { $0 }).mapValues(\.count))")
         try await system.expectSettled(orders: 200)
 
         // The APIs agree with the databases.
@@ -64,15 +69,21 @@ struct OrderFlowSystemTests {
         let orderID = UUID()
         let customerID = UUID(uuidString: Self.seeds[0])!
         let event = CloudEvent(
-            source: "/tests", data: OrderCreated(
-                orderID: orderID, customerID: customerID, items: [OrderLine(productName: "Tea", quantity: 2, unitPrice: Money("3.50")!)],
+            source: "/tests",
+            data: OrderCreated(
+                orderID: orderID, customerID: customerID,
+                items: [OrderLine(productName: "Tea", quantity: 2, unitPrice: Money("3.50")!)],
                 total: Money("7.00")!, createdAt: Date()))
         let message = try Self.amqpMessage(event)
-        let consumers = [(MercatoSystem.Service.customer, QueueName.customerOrderCreated), (.invoice, QueueName.invoiceOrderCreated)]
+        let consumers = [
+            (MercatoSystem.Service.customer, QueueName.customerOrderCreated), (.invoice, QueueName.invoiceOrderCreated),
+        ]
         func handled() async throws -> [Double] {
             var counts: [Double] = []
             for (service, queue) in consumers {
-                counts.append(try await system.metrics(service).value("mercato_events_consumed_total", ["queue": queue, "event_type": "order.created"]) ?? 0)
+                counts.append(
+                    try await system.metrics(service).value(
+                        "mercato_events_consumed_total", ["queue": queue, "event_type": "order.created"]) ?? 0)
             }
             return counts
         }
@@ -84,9 +95,11 @@ struct OrderFlowSystemTests {
         try await system.eventually("both copies are handled by both consumers") {
             try await zip(handled(), before).allSatisfy { $0 - $1 >= 2 }
         }
-        let count = try await system.database(.customer).query("SELECT orders_count FROM customers WHERE id = $1", customerID)[0]
+        let count = try await system.database(.customer).query(
+            "SELECT orders_count FROM customers WHERE id = $1", customerID)[0]
             .decode(Int.self, at: 0)
-        let invoices = try await system.database(.invoice).query("SELECT count(*) FROM invoices WHERE order_id = $1", orderID)[0]
+        let invoices = try await system.database(.invoice).query(
+            "SELECT count(*) FROM invoices WHERE order_id = $1", orderID)[0]
             .decode(Int.self, at: 0)
         #expect(count == 1)
         #expect(invoices == 1)
@@ -98,7 +111,8 @@ struct OrderFlowSystemTests {
         try await system.publish(
             OutboundMessage(
                 exchange: ExchangeName.orders, routingKey: EventType.orderCreated.name,
-                properties: MessageProperties(contentType: "application/cloudevents+json", messageID: "garbage-1", type: "order.created"),
+                properties: MessageProperties(
+                    contentType: "application/cloudevents+json", messageID: "garbage-1", type: "order.created"),
                 body: Data("{not json".utf8)))
         let (status, _) = try await system.placeOrder(customer: Self.seeds[1], items: [("Coffee", 1, "2.50")])
         #expect(status == 201)
@@ -107,7 +121,9 @@ struct OrderFlowSystemTests {
             let dead = try await system.deadLetters(of: queue, expecting: 1)
             #expect(dead.count == 1)
             #expect(dead.first?.properties.messageID == "garbage-1")
-            #expect(dead.first?.properties.headers["x-mercato-error"]?.stringValue?.contains("not a CloudEvents envelope") == true)
+            #expect(
+                dead.first?.properties.headers["x-mercato-error"]?.stringValue?.contains("not a CloudEvents envelope")
+                    == true)
             #expect(dead.first?.properties.headers["x-original-exchange"]?.stringValue == ExchangeName.orders)
         }
         await system.shutdown()
@@ -118,7 +134,8 @@ struct OrderFlowSystemTests {
         await system.stop(.customer)
         await system.stop(.invoice)
         for index in 0..<50 {
-            let (status, body) = try await system.placeOrder(customer: Self.seeds[index % 3], items: [("Book \(index)", 1, "12.00")])
+            let (status, body) = try await system.placeOrder(
+                customer: Self.seeds[index % 3], items: [("Book \(index)", 1, "12.00")])
             #expect(status == 201, "\(body)")
         }
         try await system.restart(.customer)
@@ -130,9 +147,12 @@ struct OrderFlowSystemTests {
     @Test func idempotencyKeysAndBadInput() async throws {
         let system = try await MercatoSystem.start()
         let key = ["Idempotency-Key": "retry-\(UUID())"]
-        let (first, order) = try await system.placeOrder(customer: Self.seeds[2], items: [("Pen", 3, "1.20")], headers: key)
-        let (again, replay) = try await system.placeOrder(customer: Self.seeds[2], items: [("Pen", 3, "1.20")], headers: key)
-        let (conflict, error) = try await system.placeOrder(customer: Self.seeds[2], items: [("Pen", 4, "1.20")], headers: key)
+        let (first, order) = try await system.placeOrder(
+            customer: Self.seeds[2], items: [("Pen", 3, "1.20")], headers: key)
+        let (again, replay) = try await system.placeOrder(
+            customer: Self.seeds[2], items: [("Pen", 3, "1.20")], headers: key)
+        let (conflict, error) = try await system.placeOrder(
+            customer: Self.seeds[2], items: [("Pen", 4, "1.20")], headers: key)
         #expect(first == 201)
         #expect(again == 201)
         #expect(order["id"] as? String == replay["id"] as? String)
@@ -140,7 +160,8 @@ struct OrderFlowSystemTests {
         #expect(conflict == 409)
         #expect((error["error"] as? [String: Any])?["code"] as? String == "idempotency_key_reused")
 
-        let (unknown, unknownBody) = try await system.placeOrder(customer: UUID().uuidString, items: [("Pen", 1, "1.00")])
+        let (unknown, unknownBody) = try await system.placeOrder(
+            customer: UUID().uuidString, items: [("Pen", 1, "1.00")])
         #expect(unknown == 422)
         #expect((unknownBody["error"] as? [String: Any])?["field"] as? String == "customer_id")
         let (empty, emptyBody) = try await system.placeOrder(customer: Self.seeds[0], items: [])
@@ -157,7 +178,8 @@ struct OrderFlowSystemTests {
     static func amqpMessage<Payload: EventPayload>(_ event: CloudEvent<Payload>) throws -> OutboundMessage {
         OutboundMessage(
             exchange: Payload.eventType.exchange, routingKey: Payload.eventType.name,
-            properties: MessageProperties(contentType: CloudEvent<Payload>.contentType, messageID: event.id, type: event.type, appID: "tests"),
+            properties: MessageProperties(
+                contentType: CloudEvent<Payload>.contentType, messageID: event.id, type: event.type, appID: "tests"),
             body: try EventCoding.makeEncoder().encode(event))
     }
 }

@@ -33,7 +33,10 @@ final class OrderStream: Sendable {
 
     /// Starts `clients` clients, each placing an order, pausing for `pause`, and so on,
     /// spread over the order-service replicas at `ports` (default: the system's one).
-    init(system: MercatoSystem, customers: [UUID], clients count: Int = 4, pause: Duration = .milliseconds(40), ports: [Int]? = nil) {
+    init(
+        system: MercatoSystem, customers: [UUID], clients count: Int = 4, pause: Duration = .milliseconds(40),
+        ports: [Int]? = nil
+    ) {
         self.ports = Locked(ports ?? [system.ports[.order]!])
         let tasks = (0..<count).map { client in
             Task { [self] in
@@ -42,7 +45,10 @@ final class OrderStream: Sendable {
                     sequence += 1
                     let customer = customers[(client + sequence * count) % customers.count]
                     let items = (0...(sequence % 3)).map { line in
-                        ("Item \(client)-\(sequence)-\(line) ☕", 1 + (sequence + line) % 4, "\(1 + line).\(10 + sequence % 90)")
+                        (
+                            "Item \(client)-\(sequence)-\(line) ☕", 1 + (sequence + line) % 4,
+                            "\(1 + line).\(10 + sequence % 90)"
+                        )
                     }
                     let port = self.ports.withLock { $0.isEmpty ? nil : $0[(client + sequence) % $0.count] }
                     await place(system: system, customer: customer, items: items, port: port)
@@ -62,7 +68,8 @@ final class OrderStream: Sendable {
     private func place(system: MercatoSystem, customer: UUID, items: [(String, Int, String)], port: Int?) async {
         let now = ContinuousClock.now
         do {
-            let (status, body) = try await system.placeOrder(customer: customer.uuidString.lowercased(), items: items, port: port)
+            let (status, body) = try await system.placeOrder(
+                customer: customer.uuidString.lowercased(), items: items, port: port)
             if status == 201, let id = (body["id"] as? String).flatMap(UUID.init(uuidString:)) {
                 state.withLock { $0.accepted.append(Accepted(id: id, customerID: customer, at: .now)) }
             } else {
@@ -88,7 +95,9 @@ final class OrderStream: Sendable {
     func waitForAccepted(_ count: Int, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while state.withLock({ $0.accepted.count }) < count {
-            guard ContinuousClock.now < deadline else { throw SystemTestFailure("fewer than \(count) orders accepted within \(timeout)") }
+            guard ContinuousClock.now < deadline else {
+                throw SystemTestFailure("fewer than \(count) orders accepted within \(timeout)")
+            }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
@@ -96,6 +105,7 @@ final class OrderStream: Sendable {
     /// The failures by kind, e.g. `503 ×12, transport error ×2`.
     var failureSummary: String {
         let kinds = Dictionary(grouping: failures, by: \.kind).mapValues(\.count)
-        return kinds.isEmpty ? "-" : kinds.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        return kinds.isEmpty
+            ? "-" : kinds.sorted { $0.value > $1.value }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
     }
 }

@@ -19,7 +19,8 @@ enum PoisonCatalog {
             source: "/tests/poison",
             data: OrderCreated(
                 orderID: UUID(), customerID: UUID(uuidString: OrderFlowSystemTests.seeds[0])!,
-                items: [OrderLine(productName: "Poison", quantity: 1, unitPrice: Money("1.00")!)], total: Money("1.00")!, createdAt: Date()))
+                items: [OrderLine(productName: "Poison", quantity: 1, unitPrice: Money("1.00")!)],
+                total: Money("1.00")!, createdAt: Date()))
         return try all(tag: tag, like: event)
     }
 
@@ -28,10 +29,13 @@ enum PoisonCatalog {
         let valid = try JSONSerialization.jsonObject(with: EventCoding.makeEncoder().encode(event)) as! [String: Any]
         let type = Payload.eventType
 
-        func message(_ id: String?, contentType: String = CloudEvent<OrderCreated>.contentType, body: Data) -> OutboundMessage {
+        func message(_ id: String?, contentType: String = CloudEvent<OrderCreated>.contentType, body: Data)
+            -> OutboundMessage
+        {
             OutboundMessage(
                 exchange: type.exchange, routingKey: type.name,
-                properties: MessageProperties(contentType: contentType, messageID: id, type: type.name, appID: "poison"),
+                properties: MessageProperties(
+                    contentType: contentType, messageID: id, type: type.name, appID: "poison"),
                 body: body)
         }
         func envelope(_ id: String, _ change: (inout [String: Any]) -> Void) throws -> Data {
@@ -43,7 +47,8 @@ enum PoisonCatalog {
         let wellFormed = try JSONSerialization.data(withJSONObject: valid)
         return [
             Poison(
-                name: "malformed JSON", message: message("\(tag)-malformed", body: Data(#"{"specversion":"1.0","id":"#.utf8)),
+                name: "malformed JSON",
+                message: message("\(tag)-malformed", body: Data(#"{"specversion":"1.0","id":"#.utf8)),
                 reason: "not a CloudEvents envelope"),
             Poison(
                 name: "wrong type",
@@ -53,10 +58,12 @@ enum PoisonCatalog {
                 name: "unknown event version",
                 message: message("\(tag)-version", body: try envelope("\(tag)-version") { $0["dataversion"] = "99" }),
                 reason: "unsupported data version 99"),
-            Poison(name: "missing message_id", message: message(nil, body: wellFormed), reason: "message_id is missing"),
+            Poison(
+                name: "missing message_id", message: message(nil, body: wellFormed), reason: "message_id is missing"),
             Poison(
                 name: "wrong content type",
-                message: message("\(tag)-content", contentType: "text/plain", body: try envelope("\(tag)-content") { _ in }),
+                message: message(
+                    "\(tag)-content", contentType: "text/plain", body: try envelope("\(tag)-content") { _ in }),
                 reason: "content type text/plain"),
             Poison(
                 name: "payload of the wrong shape",

@@ -14,10 +14,12 @@ import Testing
 /// Ctrl-C (SIGINT to the whole foreground process group, `tee` included).
 @Suite(.needsSystem, .systemSlot, .timeLimit(.minutes(10)))
 struct RunScriptSystemTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     @Test func ctrlCWithTheOutputInTeeStopsTheServersToo() async throws {
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-run-\(UUID().uuidString.prefix(8))")
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mercato-run-\(UUID().uuidString.prefix(8))")
         let log = state.appendingPathExtension("log")
         defer {
             // Whatever happened, leave no server behind.
@@ -63,23 +65,31 @@ struct RunScriptSystemTests {
         pipeline.terminationHandler = { _ in exited.fire() }
         try pipeline.run()
 
-        try await waitUntil("scripts/run to say the system is running", timeout: .seconds(180), interval: .milliseconds(200)) {
-            exited.hasFired ? true : ((try? String(contentsOf: log, encoding: .utf8))?.contains("Mercato is running") ?? false)
+        try await waitUntil(
+            "scripts/run to say the system is running", timeout: .seconds(180), interval: .milliseconds(200)
+        ) {
+            exited.hasFired
+                ? true : ((try? String(contentsOf: log, encoding: .utf8))?.contains("Mercato is running") ?? false)
         }
-        try #require(!exited.hasFired, "scripts/run ended before the system was up:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        try #require(
+            !exited.hasFired,
+            "scripts/run ended before the system was up:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
         let servers = try Self.serverProcesses(state)
         #expect(servers.count == 2 && servers.allSatisfy(Self.isAlive))
         try await Self.theBannersTokensWork(log: log)
         // The tokens it keeps for later are as private as the key that signs them.
         for name in ["admin-token", "customer-token"] {
             let path = state.appendingPathComponent(name).path
-            let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int, "\(name)")
+            let mode = try #require(
+                try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int, "\(name)")
             #expect(mode & 0o777 == 0o600, "\(name) is \(String(mode & 0o777, radix: 8)), not 600")
         }
 
         kill(-pipeline.processIdentifier, SIGINT)
         try await exited.wait("scripts/run to exit after Ctrl-C", timeout: .seconds(120))
-        try await waitUntil("RabbitMQ and PostgreSQL to stop", timeout: .seconds(30)) { !servers.contains(where: Self.isAlive) }
+        try await waitUntil("RabbitMQ and PostgreSQL to stop", timeout: .seconds(30)) {
+            !servers.contains(where: Self.isAlive)
+        }
         #expect(!FileManager.default.fileExists(atPath: state.path), "the data directory was left behind")
     }
 
@@ -88,7 +98,10 @@ struct RunScriptSystemTests {
         let banner = try String(contentsOf: log, encoding: .utf8)
         func value(after prefix: String) -> String? {
             banner.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(prefix) }
-                .map { $0.trimmingCharacters(in: .whitespaces).dropFirst(prefix.count).split(separator: " ").first.map(String.init) ?? "" }
+                .map {
+                    $0.trimmingCharacters(in: .whitespaces).dropFirst(prefix.count).split(separator: " ").first.map(
+                        String.init) ?? ""
+                }
         }
         let admin = try #require(value(after: "export TOKEN="))
         let customer = try #require(value(after: "export CUSTOMER_TOKEN="))
@@ -112,8 +125,11 @@ struct RunScriptSystemTests {
     /// The RabbitMQ wrapper and the PostgreSQL postmaster that `scripts/infra` started.
     static func serverProcesses(_ state: URL) throws -> [pid_t] {
         let rabbit = try String(contentsOf: state.appendingPathComponent("rabbitmq/wrapper.pid"), encoding: .utf8)
-        let postgres = try String(contentsOf: state.appendingPathComponent("postgres/data/postmaster.pid"), encoding: .utf8)
-        return [rabbit, postgres].compactMap { pid_t($0.split(separator: "\n").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "") }
+        let postgres = try String(
+            contentsOf: state.appendingPathComponent("postgres/data/postmaster.pid"), encoding: .utf8)
+        return [rabbit, postgres].compactMap {
+            pid_t($0.split(separator: "\n").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? "")
+        }
     }
 
     static func isAlive(_ pid: pid_t) -> Bool {

@@ -33,7 +33,9 @@ final class SagaDriver: Sendable {
                         let draw = Double.random(in: 0..<1, using: &random)
                         let id = order.id.uuidString.lowercased()
                         if draw < pay + race { group.addTask { await self.settle(id, paying: true, system: system) } }
-                        if draw >= pay, draw < pay + race + cancel { group.addTask { await self.settle(id, paying: false, system: system) } }
+                        if draw >= pay, draw < pay + race + cancel {
+                            group.addTask { await self.settle(id, paying: false, system: system) }
+                        }
                     }
                     next = orders.count
                     try? await Task.sleep(for: .milliseconds(50))
@@ -49,7 +51,8 @@ final class SagaDriver: Sendable {
             do {
                 if paying {
                     let (_, list) = try await system.request(.invoice, "GET", "/invoices?order_id=\(order)")
-                    guard let invoice = ((list as? [String: Any])?["data"] as? [[String: Any]])?.first, let id = invoice["id"] as? String,
+                    guard let invoice = ((list as? [String: Any])?["data"] as? [[String: Any]])?.first,
+                        let id = invoice["id"] as? String,
                         let total = invoice["total"] as? String
                     else {
                         // Not invoiced yet, or never: cancelled first (a race the cancellation won).

@@ -64,7 +64,9 @@ struct SagaSystemTests {
         (status, body) = try await system.pay(invoice, amount: total, key: "good")
         #expect(status == 201, "\(String(describing: body))")
         let payment = try #require((body as? [String: Any])?["id"] as? String)
-        #expect((body as? [String: Any])?["status"] as? String == "captured" && (body as? [String: Any])?["invoice_status"] as? String == "paid")
+        #expect(
+            (body as? [String: Any])?["status"] as? String == "captured"
+                && (body as? [String: Any])?["invoice_status"] as? String == "paid")
         for _ in 0..<3 {
             (status, body) = try await system.pay(invoice, amount: total, key: "good")
             #expect(status == 201 && (body as? [String: Any])?["id"] as? String == payment)
@@ -74,12 +76,16 @@ struct SagaSystemTests {
         (status, body) = try await system.pay(invoice, amount: total, key: "another")
         #expect(status == 409 && system.errorCode(body) == "invoice_paid")
 
-        try await system.eventually("order-service marks the order paid") { try await system.orderStatus(order) == "paid" }
+        try await system.eventually("order-service marks the order paid") {
+            try await system.orderStatus(order) == "paid"
+        }
         (status, body) = try await system.request(.order, "POST", "/orders/\(order)/cancel")
         #expect(status == 409 && system.errorCode(body) == "order_paid")
         let captured = try await system.database(.invoice).query(
             "SELECT count(*), coalesce(sum(amount), 0) FROM simulated_provider_charges WHERE status = 'captured'")[0]
-        #expect(try captured.decode(Int.self, at: 0) == 1 && Money(try captured.decode(Decimal.self, at: 1)) == Money(total))
+        #expect(
+            try captured.decode(Int.self, at: 0) == 1 && Money(try captured.decode(Decimal.self, at: 1)) == Money(total)
+        )
         try await system.expectHistory(of: order, ["order.created", "order.invoiced", "order.paid"])
 
         let audit = try await system.drain(accepted: [UUID(uuidString: order)!])
@@ -109,14 +115,17 @@ struct SagaSystemTests {
         #expect(status == 200)
         try await system.eventually("the invoice is void") { try await system.invoiceStatus(invoice) == "void" }
         let (_, voided) = try await system.request(.invoice, "GET", "/invoices/\(invoice)")
-        #expect((voided as? [String: Any])?["number"] as? String != nil && (voided as? [String: Any])?["void_reason"] as? String == "requested")
+        #expect(
+            (voided as? [String: Any])?["number"] as? String != nil
+                && (voided as? [String: Any])?["void_reason"] as? String == "requested")
         let (paid, refusal) = try await system.pay(invoice, amount: "1.00", key: "too-late")
         #expect(paid == 409 && system.errorCode(refusal) == "invoice_void")
 
         // A customer's token cancels its own orders only: another's is not found.
         let (other, _, _) = try await system.invoicedOrder(customer: OrderFlowSystemTests.seeds[1])
         let token = try await system.tokens.customer(UUID(uuidString: Self.customer)!)
-        (status, _) = try await system.request(.order, "POST", "/orders/\(other)/cancel", headers: ["Authorization": "Bearer \(token)"])
+        (status, _) = try await system.request(
+            .order, "POST", "/orders/\(other)/cancel", headers: ["Authorization": "Bearer \(token)"])
         #expect(status == 404)
         (status, _) = try await system.request(.order, "POST", "/orders/\(UUID())/cancel")
         #expect(status == 404)
@@ -128,8 +137,10 @@ struct SagaSystemTests {
         #expect(audit.clean && audit.states["cancelled"] == 2, "\(audit)")
         // invoice-service learns of order.created and order.cancelled on separate queues: if the
         // creation came first the invoice was issued and is void now; otherwise there is none.
-        let statuses = try await system.database(.invoice).query("SELECT status FROM invoices WHERE order_id = $1", UUID(uuidString: early)!)
-            .map { try $0.decode(String.self, at: 0) }
+        let statuses = try await system.database(.invoice).query(
+            "SELECT status FROM invoices WHERE order_id = $1", UUID(uuidString: early)!
+        )
+        .map { try $0.decode(String.self, at: 0) }
         #expect(statuses == [] || statuses == ["void"], "\(statuses)")
         await system.shutdown()
     }
@@ -144,10 +155,14 @@ struct SagaSystemTests {
         let (order, invoice, total) = try await system.invoicedOrder(customer: Self.customer)
         async let payment = system.pay(invoice, amount: total, key: "slow", token: "tok_slow")
         // Pending: recorded, and the provider called (or about to be) with the invoice still issued.
-        try await system.eventually("the payment is pending") { try await system.paymentStatuses(invoice) == ["pending"] }
+        try await system.eventually("the payment is pending") {
+            try await system.paymentStatuses(invoice) == ["pending"]
+        }
         let (status, _) = try await system.request(.order, "POST", "/orders/\(order)/cancel")
         #expect(status == 200)
-        try await system.eventually("the invoice is void while the charge is held") { try await system.invoiceStatus(invoice) == "void" }
+        try await system.eventually("the invoice is void while the charge is held") {
+            try await system.invoiceStatus(invoice) == "void"
+        }
         let (paid, body) = try await payment
         #expect(paid == 409 && system.errorCode(body) == "invoice_void", "\(String(describing: body))")
         try await system.eventually("the payment is refunded and order-service knows") {
@@ -155,13 +170,15 @@ struct SagaSystemTests {
             let recorded = try await system.orderField(order, "refunded_at") != nil
             return refunded && recorded
         }
-        try await system.expectHistory(of: order, ["order.created", "order.invoiced", "order.cancelled", "order.refunded"])
+        try await system.expectHistory(
+            of: order, ["order.created", "order.invoiced", "order.cancelled", "order.refunded"])
 
         // Many times, both ways round: payment and cancellation sent together, either first.
         var accepted: Set<UUID> = [UUID(uuidString: order)!]
         var outcomes: [String: Int] = [:]
         for round in 0..<24 {
-            let (order, invoice, total) = try await system.invoicedOrder(customer: OrderFlowSystemTests.seeds[round % 3])
+            let (order, invoice, total) = try await system.invoicedOrder(
+                customer: OrderFlowSystemTests.seeds[round % 3])
             accepted.insert(UUID(uuidString: order)!)
             let offset = Duration.milliseconds(round % 6 * 10)
             async let pay = system.pay(invoice, amount: total, key: "race-\(round)")
@@ -176,7 +193,9 @@ struct SagaSystemTests {
         progress("saga race outcomes: \(outcomes.sorted { $0.key < $1.key })")
         let audit = try await system.drain(accepted: accepted)
         #expect(audit.clean, "\(audit)")
-        #expect((audit.states["paid"] ?? 0) + (audit.states["cancelled"] ?? 0) == accepted.count, "every order ends paid or cancelled")
+        #expect(
+            (audit.states["paid"] ?? 0) + (audit.states["cancelled"] ?? 0) == accepted.count,
+            "every order ends paid or cancelled")
         #expect(audit.refunds >= 1)
         await system.shutdown()
     }
@@ -193,11 +212,16 @@ struct SagaSystemTests {
         #expect(try await system.circuit() == "open")
         #expect(try await system.metric("mercato_payment_circuit_state") == 2)
         (status, body) = try await system.pay(invoice, amount: total, key: "while-open")
-        #expect(status == 503 && system.errorCode(body) == "payment_provider_unavailable", "refused without calling the provider")
+        #expect(
+            status == 503 && system.errorCode(body) == "payment_provider_unavailable",
+            "refused without calling the provider")
         // Nothing was charged, so the key may try again: refused again while the circuit is open.
         (status, body) = try await system.pay(invoice, amount: total, key: "while-open")
-        #expect(status == 503 && system.errorCode(body) == "payment_provider_unavailable", "\(String(describing: body))")
-        #expect(try await system.database(.invoice).query("SELECT count(*) FROM simulated_provider_charges")[0].decode(Int.self, at: 0) == 0)
+        #expect(
+            status == 503 && system.errorCode(body) == "payment_provider_unavailable", "\(String(describing: body))")
+        #expect(
+            try await system.database(.invoice).query("SELECT count(*) FROM simulated_provider_charges")[0].decode(
+                Int.self, at: 0) == 0)
         #expect(try await system.circuit() == "open")
         let audit = try await system.drain(accepted: [UUID(uuidString: order)!])
         #expect(audit.clean && audit.states["invoiced"] == 1, "\(audit)")
@@ -235,9 +259,13 @@ struct SagaSystemTests {
         let before = try await system.ordersCount(Self.customer)
         let (order, invoice, _) = try await system.invoicedOrder(customer: Self.customer)
         // invoice-service has the invoice; order-service learns its due date from invoice.created.
-        try await system.eventually("order-service knows the due date") { try await system.orderField(order, "payment_due_at") != nil }
+        try await system.eventually("order-service knows the due date") {
+            try await system.orderField(order, "payment_due_at") != nil
+        }
         // invoice-service closes the invoice (invoice.overdue), and order-service cancels on it.
-        try await system.eventually("the overdue invoice's order is cancelled") { try await system.orderStatus(order) == "cancelled" }
+        try await system.eventually("the overdue invoice's order is cancelled") {
+            try await system.orderStatus(order) == "cancelled"
+        }
         #expect(try await system.orderField(order, "cancel_reason") as? String == "payment_overdue")
         try await system.eventually("its invoice is void and the count is back") {
             let void = try await system.invoiceStatus(invoice) == "void"
@@ -254,22 +282,30 @@ extension MercatoSystem {
     /// Places an order and waits for its invoice; returns the order id, invoice id and total.
     func invoicedOrder(customer: String) async throws -> (order: String, invoice: String, total: String) {
         let (status, body) = try await placeOrder(customer: customer, items: [("Tea", 2, "3.50"), ("Cake", 1, "4.25")])
-        guard status == 201, let order = body["id"] as? String else { throw SystemTestFailure("POST /orders answered \(status)") }
+        guard status == 201, let order = body["id"] as? String else {
+            throw SystemTestFailure("POST /orders answered \(status)")
+        }
         var invoice: [String: Any]?
         try await eventually("order \(order) is invoiced") {
             let (_, list) = try await self.request(.invoice, "GET", "/invoices?order_id=\(order)")
             invoice = ((list as? [String: Any])?["data"] as? [[String: Any]])?.first
             return invoice != nil
         }
-        guard let id = invoice?["id"] as? String, let total = invoice?["total"] as? String else { throw SystemTestFailure("no invoice") }
+        guard let id = invoice?["id"] as? String, let total = invoice?["total"] as? String else {
+            throw SystemTestFailure("no invoice")
+        }
         return (order, id, total)
     }
 
     /// `POST /invoices/{id}/payments`.
-    func pay(_ invoice: String, amount: String, key: String?, method: String = "card", token: String? = nil) async throws -> (Int, Any?) {
+    func pay(_ invoice: String, amount: String, key: String?, method: String = "card", token: String? = nil)
+        async throws -> (Int, Any?)
+    {
         var json: [String: Any] = ["amount": amount, "method": method]
         if let token { json["payment_token"] = token }
-        return try await request(.invoice, "POST", "/invoices/\(invoice)/payments", json: json, headers: key.map { ["Idempotency-Key": $0] } ?? [:])
+        return try await request(
+            .invoice, "POST", "/invoices/\(invoice)/payments", json: json,
+            headers: key.map { ["Idempotency-Key": $0] } ?? [:])
     }
 
     /// Waits until order-service's `GET /orders/{id}/history` lists `events`: a change is
@@ -281,16 +317,24 @@ extension MercatoSystem {
             try await eventually("the history of order \(order) is \(events)") {
                 let (_, history) = try await request(.order, "GET", "/orders/\(order)/history")
                 last = history
-                return ((history as? [String: Any])?["changes"] as? [[String: Any]])?.compactMap { $0["event"] as? String } == events
+                return ((history as? [String: Any])?["changes"] as? [[String: Any]])?.compactMap {
+                    $0["event"] as? String
+                } == events
             }
         } catch {
             throw SystemTestFailure("last history answered: \(String(describing: last))\n\(error)")
         }
     }
 
-    func errorCode(_ body: Any?) -> String? { ((body as? [String: Any])?["error"] as? [String: Any])?["code"] as? String }
-    func errorField(_ body: Any?) -> String? { ((body as? [String: Any])?["error"] as? [String: Any])?["field"] as? String }
-    func errorMessage(_ body: Any?) -> String? { ((body as? [String: Any])?["error"] as? [String: Any])?["message"] as? String }
+    func errorCode(_ body: Any?) -> String? {
+        ((body as? [String: Any])?["error"] as? [String: Any])?["code"] as? String
+    }
+    func errorField(_ body: Any?) -> String? {
+        ((body as? [String: Any])?["error"] as? [String: Any])?["field"] as? String
+    }
+    func errorMessage(_ body: Any?) -> String? {
+        ((body as? [String: Any])?["error"] as? [String: Any])?["message"] as? String
+    }
 
     func orderField(_ order: String, _ field: String) async throws -> Any? {
         let (_, body) = try await request(.order, "GET", "/orders/\(order)")
@@ -310,7 +354,8 @@ extension MercatoSystem {
     }
 
     func ordersCount(_ customer: String) async throws -> Int {
-        try await database(.customer).query("SELECT orders_count FROM customers WHERE id = $1", UUID(uuidString: customer)!)[0].decode(Int.self, at: 0)
+        try await database(.customer).query(
+            "SELECT orders_count FROM customers WHERE id = $1", UUID(uuidString: customer)!)[0].decode(Int.self, at: 0)
     }
 
     /// The payment provider's circuit, as invoice-service's readiness shows it.

@@ -16,7 +16,9 @@ struct SchemathesisSystemTests {
     @Test(arguments: MercatoSystem.Service.allCases)
     func theOpenAPIDocumentDescribesTheService(_ service: MercatoSystem.Service) async throws {
         let system = try await MercatoSystem.start()
-        let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("schemathesis.toml").path
+        let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "schemathesis.toml"
+        ).path
         let (status, output) = try await Self.run(
             "python3", "-c", "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
             "--no-color", "--config-file", config, "run", "http://127.0.0.1:\(system.ports[service]!)/openapi.json",
@@ -27,7 +29,8 @@ struct SchemathesisSystemTests {
             // the request timeout, so it fails nothing the deadline would not: a test asserts
             // the contract, and how fast a debug build answers beside other suites is the
             // machine's, not the document's (benchmarks measure latency).
-            "--checks", "all", "--max-examples", "100", "--seed", Self.seed, "--request-timeout", "30", "--max-response-time", "30")
+            "--checks", "all", "--max-examples", "100", "--seed", Self.seed, "--request-timeout", "30",
+            "--max-response-time", "30")
         #expect(status == 0, "schemathesis found \(service.rawValue) and its document disagree:\n\(output)")
         #expect(output.contains(" passed"), "\(output)")
         // And the service is still healthy afterwards.
@@ -44,7 +47,8 @@ struct SchemathesisSystemTests {
         let output = scratch.appendingPathComponent("output.log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
-        let status = try await MercatoSystem.run(URL(fileURLWithPath: "/usr/bin/env"), arguments, output: handle, in: scratch)
+        let status = try await MercatoSystem.run(
+            URL(fileURLWithPath: "/usr/bin/env"), arguments, output: handle, in: scratch)
         try handle.close()
         return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
     }

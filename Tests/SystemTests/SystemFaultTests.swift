@@ -2,8 +2,8 @@ import Audit
 import Broker
 import Contracts
 import Foundation
-import Postgres
 import MercatoTesting
+import Postgres
 import Testing
 
 /// The fault-injection suite: the whole system — RabbitMQ, PostgreSQL, the three services as
@@ -18,7 +18,8 @@ import Testing
 struct SystemFaultTests {
     @Test func nothingIsLostOrDoubledUnderFaults() async throws {
         guard !MercatoSystem.isCluster else {
-            throw SystemTestFailure("the single-node fault suite runs on one RabbitMQ node, not a cluster (scripts/test runs it so)")
+            throw SystemTestFailure(
+                "the single-node fault suite runs on one RabbitMQ node, not a cluster (scripts/test runs it so)")
         }
         try await runFaultScenarios(FaultScenario.selected(cluster: false))
     }
@@ -27,23 +28,24 @@ struct SystemFaultTests {
 /// Runs `scenarios` one after the other, each on a system of its own, expects each to pass,
 /// and prints (and with `MERCATO_FAULT_REPORT`, writes) the report table.
 func runFaultScenarios(_ scenarios: [FaultScenario]) async throws {
-        var outcomes: [FaultOutcome] = []
-        for scenario in scenarios {
-            progress("fault-injection: \(scenario.rawValue): \(scenario.title)")
-            let outcome = await FaultRun(scenario: scenario).run()
-            progress("fault-injection: \(scenario.rawValue): \(outcome.passed ? "pass" : "FAIL") — \(outcome.passed ? outcome.audit.summary : outcome.audit.description)"
+    var outcomes: [FaultOutcome] = []
+    for scenario in scenarios {
+        progress("fault-injection: \(scenario.rawValue): \(scenario.title)")
+        let outcome = await FaultRun(scenario: scenario).run()
+        progress(
+            "fault-injection: \(scenario.rawValue): \(outcome.passed ? "pass" : "FAIL") — \(outcome.passed ? outcome.audit.summary : outcome.audit.description)"
                 + (outcome.problems.isEmpty ? "" : "; problems: \(outcome.problems.joined(separator: "; "))"))
-            outcomes.append(outcome)
-            #expect(outcome.passed, "\(scenario.title): \(outcome.audit); problems: \(outcome.problems)")
-            #expect(outcome.audit.lost == 0, "\(scenario.title): lost")
-            #expect(outcome.audit.doubled == 0, "\(scenario.title): doubled")
-            #expect(outcome.audit.inconsistent == 0 && outcome.audit.unrefunded == 0, "\(scenario.title): inconsistent")
-        }
-        let table = FaultReport(outcomes: outcomes).table
-        print("fault-injection report\n" + table)
-        if let path = MercatoSystem.environment["MERCATO_FAULT_REPORT"] {
-            try (table + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        }
+        outcomes.append(outcome)
+        #expect(outcome.passed, "\(scenario.title): \(outcome.audit); problems: \(outcome.problems)")
+        #expect(outcome.audit.lost == 0, "\(scenario.title): lost")
+        #expect(outcome.audit.doubled == 0, "\(scenario.title): doubled")
+        #expect(outcome.audit.inconsistent == 0 && outcome.audit.unrefunded == 0, "\(scenario.title): inconsistent")
+    }
+    let table = FaultReport(outcomes: outcomes).table
+    print("fault-injection report\n" + table)
+    if let path = MercatoSystem.environment["MERCATO_FAULT_REPORT"] {
+        try (table + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
 }
 
 /// A line on standard error, which is unbuffered: standard output reaches a pipe only when
@@ -62,7 +64,8 @@ struct FaultRun {
         let replicas = Replicas()
         do {
             system = try await MercatoSystem.start(
-                environment: scenario == .saga ? ["PAYMENT_SIM_LATENCY_MS": "20", "PAYMENT_RECONCILE_INTERVAL_MS": "500"] : [:])
+                environment: scenario == .saga
+                    ? ["PAYMENT_SIM_LATENCY_MS": "20", "PAYMENT_RECONCILE_INTERVAL_MS": "500"] : [:])
         } catch {
             outcome.problems.append("the system did not start: \(error)")
             return outcome
@@ -82,15 +85,21 @@ struct FaultRun {
         var customers = OrderFlowSystemTests.seeds.map { UUID(uuidString: $0)! }
         for index in 0..<5 {
             let (status, body) = try await system.request(
-                .customer, "POST", "/customers", json: ["name": "Fault Customer \(index)", "email": "fault\(index)@example.com", "address": "Street \(index)"])
-            guard status == 201, let id = ((body as? [String: Any])?["id"] as? String).flatMap(UUID.init(uuidString:)) else {
+                .customer, "POST", "/customers",
+                json: [
+                    "name": "Fault Customer \(index)", "email": "fault\(index)@example.com",
+                    "address": "Street \(index)",
+                ])
+            guard status == 201, let id = ((body as? [String: Any])?["id"] as? String).flatMap(UUID.init(uuidString:))
+            else {
                 throw SystemTestFailure("POST /customers answered \(status)")
             }
             customers.append(id)
         }
         let tap = scenario == .duplicates ? try await Tap(system: system) : nil
 
-        let stream = OrderStream(system: system, customers: customers, ports: [system.ports[.order]!] + replicas.ports(of: .order))
+        let stream = OrderStream(
+            system: system, customers: customers, ports: [system.ports[.order]!] + replicas.ports(of: .order))
         let saga = scenario == .saga ? SagaDriver(system: system, stream: stream) : nil
         try await stream.waitForAccepted(30)
         var poisons: [PoisonCatalog.Poison] = []
@@ -101,8 +110,11 @@ struct FaultRun {
         case .clusterLeader:
             poisons = try await Self.injectPoison(into: system, tag: "cluster", pause: .zero)
             let node = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
-            let connections = try await ClusterNodes.serviceConnections(of: system, expected: ClusterNodes.expectedServiceConnections)
-            progress("fault-injection: \(scenario.rawValue): the leaders are on node \(node); the services' connections by node: \(connections.sorted { $0.key < $1.key })")
+            let connections = try await ClusterNodes.serviceConnections(
+                of: system, expected: ClusterNodes.expectedServiceConnections)
+            progress(
+                "fault-injection: \(scenario.rawValue): the leaders are on node \(node); the services' connections by node: \(connections.sorted { $0.key < $1.key })"
+            )
             try await Integration.infra("rabbitmq", "kill", "\(node)")
             try await Task.sleep(for: .seconds(10))
             try await Integration.infra("rabbitmq", "start", "\(node)")
@@ -116,10 +128,16 @@ struct FaultRun {
             // The node with the leaders, unless none of the services' connections is on it:
             // the scenario is about clients on the minority side.
             let leader = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
-            let connections = try await ClusterNodes.serviceConnections(of: system, expected: ClusterNodes.expectedServiceConnections)
-            let node = connections[leader, default: 0] > 0 ? leader : connections.max { $0.value < $1.value }?.key ?? leader
-            progress("fault-injection: \(scenario.rawValue): cutting off node \(node) (leaders on node \(leader)); the services' connections by node: \(connections.sorted { $0.key < $1.key })")
-            if connections[node, default: 0] == 0 { outcome.problems.append("no service connection was on the node cut off: \(connections)") }
+            let connections = try await ClusterNodes.serviceConnections(
+                of: system, expected: ClusterNodes.expectedServiceConnections)
+            let node =
+                connections[leader, default: 0] > 0 ? leader : connections.max { $0.value < $1.value }?.key ?? leader
+            progress(
+                "fault-injection: \(scenario.rawValue): cutting off node \(node) (leaders on node \(leader)); the services' connections by node: \(connections.sorted { $0.key < $1.key })"
+            )
+            if connections[node, default: 0] == 0 {
+                outcome.problems.append("no service connection was on the node cut off: \(connections)")
+            }
             try await Integration.infra("rabbitmq", "partition", "\(node)", "20")
             try await Task.sleep(for: .seconds(20))
             try await ClusterNodes.waitUntilAllRunning(timeout: .seconds(120))
@@ -198,8 +216,10 @@ struct FaultRun {
 
         // The dead-letter queues hold exactly what was injected, with the reasons.
         var deadLetters: [Delivery] = []
-        for queue in Topology.mercato().queues.map(\.name) where !queue.hasSuffix(".dlq") && !queue.contains(".retry.") {
-            let expecting = [QueueName.customerOrderCreated, QueueName.invoiceOrderCreated].contains(queue) ? poisons.count : 0
+        for queue in Topology.mercato().queues.map(\.name) where !queue.hasSuffix(".dlq") && !queue.contains(".retry.")
+        {
+            let expecting =
+                [QueueName.customerOrderCreated, QueueName.invoiceOrderCreated].contains(queue) ? poisons.count : 0
             deadLetters += try await system.drainDeadLetters(of: queue, expecting: expecting)
         }
         outcome.deadLetters = deadLetters.count
@@ -207,14 +227,19 @@ struct FaultRun {
         outcome.expectedDeadLetters = poisons.count * 2
         let reasons = deadLetters.compactMap { $0.properties.headers["x-mercato-error"]?.stringValue }
         for poison in poisons where reasons.filter({ $0.contains(poison.reason) }).count != 2 {
-            outcome.problems.append("\(poison.name) is not dead-lettered by both consumers with \"\(poison.reason)\"; reasons: \(reasons)")
+            outcome.problems.append(
+                "\(poison.name) is not dead-lettered by both consumers with \"\(poison.reason)\"; reasons: \(reasons)")
         }
-        if poisons.isEmpty, !reasons.isEmpty { outcome.problems.append("unexpected dead letters: \(reasons.prefix(5))") }
+        if poisons.isEmpty, !reasons.isEmpty {
+            outcome.problems.append("unexpected dead letters: \(reasons.prefix(5))")
+        }
         if let synthetic { try await synthetic.check(on: system, &outcome.problems) }
     }
 
     /// Publishes every kind of poison message among the orders, `pause` apart.
-    private static func injectPoison(into system: MercatoSystem, tag: String, pause: Duration) async throws -> [PoisonCatalog.Poison] {
+    private static func injectPoison(into system: MercatoSystem, tag: String, pause: Duration) async throws
+        -> [PoisonCatalog.Poison]
+    {
         let poisons = try PoisonCatalog.all(tag: "\(tag)-\(UUID().uuidString.prefix(8))")
         for poison in poisons {
             try await system.publish(poison.message)
@@ -225,27 +250,34 @@ struct FaultRun {
 
     /// Waits until every order accepted before `faultEnd` is invoiced (order-service marked it)
     /// or cancelled, and counted by customer-service, and returns how long that took.
-    private func recovered(_ system: MercatoSystem, _ stream: OrderStream, since faultEnd: ContinuousClock.Instant) async throws -> Duration {
+    private func recovered(_ system: MercatoSystem, _ stream: OrderStream, since faultEnd: ContinuousClock.Instant)
+        async throws -> Duration
+    {
         let backlog = stream.accepted.filter { $0.at <= faultEnd }
         let ids = backlog.map(\.id)
         let deadline = faultEnd + .seconds(180)
         while ContinuousClock.now < deadline {
             // A cancelled order may never be invoiced, and no longer counts.
             if let invoiced = try? await system.database(.order).query(
-                "SELECT count(*) FROM orders WHERE id = ANY($1) AND (invoice_id IS NOT NULL OR status = 'cancelled')", ids)[0].decode(Int.self, at: 0),
+                "SELECT count(*) FROM orders WHERE id = ANY($1) AND (invoice_id IS NOT NULL OR status = 'cancelled')",
+                ids)[0].decode(Int.self, at: 0),
                 invoiced == ids.count,
                 let perCustomer = try? await system.database(.order).query(
-                    "SELECT customer_id, count(*) FROM orders WHERE id = ANY($1) AND status <> 'cancelled' GROUP BY customer_id", ids
+                    "SELECT customer_id, count(*) FROM orders WHERE id = ANY($1) AND status <> 'cancelled' GROUP BY customer_id",
+                    ids
                 ).reduce(into: [UUID: Int](), { $0[try $1.decode(UUID.self, at: 0)] = try $1.decode(Int.self, at: 1) }),
                 let counts = try? await system.database(.customer).query(
                     "SELECT id, orders_count FROM customers WHERE id = ANY($1)", Array(perCustomer.keys)),
-                try counts.allSatisfy({ try $0.decode(Int.self, "orders_count") >= perCustomer[try $0.decode(UUID.self, "id")] ?? 0 })
+                try counts.allSatisfy({
+                    try $0.decode(Int.self, "orders_count") >= perCustomer[try $0.decode(UUID.self, "id")] ?? 0
+                })
             {
                 return ContinuousClock.now - faultEnd
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw SystemTestFailure("the orders accepted before the fault ended were not all counted and invoiced within 180 s")
+        throw SystemTestFailure(
+            "the orders accepted before the fault ended were not all counted and invoiced within 180 s")
     }
 }
 
@@ -261,7 +293,8 @@ struct Tap {
                 queues: [.init(name: Self.queue)],
                 bindings: [
                     .init(exchange: ExchangeName.orders, queue: Self.queue, routingKey: EventType.orderCreated.name),
-                    .init(exchange: ExchangeName.invoices, queue: Self.queue, routingKey: EventType.invoiceCreated.name),
+                    .init(
+                        exchange: ExchangeName.invoices, queue: Self.queue, routingKey: EventType.invoiceCreated.name),
                     .init(exchange: ExchangeName.customers, queue: Self.queue, routingKey: "customer.*"),
                 ]))
     }
@@ -275,8 +308,13 @@ struct Tap {
         let deadline = ContinuousClock.now + duration
         while ContinuousClock.now < deadline {
             let batch = await consumer.next(max: 100)
-            let fresh = batch.filter { delivery in delivery.properties.messageID.map { republished.insert($0).inserted } ?? false }
-            let copies = fresh.reversed().map { OutboundMessage(exchange: $0.exchange, routingKey: $0.routingKey, properties: $0.properties, body: $0.body) }
+            let fresh = batch.filter { delivery in
+                delivery.properties.messageID.map { republished.insert($0).inserted } ?? false
+            }
+            let copies = fresh.reversed().map {
+                OutboundMessage(
+                    exchange: $0.exchange, routingKey: $0.routingKey, properties: $0.properties, body: $0.body)
+            }
             if !copies.isEmpty { try await system.publish(copies + copies) }
             if let last = batch.last { try await last.ack(multiple: true) }
         }
@@ -296,16 +334,21 @@ struct Synthetic {
         let invoice = CloudEvent(
             source: "/tests/synthetic",
             data: InvoiceCreated(
-                invoiceID: UUID(), invoiceNumber: "INV-2000-999999", orderID: synthetic.orderID, customerID: synthetic.customerID,
-                lines: [OrderLine(productName: "Ghost", quantity: 1, unitPrice: Money("1.00")!)], subtotal: Money("1.00")!,
+                invoiceID: UUID(), invoiceNumber: "INV-2000-999999", orderID: synthetic.orderID,
+                customerID: synthetic.customerID,
+                lines: [OrderLine(productName: "Ghost", quantity: 1, unitPrice: Money("1.00")!)],
+                subtotal: Money("1.00")!,
                 taxRate: Decimal(string: "0.20")!, tax: Money("0.20")!, total: Money("1.20")!, issuedAt: Date()))
         func snapshot(_ version: Int, _ name: String) -> CustomerSnapshot {
             CustomerSnapshot(
-                customerID: synthetic.customerID, name: name, email: "reordered@example.com", address: "Elsewhere", ordersCount: 0,
+                customerID: synthetic.customerID, name: name, email: "reordered@example.com", address: "Elsewhere",
+                ordersCount: 0,
                 version: version, updatedAt: Date())
         }
-        let updated = CloudEvent(source: "/tests/synthetic", data: CustomerUpdated(customer: snapshot(3, "Version Three")))
-        let created = CloudEvent(source: "/tests/synthetic", data: CustomerCreated(customer: snapshot(1, "Version One")))
+        let updated = CloudEvent(
+            source: "/tests/synthetic", data: CustomerUpdated(customer: snapshot(3, "Version Three")))
+        let created = CloudEvent(
+            source: "/tests/synthetic", data: CustomerCreated(customer: snapshot(1, "Version One")))
         try await system.publish(OrderFlowSystemTests.amqpMessage(invoice))
         try await system.publish(OrderFlowSystemTests.amqpMessage(updated))
         try await system.publish(OrderFlowSystemTests.amqpMessage(created))
@@ -317,11 +360,14 @@ struct Synthetic {
     func check(on system: MercatoSystem, _ problems: inout [String]) async throws {
         let orders = system.database(.order)
         try? await system.eventually("the synthetic events are handled", timeout: .seconds(60)) {
-            let parked = try await orders.query("SELECT count(*) FROM parked_invoices WHERE order_id = $1", orderID)[0].decode(Int.self, at: 0)
-            let version = try await orders.query("SELECT version FROM customers WHERE id = $1", customerID).first?.decode(Int.self, at: 0)
+            let parked = try await orders.query("SELECT count(*) FROM parked_invoices WHERE order_id = $1", orderID)[0]
+                .decode(Int.self, at: 0)
+            let version = try await orders.query("SELECT version FROM customers WHERE id = $1", customerID).first?
+                .decode(Int.self, at: 0)
             return parked == 1 && version == 3
         }
-        let parked = try await orders.query("SELECT count(*) FROM parked_invoices WHERE order_id = $1", orderID)[0].decode(Int.self, at: 0)
+        let parked = try await orders.query("SELECT count(*) FROM parked_invoices WHERE order_id = $1", orderID)[0]
+            .decode(Int.self, at: 0)
         if parked != 1 { problems.append("the invoice of an unseen order was not parked (\(parked) rows)") }
         let replica = try await orders.query("SELECT name, version FROM customers WHERE id = $1", customerID)
         let version = try replica.first?.decode(Int.self, "version")

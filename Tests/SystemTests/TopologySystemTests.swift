@@ -50,38 +50,48 @@ struct TopologySystemTests {
         let vhost = "apply_" + UUID().uuidString.prefix(8).lowercased()
         let management = try Management()
         try await management.createVirtualHost(vhost)
-        let amqpURL = try Integration.amqpURL().split(separator: ",").first.map(String.init)!.replacingOccurrences(of: "/%2F", with: "/\(vhost)")
+        let amqpURL = try Integration.amqpURL().split(separator: ",").first.map(String.init)!.replacingOccurrences(
+            of: "/%2F", with: "/\(vhost)")
         let passwords = FileManager.default.temporaryDirectory.appendingPathComponent("apply-\(vhost)")
         defer { try? FileManager.default.removeItem(at: passwords) }
         // The users are shared by every system on this broker: should the command ever reach
         // the real management API, it sets the passwords the systems use, not new ones.
         var environment = ProcessInfo.processInfo.environment
         for permission in BrokerPermission.mercato {
-            environment["AMQP_PASSWORD_" + permission.user.uppercased().replacingOccurrences(of: "-", with: "_")] = MercatoSystem.password(of: permission.user)
+            environment["AMQP_PASSWORD_" + permission.user.uppercased().replacingOccurrences(of: "-", with: "_")] =
+                MercatoSystem.password(of: permission.user)
         }
         let (status, output) = try await runCLI(
             [
-                "topology", "apply", "--amqp-url", amqpURL, "--queue-type", "quorum", "--management-url", "http://admin:s3cret@127.0.0.1:1",
+                "topology", "apply", "--amqp-url", amqpURL, "--queue-type", "quorum", "--management-url",
+                "http://admin:s3cret@127.0.0.1:1",
                 "--password-dir", passwords.path,
             ], environment: environment)
         #expect(status == 1, "\(output)")
         #expect(output.contains("topology declared on vhost \(vhost)"), "\(output)")
-        #expect(output.contains("127.0.0.1:1") && !output.contains("s3cret"), "the error names the management API it was given: \(output)")
+        #expect(
+            output.contains("127.0.0.1:1") && !output.contains("s3cret"),
+            "the error names the management API it was given: \(output)")
 
         let (listed, data) = try await management.send("GET", "/api/queues/\(vhost)")
         let queues = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]], "\(listed)")
-        let types = Dictionary(uniqueKeysWithValues: queues.compactMap { queue in (queue["name"] as? String).map { ($0, queue["type"] as? String ?? "?") } })
+        let types = Dictionary(
+            uniqueKeysWithValues: queues.compactMap { queue in
+                (queue["name"] as? String).map { ($0, queue["type"] as? String ?? "?") }
+            })
         for queue in QueueName.consumerQueues {
             #expect(types[queue] == "quorum", "\(queue): \(types[queue] ?? "missing")")
             #expect(
-                types[QueueName.deadLetter(of: queue)] == "quorum", "\(QueueName.deadLetter(of: queue)): \(types[QueueName.deadLetter(of: queue)] ?? "missing")"
+                types[QueueName.deadLetter(of: queue)] == "quorum",
+                "\(QueueName.deadLetter(of: queue)): \(types[QueueName.deadLetter(of: queue)] ?? "missing")"
             )
         }
         #expect(!types.isEmpty && types.values.allSatisfy { $0 == "quorum" }, "\(types)")
 
         // And `mercato topology` checks them as quorum queues when told so.
         let (checked, report) = try await runCLI(["topology", "--vhost", vhost, "--queue-type", "quorum", "--json"])
-        let problems = (try? JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any])?["problems"] as? [String]
+        let problems =
+            (try? JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any])?["problems"] as? [String]
         #expect(checked == 0 && problems?.isEmpty == true, "\(report)")
         _ = try await management.send("DELETE", "/api/vhosts/\(vhost)")
     }
@@ -97,13 +107,15 @@ struct TopologySystemTests {
         let (status, output) = try await runCLI(["topology", "--management-url", try #require(url.string)])
         #expect(status == 1)
         #expect(output.split(separator: "\n").count == 1 && output.hasPrefix("mercato: "), "\(output)")
-        #expect(output.contains(base.absoluteString) && output.contains("401") && !output.contains("s3cret"), "\(output)")
+        #expect(
+            output.contains(base.absoluteString) && output.contains("401") && !output.contains("s3cret"), "\(output)")
         #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     func runCLI(_ arguments: [String], environment: [String: String]? = nil) async throws -> (Int32, String) {
         let result = try await runProcess(
-            arguments, executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), environment: environment, mergingStandardError: true)
+            arguments, executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"),
+            environment: environment, mergingStandardError: true)
         return (result.status, result.output)
     }
 }

@@ -8,7 +8,9 @@ enum AMQPEvent: Sendable {
     /// Negative publisher confirm.
     case nack(channel: UInt16, deliveryTag: UInt64, multiple: Bool)
     /// A mandatory message that matched no queue; its confirm follows.
-    case returned(channel: UInt16, replyCode: Int, replyText: String, exchange: String, routingKey: String, properties: MessageProperties)
+    case returned(
+        channel: UInt16, replyCode: Int, replyText: String, exchange: String, routingKey: String,
+        properties: MessageProperties)
     /// A message for a consumer.
     case delivery(channel: UInt16, InboundMessage)
     /// The broker closed a channel (close-ok already sent).

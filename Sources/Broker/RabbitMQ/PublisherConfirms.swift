@@ -56,7 +56,8 @@ struct PublisherConfirms {
 
     /// Registers a publish; its messages wait until ``assignTags(to:)``.
     mutating func enqueue(
-        _ messages: [OutboundMessage], deadline: ContinuousClock.Instant, continuation: CheckedContinuation<Void, any Error>
+        _ messages: [OutboundMessage], deadline: ContinuousClock.Instant,
+        continuation: CheckedContinuation<Void, any Error>
     ) -> RequestID {
         nextRequestID += 1
         requests[nextRequestID] = Request(
@@ -67,7 +68,9 @@ struct PublisherConfirms {
 
     /// Gives the waiting messages of `id` the next delivery tags, in order, and returns them
     /// for sending.
-    mutating func assignTags(to id: RequestID, now: ContinuousClock.Instant = .now) -> [(tag: UInt64, message: OutboundMessage)] {
+    mutating func assignTags(to id: RequestID, now: ContinuousClock.Instant = .now) -> [(
+        tag: UInt64, message: OutboundMessage
+    )] {
         guard var request = requests[id] else { return [] }
         var assigned: [(tag: UInt64, message: OutboundMessage)] = []
         for index in request.states.indices {
@@ -144,7 +147,9 @@ struct PublisherConfirms {
         let message = request.messages[index]
         if !accepted {
             request.failures.append(
-                .init(messageID: message.displayID, code: .nacked, reason: "the broker nacked the message \(Self.nackRetries + 1) times"))
+                .init(
+                    messageID: message.displayID, code: .nacked,
+                    reason: "the broker nacked the message \(Self.nackRetries + 1) times"))
         } else if let reason = request.returned[index] {
             request.failures.append(.init(messageID: message.displayID, code: .unroutable, reason: reason))
         }
@@ -157,7 +162,9 @@ struct PublisherConfirms {
     /// will fail as unroutable when its ack arrives.
     mutating func markReturned(messageID: String?, exchange: String, routingKey: String, reason: String) {
         for tag in inFlight.keys.sorted() {
-            guard let (id, index) = inFlight[tag], var request = requests[id], request.returned[index] == nil else { continue }
+            guard let (id, index) = inFlight[tag], var request = requests[id], request.returned[index] == nil else {
+                continue
+            }
             let message = request.messages[index]
             let matches =
                 messageID.map { $0 == message.properties.messageID }
@@ -236,7 +243,8 @@ struct PublisherConfirms {
             let count = request.failures.count
             request.continuation.resume(
                 throwing: BrokerError(
-                    .publishFailed, "\(count) of \(request.messages.count) messages were not accepted: "
+                    .publishFailed,
+                    "\(count) of \(request.messages.count) messages were not accepted: "
                         + request.failures.prefix(3).map { "\($0.messageID): \($0.reason)" }.joined(separator: "; "),
                     messageID: request.failures.first?.messageID, failures: request.failures))
         }

@@ -1,4 +1,3 @@
-
 extension Topology.Queue.Arguments {
     /// The arguments as the AMQP field table of `queue.declare`.
     var fieldTable: [String: HeaderValue] {

@@ -98,16 +98,21 @@ extension RabbitMQBroker {
             if pieces.dropFirst().allSatisfy({ $0.contains("://") }) { return pieces }
             // One URL with a host list: scheme://[userinfo@]host1[:port],host2[:port]…[/vhost]
             // No URL in these errors: redacted(_:) calls this function.
-            guard let schemeEnd = url.range(of: "://") else { throw BrokerError(.invalidConfiguration, "a list of broker nodes that is not a URL") }
+            guard let schemeEnd = url.range(of: "://") else {
+                throw BrokerError(.invalidConfiguration, "a list of broker nodes that is not a URL")
+            }
             let afterScheme = url[schemeEnd.upperBound...]
             let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" } ?? afterScheme.endIndex
             let authority = afterScheme[..<authorityEnd]
             let rest = afterScheme[authorityEnd...]
             let userInfo = authority.lastIndex(of: "@").map { authority[...$0] } ?? ""
-            let hosts = authority[(authority.lastIndex(of: "@").map { authority.index(after: $0) } ?? authority.startIndex)...]
+            let hosts = authority[
+                (authority.lastIndex(of: "@").map { authority.index(after: $0) } ?? authority.startIndex)...]
             let prefix = url[..<schemeEnd.upperBound]
             return try hosts.split(separator: ",", omittingEmptySubsequences: false).map { host in
-                guard !host.isEmpty else { throw BrokerError(.invalidConfiguration, "an empty host in the list of broker nodes") }
+                guard !host.isEmpty else {
+                    throw BrokerError(.invalidConfiguration, "an empty host in the list of broker nodes")
+                }
                 return "\(prefix)\(userInfo)\(host)\(rest)"
             }
         }
@@ -149,7 +154,8 @@ extension RabbitMQBroker {
             AMQPEndpoint(
                 host: node.host, port: node.port, username: username, password: password, virtualHost: virtualHost,
                 heartbeatSeconds: Int(heartbeat.components.seconds), connectTimeout: connectTimeout,
-                rpcTimeout: rpcTimeout, connectionName: connectionName, tls: tls, caFile: caFile, stampsUserID: stampsUserID)
+                rpcTimeout: rpcTimeout, connectionName: connectionName, tls: tls, caFile: caFile,
+                stampsUserID: stampsUserID)
         }
     }
 }

@@ -1,13 +1,13 @@
+import Locking
 public import Logging
 import ServiceLifecycle
-import Locking
 
 /// A ``Broker`` over RabbitMQ, through rabbitmq-c.
 ///
 /// It holds one publishing connection and one connection per consumer (RabbitMQ advises
 /// separate connections: flow control that blocks a publisher must not stall its acks).
 /// Each connection lives on its own thread and recovers by itself; see
-/// ``RabbitMQConnection``.
+/// `RabbitMQConnection`.
 ///
 /// It is a `Service`: creating it connects nothing and starts no task. Its connections —
 /// the publisher's and one per ``consume(queue:prefetch:)`` — run inside ``run()``, which
@@ -41,7 +41,8 @@ public final class RabbitMQBroker: Broker {
         precondition(!configuration.nodes.isEmpty, "RabbitMQBroker.Configuration.nodes must name at least one node")
         self.configuration = configuration
         self.logger = logger
-        self.publisher = RabbitMQConnection(role: .publisher, configuration: configuration, topologies: topologies, logger: logger)
+        self.publisher = RabbitMQConnection(
+            role: .publisher, configuration: configuration, topologies: topologies, logger: logger)
         (newConnections, newConnectionsContinuation) = AsyncStream.makeStream()
     }
 

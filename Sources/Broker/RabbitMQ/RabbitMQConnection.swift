@@ -136,7 +136,8 @@ actor RabbitMQConnection: DeliveryAcknowledger {
                 try await serve()
             } catch {
                 if !closing {
-                    logger.warning("AMQP connection lost", metadata: ["error.message": "\(error)", "amqp.node": "\(node)"])
+                    logger.warning(
+                        "AMQP connection lost", metadata: ["error.message": "\(error)", "amqp.node": "\(node)"])
                 }
             }
             disconnect(graceful: closing)

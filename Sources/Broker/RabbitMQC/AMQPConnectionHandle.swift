@@ -68,7 +68,8 @@ final class AMQPConnectionHandle: @unchecked Sendable {
         var connectTimeout = timeval(endpoint.connectTimeout)
         let status = amqp_socket_open_noblock(socket, endpoint.host, Int32(endpoint.port), &connectTimeout)
         guard status == AMQP_STATUS_OK.rawValue else {
-            throw BrokerError(.connectionFailed, "cannot connect to \(endpoint.host):\(endpoint.port): \(Self.describe(status))")
+            throw BrokerError(
+                .connectionFailed, "cannot connect to \(endpoint.host):\(endpoint.port): \(Self.describe(status))")
         }
         var handshakeTimeout = timeval(endpoint.connectTimeout)
         _ = amqp_set_handshake_timeout(state, &handshakeTimeout)

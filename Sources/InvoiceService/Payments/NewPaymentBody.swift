@@ -23,7 +23,9 @@ struct NewPaymentBody: Codable, Sendable, Equatable {
     func validated() throws -> NewPaymentBody {
         guard amount > .zero else { throw APIError.invalid("amount", "must be greater than 0") }
         guard amount.scale <= 2 else { throw APIError.invalid("amount", "must have at most two decimals") }
-        guard Self.methods.contains(method) else { throw APIError.invalid("method", "must be one of \(Self.methods.joined(separator: ", "))") }
+        guard Self.methods.contains(method) else {
+            throw APIError.invalid("method", "must be one of \(Self.methods.joined(separator: ", "))")
+        }
         let token = try paymentToken.map { try FieldValidation.text($0, field: "payment_token", maxLength: 200) }
         return NewPaymentBody(amount: amount.rounded(scale: 2), method: method, paymentToken: token)
     }

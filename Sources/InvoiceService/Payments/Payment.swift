@@ -39,8 +39,10 @@ package struct Payment: Sendable, Hashable {
 
     /// Creates a payment.
     package init(
-        id: UUID, invoiceID: UUID, idempotencyKey: String, request: String, amount: Money, method: String, token: String?,
-        status: PaymentLifecycle.Status, providerReference: String? = nil, failureReason: String? = nil, refundDue: RefundReason? = nil,
+        id: UUID, invoiceID: UUID, idempotencyKey: String, request: String, amount: Money, method: String,
+        token: String?,
+        status: PaymentLifecycle.Status, providerReference: String? = nil, failureReason: String? = nil,
+        refundDue: RefundReason? = nil,
         createdAt: Date, updatedAt: Date
     ) {
         self.id = id

@@ -71,9 +71,12 @@ package struct PaymentProcessor: Sendable {
                 description: "invoice \(payment.invoiceID.uuidString.lowercased())")
             return PaymentOutcome(try await gateway.charge(request))
         } catch let error as PaymentGatewayError where error.nothingCharged {
-            return .failed(reason: error.code == .circuitOpen ? "payment_provider_unavailable" : "payment_provider_error")
+            return .failed(
+                reason: error.code == .circuitOpen ? "payment_provider_unavailable" : "payment_provider_error")
         } catch {
-            logger.warning("payment outcome unknown", metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
+            logger.warning(
+                "payment outcome unknown",
+                metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
             return nil
         }
     }
@@ -85,13 +88,18 @@ package struct PaymentProcessor: Sendable {
         do {
             return PaymentOutcome(try await gateway.cancel(key: payment.providerKey))
         } catch {
-            logger.warning("could not cancel a payment at the provider; will retry", metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
+            logger.warning(
+                "could not cancel a payment at the provider; will retry",
+                metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
             return nil
         }
     }
 
-    private func settle(_ payment: Payment, _ outcome: PaymentOutcome, traceparent: String? = nil, attempt: Int? = nil) async throws -> (Payment, Invoice) {
-        let (settled, invoice) = try await repository.settlePayment(payment.id, outcome: outcome, at: Date(), traceparent: traceparent, attempt: attempt)
+    private func settle(_ payment: Payment, _ outcome: PaymentOutcome, traceparent: String? = nil, attempt: Int? = nil)
+        async throws -> (Payment, Invoice)
+    {
+        let (settled, invoice) = try await repository.settlePayment(
+            payment.id, outcome: outcome, at: Date(), traceparent: traceparent, attempt: attempt)
         if settled.status == .captured, let reason = settled.refundDue {
             // Captured where it cannot stay: compensate now, not at the next round.
             logger.info(
@@ -114,13 +122,18 @@ package struct PaymentProcessor: Sendable {
         for payment in try await repository.claimRefunds(limit: 50, lease: .seconds(60), at: now) {
             guard let reference = payment.providerReference else { continue }
             do {
-                try await gateway.refund(reference: reference, amount: payment.amount, key: "refund-" + payment.providerKey)
+                try await gateway.refund(
+                    reference: reference, amount: payment.amount, key: "refund-" + payment.providerKey)
                 try await repository.recordRefund(payment.id, at: Date())
-                logger.info("refunded", metadata: ["payment.id": "\(payment.providerKey)", "payment.amount": "\(payment.amount)"])
+                logger.info(
+                    "refunded",
+                    metadata: ["payment.id": "\(payment.providerKey)", "payment.amount": "\(payment.amount)"])
                 done += 1
             } catch {
                 // Leased for a minute: the next rounds after that try again.
-                logger.warning("refund failed; will retry", metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
+                logger.warning(
+                    "refund failed; will retry",
+                    metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
             }
         }
         let cutoff = now.addingTimeInterval(-staleAfter.timeInterval)
@@ -133,7 +146,9 @@ package struct PaymentProcessor: Sendable {
                 _ = try await settle(payment, outcome)
                 done += 1
             } catch {
-                logger.warning("could not settle a payment; will retry", metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
+                logger.warning(
+                    "could not settle a payment; will retry",
+                    metadata: ["payment.id": "\(payment.providerKey)", "error.message": "\(error)"])
             }
         }
         return done

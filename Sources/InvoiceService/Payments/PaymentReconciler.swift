@@ -9,7 +9,10 @@ package struct PaymentReconciler: Service {
 
     /// Creates the loop; it starts once the database is migrated.
     package init(processor: PaymentProcessor, readiness: Readiness, interval: Duration, logger: Logger) {
-        chore = PeriodicChore("payment reconciliation", readiness: readiness, interval: interval, wakeUp: processor.refundsOwed, logger: logger) {
+        chore = PeriodicChore(
+            "payment reconciliation", readiness: readiness, interval: interval, wakeUp: processor.refundsOwed,
+            logger: logger
+        ) {
             try await processor.reconcile() > 0
         }
     }

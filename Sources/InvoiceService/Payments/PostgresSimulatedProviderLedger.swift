@@ -14,8 +14,10 @@ package struct PostgresSimulatedProviderLedger: SimulatedProviderLedger {
     }
 
     package func charge(key: String) async throws -> ChargeOutcome? {
-        try await client.query("SELECT status, reference, decline_reason FROM simulated_provider_charges WHERE key = $1", key)
-            .first.map(Self.outcome)
+        try await client.query(
+            "SELECT status, reference, decline_reason FROM simulated_provider_charges WHERE key = $1", key
+        )
+        .first.map(Self.outcome)
     }
 
     package func capture(key: String, amount: Money, method: String) async throws -> ChargeOutcome {
@@ -30,14 +32,18 @@ package struct PostgresSimulatedProviderLedger: SimulatedProviderLedger {
         try await record(key: key, status: "cancelled", amount: .zero, method: nil, reason: nil)
     }
 
-    private func record(key: String, status: String, amount: Money, method: String?, reason: String?) async throws -> ChargeOutcome {
+    private func record(key: String, status: String, amount: Money, method: String?, reason: String?) async throws
+        -> ChargeOutcome
+    {
         // Two calls with one key at once: the second waits on the first's row, then reads it.
         try await client.query(
             """
             INSERT INTO simulated_provider_charges (key, reference, status, amount, method, decline_reason)
             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING
             """, key, "ch_" + UUID().uuidString.lowercased(), status, amount.amount, method, reason)
-        guard let outcome = try await charge(key: key) else { throw PaymentGatewayError(.unavailable, "the charge was not recorded") }
+        guard let outcome = try await charge(key: key) else {
+            throw PaymentGatewayError(.unavailable, "the charge was not recorded")
+        }
         return outcome
     }
 

@@ -78,7 +78,9 @@ package struct ResilientPaymentGateway<C: Clock>: PaymentGateway where C.Duratio
     /// Runs `operation` with the timeout, the retries and the breaker. Once an attempt's
     /// outcome is unknown, the call's final error says so, even if later attempts were
     /// refused outright: the first one may have charged.
-    private func call<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    private func call<T: Sendable>(_ operation: String, _ body: @escaping @Sendable () async throws -> T) async throws
+        -> T
+    {
         var unknown = false
         var lastError = PaymentGatewayError(.unavailable, "no attempt was made")
         for attempt in 1...max(configuration.attempts, 1) {
@@ -103,7 +105,11 @@ package struct ResilientPaymentGateway<C: Clock>: PaymentGateway where C.Duratio
                 lastError = error
                 guard error.isTransient else { break }
                 logger.info(
-                    "payment provider call failed", metadata: ["payment.operation": "\(operation)", "payment.attempt": "\(attempt)", "error.message": "\(error)"])
+                    "payment provider call failed",
+                    metadata: [
+                        "payment.operation": "\(operation)", "payment.attempt": "\(attempt)",
+                        "error.message": "\(error)",
+                    ])
             } catch {
                 // Anything else (an adapter's own error, cancellation) still settles the
                 // permit, or a half-open breaker would wait for its probe forever; what the
@@ -116,7 +122,8 @@ package struct ResilientPaymentGateway<C: Clock>: PaymentGateway where C.Duratio
             }
         }
         if unknown, lastError.code != .outcomeUnknown {
-            throw PaymentGatewayError(.outcomeUnknown, "an earlier attempt's outcome is unknown; then: \(lastError.message)")
+            throw PaymentGatewayError(
+                .outcomeUnknown, "an earlier attempt's outcome is unknown; then: \(lastError.message)")
         }
         throw lastError
     }
@@ -141,7 +148,10 @@ package struct ResilientPaymentGateway<C: Clock>: PaymentGateway where C.Duratio
     }
 
     private func count(_ operation: String, _ outcome: String) {
-        Counter(label: "mercato_payment_gateway_calls_total", dimensions: [("operation", operation), ("outcome", outcome)], factory: metrics)
-            .increment()
+        Counter(
+            label: "mercato_payment_gateway_calls_total", dimensions: [("operation", operation), ("outcome", outcome)],
+            factory: metrics
+        )
+        .increment()
     }
 }

@@ -69,7 +69,8 @@ package struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duratio
         let token = configuration.testMode ? request.token : nil
         try await network(token: token)
         // The provider's side of the charge: it goes on if the caller stops waiting.
-        let made = Task { [ledger, configuration, clock, random, logger] () async throws -> (outcome: ChargeOutcome, fresh: Bool) in
+        let made = Task {
+            [ledger, configuration, clock, random, logger] () async throws -> (outcome: ChargeOutcome, fresh: Bool) in
             if let earlier = try await ledger.charge(key: request.key) { return (earlier, false) }
             if token == "tok_slow" { try await clock.sleep(for: configuration.slowCharge) }
             let outcome =
@@ -80,7 +81,9 @@ package struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duratio
                 }
             if outcome == .cancelled {
                 // The charge was still on its way when the key was cancelled: nothing taken.
-                logger?.info("simulated provider: a charge reached a cancelled key; nothing taken", metadata: ["payment.id": "\(request.key)"])
+                logger?.info(
+                    "simulated provider: a charge reached a cancelled key; nothing taken",
+                    metadata: ["payment.id": "\(request.key)"])
             }
             return (outcome, true)
         }
@@ -125,7 +128,10 @@ package struct SimulatedPaymentGateway<C: Clock>: PaymentGateway where C.Duratio
                 }
                 Task {
                     let result = await task.result
-                    waiter.withLock { state in defer { state.continuation = nil }; return state.continuation }?.resume(with: result)
+                    waiter.withLock { state in
+                        defer { state.continuation = nil }
+                        return state.continuation
+                    }?.resume(with: result)
                 }
             }
         } onCancel: {

@@ -21,7 +21,10 @@ package struct LiveRoutes: Sendable {
 
     /// Creates the routes; a stream with no event for `heartbeat` gets a comment; a caller may
     /// have `maxStreamsPerCaller` streams open at once.
-    package init(repository: any OrderRepository, feed: OrderChangeFeed, queues: QueueHealth, heartbeat: Duration, maxStreamsPerCaller: Int = 4) {
+    package init(
+        repository: any OrderRepository, feed: OrderChangeFeed, queues: QueueHealth, heartbeat: Duration,
+        maxStreamsPerCaller: Int = 4
+    ) {
         self.repository = repository
         self.feed = feed
         self.queues = queues
@@ -32,7 +35,9 @@ package struct LiveRoutes: Sendable {
     }
 
     /// Adds the routes to `router`.
-    package func add<Context: AuthRequestContext<Caller> & ConnectionClosing>(to router: Router<Context>, access: AccessGuard) {
+    package func add<Context: AuthRequestContext<Caller> & ConnectionClosing>(
+        to router: Router<Context>, access: AccessGuard
+    ) {
         access.requiring(.ordersRead, on: router).get("/orders/stream") { request, context in
             try stream(request, caller: context.caller, disconnect: context.closeConnection)
         }
@@ -60,11 +65,13 @@ package struct LiveRoutes: Sendable {
     func stream(_ request: Request, caller: Caller, disconnect: @escaping @Sendable () -> Void) throws -> Response {
         let view = try Self.view(of: request)
         guard feed.head != nil else {
-            throw APIError.unavailable("the order stream is starting: order changes could not be read from the database yet")
+            throw APIError.unavailable(
+                "the order stream is starting: order changes could not be read from the database yet")
         }
         guard let lease = streams.lease(for: caller.subject) else { throw tooManyStreams }
         let session = OrderStreamSession(
-            feed: feed, repository: repository, visibility: caller.visibility(), view: view, configuration: self.session, disconnect: disconnect)
+            feed: feed, repository: repository, visibility: caller.visibility(), view: view,
+            configuration: self.session, disconnect: disconnect)
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store",
             // nginx and others buffer responses unless told not to; a buffered stream is not live.
@@ -103,7 +110,8 @@ package struct LiveRoutes: Sendable {
         case "summary":
             let milliseconds = query.get("interval_ms").map { Int($0) } ?? 500
             guard let milliseconds, (100...60_000).contains(milliseconds) else {
-                throw APIError.badParameter("interval_ms", "interval_ms must be a whole number of milliseconds from 100 to 60000")
+                throw APIError.badParameter(
+                    "interval_ms", "interval_ms must be a whole number of milliseconds from 100 to 60000")
             }
             return .summary(interval: .milliseconds(milliseconds))
         default:
@@ -113,7 +121,8 @@ package struct LiveRoutes: Sendable {
 
     private static func position(_ text: String, field: String) throws -> Int64 {
         guard let value = Int64(text), value >= 0 else {
-            throw APIError.badParameter(field, "\(field) must be the id of an event of this stream (a whole number, 0 or more)")
+            throw APIError.badParameter(
+                field, "\(field) must be the id of an event of this stream (a whole number, 0 or more)")
         }
         return value
     }
@@ -122,7 +131,9 @@ package struct LiveRoutes: Sendable {
     func history(_ idText: String, caller: Caller) async throws -> Response {
         guard let id = UUID(uuidString: idText) else { throw APIError.badParameter("id", "id must be a UUID") }
         let changes = try await repository.history(of: id)
-        guard let first = changes.first, caller.owns(first.order.customerID) else { throw APIError.notFound("order \(idText)") }
+        guard let first = changes.first, caller.owns(first.order.customerID) else {
+            throw APIError.notFound("order \(idText)")
+        }
         return try JSONResponse.make(HistoryResponse(orderID: id, changes: changes.map(HistoryResponse.Entry.init)))
     }
 

@@ -91,7 +91,8 @@ struct LiveSummary: Sendable {
         case .refunded: break
         }
         let row = Row(
-            id: change.order.id, customerID: change.order.customerID, customerName: change.customer?.name, total: change.order.total,
+            id: change.order.id, customerID: change.order.customerID, customerName: change.customer?.name,
+            total: change.order.total,
             status: change.order.status, invoiceNumber: change.order.invoiceNumber, createdAt: change.order.createdAt,
             invoicedAfterMilliseconds: change.kind == .invoiced ? milliseconds : nil)
         if let index = latest.firstIndex(where: { $0.id == row.id }) {
@@ -116,9 +117,12 @@ struct LiveSummary: Sendable {
         }
         let milliseconds = interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000
         return Update(
-            sequence: sequence, counts: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }), created: created,
+            sequence: sequence, counts: Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
+            created: created,
             invoiced: invoiced, paid: paid, cancelled: cancelled, intervalMilliseconds: Int(milliseconds),
-            latency: .init(p50: latency.percentile(0.5, now: now), p99: latency.percentile(0.99, now: now), count: latency.count(now: now)),
+            latency: .init(
+                p50: latency.percentile(0.5, now: now), p99: latency.percentile(0.99, now: now),
+                count: latency.count(now: now)),
             latest: latest)
     }
 }

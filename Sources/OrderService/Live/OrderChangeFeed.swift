@@ -1,6 +1,6 @@
 import Foundation
-package import Logging
 import Locking
+package import Logging
 package import Postgres
 package import ServiceKit
 package import ServiceLifecycle
@@ -73,7 +73,8 @@ package final class OrderChangeFeed: Service, Sendable {
     /// replica writes; with `readiness`, it starts reading once the database is migrated and
     /// the service is not ready before it has.
     package init(
-        repository: any OrderRepository, listener: PostgresListener?, readiness: Readiness? = nil, configuration: Configuration = Configuration(),
+        repository: any OrderRepository, listener: PostgresListener?, readiness: Readiness? = nil,
+        configuration: Configuration = Configuration(),
         logger: Logger
     ) {
         self.repository = repository
@@ -117,7 +118,9 @@ package final class OrderChangeFeed: Service, Sendable {
                 failures += 1
                 // Logged once per outage (and then every minute or so), not once per poll.
                 if failures % 120 == 1 {
-                    logger.warning("reading order changes failed; retrying", metadata: ["error.message": "\(error)", "failures": "\(failures)"])
+                    logger.warning(
+                        "reading order changes failed; retrying",
+                        metadata: ["error.message": "\(error)", "failures": "\(failures)"])
                 }
             }
             // Changes held back by a transaction still running: look again shortly.

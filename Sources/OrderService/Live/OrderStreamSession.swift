@@ -81,12 +81,17 @@ struct OrderStreamSession: Sendable {
                 group.addTask { try await watch(progress, every: watchInterval) }
                 defer { group.cancelAll() }
                 return try await withTaskCancellationOrGracefulShutdownHandler {
-                    try await watched(nil, ServerSentEvent(comment: "mercato order stream", retryMilliseconds: configuration.retryMilliseconds).text)
+                    try await watched(
+                        nil,
+                        ServerSentEvent(
+                            comment: "mercato order stream", retryMilliseconds: configuration.retryMilliseconds
+                        ).text)
                     switch view {
                     case .changes(let after):
                         return try await streamChanges(after: after, signal: signal, stopping: stopping, write: watched)
                     case .summary(let interval):
-                        return try await streamSummary(every: interval, signal: signal, stopping: stopping, write: watched)
+                        return try await streamSummary(
+                            every: interval, signal: signal, stopping: stopping, write: watched)
                     }
                 } onCancelOrGracefulShutdown: {
                     stopping.withLock { $0 = true }
@@ -102,7 +107,8 @@ struct OrderStreamSession: Sendable {
     private func watch(_ progress: Locked<Progress>, every interval: Duration) async throws {
         while true {
             try await Task.sleep(for: interval)
-            guard let position = progress.withLock({ $0.writing }), case .behind = feed.read(after: position, limit: 0) else { continue }
+            guard let position = progress.withLock({ $0.writing }), case .behind = feed.read(after: position, limit: 0)
+            else { continue }
             progress.withLock { $0.disconnected = true }
             disconnect()
             return
@@ -110,7 +116,8 @@ struct OrderStreamSession: Sendable {
     }
 
     private func streamChanges(
-        after: Int64?, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (Int64?, String) async throws -> Void
+        after: Int64?, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>,
+        write: (Int64?, String) async throws -> Void
     ) async throws -> End {
         guard var position = after ?? feed.head else { return .stopped }
         var live = false
@@ -137,7 +144,8 @@ struct OrderStreamSession: Sendable {
     }
 
     private func streamSummary(
-        every interval: Duration, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>, write: (Int64?, String) async throws -> Void
+        every interval: Duration, signal: WakeSignal<ContinuousClock>, stopping: Locked<Bool>,
+        write: (Int64?, String) async throws -> Void
     ) async throws -> End {
         let counts = try await visibility.query(empty: OrderStatusCounts(counts: [:], sequence: feed.head ?? 0)) {
             try await repository.statusCounts(customerID: $0)
@@ -150,14 +158,19 @@ struct OrderStreamSession: Sendable {
             // Everything up to now goes into this update; a few batches at most, as the
             // summary only reads from the window once it has caught up.
             while true {
-                guard let (changes, next) = try await nextChanges(after: position, live: &live) else { return .fellBehind }
+                guard let (changes, next) = try await nextChanges(after: position, live: &live) else {
+                    return .fellBehind
+                }
                 guard next != position else { break }
                 for change in changes { summary.apply(change) }
                 position = next
             }
             let update = summary.update(sequence: position, interval: interval, now: Date())
             try await write(
-                live ? position : nil, ServerSentEvent(event: "summary", data: String(decoding: try Self.encoder.encode(update), as: UTF8.self)).text)
+                live ? position : nil,
+                ServerSentEvent(
+                    event: "summary", data: String(decoding: try Self.encoder.encode(update), as: UTF8.self)
+                ).text)
             due += interval
             let wait = due - .now
             if wait > .zero { await signal.waitUntilStopping(stopping, for: wait) } else { due = .now }
@@ -195,7 +208,9 @@ struct OrderStreamSession: Sendable {
     /// as `GET /orders/{id}` shows it at that change.
     private func event(_ change: OrderChange) -> String {
         let data = (try? Self.encoder.encode(OrderResponse(change.order, customer: change.customer))) ?? Data("{}".utf8)
-        return ServerSentEvent(id: String(change.sequence), event: change.kind.rawValue, data: String(decoding: data, as: UTF8.self)).text
+        return ServerSentEvent(
+            id: String(change.sequence), event: change.kind.rawValue, data: String(decoding: data, as: UTF8.self)
+        ).text
     }
 }
 

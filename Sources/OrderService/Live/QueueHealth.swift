@@ -47,7 +47,8 @@ package final class QueueHealth: Sendable {
         if let cached = cache.withLock({ $0 }), ContinuousClock.now - cached.at < maxAge { return cached.reports }
         var reports: [Report] = []
         for name in queues {
-            reports.append(Report(queue: await inspect(name), deadLetters: await inspect(QueueName.deadLetter(of: name))))
+            reports.append(
+                Report(queue: await inspect(name), deadLetters: await inspect(QueueName.deadLetter(of: name))))
         }
         let now = ContinuousClock.now
         cache.withLock { $0 = (now, reports) }

@@ -144,7 +144,8 @@ final class PGConnectionHandle: @unchecked Sendable {
             let sqlState = Self.field(result, "C")
             let message = Self.field(result, "M") ?? Self.trimmed(PQerrorMessage(connection))
             throw PostgresError(
-                code, PostgresError.safeMessage(message, sqlState: sqlState), sqlState: sqlState, constraint: Self.field(result, "n"),
+                code, PostgresError.safeMessage(message, sqlState: sqlState), sqlState: sqlState,
+                constraint: Self.field(result, "n"),
                 table: Self.field(result, "t"), column: Self.field(result, "c"))
         }
         let columnCount = Int(PQnfields(result))
@@ -161,7 +162,8 @@ final class PGConnectionHandle: @unchecked Sendable {
                 } else {
                     let length = Int(PQgetlength(result, row, column))
                     let pointer = UnsafeRawPointer(PQgetvalue(result, row, column)!)
-                    values.append(String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
+                    values.append(
+                        String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self))
                 }
             }
             rows.append(PostgresRow(columns: columns, values: values))

@@ -25,9 +25,13 @@ struct AccessClaims: JWTPayload {
         if let iat, iat.value > now.addingTimeInterval(leeway) {
             throw JWTError.claimVerificationFailure(failedClaim: iat, reason: "issued in the future")
         }
-        guard iss.value == issuer else { throw JWTError.claimVerificationFailure(failedClaim: iss, reason: "unexpected issuer") }
+        guard iss.value == issuer else {
+            throw JWTError.claimVerificationFailure(failedClaim: iss, reason: "unexpected issuer")
+        }
         try aud.verifyIntendedAudience(includes: audience)
-        guard !sub.value.isEmpty else { throw JWTError.claimVerificationFailure(failedClaim: sub, reason: "empty subject") }
+        guard !sub.value.isEmpty else {
+            throw JWTError.claimVerificationFailure(failedClaim: sub, reason: "empty subject")
+        }
     }
 
     /// The scopes, split on spaces.

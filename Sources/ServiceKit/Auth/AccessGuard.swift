@@ -12,10 +12,15 @@ public struct AccessGuard: Sendable {
     }
 
     /// A group of `router` whose routes need a valid token carrying `scope`.
-    public func requiring<Context: AuthRequestContext<Caller>>(_ scope: Scope, on router: some RouterMethods<Context>) -> RouterGroup<Context> {
+    public func requiring<Context: AuthRequestContext<Caller>>(_ scope: Scope, on router: some RouterMethods<Context>)
+        -> RouterGroup<Context>
+    {
         router.group()
             .add(middleware: BearerAuthenticator(verifier: verifier, context: Context.self))
-            .add(middleware: AuthorizationPolicyMiddleware(PermissionPolicy<Caller>(scope), deniedError: APIError.insufficientScope(scope), context: Context.self))
+            .add(
+                middleware: AuthorizationPolicyMiddleware(
+                    PermissionPolicy<Caller>(scope), deniedError: APIError.insufficientScope(scope),
+                    context: Context.self))
     }
 }
 

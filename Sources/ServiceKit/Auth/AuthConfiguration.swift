@@ -22,7 +22,10 @@ public struct AuthConfiguration: Sendable {
     public var leeway: TimeInterval
 
     /// Creates a configuration from values (tests, tools).
-    public init(hmacSecret: String? = nil, hmacKeyID: String? = nil, jwks: String? = nil, issuer: String = "mercato", audience: String = "mercato", leeway: TimeInterval = 30) {
+    public init(
+        hmacSecret: String? = nil, hmacKeyID: String? = nil, jwks: String? = nil, issuer: String = "mercato",
+        audience: String = "mercato", leeway: TimeInterval = 30
+    ) {
         self.hmacSecret = hmacSecret
         self.hmacKeyID = hmacKeyID
         self.jwks = jwks
@@ -38,7 +41,8 @@ public struct AuthConfiguration: Sendable {
         var jwks: String?
         if !jwksPath.isEmpty {
             guard let data = FileManager.default.contents(atPath: jwksPath) else {
-                throw ConfigurationError(variable: "AUTH_JWKS_FILE", message: "cannot read \(jwksPath.debugDescription)")
+                throw ConfigurationError(
+                    variable: "AUTH_JWKS_FILE", message: "cannot read \(jwksPath.debugDescription)")
             }
             jwks = String(decoding: data, as: UTF8.self)
         }
@@ -57,10 +61,14 @@ public struct AuthConfiguration: Sendable {
         guard hmacSecret != nil || jwks != nil else {
             throw ConfigurationError(
                 variable: "AUTH_JWT_SECRET",
-                message: "no key to verify bearer tokens with: set AUTH_JWT_SECRET_FILE (or AUTH_JWT_SECRET) to an HS256 secret of at least 32 bytes, and/or AUTH_JWKS_FILE to a JWKS of public keys")
+                message:
+                    "no key to verify bearer tokens with: set AUTH_JWT_SECRET_FILE (or AUTH_JWT_SECRET) to an HS256 secret of at least 32 bytes, and/or AUTH_JWKS_FILE to a JWKS of public keys"
+            )
         }
         if let hmacSecret, hmacSecret.utf8.count < 32 {
-            throw ConfigurationError(variable: "AUTH_JWT_SECRET", message: "an HS256 secret must be at least 32 bytes (256 bits); got \(hmacSecret.utf8.count)")
+            throw ConfigurationError(
+                variable: "AUTH_JWT_SECRET",
+                message: "an HS256 secret must be at least 32 bytes (256 bits); got \(hmacSecret.utf8.count)")
         }
         if let jwks {
             try Self.checkKeySet(jwks)
@@ -73,17 +81,25 @@ public struct AuthConfiguration: Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
             let keys = object["keys"] as? [[String: Any]], !keys.isEmpty
         else {
-            throw ConfigurationError(variable: "AUTH_JWKS_FILE", message: "expected a JSON Web Key Set: {\"keys\": [...]} with at least one key")
+            throw ConfigurationError(
+                variable: "AUTH_JWKS_FILE",
+                message: "expected a JSON Web Key Set: {\"keys\": [...]} with at least one key")
         }
         for (index, key) in keys.enumerated() {
             guard let kid = key["kid"] as? String, !kid.isEmpty else {
                 throw ConfigurationError(variable: "AUTH_JWKS_FILE", message: "key \(index) has no \"kid\"")
             }
-            guard let alg = key["alg"] as? String, ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"].contains(alg) else {
-                throw ConfigurationError(variable: "AUTH_JWKS_FILE", message: "key \(kid.debugDescription) needs an asymmetric \"alg\" (RS256, ES256, EdDSA, …)")
+            guard let alg = key["alg"] as? String,
+                ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"].contains(alg)
+            else {
+                throw ConfigurationError(
+                    variable: "AUTH_JWKS_FILE",
+                    message: "key \(kid.debugDescription) needs an asymmetric \"alg\" (RS256, ES256, EdDSA, …)")
             }
             guard key["d"] == nil, key["k"] == nil else {
-                throw ConfigurationError(variable: "AUTH_JWKS_FILE", message: "key \(kid.debugDescription) holds private material; publish public keys only")
+                throw ConfigurationError(
+                    variable: "AUTH_JWKS_FILE",
+                    message: "key \(kid.debugDescription) holds private material; publish public keys only")
             }
         }
     }

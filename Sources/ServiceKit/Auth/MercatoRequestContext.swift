@@ -1,8 +1,9 @@
 public import Hummingbird
 public import HummingbirdAuth
 import NIOCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The request context of every Mercato service: Hummingbird's, plus the caller once its

@@ -25,8 +25,12 @@ public struct Scope: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let admin = Scope(rawValue: "mercato:admin")
 
     /// Every scope Mercato knows, as an operator's token carries them.
-    public static let all: [Scope] = [.customersRead, .customersWrite, .ordersRead, .ordersWrite, .invoicesRead, .invoicesWrite, .admin]
+    public static let all: [Scope] = [
+        .customersRead, .customersWrite, .ordersRead, .ordersWrite, .invoicesRead, .invoicesWrite, .admin,
+    ]
 
     /// What a customer's own token carries: everything on its own data, nothing beyond.
-    public static let customer: [Scope] = [.customersRead, .customersWrite, .ordersRead, .ordersWrite, .invoicesRead, .invoicesWrite]
+    public static let customer: [Scope] = [
+        .customersRead, .customersWrite, .ordersRead, .ordersWrite, .invoicesRead, .invoicesWrite,
+    ]
 }

@@ -86,12 +86,15 @@ public struct TokenVerifier: Sendable {
             guard keyIDs.contains(kid) else { throw Failure(description: "unknown kid") }
         } else {
             // The secret is the collection's default key (added without a kid).
-            guard configuration.hmacSecret != nil else { throw Failure(description: "no kid, and no key for tokens without one") }
+            guard configuration.hmacSecret != nil else {
+                throw Failure(description: "no kid, and no key for tokens without one")
+            }
         }
         let claims: AccessClaims
         do {
             claims = try await keys.verify(token, as: AccessClaims.self)
-            try claims.check(issuer: configuration.issuer, audience: configuration.audience, now: now, leeway: configuration.leeway)
+            try claims.check(
+                issuer: configuration.issuer, audience: configuration.audience, now: now, leeway: configuration.leeway)
         } catch {
             throw Failure(description: "\(error)")
         }

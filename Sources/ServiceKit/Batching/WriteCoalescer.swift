@@ -37,7 +37,8 @@ public final class WriteCoalescer<Request: Sendable, Response: Sendable>: Sendab
     /// whether an error of a batch write may belong to one of its requests, so the batch is
     /// worth retrying one request at a time.
     public init(
-        maxBatch: Int = 128, maxWriters: Int = 2, splitsBatch: @escaping @Sendable (any Error) -> Bool, write: @escaping Write
+        maxBatch: Int = 128, maxWriters: Int = 2, splitsBatch: @escaping @Sendable (any Error) -> Bool,
+        write: @escaping Write
     ) {
         precondition(maxBatch > 0 && maxWriters > 0)
         self.maxBatch = maxBatch
@@ -79,9 +80,11 @@ public final class WriteCoalescer<Request: Sendable, Response: Sendable>: Sendab
     private func run(_ batch: [Waiting]) async {
         do {
             let responses = try await write(batch.map(\.request))
-            precondition(responses.count == batch.count, "a write returned \(responses.count) responses for \(batch.count) requests")
+            precondition(
+                responses.count == batch.count,
+                "a write returned \(responses.count) responses for \(batch.count) requests")
             for (waiting, response) in zip(batch, responses) { waiting.continuation.resume(returning: response) }
-        } catch where batch.count > 1 && splitsBatch(error) {
+        } catch  where batch.count > 1 && splitsBatch(error) {
             await runOneByOne(batch)
         } catch {
             for waiting in batch { waiting.continuation.resume(throwing: error) }
@@ -98,7 +101,7 @@ public final class WriteCoalescer<Request: Sendable, Response: Sendable>: Sendab
             do {
                 let response = try await write([waiting.request])
                 waiting.continuation.resume(returning: response[0])
-            } catch where splitsBatch(error) {
+            } catch  where splitsBatch(error) {
                 waiting.continuation.resume(throwing: error)
             } catch {
                 waiting.continuation.resume(throwing: error)

@@ -14,7 +14,9 @@ public struct EnvironmentReader: Sendable {
 
     /// A reader that remembers every variable asked for: how tests check that what a
     /// deployment sets is what the code reads.
-    public static func recording(_ values: [String: String] = [:]) -> (EnvironmentReader, read: @Sendable () -> Set<String>) {
+    public static func recording(_ values: [String: String] = [:]) -> (
+        EnvironmentReader, read: @Sendable () -> Set<String>
+    ) {
         let recorder = Recorder()
         let reader = EnvironmentReader(environment: values, recorder: recorder)
         return (reader, { recorder.names.withLock { $0 } })
@@ -61,15 +63,21 @@ public struct EnvironmentReader: Sendable {
             throw ConfigurationError(variable: name + "_FILE", message: "cannot read \(path.debugDescription)")
         }
         let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
-        guard !value.isEmpty else { throw ConfigurationError(variable: name + "_FILE", message: "\(path.debugDescription) is empty") }
+        guard !value.isEmpty else {
+            throw ConfigurationError(variable: name + "_FILE", message: "\(path.debugDescription) is empty")
+        }
         return value
     }
 
     /// The variable as an integer within `range`.
-    public func int(_ name: String, default fallback: Int, in range: ClosedRange<Int> = Int.min...Int.max) throws -> Int {
+    public func int(_ name: String, default fallback: Int, in range: ClosedRange<Int> = Int.min...Int.max) throws -> Int
+    {
         guard let text = values[name], !text.isEmpty else { return fallback }
         guard let value = Int(text), range.contains(value) else {
-            throw ConfigurationError(variable: name, message: "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(text.debugDescription)")
+            throw ConfigurationError(
+                variable: name,
+                message:
+                    "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(text.debugDescription)")
         }
         return value
     }
@@ -80,16 +88,19 @@ public struct EnvironmentReader: Sendable {
         switch text {
         case "1", "true", "yes", "on": return true
         case "0", "false", "no", "off": return false
-        default: throw ConfigurationError(variable: name, message: "expected true or false, got \(text.debugDescription)")
+        default:
+            throw ConfigurationError(variable: name, message: "expected true or false, got \(text.debugDescription)")
         }
     }
 
     /// The variable as one of a `RawRepresentable` type's values.
-    public func value<T: RawRepresentable & CaseIterable>(_ name: String, default fallback: T) throws -> T where T.RawValue == String {
+    public func value<T: RawRepresentable & CaseIterable>(_ name: String, default fallback: T) throws -> T
+    where T.RawValue == String {
         guard let text = values[name], !text.isEmpty else { return fallback }
         guard let value = T(rawValue: text.lowercased()) else {
             let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ConfigurationError(variable: name, message: "expected one of \(allowed), got \(text.debugDescription)")
+            throw ConfigurationError(
+                variable: name, message: "expected one of \(allowed), got \(text.debugDescription)")
         }
         return value
     }
@@ -100,7 +111,10 @@ public struct EnvironmentReader: Sendable {
         guard let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")),
             text.allSatisfy({ $0.isNumber || $0 == "." }), range.contains(value)
         else {
-            throw ConfigurationError(variable: name, message: "expected a decimal in \(range.lowerBound)...\(range.upperBound), got \(text.debugDescription)")
+            throw ConfigurationError(
+                variable: name,
+                message: "expected a decimal in \(range.lowerBound)...\(range.upperBound), got \(text.debugDescription)"
+            )
         }
         return value
     }

@@ -77,18 +77,24 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// Reads the common variables; `defaultPort` and `defaultDatabase` are the service's own.
-    public init(serviceName: String, defaultPort: Int, defaultDatabase: String, environment: EnvironmentReader = EnvironmentReader()) throws {
+    public init(
+        serviceName: String, defaultPort: Int, defaultDatabase: String,
+        environment: EnvironmentReader = EnvironmentReader()
+    ) throws {
         self.serviceName = serviceName
         self.port = try environment.int("PORT", default: defaultPort, in: 0...65535)
         self.amqpURL = try environment.secret("AMQP_URL", default: "amqp://mercato:mercato@127.0.0.1:5672/%2F")
-        self.databaseURL = try environment.secret("DATABASE_URL", default: "postgres://mercato@127.0.0.1:5432/\(defaultDatabase)")
+        self.databaseURL = try environment.secret(
+            "DATABASE_URL", default: "postgres://mercato@127.0.0.1:5432/\(defaultDatabase)")
         try Self.refuseDefaultCredentials(amqpURL)
         let caFile = environment.string("AMQP_CA_FILE", default: "")
         self.amqpCAFile = caFile.isEmpty ? nil : caFile
         let level = environment.string("LOG_LEVEL", default: "info").lowercased()
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw ConfigurationError(
-                variable: "LOG_LEVEL", message: "expected trace, debug, info, notice, warning, error or critical, got \(level.debugDescription)")
+                variable: "LOG_LEVEL",
+                message:
+                    "expected trace, debug, info, notice, warning, error or critical, got \(level.debugDescription)")
         }
         self.logLevel = logLevel
         self.logFormat = try environment.value("LOG_FORMAT", default: .text)
@@ -96,10 +102,12 @@ public struct ServiceConfiguration: Sendable {
         self.databasePoolSize = try environment.int("DATABASE_POOL_SIZE", default: 4, in: 1...100)
         self.consumerPrefetch = try environment.int("CONSUMER_PREFETCH", default: 200, in: 1...65535)
         self.consumerBatchSize = try environment.int("CONSUMER_BATCH_SIZE", default: 100, in: 1...1000)
-        self.relayWorkers = try environment.int("OUTBOX_RELAY_WORKERS", default: OutboxRelay.Configuration().workers, in: 1...16)
+        self.relayWorkers = try environment.int(
+            "OUTBOX_RELAY_WORKERS", default: OutboxRelay.Configuration().workers, in: 1...16)
         self.maxBodyBytes = try environment.int("MAX_BODY_BYTES", default: 64 * 1024, in: 1024...(16 * 1024 * 1024))
         self.httpIdleTimeout = .seconds(try environment.int("HTTP_IDLE_TIMEOUT_SECONDS", default: 60, in: 1...86_400))
-        self.consumerMaxAttempts = try environment.int("CONSUMER_MAX_ATTEMPTS", default: RetryPolicy.maxAttempts, in: 1...100)
+        self.consumerMaxAttempts = try environment.int(
+            "CONSUMER_MAX_ATTEMPTS", default: RetryPolicy.maxAttempts, in: 1...100)
         self.auth = try AuthConfiguration(environment: environment)
         self.outboxPruning = try OutboxPruning(environment: environment)
         self.operatorUser = environment.string("AMQP_OPERATOR_USER", default: "mercato")
@@ -109,7 +117,9 @@ public struct ServiceConfiguration: Sendable {
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw ConfigurationError(
                     variable: "EVENT_PRODUCERS",
-                    message: "expected type=user|user,… such as invoice.created=invoice-service, got \(String(entry).debugDescription)")
+                    message:
+                        "expected type=user|user,… such as invoice.created=invoice-service, got \(String(entry).debugDescription)"
+                )
             }
             producers[parts[0], default: []].formUnion(parts[1].split(separator: "|").map(String.init))
         }
@@ -120,7 +130,8 @@ public struct ServiceConfiguration: Sendable {
         } else {
             guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw ConfigurationError(
-                    variable: "OTEL_EXPORTER_OTLP_ENDPOINT", message: "expected an http(s) URL such as http://collector:4318, got \(endpoint.debugDescription)")
+                    variable: "OTEL_EXPORTER_OTLP_ENDPOINT",
+                    message: "expected an http(s) URL such as http://collector:4318, got \(endpoint.debugDescription)")
             }
             self.otlpEndpoint = url
         }
@@ -130,9 +141,17 @@ public struct ServiceConfiguration: Sendable {
     /// itself refuses it from elsewhere); anywhere else it is a deployment mistake, reported
     /// before the service starts rather than as a vague authentication failure.
     static func refuseDefaultCredentials(_ amqpURL: String) throws {
-        guard let broker = try? RabbitMQBroker.Configuration(url: amqpURL), broker.username == "guest", broker.password == "guest" else { return }
-        guard let host = broker.nodes.map(\.host).first(where: { !["localhost", "127.0.0.1", "::1", "[::1]"].contains($0) }) else { return }
-        throw ConfigurationError(variable: "AMQP_URL", message: "guest/guest is for a broker on this machine only; give \(host) a user of its own")
+        guard let broker = try? RabbitMQBroker.Configuration(url: amqpURL), broker.username == "guest",
+            broker.password == "guest"
+        else { return }
+        guard
+            let host = broker.nodes.map(\.host).first(where: {
+                !["localhost", "127.0.0.1", "::1", "[::1]"].contains($0)
+            })
+        else { return }
+        throw ConfigurationError(
+            variable: "AMQP_URL",
+            message: "guest/guest is for a broker on this machine only; give \(host) a user of its own")
     }
 
     /// Who the service's events come from: `source` `/mercato/<name>`, `app_id` the name.

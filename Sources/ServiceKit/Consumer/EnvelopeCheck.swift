@@ -22,7 +22,10 @@ struct EnvelopeCheck: Sendable {
     func validate(_ delivery: Delivery) -> Result<IncomingEvent, PoisonMessage> {
         let contentType = delivery.properties.contentType?.lowercased() ?? ""
         guard contentType.hasPrefix(CloudEventHeader.contentType) || contentType.hasPrefix("application/json") else {
-            return .failure(PoisonMessage("content type \(contentType.isEmpty ? "missing" : contentType) is not \(CloudEventHeader.contentType)"))
+            return .failure(
+                PoisonMessage(
+                    "content type \(contentType.isEmpty ? "missing" : contentType) is not \(CloudEventHeader.contentType)"
+                ))
         }
         guard let messageID = delivery.properties.messageID, !messageID.isEmpty else {
             return .failure(PoisonMessage("message_id is missing: the event cannot be deduplicated"))

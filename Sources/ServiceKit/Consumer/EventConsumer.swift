@@ -12,15 +12,15 @@ import Tracing
 ///
 /// Nothing is lost and nothing loops:
 /// - a malformed delivery (not JSON, no `message_id`, wrong content type, a type or data
-///   version the handler does not accept: ``EnvelopeCheck``) goes straight to the queue's
+///   version the handler does not accept: `EnvelopeCheck`) goes straight to the queue's
 ///   `.dlq`, with the reason in `x-mercato-error`;
 /// - if a batch fails, its events are applied one by one, so one bad event cannot hold back
 ///   the others; an event the handler calls poison is dead-lettered at once;
 /// - an unavailable database is waited out with backoff, without dead-lettering anything;
-/// - any other failure sends the event to a delay queue (``RetryPolicy``): it comes back
+/// - any other failure sends the event to a delay queue (`RetryPolicy`): it comes back
 ///   after 1, 5, then 30 seconds with its attempt count in `x-mercato-attempt`, while the
 ///   consumer goes on with the rest; after `maxAttempts` it is dead-lettered
-///   (``FailureRouter``).
+///   (`FailureRouter`).
 public struct EventConsumer: Service {
     /// How the consumer batches and retries.
     public struct Configuration: Sendable {
@@ -29,7 +29,7 @@ public struct EventConsumer: Service {
         /// Events applied in one transaction at most. Default 100.
         public var batchSize = 100
         /// Attempts at an event that keeps failing (not for an unavailable database) before
-        /// it is dead-lettered. Default ``RetryPolicy/maxAttempts`` (5).
+        /// it is dead-lettered. Default `RetryPolicy.maxAttempts` (5).
         public var maxAttempts = RetryPolicy.maxAttempts
         /// First wait while the database or broker is unavailable; doubles up to
         /// `maximumRetryDelay`. Default 100 ms.
@@ -147,7 +147,9 @@ public struct EventConsumer: Service {
                 throw CancellationError()
             } catch {
                 if events.count > 1 {
-                    logger.info("batch failed; applying its events one by one", metadata: ["error.message": "\(error)", "batch.size": "\(events.count)"])
+                    logger.info(
+                        "batch failed; applying its events one by one",
+                        metadata: ["error.message": "\(error)", "batch.size": "\(events.count)"])
                 }
                 for ((event, delivery), span) in zip(events, spans) {
                     try await applyAlone(event, delivery, span: span)
@@ -222,7 +224,9 @@ public struct EventConsumer: Service {
     private func settleFailure(_ event: IncomingEvent, _ delivery: Delivery, error: any Error) async throws {
         let attempt = FailureRouter.attempt(of: delivery)
         if let poison = error as? PoisonMessage {
-            logger.warning("dead-lettering a poison event", metadata: ["event.id": "\(event.id)", "error.message": "\(poison.reason)"])
+            logger.warning(
+                "dead-lettering a poison event",
+                metadata: ["event.id": "\(event.id)", "error.message": "\(poison.reason)"])
             try await failures.deadLetter(delivery, reason: poison.reason)
             countDeadLetter(.poison, eventType: event.type)
             return
@@ -238,7 +242,10 @@ public struct EventConsumer: Service {
         let delayQueue = try await failures.retryLater(delivery, reason: "\(error)", attempt: attempt)
         logger.warning(
             "event failed; retrying later",
-            metadata: ["event.id": "\(event.id)", "error.message": "\(error)", "attempt": "\(attempt)", "amqp.retry_queue": "\(delayQueue)"])
+            metadata: [
+                "event.id": "\(event.id)", "error.message": "\(error)", "attempt": "\(attempt)",
+                "amqp.retry_queue": "\(delayQueue)",
+            ])
         metrics.retried(queue: queue, eventType: event.type).increment()
     }
 
@@ -250,7 +257,9 @@ public struct EventConsumer: Service {
                 try await handler.apply(events)
                 return
             } catch let error as PostgresError where error.isTransient {
-                if outage == 0 { logger.warning("database unavailable; waiting", metadata: ["error.message": "\(error)"]) }
+                if outage == 0 {
+                    logger.warning("database unavailable; waiting", metadata: ["error.message": "\(error)"])
+                }
                 try await Task.sleep(for: configuration.retryDelay(outage + 1))
                 outage += 1
             }

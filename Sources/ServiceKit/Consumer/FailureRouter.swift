@@ -72,7 +72,8 @@ struct FailureRouter: Sendable {
         var properties = delivery.properties
         properties.persistent = true
         properties.headers = headers
-        let message = OutboundMessage(exchange: exchange, routingKey: routingKey, properties: properties, body: delivery.body)
+        let message = OutboundMessage(
+            exchange: exchange, routingKey: routingKey, properties: properties, body: delivery.body)
         var attempt = 1
         while true {
             do {

@@ -4,7 +4,9 @@ public import Postgres
 public enum Inbox {
     /// Records `events` as applied, inside the caller's transaction, and returns those seen
     /// for the first time, in order and each once: apply exactly these.
-    public static func claim(_ events: [IncomingEvent], on connection: PostgresConnection) async throws -> [IncomingEvent] {
+    public static func claim(_ events: [IncomingEvent], on connection: PostgresConnection) async throws
+        -> [IncomingEvent]
+    {
         try await claim(events, on: connection) { $0 }
     }
 

@@ -21,7 +21,9 @@ public struct IncomingEvent: Sendable {
     public let body: Data
 
     /// Creates an event (consumers and tests).
-    public init(id: String, type: String, source: String, time: Date, traceparent: String?, redelivered: Bool, body: Data) {
+    public init(
+        id: String, type: String, source: String, time: Date, traceparent: String?, redelivered: Bool, body: Data
+    ) {
         self.id = id
         self.type = type
         self.source = source
@@ -35,7 +37,8 @@ public struct IncomingEvent: Sendable {
     public init<Payload: EventPayload>(_ envelope: CloudEvent<Payload>, redelivered: Bool = false) throws {
         self.init(
             id: envelope.id, type: envelope.type, source: envelope.source, time: envelope.time,
-            traceparent: envelope.traceparent, redelivered: redelivered, body: try EventCoding.makeEncoder().encode(envelope))
+            traceparent: envelope.traceparent, redelivered: redelivered,
+            body: try EventCoding.makeEncoder().encode(envelope))
     }
 
     /// Decodes the payload; a payload that does not decode makes the event a poison message.

@@ -21,7 +21,7 @@ public struct ProducerPolicy: Sendable, Equatable {
     }
 
     /// The users allowed to produce `type`: those configured, else the service whose exchange
-    /// the type is published to (``MercatoService``, ``EventType``), else the service its
+    /// the type is published to (`MercatoService`, `EventType`), else the service its
     /// family names.
     public func allowed(_ type: String) -> Set<String> {
         if let listed = producers[type] { return listed }
@@ -52,10 +52,13 @@ public struct ProducerPolicy: Sendable, Equatable {
     func refusal(of delivery: Delivery, type: String) -> PoisonMessage? {
         let allowed = allowed(type)
         guard let producer = producer(of: delivery) else {
-            return PoisonMessage("forbidden_publisher: \(type) carries no verified user_id; expected \(allowed.sorted().joined(separator: " or "))")
+            return PoisonMessage(
+                "forbidden_publisher: \(type) carries no verified user_id; expected \(allowed.sorted().joined(separator: " or "))"
+            )
         }
         guard allowed.contains(producer) else {
-            return PoisonMessage("forbidden_publisher: \(type) from \(producer); expected \(allowed.sorted().joined(separator: " or "))")
+            return PoisonMessage(
+                "forbidden_publisher: \(type) from \(producer); expected \(allowed.sorted().joined(separator: " or "))")
         }
         return nil
     }

@@ -20,7 +20,8 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
 
     /// Creates an error.
     public init(
-        status: HTTPResponse.Status, code: String, message: String, field: String? = nil, challenge: String? = nil, retryAfter: Int? = nil
+        status: HTTPResponse.Status, code: String, message: String, field: String? = nil, challenge: String? = nil,
+        retryAfter: Int? = nil
     ) {
         self.status = status
         self.code = code
@@ -33,7 +34,8 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
     /// 401: no bearer token. RFC 6750 3.1: the challenge names no error when the request
     /// carried no credentials at all.
     public static let unauthenticated = APIError(
-        status: .unauthorized, code: "unauthenticated", message: "this operation needs a bearer token (Authorization: Bearer …)",
+        status: .unauthorized, code: "unauthenticated",
+        message: "this operation needs a bearer token (Authorization: Bearer …)",
         challenge: #"Bearer realm="mercato""#)
 
     /// 401: a token that is malformed, expired, not yet valid, not ours or not correctly
@@ -94,7 +96,8 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = try JSONResponse.make(Body(error: .init(code: code, message: message, field: field)), status: status)
+        var response = try JSONResponse.make(
+            Body(error: .init(code: code, message: message, field: field)), status: status)
         if let retryAfter {
             response.headers[.retryAfter] = String(retryAfter)
         } else if status == .serviceUnavailable {

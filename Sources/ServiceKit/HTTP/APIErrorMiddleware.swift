@@ -9,7 +9,9 @@ public struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Creates the middleware.
     public init() {}
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error as APIError {
@@ -17,14 +19,19 @@ public struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             let code = error.status == .notFound ? "not_found" : "http_\(error.status.code)"
             let message = error.body ?? error.status.reasonPhrase
-            return try APIError(status: error.status, code: code, message: message).response(from: request, context: context)
+            return try APIError(status: error.status, code: code, message: message).response(
+                from: request, context: context)
         } catch let error as PostgresError where error.isTransient {
             context.logger.warning("database unavailable", metadata: ["error.message": "\(error)"])
-            return try APIError.unavailable("the database is unavailable; retry shortly").response(from: request, context: context)
+            return try APIError.unavailable("the database is unavailable; retry shortly").response(
+                from: request, context: context)
         } catch {
-            context.logger.error("request failed", metadata: ["error.message": "\(error)", "http.path": "\(request.uri.path)"])
-            return try APIError(status: .internalServerError, code: "internal_error", message: "the request failed; it was logged")
-                .response(from: request, context: context)
+            context.logger.error(
+                "request failed", metadata: ["error.message": "\(error)", "http.path": "\(request.uri.path)"])
+            return try APIError(
+                status: .internalServerError, code: "internal_error", message: "the request failed; it was logged"
+            )
+            .response(from: request, context: context)
         }
     }
 }

@@ -8,10 +8,17 @@ public enum FieldValidation {
     /// Characters are Unicode code points, as JSON Schema's `maxLength` (the OpenAPI
     /// documents) and PostgreSQL count them.
     public static func text(_ value: String, field: String, maxLength: Int) throws -> String {
-        guard value.unicodeScalars.count <= maxLength else { throw APIError.invalid(field, "must be at most \(maxLength) characters") }
+        guard value.unicodeScalars.count <= maxLength else {
+            throw APIError.invalid(field, "must be at most \(maxLength) characters")
+        }
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { throw APIError.invalid(field, "must not be empty") }
-        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format && $0.value != 0x200D }) else {
+        guard
+            !trimmed.unicodeScalars.contains(where: {
+                $0.properties.generalCategory == .control
+                    || $0.properties.generalCategory == .format && $0.value != 0x200D
+            })
+        else {
             throw APIError.invalid(field, "must not contain control characters")
         }
         return trimmed

@@ -32,7 +32,9 @@ public struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddlew
         }
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
         let path = request.uri.path.split(separator: "/")
         // A literal route and a parameter route may both match (`/orders/export`, `/orders/{id}`).
         let methods = routes.filter { $0.matches(path) }.reduce(into: Set<String>()) { $0.formUnion($1.methods) }
@@ -41,7 +43,8 @@ public struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddlew
         }
         let allowed = methods.sorted().joined(separator: ", ")
         var response = try APIError(
-            status: .methodNotAllowed, code: "method_not_allowed", message: "\(request.method.rawValue) is not allowed here; use \(allowed)"
+            status: .methodNotAllowed, code: "method_not_allowed",
+            message: "\(request.method.rawValue) is not allowed here; use \(allowed)"
         ).response(from: request, context: context)
         response.headers[.allow] = allowed
         return response

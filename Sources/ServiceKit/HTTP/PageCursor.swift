@@ -37,9 +37,13 @@ public struct PageCursor: Sendable, Hashable, Comparable {
     public init?(_ text: String) {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else { return nil }
+        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8) else {
+            return nil
+        }
         let parts = decoded.split(separator: "|")
-        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
+            return nil
+        }
         self.time = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
         self.id = id
     }
@@ -47,6 +51,7 @@ public struct PageCursor: Sendable, Hashable, Comparable {
     /// URL-safe text: base64 of `microseconds|id`.
     public var text: String {
         Data("\(microseconds)|\(id.uuidString.lowercased())".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+                of: "=", with: "")
     }
 }

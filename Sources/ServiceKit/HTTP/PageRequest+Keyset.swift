@@ -17,7 +17,9 @@ extension PageRequest {
         }
         bindings.append(limit)
         let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
-        return ("SELECT \(columns) FROM \(table)\(condition) ORDER BY \(time), \(id) LIMIT $\(bindings.count)", bindings)
+        return (
+            "SELECT \(columns) FROM \(table)\(condition) ORDER BY \(time), \(id) LIMIT $\(bindings.count)", bindings
+        )
     }
 
     /// This page of `items` (in any order), sorted by `key` as ``query(select:from:orderedBy:id:filter:filterBindings:)``

@@ -27,7 +27,9 @@ public struct PageRequest: Sendable, Equatable {
             self.limit = 20
         }
         if let text = query.get("after") {
-            guard let cursor = PageCursor(text) else { throw APIError.badParameter("after", "after is not a cursor from a previous page") }
+            guard let cursor = PageCursor(text) else {
+                throw APIError.badParameter("after", "after is not a cursor from a previous page")
+            }
             self.after = cursor
         } else {
             self.after = nil

@@ -10,16 +10,21 @@ extension Request {
     /// mistyped or unacceptable value.
     public func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
         let contentType = headers[.contentType]?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/json") || contentType.hasPrefix("application/") && contentType.contains("+json") else {
+        guard
+            contentType.hasPrefix("application/json")
+                || contentType.hasPrefix("application/") && contentType.contains("+json")
+        else {
             throw APIError(
                 status: .unsupportedMediaType, code: "unsupported_media_type",
-                message: "send the body as application/json" + (contentType.isEmpty ? "" : ", not \(contentType.prefix(60))"))
+                message: "send the body as application/json"
+                    + (contentType.isEmpty ? "" : ", not \(contentType.prefix(60))"))
         }
         let buffer: ByteBuffer
         do {
             buffer = try await body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "the body is larger than \(limit) bytes")
+            throw APIError(
+                status: .contentTooLarge, code: "payload_too_large", message: "the body is larger than \(limit) bytes")
         } catch let error where error is CancellationError || error is any HTTPResponseError {
             throw error
         } catch {

@@ -1,5 +1,5 @@
-public import Hummingbird
 import HTTPTypes
+public import Hummingbird
 
 extension HTTPField.Name {
     /// W3C trace context: `00-<trace id>-<parent id>-<flags>`.

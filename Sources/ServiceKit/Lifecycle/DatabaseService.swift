@@ -4,8 +4,8 @@ public import ServiceLifecycle
 
 /// Owns the PostgreSQL client for the service's lifetime: applies the migrations (retrying
 /// with backoff until the database answers), runs `afterMigrations` (seeding), marks the
-/// database ready, keeps the client's ``DatabaseHealth`` fresh while the pool is idle (a
-/// `SELECT 1` when nothing succeeded for ``probeInterval``), and closes the pool at shutdown,
+/// database ready, keeps the client's `DatabaseHealth` fresh while the pool is idle (a
+/// `SELECT 1` when nothing succeeded for `probeInterval`), and closes the pool at shutdown,
 /// after the services that use it.
 public struct DatabaseService: Service {
     private let client: PostgresClient

@@ -1,7 +1,7 @@
 import Contracts
 import Foundation
-public import Logging
 import Locking
+public import Logging
 
 /// Writes one JSON object per line to standard output, for log collectors in containers:
 /// `{"timestamp": …, "level": …, "service": …, "message": …, <metadata>}`.
@@ -37,7 +37,10 @@ public struct JSONLogHandler: LogHandler {
             object[key] = Self.plain(value)
         }
         if let error = event.error { object["error.message"] = "\(error)" }
-        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard
+            var line = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         line.append(0x0A)
         Self.output.withLock { _ in
             FileHandle.standardOutput.write(line)

@@ -1,7 +1,7 @@
 public import Logging
 public import ServiceLifecycle
 
-/// A database chore run every ``interval`` until graceful shutdown, starting once the
+/// A database chore run every `interval` until graceful shutdown, starting once the
 /// database is migrated: the services' sweepers, reconcilers and publishers.
 ///
 /// Each run calls `round` until it reports nothing left, so a backlog (the service was down
@@ -19,7 +19,8 @@ public struct PeriodicChore: Service {
     /// Creates the chore; `round` does one batch and returns whether more may be waiting.
     /// `name` says what it does, for the log (e.g. `sweeping overdue orders`).
     public init(
-        _ name: String, readiness: Readiness, interval: Duration, wakeUp: WakeSignal<ContinuousClock>? = nil, logger: Logger,
+        _ name: String, readiness: Readiness, interval: Duration, wakeUp: WakeSignal<ContinuousClock>? = nil,
+        logger: Logger,
         round: @escaping @Sendable () async throws -> Bool
     ) {
         self.name = name
@@ -42,7 +43,8 @@ public struct PeriodicChore: Service {
                     failures += 1
                     if failures % 60 == 1 {
                         logger.warning(
-                            "chore failed; retrying", metadata: ["chore": "\(name)", "error.message": "\(error)", "failures": "\(failures)"])
+                            "chore failed; retrying",
+                            metadata: ["chore": "\(name)", "error.message": "\(error)", "failures": "\(failures)"])
                     }
                 }
                 if let wakeUp {

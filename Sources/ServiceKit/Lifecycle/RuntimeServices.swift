@@ -27,6 +27,8 @@ struct RuntimeServices {
 
     /// Dependencies first.
     var inStartOrder: [any Service] {
-        (spanExporter.map { [$0] } ?? []) + [database] + (outboxListener.map { [$0] } ?? []) + [broker, topology, relay, sampler] + background + consumers
+        (spanExporter.map { [$0] } ?? []) + [database] + (outboxListener.map { [$0] } ?? []) + [
+            broker, topology, relay, sampler,
+        ] + background + consumers
     }
 }

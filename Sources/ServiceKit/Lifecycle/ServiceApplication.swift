@@ -11,7 +11,7 @@ public import ServiceLifecycle
 public struct ServiceApplication: Sendable {
     /// The router, built: every request the server accepts goes through it.
     public let responder: RouterResponder<MercatoRequestContext>
-    /// The services the application runs, in start order (``RuntimeServices``); HTTP comes
+    /// The services the application runs, in start order (`RuntimeServices`); HTTP comes
     /// after them and stops first.
     public let services: [any Service]
     let configuration: ServiceConfiguration
@@ -29,13 +29,15 @@ public struct ServiceApplication: Sendable {
         let app = Application(
             responder: responder,
             server: .http1(configuration: .init(idleTimeout: .seconds(idleTimeout.seconds))),
-            configuration: .init(address: .hostname("0.0.0.0", port: configuration.port), serverName: configuration.serviceName),
+            configuration: .init(
+                address: .hostname("0.0.0.0", port: configuration.port), serverName: configuration.serviceName),
             services: services,
             logger: logger)
         logger.info(
             "starting",
             metadata: [
-                "http.port": "\(configuration.port)", "db.url": "\(PostgresClient.Configuration.redacted(configuration.databaseURL))",
+                "http.port": "\(configuration.port)",
+                "db.url": "\(PostgresClient.Configuration.redacted(configuration.databaseURL))",
                 "amqp.url": "\(RabbitMQBroker.Configuration.redacted(configuration.amqpURL))",
             ])
         try await app.runService()

@@ -21,7 +21,10 @@ public struct ServiceDependencies: Sendable {
     public var logger: Logger
 
     /// Dependencies as given.
-    public init(database: PostgresClient, broker: any Broker, outbox: any OutboxStore, outboxListener: (any Service)?, logger: Logger) {
+    public init(
+        database: PostgresClient, broker: any Broker, outbox: any OutboxStore, outboxListener: (any Service)?,
+        logger: Logger
+    ) {
         self.database = database
         self.broker = broker
         self.outbox = outbox
@@ -45,6 +48,7 @@ public struct ServiceDependencies: Sendable {
         brokerConfiguration.connectionName = configuration.serviceName
         if let caFile = configuration.amqpCAFile { brokerConfiguration.caFile = caFile }
         let broker = RabbitMQBroker(configuration: brokerConfiguration, logger: logger)
-        return ServiceDependencies(database: database, broker: broker, outbox: outbox, outboxListener: outbox.listener, logger: logger)
+        return ServiceDependencies(
+            database: database, broker: broker, outbox: outbox, outboxListener: outbox.listener, logger: logger)
     }
 }

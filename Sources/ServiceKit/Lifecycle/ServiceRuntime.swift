@@ -46,7 +46,8 @@ public struct ServiceRuntime: Sendable {
         consumerConfiguration.maxAttempts = configuration.consumerMaxAttempts
         consumerConfiguration.producers = configuration.producerPolicy
         return EventConsumer(
-            queue: queue, handler: handler, broker: broker, readiness: readiness, serviceName: configuration.serviceName,
+            queue: queue, handler: handler, broker: broker, readiness: readiness,
+            serviceName: configuration.serviceName,
             configuration: consumerConfiguration, logger: logger)
     }
 
@@ -56,7 +57,7 @@ public struct ServiceRuntime: Sendable {
     /// never makes the service unready); `routes` adds its routes behind the common
     /// middleware.
     ///
-    /// Shutdown goes in reverse (``RuntimeServices``): HTTP stops accepting and finishes its
+    /// Shutdown goes in reverse (`RuntimeServices`): HTTP stops accepting and finishes its
     /// requests, consumers finish their batch, the relay its publish, then the connections
     /// close, and the span exporter sends the last spans.
     public func application(
@@ -78,7 +79,8 @@ public struct ServiceRuntime: Sendable {
         router.add(middleware: TracingMiddleware())
         router.add(middleware: APIErrorMiddleware())
         router.add(middleware: MethodNotAllowedMiddleware(openAPI: openAPI))
-        HealthRoutes.add(to: router, readiness: readiness, database: database, broker: broker, details: readinessDetails)
+        HealthRoutes.add(
+            to: router, readiness: readiness, database: database, broker: broker, details: readinessDetails)
         MetricsRoutes.add(to: router, registry: Observability.registry)
         OpenAPIRoute.add(to: router, document: openAPI)
         routes(router, access)
@@ -98,17 +100,22 @@ public struct ServiceRuntime: Sendable {
         let services = RuntimeServices(
             spanExporter: Observability.spanExporter,
             database: DatabaseService(
-                client: database, migrations: MessagingSchema.migrations + migrations, readiness: readiness, logger: logger,
+                client: database, migrations: MessagingSchema.migrations + migrations, readiness: readiness,
+                logger: logger,
                 afterMigrations: afterMigrations),
             outboxListener: dependencies.outboxListener,
             broker: broker,
-            topology: TopologyService(broker: broker, topology: .mercato(queueType: configuration.queueType), readiness: readiness, logger: logger),
+            topology: TopologyService(
+                broker: broker, topology: .mercato(queueType: configuration.queueType), readiness: readiness,
+                logger: logger),
             relay: OutboxRelay(
                 store: outbox, broker: broker, readiness: readiness, configuration: relayConfiguration, logger: logger,
                 afterBatch: { await housekeeping.tick() }),
             sampler: MetricsSampler(outbox: outbox, database: database, readiness: readiness),
             background: background,
             consumers: consumers)
-        return ServiceApplication(responder: router.buildResponder(), services: services.inStartOrder, configuration: configuration, logger: logger)
+        return ServiceApplication(
+            responder: router.buildResponder(), services: services.inStartOrder, configuration: configuration,
+            logger: logger)
     }
 }

@@ -13,7 +13,8 @@ func untilItSucceeds(_ what: String, logger: Logger, _ operation: () async throw
             try await operation()
             return true
         } catch {
-            logger.warning("\(what) not ready; retrying", metadata: ["error.message": "\(error)", "retry.delay": "\(delay)"])
+            logger.warning(
+                "\(what) not ready; retrying", metadata: ["error.message": "\(error)", "retry.delay": "\(delay)"])
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
         }

@@ -11,7 +11,8 @@ public struct MetricsSampler: Service {
     /// Creates a sampler that reads every `interval` (default 2 s, a fraction of a usual
     /// Prometheus scrape interval).
     public init(
-        outbox: any OutboxStore, database: PostgresClient, readiness: Readiness, metrics: ServiceMetrics = ServiceMetrics(),
+        outbox: any OutboxStore, database: PostgresClient, readiness: Readiness,
+        metrics: ServiceMetrics = ServiceMetrics(),
         interval: Duration = .seconds(2)
     ) {
         let backlog = metrics.outboxBacklog
@@ -21,7 +22,9 @@ public struct MetricsSampler: Service {
         let waiting = metrics.databaseWaiting
         // One sample per run; it never fails (so never logs): while the database is away the
         // last outbox figures stand, and readiness says why.
-        chore = PeriodicChore("sampling metrics", readiness: readiness, interval: interval, logger: Logger(label: "mercato.metrics")) {
+        chore = PeriodicChore(
+            "sampling metrics", readiness: readiness, interval: interval, logger: Logger(label: "mercato.metrics")
+        ) {
             let pool = database.statistics
             inUse.record(pool.inUse)
             idle.record(pool.idle)

@@ -1,11 +1,11 @@
 public import Foundation
+import Locking
 public import Logging
 public import ServiceLifecycle
-import Locking
 import Tracing
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Sends finished spans to an OpenTelemetry collector (Jaeger, Tempo, the OTel Collector)
@@ -90,7 +90,10 @@ public final class OTLPSpanExporter: SpanExporter, Service {
                 defer { queue.dropped = 0 }
                 return (batch, queue.dropped)
             }
-            if dropped > 0 { logger.warning("spans dropped: the collector is not keeping up", metadata: ["otlp.dropped": "\(dropped)"]) }
+            if dropped > 0 {
+                logger.warning(
+                    "spans dropped: the collector is not keeping up", metadata: ["otlp.dropped": "\(dropped)"])
+            }
             guard !batch.isEmpty else { return }
             var request = URLRequest(url: configuration.tracesURL, timeoutInterval: 5)
             request.httpMethod = "POST"
@@ -100,7 +103,9 @@ public final class OTLPSpanExporter: SpanExporter, Service {
                 let (_, response) = try await URLSession.shared.upload(for: request, from: body)
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 if !(200..<300).contains(status) {
-                    logger.warning("the collector refused spans", metadata: ["otlp.status": "\(status)", "otlp.spans": "\(batch.count)"])
+                    logger.warning(
+                        "the collector refused spans",
+                        metadata: ["otlp.status": "\(status)", "otlp.spans": "\(batch.count)"])
                 }
             } catch {
                 logger.debug("spans not sent", metadata: ["error.message": "\(error)", "otlp.spans": "\(batch.count)"])
@@ -164,17 +169,25 @@ struct OTLPTraces: Encodable {
     init(serviceName: String, spans: [FinishedSpan]) {
         resourceSpans = [
             ResourceSpans(
-                resource: Resource(attributes: [KeyValue(key: "service.name", value: AnyValue(stringValue: serviceName))]),
+                resource: Resource(attributes: [
+                    KeyValue(key: "service.name", value: AnyValue(stringValue: serviceName))
+                ]),
                 scopeSpans: [ScopeSpans(scope: Scope(name: "mercato"), spans: spans.map(Self.span))])
         ]
     }
 
     static func span(_ span: FinishedSpan) -> Span {
         Span(
-            traceId: span.trace.traceID, spanId: span.trace.spanID, parentSpanId: span.parentSpanID, name: span.operationName,
-            kind: kind(span.kind), startTimeUnixNano: String(span.startNanoseconds), endTimeUnixNano: String(span.endNanoseconds),
+            traceId: span.trace.traceID, spanId: span.trace.spanID, parentSpanId: span.parentSpanID,
+            name: span.operationName,
+            kind: kind(span.kind), startTimeUnixNano: String(span.startNanoseconds),
+            endTimeUnixNano: String(span.endNanoseconds),
             attributes: attributes(span.attributes),
-            events: span.events.map { Event(timeUnixNano: String($0.nanosecondsSinceEpoch), name: $0.name, attributes: attributes($0.attributes)) },
+            events: span.events.map {
+                Event(
+                    timeUnixNano: String($0.nanosecondsSinceEpoch), name: $0.name, attributes: attributes($0.attributes)
+                )
+            },
             status: Status(code: span.status.map { $0.code == .ok ? 1 : 2 } ?? 0, message: span.status?.message))
     }
 

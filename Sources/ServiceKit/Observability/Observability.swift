@@ -1,6 +1,6 @@
+import Locking
 public import Logging
 import Metrics
-import Locking
 public import Prometheus
 import Tracing
 
@@ -45,7 +45,8 @@ public enum Observability {
         spanLogger.logLevel = level
         var exporters: [any SpanExporter] = [LogSpanExporter(logger: spanLogger)]
         if let endpoint = configuration.otlpEndpoint {
-            let exporter = OTLPSpanExporter(configuration: .init(endpoint: endpoint, serviceName: configuration.serviceName), logger: spanLogger)
+            let exporter = OTLPSpanExporter(
+                configuration: .init(endpoint: endpoint, serviceName: configuration.serviceName), logger: spanLogger)
             otlp.withLock { $0 = exporter }
             exporters.append(exporter)
         }
@@ -64,7 +65,8 @@ extension Observability {
         factory.valueHistogramBuckets["mercato_event_batch_size"] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
         let renamed = [
             "hb.requests": "http_server_requests_total", "hb.request.errors": "http_server_request_errors_total",
-            "http.server.request.duration": "http_server_request_duration_seconds", "http.server.active_requests": "http_server_active_requests",
+            "http.server.request.duration": "http_server_request_duration_seconds",
+            "http.server.active_requests": "http_server_active_requests",
         ]
         factory.nameAndLabelSanitizer = { name, labels in (renamed[name] ?? name, labels) }
         return factory

@@ -32,19 +32,24 @@ public struct ServiceMetrics: Sendable {
 
     /// Events applied and acknowledged: `mercato_events_consumed_total`.
     public func consumed(queue: String, eventType: String) -> Counter {
-        Counter(label: "mercato_events_consumed_total", dimensions: [("queue", queue), ("event_type", eventType)], factory: factory)
+        Counter(
+            label: "mercato_events_consumed_total", dimensions: [("queue", queue), ("event_type", eventType)],
+            factory: factory)
     }
 
     /// Events sent to a delay queue for another attempt: `mercato_events_retried_total`.
     public func retried(queue: String, eventType: String) -> Counter {
-        Counter(label: "mercato_events_retried_total", dimensions: [("queue", queue), ("event_type", eventType)], factory: factory)
+        Counter(
+            label: "mercato_events_retried_total", dimensions: [("queue", queue), ("event_type", eventType)],
+            factory: factory)
     }
 
     /// Messages moved to the queue's `.dlq`: `mercato_events_dead_lettered_total`. The event
     /// type of a malformed message is `unknown`.
     public func deadLettered(queue: String, eventType: String, reason: DeadLetterReason) -> Counter {
         Counter(
-            label: "mercato_events_dead_lettered_total", dimensions: [("queue", queue), ("event_type", eventType), ("reason", reason.rawValue)],
+            label: "mercato_events_dead_lettered_total",
+            dimensions: [("queue", queue), ("event_type", eventType), ("reason", reason.rawValue)],
             factory: factory)
     }
 

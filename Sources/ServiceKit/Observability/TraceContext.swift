@@ -17,7 +17,8 @@ public struct TraceContext: Sendable, Hashable {
     public init?(traceparent value: String) {
         let parts = value.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "00", Self.isHex(parts[1], count: 32), Self.isHex(parts[2], count: 16),
-            Self.isHex(parts[3], count: 2), parts[1].contains(where: { $0 != "0" }), parts[2].contains(where: { $0 != "0" })
+            Self.isHex(parts[3], count: 2), parts[1].contains(where: { $0 != "0" }),
+            parts[2].contains(where: { $0 != "0" })
         else { return nil }
         self.traceID = String(parts[1])
         self.spanID = String(parts[2])

@@ -34,15 +34,23 @@ public struct TraceContextTracer: Tracer {
         for exporter in exporters { exporter.flush() }
     }
 
-    public func extract<Carrier, Extract: Extractor>(_ carrier: Carrier, into context: inout InstrumentationContext, using extractor: Extract)
+    public func extract<Carrier, Extract: Extractor>(
+        _ carrier: Carrier, into context: inout InstrumentationContext, using extractor: Extract
+    )
     where Extract.Carrier == Carrier {
-        if let value = extractor.extract(key: "traceparent", from: carrier), let trace = TraceContext(traceparent: value) {
+        if let value = extractor.extract(key: "traceparent", from: carrier),
+            let trace = TraceContext(traceparent: value)
+        {
             context.traceContext = trace
         }
     }
 
-    public func inject<Carrier, Inject: Injector>(_ context: InstrumentationContext, into carrier: inout Carrier, using injector: Inject)
+    public func inject<Carrier, Inject: Injector>(
+        _ context: InstrumentationContext, into carrier: inout Carrier, using injector: Inject
+    )
     where Inject.Carrier == Carrier {
-        if let trace = context.traceContext { injector.inject(trace.traceparent, forKey: "traceparent", into: &carrier) }
+        if let trace = context.traceContext {
+            injector.inject(trace.traceparent, forKey: "traceparent", into: &carrier)
+        }
     }
 }

@@ -23,7 +23,8 @@ public final class TraceSpan: Span {
     private let state: Locked<State>
 
     init(
-        operationName: String, kind: SpanKind, context: InstrumentationContext, parentSpanID: String?, start: some TracerInstant,
+        operationName: String, kind: SpanKind, context: InstrumentationContext, parentSpanID: String?,
+        start: some TracerInstant,
         exporters: [any SpanExporter]
     ) {
         self.context = context
@@ -58,7 +59,9 @@ public final class TraceSpan: Span {
         state.withLock { $0.links.append(link) }
     }
 
-    public func recordError<Instant: TracerInstant>(_ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant) {
+    public func recordError<Instant: TracerInstant>(
+        _ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant
+    ) {
         var attributes = attributes
         attributes["exception.type"] = "\(type(of: error))"
         attributes["exception.message"] = "\(error)"
@@ -67,15 +70,18 @@ public final class TraceSpan: Span {
 
     public func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
         let end = instant().nanosecondsSinceEpoch
-        guard let state = state.withLock({ state -> State? in
-            guard !state.ended else { return nil }
-            state.ended = true
-            return state
-        }), let trace = context.traceContext
+        guard
+            let state = state.withLock({ state -> State? in
+                guard !state.ended else { return nil }
+                state.ended = true
+                return state
+            }), let trace = context.traceContext
         else { return }
         let finished = FinishedSpan(
-            trace: trace, parentSpanID: parentSpanID, operationName: state.operationName, kind: kind, startNanoseconds: startNanoseconds,
-            endNanoseconds: max(end, startNanoseconds), attributes: state.attributes, status: state.status, events: state.events)
+            trace: trace, parentSpanID: parentSpanID, operationName: state.operationName, kind: kind,
+            startNanoseconds: startNanoseconds,
+            endNanoseconds: max(end, startNanoseconds), attributes: state.attributes, status: state.status,
+            events: state.events)
         for exporter in exporters { exporter.export(finished) }
     }
 }

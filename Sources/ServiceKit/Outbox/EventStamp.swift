@@ -26,7 +26,9 @@ public struct EventStamp: Sendable, Hashable {
         _ payload: Payload, subject: UUID? = nil, time: Date, traceparent: String? = nil
     ) throws -> OutboxMessage {
         try OutboxMessage(
-            CloudEvent(source: source, time: time, subject: subject?.uuidString.lowercased(), traceparent: traceparent, data: payload),
+            CloudEvent(
+                source: source, time: time, subject: subject?.uuidString.lowercased(), traceparent: traceparent,
+                data: payload),
             appID: appID)
     }
 }

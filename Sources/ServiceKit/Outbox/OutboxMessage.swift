@@ -21,7 +21,10 @@ public struct OutboxMessage: Sendable, Hashable {
     public var appID: String
 
     /// Creates a message from its parts.
-    public init(id: String, eventType: String, exchange: String, body: Data, traceparent: String?, createdAt: Date, appID: String) {
+    public init(
+        id: String, eventType: String, exchange: String, body: Data, traceparent: String?, createdAt: Date,
+        appID: String
+    ) {
         self.id = id
         self.eventType = eventType
         self.exchange = exchange

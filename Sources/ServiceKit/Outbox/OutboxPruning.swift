@@ -16,9 +16,15 @@ public struct OutboxPruning: Sendable, Equatable {
     /// Reads the three variables above.
     public init(environment: EnvironmentReader) throws {
         let defaults = OutboxPruning()
-        interval = .seconds(try environment.int("OUTBOX_PRUNE_INTERVAL_SECONDS", default: Int(defaults.interval.components.seconds), in: 1...86_400))
+        interval = .seconds(
+            try environment.int(
+                "OUTBOX_PRUNE_INTERVAL_SECONDS", default: Int(defaults.interval.components.seconds), in: 1...86_400))
         keepPublished = .seconds(
-            try environment.int("OUTBOX_KEEP_PUBLISHED_SECONDS", default: Int(defaults.keepPublished.components.seconds), in: 0...(90 * 86_400)))
-        keepInbox = .seconds(try environment.int("INBOX_KEEP_SECONDS", default: Int(defaults.keepInbox.components.seconds), in: 3600...(365 * 86_400)))
+            try environment.int(
+                "OUTBOX_KEEP_PUBLISHED_SECONDS", default: Int(defaults.keepPublished.components.seconds),
+                in: 0...(90 * 86_400)))
+        keepInbox = .seconds(
+            try environment.int(
+                "INBOX_KEEP_SECONDS", default: Int(defaults.keepInbox.components.seconds), in: 3600...(365 * 86_400)))
     }
 }

@@ -44,7 +44,8 @@ public struct OutboxRelay: Service {
     /// Creates a relay. `afterBatch` runs after every pass over the outbox (housekeeping).
     public init(
         store: any OutboxStore, broker: any Broker, readiness: Readiness, configuration: Configuration = .init(),
-        metrics: ServiceMetrics = ServiceMetrics(), logger: Logger, afterBatch: @escaping @Sendable () async -> Void = {}
+        metrics: ServiceMetrics = ServiceMetrics(), logger: Logger,
+        afterBatch: @escaping @Sendable () async -> Void = {}
     ) {
         self.store = store
         self.broker = broker
@@ -124,7 +125,8 @@ public struct OutboxRelay: Service {
                     }
                     for (id, reason) in outcome.refused {
                         logger.error(
-                            "broker refused an outbox message; backing off", metadata: ["event.id": "\(id)", "error.message": "\(reason)"])
+                            "broker refused an outbox message; backing off",
+                            metadata: ["event.id": "\(id)", "error.message": "\(reason)"])
                     }
                     return outcome
                 }

@@ -42,7 +42,8 @@ public struct PostgresOutboxStore: OutboxStore {
             }
             let outcome = await publish(messages)
             if !outcome.confirmed.isEmpty {
-                try await connection.query("UPDATE outbox SET published_at = now() WHERE id = ANY($1::text[])", outcome.confirmed)
+                try await connection.query(
+                    "UPDATE outbox SET published_at = now() WHERE id = ANY($1::text[])", outcome.confirmed)
             }
             if !outcome.refused.isEmpty {
                 // Refused messages (unroutable, nacked) back off: by default 2, 4, 8 … 300
@@ -55,7 +56,8 @@ public struct PostgresOutboxStore: OutboxStore {
                         next_attempt_at = now() + make_interval(secs => least($4::float8, $3::float8 * power(2, least(o.attempts, 30))))
                     FROM unnest($1::text[], $2::text[]) AS f(id, reason)
                     WHERE o.id = f.id
-                    """, ids, ids.map { outcome.refused[$0] ?? "" }, backoff.first.timeInterval, backoff.longest.timeInterval)
+                    """, ids, ids.map { outcome.refused[$0] ?? "" }, backoff.first.timeInterval,
+                    backoff.longest.timeInterval)
             }
             return rows.count
         }
@@ -76,7 +78,8 @@ public struct PostgresOutboxStore: OutboxStore {
         try await client.query(
             "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)", Double(age.components.seconds))
         try await client.query(
-            "DELETE FROM inbox WHERE received_at < now() - make_interval(secs => $1)", Double(inboxAge.components.seconds))
+            "DELETE FROM inbox WHERE received_at < now() - make_interval(secs => $1)",
+            Double(inboxAge.components.seconds))
     }
 
     /// Wakes on every commit of this client that appended to the outbox (at once), on other

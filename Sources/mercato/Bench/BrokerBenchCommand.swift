@@ -18,7 +18,8 @@ struct BrokerBenchCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var connection: ConnectionOptions
-    @Option(help: "The compiled C baseline (default: compile benchmarks/amqp-baseline.c with cc into .build/).") var baseline: String?
+    @Option(help: "The compiled C baseline (default: compile benchmarks/amqp-baseline.c with cc into .build/).")
+    var baseline: String?
     @Option(help: "Messages per batched workload.") var messages = 20_000
     @Option(help: "Messages for the batch-size-1 workload (confirm each message).") var singleMessages = 2_000
     @Option(help: "Body size in bytes.") var size = 256
@@ -63,7 +64,9 @@ struct BrokerBenchCommand: AsyncParsableCommand {
                     try await management.declareQueue(queue, expiresAfter: .seconds(60))
                     if case .consume = workload.kind {
                         let all = messages(workload.count, to: queue)
-                        for start in stride(from: 0, to: all.count, by: 1000) { try await broker.publish(Array(all[start..<min(start + 1000, all.count)])) }
+                        for start in stride(from: 0, to: all.count, by: 1000) {
+                            try await broker.publish(Array(all[start..<min(start + 1000, all.count)]))
+                        }
                     }
                     let rate: Double
                     do {
@@ -91,7 +94,8 @@ struct BrokerBenchCommand: AsyncParsableCommand {
             OutboundMessage(
                 exchange: "", routingKey: queue,
                 properties: MessageProperties(
-                    contentType: "application/octet-stream", messageID: "bench-\(index)", type: "bench", appID: "mercato-bench", timestamp: Date()),
+                    contentType: "application/octet-stream", messageID: "bench-\(index)", type: "bench",
+                    appID: "mercato-bench", timestamp: Date()),
                 body: body)
         }
     }
@@ -104,7 +108,11 @@ struct BrokerBenchCommand: AsyncParsableCommand {
             var index = 0
             while index < all.count {
                 let end = min(index + batch, all.count)
-                if batch == 1 { try await broker.publish(all[index]) } else { try await broker.publish(Array(all[index..<end])) }
+                if batch == 1 {
+                    try await broker.publish(all[index])
+                } else {
+                    try await broker.publish(Array(all[index..<end]))
+                }
                 index = end
             }
             return Double(workload.count) / (ContinuousClock.now - start).seconds
@@ -130,12 +138,18 @@ struct BrokerBenchCommand: AsyncParsableCommand {
         }
     }
 
-    private func runBaseline(_ path: String, _ configuration: RabbitMQBroker.Configuration, queue: String, _ workload: Workload) throws -> Double {
-        let connection = [configuration.host, String(configuration.port), configuration.username, configuration.password, configuration.virtualHost, queue]
+    private func runBaseline(
+        _ path: String, _ configuration: RabbitMQBroker.Configuration, queue: String, _ workload: Workload
+    ) throws -> Double {
+        let connection = [
+            configuration.host, String(configuration.port), configuration.username, configuration.password,
+            configuration.virtualHost, queue,
+        ]
         let arguments: [String] =
             switch workload.kind {
             case .publish(let batch): ["publish"] + connection + [String(batch), String(workload.count), String(size)]
-            case .consume(let prefetch, let ackEvery): ["consume"] + connection + [String(prefetch), String(workload.count), String(ackEvery)]
+            case .consume(let prefetch, let ackEvery):
+                ["consume"] + connection + [String(prefetch), String(workload.count), String(ackEvery)]
             }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
@@ -146,7 +160,10 @@ struct BrokerBenchCommand: AsyncParsableCommand {
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0, let value = text.split(separator: "=").last.flatMap({ Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        guard process.terminationStatus == 0,
+            let value = text.split(separator: "=").last.flatMap({
+                Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            })
         else { throw ValidationFailure("the C baseline failed (\(process.terminationStatus)): \(text)") }
         return value
     }
@@ -179,14 +196,21 @@ struct BrokerBenchCommand: AsyncParsableCommand {
             "|---|---:|---:|---:|",
         ]
         for row in rows {
-            lines.append(String(format: "| %@ | %.0f | %.0f | %.2f |", row.name, row.swift, row.c, row.c > 0 ? row.swift / row.c : 0))
+            lines.append(
+                String(
+                    format: "| %@ | %.0f | %.0f | %.2f |", row.name, row.swift, row.c, row.c > 0 ? row.swift / row.c : 0
+                ))
         }
         return lines.joined(separator: "\n")
     }
 
     static func json(_ rows: [(name: String, swift: Double, c: Double)]) -> String {
-        let objects = rows.map { ["workload": $0.name, "swift": $0.swift, "c": $0.c, "ratio": $0.c > 0 ? $0.swift / $0.c : 0] as [String: Any] }
-        let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        let objects = rows.map {
+            ["workload": $0.name, "swift": $0.swift, "c": $0.c, "ratio": $0.c > 0 ? $0.swift / $0.c : 0]
+                as [String: Any]
+        }
+        let data =
+            (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -26,7 +26,8 @@ struct HTTPConnection {
 
     init(url: String, token: String? = nil) throws {
         self.token = token
-        guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host else {
+        guard let components = URLComponents(string: url), components.scheme == "http", let host = components.host
+        else {
             throw ValidationFailure("\(url) is not an http:// URL")
         }
         self.host = host
@@ -36,9 +37,13 @@ struct HTTPConnection {
     /// Sends one request on a connection and reads its response: `send(.GET, "/path", nil)`,
     /// with an `Idempotency-Key` when given.
     struct Sender {
-        let perform: (_ method: HTTPMethod, _ path: String, _ json: ByteBuffer?, _ idempotencyKey: String?) async throws -> Response
+        let perform:
+            (_ method: HTTPMethod, _ path: String, _ json: ByteBuffer?, _ idempotencyKey: String?) async throws ->
+                Response
 
-        func callAsFunction(_ method: HTTPMethod, _ path: String, _ json: ByteBuffer?, idempotencyKey: String? = nil) async throws -> Response {
+        func callAsFunction(_ method: HTTPMethod, _ path: String, _ json: ByteBuffer?, idempotencyKey: String? = nil)
+            async throws -> Response
+        {
             try await perform(method, path, json, idempotencyKey)
         }
     }
@@ -50,31 +55,35 @@ struct HTTPConnection {
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                        wrappingChannelSynchronously: channel)
                 }
             }
         let hostHeader = "\(host):\(port)"
         return try await channel.executeThenClose { inbound, outbound in
             var responses = inbound.makeAsyncIterator()
-            return try await body(Sender { method, path, json, idempotencyKey in
-                var headers = HTTPHeaders([("host", hostHeader), ("content-length", "\(json?.readableBytes ?? 0)")])
-                if let idempotencyKey { headers.add(name: "idempotency-key", value: idempotencyKey) }
-                if json != nil { headers.add(name: "content-type", value: "application/json") }
-                if let token { headers.add(name: "authorization", value: "Bearer \(token)") }
-                var parts: [HTTPClientRequestPart] = [.head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers))]
-                if let json { parts.append(.body(.byteBuffer(json))) }
-                parts.append(.end(nil))
-                try await outbound.write(contentsOf: parts)
-                var response = Response(status: 0, body: ByteBuffer())
-                while let part = try await responses.next() {
-                    switch part {
-                    case .head(let head): response.status = Int(head.status.code)
-                    case .body(var chunk): response.body.writeBuffer(&chunk)
-                    case .end: return response
+            return try await body(
+                Sender { method, path, json, idempotencyKey in
+                    var headers = HTTPHeaders([("host", hostHeader), ("content-length", "\(json?.readableBytes ?? 0)")])
+                    if let idempotencyKey { headers.add(name: "idempotency-key", value: idempotencyKey) }
+                    if json != nil { headers.add(name: "content-type", value: "application/json") }
+                    if let token { headers.add(name: "authorization", value: "Bearer \(token)") }
+                    var parts: [HTTPClientRequestPart] = [
+                        .head(HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers))
+                    ]
+                    if let json { parts.append(.body(.byteBuffer(json))) }
+                    parts.append(.end(nil))
+                    try await outbound.write(contentsOf: parts)
+                    var response = Response(status: 0, body: ByteBuffer())
+                    while let part = try await responses.next() {
+                        switch part {
+                        case .head(let head): response.status = Int(head.status.code)
+                        case .body(var chunk): response.body.writeBuffer(&chunk)
+                        case .end: return response
+                        }
                     }
-                }
-                throw ValidationFailure("\(hostHeader) closed the connection")
-            })
+                    throw ValidationFailure("\(hostHeader) closed the connection")
+                })
         }
     }
 }

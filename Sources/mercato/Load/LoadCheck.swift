@@ -1,9 +1,9 @@
 import Contracts
 import Foundation
 import Histogram
+import Locking
 import NIOCore
 import NIOHTTP1
-import Locking
 import Synchronization
 
 /// After a load run: waits for the system to settle, then checks every accepted order through
@@ -82,14 +82,16 @@ struct LoadCheck {
         check.problems += doubled.withLock { $0 }
         if !pending.isEmpty {
             check.problems.append(
-                "\(pending.count) accepted orders were never invoiced (or their invoice never reached their state), e.g. \(pending[0].orderID)")
+                "\(pending.count) accepted orders were never invoiced (or their invoice never reached their state), e.g. \(pending[0].orderID)"
+            )
         }
 
         // 2. Every customer's orders_count equals its accepted orders.
         var mismatches: [String] = []
         repeat {
             let counts = Locked([Int?](repeating: nil, count: customers.count))
-            try await parallel(Array(customers.indices), connections: clients, service: customerService) { index, send in
+            try await parallel(Array(customers.indices), connections: clients, service: customerService) {
+                index, send in
                 let response = try await send(.GET, "/customers/\(customers[index])", nil)
                 let customer = response.json()
                 saw(customer?["updated_at"])
@@ -97,7 +99,9 @@ struct LoadCheck {
             }
             let read = counts.withLock { $0 }
             mismatches = customers.indices.compactMap { index in
-                read[index] == expected[index] ? nil : "customer \(customers[index]): orders_count \(read[index].map(String.init) ?? "?"), accepted \(expected[index])"
+                read[index] == expected[index]
+                    ? nil
+                    : "customer \(customers[index]): orders_count \(read[index].map(String.init) ?? "?"), accepted \(expected[index])"
             }
             // A count above the accepted orders can only grow: doubled, no point waiting.
             if mismatches.isEmpty || customers.indices.contains(where: { (read[$0] ?? 0) > expected[$0] }) { break }
@@ -113,7 +117,8 @@ struct LoadCheck {
                 var statuses: [String] = []
                 var cursor: String?
                 repeat {
-                    let path = "/orders?customer_id=\(customers[index])&limit=100" + (cursor.map { "&after=\($0)" } ?? "")
+                    let path =
+                        "/orders?customer_id=\(customers[index])&limit=100" + (cursor.map { "&after=\($0)" } ?? "")
                     let page = try await send(.GET, path, nil).json()
                     let data = page?["data"] as? [[String: Any]] ?? []
                     for order in data { saw(order["updated_at"]) }
@@ -125,12 +130,17 @@ struct LoadCheck {
             let byCustomer = listed.withLock { $0 }
             listingProblems = customers.indices.compactMap { index in
                 let statuses = byCustomer[customers[index]] ?? []
-                if statuses.count != placed[index] { return "order-service lists \(statuses.count) orders of \(customers[index]), accepted \(placed[index])" }
+                if statuses.count != placed[index] {
+                    return
+                        "order-service lists \(statuses.count) orders of \(customers[index]), accepted \(placed[index])"
+                }
                 let wrong = statuses.filter { line in
                     let parts = line.split(separator: " ")
                     return parts.count != 2 || String(parts[1]) != state(String(parts[0]))
                 }
-                return wrong.isEmpty ? nil : "\(wrong.count) orders of \(customers[index]) not in their state at order-service, e.g. \(wrong[0])"
+                return wrong.isEmpty
+                    ? nil
+                    : "\(wrong.count) orders of \(customers[index]) not in their state at order-service, e.g. \(wrong[0])"
             }
             if listingProblems.isEmpty { break }
             try await Task.sleep(for: .milliseconds(250))
@@ -143,14 +153,22 @@ struct LoadCheck {
             let moneyProblems = Locked<[String]>([])
             let refunds = Locked(0)
             try await parallel(Array(touched), connections: clients, service: invoices) { entry, send in
-                let payments = try await send(.GET, "/invoices/\(entry.value.id)/payments", nil).json()?["data"] as? [[String: Any]] ?? []
+                let payments =
+                    try await send(.GET, "/invoices/\(entry.value.id)/payments", nil).json()?["data"]
+                    as? [[String: Any]] ?? []
                 let captured = payments.filter { $0["status"] as? String == "captured" }
                 refunds.withLock { $0 += payments.filter { $0["status"] as? String == "refunded" }.count }
                 switch state(entry.key) {
                 case "paid" where captured.count != 1 || captured.first?["amount"] as? String != entry.value.total:
-                    moneyProblems.withLock { $0.append("paid order \(entry.key) has \(captured.count) captured payments of its \(entry.value.total)") }
+                    moneyProblems.withLock {
+                        $0.append(
+                            "paid order \(entry.key) has \(captured.count) captured payments of its \(entry.value.total)"
+                        )
+                    }
                 case "cancelled" where !captured.isEmpty:
-                    moneyProblems.withLock { $0.append("cancelled order \(entry.key) kept a captured payment (not refunded)") }
+                    moneyProblems.withLock {
+                        $0.append("cancelled order \(entry.key) kept a captured payment (not refunded)")
+                    }
                 default: break
                 }
             }
@@ -164,7 +182,8 @@ struct LoadCheck {
 
     /// Runs `work` over `items` from `connections` clients, each with its own connection.
     static func parallel<Item: Sendable>(
-        _ items: [Item], connections: Int, service: HTTPConnection, _ work: @escaping @Sendable (Item, Send) async throws -> Void
+        _ items: [Item], connections: Int, service: HTTPConnection,
+        _ work: @escaping @Sendable (Item, Send) async throws -> Void
     ) async throws {
         let cursor = WorkCursor()
         try await withThrowingTaskGroup(of: Void.self) { group in

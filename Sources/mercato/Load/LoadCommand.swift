@@ -27,9 +27,12 @@ struct LoadCommand: AsyncParsableCommand {
             latency is the invoice's issued_at minus the order's created_at (one machine, one clock).
             """)
 
-    @Option(help: "order-service.") var orderURL = ProcessInfo.processInfo.environment["ORDER_SERVICE_URL"] ?? "http://127.0.0.1:8080"
-    @Option(help: "customer-service.") var customerURL = ProcessInfo.processInfo.environment["CUSTOMER_SERVICE_URL"] ?? "http://127.0.0.1:8081"
-    @Option(help: "invoice-service.") var invoiceURL = ProcessInfo.processInfo.environment["INVOICE_SERVICE_URL"] ?? "http://127.0.0.1:8082"
+    @Option(help: "order-service.") var orderURL =
+        ProcessInfo.processInfo.environment["ORDER_SERVICE_URL"] ?? "http://127.0.0.1:8080"
+    @Option(help: "customer-service.") var customerURL =
+        ProcessInfo.processInfo.environment["CUSTOMER_SERVICE_URL"] ?? "http://127.0.0.1:8081"
+    @Option(help: "invoice-service.") var invoiceURL =
+        ProcessInfo.processInfo.environment["INVOICE_SERVICE_URL"] ?? "http://127.0.0.1:8082"
     @Option(help: "Concurrent clients.") var concurrency = 16
     @Option(help: "Target orders per second (default: as fast as the clients go).") var rate: Double?
     @Option(help: "Orders to place (default: run for --duration).") var count: Int?
@@ -39,11 +42,16 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Share of the orders to pay in full once invoiced (0-1).") var pay: Double = 0
     @Option(help: "Share of the orders to cancel (0-1).") var cancel: Double = 0
     @Option(help: "Share of the orders to pay and cancel at once, racing (0-1).") var race: Double = 0
-    @Option(help: "A bearer token with mercato:admin and every scope (default: MERCATO_TOKEN, else one minted with AUTH_JWT_SECRET_FILE).")
+    @Option(
+        help:
+            "A bearer token with mercato:admin and every scope (default: MERCATO_TOKEN, else one minted with AUTH_JWT_SECRET_FILE)."
+    )
     var token: String?
     @Option(help: "Milliseconds a client waits after an order shed with 503 (admission control) before its next one.")
     var shedPauseMs = 100
-    @Flag(inversion: .prefixedNo, help: "End with `mercato audit` over the run's orders (default: on when AUDIT_DATABASE_URL is set).")
+    @Flag(
+        inversion: .prefixedNo,
+        help: "End with `mercato audit` over the run's orders (default: on when AUDIT_DATABASE_URL is set).")
     var audit = ProcessInfo.processInfo.environment["AUDIT_DATABASE_URL"] != nil
     @OptionGroup(title: "Audit") var auditOptions: AuditOptions
     @Flag(help: "Print the result as JSON.") var json = false
@@ -53,14 +61,19 @@ struct LoadCommand: AsyncParsableCommand {
     private func adminToken() async throws -> String {
         if let token = token ?? ProcessInfo.processInfo.environment["MERCATO_TOKEN"], !token.isEmpty { return token }
         guard let secret = try TokenMinter.secretFromEnvironment() else {
-            throw ValidationError("the services need a bearer token: pass --token (or MERCATO_TOKEN), or set AUTH_JWT_SECRET_FILE to mint one")
+            throw ValidationError(
+                "the services need a bearer token: pass --token (or MERCATO_TOKEN), or set AUTH_JWT_SECRET_FILE to mint one"
+            )
         }
         let ttl = (duration + settleTimeout) * 2 + 600
-        return try await TokenMinter(secret: secret).token(subject: "mercato-load", scopes: TokenCommand.adminScopes, ttl: ttl)
+        return try await TokenMinter(secret: secret).token(
+            subject: "mercato-load", scopes: TokenCommand.adminScopes, ttl: ttl)
     }
 
     func validate() throws {
-        guard concurrency > 0, customers > 0 else { throw ValidationError("--concurrency and --customers must be positive") }
+        guard concurrency > 0, customers > 0 else {
+            throw ValidationError("--concurrency and --customers must be positive")
+        }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if let count, count <= 0 { throw ValidationError("--count must be positive") }
         guard [pay, cancel, race].allSatisfy({ (0...1).contains($0) }), pay + cancel + race <= 1 else {
@@ -82,7 +95,9 @@ struct LoadCommand: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in 0..<concurrency {
                 group.addTask {
-                    try await Self.placeOrders(orders, client: client, customers: customerIDs, recorder: recorder, shedPause: .milliseconds(shedPauseMs))
+                    try await Self.placeOrders(
+                        orders, client: client, customers: customerIDs, recorder: recorder,
+                        shedPause: .milliseconds(shedPauseMs))
                 }
             }
             try await group.waitForAll()
@@ -99,24 +114,31 @@ struct LoadCommand: AsyncParsableCommand {
         if !mix.isEmpty {
             if !quiet { FileHandle.standardError.write(Data("paying and cancelling…\n".utf8)) }
             mixed = try await mix.run(
-                accepted, orders: orders, invoices: invoices, clients: max(4, concurrency), deadline: .now + .seconds(settleTimeout))
+                accepted, orders: orders, invoices: invoices, clients: max(4, concurrency),
+                deadline: .now + .seconds(settleTimeout))
         }
         let check = try await LoadCheck.run(
-            accepted: accepted, customers: customerIDs, orders: orders, customerService: customerService, invoices: invoices,
+            accepted: accepted, customers: customerIDs, orders: orders, customerService: customerService,
+            invoices: invoices,
             clients: max(4, concurrency / 2), timeout: .seconds(settleTimeout), states: mixed?.expected ?? [:])
         let checked = ContinuousClock.now - loadEnd
         sampling.cancel()
 
         let report = LoadReport(
-            clients: concurrency, targetRate: rate, seconds: elapsed.seconds, accepted: accepted.count, shed: recorder.shed, errors: recorder.errors,
+            clients: concurrency, targetRate: rate, seconds: elapsed.seconds, accepted: accepted.count,
+            shed: recorder.shed, errors: recorder.errors,
             http: recorder.latency, orderToInvoice: check.orderToInvoice,
-            settleSeconds: max(0, check.lastEffect.timeIntervalSince(loadEndDate)), checkSeconds: checked.seconds, settled: check.settled,
-            problems: check.problems, peakRSS: memory.peaks, mix: mixed.map { $0.summary + ", refunded \(check.refunds)" })
+            settleSeconds: max(0, check.lastEffect.timeIntervalSince(loadEndDate)), checkSeconds: checked.seconds,
+            settled: check.settled,
+            problems: check.problems, peakRSS: memory.peaks,
+            mix: mixed.map { $0.summary + ", refunded \(check.refunds)" })
         print(json ? report.json : report.text)
         var balanced = true
         if audit {
             let ids = Set(accepted.compactMap { UUID(uuidString: $0.orderID) })
-            let books = try await auditOptions.withAuditor { try await $0.audit(accepted: ids, settlingWithin: .seconds(settleTimeout)) }
+            let books = try await auditOptions.withAuditor {
+                try await $0.audit(accepted: ids, settlingWithin: .seconds(settleTimeout))
+            }
             // On stderr with --json, whose stdout is the load report alone.
             if json { FileHandle.standardError.write(Data("\(books)\n".utf8)) } else { print("audit:\n\(books)") }
             balanced = books.isClean
@@ -130,10 +152,15 @@ struct LoadCommand: AsyncParsableCommand {
         return try await service.withConnection { send in
             var ids: [String] = []
             for index in 0..<customers {
-                let body = ["name": "Load Customer \(index)", "email": "load-\(run)-\(index)@example.com", "address": "Bench Street \(index)"]
-                let response = try await send(.POST, "/customers", ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+                let body = [
+                    "name": "Load Customer \(index)", "email": "load-\(run)-\(index)@example.com",
+                    "address": "Bench Street \(index)",
+                ]
+                let response = try await send(
+                    .POST, "/customers", ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
                 guard response.status == 201, let id = response.json()?["id"] as? String else {
-                    throw ValidationFailure("POST /customers answered \(response.status): \(String(buffer: response.body))")
+                    throw ValidationFailure(
+                        "POST /customers answered \(response.status): \(String(buffer: response.body))")
                 }
                 ids.append(id)
             }
@@ -155,16 +182,25 @@ struct LoadCommand: AsyncParsableCommand {
                         sequence += 1
                         let customer = (client * 7919 + sequence) % customers.count
                         let items = (0...(sequence % 3)).map { line in
-                            ["product_name": "Item \(line)", "quantity": 1 + (sequence + line) % 5, "unit_price": "\(1 + line).\(10 + sequence % 90)"] as [String: Any]
+                            [
+                                "product_name": "Item \(line)", "quantity": 1 + (sequence + line) % 5,
+                                "unit_price": "\(1 + line).\(10 + sequence % 90)",
+                            ] as [String: Any]
                         }
-                        let body = try JSONSerialization.data(withJSONObject: ["customer_id": customers[customer], "items": items])
+                        let body = try JSONSerialization.data(withJSONObject: [
+                            "customer_id": customers[customer], "items": items,
+                        ])
                         let response = try await send(.POST, "/orders", ByteBuffer(bytes: body))
                         let latency = ContinuousClock.now - slot
                         if response.status == 201, let object = response.json(), let id = object["id"] as? String,
                             let created = (object["created_at"] as? String).flatMap(EventCoding.parseTimestamp)
                         {
-                            recorder.record(latency: latency, accepted: .init(orderID: id, customer: customer, createdAt: created), error: nil)
-                        } else if response.status == 503, (response.json()?["error"] as? [String: Any])?["code"] as? String == "overloaded" {
+                            recorder.record(
+                                latency: latency, accepted: .init(orderID: id, customer: customer, createdAt: created),
+                                error: nil)
+                        } else if response.status == 503,
+                            (response.json()?["error"] as? [String: Any])?["code"] as? String == "overloaded"
+                        {
                             // Shed by admission control before any work: counted, kept out of
                             // the latency of the orders placed, and this client backs off.
                             recorder.recordShed()
@@ -191,7 +227,8 @@ struct LoadCommand: AsyncParsableCommand {
             let rate = Double(accepted - last.accepted) / (now - last.time).seconds
             last = (now, accepted)
             let line = String(
-                format: "\r%5.0f s  %8d accepted  %7.0f orders/s  %5d errors  HTTP p99 %7.1f ms ", (now - recorder.start).seconds, accepted, rate, errors,
+                format: "\r%5.0f s  %8d accepted  %7.0f orders/s  %5d errors  HTTP p99 %7.1f ms ",
+                (now - recorder.start).seconds, accepted, rate, errors,
                 Double(p99) / 1000)
             FileHandle.standardError.write(Data(line.utf8))
         }

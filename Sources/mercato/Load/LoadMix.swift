@@ -23,7 +23,9 @@ struct LoadMix {
         var gaveUp: [Int: Int] = [:]
 
         var summary: String {
-            let gaveUp = self.gaveUp.sorted { $0.key < $1.key }.map { "\($0.value) × \($0.key == 0 ? "no answer" : "HTTP \($0.key)")" }
+            let gaveUp = self.gaveUp.sorted { $0.key < $1.key }.map {
+                "\($0.value) × \($0.key == 0 ? "no answer" : "HTTP \($0.key)")"
+            }
             return "paid \(paid), cancelled \(cancelled), races lost \(lostRaces), declined \(declined)"
                 + (gaveUp.isEmpty ? "" : ", gave up \(gaveUp.joined(separator: ", "))")
         }
@@ -36,7 +38,8 @@ struct LoadMix {
     var isEmpty: Bool { pay + cancel + race == 0 }
 
     func run(
-        _ accepted: [LoadRecorder.Accepted], orders: HTTPConnection, invoices: HTTPConnection, clients: Int, deadline: ContinuousClock.Instant
+        _ accepted: [LoadRecorder.Accepted], orders: HTTPConnection, invoices: HTTPConnection, clients: Int,
+        deadline: ContinuousClock.Instant
     ) async throws -> Outcome {
         var generator = SystemRandomNumberGenerator()
         var jobs: [(order: String, paying: Bool)] = []
@@ -48,7 +51,8 @@ struct LoadMix {
         // Racing pairs sit next to each other, so they are sent at about the same time.
         let outcome = Locked(Outcome())
         let (payments, cancellations) = (jobs.filter(\.paying), jobs.filter { !$0.paying })
-        async let paying: Void = LoadCheck.parallel(payments, connections: max(1, clients / 2), service: invoices) { job, send in
+        async let paying: Void = LoadCheck.parallel(payments, connections: max(1, clients / 2), service: invoices) {
+            job, send in
             let result = try await Self.pay(job.order, send: send, deadline: deadline)
             outcome.withLock { outcome in
                 switch result {
@@ -61,8 +65,12 @@ struct LoadMix {
                 }
             }
         }
-        async let cancelling: Void = LoadCheck.parallel(cancellations, connections: max(1, clients / 2), service: orders) { job, send in
-            let result = try await Self.retrying(deadline) { try await send(.POST, "/orders/\(job.order)/cancel", nil).status }
+        async let cancelling: Void = LoadCheck.parallel(
+            cancellations, connections: max(1, clients / 2), service: orders
+        ) { job, send in
+            let result = try await Self.retrying(deadline) {
+                try await send(.POST, "/orders/\(job.order)/cancel", nil).status
+            }
             outcome.withLock { outcome in
                 switch result {
                 // A cancellation that wins ends the order cancelled even if its payment was
@@ -80,19 +88,26 @@ struct LoadMix {
     }
 
     /// Pays an order's invoice (waiting for it to exist); returns the final status.
-    private static func pay(_ order: String, send: LoadCheck.Send, deadline: ContinuousClock.Instant) async throws -> Int {
+    private static func pay(_ order: String, send: LoadCheck.Send, deadline: ContinuousClock.Instant) async throws
+        -> Int
+    {
         var invoice: [String: Any]?
         while invoice == nil, ContinuousClock.now < deadline {
-            invoice = (try? await send(.GET, "/invoices?order_id=\(order)", nil).json()?["data"] as? [[String: Any]])?.first
+            invoice =
+                (try? await send(.GET, "/invoices?order_id=\(order)", nil).json()?["data"] as? [[String: Any]])?.first
             if invoice == nil { try await Task.sleep(for: .milliseconds(100)) }
         }
         guard let id = invoice?["id"] as? String, let total = invoice?["total"] as? String else { return 0 }
         let body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["amount": total, "method": "card"]))
-        return try await retrying(deadline) { try await send(.POST, "/invoices/\(id)/payments", body, idempotencyKey: "load-\(order)").status }
+        return try await retrying(deadline) {
+            try await send(.POST, "/invoices/\(id)/payments", body, idempotencyKey: "load-\(order)").status
+        }
     }
 
     /// Sends until a definitive answer (not 5xx, not a transport error) or the deadline.
-    private static func retrying(_ deadline: ContinuousClock.Instant, _ request: () async throws -> Int) async throws -> Int {
+    private static func retrying(_ deadline: ContinuousClock.Instant, _ request: () async throws -> Int) async throws
+        -> Int
+    {
         while ContinuousClock.now < deadline {
             if let status = try? await request(), status < 500 { return status }
             try await Task.sleep(for: .milliseconds(200))

@@ -50,7 +50,8 @@ final class LoadRecorder: Sendable {
     }
 
     func record(latency: Duration, accepted: Accepted?, error: String?) {
-        let microseconds = UInt64(max(0, latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000))
+        let microseconds = UInt64(
+            max(0, latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000))
         state.withLock { state in
             _ = state.latency.record(microseconds)
             if let accepted { state.accepted.append(accepted) }

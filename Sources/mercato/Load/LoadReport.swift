@@ -33,21 +33,29 @@ struct LoadReport {
 
     private static func line(_ histogram: Histogram<UInt64>) -> String {
         String(
-            format: "p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms", milliseconds(histogram, 50), milliseconds(histogram, 90),
+            format: "p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms", milliseconds(histogram, 50),
+            milliseconds(histogram, 90),
             milliseconds(histogram, 99), histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000)
     }
 
     var text: String {
-        let errorText = errors.isEmpty ? "0 errors" : errors.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
+        let errorText =
+            errors.isEmpty
+            ? "0 errors" : errors.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
         let memory = ["order-service", "customer-service", "invoice-service"].map { name in
             "\(name) " + (peakRSS[name].map { String(format: "%.1f MB", Double($0) / 1024) } ?? "not found")
         }.joined(separator: ", ")
         var lines = [
-            "mercato load: \(clients) clients, " + (targetRate.map { String(format: "target %.0f orders/s", $0) } ?? "as fast as they go"),
-            String(format: "  accepted         %d orders in %.1f s: %.1f orders/s; %d shed; %@", accepted, seconds, rate, shed, errorText),
+            "mercato load: \(clients) clients, "
+                + (targetRate.map { String(format: "target %.0f orders/s", $0) } ?? "as fast as they go"),
+            String(
+                format: "  accepted         %d orders in %.1f s: %.1f orders/s; %d shed; %@", accepted, seconds, rate,
+                shed, errorText),
             "  HTTP latency     " + Self.line(http),
             "  order → invoice  " + Self.line(orderToInvoice),
-            String(format: "  settle time      %.1f s after the last order (checking took %.1f s)", settleSeconds, checkSeconds),
+            String(
+                format: "  settle time      %.1f s after the last order (checking took %.1f s)", settleSeconds,
+                checkSeconds),
             "  peak RSS         " + memory,
         ]
         if let mix { lines.append("  payments         " + mix) }
@@ -55,7 +63,8 @@ struct LoadReport {
             lines.append(
                 mix == nil
                     ? "  check            OK: every accepted order counted once, invoiced once, listed as invoiced"
-                    : "  check            OK: every order invoiced once, counted unless cancelled, in one state at all three services, money matching")
+                    : "  check            OK: every order invoiced once, counted unless cancelled, in one state at all three services, money matching"
+            )
         } else {
             lines.append("  check            FAILED")
             lines += problems.map { "    - " + $0 }
@@ -65,17 +74,23 @@ struct LoadReport {
 
     var json: String {
         func percentiles(_ histogram: Histogram<UInt64>) -> [String: Double] {
-            ["p50_ms": Self.milliseconds(histogram, 50), "p90_ms": Self.milliseconds(histogram, 90), "p99_ms": Self.milliseconds(histogram, 99),
-             "max_ms": histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000]
+            [
+                "p50_ms": Self.milliseconds(histogram, 50), "p90_ms": Self.milliseconds(histogram, 90),
+                "p99_ms": Self.milliseconds(histogram, 99),
+                "max_ms": histogram.totalCount == 0 ? 0 : Double(histogram.max) / 1000,
+            ]
         }
         var object: [String: Any] = [
-            "clients": clients, "seconds": seconds, "accepted": accepted, "orders_per_second": rate, "shed": shed, "errors": errors,
-            "http_latency": percentiles(http), "order_to_invoice": percentiles(orderToInvoice), "settle_seconds": settleSeconds, "check_seconds": checkSeconds,
+            "clients": clients, "seconds": seconds, "accepted": accepted, "orders_per_second": rate, "shed": shed,
+            "errors": errors,
+            "http_latency": percentiles(http), "order_to_invoice": percentiles(orderToInvoice),
+            "settle_seconds": settleSeconds, "check_seconds": checkSeconds,
             "correct": problems.isEmpty, "problems": problems, "peak_rss_kb": peakRSS,
         ]
         if let targetRate { object["target_rate"] = targetRate }
         if let mix { object["payments"] = mix }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

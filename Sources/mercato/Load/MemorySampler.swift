@@ -29,8 +29,11 @@ final class MemorySampler: Sendable {
         var result: [String: Int] = [:]
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         for pid in entries where pid.allSatisfy(\.isNumber) {
-            guard let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-                let name = names.first(where: { $0.prefix(15) == comm }), let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            guard
+                let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines),
+                let name = names.first(where: { $0.prefix(15) == comm }),
+                let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
                 let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
                 let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
             else { continue }

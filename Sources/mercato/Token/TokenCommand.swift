@@ -16,7 +16,8 @@ struct TokenCommand: AsyncParsableCommand {
             """)
 
     @Option(help: "The caller: a customer id, or a name for an admin.") var sub: String
-    @Option(help: "Space-separated scopes, or 'admin' (all of them) or 'customer' (all but mercato:admin).") var scope = "customer"
+    @Option(help: "Space-separated scopes, or 'admin' (all of them) or 'customer' (all but mercato:admin).") var scope =
+        "customer"
     @Option(help: "Seconds the token is valid.") var ttl: Int = 3600
     @Option(help: "A file holding the HS256 secret.") var secretFile: String?
     @Option(help: "A PEM private key file (instead of the HS256 secret).") var key: String?
@@ -24,8 +25,13 @@ struct TokenCommand: AsyncParsableCommand {
     @Option(help: "iss.") var issuer = ProcessInfo.processInfo.environment["AUTH_ISSUER"] ?? "mercato"
     @Option(help: "aud.") var audience = ProcessInfo.processInfo.environment["AUTH_AUDIENCE"] ?? "mercato"
 
-    static let adminScopes = ["customers:read", "customers:write", "orders:read", "orders:write", "invoices:read", "invoices:write", "mercato:admin"]
-    static let customerScopes = ["customers:read", "customers:write", "orders:read", "orders:write", "invoices:read", "invoices:write"]
+    static let adminScopes = [
+        "customers:read", "customers:write", "orders:read", "orders:write", "invoices:read", "invoices:write",
+        "mercato:admin",
+    ]
+    static let customerScopes = [
+        "customers:read", "customers:write", "orders:read", "orders:write", "invoices:read", "invoices:write",
+    ]
 
     func validate() throws {
         guard ttl > 0 else { throw ValidationError("--ttl must be positive") }
@@ -41,7 +47,9 @@ struct TokenCommand: AsyncParsableCommand {
             }
         let minter: TokenMinter
         if let key {
-            guard let pem = FileManager.default.contents(atPath: key) else { throw ValidationError("cannot read \(key)") }
+            guard let pem = FileManager.default.contents(atPath: key) else {
+                throw ValidationError("cannot read \(key)")
+            }
             minter = try await TokenMinter(privateKeyPEM: String(decoding: pem, as: UTF8.self), kid: kid ?? "")
         } else {
             var environment = ProcessInfo.processInfo.environment
@@ -51,6 +59,8 @@ struct TokenCommand: AsyncParsableCommand {
             }
             minter = await TokenMinter(secret: secret, kid: kid)
         }
-        print(try await minter.token(subject: sub, scopes: scopes, ttl: TimeInterval(ttl), issuer: issuer, audience: audience))
+        print(
+            try await minter.token(
+                subject: sub, scopes: scopes, ttl: TimeInterval(ttl), issuer: issuer, audience: audience))
     }
 }

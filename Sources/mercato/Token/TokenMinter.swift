@@ -39,20 +39,28 @@ struct TokenMinter {
     }
 
     /// A signed token for `subject` with `scopes`, valid from now for `ttl` seconds.
-    func token(subject: String, scopes: [String], ttl: TimeInterval, issuer: String = "mercato", audience: String = "mercato", now: Date = Date()) async throws -> String {
+    func token(
+        subject: String, scopes: [String], ttl: TimeInterval, issuer: String = "mercato", audience: String = "mercato",
+        now: Date = Date()
+    ) async throws -> String {
         let claims = Claims(
             iss: IssuerClaim(value: issuer), aud: AudienceClaim(value: [audience]), sub: SubjectClaim(value: subject),
-            exp: ExpirationClaim(value: now.addingTimeInterval(ttl)), nbf: NotBeforeClaim(value: now), iat: IssuedAtClaim(value: now),
+            exp: ExpirationClaim(value: now.addingTimeInterval(ttl)), nbf: NotBeforeClaim(value: now),
+            iat: IssuedAtClaim(value: now),
             scope: scopes.joined(separator: " "))
         return try await keys.sign(claims, kid: kid)
     }
 
     /// The HS256 secret from the services' own variables: `AUTH_JWT_SECRET`, or the file
     /// `AUTH_JWT_SECRET_FILE` names.
-    static func secretFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
+    static func secretFromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> String?
+    {
         if let secret = environment["AUTH_JWT_SECRET"], !secret.isEmpty { return secret }
         guard let path = environment["AUTH_JWT_SECRET_FILE"], !path.isEmpty else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationFailure("cannot read AUTH_JWT_SECRET_FILE \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationFailure("cannot read AUTH_JWT_SECRET_FILE \(path)")
+        }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines)
     }
 }
