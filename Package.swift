@@ -7,6 +7,14 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// What the three services' unit-test targets share: the service's own target is added to it.
+let serviceTestDependencies: [Target.Dependency] = [
+    "ServiceTesting", "ServiceKit", "Contracts", "ContractTesting", "MercatoTesting",
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "HTTPTypes", package: "swift-http-types"),
+    .product(name: "Logging", package: "swift-log"),
+]
+
 let package = Package(
     name: "mercato",
     platforms: [.macOS(.v15)],
@@ -281,28 +289,15 @@ let package = Package(
         ),
         .testTarget(
             name: "CustomerServiceTests",
-            dependencies: [
-                "ServiceTesting", "BrokerTesting", "CustomerService", "ServiceKit", "Broker", "Contracts",
-                "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-            ], swiftSettings: swiftSettings),
+            dependencies: serviceTestDependencies + ["CustomerService", "Broker", "BrokerTesting"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "OrderServiceTests",
-            dependencies: [
-                "ServiceTesting", "BrokerTesting", "OrderService", "ServiceKit", "Broker", "Contracts",
-                "ContractTesting", "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-            ], swiftSettings: swiftSettings),
+            dependencies: serviceTestDependencies + ["OrderService", "Broker", "BrokerTesting"],
+            swiftSettings: swiftSettings),
         .testTarget(
-            name: "InvoiceServiceTests",
-            dependencies: [
-                "ServiceTesting", "Locking", "InvoiceService", "ServiceKit", "Contracts", "ContractTesting",
-                "MercatoTesting", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-            ], swiftSettings: swiftSettings),
+            name: "InvoiceServiceTests", dependencies: serviceTestDependencies + ["InvoiceService", "Locking"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "DeployTests",
             dependencies: [

@@ -38,19 +38,7 @@ struct CustomerServiceTests {
     /// token a 401, and readiness tells the (never started) database is not there.
     @Test func theApplicationServesTheCommonRoutesAndMiddleware() async throws {
         let tokens = TestTokens()
-        let app = try await application(tokens)
-        #expect(try await app.respond(.get, "/health/live").status == .ok)
-        let ready = try await app.respond(.get, "/health/ready")
-        #expect(ready.status == .serviceUnavailable && ready.body.count > 0)
-        #expect(((ready.json as? [String: Any])?["checks"] as? [String: Bool])?["database.connection"] == false)
-        #expect(try await app.respond(.get, "/openapi.json").status == .ok)
-        #expect(try await app.respond(.get, "/metrics").status == .ok)
-        let wrongMethod = try await app.respond(
-            .delete, "/customers", headers: TestTokens.bearer(try await tokens.admin()))
-        #expect(
-            wrongMethod.status == .methodNotAllowed && wrongMethod.errorCode != nil
-                && wrongMethod.headers[.allow] != nil)
-        #expect(try await app.respond(.get, "/customers").status == .unauthorized)
+        try await application(tokens).expectCommonRoutes(tokens: tokens, unlisted: .delete, on: "/customers")
     }
 
     @Test func validatesNewCustomers() throws {

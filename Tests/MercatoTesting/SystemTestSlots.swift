@@ -35,14 +35,8 @@ public final class SystemTestSlots: Sendable {
     /// it waits), and frees it however `body` ends.
     public func withSlot<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         try await acquire()
-        do {
-            let value = try await body()
-            release()
-            return value
-        } catch {
-            release()
-            throw error
-        }
+        defer { release() }
+        return try await body()
     }
 
     private func acquire() async throws {
