@@ -19,11 +19,11 @@ public final class RabbitMQBroker: Broker {
     public let configuration: Configuration
     private let logger: Logger
     private let topologies = TopologyRegistry()
-    private let publisher: RabbitMQConnection
-    private let consumers = Locked<[ObjectIdentifier: RabbitMQConnection]>([:])
+    private let publisher: RabbitMQConnection<PublisherChannel>
+    private let consumers = Locked<[ObjectIdentifier: RabbitMQConnection<ConsumerChannel>]>([:])
     /// Consumer connections for ``run()`` to start; buffered until it does.
-    private let newConnections: AsyncStream<RabbitMQConnection>
-    private let newConnectionsContinuation: AsyncStream<RabbitMQConnection>.Continuation
+    private let newConnections: AsyncStream<RabbitMQConnection<ConsumerChannel>>
+    private let newConnectionsContinuation: AsyncStream<RabbitMQConnection<ConsumerChannel>>.Continuation
     private let lifecycle = Locked(Lifecycle())
 
     private struct Lifecycle {
@@ -42,7 +42,8 @@ public final class RabbitMQBroker: Broker {
         self.configuration = configuration
         self.logger = logger
         self.publisher = RabbitMQConnection(
-            role: .publisher, configuration: configuration, topologies: topologies, logger: logger)
+            work: PublisherChannel(logger: logger), configuration: configuration, topologies: topologies,
+            logger: logger)
         (newConnections, newConnectionsContinuation) = AsyncStream.makeStream()
     }
 
@@ -96,7 +97,8 @@ public final class RabbitMQBroker: Broker {
         }
         let buffer = DeliveryBuffer()
         let connection = RabbitMQConnection(
-            role: .consumer(queue: queue, prefetch: UInt16(prefetch), buffer: buffer),
+            work: ConsumerChannel(
+                queue: queue, prefetch: UInt16(prefetch), buffer: buffer, connectionName: configuration.connectionName),
             configuration: configuration, topologies: topologies, logger: logger)
         let key = ObjectIdentifier(connection)
         let accepted = lifecycle.withLock { state -> Bool in
