@@ -5,11 +5,11 @@ package import ServiceKit
 /// `order-service.customer-events`, applied only when newer than the replica's copy, so
 /// duplicated or reordered events never move it backwards.
 package struct CustomerEventsHandler: EventHandler {
-    private let repository: any OrderRepository
+    private let replica: any CustomerReplica
 
-    /// Creates the handler over `repository`.
-    package init(repository: any OrderRepository) {
-        self.repository = repository
+    /// Creates the handler over `replica`.
+    package init(replica: any CustomerReplica) {
+        self.replica = replica
     }
 
     package var accepts: [AcceptedEvent] { [AcceptedEvent(CustomerCreated.self), AcceptedEvent(CustomerUpdated.self)] }
@@ -20,6 +20,6 @@ package struct CustomerEventsHandler: EventHandler {
                 ? try event.decode(CustomerCreated.self).data.customer
                 : try event.decode(CustomerUpdated.self).data.customer
         }
-        try await repository.saveCustomers(customers, events: events)
+        try await replica.saveCustomers(customers, events: events)
     }
 }

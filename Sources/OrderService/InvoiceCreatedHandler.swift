@@ -5,12 +5,12 @@ package import ServiceKit
 /// Marks orders invoiced: `invoice.created` from `order-service.invoice-created`, and tells
 /// ``OrderAdmission`` how long each order took to get there.
 package struct InvoiceCreatedHandler: EventHandler {
-    private let repository: any OrderRepository
+    private let store: any OrderStore
     private let admission: OrderAdmission?
 
-    /// Creates the handler over `repository`, timing trips for `admission`.
-    package init(repository: any OrderRepository, admission: OrderAdmission? = nil) {
-        self.repository = repository
+    /// Creates the handler over `store`, timing trips for `admission`.
+    package init(store: any OrderStore, admission: OrderAdmission? = nil) {
+        self.store = store
         self.admission = admission
     }
 
@@ -23,7 +23,7 @@ package struct InvoiceCreatedHandler: EventHandler {
                 event: event, orderID: invoice.orderID, invoiceID: invoice.invoiceID,
                 invoiceNumber: invoice.invoiceNumber, dueAt: invoice.dueAt)
         }
-        let accepted = try await repository.markInvoiced(invoices)
+        let accepted = try await store.markInvoiced(invoices)
         if let admission, !accepted.isEmpty {
             let now = Date()
             admission.record(tripMilliseconds: accepted.map { now.timeIntervalSince($0) * 1000 })

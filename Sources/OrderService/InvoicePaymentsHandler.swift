@@ -5,11 +5,11 @@ package import ServiceKit
 /// cancels the orders whose invoice was closed as overdue: `invoice.paid`, `invoice.voided`,
 /// `invoice.refunded` and `invoice.overdue` from `order-service.invoice-payments`.
 package struct InvoicePaymentsHandler: EventHandler {
-    private let repository: any OrderRepository
+    private let store: any OrderStore
 
-    /// Creates the handler over `repository`.
-    package init(repository: any OrderRepository) {
-        self.repository = repository
+    /// Creates the handler over `store`.
+    package init(store: any OrderStore) {
+        self.store = store
     }
 
     package var accepts: [AcceptedEvent] {
@@ -47,6 +47,6 @@ package struct InvoicePaymentsHandler: EventHandler {
                 event: event, kind: .paid, orderID: paid.orderID, invoiceID: paid.invoiceID,
                 invoiceNumber: paid.invoiceNumber, at: paid.paidAt)
         }
-        try await repository.applyPayments(notices)
+        try await store.applyPayments(notices)
     }
 }

@@ -5,7 +5,7 @@ package import Foundation
 /// was right after the change, numbered by a sequence that orders every change of every order.
 ///
 /// Sequence numbers are handed out by the sequencer once the changes' transactions have
-/// ended (``OrderRepository/settleChanges()``), so changes become visible in sequence order: a reader that has seen change `n` has seen
+/// ended (``OrderChangeLog/settleChanges()``), so changes become visible in sequence order: a reader that has seen change `n` has seen
 /// every change before it, and "every change after `n`" is a gapless resume point.
 package struct OrderChange: Sendable, Hashable {
     /// What happened to the order.

@@ -62,7 +62,7 @@ enum OrderMigrations {
                 --
                 -- The transactions that change orders only append to order_change_queue (no
                 -- lock, no number: the hot path stays as parallel as it was). The sequencer
-                -- (PostgresOrderRepository.settleChanges, one at a time under an advisory lock)
+                -- (PostgresOrderChangeLog.settleChanges, one at a time under an advisory lock)
                 -- moves the changes of transactions that have ended - xid below the oldest
                 -- running transaction's - into order_changes, numbered from
                 -- order_change_sequence in (xid, id) order, in one transaction. Numbering at

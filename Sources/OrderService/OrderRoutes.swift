@@ -9,7 +9,8 @@ package import ServiceKit
 /// `POST /orders/{id}/cancel`. Every route needs a bearer token; a caller without
 /// `mercato:admin` sees, places and cancels only its own customer's orders.
 package struct OrderRoutes: Sendable {
-    private let repository: any OrderRepository
+    private let store: any OrderStore
+    private let replica: any CustomerReplica
     private let directory: any CustomerDirectory
     private let maxBodyBytes: Int
     private let admission: OrderAdmission?
@@ -18,10 +19,11 @@ package struct OrderRoutes: Sendable {
     /// Creates the routes; with `admission`, new orders beyond what the pipeline settles in
     /// time are answered 503.
     package init(
-        repository: any OrderRepository, directory: any CustomerDirectory, maxBodyBytes: Int,
+        store: any OrderStore, replica: any CustomerReplica, directory: any CustomerDirectory, maxBodyBytes: Int,
         admission: OrderAdmission? = nil, logger: Logger
     ) {
-        self.repository = repository
+        self.store = store
+        self.replica = replica
         self.directory = directory
         self.maxBodyBytes = maxBodyBytes
         self.admission = admission
@@ -57,8 +59,8 @@ package struct OrderRoutes: Sendable {
     func cancel(_ idText: String, _ request: Request, caller: Caller) async throws -> Response {
         guard let id = UUID(uuidString: idText) else { throw APIError.badParameter("id", "id must be a UUID") }
         // Ownership first, so another customer's order is a 404 whatever its state.
-        guard let existing = try await repository.order(id: id), caller.owns(existing.customerID),
-            let result = try await repository.cancel(
+        guard let existing = try await store.order(id: id), caller.owns(existing.customerID),
+            let result = try await store.cancel(
                 id, reason: .requested, at: Date(), traceparent: request.traceparent)
         else { throw APIError.notFound("order \(idText)") }
         if result.outcome == .refused {
@@ -93,7 +95,7 @@ package struct OrderRoutes: Sendable {
         if let key = try request.idempotencyKey() {
             idempotency = IdempotencyKey(key: key, request: new.canonicalJSON)
             // A retried request answers at once, without looking the customer up again.
-            if let (existing, original) = try await repository.order(idempotencyKey: key) {
+            if let (existing, original) = try await store.order(idempotencyKey: key) {
                 guard original == new.canonicalJSON else { throw Self.idempotencyConflict }
                 return try await respond(existing, status: .created)
             }
@@ -107,7 +109,7 @@ package struct OrderRoutes: Sendable {
             id: UUID.timeOrdered(at: now), customerID: new.customerID, status: .created, items: lines, total: new.total,
             createdAt: now, updatedAt: now)
         let placed = try await answering {
-            try await repository.place(order, idempotency: idempotency, traceparent: request.traceparent)
+            try await store.place(order, idempotency: idempotency, traceparent: request.traceparent)
         }
         logger.debug(
             "order placed",
@@ -123,7 +125,7 @@ package struct OrderRoutes: Sendable {
     /// replica); a 422 if neither knows them.
     /// customer-service is asked with the caller's own token: it answers what the caller may see.
     private func knownCustomer(_ id: UUID, caller: Caller) async throws -> CustomerSnapshot {
-        if let customer = try await repository.customer(id: id) { return customer }
+        if let customer = try await replica.customer(id: id) { return customer }
         let fetched: CustomerSnapshot?
         do {
             fetched = try await directory.customer(id: id, token: caller.token)
@@ -138,21 +140,21 @@ package struct OrderRoutes: Sendable {
         guard let customer = fetched else {
             throw APIError.invalid("customer_id", "customer \(id.uuidString.lowercased()) does not exist")
         }
-        try await repository.saveCustomers([customer], events: [])
+        try await replica.saveCustomers([customer], events: [])
         return customer
     }
 
     /// Another customer's order is "not found", as if it did not exist: ids are not enumerable.
     func show(_ idText: String, caller: Caller) async throws -> Response {
         guard let id = UUID(uuidString: idText) else { throw APIError.badParameter("id", "id must be a UUID") }
-        guard let order = try await repository.order(id: id), caller.owns(order.customerID) else {
+        guard let order = try await store.order(id: id), caller.owns(order.customerID) else {
             throw APIError.notFound("order \(idText)")
         }
         return try await respond(order, status: .ok)
     }
 
     private func respond(_ order: Order, status: HTTPResponse.Status) async throws -> Response {
-        let customer = try await repository.customer(id: order.customerID)
+        let customer = try await replica.customer(id: order.customerID)
         return try JSONResponse.make(OrderResponse(order, customer: customer), status: status)
     }
 
@@ -167,7 +169,7 @@ package struct OrderRoutes: Sendable {
             customerID = id
         }
         let orders = try await caller.visibility(asked: customerID).query(empty: []) {
-            try await repository.orders(page: page, customerID: $0)
+            try await store.orders(page: page, customerID: $0)
         }
         return try JSONResponse.make(
             Page(data: orders.map { OrderResponse($0, customer: nil) }, limit: page.limit) {

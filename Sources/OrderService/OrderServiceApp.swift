@@ -11,8 +11,12 @@ package enum OrderServiceApp {
     package struct Dependencies: Sendable {
         /// The database, broker, outbox and logger.
         package var service: ServiceDependencies
-        /// Orders, the customer replica and the change log.
-        package var repository: any OrderRepository
+        /// The orders.
+        package var store: any OrderStore
+        /// The customer replica.
+        package var replica: any CustomerReplica
+        /// The live view's change log.
+        package var changeLog: any OrderChangeLog
         /// Where a customer missing from the replica is looked up.
         package var directory: any CustomerDirectory
         /// Wakes the live view when another replica writes (`LISTEN order_changes`); `nil`
@@ -21,11 +25,13 @@ package enum OrderServiceApp {
 
         /// Dependencies as given.
         package init(
-            service: ServiceDependencies, repository: any OrderRepository, directory: any CustomerDirectory,
-            changeListener: PostgresListener? = nil
+            service: ServiceDependencies, store: any OrderStore, replica: any CustomerReplica,
+            changeLog: any OrderChangeLog, directory: any CustomerDirectory, changeListener: PostgresListener? = nil
         ) {
             self.service = service
-            self.repository = repository
+            self.store = store
+            self.replica = replica
+            self.changeLog = changeLog
             self.directory = directory
             self.changeListener = changeListener
         }
@@ -35,7 +41,9 @@ package enum OrderServiceApp {
             let service = try ServiceDependencies.live(configuration.service)
             return Dependencies(
                 service: service,
-                repository: PostgresOrderRepository(client: service.database, stamp: configuration.service.eventStamp),
+                store: PostgresOrderStore(client: service.database, stamp: configuration.service.eventStamp),
+                replica: PostgresCustomerReplica(client: service.database),
+                changeLog: PostgresOrderChangeLog(client: service.database),
                 directory: HTTPCustomerDirectory(
                     baseURL: configuration.customerServiceURL, timeout: configuration.customerLookupTimeout),
                 changeListener: service.database.listen([OrderChangeFeed.channel]))
@@ -47,14 +55,13 @@ package enum OrderServiceApp {
         -> ServiceApplication
     {
         let runtime = ServiceRuntime(configuration: configuration.service, dependencies: dependencies.service)
-        let repository = dependencies.repository
         let feed = OrderChangeFeed(
-            repository: repository, listener: dependencies.changeListener, readiness: runtime.readiness,
+            changeLog: dependencies.changeLog, listener: dependencies.changeListener, readiness: runtime.readiness,
             configuration: configuration.feed,
             logger: runtime.logger)
         let admission = OrderAdmission(configuration: configuration.admission)
         let live = LiveRoutes(
-            repository: repository, feed: feed, queues: QueueHealth(broker: runtime.broker),
+            changeLog: dependencies.changeLog, feed: feed, queues: QueueHealth(broker: runtime.broker),
             heartbeat: configuration.streamHeartbeat,
             maxStreamsPerCaller: configuration.streamsPerCaller)
         return try await runtime.application(
@@ -62,17 +69,17 @@ package enum OrderServiceApp {
             consumers: [
                 runtime.consumer(
                     of: QueueName.orderInvoiceCreated,
-                    handler: InvoiceCreatedHandler(repository: repository, admission: admission)),
+                    handler: InvoiceCreatedHandler(store: dependencies.store, admission: admission)),
                 runtime.consumer(
-                    of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(repository: repository)),
+                    of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(replica: dependencies.replica)),
                 runtime.consumer(
-                    of: QueueName.orderInvoicePayments, handler: InvoicePaymentsHandler(repository: repository)),
+                    of: QueueName.orderInvoicePayments, handler: InvoicePaymentsHandler(store: dependencies.store)),
             ],
             background: [feed],
             openAPI: PackageResources.openapi_json,
             routes: { router, access in
                 OrderRoutes(
-                    repository: repository, directory: dependencies.directory,
+                    store: dependencies.store, replica: dependencies.replica, directory: dependencies.directory,
                     maxBodyBytes: configuration.service.maxBodyBytes, admission: admission,
                     logger: runtime.logger
                 ).add(to: router, access: access)

@@ -14,18 +14,19 @@ import Testing
 
 @testable import OrderService
 
-/// The live view's parts over the in-memory repository: the feed's window, a stream session's
+/// The live view's parts over the in-memory storage: the feed's window, a stream session's
 /// catch-up, filtering and slow-client bound, the summary, and the routes' answers. Waits
 /// guard against hangs only (a minute), and the time limit leaves them room to say what hung.
 @Suite(.timeLimit(.minutes(3)))
 struct LiveViewTests {
-    let repository = MemoryOrderRepository()
+    let storage = MemoryOrderStorage()
     let logger = Logger(label: "tests")
 
     func feed(window: Int) -> OrderChangeFeed {
         var configuration = OrderChangeFeed.Configuration()
         configuration.window = window
-        return OrderChangeFeed(repository: repository, listener: nil, configuration: configuration, logger: logger)
+        return OrderChangeFeed(
+            changeLog: storage.changeLog, listener: nil, configuration: configuration, logger: logger)
     }
 
     /// Places `count` orders of `customer`; returns them.
@@ -38,7 +39,7 @@ struct LiveViewTests {
                 id: UUID(), customerID: customer, status: .created,
                 items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("3.50")!)],
                 total: Money("3.50")!, createdAt: now, updatedAt: now)
-            orders.append(try await repository.place(order, idempotency: nil, traceparent: nil).order)
+            orders.append(try await storage.store.place(order, idempotency: nil, traceparent: nil).order)
         }
         return orders
     }
@@ -49,7 +50,7 @@ struct LiveViewTests {
             subtotal: .zero, taxRate: 0,
             tax: .zero, total: .zero, issuedAt: Date())
         let event = try IncomingEvent(CloudEvent(source: "/tests", data: payload))
-        try await repository.markInvoiced([
+        try await storage.store.markInvoiced([
             InvoicedOrder(event: event, orderID: order.id, invoiceID: payload.invoiceID, invoiceNumber: number)
         ])
     }
@@ -85,7 +86,7 @@ struct LiveViewTests {
         configuration.batchSize = 2
         configuration.heartbeat = .seconds(3600)
         return OrderStreamSession(
-            feed: feed, repository: repository, visibility: customer.map(Visibility.customer) ?? .all, view: view,
+            feed: feed, changeLog: storage.changeLog, visibility: customer.map(Visibility.customer) ?? .all, view: view,
             configuration: configuration,
             disconnect: disconnect)
     }
@@ -261,7 +262,8 @@ struct LiveViewTests {
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
         LiveRoutes(
-            repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()), heartbeat: .seconds(15)
+            changeLog: storage.changeLog, feed: feed, queues: QueueHealth(broker: InMemoryBroker()),
+            heartbeat: .seconds(15)
         )
         .add(to: router, access: try await tokens.accessGuard())
         let ada = UUID()
@@ -307,7 +309,8 @@ struct LiveViewTests {
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
         let routes = LiveRoutes(
-            repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()), heartbeat: .seconds(7),
+            changeLog: storage.changeLog, feed: feed, queues: QueueHealth(broker: InMemoryBroker()),
+            heartbeat: .seconds(7),
             maxStreamsPerCaller: 2)
         routes.add(to: router, access: try await tokens.accessGuard())
         let ada = UUID()
@@ -347,7 +350,7 @@ struct LiveViewTests {
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
         LiveRoutes(
-            repository: repository, feed: feed, queues: QueueHealth(broker: InMemoryBroker()),
+            changeLog: storage.changeLog, feed: feed, queues: QueueHealth(broker: InMemoryBroker()),
             heartbeat: .milliseconds(50)
         )
         .add(to: router, access: try await tokens.accessGuard())

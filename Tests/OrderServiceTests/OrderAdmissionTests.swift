@@ -92,11 +92,11 @@ struct OrderAdmissionTests {
 
     /// A shed order is a 503 with Retry-After and the JSON error body, and nothing is written.
     @Test func aShedOrderIsA503WithRetryAfterAndIsNotPlaced() async throws {
-        let repository = MemoryOrderRepository()
+        let storage = MemoryOrderStorage()
         let customer = CustomerSnapshot(
             customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1,
             updatedAt: Date())
-        try await repository.saveCustomers([customer], events: [])
+        try await storage.replica.saveCustomers([customer], events: [])
         var configuration = OrderAdmission.Configuration()
         configuration.minimumShare = 0.5
         configuration.interval = .seconds(60)
@@ -112,7 +112,8 @@ struct OrderAdmissionTests {
         let router = Router(context: TestRequestContext.self)
         router.add(middleware: APIErrorMiddleware())
         OrderRoutes(
-            repository: repository, directory: NoDirectory(), maxBodyBytes: 10_000, admission: admission,
+            store: storage.store, replica: storage.replica, directory: NoDirectory(), maxBodyBytes: 10_000,
+            admission: admission,
             logger: Logger(label: "tests")
         )
         .add(to: router, access: try await tokens.accessGuard())
@@ -134,7 +135,7 @@ struct OrderAdmissionTests {
         }
         #expect(statuses == [.created, .created, .serviceUnavailable, .created])
         #expect(
-            try await repository.orders(page: PageRequest(limit: 10), customerID: nil).count == 3,
+            try await storage.store.orders(page: PageRequest(limit: 10), customerID: nil).count == 3,
             "a shed order was written")
     }
 }

@@ -13,7 +13,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1)))
 struct OrderServiceTests {
-    let repository = MemoryOrderRepository()
+    let storage = MemoryOrderStorage()
 
     func item(_ name: String = "Tea", _ quantity: Int = 1, _ price: String = "3.50") -> NewOrder.Item {
         NewOrder.Item(productName: name, quantity: quantity, unitPrice: Money(price)!)
@@ -24,7 +24,7 @@ struct OrderServiceTests {
     /// token a 401, and readiness tells the (never started) database is not there.
     @Test func theApplicationServesTheCommonRoutesAndMiddleware() async throws {
         let tokens = TestTokens()
-        let app = try await orderApplication(tokens, repository: repository)
+        let app = try await orderApplication(tokens, storage: storage)
         try await app.expectCommonRoutes(tokens: tokens, unlisted: .put, on: "/orders")
         #expect(try await app.respond(.get, "/live").status == .ok)
     }
@@ -123,12 +123,15 @@ struct OrderServiceTests {
         #expect(a.canonicalJSON != c.canonicalJSON)
     }
 
-    /// The repository contract, against the in-memory repository (PostgreSQL's runs in
-    /// ServiceIntegrationTests).
-    @Test(arguments: OrderRepositoryContract.checks)
-    func memoryRepository(_ check: ContractCheck<OrderStore>) async throws {
-        let repository = MemoryOrderRepository(stamp: OrderRepositoryContract.stamp)
-        try await check.run(OrderStore(repository: repository, pendingEvents: { repository.outbox.pending }))
+    /// The storage contract, against the in-memory store, replica and change log
+    /// (PostgreSQL's run in ServiceIntegrationTests).
+    @Test(arguments: OrderStorageContract.checks)
+    func memoryStorage(_ check: ContractCheck<OrderStorage>) async throws {
+        let memory = MemoryOrderStorage(stamp: OrderStorageContract.stamp)
+        try await check.run(
+            OrderStorage(
+                store: memory.store, replica: memory.replica, changeLog: memory.changeLog,
+                pendingEvents: { memory.outbox.pending }))
     }
 
     @Test func theHandlersApplyInvoiceAndCustomerEvents() async throws {
@@ -137,22 +140,22 @@ struct OrderServiceTests {
             id: UUID(), customerID: UUID(), status: .created,
             items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
             total: Money("1.00")!, createdAt: time, updatedAt: time)
-        _ = try await repository.place(order, idempotency: nil, traceparent: nil)
+        _ = try await storage.store.place(order, idempotency: nil, traceparent: nil)
         let invoice = InvoiceCreated(
             invoiceID: UUID(), invoiceNumber: "INV-2026-000001", orderID: order.id, customerID: order.customerID,
             lines: order.items,
             subtotal: order.total, taxRate: 0, tax: .zero, total: order.total, issuedAt: time)
-        try await InvoiceCreatedHandler(repository: repository).apply([
+        try await InvoiceCreatedHandler(store: storage.store).apply([
             try IncomingEvent(CloudEvent(source: "/tests", data: invoice))
         ])
-        #expect(try await repository.order(id: order.id)?.invoiceNumber == "INV-2026-000001")
+        #expect(try await storage.store.order(id: order.id)?.invoiceNumber == "INV-2026-000001")
         let customer = CustomerSnapshot(
             customerID: order.customerID, name: "Ada", email: "ada@example.com", address: "x", ordersCount: 1,
             version: 2, updatedAt: time)
-        try await CustomerEventsHandler(repository: repository).apply([
+        try await CustomerEventsHandler(replica: storage.replica).apply([
             try IncomingEvent(CloudEvent(source: "/tests", data: CustomerUpdated(customer: customer)))
         ])
-        #expect(try await repository.customer(id: order.customerID)?.version == 2)
+        #expect(try await storage.replica.customer(id: order.customerID)?.version == 2)
     }
 
     /// Storage's refusals reach clients as HTTP answers naming the field.
@@ -160,9 +163,9 @@ struct OrderServiceTests {
         let customer = CustomerSnapshot(
             customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1,
             updatedAt: Date())
-        try await repository.saveCustomers([customer], events: [])
+        try await storage.replica.saveCustomers([customer], events: [])
         let tokens = TestTokens()
-        let router = try await orderApplication(tokens, repository: repository)
+        let router = try await orderApplication(tokens, storage: storage)
         var headers = TestTokens.bearer(try await tokens.customer(customer.customerID))
         headers[.contentType] = "application/json"
         headers[HTTPField.Name("Idempotency-Key")!] = "k-1"
@@ -184,12 +187,13 @@ struct OrderServiceTests {
 
 /// A customer-service that knows nobody.
 /// order-service as it runs (every middleware, health, metrics, OpenAPI, the live view), over
-/// `repository` and the in-memory broker, with no customer directory to fall back on.
-func orderApplication(_ tokens: TestTokens, repository: MemoryOrderRepository) async throws -> ServiceApplication {
+/// `storage` and the in-memory broker, with no customer directory to fall back on.
+func orderApplication(_ tokens: TestTokens, storage: MemoryOrderStorage) async throws -> ServiceApplication {
     try await OrderServiceApp.build(
         try OrderServiceConfiguration(environment: tokens.serviceEnvironment()),
         dependencies: .init(
-            service: .inMemory(outbox: repository.outbox), repository: repository, directory: NoDirectory()))
+            service: .inMemory(outbox: storage.outbox), store: storage.store, replica: storage.replica,
+            changeLog: storage.changeLog, directory: NoDirectory()))
 }
 
 struct NoDirectory: CustomerDirectory {
@@ -218,16 +222,16 @@ struct CustomerCacheTests {
     }
 }
 
-/// Ownership in order-service's routes, in process over the in-memory repository (the same
+/// Ownership in order-service's routes, in process over the in-memory storage (the same
 /// against the running services and PostgreSQL: AuthSystemTests).
 @Suite(.timeLimit(.minutes(1)))
 struct OrderOwnershipTests {
     @Test func aCustomerPlacesAndSeesItsOwnOrdersOnly() async throws {
-        let repository = MemoryOrderRepository()
+        let storage = MemoryOrderStorage()
         let ada = UUID()
         let bob = UUID()
         for id in [ada, bob] {
-            try await repository.saveCustomers(
+            try await storage.replica.saveCustomers(
                 [
                     CustomerSnapshot(
                         customerID: id, name: "C", email: "\(id)@example.com", address: "x", ordersCount: 0, version: 1,
@@ -236,7 +240,7 @@ struct OrderOwnershipTests {
                 events: [])
         }
         let tokens = TestTokens()
-        let router = try await orderApplication(tokens, repository: repository)
+        let router = try await orderApplication(tokens, storage: storage)
         func headers(_ token: String) -> HTTPFields {
             var headers = TestTokens.bearer(token)
             headers[.contentType] = "application/json"
@@ -253,7 +257,7 @@ struct OrderOwnershipTests {
         let forBob = try await router.respond(.post, "/orders", headers: asAda, body: order(for: bob))
         #expect(forBob.status == .forbidden && forBob.errorField == "customer_id")
         #expect(
-            try await repository.orders(page: PageRequest(limit: 10), customerID: nil).count == 1,
+            try await storage.store.orders(page: PageRequest(limit: 10), customerID: nil).count == 1,
             "the refused order was written")
 
         #expect(try await router.respond(.get, "/orders/\(id)", headers: asAda).status == .ok)
@@ -272,11 +276,11 @@ struct OrderOwnershipTests {
     /// callers used to get) stay hidden from a `sub` that is no customer id, from a `sub` that
     /// is the nil UUID, and from a customer asking for another customer's list.
     @Test func aCallerWhoMaySeeNoCustomerGetsNothingEvenWhenTheNilUUIDHasOrders() async throws {
-        let repository = MemoryOrderRepository()
+        let storage = MemoryOrderStorage()
         let nilUUID = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
         let ada = UUID()
         for id in [nilUUID, ada] {
-            try await repository.saveCustomers(
+            try await storage.replica.saveCustomers(
                 [
                     CustomerSnapshot(
                         customerID: id, name: "C", email: "\(id)@example.com", address: "x", ordersCount: 0, version: 1,
@@ -289,9 +293,9 @@ struct OrderOwnershipTests {
             id: UUID(), customerID: nilUUID, status: .created,
             items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
             total: Money("1.00")!, createdAt: now, updatedAt: now)
-        _ = try await repository.place(order, idempotency: nil, traceparent: nil)
+        _ = try await storage.store.place(order, idempotency: nil, traceparent: nil)
         let tokens = TestTokens()
-        let router = try await orderApplication(tokens, repository: repository)
+        let router = try await orderApplication(tokens, storage: storage)
         let notACustomer = TestTokens.bearer(try await tokens.token(sub: "operator", scopes: Scope.customer))
         let nilSubject = TestTokens.bearer(try await tokens.customer(nilUUID))
         let asAda = TestTokens.bearer(try await tokens.customer(ada))

@@ -14,12 +14,13 @@ import Testing
 /// repositories pass in the unit tests, each on a database of its own.
 @Suite(.needsPostgres, .timeLimit(.minutes(3)))
 struct RepositoryContractTests {
-    @Test(arguments: OrderRepositoryContract.checks)
-    func orderRepository(_ check: ContractCheck<OrderStore>) async throws {
+    @Test(arguments: OrderStorageContract.checks)
+    func orderStorage(_ check: ContractCheck<OrderStorage>) async throws {
         let client = try await FreshDatabase.make("orders", migrations: OrderMigrations.all)
         try await check.run(
-            OrderStore(
-                repository: PostgresOrderRepository(client: client, stamp: OrderRepositoryContract.stamp),
+            OrderStorage(
+                store: PostgresOrderStore(client: client, stamp: OrderStorageContract.stamp),
+                replica: PostgresCustomerReplica(client: client), changeLog: PostgresOrderChangeLog(client: client),
                 pendingEvents: { try await FreshDatabase.pendingEvents(client) }))
         await client.shutdown()
     }
@@ -70,7 +71,7 @@ struct RepositoryContractTests {
     /// loudly instead of showing the order as `created`.
     @Test func anUnknownOrderStatusIsAnError() async throws {
         let client = try await FreshDatabase.make("orders", migrations: OrderMigrations.all)
-        let repository = PostgresOrderRepository(client: client, stamp: OrderRepositoryContract.stamp)
+        let repository = PostgresOrderStore(client: client, stamp: OrderStorageContract.stamp)
         let time = millisecondNow()
         let order = Order(
             id: UUID(), customerID: UUID(), status: .created,
@@ -95,13 +96,14 @@ struct RepositoryContractTests {
     /// ended on `invoiced` for a paid order.
     @Test func anOrdersChangesAreNumberedInTheOrderTheyHappenedWhateverTheirTransactionsXIDs() async throws {
         let client = try await FreshDatabase.make("orders", migrations: OrderMigrations.all)
-        let repository = PostgresOrderRepository(client: client, stamp: OrderRepositoryContract.stamp)
+        let repository = PostgresOrderStore(client: client, stamp: OrderStorageContract.stamp)
         let time = millisecondNow()
         let order = Order(
             id: UUID(), customerID: UUID(), status: .created,
             items: [OrderLine(productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
             total: Money("1.00")!, createdAt: time, updatedAt: time)
         _ = try await repository.place(order, idempotency: nil, traceparent: nil)
+        let changeLog = PostgresOrderChangeLog(client: client)
         let invoiceID = UUID()
         let created = InvoiceCreated(
             invoiceID: invoiceID, invoiceNumber: "INV-2026-000001", orderID: order.id, customerID: order.customerID,
@@ -120,11 +122,11 @@ struct RepositoryContractTests {
             ])
             // ...then invoice.paid gets the order's lock and marks it paid.
             try await paying.query(
-                PostgresOrderRepository.paidStatement, [order.id], [invoiceID], ["INV-2026-000001"], [Date()])
+                PostgresOrderStore.paidStatement, [order.id], [invoiceID], ["INV-2026-000001"], [Date()])
             try await paying.query("COMMIT")
         }
-        try await waitUntil("the changes are numbered", timeout: .seconds(60)) { try await repository.settleChanges() }
-        let history = try await repository.history(of: order.id)
+        try await waitUntil("the changes are numbered", timeout: .seconds(60)) { try await changeLog.settleChanges() }
+        let history = try await changeLog.history(of: order.id)
         #expect(history.map(\.kind) == [.created, .invoiced, .paid], "\(history.map(\.kind))")
         #expect(history.map(\.previousStatus) == [nil, .created, .invoiced])
         #expect(history.map(\.sequence) == history.map(\.sequence).sorted())

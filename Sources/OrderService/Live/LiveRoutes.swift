@@ -12,7 +12,7 @@ package import ServiceKit
 /// `Authorization` header (fetch, not `EventSource`, which cannot), so no token ever
 /// travels in a URL that a proxy or an access log would keep.
 package struct LiveRoutes: Sendable {
-    private let repository: any OrderRepository
+    private let changeLog: any OrderChangeLog
     private let feed: OrderChangeFeed
     private let queues: QueueHealth
     private let session: OrderStreamSession.Configuration
@@ -22,10 +22,10 @@ package struct LiveRoutes: Sendable {
     /// Creates the routes; a stream with no event for `heartbeat` gets a comment; a caller may
     /// have `maxStreamsPerCaller` streams open at once.
     package init(
-        repository: any OrderRepository, feed: OrderChangeFeed, queues: QueueHealth, heartbeat: Duration,
+        changeLog: any OrderChangeLog, feed: OrderChangeFeed, queues: QueueHealth, heartbeat: Duration,
         maxStreamsPerCaller: Int = 4
     ) {
-        self.repository = repository
+        self.changeLog = changeLog
         self.feed = feed
         self.queues = queues
         var session = OrderStreamSession.Configuration()
@@ -70,7 +70,7 @@ package struct LiveRoutes: Sendable {
         }
         guard let lease = streams.lease(for: caller.subject) else { throw tooManyStreams }
         let session = OrderStreamSession(
-            feed: feed, repository: repository, visibility: caller.visibility(), view: view,
+            feed: feed, changeLog: changeLog, visibility: caller.visibility(), view: view,
             configuration: self.session, disconnect: disconnect)
         let headers: HTTPFields = [
             .contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store",
@@ -130,7 +130,7 @@ package struct LiveRoutes: Sendable {
     /// One order's changes with their times; another customer's order is not found.
     func history(_ idText: String, caller: Caller) async throws -> Response {
         guard let id = UUID(uuidString: idText) else { throw APIError.badParameter("id", "id must be a UUID") }
-        let changes = try await repository.history(of: id)
+        let changes = try await changeLog.history(of: id)
         guard let first = changes.first, caller.owns(first.order.customerID) else {
             throw APIError.notFound("order \(idText)")
         }

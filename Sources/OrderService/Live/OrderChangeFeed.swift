@@ -57,7 +57,7 @@ package final class OrderChangeFeed: Service, Sendable {
         var nextSubscriber: UInt64 = 0
     }
 
-    private let repository: any OrderRepository
+    private let changeLog: any OrderChangeLog
     private let listener: PostgresListener?
     private let readiness: Readiness?
     private let configuration: Configuration
@@ -69,15 +69,15 @@ package final class OrderChangeFeed: Service, Sendable {
     /// stand, so a ready replica can serve streams.
     package static let component = "order-changes"
 
-    /// Creates the feed over `repository`; `listener` (on ``channel``) wakes it when another
+    /// Creates the feed over `changeLog`; `listener` (on ``channel``) wakes it when another
     /// replica writes; with `readiness`, it starts reading once the database is migrated and
     /// the service is not ready before it has.
     package init(
-        repository: any OrderRepository, listener: PostgresListener?, readiness: Readiness? = nil,
+        changeLog: any OrderChangeLog, listener: PostgresListener?, readiness: Readiness? = nil,
         configuration: Configuration = Configuration(),
         logger: Logger
     ) {
-        self.repository = repository
+        self.changeLog = changeLog
         self.listener = listener
         self.readiness = readiness
         readiness?.require(Self.component)
@@ -129,18 +129,18 @@ package final class OrderChangeFeed: Service, Sendable {
         }
     }
 
-    /// Numbers what has settled (``OrderRepository/settleChanges()``) and, while a stream is
+    /// Numbers what has settled (``OrderChangeLog/settleChanges()``) and, while a stream is
     /// open, reads every change after the head into the window and wakes the streams;
     /// returns whether every change committed before the call was numbered. It starts at the
     /// latest change: the window begins empty, at "now".
     @discardableResult
     package func catchUp() async throws -> Bool {
-        let settled = try await repository.settleChanges()
+        let settled = try await changeLog.settleChanges()
         guard let start = head, subscriberCount > 0 else {
             // Nobody watching (or not started): the window is not worth its reads. It starts
             // again, empty, at the latest change; a stream that opens later with an older
             // position reads the database, as any stream behind the window does.
-            let latest = try await repository.lastChangeSequence()
+            let latest = try await changeLog.lastChangeSequence()
             state.withLock { state in
                 state.head = max(state.head ?? latest, latest)
                 state.changes.removeAll(keepingCapacity: true)
@@ -151,7 +151,7 @@ package final class OrderChangeFeed: Service, Sendable {
         }
         var position = start
         while true {
-            let batch = try await repository.changes(after: position, customerID: nil, limit: configuration.batchSize)
+            let batch = try await changeLog.changes(after: position, customerID: nil, limit: configuration.batchSize)
             guard let last = batch.last else { return settled }
             position = last.sequence
             append(batch)

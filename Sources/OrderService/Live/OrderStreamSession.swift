@@ -40,7 +40,7 @@ struct OrderStreamSession: Sendable {
     }
 
     let feed: OrderChangeFeed
-    let repository: any OrderRepository
+    let changeLog: any OrderChangeLog
     /// Whose orders: every customer's, one customer's (a caller without `mercato:admin`), or
     /// nobody's (a token that names no customer: greetings and heartbeats only).
     let visibility: Visibility
@@ -148,7 +148,7 @@ struct OrderStreamSession: Sendable {
         write: (Int64?, String) async throws -> Void
     ) async throws -> End {
         let counts = try await visibility.query(empty: OrderStatusCounts(counts: [:], sequence: feed.head ?? 0)) {
-            try await repository.statusCounts(customerID: $0)
+            try await changeLog.statusCounts(customerID: $0)
         }
         var summary = LiveSummary(counts: counts)
         var position = counts.sequence
@@ -191,7 +191,7 @@ struct OrderStreamSession: Sendable {
         case .behind(let windowStart):
             if live { return nil }
             let changes = try await visibility.query(empty: []) {
-                try await repository.changes(after: position, customerID: $0, limit: configuration.batchSize)
+                try await changeLog.changes(after: position, customerID: $0, limit: configuration.batchSize)
             }
             guard changes.count < configuration.batchSize else { return (changes, changes.last!.sequence) }
             // Fewer than asked: none of this customer's changes lie between the last one read

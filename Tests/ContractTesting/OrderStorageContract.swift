@@ -5,24 +5,34 @@ package import OrderService
 package import ServiceKit
 import Testing
 
-/// An order repository under test, with a view of the events it queued.
-package struct OrderStore: Sendable {
-    /// The repository.
-    package var repository: any OrderRepository
-    /// The events it queued and nobody published yet, oldest first.
+/// order-service's storage under test — its order store, customer replica and change log over
+/// one database — with a view of the events the store queued.
+package struct OrderStorage: Sendable {
+    /// The orders.
+    package var store: any OrderStore
+    /// The customer replica.
+    package var replica: any CustomerReplica
+    /// The change log of the store's changes.
+    package var changeLog: any OrderChangeLog
+    /// The events the store queued and nobody published yet, oldest first.
     package var pendingEvents: @Sendable () async throws -> [OutboxMessage]
 
     /// Creates the subject.
-    package init(repository: any OrderRepository, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage])
-    {
-        self.repository = repository
+    package init(
+        store: any OrderStore, replica: any CustomerReplica, changeLog: any OrderChangeLog,
+        pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]
+    ) {
+        self.store = store
+        self.replica = replica
+        self.changeLog = changeLog
         self.pendingEvents = pendingEvents
     }
 }
 
-/// What every ``OrderRepository`` does — PostgreSQL's and the in-memory one alike.
-package enum OrderRepositoryContract {
-    /// The stamp the contract's repositories are created with.
+/// What every ``OrderStore``, ``CustomerReplica`` and ``OrderChangeLog`` does — PostgreSQL's
+/// and the in-memory ones alike.
+package enum OrderStorageContract {
+    /// The stamp the contract's stores are created with.
     package static let stamp = EventStamp(serviceName: "order-service")
 
     static func order(
@@ -105,15 +115,15 @@ package enum OrderRepositoryContract {
     /// Numbers every change made so far: a transaction of a check running beside this one
     /// may hold numbering back for a while (on a busy machine, longer than any fixed number
     /// of tries); fails rather than let a check go on with changes still unnumbered.
-    static func settle(_ store: OrderStore) async throws {
+    static func settle(_ store: OrderStorage) async throws {
         try await waitUntil("every change made so far is numbered", timeout: .seconds(60), interval: .milliseconds(10))
         {
-            try await store.repository.settleChanges()
+            try await store.changeLog.settleChanges()
         }
     }
 
     /// Every check.
-    package static let checks: [ContractCheck<OrderStore>] = [
+    package static let checks: [ContractCheck<OrderStorage>] = [
         ContractCheck("the largest order validation accepts is stored exactly") { store in
             // 99 lines of 10,000 × 1,000,000.00 and one of 9,999: 999,999,000,000.00, under
             // NewOrder.maximumTotal, so it must fit every column it is written to.
@@ -128,22 +138,22 @@ package enum OrderRepositoryContract {
             var order = order(lines: [])
             order.items = largest.lines
             order.total = largest.total
-            _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
-            let stored = try #require(try await store.repository.order(id: order.id))
+            _ = try await store.store.place(order, idempotency: nil, traceparent: nil)
+            let stored = try #require(try await store.store.order(id: order.id))
             #expect(stored.total == Money("999999000000.00") && stored.items == order.items)
         },
         ContractCheck("placing stores the order with its lines and queues its order.created") { store in
             let order = order(lines: [("Tea", 2, "3.50"), ("Cake", 1, "4.25")])
-            let placed = try await store.repository.place(order, idempotency: nil, traceparent: testTraceparent)
+            let placed = try await store.store.place(order, idempotency: nil, traceparent: testTraceparent)
             #expect(!placed.isReplay && placed.order.id == order.id)
-            let stored = try #require(try await store.repository.order(id: order.id))
+            let stored = try #require(try await store.store.order(id: order.id))
             #expect(
                 stored.status == .created && stored.customerID == order.customerID && stored.total == Money("11.25"))
             #expect(stored.items == order.items, "lines in the order given")
             #expect(
                 sameInstant(stored.createdAt, order.createdAt) && stored.invoiceID == nil && stored.invoiceNumber == nil
             )
-            #expect(try await store.repository.order(id: UUID()) == nil)
+            #expect(try await store.store.order(id: UUID()) == nil)
             let events = try await store.pendingEvents()
             #expect(events.map(\.eventType) == ["order.created"])
             let event = try EventCoding.makeDecoder().decode(
@@ -156,16 +166,16 @@ package enum OrderRepositoryContract {
         },
         ContractCheck("an idempotency key replays the same request and refuses another") { store in
             let key = IdempotencyKey(key: "key-\(UUID())", request: #"{"a":1}"#)
-            let first = try await store.repository.place(order(), idempotency: key, traceparent: nil)
-            let again = try await store.repository.place(order(), idempotency: key, traceparent: nil)
+            let first = try await store.store.place(order(), idempotency: key, traceparent: nil)
+            let again = try await store.store.place(order(), idempotency: key, traceparent: nil)
             #expect(again.isReplay && again.order.id == first.order.id)
-            let (found, request) = try #require(try await store.repository.order(idempotencyKey: key.key))
+            let (found, request) = try #require(try await store.store.order(idempotencyKey: key.key))
             #expect(found.id == first.order.id && request == key.request)
             await #expect {
-                try await store.repository.place(
+                try await store.store.place(
                     order(), idempotency: IdempotencyKey(key: key.key, request: #"{"a":2}"#), traceparent: nil)
             } throws: { ($0 as? OrderStoreError)?.code == .idempotencyKeyReused }
-            #expect(try await store.repository.order(idempotencyKey: "never-used") == nil)
+            #expect(try await store.store.order(idempotencyKey: "never-used") == nil)
             #expect(try await store.pendingEvents().count == 1, "a replay or a refusal queues nothing")
         },
         ContractCheck("pages run oldest first, optionally for one customer, and follow each other without repeats") {
@@ -176,14 +186,14 @@ package enum OrderRepositoryContract {
             for index in 0..<10 {
                 // Pairs share a time: the id breaks the tie.
                 let order = order(customer: index % 3 == 0 ? bob : ada, at: start + Double(index / 2))
-                placed.append(try await store.repository.place(order, idempotency: nil, traceparent: nil).order)
+                placed.append(try await store.store.place(order, idempotency: nil, traceparent: nil).order)
             }
             let key = { (order: Order) in PageCursor(time: order.createdAt, id: order.id) }
             for customer in [nil, ada, bob] {
                 var request = PageRequest(limit: 3)
                 var seen: [UUID] = []
                 while true {
-                    let page = try await store.repository.orders(page: request, customerID: customer)
+                    let page = try await store.store.orders(page: request, customerID: customer)
                     seen += page.map(\.id)
                     guard page.count == request.limit, let last = page.last else { break }
                     request.after = key(last)
@@ -194,22 +204,22 @@ package enum OrderRepositoryContract {
                 #expect(seen == expected, "customer \(customer.map(\.uuidString) ?? "any")")
             }
             #expect(
-                try await store.repository.orders(page: PageRequest(limit: 5), customerID: nil).allSatisfy {
+                try await store.store.orders(page: PageRequest(limit: 5), customerID: nil).allSatisfy {
                     !$0.items.isEmpty
                 })
         },
         ContractCheck("an invoice marks its order once, and the first invoice stays") { store in
-            let placed = try await store.repository.place(order(), idempotency: nil, traceparent: nil).order
+            let placed = try await store.store.place(order(), idempotency: nil, traceparent: nil).order
             let invoice = try invoiceCreated(order: placed.id, number: "INV-2026-000001")
             // Each call answers when the orders it marked were accepted (admission times the trip).
-            let marked = try await store.repository.markInvoiced([invoice, invoice])
+            let marked = try await store.store.markInvoiced([invoice, invoice])
             #expect(marked.count == 1 && abs(marked[0].timeIntervalSince(placed.createdAt)) < 0.001)
-            #expect(try await store.repository.markInvoiced([invoice]).isEmpty)
+            #expect(try await store.store.markInvoiced([invoice]).isEmpty)
             #expect(
-                try await store.repository.markInvoiced([
+                try await store.store.markInvoiced([
                     try invoiceCreated(order: placed.id, number: "INV-2026-000999")
                 ]).isEmpty)
-            let invoiced = try #require(try await store.repository.order(id: placed.id))
+            let invoiced = try #require(try await store.store.order(id: placed.id))
             #expect(
                 invoiced.status == .invoiced && invoiced.invoiceID == invoice.invoiceID
                     && invoiced.invoiceNumber == "INV-2026-000001")
@@ -219,12 +229,12 @@ package enum OrderRepositoryContract {
             store in
             let early = order()
             #expect(
-                try await store.repository.markInvoiced([try invoiceCreated(order: early.id, number: "INV-2026-000002")]
+                try await store.store.markInvoiced([try invoiceCreated(order: early.id, number: "INV-2026-000002")]
                 ).isEmpty)
-            #expect(try await store.repository.order(id: early.id) == nil)
-            let placed = try await store.repository.place(early, idempotency: nil, traceparent: nil).order
+            #expect(try await store.store.order(id: early.id) == nil)
+            let placed = try await store.store.place(early, idempotency: nil, traceparent: nil).order
             #expect(placed.status == .invoiced && placed.invoiceNumber == "INV-2026-000002")
-            #expect(try await store.repository.order(id: early.id)?.invoiceNumber == "INV-2026-000002")
+            #expect(try await store.store.order(id: early.id)?.invoiceNumber == "INV-2026-000002")
         },
         ContractCheck("the customer replica keeps the newest version whatever the order of the events") { store in
             let id = UUID()
@@ -233,34 +243,34 @@ package enum OrderRepositoryContract {
                 CloudEvent(source: "/tests", data: CustomerCreated(customer: snapshot(id, count: 0, version: 1))))
             let v3 = try event(CustomerUpdated(customer: snapshot(id, count: 2, version: 3)))
             let v2 = try event(CustomerUpdated(customer: snapshot(id, count: 1, version: 2)))
-            #expect(try await store.repository.customer(id: id) == nil)
-            try await store.repository.saveCustomers(
+            #expect(try await store.replica.customer(id: id) == nil)
+            try await store.replica.saveCustomers(
                 [snapshot(id, count: 0, version: 1), snapshot(id, count: 2, version: 3)], events: [created, v3])
-            try await store.repository.saveCustomers([snapshot(id, count: 1, version: 2)], events: [v2])  // late
+            try await store.replica.saveCustomers([snapshot(id, count: 1, version: 2)], events: [v2])  // late
             // Duplicate.
-            try await store.repository.saveCustomers([snapshot(id, count: 0, version: 1)], events: [created])
+            try await store.replica.saveCustomers([snapshot(id, count: 0, version: 1)], events: [created])
             // From an HTTP lookup (no event): only if newer, too.
-            try await store.repository.saveCustomers([snapshot(id, count: 0, version: 1)], events: [])
-            let replica = try #require(try await store.repository.customer(id: id))
+            try await store.replica.saveCustomers([snapshot(id, count: 0, version: 1)], events: [])
+            let replica = try #require(try await store.replica.customer(id: id))
             #expect(replica.version == 3 && replica.ordersCount == 2 && replica.name == "Ada v3")
-            try await store.repository.saveCustomers([snapshot(id, count: 5, version: 4)], events: [])
+            try await store.replica.saveCustomers([snapshot(id, count: 5, version: 4)], events: [])
             // Within the repository's cache window a read may still show v3; never an older one.
-            #expect(try await store.repository.customer(id: id).map(\.version).map { $0 >= 3 } == true)
+            #expect(try await store.replica.customer(id: id).map(\.version).map { $0 >= 3 } == true)
         },
         ContractCheck("every change is numbered in order: created, then invoiced, each with the order as it was then") {
             store in
-            let start = try await store.repository.statusCounts(customerID: nil).sequence
+            let start = try await store.changeLog.statusCounts(customerID: nil).sequence
             let customer = UUID()
-            try await store.repository.saveCustomers([snapshot(customer, count: 0, version: 1)], events: [])
+            try await store.replica.saveCustomers([snapshot(customer, count: 0, version: 1)], events: [])
             let first = order(customer: customer)
             let second = order(customer: customer, lines: [("Cake", 1, "4.25")])
-            _ = try await store.repository.place(first, idempotency: nil, traceparent: nil)
-            _ = try await store.repository.place(second, idempotency: nil, traceparent: nil)
-            try await store.repository.markInvoiced([try invoiceCreated(order: first.id, number: "INV-2026-000010")])
+            _ = try await store.store.place(first, idempotency: nil, traceparent: nil)
+            _ = try await store.store.place(second, idempotency: nil, traceparent: nil)
+            try await store.store.markInvoiced([try invoiceCreated(order: first.id, number: "INV-2026-000010")])
             // A second invoice: no change.
-            try await store.repository.markInvoiced([try invoiceCreated(order: first.id, number: "INV-2026-000011")])
+            try await store.store.markInvoiced([try invoiceCreated(order: first.id, number: "INV-2026-000011")])
             try await settle(store)
-            let changes = try await store.repository.changes(after: start, customerID: nil, limit: 10)
+            let changes = try await store.changeLog.changes(after: start, customerID: nil, limit: 10)
             #expect(changes.map(\.sequence) == [start + 1, start + 2, start + 3])
             #expect(changes.map(\.kind) == [.created, .created, .invoiced])
             #expect(changes.map(\.order.id) == [first.id, second.id, first.id])
@@ -273,10 +283,10 @@ package enum OrderRepositoryContract {
             #expect(changes[2].at >= changes[0].at && sameInstant(changes[2].order.updatedAt, changes[2].at))
             // Paging by position, and a limit.
             #expect(
-                try await store.repository.changes(after: start + 1, customerID: nil, limit: 1).map(\.sequence) == [
+                try await store.changeLog.changes(after: start + 1, customerID: nil, limit: 1).map(\.sequence) == [
                     start + 2
                 ])
-            #expect(try await store.repository.changes(after: start + 3, customerID: nil, limit: 10).isEmpty)
+            #expect(try await store.changeLog.changes(after: start + 3, customerID: nil, limit: 10).isEmpty)
         },
         ContractCheck(
             "changes filter by customer; history lists one order's changes; counts include exactly the changes up to their sequence"
@@ -285,38 +295,38 @@ package enum OrderRepositoryContract {
             let bob = UUID()
             let adas = order(customer: ada)
             let bobs = order(customer: bob)
-            _ = try await store.repository.place(adas, idempotency: nil, traceparent: nil)
+            _ = try await store.store.place(adas, idempotency: nil, traceparent: nil)
             try await settle(store)
-            let before = try await store.repository.statusCounts(customerID: ada)
+            let before = try await store.changeLog.statusCounts(customerID: ada)
             #expect(before.counts == [.created: 1])
-            _ = try await store.repository.place(bobs, idempotency: nil, traceparent: nil)
-            try await store.repository.markInvoiced([try invoiceCreated(order: adas.id, number: "INV-2026-000020")])
+            _ = try await store.store.place(bobs, idempotency: nil, traceparent: nil)
+            try await store.store.markInvoiced([try invoiceCreated(order: adas.id, number: "INV-2026-000020")])
             // Counted as of the last numbered change: the invoice only once it is numbered.
-            let unsettled = try await store.repository.statusCounts(customerID: ada)
+            let unsettled = try await store.changeLog.statusCounts(customerID: ada)
             #expect(unsettled.counts == [.created: 1] || unsettled.sequence > before.sequence)
             try await settle(store)
-            let adasChanges = try await store.repository.changes(after: 0, customerID: ada, limit: 10)
+            let adasChanges = try await store.changeLog.changes(after: 0, customerID: ada, limit: 10)
             #expect(
                 adasChanges.map(\.order.id) == [adas.id, adas.id] && adasChanges.map(\.kind) == [.created, .invoiced])
-            #expect(try await store.repository.history(of: adas.id).map(\.kind) == [.created, .invoiced])
-            #expect(try await store.repository.history(of: bobs.id).map(\.kind) == [.created])
-            #expect(try await store.repository.history(of: UUID()).isEmpty)
-            let after = try await store.repository.statusCounts(customerID: ada)
+            #expect(try await store.changeLog.history(of: adas.id).map(\.kind) == [.created, .invoiced])
+            #expect(try await store.changeLog.history(of: bobs.id).map(\.kind) == [.created])
+            #expect(try await store.changeLog.history(of: UUID()).isEmpty)
+            let after = try await store.changeLog.statusCounts(customerID: ada)
             #expect(after.counts == [.invoiced: 1] && after.sequence > before.sequence)
-            let all = try await store.repository.statusCounts(customerID: nil)
+            let all = try await store.changeLog.statusCounts(customerID: nil)
             #expect((all.counts[.created] ?? 0) >= 1 && (all.counts[.invoiced] ?? 0) >= 1)
             #expect(
-                try await store.repository.changes(after: all.sequence, customerID: nil, limit: 10).isEmpty,
+                try await store.changeLog.changes(after: all.sequence, customerID: nil, limit: 10).isEmpty,
                 "nothing after the counts' sequence")
         },
         ContractCheck("an order whose invoice was waiting gets both changes when it is placed") { store in
             let early = order()
-            try await store.repository.markInvoiced([try invoiceCreated(order: early.id, number: "INV-2026-000030")])
-            _ = try await store.repository.place(early, idempotency: nil, traceparent: nil)
+            try await store.store.markInvoiced([try invoiceCreated(order: early.id, number: "INV-2026-000030")])
+            _ = try await store.store.place(early, idempotency: nil, traceparent: nil)
             // history settles too, but only briefly: a transaction of another test on the same
             // server can hold numbering back longer.
             try await settle(store)
-            let history = try await store.repository.history(of: early.id)
+            let history = try await store.changeLog.history(of: early.id)
             try #require(history.map(\.kind) == [.created, .invoiced])
             #expect(
                 history.map(\.order.status) == [.created, .invoiced]
@@ -328,28 +338,28 @@ package enum OrderRepositoryContract {
             let invoiced = order()
             let paid = order()
             for order in [open, invoiced, paid] {
-                _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
+                _ = try await store.store.place(order, idempotency: nil, traceparent: nil)
             }
-            try await store.repository.markInvoiced([try invoiceCreated(order: invoiced.id, number: "INV-2026-000041")])
-            try await store.repository.applyPayments([try notice(.paid, order: paid.id)])
-            #expect(try await store.repository.order(id: paid.id)?.status == .paid)
+            try await store.store.markInvoiced([try invoiceCreated(order: invoiced.id, number: "INV-2026-000041")])
+            try await store.store.applyPayments([try notice(.paid, order: paid.id)])
+            #expect(try await store.store.order(id: paid.id)?.status == .paid)
             let time = millisecondNow()
             for order in [open, invoiced] {
                 let result = try #require(
-                    try await store.repository.cancel(
+                    try await store.store.cancel(
                         order.id, reason: .requested, at: time, traceparent: testTraceparent))
                 #expect(
                     result.outcome == .moves(to: .cancelled) && result.order.status == .cancelled
                         && result.order.cancelReason == "requested")
                 let again = try #require(
-                    try await store.repository.cancel(order.id, reason: .requested, at: time, traceparent: nil))
+                    try await store.store.cancel(order.id, reason: .requested, at: time, traceparent: nil))
                 #expect(again.outcome == .stays && again.order.status == .cancelled)
             }
             let refused = try #require(
-                try await store.repository.cancel(paid.id, reason: .requested, at: time, traceparent: nil))
+                try await store.store.cancel(paid.id, reason: .requested, at: time, traceparent: nil))
             #expect(refused.outcome == .refused && refused.order.status == .paid)
-            #expect(try await store.repository.cancel(UUID(), reason: .requested, at: time, traceparent: nil) == nil)
-            let stored = try #require(try await store.repository.order(id: invoiced.id))
+            #expect(try await store.store.cancel(UUID(), reason: .requested, at: time, traceparent: nil) == nil)
+            let stored = try #require(try await store.store.order(id: invoiced.id))
             #expect(
                 stored.status == .cancelled && stored.invoiceNumber == "INV-2026-000041"
                     && sameInstant(stored.cancelledAt, time))
@@ -361,43 +371,43 @@ package enum OrderRepositoryContract {
             )
             try await settle(store)
             #expect(
-                try await store.repository.history(of: invoiced.id).map(\.kind) == [.created, .invoiced, .cancelled])
-            #expect(try await store.repository.history(of: paid.id).map(\.kind) == [.created, .paid])
+                try await store.changeLog.history(of: invoiced.id).map(\.kind) == [.created, .invoiced, .cancelled])
+            #expect(try await store.changeLog.history(of: paid.id).map(\.kind) == [.created, .paid])
         },
         ContractCheck(
             "late news never reopens a cancelled order: its invoice and payment are recorded, its refund once"
         ) { store in
             let order = order()
-            _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
-            _ = try await store.repository.cancel(order.id, reason: .requested, at: millisecondNow(), traceparent: nil)
-            try await store.repository.markInvoiced([try invoiceCreated(order: order.id, number: "INV-2026-000042")])
+            _ = try await store.store.place(order, idempotency: nil, traceparent: nil)
+            _ = try await store.store.cancel(order.id, reason: .requested, at: millisecondNow(), traceparent: nil)
+            try await store.store.markInvoiced([try invoiceCreated(order: order.id, number: "INV-2026-000042")])
             let paid = try notice(.paid, order: order.id, number: "INV-2026-000042")
-            try await store.repository.applyPayments([paid, paid])
-            try await store.repository.applyPayments([try notice(.voided, order: order.id, number: "INV-2026-000042")])
+            try await store.store.applyPayments([paid, paid])
+            try await store.store.applyPayments([try notice(.voided, order: order.id, number: "INV-2026-000042")])
             let refund = try notice(.refunded, order: order.id, number: "INV-2026-000042")
-            try await store.repository.applyPayments([refund])
-            try await store.repository.applyPayments([try notice(.refunded, order: order.id)])  // another id
-            let stored = try #require(try await store.repository.order(id: order.id))
+            try await store.store.applyPayments([refund])
+            try await store.store.applyPayments([try notice(.refunded, order: order.id)])  // another id
+            let stored = try #require(try await store.store.order(id: order.id))
             #expect(
                 stored.status == .cancelled && stored.invoiceNumber == "INV-2026-000042" && stored.refundedAt != nil
                     && stored.paidAt == nil)
             #expect(stored.invoiceVoidedAt != nil)
             try await settle(store)
-            #expect(try await store.repository.history(of: order.id).map(\.kind) == [.created, .cancelled, .refunded])
+            #expect(try await store.changeLog.history(of: order.id).map(\.kind) == [.created, .cancelled, .refunded])
             await #expect(throws: OrderStoreError.self) {
-                try await store.repository.applyPayments([try notice(.paid, order: UUID())])
+                try await store.store.applyPayments([try notice(.paid, order: UUID())])
             }
         },
         ContractCheck("a payment before its invoice.created pays the order, and the late invoice changes nothing") {
             store in
             let order = order()
-            _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
-            try await store.repository.applyPayments([try notice(.paid, order: order.id, number: "INV-2026-000043")])
-            try await store.repository.markInvoiced([try invoiceCreated(order: order.id, number: "INV-2026-000043")])
-            let stored = try #require(try await store.repository.order(id: order.id))
+            _ = try await store.store.place(order, idempotency: nil, traceparent: nil)
+            try await store.store.applyPayments([try notice(.paid, order: order.id, number: "INV-2026-000043")])
+            try await store.store.markInvoiced([try invoiceCreated(order: order.id, number: "INV-2026-000043")])
+            let stored = try #require(try await store.store.order(id: order.id))
             #expect(stored.status == .paid && stored.invoiceNumber == "INV-2026-000043" && stored.paidAt != nil)
             try await settle(store)
-            let history = try await store.repository.history(of: order.id)
+            let history = try await store.changeLog.history(of: order.id)
             #expect(history.map(\.kind) == [.created, .paid] && history.map(\.previousStatus) == [nil, .created])
         },
         ContractCheck(
@@ -405,31 +415,31 @@ package enum OrderRepositoryContract {
         ) { store in
             let (early, paid) = (order(), order())
             for order in [early, paid] {
-                _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
+                _ = try await store.store.place(order, idempotency: nil, traceparent: nil)
             }
-            try await store.repository.markInvoiced([
+            try await store.store.markInvoiced([
                 try invoiceCreated(order: early.id, number: "INV-2026-000061"),
                 try invoiceCreated(order: paid.id, number: "INV-2026-000062"),
             ])
             // The refund of an overdue order's late capture, redelivered ahead of invoice.overdue:
             // retried (nothing changes, not even the inbox), then recorded once it is cancelled.
             let refund = try notice(.refunded, order: early.id)
-            await #expect { try await store.repository.applyPayments([refund]) } throws: {
+            await #expect { try await store.store.applyPayments([refund]) } throws: {
                 ($0 as? OrderStoreError)?.code == .notCancelledYet
             }
-            #expect(try await store.repository.order(id: early.id)?.status == .invoiced)
-            try await store.repository.applyPayments([try notice(.overdue, order: early.id), refund])
-            let refunded = try #require(try await store.repository.order(id: early.id))
+            #expect(try await store.store.order(id: early.id)?.status == .invoiced)
+            try await store.store.applyPayments([try notice(.overdue, order: early.id), refund])
+            let refunded = try #require(try await store.store.order(id: early.id))
             #expect(refunded.status == .cancelled && refunded.refundedAt != nil)
             // A paid order charged twice: the second capture given back is no news for the order.
-            try await store.repository.applyPayments([try notice(.paid, order: paid.id)])
+            try await store.store.applyPayments([try notice(.paid, order: paid.id)])
             var second = try notice(.refunded, order: paid.id)
             second.refundReason = .invoicePaidByAnother
-            try await store.repository.applyPayments([second])
-            let stillPaid = try #require(try await store.repository.order(id: paid.id))
+            try await store.store.applyPayments([second])
+            let stillPaid = try #require(try await store.store.order(id: paid.id))
             #expect(stillPaid.status == .paid && stillPaid.refundedAt == nil)
             try await settle(store)
-            #expect(try await store.repository.history(of: paid.id).map(\.kind) == [.created, .invoiced, .paid])
+            #expect(try await store.changeLog.history(of: paid.id).map(\.kind) == [.created, .invoiced, .paid])
         },
         ContractCheck("invoice.overdue cancels its order once, with reason payment_overdue and order.cancelled") {
             store in
@@ -438,36 +448,36 @@ package enum OrderRepositoryContract {
                 order(customer: customer), order(customer: customer), order(customer: customer)
             )
             for order in [overdue, notYet, paid] {
-                _ = try await store.repository.place(order, idempotency: nil, traceparent: nil)
+                _ = try await store.store.place(order, idempotency: nil, traceparent: nil)
             }
             let now = Date()
-            try await store.repository.markInvoiced([
+            try await store.store.markInvoiced([
                 try invoiceCreated(order: overdue.id, number: "INV-2026-000051", dueAt: now.addingTimeInterval(-10)),
                 try invoiceCreated(order: notYet.id, number: "INV-2026-000052", dueAt: now.addingTimeInterval(3600)),
                 try invoiceCreated(order: paid.id, number: "INV-2026-000053", dueAt: now.addingTimeInterval(-10)),
             ])
-            try await store.repository.applyPayments([try notice(.paid, order: paid.id)])
+            try await store.store.applyPayments([try notice(.paid, order: paid.id)])
             #expect(
-                try await store.repository.order(id: notYet.id)?.paymentDueAt.map {
+                try await store.store.order(id: notYet.id)?.paymentDueAt.map {
                     sameInstant($0, now.addingTimeInterval(3600))
                 } == true)
             // Nothing cancels an order for lateness but invoice-service's word: the due date
             // passing here changes nothing by itself.
             let closed = try notice(.overdue, order: overdue.id)
-            try await store.repository.applyPayments([closed])
-            try await store.repository.applyPayments([closed])  // redelivered
+            try await store.store.applyPayments([closed])
+            try await store.store.applyPayments([closed])  // redelivered
             // A forged or mistaken invoice.overdue of a paid order cannot unpay it.
-            try await store.repository.applyPayments([try notice(.overdue, order: paid.id)])
-            let stored = try #require(try await store.repository.order(id: overdue.id))
+            try await store.store.applyPayments([try notice(.overdue, order: paid.id)])
+            let stored = try #require(try await store.store.order(id: overdue.id))
             #expect(stored.status == .cancelled && stored.cancelReason == "payment_overdue")
-            #expect(try await store.repository.order(id: notYet.id)?.status == .invoiced)
-            #expect(try await store.repository.order(id: paid.id)?.status == .paid)
+            #expect(try await store.store.order(id: notYet.id)?.status == .invoiced)
+            #expect(try await store.store.order(id: paid.id)?.status == .paid)
             let events = try await store.pendingEvents().filter { $0.eventType == "order.cancelled" }.map {
                 try EventCoding.makeDecoder().decode(CloudEvent<OrderCancelled>.self, from: $0.body).data
             }
             #expect(events.map(\.orderID) == [overdue.id] && events.allSatisfy { $0.reason == .paymentOverdue })
             try await settle(store)
-            let counts = try await store.repository.statusCounts(customerID: customer)
+            let counts = try await store.changeLog.statusCounts(customerID: customer)
             #expect(counts.counts == [.cancelled: 1, .invoiced: 1, .paid: 1])
         },
     ]

@@ -4,7 +4,7 @@ package import Postgres
 package import ServiceKit
 
 /// Invoices, payments and cancellations: what moves an order through its lifecycle.
-extension PostgresOrderRepository {
+extension PostgresOrderStore {
     /// The statement of ``markInvoiced(_:)``: records each invoice on its order (once: an order
     /// with an invoice keeps it) and moves the order through ``OrderLifecycle`` (only a
     /// created order moves; a paid or cancelled one keeps its status).
@@ -65,8 +65,10 @@ extension PostgresOrderRepository {
         let stamp = self.stamp
         return try await client.transaction { connection in
             let rows = try await connection.query(
-                "SELECT \(Self.orderColumns) FROM orders WHERE id = $1 FOR UPDATE", orderID)
-            guard var order = try await withItems(Array(rows), on: connection).first else { return nil }
+                "SELECT \(OrderRows.columns) FROM orders WHERE id = $1 FOR UPDATE", orderID)
+            guard var order = try await OrderRows.decode(Array(rows), client: client, on: connection).first else {
+                return nil
+            }
             let outcome = OrderLifecycle.transition(from: order.status, on: .cancel)
             guard case .moves(let next) = outcome else { return CancelResult(order: order, outcome: outcome) }
             let from = order.status
@@ -168,11 +170,11 @@ extension PostgresOrderRepository {
                 // Cancelled as a requested cancellation is, with order.cancelled (which voids
                 // the invoice); invoice-service decided the lateness, knowing it is unpaid.
                 let rows = try await connection.query(
-                    "SELECT \(Self.orderColumns) FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+                    "SELECT \(OrderRows.columns) FROM orders WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
                     overdue.map(\.orderID))
                 let now = Date()
                 var cancelled: [(order: Order, from: Order.Status)] = []
-                for order in try await withItems(Array(rows), on: connection) {
+                for order in try await OrderRows.decode(Array(rows), client: client, on: connection) {
                     found.insert(order.id)
                     guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else {
                         continue

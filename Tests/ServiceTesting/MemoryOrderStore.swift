@@ -3,21 +3,21 @@ package import Foundation
 package import OrderService
 package import ServiceKit
 
-/// order-service's storage in memory, for unit tests; it passes the same contract suite as
-/// `PostgresOrderRepository`.
-package actor MemoryOrderRepository: OrderRepository {
+/// order-service's orders in memory, for unit tests; it passes the same contract suite as
+/// `PostgresOrderStore`. It records each change as the PostgreSQL store does, in the same
+/// step as the change; ``MemoryOrderChangeLog`` reads them.
+package actor MemoryOrderStore: OrderStore {
     private var orders: [UUID: Order] = [:]
     private var keys: [String: (UUID, String)] = [:]
-    private var customers: [UUID: CustomerSnapshot] = [:]
     private var parked: [UUID: InvoicedOrder] = [:]
     private var inbox: Set<String> = []
     /// Every change, in sequence order (the sequence number of `changeLog[i]` is `i + 1`).
-    private var changeLog: [OrderChange] = []
-    /// The events queued by the repository.
+    private(set) var changeLog: [OrderChange] = []
+    /// The events queued by the store.
     package nonisolated let outbox: MemoryOutboxStore
     private let stamp: EventStamp
 
-    /// Creates an empty repository; `stamp` marks the events it queues, `outbox` receives them.
+    /// Creates an empty store; `stamp` marks the events it queues, `outbox` receives them.
     package init(
         stamp: EventStamp = EventStamp(serviceName: "order-service"), outbox: MemoryOutboxStore = MemoryOutboxStore()
     ) {
@@ -59,16 +59,6 @@ package actor MemoryOrderRepository: OrderRepository {
     package func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
         page.page(of: orders.values.filter { customerID == nil || $0.customerID == customerID }) {
             PageCursor(time: $0.createdAt, id: $0.id)
-        }
-    }
-
-    package func customer(id: UUID) async throws -> CustomerSnapshot? { customers[id] }
-
-    package func saveCustomers(_ snapshots: [CustomerSnapshot], events: [IncomingEvent]) async throws {
-        let applicable =
-            events.isEmpty ? snapshots : zip(events, snapshots).filter { inbox.insert($0.0.id).inserted }.map(\.1)
-        for customer in applicable where (customers[customer.customerID]?.version ?? .min) < customer.version {
-            customers[customer.customerID] = customer
         }
     }
 
@@ -209,33 +199,12 @@ package actor MemoryOrderRepository: OrderRepository {
                 sequence: Int64(changeLog.count + 1), kind: kind, at: time, order: snapshot, previousStatus: previous))
     }
 
-    /// Changes are numbered as they are made: nothing to settle.
-    package func settleChanges() async throws -> Bool { true }
-
-    package func lastChangeSequence() async throws -> Int64 { Int64(changeLog.count) }
-
-    package func changes(after sequence: Int64, customerID: UUID?, limit: Int) async throws -> [OrderChange] {
-        let start = Int(max(0, min(sequence, Int64(changeLog.count))))
-        return changeLog[start...].lazy.filter { customerID == nil || $0.order.customerID == customerID }.prefix(limit)
-            .map(withCustomer)
-    }
-
-    package func history(of orderID: UUID) async throws -> [OrderChange] {
-        changeLog.filter { $0.order.id == orderID }.map(withCustomer)
-    }
-
-    package func statusCounts(customerID: UUID?) async throws -> OrderStatusCounts {
+    /// Orders per status, optionally of one customer, with the number of the last change.
+    func statusCounts(customerID: UUID?) -> OrderStatusCounts {
         var counts: [Order.Status: Int] = [:]
         for order in orders.values where customerID == nil || order.customerID == customerID {
             counts[order.status, default: 0] += 1
         }
         return OrderStatusCounts(counts: counts, sequence: Int64(changeLog.count))
-    }
-
-    /// The change with the replica's customer as it is now, as PostgreSQL's join shows it.
-    private func withCustomer(_ change: OrderChange) -> OrderChange {
-        var change = change
-        change.customer = customers[change.order.customerID]
-        return change
     }
 }

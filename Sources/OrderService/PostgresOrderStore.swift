@@ -3,12 +3,11 @@ package import Foundation
 package import Postgres
 package import ServiceKit
 
-/// order-service's storage in PostgreSQL.
-package struct PostgresOrderRepository: OrderRepository {
+/// order-service's orders in PostgreSQL.
+package struct PostgresOrderStore: OrderStore {
     let client: PostgresClient
     let stamp: EventStamp
     let writer: WriteCoalescer<NewRow, Order>
-    let customers = CustomerCache()
 
     /// An order to insert, with its idempotency key and its `order.created`.
     struct NewRow: Sendable {
@@ -17,7 +16,7 @@ package struct PostgresOrderRepository: OrderRepository {
         var event: OutboxMessage
     }
 
-    /// Creates the repository; `stamp` marks the events it queues.
+    /// Creates the store; `stamp` marks the events it queues.
     package init(client: PostgresClient, stamp: EventStamp) {
         self.client = client
         self.stamp = stamp
@@ -31,9 +30,6 @@ package struct PostgresOrderRepository: OrderRepository {
             try await Self.insert(rows, client: client)
         }
     }
-
-    static let orderColumns =
-        "id, customer_id, status, total, invoice_id, invoice_number, created_at, updated_at, payment_due_at, paid_at, cancelled_at, cancel_reason, refunded_at, invoice_voided_at"
 
     package func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
         let event = try stamp.message(
@@ -133,79 +129,23 @@ package struct PostgresOrderRepository: OrderRepository {
 
     package func order(idempotencyKey: String) async throws -> (Order, request: String)? {
         let rows = try await client.query(
-            "SELECT \(Self.orderColumns), idempotency_request FROM orders WHERE idempotency_key = $1", idempotencyKey)
+            "SELECT \(OrderRows.columns), idempotency_request FROM orders WHERE idempotency_key = $1", idempotencyKey)
         guard let row = rows.first else { return nil }
-        let orders = try await withItems([row])
+        let orders = try await OrderRows.decode([row], client: client)
         return (orders[0], try row.decode(String?.self, at: 14) ?? "")
     }
 
     package func order(id: UUID) async throws -> Order? {
-        let rows = try await client.query("SELECT \(Self.orderColumns) FROM orders WHERE id = $1", id)
-        return try await withItems(Array(rows)).first
+        let rows = try await client.query("SELECT \(OrderRows.columns) FROM orders WHERE id = $1", id)
+        return try await OrderRows.decode(Array(rows), client: client).first
     }
 
     package func orders(page: PageRequest, customerID: UUID?) async throws -> [Order] {
         let (sql, bindings) = page.query(
-            select: Self.orderColumns, from: "orders", orderedBy: "created_at",
+            select: OrderRows.columns, from: "orders", orderedBy: "created_at",
             filter: customerID.map { _ in "customer_id = $1" },
             filterBindings: customerID.map { [$0] } ?? [])
         let rows = try await client.withConnection { try await $0.query(sql, bindings) }
-        return try await withItems(Array(rows))
-    }
-
-    /// Decodes order rows and loads their items with one more query.
-    func withItems(_ rows: [PostgresRow], on connection: PostgresConnection? = nil) async throws -> [Order] {
-        var orders = try rows.map { row in
-            let id = try row.decode(UUID.self, at: 0)
-            let status = try row.decode(String.self, at: 2)
-            guard let known = Order.Status(rawValue: status) else {
-                throw OrderStoreError(
-                    .unknownStatus,
-                    "order \(id.uuidString.lowercased()) has status \(status.prefix(40)), which this version does not know"
-                )
-            }
-            var order = Order(
-                id: id, customerID: try row.decode(UUID.self, at: 1), status: known, items: [],
-                total: Money(try row.decode(Decimal.self, at: 3)), invoiceID: try row.decode(UUID?.self, at: 4),
-                invoiceNumber: try row.decode(String?.self, at: 5), createdAt: try row.decode(Date.self, at: 6),
-                updatedAt: try row.decode(Date.self, at: 7))
-            order.paymentDueAt = try row.decode(Date?.self, at: 8)
-            order.paidAt = try row.decode(Date?.self, at: 9)
-            order.cancelledAt = try row.decode(Date?.self, at: 10)
-            order.cancelReason = try row.decode(String?.self, at: 11)
-            order.refundedAt = try row.decode(Date?.self, at: 12)
-            order.invoiceVoidedAt = try row.decode(Date?.self, at: 13)
-            return order
-        }
-        guard !orders.isEmpty else { return [] }
-        let lines = try await lines(of: orders.map(\.id), on: connection)
-        for index in orders.indices { orders[index].items = lines[orders[index].id] ?? [] }
-        return orders
-    }
-
-    /// The lines of `orders`, in the order given, with one query: an index lookup per order
-    /// (LATERAL), never a scan of every order's lines.
-    func lines(of orders: [UUID], on connection: PostgresConnection? = nil) async throws -> [UUID: [OrderLine]] {
-        let sql = """
-            SELECT k.id, i.product_name, i.quantity, i.unit_price FROM unnest($1::uuid[]) AS k(id)
-            JOIN LATERAL (
-                SELECT product_name, quantity, unit_price, position FROM order_items WHERE order_id = k.id ORDER BY position
-            ) AS i ON true
-            ORDER BY k.id, i.position
-            """
-        let items: PostgresRows
-        if let connection {
-            items = try await connection.query(sql, orders)
-        } else {
-            items = try await client.query(sql, orders)
-        }
-        var lines: [UUID: [OrderLine]] = [:]
-        for row in items {
-            lines[try row.decode(UUID.self, at: 0), default: []].append(
-                OrderLine(
-                    productName: try row.decode(String.self, at: 1), quantity: try row.decode(Int.self, at: 2),
-                    unitPrice: Money(try row.decode(Decimal.self, at: 3))))
-        }
-        return lines
+        return try await OrderRows.decode(Array(rows), client: client)
     }
 }

@@ -3,8 +3,17 @@ package import Foundation
 package import Postgres
 package import ServiceKit
 
-/// The customer replica: customers as customer-service last announced them, behind a cache.
-extension PostgresOrderRepository {
+/// The customer replica in PostgreSQL (table `customers`): customers as customer-service last
+/// announced them, behind a cache.
+package struct PostgresCustomerReplica: CustomerReplica {
+    let client: PostgresClient
+    let customers = CustomerCache()
+
+    /// Creates the replica over `client`.
+    package init(client: PostgresClient) {
+        self.client = client
+    }
+
     package func customer(id: UUID) async throws -> CustomerSnapshot? {
         if let cached = customers.customer(id) { return cached }
         let customer = try await client.query(

@@ -3,8 +3,16 @@ package import Foundation
 package import Postgres
 package import ServiceKit
 
-/// The live view's change log: numbering the changes, reading them, counting statuses.
-extension PostgresOrderRepository {
+/// The live view's change log in PostgreSQL: numbering the changes ``PostgresOrderStore``
+/// queued (`order_change_queue` → `order_changes`), reading them, counting statuses.
+package struct PostgresOrderChangeLog: OrderChangeLog {
+    let client: PostgresClient
+
+    /// Creates the change log over `client`.
+    package init(client: PostgresClient) {
+        self.client = client
+    }
+
     /// The changes `filter` picks (a `WHERE … ORDER BY … LIMIT` over order_changes, as `c`),
     /// each with its order and the replica's customer: what ``decodeChanges(_:)`` reads. The
     /// order and customer are looked up per change (LATERAL), by primary key: a join the
@@ -194,7 +202,7 @@ extension PostgresOrderRepository {
                 previousStatus: try row.decode(String?.self, at: 15).flatMap(Order.Status.init(rawValue:)))
         }
         guard !changes.isEmpty else { return [] }
-        let lines = try await lines(of: Array(Set(changes.map(\.order.id))))
+        let lines = try await OrderRows.lines(of: Array(Set(changes.map(\.order.id))), client: client)
         for index in changes.indices { changes[index].order.items = lines[changes[index].order.id] ?? [] }
         return changes
     }
