@@ -17,9 +17,9 @@ package struct InvoiceOverdueSweeper: Service {
     private let chore: PeriodicChore
 
     /// Creates the sweeper; it starts once the database is migrated.
-    package init(repository: any InvoiceRepository, readiness: Readiness, interval: Duration, logger: Logger) {
+    package init(invoices: any InvoiceStore, readiness: Readiness, interval: Duration, logger: Logger) {
         chore = PeriodicChore("closing overdue invoices", readiness: readiness, interval: interval, logger: logger) {
-            let closed = try await repository.closeOverdue(at: Date(), limit: Self.batchSize)
+            let closed = try await invoices.closeOverdue(at: Date(), limit: Self.batchSize)
             if closed > 0 { logger.info("closed overdue invoices", metadata: ["invoice.count": "\(closed)"]) }
             return closed == Self.batchSize
         }

@@ -9,13 +9,17 @@ package import ServiceKit
 /// `GET /invoices/{id}/payments` (`invoices:read`). A caller without `mercato:admin` sees and
 /// pays its own customer's invoices only.
 package struct InvoiceRoutes: Sendable {
-    private let repository: any InvoiceRepository
+    private let invoices: any InvoiceStore
+    private let paymentStore: any PaymentStore
     private let payments: PaymentProcessor
     private let maxBodyBytes: Int
 
-    /// Creates the routes over `repository`, paying through `payments`.
-    package init(repository: any InvoiceRepository, payments: PaymentProcessor, maxBodyBytes: Int) {
-        self.repository = repository
+    /// Creates the routes over `invoices` and `paymentStore`, paying through `payments`.
+    package init(
+        invoices: any InvoiceStore, paymentStore: any PaymentStore, payments: PaymentProcessor, maxBodyBytes: Int
+    ) {
+        self.invoices = invoices
+        self.paymentStore = paymentStore
         self.payments = payments
         self.maxBodyBytes = maxBodyBytes
     }
@@ -39,7 +43,7 @@ package struct InvoiceRoutes: Sendable {
     /// The caller's invoice: another customer's is "not found", as if it did not exist.
     private func ownInvoice(_ idText: String, caller: Caller) async throws -> Invoice {
         guard let id = UUID(uuidString: idText) else { throw APIError.badParameter("id", "id must be a UUID") }
-        guard let invoice = try await repository.invoice(id: id), caller.owns(invoice.customerID) else {
+        guard let invoice = try await invoices.invoice(id: id), caller.owns(invoice.customerID) else {
             throw APIError.notFound("invoice \(idText)")
         }
         return invoice
@@ -57,7 +61,7 @@ package struct InvoiceRoutes: Sendable {
             guard let orderID = UUID(uuidString: text) else {
                 throw APIError.badParameter("order_id", "order_id must be a UUID")
             }
-            let invoice = try await repository.invoice(orderID: orderID).flatMap {
+            let invoice = try await invoices.invoice(orderID: orderID).flatMap {
                 caller.owns($0.customerID) ? $0 : nil
             }
             return try JSONResponse.make(
@@ -65,18 +69,18 @@ package struct InvoiceRoutes: Sendable {
                     PageCursor(time: $0.invoice.issuedAt, id: $0.invoice.id)
                 })
         }
-        let invoices = try await caller.visibility().query(empty: []) {
-            try await repository.invoices(page: page, customerID: $0)
+        let found = try await caller.visibility().query(empty: []) {
+            try await invoices.invoices(page: page, customerID: $0)
         }
         return try JSONResponse.make(
-            Page(data: invoices.map { InvoiceResponse(invoice: $0) }, limit: page.limit) {
+            Page(data: found.map { InvoiceResponse(invoice: $0) }, limit: page.limit) {
                 PageCursor(time: $0.invoice.issuedAt, id: $0.invoice.id)
             })
     }
 
     func listPayments(_ idText: String, caller: Caller) async throws -> Response {
         let invoice = try await ownInvoice(idText, caller: caller)
-        let list = try await repository.payments(invoiceID: invoice.id).map {
+        let list = try await paymentStore.payments(invoiceID: invoice.id).map {
             PaymentResponse(payment: $0, invoice: invoice)
         }
         return try JSONResponse.make(

@@ -11,17 +11,21 @@ package enum InvoiceServiceApp {
     package struct Dependencies: Sendable {
         /// The database, broker, outbox and logger.
         package var service: ServiceDependencies
-        /// Invoices, payments and the inbox.
-        package var repository: any InvoiceRepository
+        /// The invoices.
+        package var invoices: any InvoiceStore
+        /// The payments.
+        package var payments: any PaymentStore
         /// The simulated provider's ledger (its record of charges, captures and refunds).
         package var ledger: any SimulatedProviderLedger
 
         /// Dependencies as given.
         package init(
-            service: ServiceDependencies, repository: any InvoiceRepository, ledger: any SimulatedProviderLedger
+            service: ServiceDependencies, invoices: any InvoiceStore, payments: any PaymentStore,
+            ledger: any SimulatedProviderLedger
         ) {
             self.service = service
-            self.repository = repository
+            self.invoices = invoices
+            self.payments = payments
             self.ledger = ledger
         }
 
@@ -30,8 +34,8 @@ package enum InvoiceServiceApp {
             let service = try ServiceDependencies.live(configuration.service)
             return Dependencies(
                 service: service,
-                repository: PostgresInvoiceRepository(
-                    client: service.database, stamp: configuration.service.eventStamp),
+                invoices: PostgresInvoiceStore(client: service.database, stamp: configuration.service.eventStamp),
+                payments: PostgresPaymentStore(client: service.database, stamp: configuration.service.eventStamp),
                 ledger: PostgresSimulatedProviderLedger(client: service.database))
         }
     }
@@ -41,14 +45,15 @@ package enum InvoiceServiceApp {
         -> ServiceApplication
     {
         let runtime = ServiceRuntime(configuration: configuration.service, dependencies: dependencies.service)
-        let repository = dependencies.repository
+        let invoices = dependencies.invoices
         let provider = SimulatedPaymentGateway(
             ledger: dependencies.ledger, configuration: configuration.simulator, clock: ContinuousClock(),
             logger: runtime.logger)
         let gateway = ResilientPaymentGateway(
             provider, configuration: configuration.gateway, clock: ContinuousClock(), logger: runtime.logger)
         let payments = PaymentProcessor(
-            repository: repository, gateway: gateway, staleAfter: configuration.gateway.longestCall + .seconds(5),
+            store: dependencies.payments, invoices: invoices, gateway: gateway,
+            staleAfter: configuration.gateway.longestCall + .seconds(5),
             logger: runtime.logger)
         let reconciler = PaymentReconciler(
             processor: payments, readiness: runtime.readiness, interval: configuration.reconcileInterval,
@@ -58,23 +63,24 @@ package enum InvoiceServiceApp {
             consumers: [
                 runtime.consumer(
                     of: QueueName.invoiceOrderCreated,
-                    handler: InvoicingHandler(repository: repository, terms: configuration.terms)),
+                    handler: InvoicingHandler(invoices: invoices, terms: configuration.terms)),
                 runtime.consumer(
                     of: QueueName.invoiceOrderCancelled,
                     handler: OrderCancelledHandler(
-                        repository: repository, refundsOwed: { payments.refundsOwed.signal() })),
+                        invoices: invoices, refundsOwed: { payments.refundsOwed.signal() })),
             ],
             background: [
                 reconciler,
                 InvoiceOverdueSweeper(
-                    repository: repository, readiness: runtime.readiness, interval: configuration.overdueSweepInterval,
+                    invoices: invoices, readiness: runtime.readiness, interval: configuration.overdueSweepInterval,
                     logger: runtime.logger),
             ],
             readinessDetails: { ["payment.circuit": gateway.breaker.state.rawValue] },
             openAPI: PackageResources.openapi_json,
             routes: {
                 InvoiceRoutes(
-                    repository: repository, payments: payments, maxBodyBytes: configuration.service.maxBodyBytes
+                    invoices: invoices, paymentStore: dependencies.payments, payments: payments,
+                    maxBodyBytes: configuration.service.maxBodyBytes
                 ).add(to: $0, access: $1)
             })
     }

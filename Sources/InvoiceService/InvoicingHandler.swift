@@ -5,12 +5,12 @@ package import ServiceKit
 /// Invoices orders: `order.created` from `invoice-service.order-created` becomes exactly one
 /// invoice per order.
 package struct InvoicingHandler: EventHandler {
-    private let repository: any InvoiceRepository
+    private let invoices: any InvoiceStore
     private let terms: InvoicingTerms
 
-    /// Creates the handler over `repository`, invoicing on `terms`.
-    package init(repository: any InvoiceRepository, terms: InvoicingTerms) {
-        self.repository = repository
+    /// Creates the handler over `invoices`, invoicing on `terms`.
+    package init(invoices: any InvoiceStore, terms: InvoicingTerms) {
+        self.invoices = invoices
         self.terms = terms
     }
 
@@ -28,6 +28,6 @@ package struct InvoicingHandler: EventHandler {
             }
             return OrderToInvoice(event: event, order: order, traceparent: event.traceparent)
         }
-        try await repository.invoice(orders, terms: terms, at: Date())
+        try await invoices.invoice(orders, terms: terms, at: Date())
     }
 }

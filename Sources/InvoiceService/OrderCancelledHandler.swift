@@ -5,12 +5,12 @@ package import ServiceKit
 /// `invoice-service.order-cancelled`. An order not invoiced yet never will be; a payment
 /// already captured is refunded by the ``PaymentReconciler``, woken at once.
 package struct OrderCancelledHandler: EventHandler {
-    private let repository: any InvoiceRepository
+    private let invoices: any InvoiceStore
     private let refundsOwed: @Sendable () -> Void
 
-    /// Creates the handler over `repository`; `refundsOwed` is called when voids left money to give back.
-    package init(repository: any InvoiceRepository, refundsOwed: @escaping @Sendable () -> Void) {
-        self.repository = repository
+    /// Creates the handler over `invoices`; `refundsOwed` is called when voids left money to give back.
+    package init(invoices: any InvoiceStore, refundsOwed: @escaping @Sendable () -> Void) {
+        self.invoices = invoices
         self.refundsOwed = refundsOwed
     }
 
@@ -21,6 +21,6 @@ package struct OrderCancelledHandler: EventHandler {
             CancelledOrder(
                 event: event, cancellation: try event.decode(OrderCancelled.self).data, traceparent: event.traceparent)
         }
-        if try await repository.cancelOrders(cancellations) > 0 { refundsOwed() }
+        if try await invoices.cancelOrders(cancellations) > 0 { refundsOwed() }
     }
 }

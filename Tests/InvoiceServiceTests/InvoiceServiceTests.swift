@@ -13,15 +13,15 @@ import Testing
 
 @Suite(.timeLimit(.minutes(1)))
 struct InvoiceServiceTests {
-    let repository = MemoryInvoiceRepository()
+    let storage = MemoryInvoiceStorage()
 
     /// invoice-service as it runs (every middleware, health, metrics, OpenAPI), over the
-    /// in-memory repository, broker and provider ledger.
+    /// in-memory storage, broker and provider ledger.
     func application(_ tokens: TestTokens) async throws -> ServiceApplication {
         try await InvoiceServiceApp.build(
             try InvoiceServiceConfiguration(environment: tokens.serviceEnvironment()),
             dependencies: .init(
-                service: .inMemory(outbox: repository.outbox), repository: repository,
+                service: .inMemory(outbox: storage.outbox), invoices: storage, payments: storage,
                 ledger: MemorySimulatedProviderLedger()))
     }
 
@@ -87,31 +87,32 @@ struct InvoiceServiceTests {
         #expect(Invoice.number(year: 2026, sequence: 1_234_567) == "INV-2026-1234567")
     }
 
-    /// The repository contract, against the in-memory repository (PostgreSQL's runs in
+    /// The storage contract, against the in-memory storage (PostgreSQL's runs in
     /// ServiceIntegrationTests).
-    @Test(arguments: InvoiceRepositoryContract.checks)
-    func memoryRepository(_ check: ContractCheck<InvoiceStore>) async throws {
-        let repository = MemoryInvoiceRepository(stamp: InvoiceRepositoryContract.stamp)
-        try await check.run(InvoiceStore(repository: repository, pendingEvents: { repository.outbox.pending }))
+    @Test(arguments: InvoiceStorageContract.checks)
+    func memoryStorage(_ check: ContractCheck<InvoiceStorage>) async throws {
+        let storage = MemoryInvoiceStorage(stamp: InvoiceStorageContract.stamp)
+        try await check.run(
+            InvoiceStorage(invoices: storage, payments: storage, pendingEvents: { storage.outbox.pending }))
     }
 
     @Test func theHandlerInvoicesWhatAddsUp() async throws {
         let handler = InvoicingHandler(
-            repository: repository, terms: InvoicingTerms(taxRate: Decimal(string: "0.20")!, paymentDue: .seconds(3600))
+            invoices: storage, terms: InvoicingTerms(taxRate: Decimal(string: "0.20")!, paymentDue: .seconds(3600))
         )
         let tea = order([("Tea", 1, "3.00")])
         try await handler.apply([try event(tea)])
-        #expect(try await repository.invoice(orderID: tea.orderID)?.total == Money("3.60"))
+        #expect(try await storage.invoice(orderID: tea.orderID)?.total == Money("3.60"))
     }
 
     @Test func anOrderThatDoesNotAddUpIsPoison() async throws {
         let handler = InvoicingHandler(
-            repository: repository, terms: InvoicingTerms(taxRate: 0, paymentDue: .seconds(3600)))
+            invoices: storage, terms: InvoicingTerms(taxRate: 0, paymentDue: .seconds(3600)))
         var bad = order([("Tea", 1, "3.00")])
         bad.total = Money("4.00")!
         await #expect(throws: PoisonMessage.self) { try await handler.apply([try event(bad)]) }
         await #expect(throws: PoisonMessage.self) { try await handler.apply([try event(order([]))]) }
-        #expect(repository.outbox.pending.isEmpty)
+        #expect(storage.outbox.pending.isEmpty)
     }
 
     /// A caller who may see no customer lists no invoice, even one of the nil UUID's customer
@@ -120,7 +121,7 @@ struct InvoiceServiceTests {
         let nilUUID = UUID(uuidString: "00000000-0000-0000-0000-000000000000")!
         var created = order([("Tea", 1, "3.00")])
         created.customerID = nilUUID
-        try await repository.invoice(
+        try await storage.invoice(
             [OrderToInvoice(event: try event(created), order: created, traceparent: nil)],
             terms: .init(taxRate: 0, paymentDue: .seconds(60)), at: Date())
         let tokens = TestTokens()

@@ -12,7 +12,7 @@ import Testing
 
 /// The invoice's and the payment's state machines over every (state, event) pair, the
 /// circuit breaker and the resilient gateway on a manual clock, and the payment processor's
-/// races on the in-memory repository.
+/// races on the in-memory storage.
 @Suite(.timeLimit(.minutes(1)))
 struct PaymentTests {
     @Test(arguments: InvoiceLifecycle.Status.allCases)
@@ -331,7 +331,7 @@ struct PaymentTests {
     // MARK: - The processor
 
     struct Fixture {
-        let repository = MemoryInvoiceRepository()
+        let storage = MemoryInvoiceStorage()
         let ledger = MemorySimulatedProviderLedger()
         let processor: PaymentProcessor
         let invoice: Invoice
@@ -343,16 +343,16 @@ struct PaymentTests {
             }
         ) async throws {
             processor = PaymentProcessor(
-                repository: repository, gateway: provider(ledger), staleAfter: .seconds(30),
+                store: storage, invoices: storage, gateway: provider(ledger), staleAfter: .seconds(30),
                 logger: Logger(label: "test"))
             let items = [OrderLine(productName: "Tea", quantity: 2, unitPrice: Money("3.00")!)]
             order = OrderCreated(
                 orderID: UUID(), customerID: UUID(), items: items, total: Money("6.00")!, createdAt: Date())
             let event = try IncomingEvent(CloudEvent(source: "/tests", data: order))
-            try await repository.invoice(
+            try await storage.invoice(
                 [OrderToInvoice(event: event, order: order, traceparent: nil)],
                 terms: .init(taxRate: 0, paymentDue: .seconds(60)), at: Date())
-            invoice = try await repository.invoice(orderID: order.orderID)!
+            invoice = try await storage.invoice(orderID: order.orderID)!
         }
 
         /// A prompt simulator in test mode (its tokens pick outcomes).
@@ -372,7 +372,7 @@ struct PaymentTests {
         func cancel() async throws -> Int {
             let cancelled = OrderCancelled(
                 orderID: order.orderID, customerID: order.customerID, reason: .requested, cancelledAt: Date())
-            return try await repository.cancelOrders([
+            return try await storage.cancelOrders([
                 CancelledOrder(
                     event: try IncomingEvent(CloudEvent(source: "/tests", data: cancelled)), cancellation: cancelled,
                     traceparent: nil)
@@ -411,16 +411,16 @@ struct PaymentTests {
 
     @Test func aPaymentCapturedAfterTheCancellationIsRefunded() async throws {
         let fixture = try await Fixture()
-        let start = try await fixture.repository.startPayment(fixture.payment(), at: Date())
+        let start = try await fixture.storage.startPayment(fixture.payment(), at: Date())
         #expect(try await fixture.cancel() == 0)
         // The provider captured meanwhile: the reconciler's lookup finds it.
         _ = try await fixture.ledger.capture(
             key: start.payment.providerKey, amount: start.payment.amount, method: "card")
         #expect(try await fixture.processor.reconcile(at: Date().addingTimeInterval(60)) >= 1)
         #expect(try await fixture.processor.reconcile(at: Date().addingTimeInterval(60)) >= 0)
-        #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status) == [.refunded])
+        #expect(try await fixture.storage.payments(invoiceID: fixture.invoice.id).map(\.status) == [.refunded])
         #expect(try await fixture.ledger.totals() == (captured: .zero, refunded: fixture.invoice.total))
-        #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .void)
+        #expect(try await fixture.storage.invoice(id: fixture.invoice.id)?.status == .void)
     }
 
     @Test func aPaidInvoiceWhoseOrderIsCancelledIsRefundedOnce() async throws {
@@ -430,15 +430,15 @@ struct PaymentTests {
         #expect(try await fixture.processor.reconcile() == 1)
         #expect(try await fixture.processor.reconcile() == 0)
         #expect(try await fixture.ledger.totals() == (captured: .zero, refunded: fixture.invoice.total))
-        #expect(fixture.repository.outbox.pending.filter { $0.eventType == "invoice.refunded" }.count == 1)
+        #expect(fixture.storage.outbox.pending.filter { $0.eventType == "invoice.refunded" }.count == 1)
     }
 
     @Test func anAbandonedPendingPaymentIsCancelledAtTheProviderAndItsKeyNeverCharges() async throws {
         let fixture = try await Fixture()
-        let start = try await fixture.repository.startPayment(fixture.payment(), at: Date())
+        let start = try await fixture.storage.startPayment(fixture.payment(), at: Date())
         #expect(try await fixture.processor.reconcile(at: Date()) == 0, "not stale yet")
         #expect(try await fixture.processor.reconcile(at: Date().addingTimeInterval(60)) == 1)
-        #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status) == [.cancelled])
+        #expect(try await fixture.storage.payments(invoiceID: fixture.invoice.id).map(\.status) == [.cancelled])
         #expect(try await fixture.ledger.charge(key: start.payment.providerKey) == .cancelled)
         // The same key answers what it came to, and charges nothing; a new key pays.
         let (again, unpaid) = try await fixture.processor.pay(fixture.payment(key: start.payment.idempotencyKey))
@@ -457,7 +457,7 @@ struct PaymentTests {
     /// next payment (a new key) a second charge.
     @Test func aChargeStillInFlightIsNeverSettledFailedAndItsLateCaptureIsNeverKeptTwice() async throws {
         let fixture = try await Fixture()
-        let start = try await fixture.repository.startPayment(fixture.payment(), at: Date().addingTimeInterval(-120))
+        let start = try await fixture.storage.startPayment(fixture.payment(), at: Date().addingTimeInterval(-120))
         _ = try await fixture.processor.reconcile(at: Date().addingTimeInterval(60))
         // The retried charge lands at the provider after the reconciler decided.
         _ = try await fixture.ledger.capture(
@@ -467,22 +467,22 @@ struct PaymentTests {
         for minutes in 2...4 {
             _ = try await fixture.processor.reconcile(at: Date().addingTimeInterval(Double(minutes) * 60))
         }
-        let payments = try await fixture.repository.payments(invoiceID: fixture.invoice.id)
+        let payments = try await fixture.storage.payments(invoiceID: fixture.invoice.id)
         let totals = try await fixture.ledger.totals()
         #expect(
             totals.captured == fixture.invoice.total,
             "captured at the provider: \(totals); payments: \(payments.map(\.status))")
         #expect(payments.filter { $0.status == .captured }.count == 1, "\(payments.map(\.status))")
-        #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .paid)
+        #expect(try await fixture.storage.invoice(id: fixture.invoice.id)?.status == .paid)
     }
 
     /// A capture that arrives for a payment that cannot pay its invoice (another payment paid
     /// it meanwhile) is given back, never kept: the provider's books and the invoice agree.
     @Test func aCaptureForAnInvoicePaidByAnotherPaymentIsRefunded() async throws {
         let fixture = try await Fixture()
-        let first = try await fixture.repository.startPayment(fixture.payment(), at: Date())
+        let first = try await fixture.storage.startPayment(fixture.payment(), at: Date())
         // The provider said "nothing charged" for the first...
-        _ = try await fixture.repository.settlePayment(
+        _ = try await fixture.storage.settlePayment(
             first.payment.id, outcome: .failed(reason: "payment_provider_error"), at: Date())
         let (second, paid) = try await fixture.processor.pay(fixture.payment())
         #expect(second.status == .captured && paid.status == .paid)
@@ -494,16 +494,16 @@ struct PaymentTests {
             Issue.record("not captured")
             return
         }
-        _ = try await fixture.repository.settlePayment(
+        _ = try await fixture.storage.settlePayment(
             first.payment.id, outcome: .captured(reference: reference), at: Date())
         _ = try await fixture.processor.reconcile()
         let totals = try await fixture.ledger.totals()
         #expect(totals.captured == fixture.invoice.total && totals.refunded == fixture.invoice.total, "\(totals)")
         #expect(
-            try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status).sorted {
+            try await fixture.storage.payments(invoiceID: fixture.invoice.id).map(\.status).sorted {
                 $0.rawValue < $1.rawValue
             } == [.captured, .refunded])
-        #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .paid)
+        #expect(try await fixture.storage.invoice(id: fixture.invoice.id)?.status == .paid)
     }
 
     /// After an upgrade: a payment an earlier version settled `failed` on a guess, whose charge
@@ -511,14 +511,14 @@ struct PaymentTests {
     /// be refunded, were it paid another way meanwhile).
     @Test func aPaymentAnEarlierVersionFailedOnAGuessIsSettledFromTheProvidersBooks() async throws {
         let fixture = try await Fixture()
-        let start = try await fixture.repository.startPayment(fixture.payment(), at: Date())
-        _ = try await fixture.repository.settlePayment(
+        let start = try await fixture.storage.startPayment(fixture.payment(), at: Date())
+        _ = try await fixture.storage.settlePayment(
             start.payment.id, outcome: .failed(reason: PaymentProcessor.guessedFailure), at: Date())
         _ = try await fixture.ledger.capture(
             key: start.payment.providerKey, amount: start.payment.amount, method: "card")
         #expect(try await fixture.processor.reconcile() == 1)
-        #expect(try await fixture.repository.payments(invoiceID: fixture.invoice.id).map(\.status) == [.captured])
-        #expect(try await fixture.repository.invoice(id: fixture.invoice.id)?.status == .paid)
+        #expect(try await fixture.storage.payments(invoiceID: fixture.invoice.id).map(\.status) == [.captured])
+        #expect(try await fixture.storage.invoice(id: fixture.invoice.id)?.status == .paid)
         #expect(try await fixture.ledger.totals().captured == fixture.invoice.total)
     }
 

@@ -35,12 +35,13 @@ struct RepositoryContractTests {
         await client.shutdown()
     }
 
-    @Test(arguments: InvoiceRepositoryContract.checks)
-    func invoiceRepository(_ check: ContractCheck<InvoiceStore>) async throws {
+    @Test(arguments: InvoiceStorageContract.checks)
+    func invoiceStorage(_ check: ContractCheck<InvoiceStorage>) async throws {
         let client = try await FreshDatabase.make("invoices", migrations: InvoiceMigrations.all)
         try await check.run(
-            InvoiceStore(
-                repository: PostgresInvoiceRepository(client: client, stamp: InvoiceRepositoryContract.stamp),
+            InvoiceStorage(
+                invoices: PostgresInvoiceStore(client: client, stamp: InvoiceStorageContract.stamp),
+                payments: PostgresPaymentStore(client: client, stamp: InvoiceStorageContract.stamp),
                 pendingEvents: { try await FreshDatabase.pendingEvents(client) }))
         await client.shutdown()
     }

@@ -4,7 +4,7 @@ package import Logging
 import ServiceKit
 
 /// Takes payments through the provider, and repairs what a crash or a race left behind: the
-/// orchestration around ``InvoiceRepository`` (states, under the invoice's lock) and
+/// orchestration around ``PaymentStore`` (states, under the invoice's lock) and
 /// ``PaymentGateway`` (money, never inside a database transaction).
 ///
 /// A payment is recorded `pending` before the provider is called, with the payment's id as
@@ -19,7 +19,8 @@ import ServiceKit
 /// lands where it cannot stay (a void or overdue invoice, or one paid by another payment) is
 /// refunded by ``reconcile(at:)``.
 package struct PaymentProcessor: Sendable {
-    private let repository: any InvoiceRepository
+    private let store: any PaymentStore
+    private let invoices: any InvoiceStore
     private let gateway: any PaymentGateway
     private let logger: Logger
     /// A payment left `pending` this long has no caller any more: the reconciler settles it.
@@ -33,8 +34,12 @@ package struct PaymentProcessor: Sendable {
     package static let guessedFailure = "the provider has no record of the charge"
 
     /// Creates the processor; `staleAfter` must exceed the longest call to the gateway.
-    package init(repository: any InvoiceRepository, gateway: any PaymentGateway, staleAfter: Duration, logger: Logger) {
-        self.repository = repository
+    package init(
+        store: any PaymentStore, invoices: any InvoiceStore, gateway: any PaymentGateway, staleAfter: Duration,
+        logger: Logger
+    ) {
+        self.store = store
+        self.invoices = invoices
         self.gateway = gateway
         self.staleAfter = staleAfter
         self.logger = logger
@@ -44,11 +49,11 @@ package struct PaymentProcessor: Sendable {
     /// Pays an invoice, or answers what the payment under the same key came to. Throws
     /// ``InvoiceStoreError`` when the invoice cannot take it.
     package func pay(_ new: NewPayment) async throws -> (Payment, Invoice) {
-        let start = try await repository.startPayment(new, at: Date())
+        let start = try await store.startPayment(new, at: Date())
         let payment = start.payment
         guard payment.status == .pending else {
             // Final, or failed on an invoice that no longer takes payments: as it is now.
-            return (payment, try await repository.invoice(id: payment.invoiceID) ?? start.invoice)
+            return (payment, try await invoices.invoice(id: payment.invoiceID) ?? start.invoice)
         }
         let outcome: PaymentOutcome?
         if start.invoice.status == .issued {
@@ -98,7 +103,7 @@ package struct PaymentProcessor: Sendable {
     private func settle(_ payment: Payment, _ outcome: PaymentOutcome, traceparent: String? = nil, attempt: Int? = nil)
         async throws -> (Payment, Invoice)
     {
-        let (settled, invoice) = try await repository.settlePayment(
+        let (settled, invoice) = try await store.settlePayment(
             payment.id, outcome: outcome, at: Date(), traceparent: traceparent, attempt: attempt)
         if settled.status == .captured, let reason = settled.refundDue {
             // Captured where it cannot stay: compensate now, not at the next round.
@@ -119,12 +124,12 @@ package struct PaymentProcessor: Sendable {
     @discardableResult
     package func reconcile(at now: Date = Date()) async throws -> Int {
         var done = 0
-        for payment in try await repository.claimRefunds(limit: 50, lease: .seconds(60), at: now) {
+        for payment in try await store.claimRefunds(limit: 50, lease: .seconds(60), at: now) {
             guard let reference = payment.providerReference else { continue }
             do {
                 try await gateway.refund(
                     reference: reference, amount: payment.amount, key: "refund-" + payment.providerKey)
-                try await repository.recordRefund(payment.id, at: Date())
+                try await store.recordRefund(payment.id, at: Date())
                 logger.info(
                     "refunded",
                     metadata: ["payment.id": "\(payment.providerKey)", "payment.amount": "\(payment.amount)"])
@@ -138,8 +143,8 @@ package struct PaymentProcessor: Sendable {
         }
         let cutoff = now.addingTimeInterval(-staleAfter.timeInterval)
         let unsettled =
-            try await repository.claimStalePayments(updatedBefore: cutoff, limit: 50, lease: .seconds(60), at: now)
-            + repository.claimGuessedFailures(limit: 50, lease: .seconds(60), at: now)
+            try await store.claimStalePayments(updatedBefore: cutoff, limit: 50, lease: .seconds(60), at: now)
+            + store.claimGuessedFailures(limit: 50, lease: .seconds(60), at: now)
         for payment in unsettled {
             guard let outcome = await cancel(payment) else { continue }
             do {

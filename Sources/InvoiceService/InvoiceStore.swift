@@ -2,11 +2,12 @@ package import Contracts
 package import Foundation
 package import ServiceKit
 
-/// invoice-service's storage. Every change of an invoice's or a payment's status goes
-/// through ``InvoiceLifecycle`` and ``PaymentLifecycle`` under the invoice's row lock, in one
-/// transaction with the events it announces (outbox) and the inbox entries of the events it
-/// applies.
-package protocol InvoiceRepository: Sendable {
+/// invoice-service's invoices: issued from `order.created`, voided by `order.cancelled`, closed
+/// when overdue. Every change of an invoice's status goes through ``InvoiceLifecycle`` under
+/// the invoice's row lock, in one transaction with the events it announces (outbox) and the
+/// inbox entries of the events it applies. Payments are ``PaymentStore``'s, under the same
+/// lock.
+package protocol InvoiceStore: Sendable {
     /// Invoices each order once, in one transaction: inbox entries, the next gapless numbers,
     /// the invoices and their `invoice.created` events. An order that already has an invoice
     /// (a duplicate under another event id) gets none, and so does a cancelled order.
@@ -14,7 +15,7 @@ package protocol InvoiceRepository: Sendable {
 
     /// Applies `order.cancelled`, once per event: the order is never invoiced from now on,
     /// and its invoice, if any, is voided (`invoice.voided`). Returns how many captured
-    /// payments the voids left to refund (``claimRefunds(limit:lease:at:)``).
+    /// payments the voids left to refund (``PaymentStore/claimRefunds(limit:lease:at:)``).
     @discardableResult
     func cancelOrders(_ cancellations: [CancelledOrder]) async throws -> Int
 
@@ -26,41 +27,6 @@ package protocol InvoiceRepository: Sendable {
 
     /// A page of invoices, oldest first: everyone's, or `customerID`'s only.
     func invoices(page: PageRequest, customerID: UUID?) async throws -> [Invoice]
-
-    /// Records a payment about to be sent to the provider, or finds the one made under the
-    /// same key. Throws ``InvoiceStoreError`` when the invoice cannot take it.
-    func startPayment(_ payment: NewPayment, at time: Date) async throws -> PaymentStart
-
-    /// Records what the provider said about a payment, through ``PaymentLifecycle``; a capture
-    /// pays the invoice (`invoice.paid`) if it is still issued, and otherwise leaves a refund
-    /// owed (``Invoice/take(_:at:)``: voided, overdue, or paid by another payment meanwhile).
-    /// Returns the payment and its invoice as they are now. `traceparent` (the paying
-    /// request's) is carried into `invoice.paid`. A `failed` outcome of `attempt`
-    /// (``Payment/attempt``) is recorded only if no later attempt was sent since: that one
-    /// may have charged (its own answer, or the reconciler's cancel, settles the payment).
-    func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date, traceparent: String?, attempt: Int?)
-        async throws -> (Payment, Invoice)
-
-    /// An invoice's payments, oldest first.
-    func payments(invoiceID: UUID) async throws -> [Payment]
-
-    /// Up to `limit` captured payments with a refund due (``Payment/refundDue``), each leased
-    /// to the caller for `lease` so another replica does not refund it at the same time.
-    func claimRefunds(limit: Int, lease: Duration, at time: Date) async throws -> [Payment]
-
-    /// Records the refund of a captured payment and queues `invoice.refunded`; a repeat
-    /// changes nothing.
-    func recordRefund(_ id: UUID, at time: Date) async throws
-
-    /// Up to `limit` payments pending since before `cutoff` (their caller died or gave up),
-    /// each leased for `lease`.
-    func claimStalePayments(updatedBefore cutoff: Date, limit: Int, lease: Duration, at time: Date) async throws
-        -> [Payment]
-
-    /// Up to `limit` payments an earlier version marked `failed` on a guess (``PaymentProcessor/guessedFailure``:
-    /// the provider had no record yet, while a charge may still have been on its way), each
-    /// leased for `lease`: settled now by cancelling their keys.
-    func claimGuessedFailures(limit: Int, lease: Duration, at time: Date) async throws -> [Payment]
 
     /// Closes up to `limit` invoices still issued at their due date (`dueAt` at or before
     /// `time`) and with no payment in flight, as overdue, each with its `invoice.overdue`:
@@ -155,7 +121,7 @@ package struct NewPayment: Sendable, Hashable {
     }
 }
 
-/// What ``InvoiceRepository/startPayment(_:at:)`` found.
+/// What ``PaymentStore/startPayment(_:at:)`` found.
 package struct PaymentStart: Sendable, Hashable {
     /// The payment: new and pending, or the one made under the same key (a retried failed
     /// one is pending again).
@@ -173,7 +139,7 @@ package struct PaymentStart: Sendable, Hashable {
     }
 }
 
-extension InvoiceRepository {
+extension PaymentStore {
     /// ``settlePayment(_:outcome:at:traceparent:attempt:)`` outside any request's trace (the
     /// reconciler), for whatever attempt the payment is at.
     package func settlePayment(_ id: UUID, outcome: PaymentOutcome, at time: Date) async throws -> (Payment, Invoice) {

@@ -3,12 +3,12 @@ package import Foundation
 package import Postgres
 package import ServiceKit
 
-/// invoice-service's storage in PostgreSQL.
-package struct PostgresInvoiceRepository: InvoiceRepository {
+/// invoice-service's invoices in PostgreSQL.
+package struct PostgresInvoiceStore: InvoiceStore {
     let client: PostgresClient
     let stamp: EventStamp
 
-    /// Creates the repository; `stamp` marks the events it queues.
+    /// Creates the store; `stamp` marks the events it queues.
     package init(client: PostgresClient, stamp: EventStamp) {
         self.client = client
         self.stamp = stamp
@@ -116,7 +116,7 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
                 INSERT INTO cancelled_orders (order_id, reason, cancelled_at)
                 SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) ON CONFLICT (order_id) DO NOTHING
                 """, orderIDs, fresh.map(\.cancellation.reason.rawValue), fresh.map(\.cancellation.cancelledAt))
-            let invoices = try await load(
+            let invoices = try await Self.load(
                 try await connection.query(
                     "SELECT \(Self.columns) FROM invoices WHERE order_id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
                     orderIDs),
@@ -156,7 +156,7 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
 
     package func invoice(id: UUID) async throws -> Invoice? {
         try await client.withConnection { connection in
-            try await load(
+            try await Self.load(
                 try await connection.query("SELECT \(Self.columns) FROM invoices WHERE id = $1", id), on: connection
             ).first
         }
@@ -164,7 +164,7 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
 
     package func invoice(orderID: UUID) async throws -> Invoice? {
         try await client.withConnection { connection in
-            try await load(
+            try await Self.load(
                 try await connection.query("SELECT \(Self.columns) FROM invoices WHERE order_id = $1", orderID),
                 on: connection
             ).first
@@ -177,11 +177,11 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
             filter: customerID.map { _ in "customer_id = $1" },
             filterBindings: customerID.map { [$0] } ?? [])
         return try await client.withConnection { connection in
-            try await load(try await connection.query(sql, bindings), on: connection)
+            try await Self.load(try await connection.query(sql, bindings), on: connection)
         }
     }
 
-    func load(_ rows: PostgresRows, on connection: PostgresConnection) async throws -> [Invoice] {
+    static func load(_ rows: PostgresRows, on connection: PostgresConnection) async throws -> [Invoice] {
         var invoices = try rows.map { row in
             var invoice = Invoice(
                 id: try row.decode(UUID.self, at: 0), number: try row.decode(String.self, at: 1),
@@ -221,7 +221,7 @@ package struct PostgresInvoiceRepository: InvoiceRepository {
             // First the invoices' locks, the ones payments take: then a statement of its own,
             // whose snapshot is taken after them, sees every payment started before (each is
             // inserted under its invoice's lock), and no new one can start meanwhile.
-            let due = try await load(
+            let due = try await Self.load(
                 try await connection.query(
                     """
                     SELECT \(Self.columns) FROM invoices AS i WHERE status = 'issued' AND due_at <= $1

@@ -3,9 +3,18 @@ package import Foundation
 package import Postgres
 package import ServiceKit
 
-/// Payments of invoices: started under the invoice's lock, settled from the provider's answer,
-/// claimed for reconciliation and refunds.
-extension PostgresInvoiceRepository {
+/// Payments of invoices in PostgreSQL: started under the invoice's lock, settled from the
+/// provider's answer, claimed for reconciliation and refunds.
+package struct PostgresPaymentStore: PaymentStore {
+    let client: PostgresClient
+    let stamp: EventStamp
+
+    /// Creates the store; `stamp` marks the events it queues (`invoice.paid`, `invoice.refunded`).
+    package init(client: PostgresClient, stamp: EventStamp) {
+        self.client = client
+        self.stamp = stamp
+    }
+
     static let paymentColumns =
         "id, invoice_id, idempotency_key, request, amount, method, token, status, provider_reference, failure_reason, created_at, updated_at, refund_due, attempt"
 
@@ -28,8 +37,9 @@ extension PostgresInvoiceRepository {
     /// The invoice, locked until the transaction ends: every payment and status change of an
     /// invoice happens under this lock, so they are decided one at a time.
     func lockedInvoice(_ id: UUID, on connection: PostgresConnection) async throws -> Invoice? {
-        try await load(
-            try await connection.query("SELECT \(Self.columns) FROM invoices WHERE id = $1 FOR UPDATE", id),
+        try await PostgresInvoiceStore.load(
+            try await connection.query(
+                "SELECT \(PostgresInvoiceStore.columns) FROM invoices WHERE id = $1 FOR UPDATE", id),
             on: connection
         ).first
     }

@@ -3,10 +3,12 @@ package import Foundation
 package import InvoiceService
 package import ServiceKit
 
-/// invoice-service's storage in memory, for unit tests; it passes the same contract suite as
-/// `PostgresInvoiceRepository`. Being an actor, each call runs alone: the row locks of the
-/// PostgreSQL version are implicit.
-package actor MemoryInvoiceRepository: InvoiceRepository {
+/// invoice-service's invoices and payments in memory, for unit tests; it passes the same
+/// contract suite as `PostgresInvoiceStore` with `PostgresPaymentStore`. One actor is both
+/// stores because, as in PostgreSQL, a payment's settlement and an invoice's void change both
+/// in one step; being an actor, each call runs alone: the row locks of the PostgreSQL version
+/// are implicit.
+package actor MemoryInvoiceStorage: InvoiceStore, PaymentStore {
     private var invoices: [UUID: Invoice] = [:]
     private var byOrder: [UUID: UUID] = [:]
     private var counters: [Int: Int] = [:]
