@@ -23,10 +23,11 @@ package struct InvoiceCreatedHandler: EventHandler {
                 event: event, orderID: invoice.orderID, invoiceID: invoice.invoiceID,
                 invoiceNumber: invoice.invoiceNumber, dueAt: invoice.dueAt)
         }
-        let accepted = try await store.markInvoiced(invoices)
-        if let admission, !accepted.isEmpty {
+        let recorded = try await store.markInvoiced(invoices)
+        if let admission, !recorded.isEmpty {
+            // The order's trip, placed to invoiced: what admission control keeps short.
             let now = Date()
-            admission.record(tripMilliseconds: accepted.map { now.timeIntervalSince($0) * 1000 })
+            admission.record(tripMilliseconds: recorded.map { now.timeIntervalSince($0.placedAt) * 1000 })
         }
     }
 }

@@ -117,6 +117,14 @@ package struct NewOrder: Codable, Sendable, Equatable {
         return order
     }
 
+    /// The order this request places at `time`: created, with a time-ordered id (orders are
+    /// inserted in id order, so the index grows at its end).
+    package func order(at time: Date) -> Order {
+        Order(
+            id: UUID.timeOrdered(at: time), customerID: customerID, status: .created, items: lines, total: total,
+            createdAt: time, updatedAt: time)
+    }
+
     /// The order's lines with their totals.
     package var lines: [OrderLine] {
         items.map { OrderLine(productName: $0.productName, quantity: $0.quantity, unitPrice: $0.unitPrice) }

@@ -63,6 +63,21 @@ package struct Order: Sendable, Hashable {
         self.updatedAt = updatedAt
     }
 
+    /// Cancels the order through ``OrderLifecycle``: it moves to cancelled with `reason` at
+    /// `time`, unless it is paid (refused) or cancelled already (stays). The one place an order
+    /// is cancelled — by its customer or for an overdue invoice, in memory and in PostgreSQL
+    /// alike.
+    @discardableResult
+    package mutating func cancel(reason: OrderCancelled.Reason, at time: Date) -> OrderLifecycle.Outcome {
+        let outcome = OrderLifecycle.transition(from: status, on: .cancel)
+        guard case .moves(let next) = outcome else { return outcome }
+        status = next
+        cancelledAt = time
+        cancelReason = reason.rawValue
+        updatedAt = time
+        return outcome
+    }
+
     /// The `order.cancelled` payload announcing this order's cancellation.
     package var cancelledEvent: OrderCancelled? {
         guard status == .cancelled, let cancelledAt else { return nil }

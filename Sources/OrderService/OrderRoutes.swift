@@ -91,23 +91,13 @@ package struct OrderRoutes: Sendable {
         guard caller.owns(new.customerID) else {
             throw APIError.forbidden("customer_id", "a customer's token places orders for that customer only")
         }
-        var idempotency: IdempotencyKey?
-        if let key = try request.idempotencyKey() {
-            idempotency = IdempotencyKey(key: key, request: new.canonicalJSON)
-            // A retried request answers at once, without looking the customer up again.
-            if let (existing, original) = try await store.order(idempotencyKey: key) {
-                guard original == new.canonicalJSON else { throw Self.idempotencyConflict }
-                return try await respond(existing, status: .created)
-            }
-        }
-        // After the checks: bad input is a 4xx and a replay is answered whatever the load.
+        // The store decides whether the key was used before (one transaction with the insert):
+        // a replay is answered with the order it placed, another request under it is a 409.
+        let idempotency = try request.idempotencyKey().map { IdempotencyKey(key: $0, request: new.canonicalJSON) }
+        // After the checks: bad input is a 4xx whatever the load.
         if let admission, !admission.admit() { throw Self.overloaded }
         let customer = try await knownCustomer(new.customerID, caller: caller)
-        let lines = new.lines
-        let now = Date()
-        let order = Order(
-            id: UUID.timeOrdered(at: now), customerID: new.customerID, status: .created, items: lines, total: new.total,
-            createdAt: now, updatedAt: now)
+        let order = new.order(at: Date())
         let placed = try await answering {
             try await store.place(order, idempotency: idempotency, traceparent: request.traceparent)
         }

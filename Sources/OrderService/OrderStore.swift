@@ -12,21 +12,21 @@ package protocol OrderStore: Sendable {
     /// different request.
     func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder
 
-    /// The order stored under an idempotency key, with the request it was placed with.
-    func order(idempotencyKey: String) async throws -> (Order, request: String)?
-
     /// The order, if it exists.
     func order(id: UUID) async throws -> Order?
 
     /// A page of orders, oldest first, optionally of one customer.
     func orders(page: PageRequest, customerID: UUID?) async throws -> [Order]
 
-    /// Moves orders to `invoiced` (``OrderLifecycle``), once per event, and records their
-    /// invoice and its due date. An invoice for an order not stored (yet) is kept and
-    /// applied when the order arrives. Returns when each order it marked was accepted
-    /// (its `created_at`), for ``OrderAdmission`` to time the trip.
+    /// Records each invoice and its due date on its order (once per event; an order keeps its
+    /// first invoice) and moves the order to `invoiced` (``OrderLifecycle``). Returns the
+    /// orders it recorded an invoice on. News about an order not stored is handled as
+    /// ``applyPayments(_:)`` handles it: nothing changes and it throws
+    /// ``OrderStoreError/Code/unknownOrder``, to be retried and then dead-lettered (an order is
+    /// committed before its `order.created` is published, so only a restored backup or a
+    /// forged event gets here).
     @discardableResult
-    func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [Date]
+    func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [InvoiceRecorded]
 
     /// Cancels an order (``OrderLifecycle``) and queues `order.cancelled`, in one
     /// transaction; `nil` if there is no such order. A paid order is refused, a cancelled one
@@ -91,6 +91,20 @@ package struct InvoicedOrder: Sendable {
         self.invoiceID = invoiceID
         self.invoiceNumber = invoiceNumber
         self.dueAt = dueAt
+    }
+}
+
+/// An order ``OrderStore/markInvoiced(_:)`` recorded an invoice on.
+package struct InvoiceRecorded: Sendable, Hashable {
+    /// The order.
+    package var orderID: UUID
+    /// When it was placed.
+    package var placedAt: Date
+
+    /// Creates the record.
+    package init(orderID: UUID, placedAt: Date) {
+        self.orderID = orderID
+        self.placedAt = placedAt
     }
 }
 

@@ -29,7 +29,7 @@ extension PostgresOrderStore {
         """
 
     @discardableResult
-    package func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [Date] {
+    package func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [InvoiceRecorded] {
         try await client.transaction { connection in
             let applicable = try await Inbox.claim(invoices, on: connection, event: \.event)
             guard !applicable.isEmpty else { return [] }
@@ -37,23 +37,25 @@ extension PostgresOrderStore {
                 Self.markInvoicedStatement, applicable.map(\.orderID), applicable.map(\.invoiceID),
                 applicable.map(\.invoiceNumber),
                 applicable.map(\.dueAt))
-            let marked = try updated.map {
-                (id: try $0.decode(UUID.self, at: 0), createdAt: try $0.decode(Date.self, at: 1))
+            let recorded = try updated.map {
+                InvoiceRecorded(orderID: try $0.decode(UUID.self, at: 0), placedAt: try $0.decode(Date.self, at: 1))
             }
-            let done = Set(marked.map(\.id))
+            let done = Set(recorded.map(\.orderID))
+            let others = Array(Set(applicable.map(\.orderID)).subtracting(done))
+            if !others.isEmpty {
+                // Invoiced already (nothing to do), or not stored: the batch is rolled back.
+                let stored = Set(
+                    try await connection.query("SELECT id FROM orders WHERE id = ANY($1::uuid[])", others).map {
+                        try $0.decode(UUID.self, at: 0)
+                    })
+                let missing = others.filter { !stored.contains($0) }
+                if !missing.isEmpty {
+                    throw OrderStoreError(
+                        .unknownOrder, "invoices for orders not stored: \(missing.map { $0.uuidString.lowercased() })")
+                }
+            }
             if !done.isEmpty { try await connection.notify(OrderChangeFeed.channel) }
-            let pending = applicable.filter { !done.contains($0.orderID) }
-            guard !pending.isEmpty else { return marked.map(\.createdAt) }
-            // Either already invoiced (nothing to do) or not stored yet: park the latter.
-            try await connection.query(
-                """
-                INSERT INTO parked_invoices (order_id, invoice_id, invoice_number, due_at)
-                SELECT d.* FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[]) AS d(order_id, invoice_id, invoice_number, due_at)
-                WHERE NOT EXISTS (SELECT 1 FROM orders WHERE id = d.order_id)
-                ON CONFLICT (order_id) DO NOTHING
-                """, pending.map(\.orderID), pending.map(\.invoiceID), pending.map(\.invoiceNumber),
-                pending.map(\.dueAt))
-            return marked.map(\.createdAt)
+            return recorded
         }
     }
 
@@ -69,13 +71,9 @@ extension PostgresOrderStore {
             guard var order = try await OrderRows.decode(Array(rows), client: client, on: connection).first else {
                 return nil
             }
-            let outcome = OrderLifecycle.transition(from: order.status, on: .cancel)
-            guard case .moves(let next) = outcome else { return CancelResult(order: order, outcome: outcome) }
             let from = order.status
-            order.status = next
-            order.cancelledAt = time
-            order.cancelReason = reason.rawValue
-            order.updatedAt = time
+            let outcome = order.cancel(reason: reason, at: time)
+            guard case .moves = outcome else { return CancelResult(order: order, outcome: outcome) }
             try await Self.recordCancellations([(order, from)], traceparent: traceparent, stamp: stamp, on: connection)
             return CancelResult(order: order, outcome: outcome)
         }
@@ -176,14 +174,8 @@ extension PostgresOrderStore {
                 var cancelled: [(order: Order, from: Order.Status)] = []
                 for order in try await OrderRows.decode(Array(rows), client: client, on: connection) {
                     found.insert(order.id)
-                    guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else {
-                        continue
-                    }
                     var moved = order
-                    moved.status = next
-                    moved.cancelledAt = now
-                    moved.cancelReason = OrderCancelled.Reason.paymentOverdue.rawValue
-                    moved.updatedAt = now
+                    guard case .moves = moved.cancel(reason: .paymentOverdue, at: now) else { continue }
                     cancelled.append((moved, order.status))
                 }
                 let traceparent = overdue.count == 1 ? overdue[0].event.traceparent : nil

@@ -57,45 +57,29 @@ package struct PostgresOrderStore: OrderStore {
         WITH input AS (
             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::numeric[], $4::text[], $5::text[], $6::timestamptz[]) WITH ORDINALITY
                 AS i(id, customer_id, total, idempotency_key, idempotency_request, created_at, n)
-        ), parked AS (
-            DELETE FROM parked_invoices WHERE order_id IN (SELECT id FROM input) RETURNING order_id, invoice_id, invoice_number, due_at
         ), placed AS (
-            INSERT INTO orders (id, customer_id, status, total, idempotency_key, idempotency_request, created_at, updated_at,
-                                invoice_id, invoice_number, payment_due_at)
-            SELECT i.id, i.customer_id, CASE WHEN p.invoice_id IS NULL THEN 'created' ELSE 'invoiced' END, i.total,
-                   i.idempotency_key, i.idempotency_request, i.created_at, i.created_at, p.invoice_id, p.invoice_number, p.due_at
-            FROM input AS i LEFT JOIN parked AS p ON p.order_id = i.id
-            RETURNING id, invoice_id, invoice_number
+            INSERT INTO orders (id, customer_id, status, total, idempotency_key, idempotency_request, created_at, updated_at)
+            SELECT i.id, i.customer_id, 'created', i.total, i.idempotency_key, i.idempotency_request, i.created_at,
+                   i.created_at
+            FROM input AS i
         ), items AS (
             INSERT INTO order_items (order_id, position, product_name, quantity, unit_price, line_total)
             SELECT * FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::numeric[], $12::numeric[])
         ), events AS (
             \(Outbox.insert(parametersFrom: 13))
-        ), changes AS (
-            -- Each order's order.created, in the order given, then order.invoiced for those
-            -- whose invoice was waiting for them; numbered later (settleChanges).
-            INSERT INTO order_change_queue (order_id, customer_id, event, invoice_id, invoice_number, at, from_status)
-            SELECT c.id, c.customer_id, c.event, c.invoice_id, c.invoice_number, c.at, c.from_status FROM (
-                SELECT i.n, 1 AS step, i.id, i.customer_id, 'order.created' AS event, NULL::uuid AS invoice_id,
-                       NULL::text AS invoice_number, i.created_at AS at, NULL::text AS from_status
-                FROM input AS i
-                UNION ALL
-                SELECT i.n, 2, i.id, i.customer_id, 'order.invoiced', p.invoice_id, p.invoice_number, greatest(now(), i.created_at),
-                       'created'
-                FROM input AS i JOIN parked AS p ON p.order_id = i.id
-            ) AS c ORDER BY c.step, c.n
         )
-        SELECT id, invoice_id, invoice_number FROM placed WHERE invoice_id IS NOT NULL
+        -- Each order's order.created, in the order given; numbered later (settleChanges).
+        INSERT INTO order_change_queue (order_id, customer_id, event, at)
+        SELECT i.id, i.customer_id, 'order.created', i.created_at FROM input AS i ORDER BY i.n
         """
 
     /// Inserts orders, their items and their `order.created` events in one statement: one
-    /// round trip and one implicit transaction, all or nothing. An invoice that arrived
-    /// before its order (events out of order) is taken from parked_invoices and applied at once.
+    /// round trip and one implicit transaction, all or nothing.
     static func insert(_ rows: [NewRow], client: PostgresClient) async throws -> [Order] {
         let orders = rows.map(\.order)
         let items = orders.flatMap { order in order.items.enumerated().map { (order.id, $0.offset, $0.element) } }
-        let invoiced = try await client.withConnection { connection in
-            let result = try await connection.query(
+        try await client.withConnection { connection in
+            try await connection.query(
                 Self.insertStatement,
                 [
                     orders.map(\.id), orders.map(\.customerID), orders.map(\.total.amount),
@@ -109,25 +93,12 @@ package struct PostgresOrderStore: OrderStore {
             // until its next poll.
             try? await connection.notify(Outbox.channel)
             try? await connection.notify(OrderChangeFeed.channel)
-            return try Dictionary(
-                uniqueKeysWithValues: result.map { row in
-                    (
-                        try row.decode(UUID.self, at: 0),
-                        (try row.decode(UUID.self, at: 1), try row.decode(String.self, at: 2))
-                    )
-                })
         }
-        return orders.map { order in
-            guard let (invoiceID, number) = invoiced[order.id] else { return order }
-            var order = order
-            order.status = .invoiced
-            order.invoiceID = invoiceID
-            order.invoiceNumber = number
-            return order
-        }
+        return orders
     }
 
-    package func order(idempotencyKey: String) async throws -> (Order, request: String)? {
+    /// The order stored under an idempotency key, with the request it was placed with.
+    func order(idempotencyKey: String) async throws -> (Order, request: String)? {
         let rows = try await client.query(
             "SELECT \(OrderRows.columns), idempotency_request FROM orders WHERE idempotency_key = $1", idempotencyKey)
         guard let row = rows.first else { return nil }

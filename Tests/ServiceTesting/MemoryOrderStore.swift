@@ -9,7 +9,6 @@ package import ServiceKit
 package actor MemoryOrderStore: OrderStore {
     private var orders: [UUID: Order] = [:]
     private var keys: [String: (UUID, String)] = [:]
-    private var parked: [UUID: InvoicedOrder] = [:]
     private var inbox: Set<String> = []
     /// Every change, in sequence order (the sequence number of `changeLog[i]` is `i + 1`).
     private(set) var changeLog: [OrderChange] = []
@@ -35,23 +34,11 @@ package actor MemoryOrderStore: OrderStore {
         }
         let event = try stamp.message(
             order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
-        var order = order
-        if let invoice = parked.removeValue(forKey: order.id) {
-            order.status = .invoiced
-            order.invoiceID = invoice.invoiceID
-            order.invoiceNumber = invoice.invoiceNumber
-            order.paymentDueAt = invoice.dueAt
-        }
         record(.created, of: order, at: order.createdAt)
-        if order.status == .invoiced { record(.invoiced, of: order, at: max(Date(), order.createdAt), from: .created) }
         orders[order.id] = order
         if let idempotency { keys[idempotency.key] = (order.id, idempotency.request) }
         outbox.append([event])
         return PlacedOrder(order: order, isReplay: false)
-    }
-
-    package func order(idempotencyKey: String) async throws -> (Order, request: String)? {
-        keys[idempotencyKey].flatMap { id, request in orders[id].map { ($0, request) } }
     }
 
     package func order(id: UUID) async throws -> Order? { orders[id] }
@@ -63,14 +50,12 @@ package actor MemoryOrderStore: OrderStore {
     }
 
     @discardableResult
-    package func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [Date] {
+    package func markInvoiced(_ invoices: [InvoicedOrder]) async throws -> [InvoiceRecorded] {
+        try refuseNewsOfUnknownOrders(invoices.map { ($0.event, $0.orderID) })
         let now = Date()
-        var marked: [Date] = []
+        var recorded: [InvoiceRecorded] = []
         for invoice in invoices where inbox.insert(invoice.event.id).inserted {
-            guard var order = orders[invoice.orderID] else {
-                if parked[invoice.orderID] == nil { parked[invoice.orderID] = invoice }
-                continue
-            }
+            var order = orders[invoice.orderID]!
             guard order.invoiceID == nil else { continue }
             order.invoiceID = invoice.invoiceID
             order.invoiceNumber = invoice.invoiceNumber
@@ -82,22 +67,27 @@ package actor MemoryOrderStore: OrderStore {
                 record(.invoiced, of: order, at: now, from: previous)
             }
             orders[order.id] = order
-            marked.append(order.createdAt)
+            recorded.append(InvoiceRecorded(orderID: order.id, placedAt: order.createdAt))
         }
-        return marked
+        return recorded
+    }
+
+    /// Throws, changing nothing, if news not applied yet concerns an order not stored.
+    private func refuseNewsOfUnknownOrders(_ news: [(event: IncomingEvent, orderID: UUID)]) throws {
+        let missing = news.filter { orders[$0.orderID] == nil && !inbox.contains($0.event.id) }
+        guard missing.isEmpty else {
+            throw OrderStoreError(
+                .unknownOrder, "news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
+        }
     }
 
     package func cancel(_ orderID: UUID, reason: OrderCancelled.Reason, at time: Date, traceparent: String?)
         async throws -> CancelResult?
     {
         guard var order = orders[orderID] else { return nil }
-        let outcome = OrderLifecycle.transition(from: order.status, on: .cancel)
-        guard case .moves(let next) = outcome else { return CancelResult(order: order, outcome: outcome) }
         let previous = order.status
-        order.status = next
-        order.cancelledAt = time
-        order.cancelReason = reason.rawValue
-        order.updatedAt = time
+        let outcome = order.cancel(reason: reason, at: time)
+        guard case .moves = outcome else { return CancelResult(order: order, outcome: outcome) }
         let event = try stamp.message(order.cancelledEvent!, subject: order.id, time: time, traceparent: traceparent)
         orders[orderID] = order
         record(.cancelled, of: order, at: time, from: previous)
@@ -106,12 +96,7 @@ package actor MemoryOrderStore: OrderStore {
     }
 
     package func applyPayments(_ notices: [PaymentNotice]) async throws {
-        let missing = notices.filter { orders[$0.orderID] == nil && !inbox.contains($0.event.id) }
-        if !missing.isEmpty {
-            throw OrderStoreError(
-                .unknownOrder,
-                "payment news for orders not stored: \(missing.map { $0.orderID.uuidString.lowercased() })")
-        }
+        try refuseNewsOfUnknownOrders(notices.map { ($0.event, $0.orderID) })
         // A cancelled order's refund needs the order cancelled: by now, or by an
         // invoice.overdue earlier in this batch. Checked before anything changes (a throw
         // leaves everything as it was, as the PostgreSQL transaction's rollback does).
@@ -160,14 +145,8 @@ package actor MemoryOrderStore: OrderStore {
             case .overdue:
                 // invoice-service closed the invoice unpaid: cancelled as a requested
                 // cancellation is, with order.cancelled (which voids the invoice).
-                guard case .moves(let next) = OrderLifecycle.transition(from: order.status, on: .cancel) else {
-                    continue
-                }
                 let previous = order.status
-                order.status = next
-                order.cancelledAt = now
-                order.cancelReason = OrderCancelled.Reason.paymentOverdue.rawValue
-                order.updatedAt = now
+                guard case .moves = order.cancel(reason: .paymentOverdue, at: now) else { continue }
                 outbox.append([
                     try stamp.message(
                         order.cancelledEvent!, subject: order.id, time: now, traceparent: notice.event.traceparent)

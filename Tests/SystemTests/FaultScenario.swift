@@ -34,7 +34,9 @@ enum FaultScenario: String, CaseIterable, Sendable {
         case .postgres: "PostgreSQL fast shutdown, restarted after 2 s"
         case .consumers: "customer- and invoice-service SIGKILL mid-batch, restarted"
         case .orderService: "order-service SIGKILL (relay mid-publish), restarted"
-        case .duplicates: "every event published 2 more times, reversed; invoice before order; customer v3 before v1"
+        case .duplicates:
+            "every event published 2 more times, reversed; an invoice of an order never stored; "
+                + "customer v3 before v1"
         case .poison: "6 poison messages among the orders"
         case .saga:
             "orders paid (65%), cancelled (10%), both at once (5%); RabbitMQ, invoice-, order-, customer-service SIGKILLed in turn"

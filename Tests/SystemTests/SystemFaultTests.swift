@@ -218,14 +218,17 @@ struct FaultRun {
         var deadLetters: [Delivery] = []
         for queue in Topology.mercato().queues.map(\.name) where !queue.hasSuffix(".dlq") && !queue.contains(".retry.")
         {
-            let expecting =
+            var expecting =
                 [QueueName.customerOrderCreated, QueueName.invoiceOrderCreated].contains(queue) ? poisons.count : 0
+            if queue == QueueName.orderInvoiceCreated, synthetic != nil { expecting += 1 }
             deadLetters += try await system.drainDeadLetters(of: queue, expecting: expecting)
         }
         outcome.deadLetters = deadLetters.count
-        // Each poison goes to both consumers of order.created, and each dead-letters it.
-        outcome.expectedDeadLetters = poisons.count * 2
+        // Each poison goes to both consumers of order.created, and each dead-letters it; the
+        // synthetic invoice of an order never stored is dead-lettered by order-service.
+        outcome.expectedDeadLetters = poisons.count * 2 + (synthetic == nil ? 0 : 1)
         let reasons = deadLetters.compactMap { $0.properties.headers["x-mercato-error"]?.stringValue }
+            .filter { reason in synthetic.map { !reason.contains($0.orderID.uuidString.lowercased()) } ?? true }
         for poison in poisons where reasons.filter({ $0.contains(poison.reason) }).count != 2 {
             outcome.problems.append(
                 "\(poison.name) is not dead-lettered by both consumers with \"\(poison.reason)\"; reasons: \(reasons)")
@@ -233,7 +236,7 @@ struct FaultRun {
         if poisons.isEmpty, !reasons.isEmpty {
             outcome.problems.append("unexpected dead letters: \(reasons.prefix(5))")
         }
-        if let synthetic { try await synthetic.check(on: system, &outcome.problems) }
+        if let synthetic { try await synthetic.check(on: system, deadLetters: deadLetters, &outcome.problems) }
     }
 
     /// Publishes every kind of poison message among the orders, `pause` apart.
@@ -323,8 +326,8 @@ struct Tap {
     }
 }
 
-/// Events no service published: an `invoice.created` for an order order-service has not
-/// seen, and a customer's version 3 before its version 1.
+/// Events no service published: an `invoice.created` for an order order-service never stored
+/// (retried, then dead-lettered), and a customer's version 3 before its version 1.
 struct Synthetic {
     let orderID: UUID
     let customerID: UUID
@@ -355,20 +358,29 @@ struct Synthetic {
         return synthetic
     }
 
-    /// order-service parked the early invoice, and its replica kept version 3 (waited for:
-    /// the events may still be on their way after a fault, and a wrong end state stays wrong).
-    func check(on system: MercatoSystem, _ problems: inout [String]) async throws {
+    /// order-service dead-lettered the invoice of an order it never stored, naming the order
+    /// (after its retries: `deadLetters` are the drained dead letters), stored nothing for it,
+    /// and its replica kept version 3 (waited for: the events may still be on their way after
+    /// a fault, and a wrong end state stays wrong).
+    func check(on system: MercatoSystem, deadLetters: [Delivery], _ problems: inout [String]) async throws {
         let orders = system.database(.order)
-        try? await system.eventually("the synthetic events are handled", timeout: .seconds(60)) {
-            let parked = try await orders.query("SELECT count(*) FROM parked_invoices WHERE order_id = $1", orderID)[0]
-                .decode(Int.self, at: 0)
+        try? await system.eventually("the synthetic customer events are handled", timeout: .seconds(60)) {
             let version = try await orders.query("SELECT version FROM customers WHERE id = $1", customerID).first?
                 .decode(Int.self, at: 0)
-            return parked == 1 && version == 3
+            return version == 3
         }
-        let parked = try await orders.query("SELECT count(*) FROM parked_invoices WHERE order_id = $1", orderID)[0]
-            .decode(Int.self, at: 0)
-        if parked != 1 { problems.append("the invoice of an unseen order was not parked (\(parked) rows)") }
+        let order = orderID.uuidString.lowercased()
+        let deadLettered = deadLetters.filter {
+            $0.queue == QueueName.deadLetter(of: QueueName.orderInvoiceCreated)
+                && ($0.properties.headers["x-mercato-error"]?.stringValue ?? "").contains(order)
+        }
+        if deadLettered.count != 1 {
+            problems.append(
+                "the invoice of an order never stored was dead-lettered \(deadLettered.count) times, not once")
+        }
+        let stored = try await orders.query("SELECT count(*) FROM orders WHERE id = $1", orderID)[0].decode(
+            Int.self, at: 0)
+        if stored != 0 { problems.append("order-service stored an order for an invoice alone") }
         let replica = try await orders.query("SELECT name, version FROM customers WHERE id = $1", customerID)
         let version = try replica.first?.decode(Int.self, "version")
         if version != 3 {
