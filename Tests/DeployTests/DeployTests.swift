@@ -293,6 +293,23 @@ struct DeployTests {
         }
     }
 
+    /// The per-service manifests are the template's, one per service of the list: a fourth
+    /// service gets its manifest from `scripts/generate-k8s`, and an edit of one manifest
+    /// alone (which the next generation would undo) fails here.
+    @Test func theServiceManifestsAreWhatTheGeneratorWrites() async throws {
+        let generated = FileManager.default.temporaryDirectory.appendingPathComponent("k8s-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: generated) }
+        _ = try await DeployFiles.run(["scripts/generate-k8s", generated.path])
+        for service in MercatoService.all {
+            let expected = try String(
+                contentsOf: generated.appendingPathComponent("\(service.name).yaml"), encoding: .utf8)
+            let checkedIn = try String(
+                contentsOf: DeployFiles.repository.appendingPathComponent("deploy/k8s/base/\(service.name).yaml"),
+                encoding: .utf8)
+            #expect(checkedIn == expected, "deploy/k8s/base/\(service.name).yaml: run scripts/generate-k8s")
+        }
+    }
+
     @Test func theImageBuildsAsCIDoes() async throws {
         let dockerfile = try String(
             contentsOf: DeployFiles.repository.appendingPathComponent("deploy/Dockerfile"), encoding: .utf8)
@@ -345,7 +362,7 @@ enum DeployFiles {
     }
 
     /// Runs a validator to its end (at most a minute) and returns its output.
-    private static func run(_ arguments: [String], input: String? = nil) async throws -> String {
+    static func run(_ arguments: [String], input: String? = nil) async throws -> String {
         let result = try await runProcess(arguments, directory: repository, input: input, timeout: .seconds(60))
         guard result.status == 0 else {
             throw DeployCheckFailure("\(arguments.joined(separator: " ")) exited with \(result.status)")

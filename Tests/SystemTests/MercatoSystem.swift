@@ -19,16 +19,22 @@ final class MercatoSystem: Sendable {
         case customer = "customer-service"
         case invoice = "invoice-service"
 
-        /// The PostgreSQL role the service connects as.
-        var role: String { rawValue.replacingOccurrences(of: "-", with: "_") }
-
-        var database: String {
-            switch self {
-            case .order: "orders"
-            case .customer: "customers"
-            case .invoice: "invoices"
+        /// Its entry in the one list of services.
+        var declaration: MercatoService {
+            guard let service = MercatoService.named(rawValue) else {
+                preconditionFailure("\(rawValue) is not in MercatoService.all")
             }
+            return service
         }
+
+        /// The PostgreSQL role the service connects as.
+        var role: String { declaration.role }
+
+        /// Its database (the system's copy is prefixed with the system's name).
+        var database: String { declaration.database }
+
+        /// The variable that tells the other services its URL (`CUSTOMER_SERVICE_URL`).
+        var urlVariable: String { rawValue.uppercased().replacingOccurrences(of: "-", with: "_") + "_URL" }
     }
 
     let name: String
@@ -224,7 +230,7 @@ final class MercatoSystem: Sendable {
         environment["AMQP_OPERATOR_USER"] = try RabbitMQBroker.Configuration(url: amqpURL).username
         environment["AMQP_CA_FILE"] = tlsCAFile
         environment["DATABASE_URL"] = serviceDatabaseURL(service)
-        environment["CUSTOMER_SERVICE_URL"] = "http://127.0.0.1:\(ports[.customer]!)"
+        for other in Service.allCases { environment[other.urlVariable] = "http://127.0.0.1:\(ports[other]!)" }
         environment["LOG_LEVEL"] = "info"
         // Debug builds on a 2-core machine running suites side by side take longer than any
         // production target to settle a burst: admission control would shed the orders the

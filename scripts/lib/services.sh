@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Sourced by scripts/run and scripts/benchmark, after `. $MERCATO_STATE_DIR/env`: how the
-# services of one installation log in. Each has its own broker user (least privilege, made
+# Sourced by scripts/run, scripts/benchmark and scripts/infra: the one list of services, free
+# ports, and (after `. $MERCATO_STATE_DIR/env`) how the services of one installation start and
+# log in. Each has its own broker user (least privilege, made
 # by `mercato topology apply`, passwords under the state directory) and its own PostgreSQL
 # role owning only its database (made by scripts/infra), and verifies tokens with the
 # signing key in AUTH_JWT_SECRET_FILE.
@@ -12,6 +13,13 @@ services_table="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/deploy/servi
 # Every service's name, one per line.
 service_names() {
   awk -F'\t' '!/^#/ && NF { print $1 }' "$services_table"
+}
+
+# The environment variable naming service $1's URL, for the services that call it:
+# order-service -> ORDER_SERVICE_URL.
+service_url_variable() {
+  local upper=${1^^}
+  echo "${upper//-/_}_URL"
 }
 
 # A column of service $1's line: port, database, role or exchange.
@@ -89,4 +97,41 @@ for _ in range(1000):
 else:
     raise SystemExit("no free port below the ephemeral range")
 PY
+}
+
+# Whether something listens on 127.0.0.1:$1.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Port $1 when MERCATO_FIXED_PORTS=1 and it is free, a free one otherwise.
+pick_port() {
+  if [ "${MERCATO_FIXED_PORTS:-0}" = 1 ] && ! port_in_use "$1"; then echo "$1"; else free_port; fi
+}
+
+# Starts service $1 from the binaries in $MERCATO_SERVICE_BIN in the background, on port $2,
+# logging to $3, with the extra VAR=value settings that follow; appends its pid to the
+# caller's `pids`. LOG_LEVEL defaults to info.
+start_service() {
+  local name=$1 port=$2 log=$3
+  shift 3
+  env PORT="$port" AMQP_URL="$(amqp_url_of "$name")" DATABASE_URL="$(database_url_of "$name")" \
+    LOG_LEVEL="${LOG_LEVEL:-info}" "$@" "$MERCATO_SERVICE_BIN/$name" >"$log" 2>&1 &
+  pids+=($!)
+}
+
+# Waits up to a minute for each port after $1 to answer /health/ready; if one does not, prints
+# the ends of the logs in directory $1 and fails.
+wait_ready() {
+  local logs=$1 port
+  shift
+  for port in "$@"; do
+    for _ in $(seq 1 120); do
+      curl -sf -o /dev/null "http://127.0.0.1:$port/health/ready" && break
+      sleep 0.5
+    done
+    curl -sf -o /dev/null "http://127.0.0.1:$port/health/ready" || {
+      echo "the service on port $port did not become ready; logs in $logs" >&2
+      tail -n 20 "$logs"/*.log >&2
+      return 1
+    }
+  done
 }
