@@ -1,4 +1,4 @@
-public import Broker
+import Broker
 import Foundation
 import ServiceLifecycle
 import Synchronization

@@ -1,6 +1,6 @@
 package import Logging
 package import ServiceKit
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// Announces `orders_count` changes: every interval it queues one `customer.updated` per
 /// customer whose count moved (``CustomerRepository/publishCountChanges(limit:)``), so a

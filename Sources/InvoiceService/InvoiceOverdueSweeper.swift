@@ -1,7 +1,7 @@
 import Foundation
 package import Logging
 package import ServiceKit
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// Closes invoices still unpaid at their due date as overdue (`invoice.overdue`, on which
 /// order-service cancels the order): every `interval`, in batches, until graceful shutdown.

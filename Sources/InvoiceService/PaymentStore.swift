@@ -1,4 +1,4 @@
-package import Contracts
+import Contracts
 package import Foundation
 
 /// invoice-service's payments: started under their invoice's row lock (the lock

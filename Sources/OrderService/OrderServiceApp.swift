@@ -19,6 +19,9 @@ package enum OrderServiceApp {
         package var changeLog: any OrderChangeLog
         /// Where a customer missing from the replica is looked up.
         package var directory: any CustomerDirectory
+        /// Admission control in a known state (tests that need it shedding); `nil`: a new one
+        /// from the configuration.
+        package var admission: OrderAdmission?
         /// Wakes the live view when another replica writes (`LISTEN order_changes`); `nil`
         /// when no other writer shares the repository.
         package var changeListener: PostgresListener?
@@ -26,8 +29,10 @@ package enum OrderServiceApp {
         /// Dependencies as given.
         package init(
             service: ServiceDependencies, store: any OrderStore, replica: any CustomerReplica,
-            changeLog: any OrderChangeLog, directory: any CustomerDirectory, changeListener: PostgresListener? = nil
+            changeLog: any OrderChangeLog, directory: any CustomerDirectory, admission: OrderAdmission? = nil,
+            changeListener: PostgresListener? = nil
         ) {
+            self.admission = admission
             self.service = service
             self.store = store
             self.replica = replica
@@ -59,7 +64,7 @@ package enum OrderServiceApp {
             changeLog: dependencies.changeLog, listener: dependencies.changeListener, readiness: runtime.readiness,
             configuration: configuration.feed,
             logger: runtime.logger)
-        let admission = OrderAdmission(configuration: configuration.admission)
+        let admission = dependencies.admission ?? OrderAdmission(configuration: configuration.admission)
         let live = LiveRoutes(
             changeLog: dependencies.changeLog, feed: feed, queues: QueueHealth(broker: runtime.broker),
             heartbeat: configuration.streamHeartbeat,

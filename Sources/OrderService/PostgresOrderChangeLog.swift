@@ -1,7 +1,7 @@
-package import Contracts
+import Contracts
 package import Foundation
 package import Postgres
-package import ServiceKit
+import ServiceKit
 
 /// The live view's change log in PostgreSQL: numbering the changes ``PostgresOrderStore``
 /// queued (`order_change_queue` → `order_changes`), reading them, counting statuses.

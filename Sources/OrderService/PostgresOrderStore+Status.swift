@@ -1,7 +1,7 @@
 package import Contracts
 package import Foundation
-package import Postgres
-package import ServiceKit
+import Postgres
+import ServiceKit
 
 /// Invoices, payments and cancellations: what moves an order through its lifecycle.
 extension PostgresOrderStore {

@@ -1,4 +1,4 @@
-package import Contracts
+import Contracts
 package import Foundation
 package import Postgres
 package import ServiceKit

@@ -1,5 +1,5 @@
 package import Broker
-package import Foundation
+import Foundation
 import MercatoTesting
 
 /// The next delivery of `consumer`, or a ``TestFailure`` after `timeout`.

@@ -1,5 +1,5 @@
 package import Foundation
-package import Testing
+import Testing
 
 /// One behaviour of a contract, checked against a fresh subject (a repository, a store).
 /// Contracts are lists of checks; a test target runs each as a case of one parameterized

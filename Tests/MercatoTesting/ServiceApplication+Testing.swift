@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 public import HTTPTypes
-public import Hummingbird
+import Hummingbird
 public import Logging
 import NIOEmbedded
 public import ServiceKit

@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 public import HTTPTypes
-public import Hummingbird
+import Hummingbird
 import Locking
 public import Logging
 import NIOCore

@@ -257,15 +257,8 @@ struct LiveViewTests {
 
     @Test func theRoutesNeedATokenCheckTheirParametersAndHideOtherCustomersOrders() async throws {
         let tokens = TestTokens()
-        let feed = feed(window: 100)
-        try await feed.catchUp()
-        let router = Router(context: TestRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
-        LiveRoutes(
-            changeLog: storage.changeLog, feed: feed, queues: QueueHealth(broker: InMemoryBroker()),
-            heartbeat: .seconds(15)
-        )
-        .add(to: router, access: try await tokens.accessGuard())
+        // The real application: its middleware, its access guard, its live view.
+        let router = try await orderApplication(tokens, storage: storage)
         let ada = UUID()
         let order = try await place(1, customer: ada)[0]
         let asAda = TestTokens.bearer(try await tokens.customer(ada))

@@ -109,14 +109,11 @@ struct OrderAdmissionTests {
         }
         #expect(admission.share == 0.5)
         let tokens = TestTokens()
-        let router = Router(context: TestRequestContext.self)
-        router.add(middleware: APIErrorMiddleware())
-        OrderRoutes(
-            store: storage.store, replica: storage.replica, directory: NoDirectory(), maxBodyBytes: 10_000,
-            admission: admission,
-            logger: Logger(label: "tests")
-        )
-        .add(to: router, access: try await tokens.accessGuard())
+        let router = try await OrderServiceApp.build(
+            try OrderServiceConfiguration(environment: tokens.serviceEnvironment()),
+            dependencies: .init(
+                service: .inMemory(outbox: storage.outbox), store: storage.store, replica: storage.replica,
+                changeLog: storage.changeLog, directory: NoDirectory(), admission: admission))
         var headers = TestTokens.bearer(try await tokens.customer(customer.customerID))
         headers[.contentType] = "application/json"
         var statuses: [HTTPResponse.Status] = []

@@ -1,6 +1,6 @@
 package import Contracts
 package import Foundation
-package import OrderService
+import OrderService
 package import ServiceKit
 
 /// order-service's customer replica in memory, for unit tests; it passes the same contract

@@ -1,4 +1,4 @@
-package import OrderService
+import OrderService
 package import ServiceKit
 
 /// order-service's three in-memory stores over one "database": the change log reads the

@@ -77,9 +77,13 @@ final class Replicas: Sendable {
             replica.process.terminate()
         }
         for replica in all {
-            let stopped = try? await waitUntil("a replica to stop", timeout: .seconds(30), interval: .milliseconds(50))
-            { !replica.process.isRunning }
-            if stopped == nil { Foundation.kill(replica.process.processIdentifier, SIGKILL) }
+            do {
+                try await waitUntil("a replica to stop", timeout: .seconds(30), interval: .milliseconds(50)) {
+                    !replica.process.isRunning
+                }
+            } catch {
+                Foundation.kill(replica.process.processIdentifier, SIGKILL)
+            }
         }
     }
 

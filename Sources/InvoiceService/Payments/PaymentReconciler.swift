@@ -1,6 +1,6 @@
 package import Logging
 package import ServiceKit
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// Runs ``PaymentProcessor/reconcile(at:)`` every `interval`, and at once when a refund
 /// becomes owed, until graceful shutdown.

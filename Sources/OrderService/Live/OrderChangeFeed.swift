@@ -3,7 +3,7 @@ import Locking
 package import Logging
 package import Postgres
 package import ServiceKit
-package import ServiceLifecycle
+import ServiceLifecycle
 
 /// This replica's view of every order's changes: it tails `order_changes` and keeps the
 /// latest ``Configuration/window`` changes in memory, from which every open stream reads.

@@ -1,5 +1,5 @@
 package import Broker
-package import Contracts
+import Contracts
 import Locking
 
 /// How every consumer queue and its dead-letter queue are doing, asked of the broker itself

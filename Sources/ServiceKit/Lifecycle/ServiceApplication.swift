@@ -1,6 +1,6 @@
 import Broker
 public import Hummingbird
-public import Logging
+import Logging
 import Postgres
 public import ServiceLifecycle
 
