@@ -91,10 +91,14 @@ package struct OrderRoutes: Sendable {
         guard caller.owns(new.customerID) else {
             throw APIError.forbidden("customer_id", "a customer's token places orders for that customer only")
         }
-        // The store decides whether the key was used before (one transaction with the insert):
-        // a replay is answered with the order it placed, another request under it is a 409.
+        // The store judges a reused key: a replay is answered at once with the order it placed
+        // (whatever the load, without looking the customer up again), another request under
+        // it is a 409. A retry racing its original is judged by place(), the same way.
         let idempotency = try request.idempotencyKey().map { IdempotencyKey(key: $0, request: new.canonicalJSON) }
-        // After the checks: bad input is a 4xx whatever the load.
+        if let idempotency, let existing = try await answering({ try await store.replay(of: idempotency) }) {
+            return try await respond(existing, status: .created)
+        }
+        // After the checks: bad input is a 4xx and a replay is answered whatever the load.
         if let admission, !admission.admit() { throw Self.overloaded }
         let customer = try await knownCustomer(new.customerID, caller: caller)
         let order = new.order(at: Date())

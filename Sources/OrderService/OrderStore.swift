@@ -12,6 +12,13 @@ package protocol OrderStore: Sendable {
     /// different request.
     func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder
 
+    /// The order an earlier request under `idempotency`'s key placed (a replay), or `nil` if
+    /// the key is new; throws ``OrderStoreError/Code/idempotencyKeyReused`` if that request
+    /// was a different one. The one place a key's reuse is judged: ``place(_:idempotency:traceparent:)``
+    /// asks it when its insert meets the key, and the route asks it first, so a retry is
+    /// answered at once — whatever the load, and without entering a batch of new orders.
+    func replay(of idempotency: IdempotencyKey) async throws -> Order?
+
     /// The order, if it exists.
     func order(id: UUID) async throws -> Order?
 

@@ -42,14 +42,18 @@ package struct PostgresOrderStore: OrderStore {
             where error.isUniqueViolation && error.constraint == "orders_idempotency_key_key"
         {
             // The same key raced us, or was used before: answer as for that request.
-            guard let idempotency, let (existing, request) = try await self.order(idempotencyKey: idempotency.key)
-            else { throw error }
-            guard request == idempotency.request else {
-                throw OrderStoreError(
-                    .idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
-            }
+            guard let idempotency, let existing = try await replay(of: idempotency) else { throw error }
             return PlacedOrder(order: existing, isReplay: true)
         }
+    }
+
+    package func replay(of idempotency: IdempotencyKey) async throws -> Order? {
+        guard let (existing, request) = try await order(idempotencyKey: idempotency.key) else { return nil }
+        guard request == idempotency.request else {
+            throw OrderStoreError(
+                .idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
+        }
+        return existing
     }
 
     /// The statement of ``insert(_:client:)``, built once (it is prepared once per connection).

@@ -168,7 +168,12 @@ package enum OrderStorageContract {
             let key = IdempotencyKey(key: "key-\(UUID())", request: #"{"a":1}"#)
             let first = try await store.store.place(order(), idempotency: key, traceparent: nil)
             let again = try await store.store.place(order(), idempotency: key, traceparent: nil)
-            #expect(!first.isReplay && again.isReplay && again.order == first.order)
+            #expect(!first.isReplay && again.isReplay && again.order.id == first.order.id)
+            #expect(try await store.store.replay(of: key)?.id == first.order.id)
+            #expect(try await store.store.replay(of: IdempotencyKey(key: "never-used", request: "{}")) == nil)
+            await #expect { try await store.store.replay(of: IdempotencyKey(key: key.key, request: "{}")) } throws: {
+                ($0 as? OrderStoreError)?.code == .idempotencyKeyReused
+            }
             await #expect {
                 try await store.store.place(
                     order(), idempotency: IdempotencyKey(key: key.key, request: #"{"a":2}"#), traceparent: nil)

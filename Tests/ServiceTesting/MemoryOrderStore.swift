@@ -25,12 +25,8 @@ package actor MemoryOrderStore: OrderStore {
     }
 
     package func place(_ order: Order, idempotency: IdempotencyKey?, traceparent: String?) async throws -> PlacedOrder {
-        if let idempotency, let (id, request) = keys[idempotency.key] {
-            guard request == idempotency.request else {
-                throw OrderStoreError(
-                    .idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
-            }
-            return PlacedOrder(order: orders[id]!, isReplay: true)
+        if let idempotency, let existing = try await replay(of: idempotency) {
+            return PlacedOrder(order: existing, isReplay: true)
         }
         let event = try stamp.message(
             order.createdEvent, subject: order.id, time: order.createdAt, traceparent: traceparent)
@@ -39,6 +35,15 @@ package actor MemoryOrderStore: OrderStore {
         if let idempotency { keys[idempotency.key] = (order.id, idempotency.request) }
         outbox.append([event])
         return PlacedOrder(order: order, isReplay: false)
+    }
+
+    package func replay(of idempotency: IdempotencyKey) async throws -> Order? {
+        guard let (id, request) = keys[idempotency.key] else { return nil }
+        guard request == idempotency.request else {
+            throw OrderStoreError(
+                .idempotencyKeyReused, "Idempotency-Key \(idempotency.key) was used for another request")
+        }
+        return orders[id]
     }
 
     package func order(id: UUID) async throws -> Order? { orders[id] }
