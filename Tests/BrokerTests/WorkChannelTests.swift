@@ -101,6 +101,35 @@ struct WorkChannelTests {
         #expect(drains.withLock { $0 } == 2)
     }
 
+    /// The broker closes the channel while a long batch is written (its close is read with the
+    /// confirms, mid-batch): the rest of the batch is not written on the new channel, where
+    /// the broker's tags would no longer match the books; the request fails with the channel.
+    @Test func aBatchStopsWhereTheBrokerClosedItsChannel() async {
+        let channel = PublisherChannel(logger: Logger(label: "test"))
+        let operations = RecordingOperations()
+        let count = PublisherChannel.writesBetweenReads * 2
+        let error = await #expect(throws: BrokerError.self) {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let request = channel.enqueue(
+                    (0..<count).map { Self.message("\($0)") }, deadline: .now + .seconds(30),
+                    continuation: continuation)
+                let link = Self.link(operations) {
+                    try? channel.handle(
+                        .channelClosed(channel: 2, replyCode: 406, replyText: "PRECONDITION_FAILED"),
+                        Self.link(operations))
+                }
+                do {
+                    try channel.send(request, link)
+                } catch {
+                    Issue.record(error)
+                }
+            }
+        }
+        #expect(error?.code == .publishFailed || error?.code == .channelClosed)
+        #expect(operations.published.count == PublisherChannel.writesBetweenReads, "nothing after the close")
+        #expect(operations.calls == ["open 2", "confirms 2"])
+    }
+
     @Test func aChannelClosedByTheBrokerFailsWhatWasInFlightAndReopensWithConfirms() async throws {
         let channel = PublisherChannel(logger: Logger(label: "test"))
         let operations = RecordingOperations()

@@ -11,10 +11,15 @@ final class PublisherChannel: WorkChannel {
     let role = "publisher"
     var metadata: Logger.Metadata { ["amqp.role": "publisher"] }
     private(set) var confirms = PublisherConfirms()
+    /// Grows whenever the channel is closed under us (by the broker, or with the connection):
+    /// a batch being written stops there, as its remaining messages were failed or go again.
+    private var channelEpoch = 0
     private let logger: Logger
 
     /// Creates the channel; `logger` reports a channel closed by the broker.
     init(logger: Logger) {
+        var logger = logger
+        logger[metadataKey: "amqp.role"] = "publisher"
         self.logger = logger
     }
 
@@ -35,7 +40,12 @@ final class PublisherChannel: WorkChannel {
     /// Writes the request's messages that are due, reading confirms between long stretches.
     func send(_ request: PublisherConfirms.RequestID, _ link: WorkLink, now: ContinuousClock.Instant = .now) throws {
         var written = 0
+        let epoch = channelEpoch
         for (_, message) in confirms.assignTags(to: request, now: now) {
+            // A confirm read meanwhile said the channel closed: what is left of this batch was
+            // failed with what was in flight, and must not go out on the new channel under
+            // tags the books no longer hold.
+            guard epoch == channelEpoch else { return }
             try link.operations.publish(message, mandatory: true, on: link.channel)
             written += 1
             if written % Self.writesBetweenReads == 0 {
@@ -58,10 +68,14 @@ final class PublisherChannel: WorkChannel {
             // Whatever was in flight on the channel has no confirm coming: fail it, and carry
             // on with a fresh channel.
             logger.warning("publisher channel closed by the broker", metadata: ["error.message": "\(replyText)"])
+            channelEpoch += 1
             confirms.failInFlight(BrokerError(.channelClosed, replyText, replyCode: replyCode))
             try link.operations.openChannel(link.channel)
             try open(link)
-        case .delivery, .consumerCancelled, .connectionClosed, .blocked, .unblocked, .ignored:
+        case .consumerCancelled:
+            // Never sent to a connection without consumers; if it is, start afresh.
+            throw BrokerError(.channelClosed, "the broker cancelled a consumer of the publishing connection")
+        case .delivery, .connectionClosed, .blocked, .unblocked, .ignored:
             break
         }
     }
@@ -79,6 +93,7 @@ final class PublisherChannel: WorkChannel {
     func willDisconnect(_ operations: any AMQPChannelOperations, channel: UInt16, graceful: Bool) {}
 
     func connectionLost(generation: UInt64) {
+        channelEpoch += 1
         confirms.connectionLost()
     }
 

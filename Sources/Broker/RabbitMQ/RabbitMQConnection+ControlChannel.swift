@@ -47,6 +47,10 @@ extension RabbitMQConnection {
             } catch {
                 fail(error)
                 if ContinuousClock.now >= deadline { throw error }
+                // Let serve() see the failure and drop the connection before trying again:
+                // until it has, the broken connection still looks up, and retrying at once
+                // would spin on it (and keep serve() from running) until the deadline.
+                try await Task.sleep(for: .milliseconds(10))
             }
         }
     }
