@@ -138,6 +138,20 @@ let package = Package(
             name: "customer-service", dependencies: ["CustomerService", "ServiceKit"], swiftSettings: swiftSettings),
 
         .target(
+            name: "CatalogService",
+            dependencies: [
+                "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // Served at GET /openapi.json; compiled into the binary, so the image needs no bundle.
+            resources: [.embedInCode("openapi.json")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "catalog-service", dependencies: ["CatalogService", "ServiceKit"], swiftSettings: swiftSettings),
+
+        .target(
             name: "OrderService",
             dependencies: [
                 "Locking", "Contracts", "Postgres", "ServiceKit", .product(name: "Hummingbird", package: "hummingbird"),
@@ -221,7 +235,7 @@ let package = Package(
             name: "ServiceTesting",
             dependencies: [
                 "Locking", "Broker", "BrokerTesting", "Contracts", "Postgres", "ServiceKit", "OrderService",
-                "CustomerService", "InvoiceService",
+                "CustomerService", "InvoiceService", "CatalogService",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ServiceTesting",
@@ -234,7 +248,7 @@ let package = Package(
             name: "ContractTesting",
             dependencies: [
                 "Locking", "Broker", "Contracts", "MercatoTesting", "ServiceKit", "OrderService", "CustomerService",
-                "InvoiceService",
+                "InvoiceService", "CatalogService",
             ],
             path: "Tests/ContractTesting",
             swiftSettings: swiftSettings
@@ -282,7 +296,7 @@ let package = Package(
             dependencies: [
                 "BrokerTesting",
                 "ServiceKit", "Broker", "Postgres", "Contracts", "ContractTesting", "MercatoTesting",
-                "CustomerService", "OrderService", "InvoiceService",
+                "CustomerService", "OrderService", "InvoiceService", "CatalogService",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -290,6 +304,10 @@ let package = Package(
         .testTarget(
             name: "CustomerServiceTests",
             dependencies: serviceTestDependencies + ["CustomerService", "Broker", "BrokerTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CatalogServiceTests",
+            dependencies: serviceTestDependencies + ["CatalogService", "Broker", "BrokerTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "OrderServiceTests",

@@ -36,11 +36,16 @@ public struct EventType: Hashable, Sendable, CustomStringConvertible {
     /// invoice-service closed an invoice unpaid at its due date.
     public static let invoiceOverdue = EventType(name: "invoice.overdue", exchange: ExchangeName.invoices)
 
+    /// catalog-service added a product.
+    public static let productCreated = EventType(name: "product.created", exchange: ExchangeName.catalog)
+    /// A product's price, name, activity or availability changed.
+    public static let productUpdated = EventType(name: "product.updated", exchange: ExchangeName.catalog)
+
     /// Every event type Mercato publishes.
     public static let all: [EventType] = [
         .orderCreated, .invoiceCreated, .customerCreated, .customerUpdated, .orderCancelled, .invoicePaid,
         .invoiceVoided,
-        .invoiceRefunded, .invoiceOverdue,
+        .invoiceRefunded, .invoiceOverdue, .productCreated, .productUpdated,
     ]
 
     /// The known event type with this name, if any.

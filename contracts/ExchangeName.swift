@@ -6,6 +6,8 @@ public enum ExchangeName {
     public static let customers = "customers"
     /// Durable topic exchange for `invoice.*` events.
     public static let invoices = "invoices"
+    /// Durable topic exchange for `product.*` and `stock.*` events.
+    public static let catalog = "catalog"
     /// Direct exchange that routes a dead-lettered message to `<queue>.dlq` by its queue's name.
     /// Only the broker writes to it (a queue's `x-dead-letter-exchange`: rejected, expired or
     /// over its delivery limit); no service may, so none can put a message into another's

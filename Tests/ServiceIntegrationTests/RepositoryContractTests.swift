@@ -6,6 +6,7 @@ import Postgres
 import ServiceKit
 import Testing
 
+@testable import CatalogService
 @testable import CustomerService
 @testable import InvoiceService
 @testable import OrderService
@@ -42,6 +43,16 @@ struct RepositoryContractTests {
             InvoiceStorage(
                 invoices: PostgresInvoiceStore(client: client, stamp: InvoiceStorageContract.stamp),
                 payments: PostgresPaymentStore(client: client, stamp: InvoiceStorageContract.stamp),
+                pendingEvents: { try await FreshDatabase.pendingEvents(client) }))
+        await client.shutdown()
+    }
+
+    @Test(arguments: ProductStoreContract.checks)
+    func productStore(_ check: ContractCheck<ProductStorage>) async throws {
+        let client = try await FreshDatabase.make("catalog", migrations: CatalogMigrations.all)
+        try await check.run(
+            ProductStorage(
+                store: PostgresProductStore(client: client, stamp: ProductStoreContract.stamp),
                 pendingEvents: { try await FreshDatabase.pendingEvents(client) }))
         await client.shutdown()
     }

@@ -24,6 +24,28 @@ public struct AccessGuard: Sendable {
     }
 }
 
+extension AccessGuard {
+    /// A group of `router` whose routes need a valid token, whatever its scopes (the catalog:
+    /// not a secret, but behind authentication like the rest of the API).
+    public func authenticated<Context: AuthRequestContext<Caller>>(on router: some RouterMethods<Context>)
+        -> RouterGroup<Context>
+    {
+        router.group()
+            .add(middleware: BearerAuthenticator(verifier: verifier, context: Context.self))
+            .add(middleware: IdentityRequired<Context>())
+    }
+}
+
+/// Answers 401 when no bearer token was verified.
+struct IdentityRequired<Context: AuthRequestContext<Caller>>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        guard context.identity != nil else { throw APIError.unauthenticated }
+        return try await next(request, context)
+    }
+}
+
 extension AuthRequestContext where Identity == Caller {
     /// The verified caller of a guarded route.
     public var caller: Caller {

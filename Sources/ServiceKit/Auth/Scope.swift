@@ -21,12 +21,17 @@ public struct Scope: RawRepresentable, Hashable, Sendable, CustomStringConvertib
     public static let invoicesRead = Scope(rawValue: "invoices:read")
     /// `POST /invoices/{id}/payments`.
     public static let invoicesWrite = Scope(rawValue: "invoices:write")
+    /// `POST /products`, `PATCH /products/{sku}`, `POST /products/{sku}/stock`: the shop's
+    /// own staff (an operator's token carries it). Reading the catalog needs only a valid
+    /// token.
+    public static let catalogWrite = Scope(rawValue: "catalog:write")
     /// Any customer's data: without it, a caller sees and acts on its own customer only.
     public static let admin = Scope(rawValue: "mercato:admin")
 
     /// Every scope Mercato knows, as an operator's token carries them.
     public static let all: [Scope] = [
-        .customersRead, .customersWrite, .ordersRead, .ordersWrite, .invoicesRead, .invoicesWrite, .admin,
+        .customersRead, .customersWrite, .ordersRead, .ordersWrite, .invoicesRead, .invoicesWrite, .catalogWrite,
+        .admin,
     ]
 
     /// What a customer's own token carries: everything on its own data, nothing beyond.

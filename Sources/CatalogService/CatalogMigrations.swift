@@ -1,0 +1,41 @@
+import Postgres
+
+/// catalog-service's schema (after the shared outbox and inbox, versions 1 and 2).
+enum CatalogMigrations {
+    static let all = [
+        PostgresMigration(
+            version: 10, name: "create products",
+            sql: """
+                -- available = on_hand - reserved is never negative: the CHECK is the last line
+                -- of defence behind the reservation logic, which refuses before it gets here.
+                CREATE TABLE products (
+                    sku text PRIMARY KEY,
+                    id uuid NOT NULL UNIQUE,
+                    name text NOT NULL,
+                    price numeric(9,2) NOT NULL CHECK (price > 0),
+                    on_hand integer NOT NULL CHECK (on_hand >= 0),
+                    reserved integer NOT NULL DEFAULT 0 CHECK (reserved >= 0 AND reserved <= on_hand),
+                    reorder_point integer NOT NULL DEFAULT 0 CHECK (reorder_point >= 0),
+                    reorder_quantity integer NOT NULL DEFAULT 0 CHECK (reorder_quantity >= 0),
+                    active boolean NOT NULL DEFAULT true,
+                    version integer NOT NULL DEFAULT 1,
+                    created_at timestamptz NOT NULL,
+                    updated_at timestamptz NOT NULL
+                );
+                CREATE INDEX products_page ON products (created_at, id);
+                -- Every adjustment of stock by hand (goods received, a count), once per key.
+                CREATE TABLE stock_adjustments (
+                    id bigserial PRIMARY KEY,
+                    sku text NOT NULL REFERENCES products (sku),
+                    kind text NOT NULL CHECK (kind IN ('received', 'counted')),
+                    quantity integer NOT NULL,
+                    on_hand_before integer NOT NULL,
+                    on_hand_after integer NOT NULL,
+                    reason text NOT NULL,
+                    idempotency_key text UNIQUE,
+                    request text,
+                    at timestamptz NOT NULL
+                );
+                """)
+    ]
+}
