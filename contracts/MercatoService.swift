@@ -36,8 +36,12 @@ public struct MercatoService: Sendable, Hashable, Codable {
     public static let invoice = MercatoService(
         name: "invoice-service", port: 8082, database: "invoices", exchange: ExchangeName.invoices)
 
+    /// catalog-service: products, prices and stock.
+    public static let catalog = MercatoService(
+        name: "catalog-service", port: 8083, database: "catalog", exchange: ExchangeName.catalog)
+
     /// Every service.
-    public static let all: [MercatoService] = [.order, .customer, .invoice]
+    public static let all: [MercatoService] = [.order, .customer, .invoice, .catalog]
 
     /// The service called `name`, if there is one.
     public static func named(_ name: String) -> MercatoService? { all.first { $0.name == name } }

@@ -17,10 +17,13 @@ public enum QueueName {
     /// `invoice.paid`, `invoice.voided`, `invoice.refunded` and `invoice.overdue`.
     public static let orderInvoicePayments = "order-service.invoice-payments"
 
+    /// order-service keeps its product replica (prices, availability) from `product.*`.
+    public static let orderProductEvents = "order-service.product-events"
+
     /// Every queue a service consumes, in the order the services depend on each other.
     public static let consumerQueues = [
         customerOrderCreated, invoiceOrderCreated, orderInvoiceCreated, orderCustomerEvents, customerOrderCancelled,
-        invoiceOrderCancelled, orderInvoicePayments,
+        invoiceOrderCancelled, orderInvoicePayments, orderProductEvents,
     ]
 
     /// The service that consumes `queue`, whose broker user has the service's name: the part

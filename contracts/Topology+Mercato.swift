@@ -96,6 +96,9 @@ extension Topology {
                     EventType.invoiceOverdue.name,
                 ],
                 queueType: queueType),
+            consumerQueue(
+                QueueName.orderProductEvents, exchange: ExchangeName.catalog,
+                routingKeys: [EventType.productCreated.name, EventType.productUpdated.name], queueType: queueType),
         ].reduce(Topology()) { $0.merging($1) }
     }
 }

@@ -148,5 +148,20 @@ enum OrderMigrations {
                 CREATE TABLE order_changes_in_order_since (sequence bigint NOT NULL);
                 INSERT INTO order_changes_in_order_since SELECT last FROM order_change_sequence;
                 """),
+        PostgresMigration(
+            version: 16, name: "product replica",
+            sql: """
+                -- Products as catalog-service last announced them (product.*): what order lines
+                -- are priced from and checked against. Newer versions replace older ones only.
+                CREATE TABLE products (
+                    sku text PRIMARY KEY,
+                    name text NOT NULL,
+                    price numeric(9,2) NOT NULL,
+                    active boolean NOT NULL,
+                    available integer NOT NULL,
+                    version integer NOT NULL,
+                    updated_at timestamptz NOT NULL
+                );
+                """),
     ]
 }

@@ -17,6 +17,8 @@ package enum OrderServiceApp {
         package var replica: any CustomerReplica
         /// The live view's change log.
         package var changeLog: any OrderChangeLog
+        /// The product replica.
+        package var products: any ProductReplica
         /// Where a customer missing from the replica is looked up.
         package var directory: any CustomerDirectory
         /// Admission control in a known state (tests that need it shedding); `nil`: a new one
@@ -29,9 +31,10 @@ package enum OrderServiceApp {
         /// Dependencies as given.
         package init(
             service: ServiceDependencies, store: any OrderStore, replica: any CustomerReplica,
-            changeLog: any OrderChangeLog, directory: any CustomerDirectory, admission: OrderAdmission? = nil,
-            changeListener: PostgresListener? = nil
+            changeLog: any OrderChangeLog, products: any ProductReplica, directory: any CustomerDirectory,
+            admission: OrderAdmission? = nil, changeListener: PostgresListener? = nil
         ) {
+            self.products = products
             self.admission = admission
             self.service = service
             self.store = store
@@ -49,6 +52,7 @@ package enum OrderServiceApp {
                 store: PostgresOrderStore(client: service.database, stamp: configuration.service.eventStamp),
                 replica: PostgresCustomerReplica(client: service.database),
                 changeLog: PostgresOrderChangeLog(client: service.database),
+                products: PostgresProductReplica(client: service.database),
                 directory: HTTPCustomerDirectory(
                     baseURL: configuration.customerServiceURL, timeout: configuration.customerLookupTimeout),
                 changeListener: service.database.listen([OrderChangeFeed.channel]))
@@ -79,6 +83,8 @@ package enum OrderServiceApp {
                     of: QueueName.orderCustomerEvents, handler: CustomerEventsHandler(replica: dependencies.replica)),
                 runtime.consumer(
                     of: QueueName.orderInvoicePayments, handler: InvoicePaymentsHandler(store: dependencies.store)),
+                runtime.consumer(
+                    of: QueueName.orderProductEvents, handler: ProductEventsHandler(replica: dependencies.products)),
             ],
             background: [feed],
             openAPI: PackageResources.openapi_json,

@@ -14,14 +14,17 @@ package struct OrderStorage: Sendable {
     package var replica: any CustomerReplica
     /// The change log of the store's changes.
     package var changeLog: any OrderChangeLog
+    /// The product replica.
+    package var products: any ProductReplica
     /// The events the store queued and nobody published yet, oldest first.
     package var pendingEvents: @Sendable () async throws -> [OutboxMessage]
 
     /// Creates the subject.
     package init(
         store: any OrderStore, replica: any CustomerReplica, changeLog: any OrderChangeLog,
-        pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]
+        products: any ProductReplica, pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]
     ) {
+        self.products = products
         self.store = store
         self.replica = replica
         self.changeLog = changeLog
@@ -251,6 +254,23 @@ package enum OrderStorageContract {
             try await store.store.applyPayments([paid])
             let placed = try #require(try await store.store.order(id: early.id))
             #expect(placed.status == .paid && placed.invoiceNumber == "INV-2026-000002")
+        },
+        ContractCheck("the product replica keeps the newest version of each product, once per event") { store in
+            let sku = "TEA-\(UUID().uuidString.prefix(8))"
+            func event(_ version: Int, available: Int) throws -> (IncomingEvent, ProductSnapshot) {
+                let product = ProductSnapshot(
+                    sku: sku, name: "Tea v\(version)", price: Money("4.20")!, active: true, available: available,
+                    version: version, updatedAt: millisecondNow())
+                return (
+                    try IncomingEvent(CloudEvent(source: "/tests", data: ProductUpdated(product: product))), product
+                )
+            }
+            let v3 = try event(3, available: 7)
+            let v2 = try event(2, available: 9)
+            try await store.products.saveProducts([v3.1], events: [v3.0])
+            try await store.products.saveProducts([v2.1, v3.1], events: [v2.0, v3.0])  // late, and a repeat
+            let held = try await store.products.products(skus: [sku, "NO-SUCH-SKU"])
+            #expect(held.keys.sorted() == [sku] && held[sku] == v3.1)
         },
         ContractCheck("the customer replica keeps the newest version whatever the order of the events") { store in
             let id = UUID()

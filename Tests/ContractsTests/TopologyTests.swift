@@ -14,6 +14,7 @@ struct TopologyTests {
                 QueueName.customerOrderCreated, QueueName.invoiceOrderCreated,
                 QueueName.orderInvoiceCreated, QueueName.orderCustomerEvents,
                 QueueName.customerOrderCancelled, QueueName.invoiceOrderCancelled, QueueName.orderInvoicePayments,
+                QueueName.orderProductEvents,
             ])
         for queue in consumerQueues {
             #expect(queue.durable)
@@ -54,7 +55,11 @@ struct TopologyTests {
         let services = ["order-service", "customer-service", "invoice-service"]
         let direct = [ExchangeName.deadLetter] + services.map(ExchangeName.failures(of:))
         #expect(names.count == Set(names).count)
-        #expect(Set(names) == Set([ExchangeName.orders, ExchangeName.customers, ExchangeName.invoices] + direct))
+        #expect(
+            Set(names)
+                == Set(
+                    [ExchangeName.orders, ExchangeName.customers, ExchangeName.invoices, ExchangeName.catalog] + direct)
+        )
         #expect(topology.exchanges.allSatisfy { $0.durable })
         #expect(topology.exchanges.filter { direct.contains($0.name) }.allSatisfy { $0.kind == .direct })
         #expect(topology.exchanges.filter { !direct.contains($0.name) }.allSatisfy { $0.kind == .topic })

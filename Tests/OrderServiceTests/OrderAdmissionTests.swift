@@ -113,7 +113,8 @@ struct OrderAdmissionTests {
             try OrderServiceConfiguration(environment: tokens.serviceEnvironment()),
             dependencies: .init(
                 service: .inMemory(outbox: storage.outbox), store: storage.store, replica: storage.replica,
-                changeLog: storage.changeLog, directory: NoDirectory(), admission: admission))
+                changeLog: storage.changeLog, products: storage.products, directory: NoDirectory(), admission: admission
+            ))
         var headers = TestTokens.bearer(try await tokens.customer(customer.customerID))
         headers[.contentType] = "application/json"
         var statuses: [HTTPResponse.Status] = []

@@ -130,7 +130,7 @@ struct OrderServiceTests {
         let memory = MemoryOrderStorage(stamp: OrderStorageContract.stamp)
         try await check.run(
             OrderStorage(
-                store: memory.store, replica: memory.replica, changeLog: memory.changeLog,
+                store: memory.store, replica: memory.replica, changeLog: memory.changeLog, products: memory.products,
                 pendingEvents: { memory.outbox.pending }))
     }
 
@@ -193,7 +193,7 @@ func orderApplication(_ tokens: TestTokens, storage: MemoryOrderStorage) async t
         try OrderServiceConfiguration(environment: tokens.serviceEnvironment()),
         dependencies: .init(
             service: .inMemory(outbox: storage.outbox), store: storage.store, replica: storage.replica,
-            changeLog: storage.changeLog, directory: NoDirectory()))
+            changeLog: storage.changeLog, products: storage.products, directory: NoDirectory()))
 }
 
 struct NoDirectory: CustomerDirectory {

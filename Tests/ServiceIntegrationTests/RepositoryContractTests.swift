@@ -22,6 +22,7 @@ struct RepositoryContractTests {
             OrderStorage(
                 store: PostgresOrderStore(client: client, stamp: OrderStorageContract.stamp),
                 replica: PostgresCustomerReplica(client: client), changeLog: PostgresOrderChangeLog(client: client),
+                products: PostgresProductReplica(client: client),
                 pendingEvents: { try await FreshDatabase.pendingEvents(client) }))
         await client.shutdown()
     }

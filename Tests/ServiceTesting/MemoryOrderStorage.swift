@@ -10,6 +10,8 @@ package struct MemoryOrderStorage: Sendable {
     package let replica: MemoryCustomerReplica
     /// The change log of ``store``'s changes.
     package let changeLog: MemoryOrderChangeLog
+    /// The product replica.
+    package let products: MemoryProductReplica
 
     /// Empty storage; `stamp` marks the events the store queues, `outbox` receives them.
     package init(
@@ -18,6 +20,7 @@ package struct MemoryOrderStorage: Sendable {
         store = MemoryOrderStore(stamp: stamp, outbox: outbox)
         replica = MemoryCustomerReplica()
         changeLog = MemoryOrderChangeLog(store: store, replica: replica)
+        products = MemoryProductReplica()
     }
 
     /// The events the store queued.

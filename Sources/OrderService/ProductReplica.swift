@@ -1,0 +1,13 @@
+package import Contracts
+package import ServiceKit
+
+/// order-service's copy of the products catalog-service announces (`product.*`): what an
+/// order's lines are priced from and checked against before it is placed.
+package protocol ProductReplica: Sendable {
+    /// The replica's copies of the products with these SKUs (those it holds).
+    func products(skus: [String]) async throws -> [String: ProductSnapshot]
+
+    /// Stores product snapshots, each only if newer than what the replica holds; `events` are
+    /// the inbox entries of the events they came from.
+    func saveProducts(_ products: [ProductSnapshot], events: [IncomingEvent]) async throws
+}
