@@ -319,7 +319,8 @@ let package = Package(
         .testTarget(
             name: "DeployTests",
             dependencies: [
-                "Contracts", "Messaging", "OrderService", "CustomerService", "InvoiceService", "ServiceKit",
+                "Contracts", "Messaging", "OrderService", "CustomerService", "InvoiceService", "CatalogService",
+                "ServiceKit",
                 "MercatoTesting",
             ], swiftSettings: swiftSettings),
         // The operator CLI: its command lines parsed in process, its failures run for real.

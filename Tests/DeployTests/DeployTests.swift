@@ -1,4 +1,5 @@
 import Contracts
+import CatalogService
 import CustomerService
 import Foundation
 import InvoiceService
@@ -25,7 +26,12 @@ struct DeployTests {
         _ = try? CustomerServiceConfiguration(environment: customer)
         let (invoice, invoiceRead) = EnvironmentReader.recording(key)
         _ = try? InvoiceServiceConfiguration(environment: invoice)
-        return ["order-service": orderRead(), "customer-service": customerRead(), "invoice-service": invoiceRead()]
+        let (catalog, catalogRead) = EnvironmentReader.recording(key)
+        _ = try? CatalogServiceConfiguration(environment: catalog)
+        return [
+            "order-service": orderRead(), "customer-service": customerRead(), "invoice-service": invoiceRead(),
+            "catalog-service": catalogRead(),
+        ]
     }()
 
     /// Each service's port and database, from the one list.

@@ -18,6 +18,7 @@ final class MercatoSystem: Sendable {
         case order = "order-service"
         case customer = "customer-service"
         case invoice = "invoice-service"
+        case catalog = "catalog-service"
 
         /// Its entry in the one list of services.
         var declaration: MercatoService {

@@ -16,6 +16,7 @@ SQL
 create order_service orders "${ORDER_SERVICE_DB_PASSWORD:?}"
 create customer_service customers "${CUSTOMER_SERVICE_DB_PASSWORD:?}"
 create invoice_service invoices "${INVOICE_SERVICE_DB_PASSWORD:?}"
+create catalog_service catalog "${CATALOG_SERVICE_DB_PASSWORD:?}"
 # The auditor (`mercato audit`, the CronJob in deploy/k8s): reads every database, writes none.
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres -v password="${AUDITOR_DB_PASSWORD:?}" <<'SQL'
 CREATE ROLE mercato_auditor LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'password';
@@ -23,4 +24,5 @@ GRANT pg_read_all_data TO mercato_auditor;
 GRANT CONNECT ON DATABASE orders TO mercato_auditor;
 GRANT CONNECT ON DATABASE customers TO mercato_auditor;
 GRANT CONNECT ON DATABASE invoices TO mercato_auditor;
+GRANT CONNECT ON DATABASE catalog TO mercato_auditor;
 SQL
