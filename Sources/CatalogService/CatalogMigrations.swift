@@ -36,6 +36,19 @@ enum CatalogMigrations {
                     request text,
                     at timestamptz NOT NULL
                 );
-                """)
+                """),
+        PostgresMigration(
+            version: 11, name: "create reservations",
+            sql: """
+                -- What each order holds of the stock (StockLedger): reserved lines until the
+                -- order is paid (sold) or cancelled (released); rejected orders hold nothing.
+                CREATE TABLE reservations (
+                    order_id uuid PRIMARY KEY,
+                    state text NOT NULL
+                        CHECK (state IN ('reserved', 'rejected', 'released', 'cancelled_first', 'sold')),
+                    lines jsonb NOT NULL,
+                    updated_at timestamptz NOT NULL
+                );
+                """),
     ]
 }

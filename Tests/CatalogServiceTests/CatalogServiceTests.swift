@@ -35,6 +35,14 @@ struct CatalogServiceTests {
         try await check.run(ProductStorage(store: store, pendingEvents: { store.outbox.pending }))
     }
 
+    /// The stock contract, against the in-memory store (PostgreSQL's runs in
+    /// ServiceIntegrationTests).
+    @Test(arguments: StockStoreContract.checks)
+    func memoryStock(_ check: ContractCheck<StockStorage>) async throws {
+        let store = MemoryProductStore()
+        try await check.run(StockStorage(products: store, stock: store))
+    }
+
     @Test func theApplicationServesTheCommonRoutesAndMiddleware() async throws {
         let tokens = TestTokens()
         try await application(tokens).expectCommonRoutes(tokens: tokens, unlisted: .delete, on: "/products")

@@ -58,6 +58,16 @@ struct RepositoryContractTests {
         await client.shutdown()
     }
 
+    @Test(arguments: StockStoreContract.checks)
+    func stockStore(_ check: ContractCheck<StockStorage>) async throws {
+        let client = try await FreshDatabase.make("catalog", migrations: CatalogMigrations.all, poolSize: 8)
+        try await check.run(
+            StockStorage(
+                products: PostgresProductStore(client: client, stamp: ProductStoreContract.stamp),
+                stock: PostgresStockStore(client: client)))
+        await client.shutdown()
+    }
+
     @Test(arguments: SimulatedProviderLedgerContract.checks)
     func simulatedProviderLedger(_ check: ContractCheck<any SimulatedProviderLedger>) async throws {
         let client = try await FreshDatabase.make("invoices", migrations: InvoiceMigrations.all)

@@ -3,11 +3,14 @@ import Contracts
 package import Foundation
 package import ServiceKit
 
-/// catalog-service's products in memory, for unit tests; it passes the same contract suite as
-/// `PostgresProductStore`. Being an actor, each call runs alone: the row locks of the
-/// PostgreSQL version are implicit.
-package actor MemoryProductStore: ProductStore {
+/// catalog-service's products and reservations in memory, for unit tests; it passes the same
+/// contract suites as `PostgresProductStore` and `PostgresStockStore`. One actor is both
+/// stores because a reservation changes products in the same step, as one PostgreSQL
+/// transaction does; being an actor, each call runs alone: the row locks are implicit.
+package actor MemoryProductStore: ProductStore, StockStore {
     private var products: [String: Product] = [:]
+    private var reservations: [UUID: (state: StockLedger.State, lines: [String: Int])] = [:]
+    private var inbox: Set<String> = []
     /// Adjustments made under an idempotency key: the SKU and the canonical request.
     private var adjustments: [String: (sku: String, request: String)] = [:]
     /// The events queued by the store.
@@ -84,5 +87,27 @@ package actor MemoryProductStore: ProductStore {
             ])
         }
         return true
+    }
+
+    package func apply(_ events: [StockEvent]) async throws -> [StockLedger.Outcome] {
+        var outcomes: [StockLedger.Outcome] = []
+        for entry in events where inbox.insert(entry.event.id).inserted {
+            let current = reservations[entry.orderID]
+            let outcome = StockLedger.apply(
+                entry.change, to: current?.state, holding: current?.lines ?? [:], products: products)
+            outcomes.append(outcome)
+            guard outcome.changed, let state = outcome.state else { continue }
+            var lines = current?.lines ?? [:]
+            if state == .reserved, case .reserve(let wanted) = entry.change { lines = wanted }
+            if state != .reserved && state != .sold { lines = [:] }
+            reservations[entry.orderID] = (state, lines)
+            for (sku, delta) in outcome.reservedDelta { products[sku]?.reserved += delta }
+            for (sku, delta) in outcome.onHandDelta { products[sku]?.onHand += delta }
+        }
+        return outcomes
+    }
+
+    package func reservation(of orderID: UUID) async throws -> (state: StockLedger.State, lines: [String: Int])? {
+        reservations[orderID]
     }
 }
