@@ -41,11 +41,16 @@ public struct EventType: Hashable, Sendable, CustomStringConvertible {
     /// A product's price, name, activity or availability changed.
     public static let productUpdated = EventType(name: "product.updated", exchange: ExchangeName.catalog)
 
+    /// catalog-service reserved every line of an order: the order may be invoiced.
+    public static let stockReserved = EventType(name: "stock.reserved", exchange: ExchangeName.catalog)
+    /// catalog-service could not reserve an order's lines (it reserved none of them).
+    public static let stockRejected = EventType(name: "stock.rejected", exchange: ExchangeName.catalog)
+
     /// Every event type Mercato publishes.
     public static let all: [EventType] = [
         .orderCreated, .invoiceCreated, .customerCreated, .customerUpdated, .orderCancelled, .invoicePaid,
-        .invoiceVoided,
-        .invoiceRefunded, .invoiceOverdue, .productCreated, .productUpdated,
+        .invoiceVoided, .invoiceRefunded, .invoiceOverdue, .productCreated, .productUpdated, .stockReserved,
+        .stockRejected,
     ]
 
     /// The known event type with this name, if any.

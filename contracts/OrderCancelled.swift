@@ -16,6 +16,9 @@ public struct OrderCancelled: EventPayload {
         public static let requested = Reason(rawValue: "requested")
         /// Its invoice was still unpaid at its due date.
         public static let paymentOverdue = Reason(rawValue: "payment_overdue")
+        /// catalog-service could not reserve its lines: another order took the last units
+        /// after this one was accepted (`stock.rejected`).
+        public static let outOfStock = Reason(rawValue: "out_of_stock")
 
         public init(from decoder: any Decoder) throws {
             rawValue = try decoder.singleValueContainer().decode(String.self)

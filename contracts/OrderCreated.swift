@@ -35,6 +35,9 @@ public struct OrderCreated: EventPayload {
 
 /// One line of an order or invoice: `quantity` × `unit_price` = `line_total`.
 public struct OrderLine: Codable, Sendable, Hashable {
+    /// The catalog's key of the product (since event version 1.1; absent on lines of orders
+    /// placed before the catalog, whose names and prices the client gave).
+    public var sku: String?
     /// The product's name as ordered.
     public var productName: String
     /// How many, at least 1.
@@ -45,7 +48,8 @@ public struct OrderLine: Codable, Sendable, Hashable {
     public var lineTotal: Money
 
     /// Creates a line; `lineTotal` is computed.
-    public init(productName: String, quantity: Int, unitPrice: Money) {
+    public init(sku: String? = nil, productName: String, quantity: Int, unitPrice: Money) {
+        self.sku = sku
         self.productName = productName
         self.quantity = quantity
         self.unitPrice = unitPrice
@@ -53,6 +57,7 @@ public struct OrderLine: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
+        case sku
         case productName = "product_name"
         case quantity
         case unitPrice = "unit_price"

@@ -2,8 +2,9 @@
 public enum QueueName {
     /// customer-service counts orders from `order.created`.
     public static let customerOrderCreated = "customer-service.order-created"
-    /// invoice-service invoices orders from `order.created`.
-    public static let invoiceOrderCreated = "invoice-service.order-created"
+    /// invoice-service invoices orders from `stock.reserved`: an order is invoiced once its
+    /// stock is reserved, so no payment can come before its reservation.
+    public static let invoiceStockReserved = "invoice-service.stock-reserved"
     /// order-service marks orders invoiced from `invoice.created`.
     public static let orderInvoiceCreated = "order-service.invoice-created"
     /// order-service keeps its customer replica from `customer.*`.
@@ -19,11 +20,20 @@ public enum QueueName {
 
     /// order-service keeps its product replica (prices, availability) from `product.*`.
     public static let orderProductEvents = "order-service.product-events"
+    /// order-service cancels (reason `out_of_stock`) the orders whose stock could not be
+    /// reserved, from `stock.rejected`.
+    public static let orderStockRejected = "order-service.stock-rejected"
+    /// catalog-service reserves the stock of new orders (`order.created`) and releases that of
+    /// cancelled ones (`order.cancelled`).
+    public static let catalogOrderEvents = "catalog-service.order-events"
+    /// catalog-service turns a paid order's reservation into a sale, from `invoice.paid`.
+    public static let catalogInvoicePaid = "catalog-service.invoice-paid"
 
     /// Every queue a service consumes, in the order the services depend on each other.
     public static let consumerQueues = [
-        customerOrderCreated, invoiceOrderCreated, orderInvoiceCreated, orderCustomerEvents, customerOrderCancelled,
-        invoiceOrderCancelled, orderInvoicePayments, orderProductEvents,
+        customerOrderCreated, catalogOrderEvents, invoiceStockReserved, orderInvoiceCreated, orderCustomerEvents,
+        customerOrderCancelled, invoiceOrderCancelled, orderInvoicePayments, orderProductEvents, orderStockRejected,
+        catalogInvoicePaid,
     ]
 
     /// The service that consumes `queue`, whose broker user has the service's name: the part

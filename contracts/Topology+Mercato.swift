@@ -71,9 +71,14 @@ extension Topology {
             consumerQueue(
                 QueueName.customerOrderCreated, exchange: ExchangeName.orders,
                 routingKeys: [EventType.orderCreated.name], queueType: queueType),
+            // An order's stock is reserved before it is invoiced: catalog-service is the
+            // authority on stock, and no payment can come before the reservation it sells.
             consumerQueue(
-                QueueName.invoiceOrderCreated, exchange: ExchangeName.orders,
-                routingKeys: [EventType.orderCreated.name], queueType: queueType),
+                QueueName.catalogOrderEvents, exchange: ExchangeName.orders,
+                routingKeys: [EventType.orderCreated.name, EventType.orderCancelled.name], queueType: queueType),
+            consumerQueue(
+                QueueName.invoiceStockReserved, exchange: ExchangeName.catalog,
+                routingKeys: [EventType.stockReserved.name], queueType: queueType),
             consumerQueue(
                 QueueName.orderInvoiceCreated, exchange: ExchangeName.invoices,
                 routingKeys: [EventType.invoiceCreated.name], queueType: queueType),
@@ -99,6 +104,12 @@ extension Topology {
             consumerQueue(
                 QueueName.orderProductEvents, exchange: ExchangeName.catalog,
                 routingKeys: [EventType.productCreated.name, EventType.productUpdated.name], queueType: queueType),
+            consumerQueue(
+                QueueName.orderStockRejected, exchange: ExchangeName.catalog,
+                routingKeys: [EventType.stockRejected.name], queueType: queueType),
+            consumerQueue(
+                QueueName.catalogInvoicePaid, exchange: ExchangeName.invoices,
+                routingKeys: [EventType.invoicePaid.name], queueType: queueType),
         ].reduce(Topology()) { $0.merging($1) }
     }
 }

@@ -41,11 +41,12 @@ enum CatalogMigrations {
             version: 11, name: "create reservations",
             sql: """
                 -- What each order holds of the stock (StockLedger): reserved lines until the
-                -- order is paid (sold) or cancelled (released); rejected orders hold nothing.
+                -- order is paid (sold) or cancelled (released, or returned after a sale);
+                -- rejected orders hold nothing. `lines` stays as reserved, for the audit.
                 CREATE TABLE reservations (
                     order_id uuid PRIMARY KEY,
-                    state text NOT NULL
-                        CHECK (state IN ('reserved', 'rejected', 'released', 'cancelled_first', 'sold')),
+                    state text NOT NULL CHECK (
+                        state IN ('reserved', 'rejected', 'released', 'cancelled_first', 'sold', 'returned')),
                     lines jsonb NOT NULL,
                     updated_at timestamptz NOT NULL
                 );

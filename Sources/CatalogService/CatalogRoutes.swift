@@ -94,7 +94,7 @@ package struct CatalogRoutes: Sendable {
     /// A SKU from the path, as the store keeps it (upper case); a 400 if it cannot be one.
     static func sku(_ text: String) throws -> String {
         do {
-            return try NewProduct.validSKU(text, field: "sku")
+            return try FieldValidation.sku(text, field: "sku")
         } catch {
             throw APIError.badParameter("sku", "sku must be 1 to 64 characters of A-Z, 0-9 and -")
         }

@@ -4,7 +4,8 @@ import Logging
 package import ServiceKit
 
 /// catalog-service: products and their stock over HTTP, announced as `product.created` and
-/// `product.updated`.
+/// `product.updated`; every order's stock reserved (`stock.reserved`, `stock.rejected`),
+/// released when it is cancelled and sold when it is paid.
 package enum CatalogServiceApp {
     /// What catalog-service is built on: the common dependencies and its storage.
     package struct Dependencies: Sendable {
@@ -12,11 +13,14 @@ package enum CatalogServiceApp {
         package var service: ServiceDependencies
         /// The products.
         package var products: any ProductStore
+        /// The reservations.
+        package var stock: any StockStore
 
         /// Dependencies as given.
-        package init(service: ServiceDependencies, products: any ProductStore) {
+        package init(service: ServiceDependencies, products: any ProductStore, stock: any StockStore) {
             self.service = service
             self.products = products
+            self.stock = stock
         }
 
         /// The real ones: PostgreSQL and RabbitMQ.
@@ -24,7 +28,8 @@ package enum CatalogServiceApp {
             let service = try ServiceDependencies.live(configuration.service)
             return Dependencies(
                 service: service,
-                products: PostgresProductStore(client: service.database, stamp: configuration.service.eventStamp))
+                products: PostgresProductStore(client: service.database, stamp: configuration.service.eventStamp),
+                stock: PostgresStockStore(client: service.database, stamp: configuration.service.eventStamp))
         }
     }
 
@@ -44,7 +49,13 @@ package enum CatalogServiceApp {
                     logger.info("seeded products", metadata: ["products.count": "\(CatalogSeeds.products.count)"])
                 }
             },
-            consumers: [],
+            consumers: [
+                runtime.consumer(
+                    of: QueueName.catalogOrderEvents, handler: StockEventsHandler.orderEvents(stock: dependencies.stock)
+                ),
+                runtime.consumer(
+                    of: QueueName.catalogInvoicePaid, handler: StockEventsHandler.payments(stock: dependencies.stock)),
+            ],
             background: [],
             openAPI: PackageResources.openapi_json,
             routes: {

@@ -57,23 +57,13 @@ package struct NewProduct: Decodable, Sendable, Equatable {
     /// The same request, trimmed and checked; throws a 422 naming the first bad field.
     package func validated() throws -> NewProduct {
         NewProduct(
-            sku: try Self.validSKU(sku, field: "sku"),
+            sku: try FieldValidation.sku(sku, field: "sku"),
             name: try FieldValidation.text(name, field: "name", maxLength: 200),
             price: try Self.validPrice(price, field: "price"),
             stockOnHand: try Self.units(stockOnHand, field: "stock_on_hand"),
             reorderPoint: try Self.units(reorderPoint, field: "reorder_point"),
             reorderQuantity: try Self.units(reorderQuantity, field: "reorder_quantity"),
             active: active)
-    }
-
-    /// A SKU as catalog-service keeps it: trimmed, upper case, 1–64 of A–Z, 0–9 and `-`.
-    package static func validSKU(_ text: String, field: String) throws -> String {
-        let sku = text.trimmingCharacters(in: .whitespaces).uppercased()
-        guard (1...64).contains(sku.count), sku.allSatisfy({ ("A"..."Z").contains($0) || $0.isASCIIDigit || $0 == "-" })
-        else {
-            throw APIError.invalid(field, "must be 1 to 64 characters of A-Z, 0-9 and -")
-        }
-        return sku
     }
 
     /// A price a line can bill: more than 0, at most 1,000,000, at most two decimals.
@@ -91,8 +81,4 @@ package struct NewProduct: Decodable, Sendable, Equatable {
         }
         return value
     }
-}
-
-extension Character {
-    fileprivate var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }

@@ -6,19 +6,22 @@ package import ServiceKit
 /// catalog-service's reservations in PostgreSQL (table `reservations`), over `products`.
 package struct PostgresStockStore: StockStore {
     private let client: PostgresClient
+    private let stamp: EventStamp
 
-    /// Creates the store over `client`.
-    package init(client: PostgresClient) {
+    /// Creates the store over `client`; `stamp` marks the events it queues.
+    package init(client: PostgresClient, stamp: EventStamp) {
         self.client = client
+        self.stamp = stamp
     }
 
-    package func apply(_ events: [StockEvent]) async throws -> [StockLedger.Outcome] {
-        try await client.transaction { connection in
+    package func apply(_ events: [StockEvent], at time: Date) async throws -> [StockLedger.Outcome] {
+        let stamp = self.stamp
+        return try await client.transaction { connection in
             let fresh = try await Inbox.claim(events, on: connection, event: \.event)
             guard !fresh.isEmpty else { return [] }
             // The orders' rows first, locked in id order, then their products in SKU order.
             let ids = Array(Set(fresh.map(\.orderID))).sorted { $0.uuidString < $1.uuidString }
-            var held: [UUID: (state: StockLedger.State, lines: [String: Int])] = [:]
+            var held: [UUID: StockBatch.Holding] = [:]
             for row in try await connection.query(
                 "SELECT order_id, state, lines FROM reservations WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE",
                 ids)
@@ -37,41 +40,35 @@ package struct PostgresStockStore: StockStore {
                 let product = try PostgresProductStore.decode(row)
                 products[product.sku] = product
             }
-            var outcomes: [StockLedger.Outcome] = []
-            var touched = Set<String>()
-            for entry in fresh {
-                let current = held[entry.orderID]
-                let outcome = StockLedger.apply(
-                    entry.change, to: current?.state, holding: current?.lines ?? [:], products: products)
-                outcomes.append(outcome)
-                guard outcome.changed, let state = outcome.state else { continue }
-                var lines = current?.lines ?? [:]
-                if state == .reserved, case .reserve(let wanted) = entry.change { lines = wanted }
-                if state != .reserved && state != .sold { lines = [:] }
-                held[entry.orderID] = (state, lines)
-                for (sku, delta) in outcome.reservedDelta { products[sku]?.reserved += delta; touched.insert(sku) }
-                for (sku, delta) in outcome.onHandDelta { products[sku]?.onHand += delta; touched.insert(sku) }
+            var batch = StockBatch(held: held, products: products)
+            for entry in fresh { batch.apply(entry) }
+            let changed = batch.changedOrders.sorted { $0.uuidString < $1.uuidString }.compactMap { id in
+                batch.held[id].map { (id, $0) }
             }
-            let changed = held.filter { ids.contains($0.key) }
             if !changed.isEmpty {
-                let list = changed.sorted { $0.key.uuidString < $1.key.uuidString }
                 try await connection.query(
                     """
                     INSERT INTO reservations (order_id, state, lines, updated_at)
-                    SELECT o, s, l::jsonb, now() FROM unnest($1::uuid[], $2::text[], $3::text[]) AS d(o, s, l)
+                    SELECT o, s, l::jsonb, $4 FROM unnest($1::uuid[], $2::text[], $3::text[]) AS d(o, s, l)
                     ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, lines = excluded.lines,
                         updated_at = excluded.updated_at
-                    """, list.map(\.key), list.map(\.value.state.rawValue), list.map { Self.json($0.value.lines) })
+                    """, changed.map(\.0), changed.map(\.1.state.rawValue), changed.map { Self.json($0.1.lines) }, time)
             }
-            let updated = touched.sorted().compactMap { products[$0] }
+            let updated = batch.changedProducts(at: time)
             if !updated.isEmpty {
                 try await connection.query(
                     """
-                    UPDATE products AS p SET reserved = d.reserved, on_hand = d.on_hand, updated_at = now()
-                    FROM unnest($1::text[], $2::int[], $3::int[]) AS d(sku, reserved, on_hand) WHERE p.sku = d.sku
-                    """, updated.map(\.sku), updated.map(\.reserved), updated.map(\.onHand))
+                    UPDATE products AS p SET reserved = d.reserved, on_hand = d.on_hand, version = d.version,
+                        updated_at = $5
+                    FROM unnest($1::text[], $2::int[], $3::int[], $4::int[]) AS d(sku, reserved, on_hand, version)
+                    WHERE p.sku = d.sku
+                    """, updated.map(\.sku), updated.map(\.reserved), updated.map(\.onHand), updated.map(\.version),
+                    time)
             }
-            return outcomes
+            try await Outbox.append(
+                try StockEvent.announcements(of: batch.applied, products: updated, stamp: stamp, at: time),
+                on: connection)
+            return batch.outcomes
         }
     }
 

@@ -1,3 +1,4 @@
+package import Contracts
 package import Foundation
 
 /// What stock does for one order: the state machine that makes every order reserve its lines
@@ -18,6 +19,9 @@ package enum StockLedger {
         case cancelledFirst = "cancelled_first"
         /// Paid: the reserved units left the store room (on hand and reserved both went down).
         case sold
+        /// Cancelled after it was sold (a payment that raced the cancellation, refunded): the
+        /// units came back on hand.
+        case returned
     }
 
     /// What happens to an order.
@@ -30,22 +34,9 @@ package enum StockLedger {
         case sell
     }
 
-    /// A line that could not be reserved: what was asked and what was available.
-    package struct Shortage: Sendable, Hashable {
-        /// The product (unknown or inactive ones are short of everything).
-        package var sku: String
-        /// Units the order asked for.
-        package var requested: Int
-        /// Units available then (0 for an unknown or inactive product).
-        package var available: Int
-
-        /// Creates the shortage.
-        package init(sku: String, requested: Int, available: Int) {
-            self.sku = sku
-            self.requested = requested
-            self.available = available
-        }
-    }
+    /// A line that could not be reserved: what was asked and what was available (as
+    /// `stock.rejected` names it).
+    package typealias Shortage = StockRejected.Shortage
 
     /// What applying an event did.
     package struct Outcome: Sendable, Hashable {
@@ -88,9 +79,14 @@ package enum StockLedger {
             return Outcome(
                 state: .sold, changed: true, reservedDelta: lines.mapValues { -$0 },
                 onHandDelta: lines.mapValues { -$0 })
+        case (.sold, .release):
+            // order-service cancelled it before it heard of the payment, which invoice-service
+            // then refunds: order-service's cancellation is the truth, and the goods are back.
+            return Outcome(state: .returned, changed: true, onHandDelta: lines)
         default:
-            // A repeat, or news that changes nothing: a rejected or released order holds
-            // nothing; a sold one cannot be cancelled (a paid order is never cancelled).
+            // A repeat, or news that changes nothing: a rejected, released or returned order
+            // holds nothing; a payment for one that is not reserved sells nothing (an order
+            // placed before the catalog, or one cancelled meanwhile, whose payment is refunded).
             return Outcome(state: state, changed: false)
         }
     }

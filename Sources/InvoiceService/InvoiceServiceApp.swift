@@ -1,7 +1,7 @@
 import Contracts
 package import ServiceKit
 
-/// invoice-service: one invoice per `order.created`, `invoice.created` through the outbox;
+/// invoice-service: one invoice per order whose stock is reserved (`stock.reserved`), `invoice.created` through the outbox;
 /// payments through the provider (`invoice.paid`), invoices unpaid at their due date closed
 /// (`invoice.overdue`), voids of cancelled orders' invoices (`invoice.voided`), and the
 /// refunds of money that cannot stay (`invoice.refunded`).
@@ -62,7 +62,7 @@ package enum InvoiceServiceApp {
             migrations: InvoiceMigrations.all,
             consumers: [
                 runtime.consumer(
-                    of: QueueName.invoiceOrderCreated,
+                    of: QueueName.invoiceStockReserved,
                     handler: InvoicingHandler(invoices: invoices, terms: configuration.terms)),
                 runtime.consumer(
                     of: QueueName.invoiceOrderCancelled,

@@ -2,8 +2,9 @@ import Contracts
 import Foundation
 package import ServiceKit
 
-/// Invoices orders: `order.created` from `invoice-service.order-created` becomes exactly one
-/// invoice per order.
+/// Invoices orders: `stock.reserved` from `invoice-service.stock-reserved` becomes exactly one
+/// invoice per order. An order is invoiced once catalog-service holds its stock, so it cannot
+/// be paid for goods it will not get.
 package struct InvoicingHandler: EventHandler {
     private let invoices: any InvoiceStore
     private let terms: InvoicingTerms
@@ -14,12 +15,11 @@ package struct InvoicingHandler: EventHandler {
         self.terms = terms
     }
 
-    package var accepts: [AcceptedEvent] { [AcceptedEvent(OrderCreated.self)] }
+    package var accepts: [AcceptedEvent] { [AcceptedEvent(StockReserved.self)] }
 
     package func apply(_ events: [IncomingEvent]) async throws {
         let orders = try events.map { event in
-            let envelope = try event.decode(OrderCreated.self)
-            let order = envelope.data
+            let order = try event.decode(StockReserved.self).data.order
             guard !order.items.isEmpty else { throw PoisonMessage("order \(order.orderID) has no items") }
             let sum = order.items.map(\.lineTotal).reduce(Money.zero, +)
             guard order.items.allSatisfy({ $0.lineTotal == $0.unitPrice * $0.quantity }), sum == order.total else {

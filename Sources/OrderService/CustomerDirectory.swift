@@ -8,17 +8,17 @@ package import Foundation
 /// Where order-service asks about a customer its replica does not hold yet.
 package protocol CustomerDirectory: Sendable {
     /// The customer, `nil` if customer-service does not know them (or will not show them to
-    /// the holder of `token`); throws ``CustomerDirectoryError`` if the token lacks the scope,
+    /// the holder of `token`); throws ``DirectoryError`` if the token lacks the scope,
     /// and any error if it cannot be asked (down, slow).
     func customer(id: UUID, token: String) async throws -> CustomerSnapshot?
 }
 
-/// customer-service refused to answer.
-package struct CustomerDirectoryError: Error, Sendable, Equatable {
+/// customer-service or catalog-service refused to answer.
+package struct DirectoryError: Error, Sendable, Equatable {
     /// What it refused.
     package struct Code: Hashable, Sendable {
         let name: String
-        /// The caller's token may not read customers (401 or 403).
+        /// The caller's token may not read customers or products (401 or 403).
         package static let forbidden = Code(name: "forbidden")
     }
 
@@ -29,17 +29,11 @@ package struct CustomerDirectoryError: Error, Sendable, Equatable {
 /// customer-service's `GET /customers/{id}`, with a short timeout: a customer created a
 /// moment ago, whose `customer.created` has not reached the replica, can order at once.
 package struct HTTPCustomerDirectory: CustomerDirectory {
-    private let baseURL: URL
-    private let session: URLSession
+    private let client: PeerServiceClient
 
     /// Creates the directory for customer-service at `baseURL`.
     package init(baseURL: URL, timeout: Duration) {
-        self.baseURL = baseURL
-        let configuration = URLSessionConfiguration.ephemeral
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        configuration.timeoutIntervalForRequest = seconds
-        configuration.timeoutIntervalForResource = seconds
-        self.session = URLSession(configuration: configuration)
+        client = PeerServiceClient(baseURL: baseURL, timeout: timeout)
     }
 
     private struct Response: Decodable {
@@ -59,13 +53,7 @@ package struct HTTPCustomerDirectory: CustomerDirectory {
     }
 
     package func customer(id: UUID, token: String) async throws -> CustomerSnapshot? {
-        var request = URLRequest(
-            url: baseURL.appendingPathComponent("customers").appendingPathComponent(id.uuidString.lowercased()))
-        // The caller's own token, as eShop forwards the user's: customer-service decides what
-        // this caller may see, not order-service.
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        let (data, response) = try await session.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let (data, status) = try await client.get(["customers", id.uuidString.lowercased()], token: token)
         switch status {
         case 200:
             let customer = try EventCoding.makeDecoder().decode(Response.self, from: data)
@@ -75,7 +63,7 @@ package struct HTTPCustomerDirectory: CustomerDirectory {
         case 404:
             return nil
         case 401, 403:
-            throw CustomerDirectoryError(code: .forbidden)
+            throw DirectoryError(code: .forbidden)
         default:
             throw URLError(.badServerResponse)
         }

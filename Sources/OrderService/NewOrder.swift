@@ -9,33 +9,44 @@ package struct NewOrder: Codable, Sendable, Equatable {
     /// What, at least one line.
     package var items: [Item]
 
-    /// One requested line.
+    /// One requested line: a product of the catalog and how many. Its name and price come
+    /// from the catalog, never from the client.
     package struct Item: Codable, Sendable, Equatable {
-        /// 1–200 characters.
-        package var productName: String
+        /// The product's SKU (case and surrounding spaces do not matter).
+        package var sku: String
         /// 1–10,000.
         package var quantity: Int
-        /// 0–1,000,000 with at most two decimals.
-        package var unitPrice: Money
 
         /// Creates a line.
-        package init(productName: String, quantity: Int, unitPrice: Money) {
-            self.productName = productName
+        package init(sku: String, quantity: Int) {
+            self.sku = sku
             self.quantity = quantity
-            self.unitPrice = unitPrice
         }
 
         enum CodingKeys: String, CodingKey {
-            case productName = "product_name"
-            case quantity
+            case sku, quantity
+        }
+
+        /// What a client set before the catalog, now refused by name: a price or a name sent
+        /// with a line would otherwise be dropped silently, and the client would believe it
+        /// had set them.
+        private enum RetiredKeys: String, CodingKey {
             case unitPrice = "unit_price"
+            case productName = "product_name"
         }
 
         /// Reads `quantity` as any JSON number first, so `1.5` or `1e30` is reported as this
         /// field's error: JSONDecoder would call either "not valid JSON", naming nothing.
         package init(from decoder: any Decoder) throws {
+            let retired = try decoder.container(keyedBy: RetiredKeys.self)
+            for key in [RetiredKeys.unitPrice, .productName] where retired.contains(key) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: retired,
+                    debugDescription:
+                        "must not be sent: names and prices come from the catalog; send each line's sku and quantity")
+            }
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            productName = try container.decode(String.self, forKey: .productName)
+            sku = try container.decode(String.self, forKey: .sku)
             let number: Decimal
             do {
                 number = try container.decode(Decimal.self, forKey: .quantity)
@@ -51,7 +62,6 @@ package struct NewOrder: Codable, Sendable, Equatable {
                     forKey: .quantity, in: container, debugDescription: "must be an integer from 1 to 10000")
             }
             quantity = NSDecimalNumber(decimal: number).intValue
-            unitPrice = try container.decode(Money.self, forKey: .unitPrice)
         }
     }
 
@@ -81,10 +91,11 @@ package struct NewOrder: Codable, Sendable, Equatable {
     package static let maxItems = 100
 
     /// The largest total an order may have: what `orders.total numeric(14,2)` holds. The line
-    /// limits alone allow 100 × 10,000 × 1,000,000.00, which it does not.
+    /// limits and the catalog's prices allow 100 × 10,000 × 1,000,000.00, which it does not.
     package static let maximumTotal = Money("999999999999.99")!
 
-    /// The checked request: trimmed names, and every rule a 422 names the field of.
+    /// The checked request: SKUs as the catalog keeps them, and every rule a 422 names the
+    /// field of.
     package func validated() throws -> NewOrder {
         guard !items.isEmpty else { throw APIError.invalid("items", "must contain at least one item") }
         guard items.count <= Self.maxItems else {
@@ -92,46 +103,42 @@ package struct NewOrder: Codable, Sendable, Equatable {
         }
         let checked = try items.enumerated().map { index, item in
             let field = "items[\(index)]"
-            let name = try FieldValidation.text(item.productName, field: "\(field).product_name", maxLength: 200)
             guard (1...10_000).contains(item.quantity) else {
                 throw APIError.invalid("\(field).quantity", "must be an integer from 1 to 10000")
             }
-            guard item.unitPrice >= .zero else { throw APIError.invalid("\(field).unit_price", "must not be negative") }
-            guard item.unitPrice <= Money(1_000_000) else {
-                throw APIError.invalid("\(field).unit_price", "must be at most 1000000")
-            }
-            guard item.unitPrice.scale <= 2 else {
-                throw APIError.invalid("\(field).unit_price", "must have at most two decimals")
-            }
-            return Item(productName: name, quantity: item.quantity, unitPrice: item.unitPrice)
+            return Item(sku: try FieldValidation.sku(item.sku, field: "\(field).sku"), quantity: item.quantity)
         }
-        let order = NewOrder(customerID: customerID, items: checked)
+        return NewOrder(customerID: customerID, items: checked)
+    }
+
+    /// Units asked for of each SKU (a SKU on several lines is summed).
+    package var quantities: [String: Int] {
+        items.reduce(into: [:]) { $0[$1.sku, default: 0] += $1.quantity }
+    }
+
+    /// The order this request places at `time`, each line named and priced as `products` (the
+    /// catalog, by SKU) say: created, with a time-ordered id (orders are inserted in id order,
+    /// so the index grows at its end). Throws the 422 of a total no order may have.
+    package func order(pricedBy products: [String: ProductSnapshot], at time: Date) throws -> Order {
+        let lines = try items.enumerated().map { index, item in
+            guard let product = products[item.sku] else {
+                throw APIError.invalid("items[\(index)].sku", "no product with SKU \(item.sku)")
+            }
+            return OrderLine(
+                sku: item.sku, productName: product.name, quantity: item.quantity, unitPrice: product.price)
+        }
+        let total = lines.map(\.lineTotal).reduce(.zero, +)
         // A total of 0.00 could never be paid (a payment is positive and equals the open
         // amount), and one over the column's range could not be stored: both are refused here,
         // so every order that passes is one the system can store, invoice and settle.
-        guard order.total > .zero else { throw APIError.invalid("items", "the order's total must be greater than 0") }
-        guard order.total <= Self.maximumTotal else {
-            throw APIError.invalid(
-                "items", "the order's total must be at most \(Self.maximumTotal), not \(order.total)")
+        guard total > .zero else { throw APIError.invalid("items", "the order's total must be greater than 0") }
+        guard total <= Self.maximumTotal else {
+            throw APIError.invalid("items", "the order's total must be at most \(Self.maximumTotal), not \(total)")
         }
-        return order
-    }
-
-    /// The order this request places at `time`: created, with a time-ordered id (orders are
-    /// inserted in id order, so the index grows at its end).
-    package func order(at time: Date) -> Order {
-        Order(
+        return Order(
             id: UUID.timeOrdered(at: time), customerID: customerID, status: .created, items: lines, total: total,
             createdAt: time, updatedAt: time)
     }
-
-    /// The order's lines with their totals.
-    package var lines: [OrderLine] {
-        items.map { OrderLine(productName: $0.productName, quantity: $0.quantity, unitPrice: $0.unitPrice) }
-    }
-
-    /// What the order comes to.
-    package var total: Money { lines.map(\.lineTotal).reduce(.zero, +) }
 
     /// The request in a canonical form, to tell a retried request from a different one under
     /// the same `Idempotency-Key`.

@@ -163,5 +163,13 @@ enum OrderMigrations {
                     updated_at timestamptz NOT NULL
                 );
                 """),
+        PostgresMigration(
+            version: 17, name: "order lines name their product",
+            sql: """
+                -- The catalog's SKU of each line (from here the name and price are the
+                -- catalog's, recorded as they were when the order was placed); NULL on lines of
+                -- orders placed before, which the client named and priced.
+                ALTER TABLE order_items ADD COLUMN sku text;
+                """),
     ]
 }

@@ -12,6 +12,7 @@ package struct OrderRoutes: Sendable {
     private let store: any OrderStore
     private let replica: any CustomerReplica
     private let directory: any CustomerDirectory
+    private let pricing: OrderPricing
     private let maxBodyBytes: Int
     private let admission: OrderAdmission?
     private let logger: Logger
@@ -19,9 +20,10 @@ package struct OrderRoutes: Sendable {
     /// Creates the routes; with `admission`, new orders beyond what the pipeline settles in
     /// time are answered 503.
     package init(
-        store: any OrderStore, replica: any CustomerReplica, directory: any CustomerDirectory, maxBodyBytes: Int,
-        admission: OrderAdmission? = nil, logger: Logger
+        store: any OrderStore, replica: any CustomerReplica, directory: any CustomerDirectory, pricing: OrderPricing,
+        maxBodyBytes: Int, admission: OrderAdmission? = nil, logger: Logger
     ) {
+        self.pricing = pricing
         self.store = store
         self.replica = replica
         self.directory = directory
@@ -84,8 +86,9 @@ package struct OrderRoutes: Sendable {
         }
     }
 
-    /// Places an order: one transaction (order, items, outbox), never a wait for the broker;
-    /// unless ``OrderAdmission`` sheds it first.
+    /// Places an order named and priced by the catalog (``OrderPricing``): one transaction
+    /// (order, items, outbox), never a wait for the broker; unless ``OrderAdmission`` sheds it
+    /// first.
     func place(_ request: Request, caller: Caller) async throws -> Response {
         let new = try await request.decodeJSON(NewOrder.self, limit: maxBodyBytes).validated()
         guard caller.owns(new.customerID) else {
@@ -101,7 +104,8 @@ package struct OrderRoutes: Sendable {
         // After the checks: bad input is a 4xx and a replay is answered whatever the load.
         if let admission, !admission.admit() { throw Self.overloaded }
         let customer = try await knownCustomer(new.customerID, caller: caller)
-        let order = new.order(at: Date())
+        let products = try await pricing.products(for: new, token: caller.token)
+        let order = try new.order(pricedBy: products, at: Date())
         let placed = try await answering {
             try await store.place(order, idempotency: idempotency, traceparent: request.traceparent)
         }
@@ -123,7 +127,7 @@ package struct OrderRoutes: Sendable {
         let fetched: CustomerSnapshot?
         do {
             fetched = try await directory.customer(id: id, token: caller.token)
-        } catch let error as CustomerDirectoryError where error.code == .forbidden {
+        } catch let error as DirectoryError where error.code == .forbidden {
             throw APIError.insufficientScope(.customersRead)
         } catch {
             logger.warning(

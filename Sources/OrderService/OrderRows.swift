@@ -47,9 +47,9 @@ enum OrderRows {
         async throws -> [UUID: [OrderLine]]
     {
         let sql = """
-            SELECT k.id, i.product_name, i.quantity, i.unit_price FROM unnest($1::uuid[]) AS k(id)
+            SELECT k.id, i.product_name, i.quantity, i.unit_price, i.sku FROM unnest($1::uuid[]) AS k(id)
             JOIN LATERAL (
-                SELECT product_name, quantity, unit_price, position FROM order_items WHERE order_id = k.id ORDER BY position
+                SELECT product_name, quantity, unit_price, sku, position FROM order_items WHERE order_id = k.id ORDER BY position
             ) AS i ON true
             ORDER BY k.id, i.position
             """
@@ -63,6 +63,7 @@ enum OrderRows {
         for row in items {
             lines[try row.decode(UUID.self, at: 0), default: []].append(
                 OrderLine(
+                    sku: try row.decode(String?.self, at: 4),
                     productName: try row.decode(String.self, at: 1), quantity: try row.decode(Int.self, at: 2),
                     unitPrice: Money(try row.decode(Decimal.self, at: 3))))
         }

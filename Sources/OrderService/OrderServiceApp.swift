@@ -2,7 +2,8 @@ import Contracts
 package import Postgres
 package import ServiceKit
 
-/// order-service: orders over HTTP, `order.created` and `order.cancelled` through the outbox,
+/// order-service: orders over HTTP (named and priced by the catalog), `order.created` and
+/// `order.cancelled` through the outbox (orders whose stock could not be reserved cancelled),
 /// invoice and payment status (and cancellation of orders whose invoice is overdue) and the
 /// customer replica from events, and the live view of every order's changes.
 package enum OrderServiceApp {
@@ -21,6 +22,8 @@ package enum OrderServiceApp {
         package var products: any ProductReplica
         /// Where a customer missing from the replica is looked up.
         package var directory: any CustomerDirectory
+        /// Where a product missing from the replica is looked up.
+        package var catalog: any ProductDirectory
         /// Admission control in a known state (tests that need it shedding); `nil`: a new one
         /// from the configuration.
         package var admission: OrderAdmission?
@@ -32,8 +35,9 @@ package enum OrderServiceApp {
         package init(
             service: ServiceDependencies, store: any OrderStore, replica: any CustomerReplica,
             changeLog: any OrderChangeLog, products: any ProductReplica, directory: any CustomerDirectory,
-            admission: OrderAdmission? = nil, changeListener: PostgresListener? = nil
+            catalog: any ProductDirectory, admission: OrderAdmission? = nil, changeListener: PostgresListener? = nil
         ) {
+            self.catalog = catalog
             self.products = products
             self.admission = admission
             self.service = service
@@ -55,6 +59,8 @@ package enum OrderServiceApp {
                 products: PostgresProductReplica(client: service.database),
                 directory: HTTPCustomerDirectory(
                     baseURL: configuration.customerServiceURL, timeout: configuration.customerLookupTimeout),
+                catalog: HTTPProductDirectory(
+                    baseURL: configuration.catalogServiceURL, timeout: configuration.catalogLookupTimeout),
                 changeListener: service.database.listen([OrderChangeFeed.channel]))
         }
     }
@@ -85,12 +91,16 @@ package enum OrderServiceApp {
                     of: QueueName.orderInvoicePayments, handler: InvoicePaymentsHandler(store: dependencies.store)),
                 runtime.consumer(
                     of: QueueName.orderProductEvents, handler: ProductEventsHandler(replica: dependencies.products)),
+                runtime.consumer(
+                    of: QueueName.orderStockRejected, handler: StockRejectedHandler(store: dependencies.store)),
             ],
             background: [feed],
             openAPI: PackageResources.openapi_json,
             routes: { router, access in
                 OrderRoutes(
                     store: dependencies.store, replica: dependencies.replica, directory: dependencies.directory,
+                    pricing: OrderPricing(
+                        replica: dependencies.products, directory: dependencies.catalog, logger: runtime.logger),
                     maxBodyBytes: configuration.service.maxBodyBytes, admission: admission,
                     logger: runtime.logger
                 ).add(to: router, access: access)

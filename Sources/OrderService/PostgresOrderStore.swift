@@ -67,10 +67,10 @@ package struct PostgresOrderStore: OrderStore {
                    i.created_at
             FROM input AS i
         ), items AS (
-            INSERT INTO order_items (order_id, position, product_name, quantity, unit_price, line_total)
-            SELECT * FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::numeric[], $12::numeric[])
+            INSERT INTO order_items (order_id, position, product_name, quantity, unit_price, line_total, sku)
+            SELECT * FROM unnest($7::uuid[], $8::int[], $9::text[], $10::int[], $11::numeric[], $12::numeric[], $13::text[])
         ), events AS (
-            \(Outbox.insert(parametersFrom: 13))
+            \(Outbox.insert(parametersFrom: 14))
         )
         -- Each order's order.created, in the order given; numbered later (settleChanges).
         INSERT INTO order_change_queue (order_id, customer_id, event, at)
@@ -91,7 +91,7 @@ package struct PostgresOrderStore: OrderStore {
                     rows.map(\.idempotency?.request), orders.map(\.createdAt),
                     items.map(\.0), items.map(\.1), items.map(\.2.productName), items.map(\.2.quantity),
                     items.map(\.2.unitPrice.amount),
-                    items.map(\.2.lineTotal.amount),
+                    items.map(\.2.lineTotal.amount), items.map(\.2.sku),
                 ] + Outbox.bindings(rows.map(\.event)))
             // Committed already: a lost wake-up only delays the relay (or the live stream)
             // until its next poll.

@@ -31,7 +31,10 @@ package struct PostgresProductReplica: ProductReplica {
 
     package func saveProducts(_ products: [ProductSnapshot], events: [IncomingEvent]) async throws {
         try await client.transaction { connection in
-            let applicable = try await Inbox.claim(Array(zip(events, products)), on: connection, event: \.0).map(\.1)
+            // From events: only those not seen before. From an HTTP lookup: all.
+            let applicable =
+                events.isEmpty
+                ? products : try await Inbox.claim(Array(zip(events, products)), on: connection, event: \.0).map(\.1)
             // Of several versions of one product in the batch, the newest is enough.
             var newest: [String: ProductSnapshot] = [:]
             for product in applicable where (newest[product.sku]?.version ?? .min) < product.version {

@@ -8,6 +8,6 @@ package protocol ProductReplica: Sendable {
     func products(skus: [String]) async throws -> [String: ProductSnapshot]
 
     /// Stores product snapshots, each only if newer than what the replica holds; `events` are
-    /// the inbox entries of the events they came from.
+    /// the inbox entries of the events they came from (none: looked up over HTTP).
     func saveProducts(_ products: [ProductSnapshot], events: [IncomingEvent]) async throws
 }

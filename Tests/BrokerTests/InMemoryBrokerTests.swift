@@ -85,7 +85,7 @@ struct InMemoryBrokerTests {
         try await broker.declare(.mercato())
         try await broker.publish(message(ExchangeName.orders, EventType.orderCreated.name))
         #expect(await broker.messageCount(queue: QueueName.customerOrderCreated) == 1)
-        #expect(await broker.messageCount(queue: QueueName.invoiceOrderCreated) == 1)
+        #expect(await broker.messageCount(queue: QueueName.catalogOrderEvents) == 1)
         try await broker.publish(message(ExchangeName.customers, EventType.customerUpdated.name))
         #expect(await broker.messageCount(queue: QueueName.orderCustomerEvents) == 1)
     }

@@ -24,7 +24,7 @@ struct CatalogServiceTests {
         if seed { _ = try await store.seedIfEmpty(CatalogSeeds.products, at: Date()) }
         return try await CatalogServiceApp.build(
             try CatalogServiceConfiguration(environment: tokens.serviceEnvironment(["SEED_PRODUCTS": "false"])),
-            dependencies: .init(service: .inMemory(outbox: store.outbox), products: store))
+            dependencies: .init(service: .inMemory(outbox: store.outbox), products: store, stock: store))
     }
 
     /// The store contract, against the in-memory store (PostgreSQL's runs in
@@ -40,7 +40,7 @@ struct CatalogServiceTests {
     @Test(arguments: StockStoreContract.checks)
     func memoryStock(_ check: ContractCheck<StockStorage>) async throws {
         let store = MemoryProductStore()
-        try await check.run(StockStorage(products: store, stock: store))
+        try await check.run(StockStorage(products: store, stock: store, pendingEvents: { store.outbox.pending }))
     }
 
     @Test func theApplicationServesTheCommonRoutesAndMiddleware() async throws {

@@ -44,12 +44,15 @@ struct StockLedgerTests {
         let sold = StockLedger.apply(.sell, to: .reserved, holding: held, products: [:])
         #expect(sold.state == .sold && sold.reservedDelta == ["TEA": -2] && sold.onHandDelta == ["TEA": -2])
         for (state, event) in [
-            (StockLedger.State.released, StockLedger.Event.release), (.sold, .sell), (.sold, .release),
-            (.rejected, .release), (.released, .sell), (.reserved, .reserve(["TEA": 1])),
+            (StockLedger.State.released, StockLedger.Event.release), (.sold, .sell), (.rejected, .release),
+            (.released, .sell), (.reserved, .reserve(["TEA": 1])), (.returned, .release), (.returned, .sell),
         ] {
             let repeat_ = StockLedger.apply(event, to: state, holding: held, products: [:])
             #expect(!repeat_.changed && repeat_.state == state && repeat_.reservedDelta.isEmpty, "\(state) \(event)")
         }
+        // Cancelled after its payment was captured (and refunded): the goods come back.
+        let returned = StockLedger.apply(.release, to: .sold, holding: held, products: [:])
+        #expect(returned.state == .returned && returned.onHandDelta == ["TEA": 2] && returned.reservedDelta.isEmpty)
     }
 
     @Test func aCancellationBeforeItsOrderMeansTheOrderReservesNothing() {

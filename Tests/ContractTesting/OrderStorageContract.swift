@@ -133,14 +133,19 @@ package enum OrderStorageContract {
             let largest = try NewOrder(
                 customerID: UUID(),
                 items: (0..<NewOrder.maxItems).map { index in
-                    NewOrder.Item(
-                        productName: "Line \(index)", quantity: index == 0 ? 9_999 : 10_000, unitPrice: Money(1_000_000)
-                    )
+                    NewOrder.Item(sku: "LINE-\(index)", quantity: index == 0 ? 9_999 : 10_000)
                 }
             ).validated()
-            var order = order(lines: [])
-            order.items = largest.lines
-            order.total = largest.total
+            let catalog = Dictionary(
+                uniqueKeysWithValues: largest.items.map {
+                    (
+                        $0.sku,
+                        ProductSnapshot(
+                            sku: $0.sku, name: "Line", price: Money(1_000_000), active: true, available: 10_000,
+                            version: 1, updatedAt: Date())
+                    )
+                })
+            let order = try largest.order(pricedBy: catalog, at: Date())
             _ = try await store.store.place(order, idempotency: nil, traceparent: nil)
             let stored = try #require(try await store.store.order(id: order.id))
             #expect(stored.total == Money("999999000000.00") && stored.items == order.items)

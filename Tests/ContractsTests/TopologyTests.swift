@@ -11,10 +11,10 @@ struct TopologyTests {
         #expect(Set(consumerQueues.map(\.name)) == Set(QueueName.consumerQueues))
         #expect(
             Set(QueueName.consumerQueues) == [
-                QueueName.customerOrderCreated, QueueName.invoiceOrderCreated,
+                QueueName.customerOrderCreated, QueueName.catalogOrderEvents, QueueName.invoiceStockReserved,
                 QueueName.orderInvoiceCreated, QueueName.orderCustomerEvents,
                 QueueName.customerOrderCancelled, QueueName.invoiceOrderCancelled, QueueName.orderInvoicePayments,
-                QueueName.orderProductEvents,
+                QueueName.orderProductEvents, QueueName.orderStockRejected, QueueName.catalogInvoicePaid,
             ])
         for queue in consumerQueues {
             #expect(queue.durable)
@@ -52,7 +52,7 @@ struct TopologyTests {
     @Test func exchangesAreDeclaredOnceAndDurable() {
         let topology = Topology.mercato()
         let names = topology.exchanges.map(\.name)
-        let services = ["order-service", "customer-service", "invoice-service"]
+        let services = MercatoService.all.map(\.name)
         let direct = [ExchangeName.deadLetter] + services.map(ExchangeName.failures(of:))
         #expect(names.count == Set(names).count)
         #expect(

@@ -41,11 +41,12 @@ struct InvoiceServiceTests {
             createdAt: Date())
     }
 
+    /// The `stock.reserved` that has `order` invoiced.
     func event(_ order: OrderCreated, id: String = UUID().uuidString) throws -> IncomingEvent {
         try IncomingEvent(
             CloudEvent(
                 id: id, source: "/tests", traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-                data: order))
+                data: StockReserved(order, at: Date())))
     }
 
     @Test(arguments: [

@@ -97,6 +97,7 @@ struct OrderAdmissionTests {
             customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1,
             updatedAt: Date())
         try await storage.replica.saveCustomers([customer], events: [])
+        try await storage.products.saveProducts([OrderServiceTests.product("TEA-1")], events: [])
         var configuration = OrderAdmission.Configuration()
         configuration.minimumShare = 0.5
         configuration.interval = .seconds(60)
@@ -113,7 +114,8 @@ struct OrderAdmissionTests {
             try OrderServiceConfiguration(environment: tokens.serviceEnvironment()),
             dependencies: .init(
                 service: .inMemory(outbox: storage.outbox), store: storage.store, replica: storage.replica,
-                changeLog: storage.changeLog, products: storage.products, directory: NoDirectory(), admission: admission
+                changeLog: storage.changeLog, products: storage.products, directory: NoDirectory(),
+                catalog: NoDirectory(), admission: admission
             ))
         var headers = TestTokens.bearer(try await tokens.customer(customer.customerID))
         headers[.contentType] = "application/json"
@@ -122,7 +124,7 @@ struct OrderAdmissionTests {
             let response = try await router.respond(
                 .post, "/orders", headers: headers,
                 body:
-                    #"{"customer_id": "\#(customer.customerID)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#
+                    #"{"customer_id": "\#(customer.customerID)", "items": [{"sku": "TEA-1", "quantity": 1}]}"#
             )
             statuses.append(response.status)
             if response.status == .serviceUnavailable {

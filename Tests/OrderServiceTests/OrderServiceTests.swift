@@ -15,8 +15,16 @@ import Testing
 struct OrderServiceTests {
     let storage = MemoryOrderStorage()
 
-    func item(_ name: String = "Tea", _ quantity: Int = 1, _ price: String = "3.50") -> NewOrder.Item {
-        NewOrder.Item(productName: name, quantity: quantity, unitPrice: Money(price)!)
+    func item(_ sku: String = "TEA-1", _ quantity: Int = 1) -> NewOrder.Item {
+        NewOrder.Item(sku: sku, quantity: quantity)
+    }
+
+    static func product(
+        _ sku: String, price: String = "3.50", available: Int = 100, active: Bool = true, name: String = "Tea"
+    ) -> ProductSnapshot {
+        ProductSnapshot(
+            sku: sku, name: name, price: Money(price)!, active: active, available: available, version: 1,
+            updatedAt: Date())
     }
 
     /// The application a client reaches: health, metrics and the OpenAPI document are open,
@@ -31,55 +39,52 @@ struct OrderServiceTests {
 
     @Test func validatesOrders() throws {
         let customer = UUID()
-        let valid = try NewOrder(customerID: customer, items: [item(" Tea ", 2, "3.50")]).validated()
-        #expect(valid.items[0].productName == "Tea")
-        #expect(valid.lines[0].lineTotal == Money("7.00"))
+        let valid = try NewOrder(customerID: customer, items: [item(" tea-1 ", 2)]).validated()
+        #expect(valid.items[0].sku == "TEA-1")
+        #expect(valid.quantities == ["TEA-1": 2])
         let cases: [(NewOrder, String)] = [
             (NewOrder(customerID: customer, items: []), "items"),
             (NewOrder(customerID: customer, items: Array(repeating: item(), count: 101)), "items"),
-            (NewOrder(customerID: customer, items: [item(), item("Tea", 0)]), "items[1].quantity"),
-            (NewOrder(customerID: customer, items: [item("Tea", 10_001)]), "items[0].quantity"),
-            (NewOrder(customerID: customer, items: [item("Tea", 1, "-0.01")]), "items[0].unit_price"),
-            (NewOrder(customerID: customer, items: [item("Tea", 1, "0.001")]), "items[0].unit_price"),
-            (NewOrder(customerID: customer, items: [item("Tea", 1, "1000000.01")]), "items[0].unit_price"),
-            (NewOrder(customerID: customer, items: [item("", 1)]), "items[0].product_name"),
-            (
-                NewOrder(customerID: customer, items: [item(String(repeating: "x", count: 201))]),
-                "items[0].product_name"
-            ),
+            (NewOrder(customerID: customer, items: [item(), item("TEA-1", 0)]), "items[1].quantity"),
+            (NewOrder(customerID: customer, items: [item("TEA-1", 10_001)]), "items[0].quantity"),
+            (NewOrder(customerID: customer, items: [item("", 1)]), "items[0].sku"),
+            (NewOrder(customerID: customer, items: [item("TEA 1", 1)]), "items[0].sku"),
+            (NewOrder(customerID: customer, items: [item(String(repeating: "X", count: 65))]), "items[0].sku"),
         ]
         for (order, field) in cases {
             #expect { try order.validated() } throws: {
                 ($0 as? APIError)?.field == field && ($0 as? APIError)?.code == "validation_failed"
             }
         }
-        // Zero is a price (a free sample beside paid lines), not an error...
-        #expect(throws: Never.self) {
-            try NewOrder(customerID: customer, items: [item("Sample", 1, "0"), item()]).validated()
-        }
     }
 
-    /// An order totalling 0.00 could never be paid (a payment must be positive and equal the
-    /// open amount) and would always end cancelled as overdue: it is refused at placement.
-    @Test func anOrderTotallingZeroIsRefusedNamingItsItems() {
-        let order = NewOrder(customerID: UUID(), items: [item("Sample", 1, "0"), item("Sticker", 3, "0.00")])
-        #expect { try order.validated() } throws: {
-            ($0 as? APIError)?.field == "items" && ($0 as? APIError)?.code == "validation_failed"
-        }
+    /// Each line is named and priced as the catalog says, whatever the client would like.
+    @Test func linesAreNamedAndPricedByTheCatalog() throws {
+        let new = try NewOrder(customerID: UUID(), items: [item("TEA-1", 2), item("CUP", 1), item("TEA-1", 1)])
+            .validated()
+        let order = try new.order(
+            pricedBy: [
+                "TEA-1": Self.product("TEA-1", price: "3.50"), "CUP": Self.product("CUP", price: "12.00", name: "Cup"),
+            ],
+            at: Date())
+        #expect(order.items.map(\.sku) == ["TEA-1", "CUP", "TEA-1"])
+        #expect(order.items.map(\.productName) == ["Tea", "Cup", "Tea"])
+        #expect(order.items.map(\.lineTotal) == [Money("7.00")!, Money("12.00")!, Money("3.50")!])
+        #expect(order.total == Money("22.50") && new.quantities == ["TEA-1": 3, "CUP": 1])
     }
 
-    /// Every request that passes validation fits orders.total numeric(14,2); the largest the
-    /// line limits allow (100 × 10,000 × 1,000,000.00) does not, so it is a 422, not a 500.
+    /// Every order that is placed fits orders.total numeric(14,2); the largest the line limits
+    /// and prices allow (100 × 10,000 × 1,000,000.00) does not, so it is a 422, not a 500.
     @Test func anOrderOverTheLargestTotalIsRefusedNamingItsItems() throws {
+        let gold = ["GOLD": Self.product("GOLD", price: "1000000", available: 10_000_000)]
         let largest = NewOrder(
-            customerID: UUID(), items: Array(repeating: item("Gold", 10_000, "1000000"), count: NewOrder.maxItems))
-        #expect { try largest.validated() } throws: {
+            customerID: UUID(), items: Array(repeating: item("GOLD", 10_000), count: NewOrder.maxItems))
+        #expect { try largest.validated().order(pricedBy: gold, at: Date()) } throws: {
             ($0 as? APIError)?.field == "items" && ($0 as? APIError)?.code == "validation_failed"
         }
         let justUnder = NewOrder(
-            customerID: UUID(),
-            items: [item("Gold", 9_999, "1000000")] + Array(repeating: item("Gold", 10_000, "1000000"), count: 99))
-        #expect(try justUnder.validated().total == Money("999999000000"))
+            customerID: UUID(), items: [item("GOLD", 9_999)] + Array(repeating: item("GOLD", 10_000), count: 99))
+        #expect(try justUnder.validated().order(pricedBy: gold, at: Date()).total == Money("999999000000"))
     }
 
     @Test func decodingNamesTheField() throws {
@@ -94,31 +99,29 @@ struct OrderServiceTests {
         }
         let id = UUID().uuidString
         #expect(field(#"{"customer_id":"nope","items":[]}"#) == "customer_id")
-        #expect(
-            field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1.5,"unit_price":1}]}"#)
-                == "items[0].quantity")
-        #expect(
-            field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1e30,"unit_price":1}]}"#)
-                == "items[0].quantity")
-        #expect(
-            field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1,"unit_price":"1,5"}]}"#)
-                == "items[0].unit_price")
+        #expect(field(#"{"customer_id":"\#(id)","items":[{"sku":"A","quantity":1.5}]}"#) == "items[0].quantity")
+        #expect(field(#"{"customer_id":"\#(id)","items":[{"sku":"A","quantity":1e30}]}"#) == "items[0].quantity")
         // Valid JSON numbers beyond Decimal's range.
+        #expect(field(#"{"customer_id":"\#(id)","items":[{"sku":"A","quantity":1e+308}]}"#) == "items[0].quantity")
+        #expect(field(#"{"customer_id":"\#(id)","items":[{"quantity":1}]}"#) == "items[0].sku")
+        // A client may no longer name its price, nor its product's name.
         #expect(
-            field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1e+308,"unit_price":1}]}"#)
-                == "items[0].quantity")
-        #expect(
-            field(#"{"customer_id":"\#(id)","items":[{"product_name":"a","quantity":1,"unit_price":1e308}]}"#)
+            field(#"{"customer_id":"\#(id)","items":[{"sku":"A","quantity":1,"unit_price":"0.01"}]}"#)
                 == "items[0].unit_price")
-        #expect(field(#"{"customer_id":"\#(id)","items":[{"quantity":1,"unit_price":1}]}"#) == "items[0].product_name")
+        #expect(
+            field(#"{"customer_id":"\#(id)","items":[{"product_name":"Tea","quantity":1,"unit_price":"3.50"}]}"#)
+                == "items[0].unit_price")
+        #expect(
+            field(#"{"customer_id":"\#(id)","items":[{"sku":"A","product_name":"B","quantity":1}]}"#)
+                == "items[0].product_name")
         #expect(field(#"{"items":[]}"#) == "customer_id")
     }
 
     @Test func equivalentRequestsHaveTheSameCanonicalForm() throws {
         let customer = UUID()
-        let a = NewOrder(customerID: customer, items: [item("Tea", 1, "3.5")])
-        let b = NewOrder(customerID: customer, items: [item("Tea", 1, "3.50")])
-        let c = NewOrder(customerID: customer, items: [item("Tea", 2, "3.50")])
+        let a = try NewOrder(customerID: customer, items: [item("tea-1", 1)]).validated()
+        let b = try NewOrder(customerID: customer, items: [item("TEA-1 ", 1)]).validated()
+        let c = try NewOrder(customerID: customer, items: [item("TEA-1", 2)]).validated()
         #expect(a.canonicalJSON == b.canonicalJSON)
         #expect(a.canonicalJSON != c.canonicalJSON)
     }
@@ -158,12 +161,110 @@ struct OrderServiceTests {
         #expect(try await storage.replica.customer(id: order.customerID)?.version == 2)
     }
 
+    /// The catalog decides what an order costs and whether it may be placed: a customer token
+    /// can no longer set a price, an unknown or inactive SKU is a 422 naming the line, more than
+    /// is available a 409 naming every short SKU, and a refused order writes nothing.
+    @Test func theCatalogPricesOrdersAndRefusesWhatIsNotForSaleOrNotInStock() async throws {
+        let customer = CustomerSnapshot(
+            customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1,
+            updatedAt: Date())
+        try await storage.replica.saveCustomers([customer], events: [])
+        try await storage.products.saveProducts(
+            [
+                Self.product("TEA-1", price: "4.20", available: 5), Self.product("CUP", price: "9.99", available: 1),
+                Self.product("OLD", active: false),
+            ], events: [])
+        let tokens = TestTokens()
+        let router = try await orderApplication(tokens, storage: storage)
+        var headers = TestTokens.bearer(try await tokens.customer(customer.customerID))
+        headers[.contentType] = "application/json"
+        func post(_ items: String) async throws -> TestResponse {
+            try await router.respond(
+                .post, "/orders", headers: headers,
+                body: #"{"customer_id": "\#(customer.customerID)", "items": \#(items)}"#)
+        }
+        let placed = try await post(#"[{"sku": "tea-1", "quantity": 2}, {"sku": "CUP", "quantity": 1}]"#)
+        #expect(placed.status == .created)
+        let body = try #require(placed.json as? [String: Any])
+        #expect(body["total"] as? String == "18.39")
+        let lines = try #require(body["items"] as? [[String: Any]])
+        #expect(lines.map { $0["sku"] as? String } == ["TEA-1", "CUP"])
+        #expect(lines.map { $0["unit_price"] as? String } == ["4.20", "9.99"])
+
+        let priced = try await post(#"[{"sku": "TEA-1", "quantity": 1, "unit_price": "0.01"}]"#)
+        #expect(priced.status == .unprocessableContent && priced.errorField == "items[0].unit_price")
+        let unknown = try await post(#"[{"sku": "TEA-1", "quantity": 1}, {"sku": "NOPE", "quantity": 1}]"#)
+        #expect(unknown.status == .unprocessableContent && unknown.errorField == "items[1].sku")
+        let inactive = try await post(#"[{"sku": "OLD", "quantity": 1}]"#)
+        #expect(inactive.status == .unprocessableContent && inactive.errorField == "items[0].sku")
+        let short = try await post(
+            #"[{"sku": "TEA-1", "quantity": 3}, {"sku": "CUP", "quantity": 2}, {"sku": "TEA-1", "quantity": 3}]"#)
+        #expect(
+            short.status == .conflict && short.errorCode == "out_of_stock" && short.errorField == "items[0].quantity")
+        let message = ((short.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? ""
+        #expect(
+            message.contains("CUP (2 asked for, 1 available)") && message.contains("TEA-1 (6 asked for, 5 available)"))
+        let orders = try await storage.store.orders(page: try PageRequest(limit: 10), customerID: nil)
+        #expect(orders.count == 1, "only the first order was written")
+        #expect(storage.outbox.pending.filter { $0.eventType == "order.created" }.count == 1)
+    }
+
+    /// A product added a moment ago, not in the replica yet, is asked of catalog-service and
+    /// remembered; one catalog-service does not know is a 422.
+    @Test func aProductTheReplicaLacksIsAskedOfTheCatalog() async throws {
+        struct Catalog: ProductDirectory {
+            func product(sku: String, token: String) async throws -> ProductSnapshot? {
+                sku == "NEW" ? OrderServiceTests.product("NEW", price: "2.00") : nil
+            }
+        }
+        let pricing = OrderPricing(replica: storage.products, directory: Catalog(), logger: Logger(label: "test"))
+        let new = try NewOrder(customerID: UUID(), items: [item("NEW", 2)]).validated()
+        #expect(try await pricing.products(for: new, token: "t")["NEW"]?.price == Money("2.00"))
+        #expect(try await storage.products.products(skus: ["NEW"])["NEW"] != nil)
+        let unknown = try NewOrder(customerID: UUID(), items: [item("GONE", 1)]).validated()
+        await #expect { try await pricing.products(for: unknown, token: "t") } throws: {
+            ($0 as? APIError)?.field == "items[0].sku"
+        }
+    }
+
+    /// An order whose stock was refused is cancelled (reason out_of_stock) once, through the
+    /// one cancellation path: its order.cancelled gives back the count and voids an invoice.
+    @Test func aStockRejectionCancelsTheOrderOnce() async throws {
+        let time = Date()
+        let order = Order(
+            id: UUID(), customerID: UUID(), status: .created,
+            items: [OrderLine(sku: "TEA-1", productName: "Tea", quantity: 1, unitPrice: Money("1.00")!)],
+            total: Money("1.00")!, createdAt: time, updatedAt: time)
+        _ = try await storage.store.place(order, idempotency: nil, traceparent: nil)
+        let rejection = try IncomingEvent(
+            CloudEvent(
+                source: "/tests",
+                data: StockRejected(
+                    orderID: order.id, customerID: order.customerID,
+                    shortages: [.init(sku: "TEA-1", requested: 1, available: 0)], rejectedAt: time)))
+        let handler = StockRejectedHandler(store: storage.store)
+        try await handler.apply([rejection])
+        try await handler.apply([rejection])
+        #expect(try await storage.store.order(id: order.id)?.status == .cancelled)
+        let cancellations = storage.outbox.pending.filter { $0.eventType == "order.cancelled" }
+        #expect(cancellations.count == 1)
+        let cancelled = try EventCoding.makeDecoder().decode(
+            CloudEvent<OrderCancelled>.self, from: try #require(cancellations.first).body)
+        #expect(cancelled.data.reason == .outOfStock)
+        let stranger = try IncomingEvent(
+            CloudEvent(
+                source: "/tests",
+                data: StockRejected(orderID: UUID(), customerID: UUID(), shortages: [], rejectedAt: time)))
+        await #expect(throws: OrderStoreError.self) { try await handler.apply([stranger]) }
+    }
+
     /// Storage's refusals reach clients as HTTP answers naming the field.
     @Test func aReusedIdempotencyKeyIsA409NamingTheHeader() async throws {
         let customer = CustomerSnapshot(
             customerID: UUID(), name: "Ada", email: "ada@example.com", address: "x", ordersCount: 0, version: 1,
             updatedAt: Date())
         try await storage.replica.saveCustomers([customer], events: [])
+        try await storage.products.saveProducts([Self.product("TEA-1")], events: [])
         let tokens = TestTokens()
         let router = try await orderApplication(tokens, storage: storage)
         var headers = TestTokens.bearer(try await tokens.customer(customer.customerID))
@@ -173,7 +274,7 @@ struct OrderServiceTests {
             try await router.respond(
                 .post, "/orders", headers: headers,
                 body:
-                    #"{"customer_id": "\#(customer.customerID)", "items": [{"product_name": "Tea", "quantity": \#(quantity), "unit_price": 1}]}"#
+                    #"{"customer_id": "\#(customer.customerID)", "items": [{"sku": "TEA-1", "quantity": \#(quantity)}]}"#
             )
         }
         #expect(try await post(quantity: 1).status == .created)
@@ -193,11 +294,13 @@ func orderApplication(_ tokens: TestTokens, storage: MemoryOrderStorage) async t
         try OrderServiceConfiguration(environment: tokens.serviceEnvironment()),
         dependencies: .init(
             service: .inMemory(outbox: storage.outbox), store: storage.store, replica: storage.replica,
-            changeLog: storage.changeLog, products: storage.products, directory: NoDirectory()))
+            changeLog: storage.changeLog, products: storage.products, directory: NoDirectory(), catalog: NoDirectory()))
 }
 
-struct NoDirectory: CustomerDirectory {
+/// A customer-service that knows nobody and a catalog-service that knows no product.
+struct NoDirectory: CustomerDirectory, ProductDirectory {
     func customer(id: UUID, token: String) async throws -> CustomerSnapshot? { nil }
+    func product(sku: String, token: String) async throws -> ProductSnapshot? { nil }
 }
 
 @Suite(.timeLimit(.minutes(1)))
@@ -239,6 +342,7 @@ struct OrderOwnershipTests {
                 ],
                 events: [])
         }
+        try await storage.products.saveProducts([OrderServiceTests.product("TEA-1")], events: [])
         let tokens = TestTokens()
         let router = try await orderApplication(tokens, storage: storage)
         func headers(_ token: String) -> HTTPFields {
@@ -249,7 +353,7 @@ struct OrderOwnershipTests {
         let asAda = headers(try await tokens.customer(ada))
         let asBob = headers(try await tokens.customer(bob))
         func order(for customer: UUID) -> String {
-            #"{"customer_id": "\#(customer)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#
+            #"{"customer_id": "\#(customer)", "items": [{"sku": "TEA-1", "quantity": 1}]}"#
         }
         let placed = try await router.respond(.post, "/orders", headers: asAda, body: order(for: ada))
         #expect(placed.status == .created)
@@ -317,7 +421,7 @@ struct OrderOwnershipTests {
         posting[.contentType] = "application/json"
         let placed = try await router.respond(
             .post, "/orders", headers: posting,
-            body: #"{"customer_id": "\#(nilUUID)", "items": [{"product_name": "Tea", "quantity": 1, "unit_price": 1}]}"#
+            body: #"{"customer_id": "\#(nilUUID)", "items": [{"sku": "TEA-1", "quantity": 1}]}"#
         )
         #expect(placed.status == .forbidden, "the nil UUID is no customer's id")
         let admin = try await router.respond(

@@ -64,7 +64,8 @@ struct RepositoryContractTests {
         try await check.run(
             StockStorage(
                 products: PostgresProductStore(client: client, stamp: ProductStoreContract.stamp),
-                stock: PostgresStockStore(client: client)))
+                stock: PostgresStockStore(client: client, stamp: ProductStoreContract.stamp),
+                pendingEvents: { try await FreshDatabase.pendingEvents(client) }))
         await client.shutdown()
     }
 

@@ -40,7 +40,7 @@ struct EventConsumerTests {
     /// Times the delay queues: a message waits in one until the test moves the clock.
     let clock = ManualClock()
     let broker: InMemoryBroker
-    let queue = QueueName.invoiceOrderCreated
+    let queue = QueueName.catalogOrderEvents
 
     init() {
         broker = InMemoryBroker(user: "order-service", clock: clock)
@@ -280,7 +280,7 @@ struct ProducerPolicyTests {
         configuration.producers = ProducerPolicy(republishers: ["invoice-service"])
         let readiness = Readiness()
         let consumer = EventConsumer(
-            queue: QueueName.invoiceOrderCreated, handler: handler, broker: broker, readiness: readiness,
+            queue: QueueName.catalogOrderEvents, handler: handler, broker: broker, readiness: readiness,
             serviceName: "invoice-service",
             configuration: configuration, logger: Logger(label: "tests"))
         readiness.markUp(Readiness.database)
@@ -288,10 +288,10 @@ struct ProducerPolicyTests {
         let running = Task { try await consumer.run() }
         defer { running.cancel() }
         try await waitUntil("the forged event to be dead-lettered") {
-            await broker.messageCount(queue: QueueName.deadLetter(of: QueueName.invoiceOrderCreated)) == 1
+            await broker.messageCount(queue: QueueName.deadLetter(of: QueueName.catalogOrderEvents)) == 1
         }
         #expect(handler.applied.withLock { $0 }.isEmpty)
-        let dead = await broker.messages(in: QueueName.deadLetter(of: QueueName.invoiceOrderCreated))
+        let dead = await broker.messages(in: QueueName.deadLetter(of: QueueName.catalogOrderEvents))
         let reason = dead.first?.properties.headers[FailureHeader.error]?.stringValue ?? ""
         #expect(reason.hasPrefix("forbidden_publisher: order.created from customer-service"), "\(reason)")
         #expect(dead.first?.properties.headers[FailureHeader.producer]?.stringValue == "customer-service")

@@ -58,9 +58,9 @@ struct OutboxRelayTests {
         }
         #expect(store.pending.isEmpty)
         #expect(store.published.map(\.id) == messages.map(\.id))
-        #expect(await broker.messageCount(queue: QueueName.invoiceOrderCreated) == 3)
+        #expect(await broker.messageCount(queue: QueueName.catalogOrderEvents) == 3)
         #expect(await broker.messageCount(queue: QueueName.customerOrderCreated) == 3)
-        let published = await broker.messages(in: QueueName.invoiceOrderCreated)
+        let published = await broker.messages(in: QueueName.catalogOrderEvents)
         #expect(published.first?.properties.messageID == messages[0].id)
         #expect(published.first?.properties.type == "order.created")
         #expect(published.first?.properties.contentType == "application/cloudevents+json")

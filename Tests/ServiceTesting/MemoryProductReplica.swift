@@ -16,8 +16,11 @@ package actor MemoryProductReplica: ProductReplica {
     }
 
     package func saveProducts(_ snapshots: [ProductSnapshot], events: [IncomingEvent]) async throws {
-        for (event, product) in zip(events, snapshots) where inbox.insert(event.id).inserted {
-            if (products[product.sku]?.version ?? .min) < product.version { products[product.sku] = product }
+        // From events: only those not seen before. From an HTTP lookup: all.
+        let applicable =
+            events.isEmpty ? snapshots : zip(events, snapshots).filter { inbox.insert($0.0.id).inserted }.map(\.1)
+        for product in applicable where (products[product.sku]?.version ?? .min) < product.version {
+            products[product.sku] = product
         }
     }
 }

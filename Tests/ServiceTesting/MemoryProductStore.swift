@@ -9,7 +9,7 @@ package import ServiceKit
 /// transaction does; being an actor, each call runs alone: the row locks are implicit.
 package actor MemoryProductStore: ProductStore, StockStore {
     private var products: [String: Product] = [:]
-    private var reservations: [UUID: (state: StockLedger.State, lines: [String: Int])] = [:]
+    private var reservations: [UUID: StockBatch.Holding] = [:]
     private var inbox: Set<String> = []
     /// Adjustments made under an idempotency key: the SKU and the canonical request.
     private var adjustments: [String: (sku: String, request: String)] = [:]
@@ -89,22 +89,21 @@ package actor MemoryProductStore: ProductStore, StockStore {
         return true
     }
 
-    package func apply(_ events: [StockEvent]) async throws -> [StockLedger.Outcome] {
-        var outcomes: [StockLedger.Outcome] = []
-        for entry in events where inbox.insert(entry.event.id).inserted {
-            let current = reservations[entry.orderID]
-            let outcome = StockLedger.apply(
-                entry.change, to: current?.state, holding: current?.lines ?? [:], products: products)
-            outcomes.append(outcome)
-            guard outcome.changed, let state = outcome.state else { continue }
-            var lines = current?.lines ?? [:]
-            if state == .reserved, case .reserve(let wanted) = entry.change { lines = wanted }
-            if state != .reserved && state != .sold { lines = [:] }
-            reservations[entry.orderID] = (state, lines)
-            for (sku, delta) in outcome.reservedDelta { products[sku]?.reserved += delta }
-            for (sku, delta) in outcome.onHandDelta { products[sku]?.onHand += delta }
-        }
-        return outcomes
+    package func apply(_ events: [StockEvent], at time: Date) async throws -> [StockLedger.Outcome] {
+        var fresh: [StockEvent] = []
+        var seen = inbox
+        for entry in events where seen.insert(entry.event.id).inserted { fresh.append(entry) }
+        var batch = StockBatch(held: reservations, products: products)
+        for entry in fresh { batch.apply(entry) }
+        let updated = batch.changedProducts(at: time)
+        // Announced before anything changes, so a failure to encode leaves the store as it was.
+        let messages = try StockEvent.announcements(of: batch.applied, products: updated, stamp: stamp, at: time)
+        inbox = seen
+        reservations = batch.held
+        products = batch.products
+        for product in updated { products[product.sku] = product }
+        outbox.append(messages)
+        return batch.outcomes
     }
 
     package func reservation(of orderID: UUID) async throws -> (state: StockLedger.State, lines: [String: Int])? {

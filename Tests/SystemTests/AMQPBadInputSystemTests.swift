@@ -20,7 +20,7 @@ struct AMQPBadInputSystemTests {
             subtotal: .zero, taxRate: 0, tax: .zero, total: .zero, issuedAt: Date())
         let batches: [(queues: [String], poisons: [PoisonCatalog.Poison])] = [
             (
-                [QueueName.customerOrderCreated, QueueName.invoiceOrderCreated],
+                [QueueName.customerOrderCreated, QueueName.catalogOrderEvents],
                 try PoisonCatalog.all(tag: "amqp-order")
             ),
             (

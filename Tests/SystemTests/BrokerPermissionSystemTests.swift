@@ -85,7 +85,7 @@ struct BrokerPermissionSystemTests {
         try await system.eventually("invoice-service to report its missing queue") {
             let (status, body) = try await system.request(.invoice, "GET", "/health/ready")
             let checks = (body as? [String: Any])?["checks"] as? [String: Bool] ?? [:]
-            return status == 503 && checks["topology:\(QueueName.invoiceOrderCreated)"] == false
+            return status == 503 && checks["topology:\(QueueName.invoiceStockReserved)"] == false
         }
         // The admin applies it; the services notice by themselves.
         try await system.broker.declare(.mercato())

@@ -122,9 +122,9 @@ struct ObservabilitySystemTests {
                 ["http_route": "/orders", "http_request_method": "POST", "http_response_status_code": "201"]) == 3)
         let invoice = try await system.metrics(.invoice)
         #expect(
-            (invoice.value("mercato_event_handler_duration_seconds_count", ["queue": QueueName.invoiceOrderCreated])
+            (invoice.value("mercato_event_handler_duration_seconds_count", ["queue": QueueName.invoiceStockReserved])
                 ?? 0) >= 1)
-        #expect(invoice.value("mercato_event_batch_size_sum", ["queue": QueueName.invoiceOrderCreated]) == 3)
+        #expect(invoice.value("mercato_event_batch_size_sum", ["queue": QueueName.invoiceStockReserved]) == 3)
 
         // Every Mercato metric the Grafana dashboard queries is one the services expose.
         let customer = try await system.metrics(.customer)

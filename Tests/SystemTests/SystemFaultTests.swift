@@ -109,7 +109,7 @@ struct FaultRun {
         switch scenario {
         case .clusterLeader:
             poisons = try await Self.injectPoison(into: system, tag: "cluster", pause: .zero)
-            let node = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
+            let node = try await ClusterNodes.leader(of: QueueName.invoiceStockReserved, on: system)
             let connections = try await ClusterNodes.serviceConnections(
                 of: system, expected: ClusterNodes.expectedServiceConnections)
             progress(
@@ -127,7 +127,7 @@ struct FaultRun {
         case .clusterPartition:
             // The node with the leaders, unless none of the services' connections is on it:
             // the scenario is about clients on the minority side.
-            let leader = try await ClusterNodes.leader(of: QueueName.invoiceOrderCreated, on: system)
+            let leader = try await ClusterNodes.leader(of: QueueName.invoiceStockReserved, on: system)
             let connections = try await ClusterNodes.serviceConnections(
                 of: system, expected: ClusterNodes.expectedServiceConnections)
             let node =
@@ -219,7 +219,7 @@ struct FaultRun {
         for queue in Topology.mercato().queues.map(\.name) where !queue.hasSuffix(".dlq") && !queue.contains(".retry.")
         {
             var expecting =
-                [QueueName.customerOrderCreated, QueueName.invoiceOrderCreated].contains(queue) ? poisons.count : 0
+                [QueueName.customerOrderCreated, QueueName.catalogOrderEvents].contains(queue) ? poisons.count : 0
             if queue == QueueName.orderInvoiceCreated, synthetic != nil { expecting += 1 }
             deadLetters += try await system.drainDeadLetters(of: queue, expecting: expecting)
         }

@@ -24,6 +24,18 @@ public enum FieldValidation {
         return trimmed
     }
 
+    /// A SKU as catalog-service keeps it: trimmed, upper case, 1–64 of A–Z, 0–9 and `-`. One
+    /// rule for the catalog and the orders that name its products.
+    public static func sku(_ text: String, field: String) throws -> String {
+        let sku = text.trimmingCharacters(in: .whitespaces).uppercased()
+        guard (1...64).contains(sku.count),
+            sku.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
+        else {
+            throw APIError.invalid(field, "must be 1 to 64 characters of A-Z, 0-9 and -")
+        }
+        return sku
+    }
+
     /// A plausible e-mail address: one `@` with text on both sides and a dot in the domain.
     /// (Real validation is sending mail; this only catches typos and garbage.)
     public static func email(_ value: String, field: String) throws -> String {
