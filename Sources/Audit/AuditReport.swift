@@ -24,6 +24,10 @@ public struct AuditReport: Sendable, CustomStringConvertible {
     public var paymentsAudited = 0
     /// Payments refunded.
     public var refunds = 0
+    /// Products whose stock was audited (`nil`: the catalog was not).
+    public var productsAudited: Int?
+    /// Orders the catalog reserved stock for, and those it refused.
+    public var reservations: (reserved: Int, rejected: Int) = (0, 0)
     /// Messages in each dead-letter queue that holds any: reported, not a discrepancy (an
     /// operator decides, `mercato dlq`).
     public var deadLetters: [String: Int] = [:]
@@ -41,6 +45,14 @@ public struct AuditReport: Sendable, CustomStringConvertible {
         (discrepancies + unsettled).filter { $0.code.kind == kind }.count
     }
 
+    /// `12 products' stock (40 orders reserved, 3 rejected), `, or nothing when the catalog
+    /// was not audited.
+    var stock: String {
+        guard let productsAudited else { return "" }
+        return
+            "\(productsAudited) products' stock (\(reservations.reserved) orders reserved, \(reservations.rejected) rejected), "
+    }
+
     /// `850 ms`, `12.3 s`.
     static func text(of duration: Duration) -> String {
         let milliseconds = Int(duration / .milliseconds(1))
@@ -55,7 +67,7 @@ public struct AuditReport: Sendable, CustomStringConvertible {
             ? (unsettled.isEmpty ? "balanced" : "\(unsettled.count) unsettled") : "\(discrepancies.count) discrepancies"
         return
             "\(verdict): \(ordersAudited) orders (\(states.isEmpty ? "none" : states)), \(invoicesAudited) invoices, \(paymentsAudited) payments, "
-            + "\(refunds) refunds, dead letters \(deadLetters.values.reduce(0, +)), in \(Self.text(of: duration))"
+            + "\(refunds) refunds, \(stock)dead letters \(deadLetters.values.reduce(0, +)), in \(Self.text(of: duration))"
     }
 
     public var description: String {
@@ -69,7 +81,7 @@ public struct AuditReport: Sendable, CustomStringConvertible {
         let states = states.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
         lines.append(
             "audited \(ordersAudited) orders (\(states.isEmpty ? "none" : states)), \(invoicesAudited) invoices, \(paymentsAudited) payments, "
-                + "\(refunds) refunds in \(Self.text(of: duration))"
+                + "\(refunds) refunds, \(stock.isEmpty ? "" : String(stock.dropLast(2)) + " ")in \(Self.text(of: duration))"
                 + (tooNew > 0 ? "; \(tooNew) orders placed meanwhile left for the next audit" : ""))
         lines.append("in flight: \(inFlight)")
         lines.append(

@@ -17,14 +17,58 @@ public struct AuditSnapshot: Sendable {
         public var createdAt: Date
         /// When it last changed.
         public var updatedAt: Date
+        /// Why it was cancelled (`requested`, `payment_overdue`, `out_of_stock`), if it was.
+        public var cancelReason: String?
+        /// Whether its lines name catalog products (orders placed before the catalog do not,
+        /// and reserve nothing).
+        public var namesProducts: Bool
 
         /// Creates an order row.
-        public init(id: UUID, customerID: UUID, status: String, createdAt: Date, updatedAt: Date? = nil) {
+        public init(
+            id: UUID, customerID: UUID, status: String, createdAt: Date, updatedAt: Date? = nil,
+            cancelReason: String? = nil, namesProducts: Bool = false
+        ) {
             self.id = id
             self.customerID = customerID
             self.status = status
             self.createdAt = createdAt
             self.updatedAt = updatedAt ?? createdAt
+            self.cancelReason = cancelReason
+            self.namesProducts = namesProducts
+        }
+    }
+
+    /// A product's stock as catalog-service has it, with its books.
+    public struct Product: Sendable, Hashable {
+        /// Its SKU.
+        public var sku: String
+        /// Units in the store room.
+        public var onHand: Int
+        /// Units promised to orders.
+        public var reserved: Int
+        /// The net of every adjustment of its stock: the initial stock, goods received, counts.
+        public var adjusted: Int
+
+        /// Creates a product row.
+        public init(sku: String, onHand: Int, reserved: Int, adjusted: Int) {
+            self.sku = sku
+            self.onHand = onHand
+            self.reserved = reserved
+            self.adjusted = adjusted
+        }
+    }
+
+    /// What an order holds of the stock, as catalog-service has it.
+    public struct Reservation: Sendable, Hashable {
+        /// `reserved`, `rejected`, `released`, `cancelled_first`, `sold` or `returned`.
+        public var state: String
+        /// The units of each SKU it reserved (kept after a release or sale).
+        public var lines: [String: Int]
+
+        /// Creates a reservation row.
+        public init(state: String, lines: [String: Int]) {
+            self.state = state
+            self.lines = lines
         }
     }
 
@@ -126,6 +170,10 @@ public struct AuditSnapshot: Sendable {
 
     /// orders.
     public var orders: [Order] = []
+    /// catalog-service's products; `nil` when the catalog is not audited.
+    public var products: [Product]?
+    /// catalog-service's reservations, by order.
+    public var reservations: [UUID: Reservation] = [:]
     /// Each order's numbered changes, in sequence order.
     public var changes: [UUID: [Change]] = [:]
     /// Orders with changes not numbered yet.

@@ -9,19 +9,46 @@ public struct AuditSnapshotReader: Sendable {
     let orders: PostgresClient
     let customers: PostgresClient
     let invoices: PostgresClient
+    let catalog: PostgresClient?
 
-    /// Creates the reader over each service's database (a read-only role suffices).
-    public init(orders: PostgresClient, customers: PostgresClient, invoices: PostgresClient) {
+    /// Creates the reader over each service's database (a read-only role suffices); without
+    /// `catalog` the stock is not audited.
+    public init(orders: PostgresClient, customers: PostgresClient, invoices: PostgresClient, catalog: PostgresClient?) {
         self.orders = orders
         self.customers = customers
         self.invoices = invoices
+        self.catalog = catalog
     }
 
-    /// Reads the three databases.
+    /// Reads the databases.
     public func read() async throws -> AuditSnapshot {
         var snapshot = AuditSnapshot()
         // The database's clock, not this machine's: orders' timestamps are the services'.
         snapshot.takenAt = try await invoices.query("SELECT now()")[0].decode(Date.self, at: 0)
+        // Before order-service's, as the others: a reservation exists only after its order.
+        if let catalog {
+            try await readOnly(catalog) { connection in
+                snapshot.products = try await connection.query(
+                    """
+                    SELECT p.sku, p.on_hand, p.reserved,
+                           coalesce((SELECT sum(a.on_hand_after - a.on_hand_before) FROM stock_adjustments AS a
+                                     WHERE a.sku = p.sku), 0)::int
+                    FROM products AS p
+                    """
+                ).map { row in
+                    AuditSnapshot.Product(
+                        sku: try row.decode(String.self, at: 0), onHand: try row.decode(Int.self, at: 1),
+                        reserved: try row.decode(Int.self, at: 2), adjusted: try row.decode(Int.self, at: 3))
+                }
+                for row in try await connection.query("SELECT order_id, state, lines::text FROM reservations") {
+                    snapshot.reservations[try row.decode(UUID.self, at: 0)] = AuditSnapshot.Reservation(
+                        state: try row.decode(String.self, at: 1),
+                        lines: try JSONDecoder().decode(
+                            [String: Int].self, from: Data(try row.decode(String.self, at: 2).utf8)))
+                }
+                try await Self.readOutbox(of: "catalog-service", on: connection, into: &snapshot)
+            }
+        }
         try await readOnly(invoices) { connection in
             snapshot.invoices = try await connection.query("SELECT id, number, order_id, status, total FROM invoices")
                 .map { row in
@@ -62,12 +89,17 @@ public struct AuditSnapshotReader: Sendable {
         }
         try await readOnly(orders) { connection in
             snapshot.orders = try await connection.query(
-                "SELECT id, customer_id, status, created_at, updated_at FROM orders"
+                """
+                SELECT o.id, o.customer_id, o.status, o.created_at, o.updated_at, o.cancel_reason,
+                       EXISTS (SELECT 1 FROM order_items AS i WHERE i.order_id = o.id AND i.sku IS NOT NULL)
+                FROM orders AS o
+                """
             ).map { row in
                 AuditSnapshot.Order(
                     id: try row.decode(UUID.self, at: 0), customerID: try row.decode(UUID.self, at: 1),
                     status: try row.decode(String.self, at: 2),
-                    createdAt: try row.decode(Date.self, at: 3), updatedAt: try row.decode(Date.self, at: 4))
+                    createdAt: try row.decode(Date.self, at: 3), updatedAt: try row.decode(Date.self, at: 4),
+                    cancelReason: try row.decode(String?.self, at: 5), namesProducts: try row.decode(Bool.self, at: 6))
             }
             for row in try await connection.query(
                 "SELECT order_id, sequence, event, from_status FROM order_changes ORDER BY order_id, sequence")

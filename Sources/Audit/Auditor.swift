@@ -8,13 +8,14 @@ public struct Auditor: Sendable {
     private let reader: AuditSnapshotReader
     private let queues: (any QueueDepthSource)?
 
-    /// Creates the auditor over each service's database; `queues` tells what is in flight in
-    /// the broker (without it nothing counts as quiet, so no discrepancy that could still
-    /// settle is ever called one).
+    /// Creates the auditor over each service's database (without `catalog`, the stock is not
+    /// audited); `queues` tells what is in flight in the broker (without it nothing counts as
+    /// quiet, so no discrepancy that could still settle is ever called one).
     public init(
-        orders: PostgresClient, customers: PostgresClient, invoices: PostgresClient, queues: (any QueueDepthSource)?
+        orders: PostgresClient, customers: PostgresClient, invoices: PostgresClient, catalog: PostgresClient?,
+        queues: (any QueueDepthSource)?
     ) {
-        reader = AuditSnapshotReader(orders: orders, customers: customers, invoices: invoices)
+        reader = AuditSnapshotReader(orders: orders, customers: customers, invoices: invoices, catalog: catalog)
         self.queues = queues
     }
 

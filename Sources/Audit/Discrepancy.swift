@@ -26,6 +26,8 @@ public struct Discrepancy: Sendable, Hashable, CustomStringConvertible {
             case doubled
             /// The services, or the money, disagree.
             case inconsistent
+            /// More stock promised or sold than there was, or stock unaccounted for.
+            case oversold
         }
 
         /// An order a client saw accepted is not stored.
@@ -56,6 +58,16 @@ public struct Discrepancy: Sendable, Hashable, CustomStringConvertible {
         public static let paymentWithoutCapture = Code("payment_without_capture", .inconsistent)
         /// An order's changes are numbered out of the order they happened in.
         public static let changesOutOfOrder = Code("changes_out_of_order", .inconsistent)
+        /// A product has more units reserved than on hand, or fewer than none.
+        public static let oversold = Code("oversold", .oversold)
+        /// A product's stock is not what its books say: on hand is not its adjustments less
+        /// what was sold, or reserved is not what its orders hold.
+        public static let stockMismatch = Code("stock_mismatch", .oversold)
+        /// An order and its reservation disagree (reserved for a cancelled order, sold for one
+        /// not paid, rejected for one not cancelled, or none for an order of products).
+        public static let reservationMismatch = Code("reservation_mismatch", .inconsistent, settles: true)
+        /// catalog-service holds a reservation for an order order-service does not have.
+        public static let reservationOfNoOrder = Code("reservation_of_no_order", .doubled)
     }
 
     /// What kind.

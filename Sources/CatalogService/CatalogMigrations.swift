@@ -23,11 +23,13 @@ enum CatalogMigrations {
                     updated_at timestamptz NOT NULL
                 );
                 CREATE INDEX products_page ON products (created_at, id);
-                -- Every adjustment of stock by hand (goods received, a count), once per key.
+                -- Every change of stock that is not an order's: the stock a product was added
+                -- with, goods received, a count; by hand once per key. With the reservations,
+                -- the books mercato audit balances on hand against.
                 CREATE TABLE stock_adjustments (
                     id bigserial PRIMARY KEY,
                     sku text NOT NULL REFERENCES products (sku),
-                    kind text NOT NULL CHECK (kind IN ('received', 'counted')),
+                    kind text NOT NULL CHECK (kind IN ('initial', 'received', 'counted')),
                     quantity integer NOT NULL,
                     on_hand_before integer NOT NULL,
                     on_hand_after integer NOT NULL,

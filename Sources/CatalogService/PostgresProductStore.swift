@@ -36,12 +36,18 @@ package struct PostgresProductStore: ProductStore {
         return product
     }
 
+    /// Inserts the product, and its initial stock as the first entry of its books.
     private static func insert(_ product: Product, on connection: PostgresConnection) async throws {
         try await connection.query(
             """
-            INSERT INTO products (id, sku, name, price, on_hand, reserved, reorder_point, reorder_quantity, active,
-                                  version, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            WITH product AS (
+                INSERT INTO products (id, sku, name, price, on_hand, reserved, reorder_point, reorder_quantity,
+                                      active, version, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                RETURNING sku, on_hand, created_at
+            )
+            INSERT INTO stock_adjustments (sku, kind, quantity, on_hand_before, on_hand_after, reason, at)
+            SELECT sku, 'initial', on_hand, 0, on_hand, 'stock the product was added with', created_at FROM product
             """, product.id, product.sku, product.name, product.price.amount, product.onHand, product.reserved,
             product.reorderPoint, product.reorderQuantity, product.active, product.version, product.createdAt,
             product.updatedAt)

@@ -19,8 +19,12 @@ struct AuditCommand: AsyncParsableCommand {
             numbers per year), counted once in its customer's orders_count (uncounted once if
             cancelled), in the same state at every service; that the money captured minus
             refunded at the provider is each invoice's total when paid and nothing otherwise, with
-            no capture that no payment accounts for; and that every order's changes are numbered
-            in the order they happened. Dead letters are reported.
+            no capture that no payment accounts for; that every order's changes are numbered
+            in the order they happened; and that the stock balances: for every product, on hand
+            is its adjustments (initial stock, goods received, counts) less what was sold, never
+            less than what is reserved, reserved is what the orders not yet paid or cancelled
+            hold, and every order of products is reserved, sold, rejected or given back as its
+            state says. Dead letters are reported.
 
             While the system runs, news still on its way (outboxes, queues, payments pending,
             refunds owed) may explain a discrepancy: such ones are reported as unsettled, and
@@ -112,6 +116,9 @@ struct AuditOptions: ParsableArguments {
     @Option(help: "invoice-service's database.")
     var invoicesDatabase = "invoices"
 
+    @Option(help: "catalog-service's database (its stock and reservations).")
+    var catalogDatabase = "catalog"
+
     @Option(
         help:
             "The management API, for what is queued (default: $RABBITMQ_MANAGEMENT_URL or the local scripts/run broker)."
@@ -137,10 +144,14 @@ struct AuditOptions: ParsableArguments {
             configuration.statementTimeout = .seconds(600)
             return PostgresClient(configuration: configuration, logger: logger)
         }
-        let clients = [try client(ordersDatabase), try client(customersDatabase), try client(invoicesDatabase)]
+        let clients = [
+            try client(ordersDatabase), try client(customersDatabase), try client(invoicesDatabase),
+            try client(catalogDatabase),
+        ]
         let queues: (any QueueDepthSource)? =
             noBroker ? nil : ManagementQueueDepths(client: try ManagementClient(url: managementURL, virtualHost: vhost))
-        let auditor = Auditor(orders: clients[0], customers: clients[1], invoices: clients[2], queues: queues)
+        let auditor = Auditor(
+            orders: clients[0], customers: clients[1], invoices: clients[2], catalog: clients[3], queues: queues)
         do {
             let result = try await body(auditor)
             for client in clients { await client.shutdown() }

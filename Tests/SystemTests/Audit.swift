@@ -12,7 +12,7 @@ extension MercatoSystem {
     var auditor: Auditor {
         Auditor(
             orders: database(.order), customers: database(.customer), invoices: database(.invoice),
-            queues: BrokerQueueDepths(broker: broker))
+            catalog: database(.catalog), queues: BrokerQueueDepths(broker: broker))
     }
 
     /// Audits until the system has caught up (nothing unsettled, nothing wrong) or `timeout`
@@ -45,6 +45,8 @@ extension AuditReport {
     var doubled: Int { count(.doubled) }
     /// Orders the services or the money disagree on.
     var inconsistent: Int { count(.inconsistent) }
+    /// Stock promised or sold beyond what there was, or unaccounted for.
+    var oversold: Int { count(.oversold) }
     /// Refunds owed and not made.
     var unrefunded: Int { inFlight.refundsDue }
 }
