@@ -1,7 +1,7 @@
 public import Foundation
 
 /// `order.created`: order-service accepted an order. customer-service counts it and
-/// invoice-service invoices it.
+/// catalog-service reserves its stock (then `stock.reserved` has invoice-service invoice it).
 public struct OrderCreated: EventPayload {
     public static var eventType: EventType { .orderCreated }
 
@@ -31,12 +31,28 @@ public struct OrderCreated: EventPayload {
         case items, total
         case createdAt = "created_at"
     }
+
+    /// Why no consumer may apply this order, if it is malformed: no lines, a line of no units
+    /// or one whose total is not quantity × price, or lines that do not make the total. What
+    /// order-service publishes never is; a forged or corrupted event is dead-lettered by the
+    /// first consumer that sees it.
+    public var defect: String? {
+        guard !items.isEmpty else { return "order \(orderID) has no items" }
+        if let line = items.first(where: { !(1...10_000).contains($0.quantity) }) {
+            return "order \(orderID) asks for \(line.quantity) of \(line.sku ?? line.productName)"
+        }
+        let sum = items.map(\.lineTotal).reduce(Money.zero, +)
+        guard items.allSatisfy({ $0.lineTotal == $0.unitPrice * $0.quantity }), sum == total else {
+            return "order \(orderID) does not add up: its lines make \(sum), its total says \(total)"
+        }
+        return nil
+    }
 }
 
 /// One line of an order or invoice: `quantity` × `unit_price` = `line_total`.
 public struct OrderLine: Codable, Sendable, Hashable {
-    /// The catalog's key of the product (since event version 1.1; absent on lines of orders
-    /// placed before the catalog, whose names and prices the client gave).
+    /// The catalog's key of the product (since the AsyncAPI document 1.2.0; absent on lines of
+    /// orders placed before the catalog, whose names and prices the client gave).
     public var sku: String?
     /// The product's name as ordered.
     public var productName: String

@@ -30,10 +30,7 @@ package struct StockEventsHandler: EventHandler {
             switch event.type {
             case EventType.orderCreated.name:
                 let order = try event.decode(OrderCreated.self).data
-                if let line = order.items.first(where: { !(1...10_000).contains($0.quantity) }) {
-                    throw PoisonMessage(
-                        "order \(order.orderID) asks for \(line.quantity) of \(line.sku ?? line.productName)")
-                }
+                if let defect = order.defect { throw PoisonMessage(defect) }
                 return StockEvent(reserving: order, event: event)
             case EventType.orderCancelled.name:
                 return StockEvent(

@@ -20,12 +20,7 @@ package struct InvoicingHandler: EventHandler {
     package func apply(_ events: [IncomingEvent]) async throws {
         let orders = try events.map { event in
             let order = try event.decode(StockReserved.self).data.order
-            guard !order.items.isEmpty else { throw PoisonMessage("order \(order.orderID) has no items") }
-            let sum = order.items.map(\.lineTotal).reduce(Money.zero, +)
-            guard order.items.allSatisfy({ $0.lineTotal == $0.unitPrice * $0.quantity }), sum == order.total else {
-                throw PoisonMessage(
-                    "order \(order.orderID) does not add up: its lines make \(sum), its total says \(order.total)")
-            }
+            if let defect = order.defect { throw PoisonMessage(defect) }
             return OrderToInvoice(event: event, order: order, traceparent: event.traceparent)
         }
         try await invoices.invoice(orders, terms: terms, at: Date())

@@ -21,7 +21,10 @@ struct LoadCommand: AsyncParsableCommand {
             as invoiced, and invoiced exactly once by invoice-service. With --pay and --cancel it
             then pays and cancels shares of the orders (--race: both at once) and checks that
             every order ends in the same state at all three services, with one capture per paid
-            order and none kept for a cancelled one. It ends with `mercato audit` across the
+            order and none kept for a cancelled one. With --scarce, one order in five also asks
+            for a product of that many units: the check then also proves it never oversold (the
+            orders that won it hold or bought exactly what the catalog says is reserved and sold,
+            and every loser was cancelled out_of_stock, never invoiced). It ends with `mercato audit` across the
             services' databases and the provider's books (--audit; on by default when
             AUDIT_DATABASE_URL is set). It exits 1 on any correctness failure. Order-to-invoice
             latency is the invoice's issued_at minus the order's created_at (one machine, one clock).
@@ -33,6 +36,8 @@ struct LoadCommand: AsyncParsableCommand {
         ProcessInfo.processInfo.environment["CUSTOMER_SERVICE_URL"] ?? "http://127.0.0.1:8081"
     @Option(help: "invoice-service.") var invoiceURL =
         ProcessInfo.processInfo.environment["INVOICE_SERVICE_URL"] ?? "http://127.0.0.1:8082"
+    @Option(help: "catalog-service.") var catalogURL =
+        ProcessInfo.processInfo.environment["CATALOG_SERVICE_URL"] ?? "http://127.0.0.1:8083"
     @Option(help: "Concurrent clients.") var concurrency = 16
     @Option(help: "Target orders per second (default: as fast as the clients go).") var rate: Double?
     @Option(help: "Orders to place (default: run for --duration).") var count: Int?
@@ -42,6 +47,11 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Share of the orders to pay in full once invoiced (0-1).") var pay: Double = 0
     @Option(help: "Share of the orders to cancel (0-1).") var cancel: Double = 0
     @Option(help: "Share of the orders to pay and cancel at once, racing (0-1).") var race: Double = 0
+    @Option(
+        help:
+            "Units of a scarce product that one order in five also asks for (0: none): some orders are refused (409) or lose the race for it and are cancelled out_of_stock."
+    )
+    var scarce = 0
     @Option(
         help:
             "A bearer token with mercato:admin and every scope (default: MERCATO_TOKEN, else one minted with AUTH_JWT_SECRET_FILE)."
@@ -76,6 +86,7 @@ struct LoadCommand: AsyncParsableCommand {
         }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if let count, count <= 0 { throw ValidationError("--count must be positive") }
+        guard (0...1_000_000_000).contains(scarce) else { throw ValidationError("--scarce must be 0 to 1000000000") }
         guard [pay, cancel, race].allSatisfy({ (0...1).contains($0) }), pay + cancel + race <= 1 else {
             throw ValidationError("--pay, --cancel and --race are shares from 0 to 1 that add up to at most 1")
         }
@@ -89,6 +100,8 @@ struct LoadCommand: AsyncParsableCommand {
         let memory = MemorySampler(processes: ["order-service", "customer-service", "invoice-service"])
 
         let customerIDs = try await createCustomers(customerService)
+        let catalog = try HTTPConnection(url: catalogURL, token: token)
+        let skus = try await createProducts(catalog)
         let recorder = LoadRecorder(count: count, duration: .seconds(duration), rate: rate)
         let sampling = Task { await memory.sample(every: .milliseconds(500)) }
         let progress = quiet ? nil : Task { await Self.showProgress(recorder) }
@@ -96,7 +109,7 @@ struct LoadCommand: AsyncParsableCommand {
             for client in 0..<concurrency {
                 group.addTask {
                     try await Self.placeOrders(
-                        orders, client: client, customers: customerIDs, recorder: recorder,
+                        orders, client: client, customers: customerIDs, products: skus, recorder: recorder,
                         shedPause: .milliseconds(shedPauseMs))
                 }
             }
@@ -109,24 +122,42 @@ struct LoadCommand: AsyncParsableCommand {
 
         let accepted = recorder.accepted
         let elapsed = loadEnd - recorder.start
+        // Which orders lost the race for the scarce product: the catalog's word, before the mix
+        // pays or cancels (an order cancelled for stock is never invoiced, so never paid).
+        let stock =
+            skus.scarce == nil
+            ? StockOutcome()
+            : try await StockOutcome.resolve(
+                accepted.filter(\.scarce), orders: orders, clients: max(4, concurrency / 2),
+                deadline: .now + .seconds(settleTimeout))
         let mix = LoadMix(pay: pay, cancel: cancel, race: race)
         var mixed: LoadMix.Outcome?
         if !mix.isEmpty {
             if !quiet { FileHandle.standardError.write(Data("paying and cancelling…\n".utf8)) }
             mixed = try await mix.run(
-                accepted, orders: orders, invoices: invoices, clients: max(4, concurrency),
-                deadline: .now + .seconds(settleTimeout))
+                accepted.filter { !stock.rejected.contains($0.orderID) }, orders: orders, invoices: invoices,
+                clients: max(4, concurrency), deadline: .now + .seconds(settleTimeout))
         }
-        let check = try await LoadCheck.run(
+        var states = mixed?.expected ?? [:]
+        for id in stock.rejected { states[id] = "cancelled" }
+        var check = try await LoadCheck.run(
             accepted: accepted, customers: customerIDs, orders: orders, customerService: customerService,
             invoices: invoices,
-            clients: max(4, concurrency / 2), timeout: .seconds(settleTimeout), states: mixed?.expected ?? [:])
+            clients: max(4, concurrency / 2), timeout: .seconds(settleTimeout), states: states)
+        if let scarceSKU = skus.scarce {
+            check.problems += try await stock.check(
+                scarceSKU, units: scarce,
+                winners: accepted.filter { $0.scarce && !stock.rejected.contains($0.orderID) },
+                states: states, catalog: catalog, deadline: .now + .seconds(settleTimeout))
+            check.settled = check.problems.isEmpty
+        }
         let checked = ContinuousClock.now - loadEnd
         sampling.cancel()
 
         let report = LoadReport(
             clients: concurrency, targetRate: rate, seconds: elapsed.seconds, accepted: accepted.count,
             shed: recorder.shed, errors: recorder.errors,
+            stock: skus.scarce.map { _ in (refused: recorder.outOfStock, rejected: stock.rejected.count) },
             http: recorder.latency, orderToInvoice: check.orderToInvoice,
             settleSeconds: max(0, check.lastEffect.timeIntervalSince(loadEndDate)), checkSeconds: checked.seconds,
             settled: check.settled,
@@ -168,9 +199,43 @@ struct LoadCommand: AsyncParsableCommand {
         }
     }
 
+    /// The run's products: a few with more stock than any run orders (the catalog prices
+    /// every line, so a load orders real SKUs), and with `--scarce` one of that many units.
+    struct Products: Sendable {
+        var plentiful: [String]
+        var scarce: String?
+    }
+
+    /// Creates the run's products.
+    private func createProducts(_ service: HTTPConnection) async throws -> Products {
+        let run = UUID().uuidString.prefix(8).uppercased()
+        return try await service.withConnection { send in
+            func create(_ sku: String, _ name: String, price: String, stock: Int) async throws {
+                let body: [String: Any] = ["sku": sku, "name": name, "price": price, "stock_on_hand": stock]
+                let response = try await send(
+                    .POST, "/products", ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+                guard response.status == 201 else {
+                    throw ValidationFailure(
+                        "POST /products answered \(response.status): \(String(buffer: response.body))")
+                }
+            }
+            var products = Products(plentiful: [])
+            for (index, price) in ["1.10", "2.35", "3.99"].enumerated() {
+                products.plentiful.append("LOAD-\(run)-\(index)")
+                try await create(products.plentiful[index], "Load item \(index)", price: price, stock: 1_000_000_000)
+            }
+            if scarce > 0 {
+                products.scarce = "LOAD-\(run)-SCARCE"
+                try await create(products.scarce!, "Scarce load item", price: "9.50", stock: scarce)
+            }
+            return products
+        }
+    }
+
     /// One client: its own connection, one order at a time, reconnecting after a failure.
     private static func placeOrders(
-        _ service: HTTPConnection, client: Int, customers: [String], recorder: LoadRecorder, shedPause: Duration
+        _ service: HTTPConnection, client: Int, customers: [String], products: Products, recorder: LoadRecorder,
+        shedPause: Duration
     ) async throws {
         var sequence = 0
         var done = false
@@ -181,12 +246,14 @@ struct LoadCommand: AsyncParsableCommand {
                         if slot > .now { try await Task.sleep(until: slot) }
                         sequence += 1
                         let customer = (client * 7919 + sequence) % customers.count
-                        let items = (0...(sequence % 3)).map { line in
+                        var items = (0...(sequence % 3)).map { line in
                             [
-                                "product_name": "Item \(line)", "quantity": 1 + (sequence + line) % 5,
-                                "unit_price": "\(1 + line).\(10 + sequence % 90)",
+                                "sku": products.plentiful[line % products.plentiful.count],
+                                "quantity": 1 + (sequence + line) % 5,
                             ] as [String: Any]
                         }
+                        let scarce = products.scarce != nil && sequence % 5 == 0
+                        if scarce { items.append(["sku": products.scarce!, "quantity": 1]) }
                         let body = try JSONSerialization.data(withJSONObject: [
                             "customer_id": customers[customer], "items": items,
                         ])
@@ -196,8 +263,13 @@ struct LoadCommand: AsyncParsableCommand {
                             let created = (object["created_at"] as? String).flatMap(EventCoding.parseTimestamp)
                         {
                             recorder.record(
-                                latency: latency, accepted: .init(orderID: id, customer: customer, createdAt: created),
+                                latency: latency,
+                                accepted: .init(orderID: id, customer: customer, createdAt: created, scarce: scarce),
                                 error: nil)
+                        } else if response.status == 409,
+                            (response.json()?["error"] as? [String: Any])?["code"] as? String == "out_of_stock"
+                        {
+                            recorder.recordOutOfStock(latency: latency)
                         } else if response.status == 503,
                             (response.json()?["error"] as? [String: Any])?["code"] as? String == "overloaded"
                         {

@@ -11,6 +11,8 @@ final class LoadRecorder: Sendable {
         var orderID: String
         var customer: Int
         var createdAt: Date
+        /// Whether it also asked for a unit of the scarce product (`--scarce`).
+        var scarce = false
     }
 
     private struct State {
@@ -18,6 +20,7 @@ final class LoadRecorder: Sendable {
         var accepted: [Accepted] = []
         var errors: [String: Int] = [:]
         var shed = 0
+        var outOfStock = 0
         var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
     }
 
@@ -64,8 +67,15 @@ final class LoadRecorder: Sendable {
         state.withLock { $0.shed += 1 }
     }
 
+    /// An order answered 409 `out_of_stock`: refused at once, nothing written; not an error.
+    func recordOutOfStock(latency: Duration) {
+        record(latency: latency, accepted: nil, error: nil)
+        state.withLock { $0.outOfStock += 1 }
+    }
+
     var accepted: [Accepted] { state.withLock { $0.accepted } }
     var shed: Int { state.withLock { $0.shed } }
+    var outOfStock: Int { state.withLock { $0.outOfStock } }
     var errors: [String: Int] { state.withLock { $0.errors } }
     var latency: Histogram<UInt64> { state.withLock { $0.latency } }
     var progress: (accepted: Int, errors: Int, p99: UInt64) {

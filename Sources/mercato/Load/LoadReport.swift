@@ -10,6 +10,9 @@ struct LoadReport {
     /// Orders shed by admission control (503 `overloaded`).
     var shed: Int
     var errors: [String: Int]
+    /// With `--scarce`: orders refused at once (409 `out_of_stock`) and orders accepted, then
+    /// cancelled `out_of_stock` by the catalog's reservation.
+    var stock: (refused: Int, rejected: Int)?
     /// HTTP latency of `POST /orders`, microseconds.
     var http: Histogram<UInt64>
     /// Order created to invoice issued, microseconds.
@@ -59,6 +62,11 @@ struct LoadReport {
             "  peak RSS         " + memory,
         ]
         if let mix { lines.append("  payments         " + mix) }
+        if let stock {
+            lines.append(
+                "  stock            \(stock.refused) refused at once (409 out_of_stock), \(stock.rejected) accepted and then cancelled out_of_stock"
+            )
+        }
         if problems.isEmpty {
             lines.append(
                 mix == nil
@@ -89,6 +97,7 @@ struct LoadReport {
         ]
         if let targetRate { object["target_rate"] = targetRate }
         if let mix { object["payments"] = mix }
+        if let stock { object["stock"] = ["refused": stock.refused, "rejected": stock.rejected] }
         let data =
             (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
         return String(decoding: data, as: UTF8.self)
