@@ -45,12 +45,14 @@ public struct EventType: Hashable, Sendable, CustomStringConvertible {
     public static let stockReserved = EventType(name: "stock.reserved", exchange: ExchangeName.catalog)
     /// catalog-service could not reserve an order's lines (it reserved none of them).
     public static let stockRejected = EventType(name: "stock.rejected", exchange: ExchangeName.catalog)
+    /// Goods from the supplier arrived for a purchase order.
+    public static let stockReplenished = EventType(name: "stock.replenished", exchange: ExchangeName.catalog)
 
     /// Every event type Mercato publishes.
     public static let all: [EventType] = [
         .orderCreated, .invoiceCreated, .customerCreated, .customerUpdated, .orderCancelled, .invoicePaid,
         .invoiceVoided, .invoiceRefunded, .invoiceOverdue, .productCreated, .productUpdated, .stockReserved,
-        .stockRejected,
+        .stockRejected, .stockReplenished,
     ]
 
     /// The known event type with this name, if any.

@@ -21,11 +21,18 @@ public struct ProductSnapshot: Codable, Sendable, Hashable {
     public var version: Int
     /// When this version was written.
     public var updatedAt: Date
+    /// Units promised to orders (since the AsyncAPI document 1.2.0; absent before).
+    public var reserved: Int?
+    /// Units ordered from the supplier and not received yet (since 1.2.0; absent before).
+    public var onOrder: Int?
 
     /// Creates a snapshot.
     public init(
-        sku: String, name: String, price: Money, active: Bool, available: Int, version: Int, updatedAt: Date
+        sku: String, name: String, price: Money, active: Bool, available: Int, version: Int, updatedAt: Date,
+        reserved: Int? = nil, onOrder: Int? = nil
     ) {
+        self.reserved = reserved
+        self.onOrder = onOrder
         self.sku = sku
         self.name = name
         self.price = price
@@ -36,8 +43,9 @@ public struct ProductSnapshot: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case sku, name, price, active, available, version
+        case sku, name, price, active, available, version, reserved
         case updatedAt = "updated_at"
+        case onOrder = "on_order"
     }
 }
 

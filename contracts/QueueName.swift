@@ -18,7 +18,8 @@ public enum QueueName {
     /// `invoice.paid`, `invoice.voided`, `invoice.refunded` and `invoice.overdue`.
     public static let orderInvoicePayments = "order-service.invoice-payments"
 
-    /// order-service keeps its product replica (prices, availability) from `product.*`.
+    /// order-service keeps its product replica (prices, availability) from `product.*`, and
+    /// counts deliveries for the live page from `stock.replenished`.
     public static let orderProductEvents = "order-service.product-events"
     /// order-service cancels (reason `out_of_stock`) the orders whose stock could not be
     /// reserved, from `stock.rejected`.

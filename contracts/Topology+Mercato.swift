@@ -103,7 +103,9 @@ extension Topology {
                 queueType: queueType),
             consumerQueue(
                 QueueName.orderProductEvents, exchange: ExchangeName.catalog,
-                routingKeys: [EventType.productCreated.name, EventType.productUpdated.name], queueType: queueType),
+                routingKeys: [
+                    EventType.productCreated.name, EventType.productUpdated.name, EventType.stockReplenished.name,
+                ], queueType: queueType),
             consumerQueue(
                 QueueName.orderStockRejected, exchange: ExchangeName.catalog,
                 routingKeys: [EventType.stockRejected.name], queueType: queueType),

@@ -15,6 +15,8 @@ enum CatalogMigrations {
                     price numeric(9,2) NOT NULL CHECK (price > 0),
                     on_hand integer NOT NULL CHECK (on_hand >= 0),
                     reserved integer NOT NULL DEFAULT 0 CHECK (reserved >= 0 AND reserved <= on_hand),
+                    -- What open purchase orders still bring (kept with them, for product.updated).
+                    on_order integer NOT NULL DEFAULT 0 CHECK (on_order >= 0),
                     reorder_point integer NOT NULL DEFAULT 0 CHECK (reorder_point >= 0),
                     reorder_quantity integer NOT NULL DEFAULT 0 CHECK (reorder_quantity >= 0),
                     active boolean NOT NULL DEFAULT true,
@@ -52,6 +54,30 @@ enum CatalogMigrations {
                     lines jsonb NOT NULL,
                     updated_at timestamptz NOT NULL
                 );
+                """),
+        PostgresMigration(
+            version: 12, name: "create purchase orders",
+            sql: """
+                -- What catalog-service buys from the supplier: one purchase order for a product's
+                -- reorder_quantity once its availability falls to its reorder point, placed
+                -- (retried with backoff) and received, perhaps in parts, into stock.
+                CREATE TABLE purchase_orders (
+                    id uuid PRIMARY KEY,
+                    sku text NOT NULL REFERENCES products (sku),
+                    quantity integer NOT NULL CHECK (quantity > 0),
+                    received integer NOT NULL DEFAULT 0 CHECK (received >= 0 AND received <= quantity),
+                    state text NOT NULL CHECK (state IN ('open', 'placed', 'received')),
+                    attempts integer NOT NULL DEFAULT 0,
+                    next_attempt_at timestamptz NOT NULL,
+                    last_error text,
+                    placed_at timestamptz,
+                    created_at timestamptz NOT NULL,
+                    updated_at timestamptz NOT NULL
+                );
+                -- Never two open purchase orders for one product, whoever opens them.
+                CREATE UNIQUE INDEX purchase_orders_one_open ON purchase_orders (sku) WHERE state <> 'received';
+                CREATE INDEX purchase_orders_due ON purchase_orders (next_attempt_at) WHERE state <> 'received';
+                CREATE INDEX purchase_orders_page ON purchase_orders (created_at, id);
                 """),
     ]
 }

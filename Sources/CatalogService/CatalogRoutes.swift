@@ -6,14 +6,16 @@ package import ServiceKit
 
 /// catalog-service's HTTP API: `GET /products`, `GET /products/{sku}` for any valid token;
 /// `POST /products`, `PATCH /products/{sku}` and `POST /products/{sku}/stock` with
-/// `catalog:write`.
+/// `catalog:write`; `GET /purchase-orders` with `mercato:admin`.
 package struct CatalogRoutes: Sendable {
     private let store: any ProductStore
+    private let purchaseOrders: any PurchaseOrderStore
     private let maxBodyBytes: Int
 
-    /// Creates the routes over `store`.
-    package init(store: any ProductStore, maxBodyBytes: Int) {
+    /// Creates the routes over `store` and `purchaseOrders`.
+    package init(store: any ProductStore, purchaseOrders: any PurchaseOrderStore, maxBodyBytes: Int) {
         self.store = store
+        self.purchaseOrders = purchaseOrders
         self.maxBodyBytes = maxBodyBytes
     }
 
@@ -33,6 +35,12 @@ package struct CatalogRoutes: Sendable {
         }
         access.requiring(.catalogWrite, on: router).post("/products/:sku/stock") { request, context in
             try await adjust(context.parameters.get("sku") ?? "", request)
+        }
+        access.requiring(.admin, on: router).get("/purchase-orders") { request, _ in
+            let page = try PageRequest(request)
+            let orders = try await purchaseOrders.purchaseOrders(page: page)
+            return try JSONResponse.make(
+                Page(data: orders.map(PurchaseOrderResponse.init), limit: page.limit) { $0.cursor })
         }
     }
 

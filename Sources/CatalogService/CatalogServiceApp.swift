@@ -5,7 +5,8 @@ package import ServiceKit
 
 /// catalog-service: products and their stock over HTTP, announced as `product.created` and
 /// `product.updated`; every order's stock reserved (`stock.reserved`, `stock.rejected`),
-/// released when it is cancelled and sold when it is paid.
+/// released when it is cancelled and sold when it is paid; stock bought from the supplier
+/// when a product runs low (`stock.replenished`).
 package enum CatalogServiceApp {
     /// What catalog-service is built on: the common dependencies and its storage.
     package struct Dependencies: Sendable {
@@ -15,12 +16,21 @@ package enum CatalogServiceApp {
         package var products: any ProductStore
         /// The reservations.
         package var stock: any StockStore
+        /// The purchase orders.
+        package var purchaseOrders: any PurchaseOrderStore
+        /// The supplier; `nil`: the simulated one, as configured.
+        package var supplier: (any Supplier)?
 
         /// Dependencies as given.
-        package init(service: ServiceDependencies, products: any ProductStore, stock: any StockStore) {
+        package init(
+            service: ServiceDependencies, products: any ProductStore, stock: any StockStore,
+            purchaseOrders: any PurchaseOrderStore, supplier: (any Supplier)? = nil
+        ) {
             self.service = service
             self.products = products
             self.stock = stock
+            self.purchaseOrders = purchaseOrders
+            self.supplier = supplier
         }
 
         /// The real ones: PostgreSQL and RabbitMQ.
@@ -29,7 +39,9 @@ package enum CatalogServiceApp {
             return Dependencies(
                 service: service,
                 products: PostgresProductStore(client: service.database, stamp: configuration.service.eventStamp),
-                stock: PostgresStockStore(client: service.database, stamp: configuration.service.eventStamp))
+                stock: PostgresStockStore(client: service.database, stamp: configuration.service.eventStamp),
+                purchaseOrders: PostgresPurchaseOrderStore(
+                    client: service.database, stamp: configuration.service.eventStamp))
         }
     }
 
@@ -56,10 +68,18 @@ package enum CatalogServiceApp {
                 runtime.consumer(
                     of: QueueName.catalogInvoicePaid, handler: StockEventsHandler.payments(stock: dependencies.stock)),
             ],
-            background: [],
+            background: [
+                Replenisher(
+                    store: dependencies.purchaseOrders,
+                    supplier: dependencies.supplier ?? SimulatedSupplier(configuration: configuration.supplier),
+                    configuration: configuration.replenisher, readiness: runtime.readiness, logger: runtime.logger)
+            ],
             openAPI: PackageResources.openapi_json,
             routes: {
-                CatalogRoutes(store: products, maxBodyBytes: configuration.service.maxBodyBytes).add(to: $0, access: $1)
+                CatalogRoutes(
+                    store: products, purchaseOrders: dependencies.purchaseOrders,
+                    maxBodyBytes: configuration.service.maxBodyBytes
+                ).add(to: $0, access: $1)
             })
     }
 

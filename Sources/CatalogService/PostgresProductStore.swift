@@ -19,7 +19,7 @@ package struct PostgresProductStore: ProductStore {
     static let seedingLock: Int64 = 7_263_537
 
     static let columns =
-        "id, sku, name, price, on_hand, reserved, reorder_point, reorder_quantity, active, version, created_at, updated_at"
+        "id, sku, name, price, on_hand, reserved, reorder_point, reorder_quantity, active, version, created_at, updated_at, on_order"
 
     package func create(_ new: NewProduct, at time: Date, traceparent: String?) async throws -> Product {
         let product = Product(new, at: time)
@@ -68,9 +68,13 @@ package struct PostgresProductStore: ProductStore {
         let stamp = self.stamp
         return try await client.transaction { connection in
             guard let product = try await Self.locked(sku, on: connection) else { return nil }
-            let (next, changed) = change.applied(to: product, at: time)
+            let (changedProduct, changed) = change.applied(to: product, at: time)
             guard changed else { return product }
+            var next = changedProduct
             try await Self.write(next, on: connection)
+            // A lower reorder point or a reactivated product may need stock now.
+            next.onOrder += try await PostgresPurchaseOrderStore.openIfNeeded([next], at: time, on: connection)[
+                next.sku, default: 0]
             try await Outbox.append(
                 [
                     try stamp.message(
@@ -101,8 +105,10 @@ package struct PostgresProductStore: ProductStore {
                 }
                 return AdjustedStock(product: product, isReplay: true)
             }
-            let next = try adjustment.applied(to: product, at: time)
+            var next = try adjustment.applied(to: product, at: time)
             try await Self.write(next, on: connection)
+            next.onOrder += try await PostgresPurchaseOrderStore.openIfNeeded([next], at: time, on: connection)[
+                next.sku, default: 0]
             try await connection.query(
                 """
                 INSERT INTO stock_adjustments (sku, kind, quantity, on_hand_before, on_hand_after, reason,
@@ -156,6 +162,7 @@ package struct PostgresProductStore: ProductStore {
             id: try row.decode(UUID.self, at: 0), sku: try row.decode(String.self, at: 1),
             name: try row.decode(String.self, at: 2), price: Money(try row.decode(Decimal.self, at: 3)),
             onHand: try row.decode(Int.self, at: 4), reserved: try row.decode(Int.self, at: 5),
+            onOrder: try row.decode(Int.self, at: 12),
             reorderPoint: try row.decode(Int.self, at: 6), reorderQuantity: try row.decode(Int.self, at: 7),
             active: try row.decode(Bool.self, at: 8), version: try row.decode(Int.self, at: 9),
             createdAt: try row.decode(Date.self, at: 10), updatedAt: try row.decode(Date.self, at: 11))

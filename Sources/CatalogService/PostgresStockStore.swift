@@ -54,7 +54,7 @@ package struct PostgresStockStore: StockStore {
                         updated_at = excluded.updated_at
                     """, changed.map(\.0), changed.map(\.1.state.rawValue), changed.map { Self.json($0.1.lines) }, time)
             }
-            let updated = batch.changedProducts(at: time)
+            var updated = batch.changedProducts(at: time)
             if !updated.isEmpty {
                 try await connection.query(
                     """
@@ -65,6 +65,8 @@ package struct PostgresStockStore: StockStore {
                     """, updated.map(\.sku), updated.map(\.reserved), updated.map(\.onHand), updated.map(\.version),
                     time)
             }
+            let opened = try await PostgresPurchaseOrderStore.openIfNeeded(updated, at: time, on: connection)
+            for index in updated.indices { updated[index].onOrder += opened[updated[index].sku, default: 0] }
             try await Outbox.append(
                 try StockEvent.announcements(of: batch.applied, products: updated, stamp: stamp, at: time),
                 on: connection)

@@ -21,6 +21,8 @@ package struct Product: Sendable, Hashable {
     package var onHand: Int
     /// Units promised to accepted, unpaid, uncancelled orders.
     package var reserved: Int
+    /// Units ordered from the supplier and not received yet (open purchase orders).
+    package var onOrder: Int
     /// At or below this availability the product is reordered.
     package var reorderPoint: Int
     /// How many units a reorder asks the supplier for.
@@ -36,7 +38,8 @@ package struct Product: Sendable, Hashable {
 
     /// Creates a product.
     package init(
-        id: UUID, sku: String, name: String, price: Money, onHand: Int, reserved: Int = 0, reorderPoint: Int,
+        id: UUID, sku: String, name: String, price: Money, onHand: Int, reserved: Int = 0, onOrder: Int = 0,
+        reorderPoint: Int,
         reorderQuantity: Int, active: Bool = true, version: Int = 1, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
@@ -44,6 +47,7 @@ package struct Product: Sendable, Hashable {
         self.name = name
         self.price = price
         self.onHand = onHand
+        self.onOrder = onOrder
         self.reserved = reserved
         self.reorderPoint = reorderPoint
         self.reorderQuantity = reorderQuantity
@@ -63,6 +67,6 @@ package struct Product: Sendable, Hashable {
     package var snapshot: ProductSnapshot {
         ProductSnapshot(
             sku: sku, name: name, price: price, active: active, available: available, version: version,
-            updatedAt: updatedAt)
+            updatedAt: updatedAt, reserved: reserved, onOrder: onOrder)
     }
 }

@@ -171,5 +171,17 @@ enum OrderMigrations {
                 -- orders placed before, which the client named and priced.
                 ALTER TABLE order_items ADD COLUMN sku text;
                 """),
+        PostgresMigration(
+            version: 18, name: "stock on the live page",
+            sql: """
+                -- What the live page shows of each product beside its availability: reserved
+                -- and on order as catalog-service announces them (NULL until it does), and the
+                -- units delivered since (stock.replenished).
+                ALTER TABLE products ADD COLUMN reserved integer, ADD COLUMN on_order integer,
+                    ADD COLUMN replenished integer NOT NULL DEFAULT 0;
+                -- The orders stock turned away after they were accepted, counted for the live
+                -- page every few seconds: from a small index, not the whole table.
+                CREATE INDEX orders_out_of_stock ON orders (id) WHERE cancel_reason = 'out_of_stock';
+                """),
     ]
 }

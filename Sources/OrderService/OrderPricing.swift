@@ -13,12 +13,18 @@ import ServiceKit
 package struct OrderPricing: Sendable {
     private let replica: any ProductReplica
     private let directory: any ProductDirectory
+    private let refusals: StockRefusals
     private let logger: Logger
 
-    /// Prices from `replica`, else from `directory`.
-    package init(replica: any ProductReplica, directory: any ProductDirectory, logger: Logger) {
+    /// Prices from `replica`, else from `directory`; counts the orders refused for stock in
+    /// `refusals`.
+    package init(
+        replica: any ProductReplica, directory: any ProductDirectory, refusals: StockRefusals = StockRefusals(),
+        logger: Logger
+    ) {
         self.replica = replica
         self.directory = directory
+        self.refusals = refusals
         self.logger = logger
     }
 
@@ -43,6 +49,7 @@ package struct OrderPricing: Sendable {
         }
         let short = quantities.filter { sku, wanted in (products[sku]?.available ?? 0) < wanted }.keys.sorted()
         guard short.isEmpty else {
+            refusals.record()
             let first = order.items.firstIndex { short.contains($0.sku) } ?? 0
             throw APIError(
                 status: .conflict, code: "out_of_stock",

@@ -75,6 +75,7 @@ package enum OrderServiceApp {
             configuration: configuration.feed,
             logger: runtime.logger)
         let admission = dependencies.admission ?? OrderAdmission(configuration: configuration.admission)
+        let refusals = StockRefusals()
         let live = LiveRoutes(
             changeLog: dependencies.changeLog, feed: feed, queues: QueueHealth(broker: runtime.broker),
             heartbeat: configuration.streamHeartbeat,
@@ -100,11 +101,14 @@ package enum OrderServiceApp {
                 OrderRoutes(
                     store: dependencies.store, replica: dependencies.replica, directory: dependencies.directory,
                     pricing: OrderPricing(
-                        replica: dependencies.products, directory: dependencies.catalog, logger: runtime.logger),
+                        replica: dependencies.products, directory: dependencies.catalog, refusals: refusals,
+                        logger: runtime.logger),
                     maxBodyBytes: configuration.service.maxBodyBytes, admission: admission,
                     logger: runtime.logger
                 ).add(to: router, access: access)
                 live.add(to: router, access: access)
+                StockRoutes(products: dependencies.products, orders: dependencies.store, refusals: refusals)
+                    .add(to: router, access: access)
             })
     }
 

@@ -48,6 +48,9 @@ package protocol OrderStore: Sendable {
     /// `invoice.overdue` (the order is cancelled, reason `payment_overdue`, with
     /// `order.cancelled`), once per event. Throws (to be retried) if an order is not stored yet.
     func applyPayments(_ notices: [PaymentNotice]) async throws
+
+    /// How many orders were cancelled `out_of_stock` (their stock could not be reserved).
+    func outOfStockCount() async throws -> Int
 }
 
 /// An `Idempotency-Key` and the canonical request it came with.

@@ -110,6 +110,11 @@ package struct PostgresOrderStore: OrderStore {
         return (orders[0], try row.decode(String?.self, at: 14) ?? "")
     }
 
+    package func outOfStockCount() async throws -> Int {
+        try await client.query("SELECT count(*)::int FROM orders WHERE cancel_reason = 'out_of_stock'")[0]
+            .decode(Int.self, at: 0)
+    }
+
     package func order(id: UUID) async throws -> Order? {
         let rows = try await client.query("SELECT \(OrderRows.columns) FROM orders WHERE id = $1", id)
         return try await OrderRows.decode(Array(rows), client: client).first

@@ -9,7 +9,7 @@ struct DeadLetterCommand: AsyncParsableCommand {
         commandName: "dlq",
         abstract: "Inspect, replay and purge dead-letter queues.",
         discussion: """
-            QUEUE is a consumer queue (e.g. invoice-service.order-created) or its .dlq. Every dead
+            QUEUE is a consumer queue (e.g. invoice-service.stock-reserved) or its .dlq. Every dead
             letter carries why it is there (x-mercato-error), which service put it there, after
             how many attempts, and the exchange and routing key it was first published to.
             What a message holds is printed with its control characters escaped (\\u{1B}).

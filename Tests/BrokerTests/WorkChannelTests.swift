@@ -167,13 +167,13 @@ struct WorkChannelTests {
 
     @Test func aConsumerSetsItsPrefetchThenConsumesUnderATagNamingTheConnection() throws {
         let channel = ConsumerChannel(
-            queue: "invoice-service.order-created", prefetch: 50, buffer: DeliveryBuffer(),
+            queue: "invoice-service.stock-reserved", prefetch: 50, buffer: DeliveryBuffer(),
             connectionName: "invoice-service")
         let operations = RecordingOperations()
         try channel.open(Self.link(operations))
         let tag = try #require(channel.consumerTag)
         #expect(tag.hasPrefix("invoice-service."))
-        #expect(operations.calls == ["prefetch 50", "consume invoice-service.order-created \(tag)"])
+        #expect(operations.calls == ["prefetch 50", "consume invoice-service.stock-reserved \(tag)"])
     }
 
     @Test func aTurnsDeliveriesReachTheBufferTogetherAtItsEnd() async throws {

@@ -24,7 +24,8 @@ struct CatalogServiceTests {
         if seed { _ = try await store.seedIfEmpty(CatalogSeeds.products, at: Date()) }
         return try await CatalogServiceApp.build(
             try CatalogServiceConfiguration(environment: tokens.serviceEnvironment(["SEED_PRODUCTS": "false"])),
-            dependencies: .init(service: .inMemory(outbox: store.outbox), products: store, stock: store))
+            dependencies: .init(
+                service: .inMemory(outbox: store.outbox), products: store, stock: store, purchaseOrders: store))
     }
 
     /// The store contract, against the in-memory store (PostgreSQL's runs in
@@ -37,10 +38,12 @@ struct CatalogServiceTests {
 
     /// The stock contract, against the in-memory store (PostgreSQL's runs in
     /// ServiceIntegrationTests).
-    @Test(arguments: StockStoreContract.checks)
+    @Test(arguments: StockStoreContract.checks + PurchaseOrderContract.checks)
     func memoryStock(_ check: ContractCheck<StockStorage>) async throws {
         let store = MemoryProductStore()
-        try await check.run(StockStorage(products: store, stock: store, pendingEvents: { store.outbox.pending }))
+        try await check.run(
+            StockStorage(
+                products: store, stock: store, purchaseOrders: store, pendingEvents: { store.outbox.pending }))
     }
 
     @Test func theApplicationServesTheCommonRoutesAndMiddleware() async throws {

@@ -277,6 +277,28 @@ package enum OrderStorageContract {
             let held = try await store.products.products(skus: [sku, "NO-SUCH-SKU"])
             #expect(held.keys.sorted() == [sku] && held[sku] == v3.1)
         },
+        ContractCheck("the live page's stock: reserved and on order as announced, deliveries counted once") { store in
+            let sku = "CUP-\(UUID().uuidString.prefix(8))"
+            let product = ProductSnapshot(
+                sku: sku, name: "Cup", price: Money("9.00")!, active: true, available: 2, version: 1,
+                updatedAt: millisecondNow(), reserved: 3, onOrder: 20)
+            try await store.products.saveProducts(
+                [product],
+                events: [try IncomingEvent(CloudEvent(source: "/tests", data: ProductCreated(product: product)))])
+            func delivery(_ units: Int) throws -> IncomingEvent {
+                try IncomingEvent(
+                    CloudEvent(
+                        source: "/tests",
+                        data: StockReplenished(
+                            sku: sku, purchaseOrderID: UUID(), quantity: units, onHand: 5 + units, available: 2 + units,
+                            replenishedAt: Date())))
+            }
+            let first = try delivery(10)
+            try await store.products.recordReplenishments([(sku, 10)], events: [first])
+            try await store.products.recordReplenishments([(sku, 10), (sku, 10)], events: [first, try delivery(10)])
+            let level = try #require(try await store.products.stock(limit: 1000).first { $0.sku == sku })
+            #expect(level == StockLevel(sku: sku, name: "Cup", available: 2, reserved: 3, onOrder: 20, replenished: 20))
+        },
         ContractCheck("the customer replica keeps the newest version whatever the order of the events") { store in
             let id = UUID()
             let event = { (payload: CustomerUpdated) in try IncomingEvent(CloudEvent(source: "/tests", data: payload)) }

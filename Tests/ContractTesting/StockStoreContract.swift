@@ -5,22 +5,26 @@ import MercatoTesting
 package import ServiceKit
 import Testing
 
-/// catalog-service's stock under test: its products and its reservations over one database.
+/// catalog-service's stock under test: its products, reservations and purchase orders over one
+/// database.
 package struct StockStorage: Sendable {
     /// The products.
     package var products: any ProductStore
     /// The reservations.
     package var stock: any StockStore
+    /// The purchase orders.
+    package var purchaseOrders: any PurchaseOrderStore
     /// The events both have queued and not published yet, oldest first.
     package var pendingEvents: @Sendable () async throws -> [OutboxMessage]
 
     /// Creates the subject.
     package init(
-        products: any ProductStore, stock: any StockStore,
+        products: any ProductStore, stock: any StockStore, purchaseOrders: any PurchaseOrderStore,
         pendingEvents: @escaping @Sendable () async throws -> [OutboxMessage]
     ) {
         self.products = products
         self.stock = stock
+        self.purchaseOrders = purchaseOrders
         self.pendingEvents = pendingEvents
     }
 

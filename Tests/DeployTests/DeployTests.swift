@@ -97,7 +97,7 @@ struct DeployTests {
                 ]),
                 "\(service) reads \(read)")
         }
-        #expect(Self.variables["order-service"]!.contains("CUSTOMER_SERVICE_URL"))
+        #expect(Self.variables["order-service"]!.isSuperset(of: ["CUSTOMER_SERVICE_URL", "CATALOG_SERVICE_URL"]))
         #expect(
             Self.variables["invoice-service"]!.isSuperset(of: [
                 "TAX_RATE", "PAYMENT_DUE_SECONDS", "PAYMENT_GATEWAY_TIMEOUT_MS", "PAYMENT_CIRCUIT_FAILURES",
@@ -164,6 +164,7 @@ struct DeployTests {
         }
         let order = try #require((services["order-service"] as? [String: Any])?["environment"] as? [String: String])
         #expect(order["CUSTOMER_SERVICE_URL"] == "http://customer-service:8081")
+        #expect(order["CATALOG_SERVICE_URL"] == "http://catalog-service:8083")
     }
 
     /// Kubernetes gives each service's broker user exactly the permissions the code defines

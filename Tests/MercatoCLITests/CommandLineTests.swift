@@ -72,9 +72,9 @@ struct CommandLineTests {
             "--amqp-url", "amqp://admin:pw@rabbit:5673/shop", "--management-url", "http://admin:pw@rabbit:15673",
         ]
         let list = try parse(
-            ["dlq", "list", "invoice-service.order-created", "--limit", "7"] + connection,
+            ["dlq", "list", "invoice-service.stock-reserved", "--limit", "7"] + connection,
             as: DeadLetterCommand.List.self)
-        #expect(list.queue == "invoice-service.order-created" && list.limit == 7)
+        #expect(list.queue == "invoice-service.stock-reserved" && list.limit == 7)
         #expect(
             list.connection.amqpURL == "amqp://admin:pw@rabbit:5673/shop"
                 && list.connection.managementURL == "http://admin:pw@rabbit:15673")

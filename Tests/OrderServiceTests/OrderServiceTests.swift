@@ -204,7 +204,7 @@ struct OrderServiceTests {
         let message = ((short.json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? ""
         #expect(
             message.contains("CUP (2 asked for, 1 available)") && message.contains("TEA-1 (6 asked for, 5 available)"))
-        let orders = try await storage.store.orders(page: try PageRequest(limit: 10), customerID: nil)
+        let orders = try await storage.store.orders(page: PageRequest(limit: 10), customerID: nil)
         #expect(orders.count == 1, "only the first order was written")
         #expect(storage.outbox.pending.filter { $0.eventType == "order.created" }.count == 1)
     }

@@ -58,13 +58,14 @@ struct RepositoryContractTests {
         await client.shutdown()
     }
 
-    @Test(arguments: StockStoreContract.checks)
+    @Test(arguments: StockStoreContract.checks + PurchaseOrderContract.checks)
     func stockStore(_ check: ContractCheck<StockStorage>) async throws {
         let client = try await FreshDatabase.make("catalog", migrations: CatalogMigrations.all, poolSize: 8)
         try await check.run(
             StockStorage(
                 products: PostgresProductStore(client: client, stamp: ProductStoreContract.stamp),
                 stock: PostgresStockStore(client: client, stamp: ProductStoreContract.stamp),
+                purchaseOrders: PostgresPurchaseOrderStore(client: client, stamp: ProductStoreContract.stamp),
                 pendingEvents: { try await FreshDatabase.pendingEvents(client) }))
         await client.shutdown()
     }

@@ -100,6 +100,10 @@ package actor MemoryOrderStore: OrderStore {
         return CancelResult(order: order, outcome: outcome)
     }
 
+    package func outOfStockCount() async throws -> Int {
+        orders.values.filter { $0.cancelReason == OrderCancelled.Reason.outOfStock.rawValue }.count
+    }
+
     package func applyPayments(_ notices: [PaymentNotice]) async throws {
         try refuseNewsOfUnknownOrders(notices.map { ($0.event, $0.orderID) })
         // A cancelled order's refund needs the order cancelled: by now, or by an

@@ -17,8 +17,16 @@ struct AuthSystemTests {
         return [
             (
                 .order, "POST", "/orders",
-                ["customer_id": customer, "items": [["product_name": "Tea", "quantity": 1, "unit_price": "1.00"]]],
-                .ordersWrite
+                ["customer_id": customer, "items": [["sku": "TEA-1-00", "quantity": 1]]], .ordersWrite
+            ),
+            (
+                .catalog, "POST", "/products", ["sku": "MALLORY-\(id.prefix(8))", "name": "Gift", "price": "0.01"],
+                .catalogWrite
+            ),
+            (.catalog, "PATCH", "/products/TEA-1-00", ["price": "0.01"], .catalogWrite),
+            (
+                .catalog, "POST", "/products/TEA-1-00/stock", ["kind": "received", "quantity": 5, "reason": "x"],
+                .catalogWrite
             ),
             (.order, "GET", "/orders", nil, .ordersRead),
             (.order, "GET", "/orders/\(id)", nil, .ordersRead),
@@ -36,7 +44,9 @@ struct AuthSystemTests {
     /// Rows that a refused request must not add.
     static func rowCounts(_ system: MercatoSystem) async throws -> [Int] {
         var counts: [Int] = []
-        for (service, table) in [(Service.order, "orders"), (.customer, "customers"), (.invoice, "invoices")] {
+        for (service, table) in [
+            (Service.order, "orders"), (.customer, "customers"), (.invoice, "invoices"), (.catalog, "products"),
+        ] {
             counts.append(
                 try await system.database(service).query("SELECT count(*) FROM \(table)")[0].decode(Int.self, at: 0))
             counts.append(
@@ -167,7 +177,7 @@ struct AuthSystemTests {
             ).0 == 201)
 
         // Each places an order; Ada cannot place one for Bob.
-        let item = [["product_name": "Tea", "quantity": 1, "unit_price": "2.00"]]
+        let item = [["sku": try await system.stockedSKU(name: "Tea", price: "2.00"), "quantity": 1]]
         let (placed, adaOrder) = try await asAda(
             .order, "POST", "/orders", ["customer_id": ada.uuidString, "items": item])
         #expect(placed == 201)

@@ -7,6 +7,7 @@ enum FaultScenario: String, CaseIterable, Sendable {
     case postgres
     case consumers
     case orderService = "order-service"
+    case catalog = "catalog-service"
     case duplicates
     case poison
     case saga
@@ -22,7 +23,7 @@ enum FaultScenario: String, CaseIterable, Sendable {
     /// replicas of every service, in the cluster suite.
     var needsCluster: Bool {
         switch self {
-        case .rabbitmq, .postgres, .consumers, .orderService, .duplicates, .poison, .saga: false
+        case .rabbitmq, .postgres, .consumers, .orderService, .catalog, .duplicates, .poison, .saga: false
         case .clusterLeader, .clusterRolling, .clusterPartition, .zombies, .postgresStall, .replicaKill: true
         }
     }
@@ -34,6 +35,8 @@ enum FaultScenario: String, CaseIterable, Sendable {
         case .postgres: "PostgreSQL fast shutdown, restarted after 2 s"
         case .consumers: "customer- and invoice-service SIGKILL mid-batch, restarted"
         case .orderService: "order-service SIGKILL (relay mid-publish), restarted"
+        case .catalog:
+            "catalog-service SIGKILL mid-reservation, restarted; one order in five also wants one of 40 scarce units"
         case .duplicates:
             "every event published 2 more times, reversed; an invoice of an order never stored; "
                 + "customer v3 before v1"
@@ -104,13 +107,13 @@ struct FaultReport {
 
     var table: String {
         var lines = [
-            "| Scenario | Orders accepted | HTTP errors during the fault | Lost | Doubled | Inconsistent | Fault lasted | Recovered after | Dead letters (expected) | Result |",
-            "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
+            "| Scenario | Orders accepted | HTTP errors during the fault | Lost | Doubled | Inconsistent | Oversold | Fault lasted | Recovered after | Dead letters (expected) | Result |",
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for outcome in outcomes {
             let errors = outcome.httpErrors == 0 ? "0" : "\(outcome.httpErrors) (\(outcome.httpErrorKinds))"
             lines.append(
-                "| \(outcome.scenario.title) | \(outcome.accepted) | \(errors) | \(outcome.audit.lost) | \(outcome.audit.doubled) | \(outcome.audit.inconsistent + outcome.audit.unrefunded) | "
+                "| \(outcome.scenario.title) | \(outcome.accepted) | \(errors) | \(outcome.audit.lost) | \(outcome.audit.doubled) | \(outcome.audit.inconsistent + outcome.audit.unrefunded) | \(outcome.audit.oversold) | "
                     + "\(FaultOutcome.seconds(outcome.fault)) | \(FaultOutcome.seconds(outcome.recovery)) | \(outcome.deadLetters) (\(outcome.expectedDeadLetters)) | \(outcome.passed ? "pass" : "FAIL") |"
             )
         }

@@ -25,9 +25,8 @@ struct HTTPFuzzSystemTests {
         let system = try await MercatoSystem.start()
         var fuzzer = Fuzzer(system: system)
         let customer = OrderFlowSystemTests.seeds[0]
-        let validOrder: [String: Any] = [
-            "customer_id": customer, "items": [["product_name": "Tea", "quantity": 2, "unit_price": "3.50"]],
-        ]
+        let sku = try await system.stockedSKU(name: "Tea", price: "3.50")
+        let validOrder: [String: Any] = ["customer_id": customer, "items": [["sku": sku, "quantity": 2]]]
         let validCustomer: [String: Any] = ["name": "Ada", "email": "ada@example.com", "address": "London"]
         let orderText = String(
             decoding: try JSONSerialization.data(withJSONObject: validOrder, options: .sortedKeys), as: UTF8.self)
@@ -56,11 +55,19 @@ struct HTTPFuzzSystemTests {
             try await fuzzer.send(
                 .order, "POST", "/orders", json: ["customer_id": customer, "items": value], expect: [422],
                 field: "items")
-            for key in ["product_name", "quantity", "unit_price"] {
+            for key in ["sku", "quantity"] {
                 var item = (validOrder["items"] as! [[String: Any]])[0]
                 item[key] = value
                 try await fuzzer.send(
                     .order, "POST", "/orders", json: ["customer_id": customer, "items": [item]], expect: [201, 422],
+                    field: "items[0].\(key)")
+            }
+            // What the catalog decides, a client may not send, whatever its value.
+            for key in ["unit_price", "product_name"] {
+                var item = (validOrder["items"] as! [[String: Any]])[0]
+                item[key] = value
+                try await fuzzer.send(
+                    .order, "POST", "/orders", json: ["customer_id": customer, "items": [item]], expect: [422],
                     field: "items[0].\(key)")
             }
             for key in ["name", "email", "address"] {
@@ -69,15 +76,16 @@ struct HTTPFuzzSystemTests {
                 try await fuzzer.send(.customer, "POST", "/customers", json: body, expect: [201, 409, 422], field: key)
             }
         }
-        for (quantity, price) in [
-            (0, "1.00"), (-3, "1.00"), (10_001, "1.00"), (1, "-0.01"), (1, "1.001"), (1, "1000000.01"), (1, "NaN"),
-        ] {
+        for quantity in [0, -3, 10_001] {
             try await fuzzer.send(
                 .order, "POST", "/orders",
-                json: [
-                    "customer_id": customer,
-                    "items": [["product_name": "Pen", "quantity": quantity, "unit_price": price]],
-                ], expect: [422])
+                json: ["customer_id": customer, "items": [["sku": sku, "quantity": quantity]]],
+                expect: [422], field: "items[0].quantity")
+        }
+        for price in ["0", "-0.01", "1.001", "1000000.01", "NaN"] {
+            try await fuzzer.send(
+                .catalog, "POST", "/products", json: ["sku": "FUZZ-PEN", "name": "Pen", "price": price], expect: [422],
+                field: "price")
         }
         try await fuzzer.send(
             .order, "POST", "/orders", json: ["customer_id": customer, "items": []], expect: [422], field: "items")
@@ -87,10 +95,12 @@ struct HTTPFuzzSystemTests {
 
         // Unicode and control characters; SQL-looking strings are data like any other.
         for text in Fuzzer.strings {
-            let item: [String: Any] = ["product_name": text, "quantity": 1, "unit_price": "1.00"]
             try await fuzzer.send(
-                .order, "POST", "/orders", json: ["customer_id": customer, "items": [item]], expect: [201, 422],
-                field: "items[0].product_name")
+                .order, "POST", "/orders", json: ["customer_id": customer, "items": [["sku": text, "quantity": 1]]],
+                expect: [422], field: "items[0].sku")
+            try await fuzzer.send(
+                .catalog, "POST", "/products", json: ["sku": "FUZZ-\(fuzzer.sent)", "name": text, "price": "1.00"],
+                expect: [201, 422], field: "name")
             try await fuzzer.send(
                 .customer, "POST", "/customers",
                 json: ["name": text, "email": "u\(fuzzer.sent)@example.com", "address": "A"], expect: [201, 422],
@@ -109,7 +119,7 @@ struct HTTPFuzzSystemTests {
         // Size and content type.
         let oversized: [String: Any] = [
             "customer_id": customer,
-            "items": [["product_name": String(repeating: "x", count: 70_000), "quantity": 1, "unit_price": "1.00"]],
+            "items": [["sku": String(repeating: "X", count: 70_000), "quantity": 1]],
         ]
         try await fuzzer.send(.order, "POST", "/orders", json: oversized, expect: [413])
         try await fuzzer.send(
@@ -123,6 +133,7 @@ struct HTTPFuzzSystemTests {
         // Paths and query strings of the read endpoints.
         for (service, resource) in [
             (MercatoSystem.Service.order, "orders"), (.customer, "customers"), (.invoice, "invoices"),
+            (.catalog, "products"),
         ] {
             for id in [
                 "not-a-uuid", "%00", "'%20OR%201=1--", "00000000-0000-0000-0000-000000000000",
@@ -149,11 +160,12 @@ struct HTTPFuzzSystemTests {
         for _ in 0..<Self.randomCases {
             if random.next() % 4 == 0 {
                 try await fuzzer.send(
-                    .customer, "POST", "/customers", json: Fuzzer.mutate(validCustomer, &random),
+                    .customer, "POST", "/customers", json: Fuzzer.mutate(validCustomer, sku: sku, &random),
                     expect: [201, 400, 409, 422])
             } else {
                 try await fuzzer.send(
-                    .order, "POST", "/orders", json: Fuzzer.mutate(validOrder, &random), expect: [201, 400, 422])
+                    .order, "POST", "/orders", json: Fuzzer.mutate(validOrder, sku: sku, &random),
+                    expect: [201, 400, 422])
             }
         }
 
@@ -166,6 +178,9 @@ struct HTTPFuzzSystemTests {
         #expect(orders == fuzzer.acceptedOrders)
         #expect(events == fuzzer.acceptedOrders)
         #expect(customers == OrderFlowSystemTests.seeds.count + fuzzer.acceptedCustomers)
+        let products = try await system.database(.catalog).query(
+            "SELECT count(*) FROM products WHERE sku LIKE 'FUZZ-%'")[0].decode(Int.self, at: 0)
+        #expect(products == fuzzer.acceptedProducts)
         for service in MercatoSystem.Service.allCases { try await system.waitUntilReady(service) }
         try await system.expectSettled(orders: fuzzer.acceptedOrders)
         print(
@@ -181,6 +196,7 @@ struct Fuzzer {
     var sent = 0
     var acceptedOrders = 0
     var acceptedCustomers = 0
+    var acceptedProducts = 0
     var statuses: [Int: Int] = [:]
 
     init(system: MercatoSystem) { self.system = system }
@@ -237,6 +253,7 @@ struct Fuzzer {
         if status == 201 {
             if path == "/orders" { acceptedOrders += 1 }
             if path == "/customers" { acceptedCustomers += 1 }
+            if path == "/products" { acceptedProducts += 1 }
             return
         }
         guard (400..<500).contains(status) else { return }
@@ -255,7 +272,7 @@ struct Fuzzer {
 
     /// `body` with one to three random changes: a field removed, replaced by a random value,
     /// an unknown field added, or the items replaced by random ones.
-    static func mutate(_ body: [String: Any], _ random: inout SplitMix64) -> [String: Any] {
+    static func mutate(_ body: [String: Any], sku: String, _ random: inout SplitMix64) -> [String: Any] {
         var body = body
         for _ in 0...(random.next() % 3) {
             let keys = Array(body.keys).sorted()
@@ -267,8 +284,8 @@ struct Fuzzer {
             default:
                 guard body["items"] != nil else { continue }
                 body["items"] = (0..<Int(random.next() % 4)).map { _ -> Any in
-                    var item: [String: Any] = ["product_name": "Item", "quantity": 1, "unit_price": "1.00"]
-                    let key = ["product_name", "quantity", "unit_price"][Int(random.next() % 3)]
+                    var item: [String: Any] = ["sku": sku, "quantity": 1]
+                    let key = ["sku", "quantity", "unit_price"][Int(random.next() % 3)]
                     item[key] = value(&random, depth: 1)
                     return random.next() % 10 == 0 ? value(&random, depth: 1) : item
                 }

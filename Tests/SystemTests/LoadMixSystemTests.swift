@@ -16,6 +16,7 @@ struct LoadMixSystemTests {
                 "load", "--order-url", "http://127.0.0.1:\(system.ports[.order]!)",
                 "--customer-url", "http://127.0.0.1:\(system.ports[.customer]!)",
                 "--invoice-url", "http://127.0.0.1:\(system.ports[.invoice]!)",
+                "--catalog-url", "http://127.0.0.1:\(system.ports[.catalog]!)",
                 "--token", system.adminToken, "--count", "300", "--concurrency", "8", "--customers", "10",
                 "--pay", "0.5", "--cancel", "0.2", "--race", "0.1", "--quiet", "--json", "--settle-timeout", "120",
                 "--audit",

@@ -53,6 +53,8 @@ final class MercatoSystem: Sendable {
     private let publishers = Locked<[String: (RabbitMQBroker, Task<Void, any Error>)]>([:])
     private let databases: [Service: PostgresClient]
     private let processes = Locked<[Service: Process]>([:])
+    /// The SKUs ``stockedSKU(name:price:)`` has added.
+    private let stocked = Locked<Set<String>>([])
     private let extraEnvironment: [String: String]
     /// With TLS: the CA the services trust for RabbitMQ (`amqps://`, `AMQP_CA_FILE`) and
     /// PostgreSQL (`sslmode=verify-full`); `nil` for plain connections.
@@ -323,7 +325,8 @@ final class MercatoSystem: Sendable {
             return [
                 "--database-url", server.string!, "--orders-database", "\(name)_orders", "--customers-database",
                 "\(name)_customers",
-                "--invoices-database", "\(name)_invoices", "--management-url", management, "--vhost", name,
+                "--invoices-database", "\(name)_invoices", "--catalog-database", "\(name)_catalog",
+                "--management-url", management, "--vhost", name,
             ]
         }
     }
@@ -485,16 +488,59 @@ final class MercatoSystem: Sendable {
         return (status, data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))
     }
 
-    /// `POST /orders`; returns the status and the body.
+    /// `POST /orders` of `items` (name, quantity, price): each line orders the catalog's
+    /// product of that name and price (``stockedSKU(name:price:)``), so the order is invoiced at
+    /// the price the test names. Returns the status and the body.
     func placeOrder(customer: String, items: [(String, Int, String)], headers: [String: String] = [:], port: Int? = nil)
         async throws -> (Int, [String: Any])
     {
-        let body: [String: Any] = [
-            "customer_id": customer,
-            "items": items.map { ["product_name": $0.0, "quantity": $0.1, "unit_price": $0.2] },
-        ]
+        var lines: [[String: Any]] = []
+        for (name, quantity, price) in items {
+            lines.append(["sku": try await stockedSKU(name: name, price: price), "quantity": quantity])
+        }
+        return try await placeOrder(customer: customer, lines: lines, headers: headers, port: port)
+    }
+
+    /// `POST /orders` of `lines` as the API takes them (`sku`, `quantity`); returns the status
+    /// and the body.
+    func placeOrder(customer: String, lines: [[String: Any]], headers: [String: String] = [:], port: Int? = nil)
+        async throws -> (Int, [String: Any])
+    {
+        let body: [String: Any] = ["customer_id": customer, "items": lines]
         let (status, json) = try await request(.order, "POST", "/orders", json: body, headers: headers, port: port)
         return (status, json as? [String: Any] ?? [:])
+    }
+
+    /// The SKU of the catalog's product called `name` at `price` (e.g. `TEA-3-50`), added on
+    /// first use with more stock than any test orders: tests of the order flow name their
+    /// lines and prices, and the catalog is what prices them now.
+    func stockedSKU(name: String, price: String) async throws -> String {
+        let letters = name.uppercased().unicodeScalars.map {
+            ("A"..."Z").contains($0) || ("0"..."9").contains($0) ? Character($0) : "-"
+        }
+        let sku = String(String(letters).prefix(40)) + "-" + price.replacingOccurrences(of: ".", with: "-")
+        guard !stocked.withLock({ $0.contains(sku) }) else { return sku }
+        try await addProduct(sku: sku, name: name, price: price, stock: 100_000_000)
+        stocked.withLock { _ = $0.insert(sku) }
+        return sku
+    }
+
+    /// `POST /products` as the operator; a product already there (a race with another test's
+    /// first use) is fine.
+    func addProduct(
+        sku: String, name: String, price: String, stock: Int, reorderPoint: Int = 0, reorderQuantity: Int = 0
+    )
+        async throws
+    {
+        let (status, body) = try await request(
+            .catalog, "POST", "/products",
+            json: [
+                "sku": sku, "name": name, "price": price, "stock_on_hand": stock, "reorder_point": reorderPoint,
+                "reorder_quantity": reorderQuantity,
+            ])
+        guard status == 201 || status == 409 else {
+            throw SystemTestFailure("adding product \(sku) answered \(status): \(String(describing: body))")
+        }
     }
 
     // MARK: - Database checks
@@ -540,7 +586,7 @@ final class MercatoSystem: Sendable {
         result.numbersGapless = sequences == Array(1...max(1, sequences.count)).prefix(sequences.count).map { $0 }
         result.numbersUnique = Set(numbers).count == numbers.count
         result.unsentOutbox = 0
-        for client in [orders, customers, invoices] {
+        for client in Service.allCases.map(database) {
             result.unsentOutbox += try await client.query("SELECT count(*) FROM outbox WHERE published_at IS NULL")[0]
                 .decode(Int.self, at: 0)
         }

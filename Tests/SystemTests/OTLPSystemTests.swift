@@ -16,13 +16,15 @@ struct OTLPSystemTests {
         let traceID = TraceParts.randomTraceID()
         try await system.placeOrderUntilInvoiced(traceparent: "00-\(traceID)-00f067aa0ba902b7-01")
         // Each service's spans of this trace: order-service's server span and its consumer span
-        // of invoice.created, customer- and invoice-service's consumer spans of order.created.
+        // of invoice.created, customer- and catalog-service's consumer spans of order.created,
+        // invoice-service's of stock.reserved (catalog-service carried the trace on).
         // Each exporter sends on its own schedule, so wait for every expected span rather than
         // for a count: order-service's server span can arrive well before its consumer span.
         let expected: [(service: String, name: String, kind: Int)] = [
             ("order-service", "/orders", 2),
             ("customer-service", "order.created process", 5),
-            ("invoice-service", "order.created process", 5),
+            ("catalog-service", "order.created process", 5),
+            ("invoice-service", "stock.reserved process", 5),
             ("order-service", "invoice.created process", 5),
         ]
         var spans: [(service: String, name: String, kind: Int, parent: String?)] = []

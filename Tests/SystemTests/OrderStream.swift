@@ -12,7 +12,8 @@ final class OrderStream: Sendable {
         let at: ContinuousClock.Instant
     }
 
-    /// A request answered with anything but 201, or not answered at all.
+    /// A request answered with anything but 201 (or 409 `out_of_stock`: a refusal the shop
+    /// front expects), or not answered at all.
     struct Failure: Sendable {
         let at: ContinuousClock.Instant
         /// `HTTP 503 service_unavailable`, `transport error`, …
@@ -22,6 +23,7 @@ final class OrderStream: Sendable {
     private struct State {
         var accepted: [Accepted] = []
         var failures: [Failure] = []
+        var outOfStock = 0
     }
 
     private let state = Locked(State())
@@ -31,11 +33,32 @@ final class OrderStream: Sendable {
     /// load balancer would; the suite takes a replica out before it stops or kills it.
     private let ports: Locked<[Int]>
 
-    /// Starts `clients` clients, each placing an order, pausing for `pause`, and so on,
-    /// spread over the order-service replicas at `ports` (default: the system's one).
+    /// The catalog's products a stream orders (``products(on:scarce:)``).
+    struct Products: Sendable {
+        /// Products with more stock than any run orders.
+        var plentiful: [String]
+        /// A product with a few units, in one order of five: some orders lose the race for
+        /// it and are cancelled `out_of_stock`.
+        var scarce: String?
+    }
+
+    /// Stocks the products a stream orders; with `scarce`, one of that many units too.
+    static func products(on system: MercatoSystem, scarce: Int? = nil) async throws -> Products {
+        var plentiful: [String] = []
+        for (index, price) in ["1.10", "2.35", "3.99"].enumerated() {
+            plentiful.append(try await system.stockedSKU(name: "Stream item \(index) ☕", price: price))
+        }
+        guard let scarce else { return Products(plentiful: plentiful) }
+        let sku = "SCARCE-\(UUID().uuidString.prefix(8))"
+        try await system.addProduct(sku: sku, name: "Scarce teapot", price: "30.00", stock: scarce)
+        return Products(plentiful: plentiful, scarce: sku)
+    }
+
+    /// Starts `clients` clients, each placing an order of `products`, pausing for `pause`, and
+    /// so on, spread over the order-service replicas at `ports` (default: the system's one).
     init(
-        system: MercatoSystem, customers: [UUID], clients count: Int = 4, pause: Duration = .milliseconds(40),
-        ports: [Int]? = nil
+        system: MercatoSystem, customers: [UUID], products: Products, clients count: Int = 4,
+        pause: Duration = .milliseconds(40), ports: [Int]? = nil
     ) {
         self.ports = Locked(ports ?? [system.ports[.order]!])
         let tasks = (0..<count).map { client in
@@ -44,12 +67,13 @@ final class OrderStream: Sendable {
                 while running.load(ordering: .relaxed) {
                     sequence += 1
                     let customer = customers[(client + sequence * count) % customers.count]
-                    let items = (0...(sequence % 3)).map { line in
-                        (
-                            "Item \(client)-\(sequence)-\(line) ☕", 1 + (sequence + line) % 4,
-                            "\(1 + line).\(10 + sequence % 90)"
-                        )
+                    var items = (0...(sequence % 3)).map { line -> [String: Any] in
+                        [
+                            "sku": products.plentiful[(client + line) % products.plentiful.count],
+                            "quantity": 1 + (sequence + line) % 4,
+                        ]
                     }
+                    if let scarce = products.scarce, sequence % 5 == 0 { items.append(["sku": scarce, "quantity": 1]) }
                     let port = self.ports.withLock { $0.isEmpty ? nil : $0[(client + sequence) % $0.count] }
                     await place(system: system, customer: customer, items: items, port: port)
                     try? await Task.sleep(for: pause)
@@ -65,13 +89,15 @@ final class OrderStream: Sendable {
     /// Sends to the replica at `port` again.
     func include(port: Int) { ports.withLock { if !$0.contains(port) { $0.append(port) } } }
 
-    private func place(system: MercatoSystem, customer: UUID, items: [(String, Int, String)], port: Int?) async {
+    private func place(system: MercatoSystem, customer: UUID, items: [[String: Any]], port: Int?) async {
         let now = ContinuousClock.now
         do {
             let (status, body) = try await system.placeOrder(
-                customer: customer.uuidString.lowercased(), items: items, port: port)
+                customer: customer.uuidString.lowercased(), lines: items, port: port)
             if status == 201, let id = (body["id"] as? String).flatMap(UUID.init(uuidString:)) {
                 state.withLock { $0.accepted.append(Accepted(id: id, customerID: customer, at: .now)) }
+            } else if status == 409, (body["error"] as? [String: Any])?["code"] as? String == "out_of_stock" {
+                state.withLock { $0.outOfStock += 1 }
             } else {
                 let code = (body["error"] as? [String: Any])?["code"] as? String ?? "-"
                 state.withLock { $0.failures.append(Failure(at: now, kind: "HTTP \(status) \(code)")) }
@@ -90,6 +116,8 @@ final class OrderStream: Sendable {
     var accepted: [Accepted] { state.withLock { $0.accepted } }
     var acceptedIDs: Set<UUID> { Set(accepted.map(\.id)) }
     var failures: [Failure] { state.withLock { $0.failures } }
+    /// Orders refused at once, 409 `out_of_stock` (nothing written).
+    var outOfStock: Int { state.withLock { $0.outOfStock } }
 
     /// Waits until at least `count` orders were accepted.
     func waitForAccepted(_ count: Int, timeout: Duration = .seconds(60)) async throws {

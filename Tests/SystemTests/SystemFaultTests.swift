@@ -40,6 +40,7 @@ func runFaultScenarios(_ scenarios: [FaultScenario]) async throws {
         #expect(outcome.audit.lost == 0, "\(scenario.title): lost")
         #expect(outcome.audit.doubled == 0, "\(scenario.title): doubled")
         #expect(outcome.audit.inconsistent == 0 && outcome.audit.unrefunded == 0, "\(scenario.title): inconsistent")
+        #expect(outcome.audit.oversold == 0, "\(scenario.title): oversold")
     }
     let table = FaultReport(outcomes: outcomes).table
     print("fault-injection report\n" + table)
@@ -98,8 +99,10 @@ struct FaultRun {
         }
         let tap = scenario == .duplicates ? try await Tap(system: system) : nil
 
+        let products = try await OrderStream.products(on: system, scarce: scenario == .catalog ? 40 : nil)
         let stream = OrderStream(
-            system: system, customers: customers, ports: [system.ports[.order]!] + replicas.ports(of: .order))
+            system: system, customers: customers, products: products,
+            ports: [system.ports[.order]!] + replicas.ports(of: .order))
         let saga = scenario == .saga ? SagaDriver(system: system, stream: stream) : nil
         try await stream.waitForAccepted(30)
         var poisons: [PoisonCatalog.Poison] = []
@@ -174,6 +177,10 @@ struct FaultRun {
             await system.kill(.order)
             try await Task.sleep(for: .seconds(1))
             try await system.restart(.order)
+        case .catalog:
+            await system.kill(.catalog)
+            try await Task.sleep(for: .seconds(2))
+            try await system.restart(.catalog)
         case .duplicates:
             try await tap!.republish(for: .seconds(5))
             synthetic = try await Synthetic.publish(on: system)

@@ -39,7 +39,7 @@ struct TopologySystemTests {
         let (missingStatus, missing) = try await runCLI(["topology", "--vhost", empty])
         #expect(missingStatus == 1)
         #expect(missing.contains("missing exchange orders"))
-        #expect(missing.contains("missing binding orders → invoice-service.order-created (order.created)"))
+        #expect(missing.contains("missing binding orders → catalog-service.order-events (order.created)"))
         await system.shutdown()
     }
 

@@ -1,6 +1,7 @@
 package import Contracts
 package import CoreMetrics
 package import Logging
+package import ServiceKit
 
 /// A provider wrapped in what a call over the network to someone else's system needs: a
 /// timeout per attempt, retries with exponential backoff for transient failures only (never

@@ -15,6 +15,7 @@ const state = {
   samples: [], // {t, created, invoiced, seconds}
   queues: null,
   queuesNote: "",
+  stock: null,
   connected: false,
   renderPending: false,
   lastRender: 0,
@@ -168,6 +169,47 @@ async function pollQueues(myGeneration) {
   }
 }
 
+// ---- stock ----
+
+async function pollStock(myGeneration) {
+  while (myGeneration === generation) {
+    try {
+      const response = await fetch("/stock", { headers: { Authorization: "Bearer " + state.token }, cache: "no-store" });
+      if (response.ok) state.stock = await response.json();
+    } catch (error) {
+      // Disconnected: the stream shows it; try again.
+    }
+    scheduleRender();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+function renderStock() {
+  const body = document.querySelector("#stock tbody");
+  if (!state.stock) {
+    body.replaceChildren();
+    return;
+  }
+  $("stock-refused").textContent = format(state.stock.refused_out_of_stock);
+  $("stock-cancelled").textContent = format(state.stock.cancelled_out_of_stock);
+  const known = (value) => (value === undefined || value === null ? "–" : format(value));
+  const rows = state.stock.products.map((product) => {
+    const row = document.createElement("tr");
+    row.dataset.sku = product.sku;
+    [product.sku, product.name, format(product.available), known(product.reserved), known(product.on_order),
+     format(product.replenished)].forEach((text, index) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (index > 1) td.className = "num";
+      row.appendChild(td);
+    });
+    if (product.available === 0) row.className = "dead";
+    else if (product.on_order > 0) row.className = "backlog";
+    return row;
+  });
+  body.replaceChildren(...rows);
+}
+
 // ---- rendering, coalesced ----
 
 function scheduleRender() {
@@ -197,6 +239,7 @@ function render() {
   }
   renderChart();
   renderQueues();
+  renderStock();
 }
 
 function format(value) { return Number(value).toLocaleString("en-US"); }
@@ -308,6 +351,7 @@ function start() {
   showDashboard();
   stream(generation);
   pollQueues(generation);
+  pollStock(generation);
 }
 
 state.token = takeToken();

@@ -24,16 +24,19 @@ public enum FieldValidation {
         return trimmed
     }
 
-    /// A SKU as catalog-service keeps it: trimmed, upper case, 1–64 of A–Z, 0–9 and `-`. One
-    /// rule for the catalog and the orders that name its products.
+    /// A SKU as catalog-service keeps it: 1–64 of A–Z, 0–9 and `-`, upper-cased, surrounding
+    /// spaces trimmed. One rule for the catalog and the orders that name its products. The
+    /// letters are checked before upper-casing, which would turn `ß` into `SS`.
     public static func sku(_ text: String, field: String) throws -> String {
-        let sku = text.trimmingCharacters(in: .whitespaces).uppercased()
-        guard (1...64).contains(sku.count),
-            sku.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard (1...64).contains(trimmed.unicodeScalars.count),
+            trimmed.unicodeScalars.allSatisfy({
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "-"
+            })
         else {
             throw APIError.invalid(field, "must be 1 to 64 characters of A-Z, 0-9 and -")
         }
-        return sku
+        return trimmed.uppercased()
     }
 
     /// A plausible e-mail address: one `@` with text on both sides and a dot in the domain.
