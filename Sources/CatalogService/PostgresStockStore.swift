@@ -19,8 +19,17 @@ package struct PostgresStockStore: StockStore {
         return try await client.transaction { connection in
             let fresh = try await Inbox.claim(events, on: connection, event: \.event)
             guard !fresh.isEmpty else { return [] }
-            // The orders' rows first, locked in id order, then their products in SKU order.
+            // Each order first, then its products in SKU order. A new order has no reservation
+            // row to lock yet, so the order is locked by its key: otherwise its order.created
+            // and its order.cancelled, in two replicas' batches at once, could both decide on
+            // "no reservation" and the last to write would win (reserved units left held by a
+            // cancelled order, or held by none). Taken in key order, so batches never deadlock.
             let ids = Array(Set(fresh.map(\.orderID))).sorted { $0.uuidString < $1.uuidString }
+            try await connection.query(
+                """
+                SELECT count(pg_advisory_xact_lock(\(Self.orderLockClass), k))
+                FROM (SELECT DISTINCT hashtext(o::text) AS k FROM unnest($1::uuid[]) AS o ORDER BY k) AS keys
+                """, ids)
             var held: [UUID: StockBatch.Holding] = [:]
             for row in try await connection.query(
                 "SELECT order_id, state, lines FROM reservations WHERE order_id = ANY($1::uuid[]) ORDER BY order_id FOR UPDATE",
@@ -82,6 +91,10 @@ package struct PostgresStockStore: StockStore {
             )
         }
     }
+
+    /// The first key of the orders' advisory locks (`pg_advisory_xact_lock(class, hash)`):
+    /// keys of their own, apart from any other lock's.
+    static let orderLockClass: Int32 = 7_263_538
 
     static func json(_ lines: [String: Int]) -> String {
         (try? String(decoding: JSONEncoder().encode(lines), as: UTF8.self)) ?? "{}"

@@ -139,6 +139,25 @@ package enum StockStoreContract {
             #expect(try await storage.stock.reservation(of: sold.orderID)?.state == .sold)
             #expect(try await storage.stock.reservation(of: early)?.state == .released)
         },
+        ContractCheck("an order's creation and its cancellation at once never leave its units held") { storage in
+            // Two replicas' batches: one has the order's order.created, the other its
+            // order.cancelled. Whichever comes first, the order ends released, holding nothing.
+            let tea = try await product(storage, units: 1000)
+            let orders = (0..<40).map { _ in UUID() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for order in orders {
+                    let reserve = try event(.reserve([tea: 1]), order: order)
+                    let release = try event(.release, order: order)
+                    group.addTask { try await storage.apply([reserve]) }
+                    group.addTask { try await storage.apply([release]) }
+                }
+                try await group.waitForAll()
+            }
+            var states: [StockLedger.State?] = []
+            for order in orders { states.append(try await storage.stock.reservation(of: order)?.state) }
+            #expect(states.allSatisfy { $0 == .released }, "\(states)")
+            #expect(try await storage.products.product(sku: tea)?.reserved == 0)
+        },
         ContractCheck("concurrent orders for the last units: exactly as many win as there are units") { storage in
             let tea = try await product(storage, units: 5)
             let orders = try (0..<20).map { _ in try event(.reserve([tea: 1])) }
