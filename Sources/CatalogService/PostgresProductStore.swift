@@ -87,6 +87,22 @@ package struct PostgresProductStore: ProductStore {
     package func adjustStock(
         sku: String, _ adjustment: StockAdjustment, idempotencyKey: String?, at time: Date, traceparent: String?
     ) async throws -> AdjustedStock? {
+        do {
+            return try await adjust(
+                sku: sku, adjustment, idempotencyKey: idempotencyKey, at: time, traceparent: traceparent)
+        } catch let error as PostgresError
+            where error.isUniqueViolation && error.constraint == "stock_adjustments_idempotency_key_key"
+        {
+            // The same key at once for another product: each waited on its own product's lock,
+            // so only the unique index saw them meet.
+            throw CatalogStoreError(
+                .idempotencyKeyReused, "Idempotency-Key \(idempotencyKey ?? "") was used for another request")
+        }
+    }
+
+    private func adjust(
+        sku: String, _ adjustment: StockAdjustment, idempotencyKey: String?, at time: Date, traceparent: String?
+    ) async throws -> AdjustedStock? {
         let stamp = self.stamp
         return try await client.transaction { connection in
             guard let product = try await Self.locked(sku, on: connection) else { return nil }

@@ -165,13 +165,14 @@ package actor MemoryProductStore: ProductStore, StockStore, PurchaseOrderStore {
         product.onOrder -= units
         product.version += 1
         product.updatedAt = time
-        let messages = try PurchaseOrder.announcements(of: units, for: order, into: product, stamp: stamp, at: time)
+        let placed = order
         order.received += units
         order.state = order.received == order.quantity ? .received : .placed
         order.updatedAt = time
         orders[id] = order
         products[product.sku] = product
-        outbox.append(messages)
+        if order.state == .received { product = openIfNeeded([product], at: time)[0] }
+        outbox.append(try PurchaseOrder.announcements(of: units, for: placed, into: product, stamp: stamp, at: time))
         return product
     }
 

@@ -113,6 +113,12 @@ package struct PostgresPurchaseOrderStore: PurchaseOrderStore {
                 UPDATE purchase_orders SET received = received + $2, state = $3, next_attempt_at = $4, updated_at = $5
                 WHERE id = $1
                 """, id, units, complete ? "received" : "placed", next, time)
+            // Received in full yet still at or below its reorder point (orders took it meanwhile):
+            // the next purchase order opens now, not at the next reservation.
+            if complete {
+                product.onOrder += try await Self.openIfNeeded([product], at: time, on: connection)[
+                    product.sku, default: 0]
+            }
             try await Outbox.append(
                 try PurchaseOrder.announcements(of: units, for: order, into: product, stamp: stamp, at: time),
                 on: connection)
