@@ -243,11 +243,28 @@ public enum AuditChecks {
                     .stockMismatch, ids,
                     "\(product.reserved) reserved; the orders holding it hold \(held[product.sku, default: 0])")
             }
+            if product.onOrder != product.stillOrdered {
+                findings.definite(
+                    .stockMismatch, ids,
+                    "\(product.onOrder) on order; its open purchase orders still bring \(product.stillOrdered)")
+            }
         }
         for (id, _) in snapshot.reservations.sorted(by: { $0.key.uuidString < $1.key.uuidString })
         where orders[id] == nil {
             findings.definite(
                 .reservationOfNoOrder, ["order": id], "catalog-service holds a reservation for no stored order")
+        }
+        // What each order reserved is what its lines ask for (a rejected one reserved nothing).
+        for order in snapshot.orders where !order.productLines.isEmpty {
+            guard let reservation = snapshot.reservations[order.id],
+                ["reserved", "sold", "released", "returned"].contains(reservation.state),
+                // Cancelled before it was seen, it reserved nothing: its lines stay empty.
+                !reservation.lines.isEmpty, reservation.lines != order.productLines
+            else { continue }
+            findings.definite(
+                .reservationMismatch, ["order": order.id],
+                "its lines ask for \(order.productLines.sorted { $0.key < $1.key }), its reservation holds \(reservation.lines.sorted { $0.key < $1.key })"
+            )
         }
         // Where each order of products must be, by its state at order-service.
         for order in settledOrders where order.namesProducts {

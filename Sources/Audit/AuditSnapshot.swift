@@ -22,6 +22,8 @@ public struct AuditSnapshot: Sendable {
         /// Whether its lines name catalog products (orders placed before the catalog do not,
         /// and reserve nothing).
         public var namesProducts: Bool
+        /// The units of each product its lines ask for (empty when not read).
+        public var productLines: [String: Int] = [:]
 
         /// Creates an order row.
         public init(
@@ -48,13 +50,19 @@ public struct AuditSnapshot: Sendable {
         public var reserved: Int
         /// The net of every adjustment of its stock: the initial stock, goods received, counts.
         public var adjusted: Int
+        /// Units its open purchase orders still bring, as the product says.
+        public var onOrder: Int
+        /// Units its open purchase orders still bring, by the purchase orders.
+        public var stillOrdered: Int
 
         /// Creates a product row.
-        public init(sku: String, onHand: Int, reserved: Int, adjusted: Int) {
+        public init(sku: String, onHand: Int, reserved: Int, adjusted: Int, onOrder: Int = 0, stillOrdered: Int = 0) {
             self.sku = sku
             self.onHand = onHand
             self.reserved = reserved
             self.adjusted = adjusted
+            self.onOrder = onOrder
+            self.stillOrdered = stillOrdered
         }
     }
 

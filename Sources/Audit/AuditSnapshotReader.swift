@@ -32,13 +32,17 @@ public struct AuditSnapshotReader: Sendable {
                     """
                     SELECT p.sku, p.on_hand, p.reserved,
                            coalesce((SELECT sum(a.on_hand_after - a.on_hand_before) FROM stock_adjustments AS a
-                                     WHERE a.sku = p.sku), 0)::int
+                                     WHERE a.sku = p.sku), 0)::int,
+                           p.on_order,
+                           coalesce((SELECT sum(o.quantity - o.received) FROM purchase_orders AS o
+                                     WHERE o.sku = p.sku AND o.state <> 'received'), 0)::int
                     FROM products AS p
                     """
                 ).map { row in
                     AuditSnapshot.Product(
                         sku: try row.decode(String.self, at: 0), onHand: try row.decode(Int.self, at: 1),
-                        reserved: try row.decode(Int.self, at: 2), adjusted: try row.decode(Int.self, at: 3))
+                        reserved: try row.decode(Int.self, at: 2), adjusted: try row.decode(Int.self, at: 3),
+                        onOrder: try row.decode(Int.self, at: 4), stillOrdered: try row.decode(Int.self, at: 5))
                 }
                 for row in try await connection.query("SELECT order_id, state, lines::text FROM reservations") {
                     snapshot.reservations[try row.decode(UUID.self, at: 0)] = AuditSnapshot.Reservation(
@@ -88,18 +92,27 @@ public struct AuditSnapshotReader: Sendable {
             try await Self.readOutbox(of: "customer-service", on: connection, into: &snapshot)
         }
         try await readOnly(orders) { connection in
+            // Each order's units by SKU (orders placed before the catalog have none).
+            var productLines: [UUID: [String: Int]] = [:]
+            if snapshot.products != nil {
+                for row in try await connection.query(
+                    "SELECT order_id, sku, sum(quantity)::int FROM order_items WHERE sku IS NOT NULL GROUP BY order_id, sku"
+                ) {
+                    productLines[try row.decode(UUID.self, at: 0), default: [:]][try row.decode(String.self, at: 1)] =
+                        try row.decode(Int.self, at: 2)
+                }
+            }
             snapshot.orders = try await connection.query(
-                """
-                SELECT o.id, o.customer_id, o.status, o.created_at, o.updated_at, o.cancel_reason,
-                       EXISTS (SELECT 1 FROM order_items AS i WHERE i.order_id = o.id AND i.sku IS NOT NULL)
-                FROM orders AS o
-                """
+                "SELECT id, customer_id, status, created_at, updated_at, cancel_reason FROM orders"
             ).map { row in
-                AuditSnapshot.Order(
-                    id: try row.decode(UUID.self, at: 0), customerID: try row.decode(UUID.self, at: 1),
+                let id = try row.decode(UUID.self, at: 0)
+                var order = AuditSnapshot.Order(
+                    id: id, customerID: try row.decode(UUID.self, at: 1),
                     status: try row.decode(String.self, at: 2),
                     createdAt: try row.decode(Date.self, at: 3), updatedAt: try row.decode(Date.self, at: 4),
-                    cancelReason: try row.decode(String?.self, at: 5), namesProducts: try row.decode(Bool.self, at: 6))
+                    cancelReason: try row.decode(String?.self, at: 5), namesProducts: productLines[id] != nil)
+                order.productLines = productLines[id] ?? [:]
+                return order
             }
             for row in try await connection.query(
                 "SELECT order_id, sequence, event, from_status FROM order_changes ORDER BY order_id, sequence")

@@ -110,4 +110,28 @@ struct StockAuditTests {
         let report = AuditChecks.run(snapshot, inFlight: fixture.quiet)
         #expect(report.isClean && report.productsAudited == nil)
     }
+
+    @Test func onOrderMustBeWhatTheOpenPurchaseOrdersStillBring() {
+        var (snapshot, _, _, _, _) = balanced()
+        snapshot.products = [.init(sku: "TEA", onHand: 13, reserved: 3, adjusted: 15, onOrder: 10, stillOrdered: 5)]
+        let report = AuditChecks.run(snapshot, inFlight: fixture.quiet)
+        #expect(report.discrepancies.map(\.code) == [.stockMismatch], "\(report)")
+    }
+
+    @Test func aReservationMustHoldWhatTheOrderAskedFor() {
+        var (snapshot, _, invoiced, cancelled, _) = balanced()
+        snapshot.orders = snapshot.orders.map { order in
+            var order = order
+            order.productLines = ["TEA": order.id == invoiced ? 2 : 1]
+            return order
+        }
+        // The invoiced order asked for 2 and holds 3; the cancelled one was cancelled before it
+        // was seen and so reserved nothing, which is right.
+        snapshot.reservations[cancelled] = .init(state: "released", lines: [:])
+        snapshot.products = [.init(sku: "TEA", onHand: 13, reserved: 3, adjusted: 15)]
+        let report = AuditChecks.run(snapshot, inFlight: fixture.quiet)
+        let mismatched = report.discrepancies.filter { $0.code == .reservationMismatch }.compactMap(\.ids.first?.value)
+        #expect(mismatched.contains(invoiced.uuidString.lowercased()), "\(report)")
+        #expect(!mismatched.contains(cancelled.uuidString.lowercased()), "\(report)")
+    }
 }
