@@ -14,6 +14,7 @@ package struct OrderPricing: Sendable {
     private let replica: any ProductReplica
     private let directory: any ProductDirectory
     private let refusals: StockRefusals
+    private let lookups = ProductLookups()
     private let logger: Logger
 
     /// Prices from `replica`, else from `directory`; counts the orders refused for stock in
@@ -64,8 +65,10 @@ package struct OrderPricing: Sendable {
     }
 
     private func lookUp(_ sku: String, token: String) async throws -> ProductSnapshot? {
+        let directory = self.directory
         do {
-            return try await directory.product(sku: sku, token: token)
+            // Any caller's token answers the same: the catalog is the same for every caller.
+            return try await lookups.product(sku) { try await directory.product(sku: sku, token: token) }
         } catch {
             // Any valid token may read the catalog, so a refusal is a fault of the system, as
             // a silence is: a 503, and the client retries.
@@ -73,5 +76,22 @@ package struct OrderPricing: Sendable {
                 "catalog-service lookup failed", metadata: ["product.sku": "\(sku)", "error.message": "\(error)"])
             throw APIError.unavailable("product \(sku) is not known yet and catalog-service did not answer")
         }
+    }
+}
+
+/// One lookup per SKU at a time: a burst of orders for a product the replica does not hold yet
+/// (added a moment ago) asks catalog-service once, and every order of the burst gets its answer.
+actor ProductLookups {
+    private var inFlight: [String: Task<ProductSnapshot?, any Error>] = [:]
+
+    /// The product, from the lookup in flight for `sku`, else from `fetch`.
+    func product(_ sku: String, _ fetch: @escaping @Sendable () async throws -> ProductSnapshot?) async throws
+        -> ProductSnapshot?
+    {
+        if let running = inFlight[sku] { return try await running.value }
+        let task = Task { try await fetch() }
+        inFlight[sku] = task
+        defer { inFlight[sku] = nil }
+        return try await task.value
     }
 }
