@@ -521,6 +521,11 @@ final class MercatoSystem: Sendable {
         let sku = String(String(letters).prefix(40)) + "-" + price.replacingOccurrences(of: ".", with: "-")
         guard !stocked.withLock({ $0.contains(sku) }) else { return sku }
         try await addProduct(sku: sku, name: name, price: price, stock: 100_000_000)
+        // As a shop's products exist well before its orders: in order-service's replica, so
+        // a test's burst of orders is priced there, not looked up over HTTP one by one.
+        try await eventually("order-service's replica has \(sku)", timeout: .seconds(60)) {
+            try await database(.order).query("SELECT 1 FROM products WHERE sku = $1", sku).first != nil
+        }
         stocked.withLock { _ = $0.insert(sku) }
         return sku
     }
