@@ -64,8 +64,8 @@ public struct ProductCreated: EventPayload {
 }
 
 /// `product.updated`: a product's price, name, activity or availability changed.
-/// Availability changes are coalesced: at most one per product per publish interval, with the
-/// availability as it is then.
+/// Availability changes are coalesced: at most one per product per batch of reservations,
+/// with the availability as the batch left it.
 public struct ProductUpdated: EventPayload {
     public static var eventType: EventType { .productUpdated }
 
