@@ -10,6 +10,7 @@ struct ProductResponse: Encodable {
     let stockOnHand: Int
     let reserved: Int
     let available: Int
+    let onOrder: Int
     let reorderPoint: Int
     let reorderQuantity: Int
     let active: Bool
@@ -27,6 +28,7 @@ struct ProductResponse: Encodable {
         stockOnHand = product.onHand
         reserved = product.reserved
         available = product.available
+        onOrder = product.onOrder
         reorderPoint = product.reorderPoint
         reorderQuantity = product.reorderQuantity
         active = product.active
@@ -38,6 +40,7 @@ struct ProductResponse: Encodable {
     enum CodingKeys: String, CodingKey {
         case sku, name, price, reserved, available, active, version
         case stockOnHand = "stock_on_hand"
+        case onOrder = "on_order"
         case reorderPoint = "reorder_point"
         case reorderQuantity = "reorder_quantity"
         case createdAt = "created_at"

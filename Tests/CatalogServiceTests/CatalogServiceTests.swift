@@ -115,6 +115,9 @@ struct CatalogServiceTests {
         #expect(try await app.respond(.post, "/products", headers: asCustomer, body: body).status == .forbidden)
         let created = try await app.respond(.post, "/products", headers: admin, body: body)
         #expect(created.status == .created && created.headers[.location] == "/products/MUG-1")
+        let shown = created.json as? [String: Any]
+        #expect(
+            shown?["stock_on_hand"] as? Int == 4 && shown?["available"] as? Int == 4 && shown?["on_order"] as? Int == 0)
         let again = try await app.respond(.post, "/products", headers: admin, body: body)
         #expect(again.status == .conflict && again.errorCode == "sku_taken" && again.errorField == "sku")
         let bad = try await app.respond(
