@@ -327,7 +327,8 @@ let package = Package(
         .testTarget(
             name: "MercatoCLITests",
             dependencies: [
-                "mercato", "MercatoTesting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "mercato", "MercatoTesting", "ServiceKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),

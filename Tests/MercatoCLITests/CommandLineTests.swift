@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ServiceKit
 import Testing
 
 @testable import mercato
@@ -19,6 +20,14 @@ struct CommandLineTests {
     /// A subcommand that declares an option its parent declares too gets none of its values:
     /// the parent's takes them (`mercato topology apply --queue-type quorum` once declared
     /// classic queues). No command may repeat an option of a command above it.
+    /// An operator's token opens every route: `mercato token --scope admin` (and the token
+    /// `mercato load` mints) carries every scope the services know — without `catalog:write`
+    /// the load could not stock its products.
+    @Test func theAdminTokenHasEveryScope() {
+        #expect(Set(TokenCommand.adminScopes) == Set(Scope.all.map(\.rawValue)))
+        #expect(Set(TokenCommand.customerScopes) == Set(Scope.customer.map(\.rawValue)))
+    }
+
     @Test func noSubcommandRepeatsAnOptionOfACommandAboveIt() throws {
         let help = try #require(
             try JSONSerialization.jsonObject(with: Data(Mercato._dumpHelp().utf8)) as? [String: Any])

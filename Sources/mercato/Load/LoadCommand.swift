@@ -97,7 +97,7 @@ struct LoadCommand: AsyncParsableCommand {
         let orders = try HTTPConnection(url: orderURL, token: token)
         let customerService = try HTTPConnection(url: customerURL, token: token)
         let invoices = try HTTPConnection(url: invoiceURL, token: token)
-        let memory = MemorySampler(processes: ["order-service", "customer-service", "invoice-service"])
+        let memory = MemorySampler(processes: MercatoService.all.map(\.name))
 
         let customerIDs = try await createCustomers(customerService)
         let catalog = try HTTPConnection(url: catalogURL, token: token)

@@ -1,3 +1,4 @@
+import Contracts
 import Foundation
 import Histogram
 
@@ -45,7 +46,7 @@ struct LoadReport {
         let errorText =
             errors.isEmpty
             ? "0 errors" : errors.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
-        let memory = ["order-service", "customer-service", "invoice-service"].map { name in
+        let memory = MercatoService.all.map(\.name).map { name in
             "\(name) " + (peakRSS[name].map { String(format: "%.1f MB", Double($0) / 1024) } ?? "not found")
         }.joined(separator: ", ")
         var lines = [

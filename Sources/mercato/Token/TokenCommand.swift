@@ -25,9 +25,10 @@ struct TokenCommand: AsyncParsableCommand {
     @Option(help: "iss.") var issuer = ProcessInfo.processInfo.environment["AUTH_ISSUER"] ?? "mercato"
     @Option(help: "aud.") var audience = ProcessInfo.processInfo.environment["AUTH_AUDIENCE"] ?? "mercato"
 
+    /// Every scope the services know (ServiceKit's `Scope.all`; CommandLineTests keeps the two equal).
     static let adminScopes = [
         "customers:read", "customers:write", "orders:read", "orders:write", "invoices:read", "invoices:write",
-        "mercato:admin",
+        "catalog:write", "mercato:admin",
     ]
     static let customerScopes = [
         "customers:read", "customers:write", "orders:read", "orders:write", "invoices:read", "invoices:write",
