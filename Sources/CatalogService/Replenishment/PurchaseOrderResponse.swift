@@ -3,7 +3,8 @@ import ServiceKit
 
 /// A purchase order as `GET /purchase-orders` shows it.
 struct PurchaseOrderResponse: Encodable {
-    let id: UUID
+    /// Lower case, as every id the API shows.
+    let id: String
     let sku: String
     let quantity: Int
     let received: Int
@@ -18,7 +19,7 @@ struct PurchaseOrderResponse: Encodable {
     let cursor: PageCursor
 
     init(_ order: PurchaseOrder) {
-        id = order.id
+        id = order.id.uuidString.lowercased()
         sku = order.sku
         quantity = order.quantity
         received = order.received
