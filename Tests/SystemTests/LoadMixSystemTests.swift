@@ -11,20 +11,8 @@ import Testing
 struct LoadMixSystemTests {
     @Test func theLoadGeneratorPaysCancelsAndChecksTheSaga() async throws {
         let system = try await SagaSystemTests.start()
-        let result = try await runProcess(
-            [
-                "load", "--order-url", "http://127.0.0.1:\(system.ports[.order]!)",
-                "--customer-url", "http://127.0.0.1:\(system.ports[.customer]!)",
-                "--invoice-url", "http://127.0.0.1:\(system.ports[.invoice]!)",
-                "--catalog-url", "http://127.0.0.1:\(system.ports[.catalog]!)",
-                "--token", system.adminToken, "--count", "300", "--concurrency", "8", "--customers", "10",
-                "--pay", "0.5", "--cancel", "0.2", "--race", "0.1", "--quiet", "--json", "--settle-timeout", "120",
-                "--audit",
-            ] + (try system.auditArguments), executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"),
-            mergingStandardError: true,
-            // Longer than the load's own --settle-timeout: a run that does not settle then
-            // fails with the generator's report of what is missing, not a bare timeout.
-            timeout: .seconds(300))
+        let result = try await Self.load(
+            system, ["--count", "300", "--pay", "0.5", "--cancel", "0.2", "--race", "0.1"])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("OK: the books balance"), "the load ends with mercato audit: \(result.output)")
         let report = try #require(
@@ -50,17 +38,8 @@ struct LoadMixSystemTests {
     /// stock.
     @Test func theLoadGeneratorRunsAProductOutOfStockAndNeverOversells() async throws {
         let system = try await SagaSystemTests.start()
-        let result = try await runProcess(
-            [
-                "load", "--order-url", "http://127.0.0.1:\(system.ports[.order]!)",
-                "--customer-url", "http://127.0.0.1:\(system.ports[.customer]!)",
-                "--invoice-url", "http://127.0.0.1:\(system.ports[.invoice]!)",
-                "--catalog-url", "http://127.0.0.1:\(system.ports[.catalog]!)",
-                "--token", system.adminToken, "--count", "200", "--concurrency", "8", "--customers", "10",
-                "--scarce", "15", "--pay", "0.3", "--cancel", "0.1", "--quiet", "--json", "--settle-timeout", "120",
-                "--audit",
-            ] + (try system.auditArguments), executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"),
-            mergingStandardError: true, timeout: .seconds(300))
+        let result = try await Self.load(
+            system, ["--count", "200", "--scarce", "15", "--pay", "0.3", "--cancel", "0.1"])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("OK: the books balance"), "\(result.output)")
         let report = try #require(
@@ -80,5 +59,24 @@ struct LoadMixSystemTests {
         let audit = try await system.drain(accepted: Set(orders))
         #expect(audit.clean && audit.oversold == 0, "\(audit)")
         await system.shutdown()
+    }
+
+    /// `mercato load` against `system` with `mix`, 8 clients over 10 customers, JSON report,
+    /// ending with `mercato audit`.
+    static func load(_ system: MercatoSystem, _ mix: [String]) async throws -> (status: Int32, output: String) {
+        let result = try await runProcess(
+            [
+                "load", "--order-url", "http://127.0.0.1:\(system.ports[.order]!)",
+                "--customer-url", "http://127.0.0.1:\(system.ports[.customer]!)",
+                "--invoice-url", "http://127.0.0.1:\(system.ports[.invoice]!)",
+                "--catalog-url", "http://127.0.0.1:\(system.ports[.catalog]!)",
+                "--token", system.adminToken, "--concurrency", "8", "--customers", "10", "--quiet", "--json",
+                "--settle-timeout", "120", "--audit",
+            ] + mix + (try system.auditArguments),
+            executable: MercatoSystem.binDirectory.appendingPathComponent("mercato"), mergingStandardError: true,
+            // Longer than the load's own --settle-timeout: a run that does not settle then
+            // fails with the generator's report of what is missing, not a bare timeout.
+            timeout: .seconds(300))
+        return (result.status, result.output)
     }
 }
